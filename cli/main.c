@@ -1,0 +1,54 @@
+/*
+ * main.c - the `digits` program: the command table and dispatch. The only place that
+ * exits: 0 success, 1 failure, 2 usage error.
+ */
+#include "cli.h"
+
+#include <string.h>
+
+static const cli_command commands[] = {
+    {"train", cmd_train,
+     "[--preset NAME | --spec \"...\"] [--epochs N] [--batch N] [--lr X] [--seed N] "
+     "[--threads N] [--data DIR] [-o MODEL]",
+     "train a network on MNIST-format data and save it"},
+    {"evaluate", cmd_evaluate, "[--model MODEL] [--data DIR]",
+     "test loss, accuracy, per-class accuracy and confusion matrix"},
+    {"predict", cmd_predict, "[--model MODEL] [--csv] PATH...",
+     "recognise the digit in PNG/JPEG/PGM/BMP images or folders of them"},
+    {"info", cmd_info, "MODEL", "layers, output shapes, parameter counts and metadata"},
+    {"verify", cmd_verify, "MODEL", "check a model file's structure and checksum"},
+};
+
+static void print_usage(FILE *f)
+{
+    fprintf(f, "usage: digits COMMAND [OPTIONS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    }
+    fprintf(f, "\n'digits COMMAND --help' shows a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_usage(stderr);
+        return DG_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        print_usage(stdout);
+        return DG_EXIT_OK;
+    }
+    if (!strcmp(name, "--version")) {
+        printf("digits %s\n", DG_VERSION_STRING);
+        return DG_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (!strcmp(name, commands[i].name)) {
+            return commands[i].run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "digits: unknown command '%s'\n", name);
+    print_usage(stderr);
+    return DG_EXIT_USAGE;
+}

@@ -1,0 +1,122 @@
+/*
+ * run_tests.c - the one test runner. The Makefile lists every DG_TEST in tests/test_*.c
+ * into test_list.h; `run_tests [NAME...]` runs the tests whose names contain any NAME
+ * (all when none), and ends with "N passed, N failed"; the exit status is 1 on failure.
+ */
+#define _XOPEN_SOURCE 700
+#include "test.h"
+
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define X(name) void test_##name(void);
+#include "test_list.h"
+#undef X
+
+typedef struct test_entry {
+    const char *name;
+    void (*run)(void);
+} test_entry;
+
+static const test_entry tests[] = {
+#define X(name) {#name, test_##name},
+#include "test_list.h"
+#undef X
+};
+
+static int current_failed;
+static char tmp_dir[256];
+
+void test_fail(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "  %s:%d: ", file, line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    current_failed = 1;
+}
+
+const char *test_data_dir(void)
+{
+    return "tests/data";
+}
+
+const char *test_mnist_dir(void)
+{
+    const char *dir = getenv("DIGITS_MNIST");
+    if (!dir) {
+        dir = "data/mnist";
+    }
+    char path[512];
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte", dir);
+    return access(path, R_OK) == 0 ? dir : NULL;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void remove_tmp_dir(void)
+{
+    if (tmp_dir[0]) {
+        nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        tmp_dir[0] = '\0';
+    }
+}
+
+const char *test_tmp_dir(void)
+{
+    remove_tmp_dir();
+    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/digits-test-XXXXXX");
+    if (!mkdtemp(tmp_dir)) {
+        tmp_dir[0] = '\0';
+        return "/tmp";
+    }
+    return tmp_dir;
+}
+
+static int selected(const char *name, int argc, char **argv)
+{
+    if (argc < 2) {
+        return 1;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strstr(name, argv[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int passed = 0, failed = 0;
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        if (!selected(tests[i].name, argc, argv)) {
+            continue;
+        }
+        current_failed = 0;
+        tests[i].run();
+        remove_tmp_dir();
+        if (current_failed) {
+            failed++;
+            printf("FAIL %s\n", tests[i].name);
+        } else {
+            passed++;
+            printf("ok   %s\n", tests[i].name);
+        }
+        fflush(stdout);
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

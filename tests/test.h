@@ -1,0 +1,70 @@
+/*
+ * test.h - the test harness: DG_TEST(name) defines a test, CHECK* macros record a failure
+ * (file, line, expression) and end the test. build/run_tests runs the tests found by the
+ * Makefile (every DG_TEST in tests/test_*.c), by name, and ends "N passed, N failed".
+ */
+#ifndef DG_TEST_H
+#define DG_TEST_H
+
+#include "digits.h"
+
+#include <math.h>
+#include <stdio.h>
+
+#define DG_TEST(name) void test_##name(void)
+
+/* Records one failure of the running test. */
+void test_fail(const char *file, int line, const char *fmt, ...);
+/* Path of the test data folder (tests/data) and of the MNIST folder if present, else NULL. */
+const char *test_data_dir(void);
+const char *test_mnist_dir(void);
+/* A fresh empty temporary folder for this test (removed at exit). */
+const char *test_tmp_dir(void);
+
+#define CHECK(cond)                                                                               \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            test_fail(__FILE__, __LINE__, "%s", #cond);                                            \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+#define CHECK_MSG(cond, ...)                                                                       \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            test_fail(__FILE__, __LINE__, __VA_ARGS__);                                            \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+#define CHECK_OK(expr)                                                                             \
+    do {                                                                                           \
+        dg_status check_status_ = (expr);                                                          \
+        if (check_status_ != DG_OK) {                                                              \
+            test_fail(__FILE__, __LINE__, "%s: %s (%s)", #expr, dg_status_name(check_status_),     \
+                      dg_last_error());                                                            \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+#define CHECK_STATUS(expr, want)                                                                   \
+    do {                                                                                           \
+        dg_status check_status_ = (expr);                                                          \
+        if (check_status_ != (want)) {                                                             \
+            test_fail(__FILE__, __LINE__, "%s gave %s (%s), want %s", #expr,                       \
+                      dg_status_name(check_status_), dg_last_error(), dg_status_name(want));       \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+#define CHECK_NEAR(a, b, tol)                                                                      \
+    do {                                                                                           \
+        double check_a_ = (a), check_b_ = (b);                                                     \
+        if (!(fabs(check_a_ - check_b_) <= (tol))) {                                               \
+            test_fail(__FILE__, __LINE__, "%s = %.9g, %s = %.9g, tolerance %g", #a, check_a_, #b,  \
+                      check_b_, (double)(tol));                                                    \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+#endif
