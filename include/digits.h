@@ -254,6 +254,11 @@ typedef struct dg_train_config {
 
 dg_train_config dg_train_defaults(void);
 
+/* The recommended training settings of a preset (epochs, batch, optimiser, schedule,
+ * validation split) over cfg; DG_ERR_ARG for an unknown name. "fast" is the
+ * time-to-accuracy recipe: one-cycle Adam, large batches, no validation split. */
+dg_status dg_preset_train_config(const char *name, dg_train_config *cfg);
+
 /*
  * Trains net on ds (the last val_split of the examples, before shuffling, are held out
  * for validation, as Keras's validation_split does). The net's thread setting is used.
@@ -281,6 +286,25 @@ dg_status dg_evaluate(dg_net *net, const dg_dataset *ds, const dg_norm *norm, ui
 
 /* ---------------------------------------------------------------- model files */
 
+/* The model file format this build writes, and the newest it reads. */
+#define DG_MODEL_FORMAT_VERSION 1u
+/* Model files larger than this are refused before reading (and never written). */
+#define DG_MODEL_MAX_BYTES (1ull << 30)
+
+/* A model file as a file, for `digits info` and `digits verify`. */
+typedef struct dg_model_file {
+    uint32_t version;  /* format version */
+    uint64_t n_bytes;  /* file size */
+    uint32_t checksum; /* the CRC-32 stored in the file, which matched its bytes */
+} dg_model_file;
+
+/*
+ * Checks a model file's header, size and checksum without building the network, and fills
+ * *out (may be NULL). Failures give the same statuses and messages as dg_model_load, and
+ * zero *out. A DG_OK here does not mean the sections are valid: dg_model_load checks them.
+ */
+dg_status dg_model_stat(const char *path, dg_model_file *out);
+
 /* What a model file carries besides the architecture and the tensors. */
 typedef struct dg_model_meta {
     dg_norm norm;                          /* input normalisation */
@@ -298,17 +322,24 @@ typedef struct dg_model_meta {
     uint32_t preprocess;                   /* preprocessing version users' images need */
 } dg_model_meta;
 
-/* Metadata for an MNIST digit model: x/255, labels "0".."9", accuracies unknown. */
+/* Metadata for an MNIST digit model: x/255, labels "0".."9", dataset "mnist",
+ * preprocessing version 1, accuracies unknown (-1), created 0 (set when saved). */
 void dg_model_meta_default(dg_model_meta *meta);
 
 /*
  * Writes net and meta to path atomically: a temporary file beside it is written,
- * flushed, fsync'd and renamed over path, so an existing model is never lost.
- * Format: docs/model-format.md.
+ * flushed, fsync'd and renamed over path, so an existing model is never lost; a missing
+ * parent directory is created (one level). meta NULL means dg_model_meta_default() with
+ * labels "0".."N-1"; meta->created 0 is replaced by the current time. DG_ERR_ARG when meta
+ * breaks the format's limits, its class count differs from the net's, or a parameter is
+ * NaN/infinite. Format: docs/model-format.md.
  */
 dg_status dg_model_save(const char *path, const dg_net *net, const dg_model_meta *meta);
 /* Reads a model file, checking every size against the file length before allocating and
- * the checksum over everything. meta may be NULL. */
+ * the checksum over everything, and rebuilds the net (caller frees with dg_net_free).
+ * meta may be NULL. On failure *net is NULL, *meta is unchanged and the status says why:
+ * DG_ERR_NOT_FOUND, _IO, _TOO_LARGE, _FORMAT, _TRUNCATED, _CHECKSUM, _VERSION,
+ * _UNSUPPORTED, _MISMATCH (spec and stored tensors disagree), _NOMEM. */
 dg_status dg_model_load(const char *path, dg_net **net, dg_model_meta *meta);
 
 /* ---------------------------------------------------------------- images */
@@ -334,7 +365,209 @@ dg_status dg_image_save_png(const char *path, const dg_image *img);
 
 /* ---------------------------------------------------------------- segmentation */
 
+/* One digit's place in an image: columns [x, x+w), rows [y, y+h). */
+typedef struct dg_digit_box {
+    int x, y, w, h;
+} dg_digit_box;
+
+/* ---------------------------------------------------------------- synthetic digits */
+
+/* Where a synthetic digit is drawn. */
+typedef enum dg_synth_canvas {
+    DG_SYNTH_PAINT, /* white drawing-program canvas, solid brush, digit anywhere on it */
+    DG_SYNTH_PAPER, /* scanned or photographed paper: tint, lighting, noise, lines, specks */
+    DG_SYNTH_DARK,  /* light strokes on a dark screen or board */
+    DG_SYNTH_MNIST, /* 28 rows, grey, white on black, fitted in 20x20, centred by mass */
+    DG_SYNTH_CANVAS_COUNT
+} dg_synth_canvas;
+
+typedef enum dg_synth_lines {
+    DG_SYNTH_LINES_NONE,
+    DG_SYNTH_LINES_RULED, /* horizontal lines of a notebook, maybe a margin line */
+    DG_SYNTH_LINES_GRID   /* squared paper */
+} dg_synth_lines;
+
+/* How one writer and one medium draw digits; each digit then varies a little around it. */
+typedef struct dg_synth_style {
+    dg_synth_canvas canvas;
+    int channels;         /* 1 grey or 3 RGB (MNIST: 1) */
+    int height;           /* digit height in pixels, 8..600 (MNIST: 20) */
+    float stroke;         /* pen width as a fraction of the height; at least 1 px is drawn */
+    float slant;          /* shear, -0.5..0.5: the top of a digit leans right when > 0 */
+    float rotation;       /* degrees, -30..30 */
+    float aspect;         /* width multiplier, 0.5..2 */
+    float jitter;         /* noise on the strokes' control points, fraction of height, 0..0.1 */
+    int variant;          /* stroke template of every digit, or -1: one at random per digit */
+    uint8_t ink[3];       /* RGB of the ink */
+    uint8_t paper[3];     /* RGB of the lit background */
+    bool antialias;       /* false: hard pixel edges, like a drawing program's pencil */
+    float grain;          /* 0 solid ink .. 1 grainy pencil or dry ballpoint */
+    float pressure;       /* 0 even width .. 1 strongly varying width along strokes */
+    float noise;          /* standard deviation of sensor noise in grey levels, 0..40 */
+    float lighting;       /* strength of brightness gradient and shadow, 0..1 */
+    float blur;           /* defocus radius in pixels, 0..4 */
+    dg_synth_lines lines; /* printed lines on the paper */
+    float specks;         /* dirt specks per 100x100 pixels, 0..20 */
+    float gap;            /* mean gap between digits of a number, fraction of height, -0.3..1 */
+    float broken;         /* probability that a digit's strokes are broken or detached, 0..1 */
+    float margin;         /* room around the ink, fraction of height, 0..4 */
+} dg_synth_style;
+
+/* Black anti-aliased ink of width 0.08 on a white Paint canvas, digit height 100 px,
+ * upright, no noise: a plain starting point to change a few fields of. */
+void dg_synth_style_default(dg_synth_style *style);
+/* Draws a whole style at random from the mix of canvases, pens and papers used by the
+ * tests and the benchmark. */
+void dg_synth_random_style(dg_rng *rng, dg_synth_style *style);
+/* Number of stroke templates of a digit 0..9 (0 for anything else). */
+int dg_synth_variant_count(int digit);
+
+/*
+ * Renders the digits of a string ("2024") side by side, each from its own jittered
+ * template, as a new image in *out (caller frees with dg_image_free). When boxes is not
+ * NULL it receives strlen(digits) boxes: where each digit's ink lies in the image. At most
+ * 32 digits. DG_ERR_ARG on a bad character or style field (the message names it),
+ * DG_ERR_TOO_LARGE when the canvas would exceed DG_IMAGE_MAX_PIXELS; *out is NULL then.
+ * Every random choice comes from rng, so a seed gives the same image.
+ */
+dg_status dg_synth_number(dg_rng *rng, const char *digits, const dg_synth_style *style,
+                          dg_image **out, dg_digit_box *boxes);
+/* One digit 0..9: dg_synth_number of a one-character string. */
+dg_status dg_synth_digit(dg_rng *rng, int digit, const dg_synth_style *style, dg_image **out);
+
 /* ---------------------------------------------------------------- drawing and plots */
+
+/*
+ * Drawing on RGB images (channels 3; images with other channel counts are left as they
+ * are). Colours are 0xRRGGBB. Coordinates are pixels from the top-left corner, a pixel's
+ * centre at its integer coordinates. Everything is clipped to the image, so drawing
+ * cannot fail.
+ */
+typedef uint32_t dg_color;
+
+/* The built-in bitmap font: printable ASCII 32..126 (other bytes draw as '?') in cells of
+ * DG_FONT_W x DG_FONT_H pixels at scale 1; capitals and digits are 9 pixels tall. */
+#define DG_FONT_W 8
+#define DG_FONT_H 13
+
+/* A new RGB image filled with background; free with dg_image_free(). */
+dg_status dg_canvas_new(int w, int h, dg_color background, dg_image **out);
+/* Filled rectangle covering pixels x..x+w-1, y..y+h-1. */
+void dg_draw_rect(dg_image *img, int x, int y, int w, int h, dg_color color);
+/* The border of that rectangle, thickness pixels wide, drawn inside it. */
+void dg_draw_frame(dg_image *img, int x, int y, int w, int h, int thickness, dg_color color);
+/* Anti-aliased line with round ends, thickness pixels wide. A line of thickness 1 between
+ * integer points on a row or column covers exactly those pixels. */
+void dg_draw_line(dg_image *img, double x0, double y0, double x1, double y1, double thickness,
+                  dg_color color);
+/* Anti-aliased filled disc. */
+void dg_draw_disc(dg_image *img, double cx, double cy, double radius, dg_color color);
+/* A grey picture grey[h][w] (0 background, 255 ink, as MNIST) with its top-left at (x, y),
+ * each pixel a scale x scale block, drawn as dark ink on white. */
+void dg_draw_grey(dg_image *img, int x, int y, const uint8_t *grey, int w, int h, int scale);
+/* Any image (1, 3 or 4 channels; alpha over white) resized to fit the box x, y, w, h,
+ * keeping its aspect ratio, centred in the box. */
+void dg_draw_image(dg_image *img, int x, int y, int w, int h, const dg_image *src);
+/* Draws text with the top-left of its first cell at (x, y), scale x scale pixels per font
+ * pixel. Returns the width of the text, dg_text_width(text, scale). */
+int dg_draw_text(dg_image *img, int x, int y, const char *text, int scale, dg_color color);
+/* strlen(text) * DG_FONT_W * scale (0 for NULL or scale < 1). */
+int dg_text_width(const char *text, int scale);
+/* Whether font pixel (gx, gy) of character c is ink; gx < DG_FONT_W, gy < DG_FONT_H. */
+bool dg_font_pixel(unsigned char c, int gx, int gy);
+
+/* One epoch of a training history. */
+typedef struct dg_history_row {
+    int epoch;
+    double loss, accuracy;
+    double val_loss, val_accuracy; /* negative when there was no validation split */
+    double seconds;
+} dg_history_row;
+
+/*
+ * Reads the training history CSV written by `digits train`: the header
+ * "epoch,loss,accuracy,val_loss,val_accuracy,seconds", then one row per epoch (val
+ * columns empty or -1 without validation). On success *rows holds *n >= 1 rows; the
+ * caller frees it with free(). On failure *rows is NULL, *n 0: DG_ERR_NOT_FOUND, DG_ERR_IO,
+ * or DG_ERR_FORMAT with the line number of the bad header, field or row.
+ */
+dg_status dg_history_load(const char *path, dg_history_row **rows, int *n);
+
+/*
+ * "Nice" axis ticks: the multiples of one step (1, 2 or 5 x 10^k, chosen to give about
+ * `target` intervals) from the last one <= lo to the first one >= hi; 0..1 gives 0, 0.2,
+ * ..., 1. Writes at most max values, returns how many (0 when lo or hi is not finite,
+ * hi < lo, or max is too small). lo == hi is widened around the value.
+ */
+int dg_nice_ticks(double lo, double hi, int target, double *ticks, int max);
+
+/* Where a chart put its data: the plot area's pixels and the data values at its edges. */
+typedef struct dg_plot_area {
+    int x, y, w, h;        /* left, top, width, height in pixels */
+    double x0, x1, y0, y1; /* data value at the left, right, bottom and top edges */
+} dg_plot_area;
+/* Pixel position of data point (x, y): px = area.x + (x - x0) / (x1 - x0) * w,
+ * py = area.y + h - (y - y0) / (y1 - y0) * h. */
+void dg_plot_area_map(const dg_plot_area *area, double x, double y, double *px, double *py);
+
+/*
+ * The charts. dg_plot_* write path as SVG when it ends in ".svg", else as PNG; they
+ * return DG_ERR_ARG on bad arguments (NULL data, n < 1) and the writer's status.
+ *
+ * Training curves: a loss panel and an accuracy panel, per epoch, training and (when
+ * present) validation series, ticks and a legend with the last values.
+ * dg_chart_history draws them into a new image (free with dg_image_free) and, when panels
+ * is not NULL, tells where the loss [0] and accuracy [1] panels put their data (accuracy
+ * is plotted in percent).
+ */
+dg_status dg_chart_history(const dg_history_row *rows, int n, dg_image **out,
+                           dg_plot_area panels[2]);
+dg_status dg_plot_history(const dg_history_row *rows, int n, const char *path);
+/* A grid of cols columns of 28x28 images [n][784] titled "true T" / "pred P 0.93"; wrong
+ * predictions are framed and labelled in red. confidence may be NULL. */
+dg_status dg_plot_predictions(const uint8_t *images, const uint8_t *labels,
+                              const uint8_t *predicted, const float *confidence, int n, int cols,
+                              const char *path);
+/* The confusion matrix as a heat-map with the counts (correct cells blue, mistakes red),
+ * recall per row and precision per column. labels may be NULL ("0", "1", ...). */
+dg_status dg_plot_confusion(const dg_eval *ev, const char labels[][32], const char *path);
+/* One prediction: the original picture (may be NULL), the 28x28 the network saw, and
+ * the probabilities [classes] as bars with the most likely one highlighted. */
+dg_status dg_plot_probabilities(const dg_image *original, const uint8_t mnist28[784],
+                                const float *probs, int classes, const char *path);
+
+/* One picture for the report: what it is called, what it looked like, what was seen. */
+typedef struct dg_report_sample {
+    const char *name;         /* shown as is, e.g. the file name */
+    const dg_image *original; /* the picture as loaded, or NULL */
+    const uint8_t *mnist;     /* [28*28] what the network saw */
+    const float *probs;       /* [classes] */
+} dg_report_sample;
+
+/* What goes into a report; every part may be left out (NULL or 0). Pointers are borrowed. */
+typedef struct dg_report {
+    const char *model_path;         /* shown in the heading */
+    const dg_net *net;              /* layer table */
+    const dg_model_meta *meta;      /* training settings, class labels */
+    const dg_history_row *history;  /* training curves, n_history rows */
+    int n_history;
+    const dg_eval *eval;            /* test accuracy, confusion, precision and recall */
+    const uint8_t *mistake_images;  /* [n_mistakes][784] worst mistakes, worst first */
+    const uint8_t *mistake_labels;  /* [n_mistakes] true classes */
+    const uint8_t *mistake_predicted;
+    const float *mistake_confidence;
+    int n_mistakes;
+    const dg_report_sample *samples; /* [n_samples] */
+    int n_samples;
+    int classes;                    /* for samples' probs when there is no eval or meta */
+} dg_report;
+
+/*
+ * Writes dir/index.html (created with dir if missing) and the PNGs it shows beside it.
+ * The page is self-contained and offline: inline style, no scripts, images by relative
+ * file name only. Returns DG_ERR_IO when a file cannot be written.
+ */
+dg_status dg_report_write(const char *dir, const dg_report *report);
 
 #ifdef __cplusplus
 }

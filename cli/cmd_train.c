@@ -1,0 +1,379 @@
+/*
+ * cmd_train.c - `digits train`: builds a network from a preset or spec, trains it on
+ * MNIST-format data with Keras-style progress, evaluates it on the test set, writes the
+ * history CSV and saves the model atomically.
+ */
+#include "cli.h"
+
+#include <getopt.h>
+#include <sys/stat.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: digits train [--preset NAME | --spec \"...\"] [--epochs N] [--batch N] [--lr X]\n"
+    "                    [--seed N] [--threads N] [--data DIR] [-o MODEL]\n"
+    "\n"
+    "Trains a network on DIR/train-* and evaluates it on DIR/t10k-*.\n"
+    "\n"
+    "  --preset NAME      seed-cnn (default), seed-cnn-dropout, mlp, fast\n"
+    "  --spec \"...\"       layers, e.g. \"conv 32 3 relu, maxpool 2, flatten, dense 10\"\n"
+    "  --epochs N         passes over the training data (preset default: 5; mlp 3; fast 1)\n"
+    "  --batch N          examples per step (default 32; fast 256)\n"
+    "  --lr X             learning rate (default 0.001 Adam, 0.01 SGD)\n"
+    "  --optimizer NAME   adam (default) or sgd (momentum 0.9)\n"
+    "  --schedule NAME    constant (default) or onecycle\n"
+    "  --val-split X      fraction held out for validation (default 0.1; fast 0)\n"
+    "  --seed N           random seed for weights, shuffling and dropout (default 1)\n"
+    "  --threads N        worker threads (default: all cores)\n"
+    "  --data DIR         MNIST-format IDX files (default data/mnist)\n"
+    "  -o, --output MODEL where to save the model (default model/digits.model)\n"
+    "  --history CSV      per-epoch history (default: MODEL with .history.csv)\n"
+    "  --no-test          skip the test-set evaluation at the end\n"
+    "  -q, --quiet        no progress output\n";
+
+typedef struct progress {
+    bool tty, quiet;
+    int epochs;
+    double last_draw;
+    double last_val_accuracy;
+    FILE *history;
+} progress;
+
+static double wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void draw_bar(int step, int steps, double seconds, double loss, double acc, bool done)
+{
+    const int width = 30;
+    int filled = (int)((long)width * step / steps);
+    char bar[64];
+    for (int i = 0; i < width; i++) {
+        bar[i] = i < filled ? '=' : '.';
+    }
+    if (!done && filled < width) {
+        bar[filled] = '>';
+    }
+    bar[width] = '\0';
+    double per_step = step ? seconds / step : 0.0;
+    if (done) {
+        fprintf(stderr, "\r%d/%d [%s] - %.0fs %.0fms/step - loss: %.4f - accuracy: %.4f", step,
+                steps, bar, seconds, per_step * 1e3, loss, acc);
+    } else {
+        fprintf(stderr, "\r%d/%d [%s] - ETA: %.0fs - loss: %.4f - accuracy: %.4f ", step, steps,
+                bar, per_step * (steps - step), loss, acc);
+    }
+}
+
+static void on_step(void *user, int epoch, int step, int steps, double loss, double acc,
+                    double seconds)
+{
+    progress *p = user;
+    if (p->quiet || !p->tty) {
+        return;
+    }
+    if (step == 1) {
+        fprintf(stderr, "Epoch %d/%d\n", epoch, p->epochs);
+    }
+    double now = wall_seconds();
+    if (step == steps || now - p->last_draw > 0.1) {
+        p->last_draw = now;
+        draw_bar(step, steps, seconds, loss, acc, false);
+    }
+}
+
+static bool on_epoch(void *user, const dg_epoch_stats *st)
+{
+    progress *p = user;
+    p->last_val_accuracy = st->val_accuracy;
+    if (!p->quiet) {
+        if (p->tty) {
+            fprintf(stderr, "\r\033[K");
+            fprintf(stderr, "Epoch %d/%d: %.1fs - %.0f images/s - loss: %.4f - accuracy: %.4f",
+                    st->epoch, p->epochs, st->seconds, st->images_per_second, st->loss,
+                    st->accuracy);
+        } else {
+            fprintf(stderr, "epoch %d/%d: %.1fs - %.0f images/s - loss: %.4f - accuracy: %.4f",
+                    st->epoch, p->epochs, st->seconds, st->images_per_second, st->loss,
+                    st->accuracy);
+        }
+        if (st->val_accuracy >= 0) {
+            fprintf(stderr, " - val_loss: %.4f - val_accuracy: %.4f", st->val_loss,
+                    st->val_accuracy);
+        }
+        fputc('\n', stderr);
+    }
+    if (p->history) {
+        if (st->val_accuracy >= 0) {
+            fprintf(p->history, "%d,%.6f,%.6f,%.6f,%.6f,%.3f\n", st->epoch, st->loss,
+                    st->accuracy, st->val_loss, st->val_accuracy, st->seconds);
+        } else {
+            fprintf(p->history, "%d,%.6f,%.6f,,,%.3f\n", st->epoch, st->loss, st->accuracy,
+                    st->seconds);
+        }
+        fflush(p->history);
+    }
+    return true;
+}
+
+/* Whether a file can be created in path's folder (made if missing), tried with a
+ * temporary file so that an existing model is left alone. */
+static bool can_write_beside(const char *path)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) {
+        snprintf(dir, sizeof dir, ".");
+    } else if (slash == dir) {
+        dir[1] = '\0';
+    } else {
+        *slash = '\0';
+        mkdir(dir, 0777);
+    }
+    char probe[1100];
+    snprintf(probe, sizeof probe, "%s/.digits-probe-XXXXXX", dir);
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+        return false;
+    }
+    close(fd);
+    unlink(probe);
+    return true;
+}
+
+/* MODEL.model -> MODEL.history.csv, anything else -> NAME.history.csv */
+static void history_path_for(const char *model, char *out, size_t size)
+{
+    size_t len = strlen(model);
+    const char *ext = ".model";
+    size_t el = strlen(ext);
+    if (len > el && !strcmp(model + len - el, ext)) {
+        len -= el;
+    }
+    snprintf(out, size, "%.*s.history.csv", (int)len, model);
+}
+
+enum {
+    OPT_PRESET = 256,
+    OPT_SPEC,
+    OPT_EPOCHS,
+    OPT_BATCH,
+    OPT_LR,
+    OPT_SEED,
+    OPT_THREADS,
+    OPT_DATA,
+    OPT_HISTORY,
+    OPT_VAL,
+    OPT_OPTIMIZER,
+    OPT_SCHEDULE,
+    OPT_NO_TEST,
+};
+
+typedef struct train_options {
+    const char *preset, *spec, *data, *output, *history;
+    long epochs, batch, seed, threads;
+    double lr, val_split;
+    const char *optimizer, *schedule;
+    bool no_test, quiet;
+} train_options;
+
+static int parse_options(int argc, char **argv, train_options *o)
+{
+    static const struct option longs[] = {
+        {"preset", required_argument, 0, OPT_PRESET},
+        {"spec", required_argument, 0, OPT_SPEC},
+        {"epochs", required_argument, 0, OPT_EPOCHS},
+        {"batch", required_argument, 0, OPT_BATCH},
+        {"lr", required_argument, 0, OPT_LR},
+        {"seed", required_argument, 0, OPT_SEED},
+        {"threads", required_argument, 0, OPT_THREADS},
+        {"data", required_argument, 0, OPT_DATA},
+        {"output", required_argument, 0, 'o'},
+        {"history", required_argument, 0, OPT_HISTORY},
+        {"val-split", required_argument, 0, OPT_VAL},
+        {"optimizer", required_argument, 0, OPT_OPTIMIZER},
+        {"schedule", required_argument, 0, OPT_SCHEDULE},
+        {"no-test", no_argument, 0, OPT_NO_TEST},
+        {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":o:qh", longs, NULL)) != -1) {
+        int ok = 1;
+        switch (c) {
+        case OPT_PRESET: o->preset = optarg; break;
+        case OPT_SPEC: o->spec = optarg; break;
+        case OPT_EPOCHS: ok = cli_parse_int(optarg, 1, 10000, &o->epochs); break;
+        case OPT_BATCH: ok = cli_parse_int(optarg, 1, 65536, &o->batch); break;
+        case OPT_LR: ok = cli_parse_double(optarg, 1e-9, 10.0, &o->lr); break;
+        case OPT_SEED: ok = cli_parse_int(optarg, 0, 0x7fffffffL, &o->seed); break;
+        case OPT_THREADS: ok = cli_parse_int(optarg, 0, 64, &o->threads); break;
+        case OPT_DATA: o->data = optarg; break;
+        case 'o': o->output = optarg; break;
+        case OPT_HISTORY: o->history = optarg; break;
+        case OPT_VAL: ok = cli_parse_double(optarg, 0.0, 0.9, &o->val_split); break;
+        case OPT_OPTIMIZER: o->optimizer = optarg; break;
+        case OPT_SCHEDULE: o->schedule = optarg; break;
+        case OPT_NO_TEST: o->no_test = true; break;
+        case 'q': o->quiet = true; break;
+        case 'h': fputs(usage, stdout); return -1;
+        case ':': return cli_usage_error("train", "option %s needs a value", argv[optind - 1]);
+        default: return cli_usage_error("train", "unknown option %s", argv[optind - 1]);
+        }
+        if (!ok) {
+            return cli_usage_error("train", "bad value '%s' for %s", optarg, argv[optind - 1]);
+        }
+    }
+    if (optind < argc) {
+        return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+    }
+    if (o->preset && o->spec) {
+        return cli_usage_error("train", "give --preset or --spec, not both");
+    }
+    if (o->optimizer && strcmp(o->optimizer, "adam") && strcmp(o->optimizer, "sgd")) {
+        return cli_usage_error("train", "unknown optimizer '%s' (adam or sgd)", o->optimizer);
+    }
+    if (o->schedule && strcmp(o->schedule, "constant") && strcmp(o->schedule, "onecycle")) {
+        return cli_usage_error("train", "unknown schedule '%s' (constant or onecycle)",
+                               o->schedule);
+    }
+    if (o->preset && !dg_preset_spec(o->preset)) {
+        return cli_usage_error("train", "unknown preset '%s' (seed-cnn, seed-cnn-dropout, mlp, "
+                               "fast)", o->preset);
+    }
+    return 0;
+}
+
+static void apply_options(const train_options *o, dg_train_config *cfg)
+{
+    dg_preset_train_config(o->preset ? o->preset : "seed-cnn", cfg);
+    if (o->optimizer && !strcmp(o->optimizer, "sgd")) {
+        cfg->optim = dg_optim_defaults(DG_OPTIM_SGD);
+    }
+    if (o->schedule) {
+        cfg->schedule = strcmp(o->schedule, "onecycle") ? DG_SCHEDULE_CONSTANT
+                                                         : DG_SCHEDULE_ONECYCLE;
+    }
+    if (o->epochs) {
+        cfg->epochs = (int)o->epochs;
+    }
+    if (o->batch) {
+        cfg->batch = (int)o->batch;
+    }
+    if (o->lr > 0) {
+        cfg->optim.lr = (float)o->lr;
+    }
+    if (o->val_split >= 0) {
+        cfg->val_split = o->val_split;
+    }
+    cfg->seed = (uint64_t)o->seed;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    double t_start = wall_seconds();
+    train_options o = {.data = DG_DEFAULT_DATA, .output = DG_DEFAULT_MODEL, .seed = 1,
+                       .val_split = -1.0};
+    int rc = parse_options(argc, argv, &o);
+    if (rc) {
+        return rc < 0 ? DG_EXIT_OK : rc;
+    }
+    dg_train_config cfg;
+    apply_options(&o, &cfg);
+    const char *preset = o.spec ? "" : (o.preset ? o.preset : "seed-cnn");
+    const char *spec = o.spec ? o.spec : dg_preset_spec(preset);
+
+    dg_dataset *train = NULL, *test = NULL;
+    dg_net *net = NULL;
+    FILE *history = NULL;
+    rc = DG_EXIT_FAIL;
+    if (dg_dataset_load(o.data, DG_SPLIT_TRAIN, &train) != DG_OK) {
+        cli_error("train", "%s", dg_last_error());
+        goto done;
+    }
+    if (!o.no_test && dg_dataset_load(o.data, DG_SPLIT_TEST, &test) != DG_OK) {
+        cli_error("train", "%s (or pass --no-test)", dg_last_error());
+        goto done;
+    }
+    if (dg_net_new(spec, (dg_shape){1, (int)train->h, (int)train->w}, &net) != DG_OK ||
+        dg_net_set_threads(net, (int)o.threads) != DG_OK) {
+        cli_error("train", "%s", dg_last_error());
+        rc = o.spec ? DG_EXIT_USAGE : DG_EXIT_FAIL;
+        goto done;
+    }
+    char history_path[1024];
+    if (o.history) {
+        snprintf(history_path, sizeof history_path, "%s", o.history);
+    } else {
+        history_path_for(o.output, history_path, sizeof history_path);
+    }
+    dg_model_meta meta;
+    dg_model_meta_default(&meta);
+    /* fail before training, not after, when the model cannot be written */
+    if (!can_write_beside(o.output)) {
+        cli_error("train", "cannot write %s (is its folder writable?)", o.output);
+        goto done;
+    }
+    history = fopen(history_path, "w");
+    if (!history) {
+        cli_error("train", "cannot write %s", history_path);
+        goto done;
+    }
+    fprintf(history, "epoch,loss,accuracy,val_loss,val_accuracy,seconds\n");
+    progress prog = {.tty = isatty(2), .quiet = o.quiet, .epochs = cfg.epochs, .history = history,
+                     .last_val_accuracy = -1.0};
+    dg_train_callbacks cb = {.user = &prog, .on_step = on_step, .on_epoch = on_epoch};
+    if (!o.quiet) {
+        fprintf(stderr, "training %s (%zu parameters) on %u images from %s, %d threads\n",
+                o.spec ? dg_net_spec(net) : preset, dg_net_param_count(net),
+                train->n - (uint32_t)(train->n * cfg.val_split), o.data, dg_net_threads(net));
+    }
+    if (dg_train(net, train, &cfg, &cb) != DG_OK) {
+        cli_error("train", "%s", dg_last_error());
+        goto done;
+    }
+    snprintf(meta.preset, sizeof meta.preset, "%s", preset);
+    snprintf(meta.dataset, sizeof meta.dataset, "%s", o.data);
+    meta.norm = cfg.norm;
+    meta.seed = cfg.seed;
+    meta.epochs = cfg.epochs;
+    meta.batch = cfg.batch;
+    meta.lr = cfg.optim.lr;
+    meta.n_train = train->n - (uint32_t)(train->n * cfg.val_split);
+    meta.created = (int64_t)time(NULL);
+    meta.val_accuracy = prog.last_val_accuracy;
+    if (test) {
+        dg_eval ev;
+        if (dg_evaluate(net, test, &cfg.norm, 0, test->n, &ev, NULL, NULL) != DG_OK) {
+            cli_error("train", "%s", dg_last_error());
+            goto done;
+        }
+        meta.test_accuracy = ev.accuracy;
+        printf("test loss: %.4f\ntest accuracy: %.4f\n", ev.loss, ev.accuracy);
+    }
+    if (dg_model_save(o.output, net, &meta) != DG_OK) {
+        cli_error("train", "%s", dg_last_error());
+        goto done;
+    }
+    printf("saved model to %s\nhistory in %s\n", o.output, history_path);
+    printf("total time: %.2fs\n", wall_seconds() - t_start);
+    rc = DG_EXIT_OK;
+done:
+    if (history) {
+        fclose(history);
+    }
+    dg_net_free(net);
+    dg_dataset_free(train);
+    dg_dataset_free(test);
+    return rc;
+}
