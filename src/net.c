@@ -556,6 +556,28 @@ static dg_status alloc_replica(dg_net *net, replica *r, int t)
     return DG_OK;
 }
 
+/* Threads used for n examples: each gets at least a few, so tiny batches stay on one. */
+static int threads_for(const dg_net *net, int n)
+{
+    int t = n / 4;
+    if (t < 1) {
+        t = 1;
+    }
+    return t < net->threads ? t : net->threads;
+}
+
+/* Examples per replica: the largest slice any batch of up to max_batch can give. */
+static int replica_capacity(const dg_net *net, int max_batch)
+{
+    int cap = 1;
+    for (int n = 1; n <= max_batch; n++) {
+        int used = threads_for(net, n);
+        int slice = (n + used - 1) / used;
+        cap = slice > cap ? slice : cap;
+    }
+    return cap;
+}
+
 dg_status dg_net_prepare(dg_net *net, int max_batch)
 {
     if (max_batch < 1 || max_batch > 1 << 20) {
@@ -566,7 +588,7 @@ dg_status dg_net_prepare(dg_net *net, int max_batch)
     }
     free_replicas(net);
     net->max_batch = max_batch;
-    net->cap = (max_batch + net->threads - 1) / net->threads;
+    net->cap = replica_capacity(net, max_batch);
     net->reps = calloc((size_t)net->threads, sizeof *net->reps);
     net->probs = alloc_floats((size_t)max_batch * net->classes);
     net->logits = alloc_floats((size_t)max_batch * net->classes);
@@ -589,15 +611,6 @@ dg_status dg_net_prepare(dg_net *net, int max_batch)
 
 /* ------------------------------------------------------------------ forward / backward */
 
-/* Threads used for n examples: each gets at least a few, so tiny batches stay on one. */
-static int threads_for(const dg_net *net, int n)
-{
-    int t = n / 4;
-    if (t < 1) {
-        t = 1;
-    }
-    return t < net->threads ? t : net->threads;
-}
 
 static void split_batch(dg_net *net, int n)
 {

@@ -11,7 +11,9 @@
 #include <math.h>
 #include <stdio.h>
 
-#define DG_TEST(name) void test_##name(void)
+#define DG_TEST(name)                                                                              \
+    void test_##name(void);                                                                        \
+    void test_##name(void)
 
 /* Records one failure of the running test. */
 void test_fail(const char *file, int line, const char *fmt, ...);

@@ -1,0 +1,323 @@
+/*
+ * test_net.c - the network library: spec parsing, shapes and parameter counts, forward
+ * results worked out by hand, fast kernels against the reference loops, threads,
+ * determinism, optimiser steps by hand, and a learning test.
+ */
+#include "test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+DG_TEST(net_preset_parameter_counts)
+{
+    /* worked out by hand: conv 1->32 3x3: 32*9+32; conv 32->64: 64*32*9+64;
+     * dense 1600->64: 1600*64+64; dense 64->10: 640+10 */
+    dg_net *net;
+    CHECK_OK(dg_net_new(dg_preset_spec("seed-cnn"), (dg_shape){1, 28, 28}, &net));
+    size_t count = dg_net_param_count(net);
+    dg_layer_info info;
+    dg_net_layer_info(net, 4, &info);
+    dg_net_free(net);
+    CHECK(count == 320 + 18496 + 102464 + 650);
+    CHECK(info.out.c == 1600 && info.out.h == 1 && info.out.w == 1);
+    CHECK_OK(dg_net_new(dg_preset_spec("mlp"), (dg_shape){1, 28, 28}, &net));
+    count = dg_net_param_count(net);
+    dg_net_free(net);
+    CHECK(count == 784 * 128 + 128 + 128 * 128 + 128 + 1290);
+    CHECK_OK(dg_net_new(dg_preset_spec("seed-cnn-dropout"), (dg_shape){1, 28, 28}, &net));
+    count = dg_net_param_count(net);
+    dg_net_free(net);
+    CHECK(count == 320 + 18496 + 1600 * 128 + 128 + 1290);
+}
+
+DG_TEST(net_spec_canonical_round_trip)
+{
+    dg_net *net, *again;
+    CHECK_OK(dg_net_new("  Conv 8 3x3 ReLU,maxpool 2 ,flatten, dense 10 softmax", (dg_shape){1, 9, 9},
+                        &net));
+    CHECK(!strcmp(dg_net_spec(net), "conv 8 3 relu, maxpool 2, flatten, dense 10"));
+    CHECK_OK(dg_net_new(dg_net_spec(net), (dg_shape){1, 9, 9}, &again));
+    CHECK(!strcmp(dg_net_spec(net), dg_net_spec(again)));
+    CHECK(dg_net_param_count(net) == dg_net_param_count(again));
+    dg_net_free(net);
+    dg_net_free(again);
+}
+
+DG_TEST(net_spec_errors)
+{
+    static const char *const bad[] = {
+        "",                                     /* empty */
+        "conv 32 3 relu",                       /* no class scores at the end */
+        "conv 32 4, flatten, dense 10",         /* even kernel */
+        "conv 32 29, flatten, dense 10",        /* kernel larger than the input */
+        "dense 10",                             /* dense on a 28x28 input */
+        "flatten, dense 10,, dense 10",         /* empty layer */
+        "flatten, dense ten",                   /* not a number */
+        "flatten, dense 10 relu extra",         /* extra argument */
+        "flatten, softmax 10",                  /* unknown layer */
+        "flatten, dropout 1.5, dense 10",       /* rate out of range */
+        "flatten, dense 1",                     /* a single class */
+        "flatten, dense 100",                   /* too many classes */
+        "maxpool 30, flatten, dense 10",        /* pool larger than the input */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        dg_net *net = (dg_net *)1;
+        dg_status st = dg_net_new(bad[i], (dg_shape){1, 28, 28}, &net);
+        CHECK_MSG(st != DG_OK, "spec '%s' was accepted", bad[i]);
+        CHECK(net == NULL);
+        CHECK_MSG(dg_last_error()[0] != '\0', "spec '%s' left no message", bad[i]);
+    }
+}
+
+/* conv 1 3 over a 3x3 input is one dot product; maxpool 2 of 4x4 by hand. */
+DG_TEST(net_forward_by_hand)
+{
+    dg_net *net;
+    CHECK_OK(dg_net_new("conv 2 3 relu, flatten, dense 2", (dg_shape){1, 3, 3}, &net));
+    float *p = dg_net_params(net);
+    /* conv weights [2][1][3][3], biases [2], dense [2][2], biases [2] */
+    for (int i = 0; i < 9; i++) {
+        p[i] = (float)(i + 1);      /* channel 0: 1..9 */
+        p[9 + i] = i == 4 ? -1.0f : 0.0f; /* channel 1: minus the centre */
+    }
+    p[18] = 0.5f;
+    p[19] = 0.25f;
+    p[20] = 1.0f, p[21] = 0.0f, p[22] = 0.0f, p[23] = 2.0f; /* identity-ish dense */
+    p[24] = 0.0f, p[25] = -1.0f;
+    float x[9] = {1, 0, 0, 0, 2, 0, 0, 0, 1};
+    /* channel 0: 1*1 + 5*2 + 9*1 + 0.5 = 20.5; channel 1: -2 + 0.25 = -1.75 -> relu 0 */
+    dg_net_forward(net, x, 1, false, NULL);
+    const float *z = dg_net_logits(net);
+    CHECK_NEAR(z[0], 20.5, 1e-5);
+    CHECK_NEAR(z[1], -1.0, 1e-5);
+    dg_net_free(net);
+
+    CHECK_OK(dg_net_new("maxpool 2, flatten, dense 4", (dg_shape){1, 4, 4}, &net));
+    p = dg_net_params(net);
+    memset(p, 0, dg_net_param_count(net) * sizeof *p);
+    for (int i = 0; i < 4; i++) {
+        p[i * 4 + i] = 1.0f; /* dense = identity over the 4 pooled values */
+    }
+    float y[16] = {1, 5, 2, 0, 3, 4, 8, -1, -3, -2, 0, 0, -4, -5, 7, 6};
+    dg_net_forward(net, y, 1, false, NULL);
+    z = dg_net_logits(net);
+    CHECK_NEAR(z[0], 5, 0);
+    CHECK_NEAR(z[1], 8, 0);
+    CHECK_NEAR(z[2], -2, 0);
+    CHECK_NEAR(z[3], 7, 0);
+    /* softmax of the output sums to one */
+    const float *probs = dg_net_forward(net, y, 1, false, NULL);
+    CHECK_NEAR(probs[0] + probs[1] + probs[2] + probs[3], 1.0, 1e-6);
+    dg_net_free(net);
+}
+
+static void random_batch(dg_rng *rng, float *x, uint8_t *labels, int n, int size)
+{
+    for (int i = 0; i < n * size; i++) {
+        x[i] = dg_rng_uniform(rng);
+    }
+    for (int i = 0; i < n; i++) {
+        labels[i] = (uint8_t)dg_rng_below(rng, 10);
+    }
+}
+
+/* The fast kernels and threads agree with the plain loops on seed-cnn. */
+DG_TEST(net_fast_matches_reference)
+{
+    enum { N = 7 };
+    static float x[N * 784];
+    uint8_t labels[N];
+    dg_rng rng;
+    dg_rng_seed(&rng, 3);
+    random_batch(&rng, x, labels, N, 784);
+    dg_net *ref, *fast;
+    CHECK_OK(dg_net_new(dg_preset_spec("seed-cnn-dropout"), (dg_shape){1, 28, 28}, &ref));
+    CHECK_OK(dg_net_new(dg_preset_spec("seed-cnn-dropout"), (dg_shape){1, 28, 28}, &fast));
+    dg_net_set_reference(ref, true);
+    CHECK_OK(dg_net_set_threads(fast, 2));
+    dg_net_init_params(ref, &rng);
+    size_t np = dg_net_param_count(ref);
+    memcpy(dg_net_params(fast), dg_net_params(ref), np * sizeof(float));
+    dg_rng r1 = rng, r2 = rng;
+    const float *pr = dg_net_forward(ref, x, N, true, &r1);
+    const float *pf = dg_net_forward(fast, x, N, true, &r2);
+    for (int i = 0; i < N * 10; i++) {
+        CHECK_NEAR(pr[i], pf[i], 1e-5);
+    }
+    float lr = dg_net_backward(ref, labels, N);
+    float lf = dg_net_backward(fast, labels, N);
+    CHECK_NEAR(lr, lf, 1e-5);
+    const float *gr = dg_net_grads(ref), *gf = dg_net_grads(fast);
+    double max_g = 0.0;
+    for (size_t i = 0; i < np; i++) {
+        max_g = fmax(max_g, fabs(gr[i]));
+    }
+    CHECK(max_g > 0.0);
+    for (size_t i = 0; i < np; i++) {
+        CHECK_MSG(fabs(gr[i] - gf[i]) <= 1e-4 * max_g, "gradient %zu: reference %g, fast %g", i,
+                  (double)gr[i], (double)gf[i]);
+    }
+    dg_net_free(ref);
+    dg_net_free(fast);
+}
+
+static dg_dataset *small_dataset(uint32_t n, uint64_t seed)
+{
+    /* ten classes told apart by where a bright 6x6 square sits, plus noise */
+    dg_dataset *ds = calloc(1, sizeof *ds);
+    ds->n = n;
+    ds->h = ds->w = 28;
+    ds->images = calloc((size_t)n * 784, 1);
+    ds->labels = calloc(n, 1);
+    dg_rng rng;
+    dg_rng_seed(&rng, seed);
+    for (uint32_t i = 0; i < n; i++) {
+        int label = (int)dg_rng_below(&rng, 10);
+        ds->labels[i] = (uint8_t)label;
+        uint8_t *img = ds->images + (size_t)i * 784;
+        for (int p = 0; p < 784; p++) {
+            img[p] = (uint8_t)dg_rng_below(&rng, 60);
+        }
+        int r0 = 3 + (label / 5) * 12 + (int)dg_rng_below(&rng, 3);
+        int c0 = 1 + (label % 5) * 5 + (int)dg_rng_below(&rng, 2);
+        for (int r = r0; r < r0 + 6 && r < 28; r++) {
+            for (int c = c0; c < c0 + 4 && c < 28; c++) {
+                img[r * 28 + c] = 255;
+            }
+        }
+    }
+    return ds;
+}
+
+static void free_small(dg_dataset *ds)
+{
+    free(ds->images);
+    free(ds->labels);
+    free(ds);
+}
+
+static void train_small(const char *preset, int threads, uint64_t seed, dg_dataset *ds,
+                        float *params_out, size_t *np_out)
+{
+    dg_net *net;
+    if (dg_net_new(dg_preset_spec(preset), (dg_shape){1, 28, 28}, &net) != DG_OK) {
+        *np_out = 0;
+        return;
+    }
+    dg_net_set_threads(net, threads);
+    dg_train_config cfg = dg_train_defaults();
+    cfg.epochs = 1;
+    cfg.seed = seed;
+    dg_train(net, ds, &cfg, NULL);
+    *np_out = dg_net_param_count(net);
+    memcpy(params_out, dg_net_params(net), *np_out * sizeof(float));
+    dg_net_free(net);
+}
+
+DG_TEST(net_same_seed_same_weights)
+{
+    dg_dataset *ds = small_dataset(300, 5);
+    size_t na, nb, nc;
+    float *a = malloc(300000 * sizeof(float)), *b = malloc(300000 * sizeof(float));
+    float *c = malloc(300000 * sizeof(float));
+    train_small("seed-cnn-dropout", 2, 11, ds, a, &na);
+    train_small("seed-cnn-dropout", 2, 11, ds, b, &nb);
+    train_small("seed-cnn-dropout", 2, 12, ds, c, &nc);
+    int same = na == nb && na > 0 && !memcmp(a, b, na * sizeof(float));
+    int differ = na == nc && memcmp(a, c, na * sizeof(float)) != 0;
+    free(a);
+    free(b);
+    free(c);
+    free_small(ds);
+    CHECK_MSG(same, "two runs with seed 11 and 2 threads gave different weights");
+    CHECK_MSG(differ, "seeds 11 and 12 gave the same weights");
+}
+
+DG_TEST(net_adam_step_by_hand)
+{
+    dg_optim_config cfg = dg_optim_defaults(DG_OPTIM_ADAM);
+    CHECK_NEAR(cfg.eps, 1e-7, 1e-12);
+    dg_optim *opt;
+    CHECK_OK(dg_optim_new(&cfg, 2, &opt));
+    float p[2] = {1.0f, -1.0f}, g[2] = {0.5f, -2.0f};
+    dg_optim_step(opt, p, g, 1e-3f);
+    /* step 1: m = 0.1 g, v = 0.001 g^2, lr_t = lr sqrt(0.001)/0.1:
+     * p -= lr_t * 0.1 g / (sqrt(0.001) |g| + eps) ~ lr * sign(g) */
+    CHECK_NEAR(p[0], 1.0 - 1e-3, 1e-6);
+    CHECK_NEAR(p[1], -1.0 + 1e-3, 1e-6);
+    dg_optim_free(opt);
+
+    cfg = dg_optim_defaults(DG_OPTIM_SGD);
+    CHECK_OK(dg_optim_new(&cfg, 1, &opt));
+    float q = 1.0f, h = 2.0f;
+    dg_optim_step(opt, &q, &h, 0.1f); /* v = -0.2, q = 0.8 */
+    dg_optim_step(opt, &q, &h, 0.1f); /* v = 0.9 * -0.2 - 0.2 = -0.38, q = 0.42 */
+    CHECK_NEAR(q, 0.42, 1e-6);
+    dg_optim_free(opt);
+}
+
+static double loss_of(dg_net *net, const dg_dataset *ds, uint32_t first, uint32_t count)
+{
+    dg_eval ev;
+    dg_norm norm = dg_norm_default();
+    if (dg_evaluate(net, ds, &norm, first, count, &ev, NULL, NULL) != DG_OK) {
+        return -1.0;
+    }
+    return ev.loss;
+}
+
+/* A few thousand real MNIST images when present, generated images otherwise: the loss
+ * must fall and accuracy must clearly beat chance. */
+DG_TEST(net_learns)
+{
+    dg_dataset *ds = NULL;
+    bool real = false;
+    const char *dir = test_mnist_dir();
+    if (dir && dg_dataset_load(dir, DG_SPLIT_TRAIN, &ds) == DG_OK) {
+        real = true;
+        ds->n = 3000;
+    } else {
+        ds = small_dataset(3000, 9);
+    }
+    dg_net *net;
+    CHECK_OK(dg_net_new(dg_preset_spec("seed-cnn"), (dg_shape){1, 28, 28}, &net));
+    dg_train_config cfg = dg_train_defaults();
+    cfg.epochs = 1;
+    cfg.val_split = 1.0 / 6.0; /* the last 500 images are held out */
+    dg_rng rng;
+    dg_rng_seed(&rng, cfg.seed);
+    dg_net_init_params(net, &rng);
+    double before = loss_of(net, ds, 2500, 500);
+    cfg.init_params = false;
+    dg_status st = dg_train(net, ds, &cfg, NULL);
+    dg_eval ev;
+    dg_norm norm = dg_norm_default();
+    dg_evaluate(net, ds, &norm, 2500, 500, &ev, NULL, NULL);
+    dg_net_free(net);
+    if (real) {
+        ds->n = 60000;
+        dg_dataset_free(ds);
+    } else {
+        free_small(ds);
+    }
+    CHECK_OK(st);
+    CHECK_MSG(ev.loss < 0.5 * before, "held-out loss %.3f, before training %.3f", ev.loss, before);
+    CHECK_MSG(ev.accuracy > 0.8, "held-out accuracy %.3f on %s data", ev.accuracy,
+              real ? "MNIST" : "generated");
+}
+
+DG_TEST(net_train_rejects_mismatched_data)
+{
+    dg_dataset *ds = small_dataset(20, 1);
+    dg_net *net;
+    CHECK_OK(dg_net_new("flatten, dense 10", (dg_shape){1, 20, 20}, &net));
+    dg_train_config cfg = dg_train_defaults();
+    dg_status st = dg_train(net, ds, &cfg, NULL);
+    dg_net_free(net);
+    CHECK_OK(dg_net_new("flatten, dense 5", (dg_shape){1, 28, 28}, &net));
+    dg_status st2 = dg_train(net, ds, &cfg, NULL);
+    dg_net_free(net);
+    free_small(ds);
+    CHECK_STATUS(st, DG_ERR_MISMATCH);
+    CHECK_STATUS(st2, DG_ERR_MISMATCH);
+}
