@@ -8,15 +8,18 @@
 CC      ?= cc
 OPT     ?= -O2
 CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-           -D_GNU_SOURCE -pthread -Iinclude -Isrc -I/usr/include/x86_64-linux-gnu
+           -D_GNU_SOURCE -pthread -Iinclude -Isrc
 ifeq ($(PORTABLE),1)
 CFLAGS  += -mtune=generic
 else
 CFLAGS  += -march=native
 endif
-LDLIBS  := -lopenblas -lpng -ljpeg -lz -lm -pthread
+LDLIBS  := -lpng -ljpeg -lz -lm -ldl -pthread
 
 B := build
+ifeq ($(FUZZ),1)
+CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+endif
 ifeq ($(SAN),1)
 B := build-san
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -92,7 +95,7 @@ bench: deps
 	@scripts/bench.sh $(B)
 
 fuzz:
-	$(MAKE) --no-print-directory CC=clang B=build-fuzz $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+	$(MAKE) --no-print-directory CC=clang B=build-fuzz FUZZ=1 $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libdigits.a
 	clang $(CFLAGS) -fsanitize=fuzzer,address,undefined $< build-fuzz/libdigits.a $(LDLIBS) -o $@

@@ -157,6 +157,9 @@ void dg_net_init_params(dg_net *net, dg_rng *rng);
 dg_status dg_net_set_threads(dg_net *net, int n);
 int dg_net_threads(const dg_net *net);
 
+/* The matrix-multiply backend in use: "openblas" or "builtin" (loads it on first call). */
+const char *dg_blas_backend(void);
+
 /* Use the plain reference loops instead of the fast kernels (for checks). */
 void dg_net_set_reference(dg_net *net, bool reference);
 
@@ -330,7 +333,8 @@ void dg_model_meta_default(dg_model_meta *meta);
  * Writes net and meta to path atomically: a temporary file beside it is written,
  * flushed, fsync'd and renamed over path, so an existing model is never lost; a missing
  * parent directory is created (one level). meta NULL means dg_model_meta_default() with
- * labels "0".."N-1"; meta->created 0 is replaced by the current time. DG_ERR_ARG when meta
+ * labels "0".."N-1"; meta->created 0 is replaced by the current time and negative
+ * accuracies are stored as -1 (unknown). DG_ERR_ARG when meta
  * breaks the format's limits, its class count differs from the net's, or a parameter is
  * NaN/infinite. Format: docs/model-format.md.
  */
@@ -362,6 +366,74 @@ dg_status dg_image_load_memory(const uint8_t *data, size_t n_bytes, dg_image **o
 dg_status dg_image_save_png(const char *path, const dg_image *img);
 
 /* ---------------------------------------------------------------- preprocessing */
+
+/*
+ * Users' images into MNIST-like 28x28 digits: white (255) ink on black (0), the digit fitted
+ * into a 20x20 box keeping its aspect ratio, anti-aliased, its centre of mass (pixel
+ * indices 0..27) at (14, 14) within half a pixel. How and why: docs/preprocessing.md.
+ */
+
+/* Changes whenever the output for the same input changes on purpose; a model records the
+ * version its users' images need (dg_model_meta.preprocess). */
+#define DG_PREPROCESS_VERSION 1u
+
+typedef enum dg_prep_status {
+    DG_PREP_OK = 0,   /* a digit was found and converted */
+    DG_PREP_EMPTY,    /* no ink: blank or nearly uniform; the output is all 0 */
+    DG_PREP_NO_DIGIT  /* ink, but nothing digit-like (only noise, lines, a frame); all 0 */
+} dg_prep_status;
+
+/* What preprocessing found. Every field is filled on DG_OK; box and stroke are 0 when
+ * there is no ink. */
+typedef struct dg_preprocess_info {
+    dg_prep_status status;
+    bool inverted;                  /* dark ink on a light background was found (and flipped) */
+    int box_x, box_y, box_w, box_h; /* the kept ink's bounding box in the source image */
+    float stroke_px;                /* estimated stroke width of the kept ink, source pixels */
+    bool restroked;                 /* strokes were redrawn at MNIST width (too thin or thick) */
+    float background;               /* background level in the ink channel, 0..255 */
+    float contrast;                 /* ink level minus background level, 0..255 */
+    float noise;                    /* robust standard deviation of the background, levels */
+    int components;                 /* ink components left after removing lines, frames, specks */
+    int kept;                       /* of those, kept as the digit (dg_preprocess only) */
+} dg_preprocess_info;
+
+/*
+ * Turns img (any size, 1/3/4 channels; transparent pixels count as background) into a
+ * 28x28 MNIST-like digit out[784], row-major, 0 background, 255 ink. Returns DG_OK even
+ * when no digit is found: then out is all 0 and info->status says why. DG_ERR_ARG for an
+ * invalid image, DG_ERR_NOMEM. info may be NULL.
+ */
+dg_status dg_preprocess(const dg_image *img, uint8_t out[784], dg_preprocess_info *info);
+
+/*
+ * The ink map of a whole image, for segmenting written numbers: a new 1-channel image of
+ * img's size, 0 where there is no ink and up to 255 for full ink, whatever the polarity,
+ * colour or lighting of img. Background, ruling and grid lines, paper edges, frames and
+ * specks much smaller than the largest ink component are already 0. The caller frees
+ * *ink_out with dg_image_free (NULL on failure). info (may be NULL) gets the status
+ * (DG_PREP_EMPTY when there is no ink at all, DG_PREP_NO_DIGIT when only lines, frames or
+ * noise were found), polarity, levels, the box of all kept ink and its stroke width.
+ */
+dg_status dg_ink_map(const dg_image *img, dg_image **ink_out, dg_preprocess_info *info);
+
+/*
+ * Converts the ink inside the rectangle (x, y, w, h) of an ink map (1 channel, ink high,
+ * as made by dg_ink_map) into a 28x28 MNIST-like digit, as dg_preprocess does after finding
+ * its digit: crop to the ink's box, scale into 20x20, set the stroke width, centre by mass.
+ * The rectangle is clipped to the image; DG_ERR_ARG when nothing of it is inside or ink is
+ * not 1-channel. A rectangle without ink gives DG_OK and an all-0 out.
+ */
+dg_status dg_ink_to_mnist(const dg_image *ink, int x, int y, int w, int h, uint8_t out[784]);
+
+/*
+ * The same, keeping only the pixels whose mask byte is nonzero: mask[h][w] covers the
+ * rectangle (before clipping), row-major, so that a digit touching another one can be cut
+ * out by its components. mask may be NULL (everything), info may be NULL; info->status is
+ * DG_PREP_EMPTY when no ink is selected.
+ */
+dg_status dg_ink_mask_to_mnist(const dg_image *ink, const uint8_t *mask, int x, int y, int w,
+                               int h, uint8_t out[784], dg_preprocess_info *info);
 
 /* ---------------------------------------------------------------- segmentation */
 

@@ -84,6 +84,12 @@ static inline size_t dg_shape_size(dg_shape s)
 void dg_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
               int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
+/* The same product by plain blocked loops: the fallback when OpenBLAS cannot be loaded
+ * (or DIGITS_BLAS=builtin), and the reference the tests compare it with. */
+void dg_sgemm_builtin(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                      const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                      int ldc);
+
 /* Fused bias + optional ReLU over y[rows][cols]: y[r][c] += bias[r] (per row) */
 void dg_bias_relu_rows(float *y, const float *bias, int rows, int cols, bool relu);
 

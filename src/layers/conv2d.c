@@ -144,6 +144,33 @@ static void conv_backward_ref(const dg_layer *l, const float *x, const float *y,
     }
 }
 
+/* dz = dy where y > 0 (or everywhere without ReLU); returns the sum of dz. Sixteen
+ * running sums, one per lane, so the loop vectorises without reordering any one sum. */
+static float mask_and_sum(const float *restrict y, const float *restrict dy, float *restrict dz,
+                          int p, bool relu)
+{
+    enum { LANES = 16 };
+    float acc[LANES] = {0};
+    int j = 0;
+    for (; j + LANES <= p; j += LANES) {
+        for (int i = 0; i < LANES; i++) {
+            float g = (relu && y[j + i] <= 0.0f) ? 0.0f : dy[j + i];
+            dz[j + i] = g;
+            acc[i] += g;
+        }
+    }
+    float s = 0.0f;
+    for (; j < p; j++) {
+        float g = (relu && y[j] <= 0.0f) ? 0.0f : dy[j];
+        dz[j] = g;
+        s += g;
+    }
+    for (int i = 0; i < LANES; i++) {
+        s += acc[i];
+    }
+    return s;
+}
+
 static void conv_forward(const dg_layer *l, const float *x, float *y, int n, dg_layer_ctx *ctx)
 {
     if (ctx->reference) {
@@ -185,15 +212,8 @@ static void conv_backward(const dg_layer *l, const float *x, const float *y, con
         const float *yb = y + (size_t)b * out_size;
         const float *dyb = dy + (size_t)b * out_size;
         for (int o = 0; o < o_count; o++) {
-            const float *yr = yb + (size_t)o * p, *dyr = dyb + (size_t)o * p;
-            float *dzr = dz + (size_t)o * p;
-            float s = 0.0f;
-            for (int j = 0; j < p; j++) {
-                float g = (l->relu && yr[j] <= 0.0f) ? 0.0f : dyr[j];
-                dzr[j] = g;
-                s += g;
-            }
-            db[o] += s;
+            size_t at = (size_t)o * p;
+            db[o] += mask_and_sum(yb + at, dyb + at, dz + at, p, l->relu);
         }
         const float *patches = xb;
         if (l->k != 1) {
