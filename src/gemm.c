@@ -1,15 +1,14 @@
 /*
- * gemm.c - the one door to BLAS, plus small fused element-wise helpers used by several
- * layers.
+ * gemm.c - the one door to matrix products, plus small fused element-wise helpers used
+ * by several layers.
  *
- * OpenBLAS is loaded at first use with dlopen rather than linked, for two reasons: its
- * kernel choice is made when it loads, and the Debian build (0.3.21) picks its AVX2
- * kernels on AVX-512 CPUs it does not know by name (AMD Zen 4), about 1.4x slower here;
- * so when the CPU has AVX-512 (F, BW, DQ, VL) and the user has not chosen,
- * OPENBLAS_CORETYPE=SKYLAKEX is set before loading. And where OpenBLAS is missing, a
- * plain blocked GEMM takes over, so the library still works. BLAS runs single-threaded:
- * libdigits splits work across its own threads by examples (net.h), which keeps
- * results reproducible.
+ * Three backends, chosen once at first use: the AVX-512 kernels of gemm_avx512.c when
+ * the build and the CPU have AVX-512 (on the shapes of these networks they beat the
+ * OpenBLAS of Debian 12, whose kernel choice on AMD CPUs is AVX2); else OpenBLAS, loaded
+ * with dlopen so that a machine without it still runs; else plain blocked loops.
+ * DIGITS_BLAS=avx512|openblas|builtin forces one. BLAS runs single-threaded: libdigits
+ * splits work across its own threads by examples (net.h), which keeps results
+ * reproducible.
  */
 #include "net.h"
 
@@ -29,27 +28,31 @@ typedef void (*set_threads_fn)(int n);
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static cblas_sgemm_fn blas_sgemm;
 static const char *backend_name = "builtin";
+static bool use_avx512;
 
+#if defined(__AVX512F__)
+/* A binary built for AVX-512 may still be run elsewhere: ask the CPU. */
 static bool cpu_has_avx512(void)
 {
-#if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-#else
-    return false;
-#endif
+    return __builtin_cpu_supports("avx512f");
 }
+#endif
 
+/* DIGITS_BLAS=avx512|openblas|builtin chooses; by default the first that works. */
 static void load_blas(void)
 {
     const char *choice = getenv("DIGITS_BLAS");
     if (choice && !strcmp(choice, "builtin")) {
         return;
     }
-    if (!getenv("OPENBLAS_CORETYPE") && cpu_has_avx512()) {
-        setenv("OPENBLAS_CORETYPE", "SKYLAKEX", 0);
+#if defined(__AVX512F__)
+    if ((!choice || !strcmp(choice, "avx512")) && cpu_has_avx512()) {
+        use_avx512 = true;
+        backend_name = "avx512";
+        return;
     }
+#endif
     void *lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
         return;
@@ -118,6 +121,12 @@ void dg_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, cons
               int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
     pthread_once(&blas_once, load_blas);
+#if defined(__AVX512F__)
+    if (use_avx512) {
+        dg_sgemm_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+#endif
     if (blas_sgemm) {
         blas_sgemm(CBLAS_ROW_MAJOR, trans_a ? CBLAS_TRANS : CBLAS_NO_TRANS,
                    trans_b ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta,

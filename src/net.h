@@ -90,6 +90,13 @@ void dg_sgemm_builtin(bool trans_a, bool trans_b, int m, int n, int k, float alp
                       const float *a, int lda, const float *b, int ldb, float beta, float *c,
                       int ldc);
 
+#if defined(__AVX512F__)
+/* The same product with AVX-512 kernels (gemm_avx512.c). */
+void dg_sgemm_avx512(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                     const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                     int ldc);
+#endif
+
 /* Fused bias + optional ReLU over y[rows][cols]: y[r][c] += bias[r] (per row) */
 void dg_bias_relu_rows(float *y, const float *bias, int rows, int cols, bool relu);
 
