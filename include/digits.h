@@ -435,6 +435,45 @@ dg_status dg_ink_to_mnist(const dg_image *ink, int x, int y, int w, int h, uint8
 dg_status dg_ink_mask_to_mnist(const dg_image *ink, const uint8_t *mask, int x, int y, int w,
                                int h, uint8_t out[784], dg_preprocess_info *info);
 
+/* ---------------------------------------------------------------- prediction */
+
+/* Below this top probability an answer is "unsure" rather than a digit. Calibrated on
+ * held-out MNIST with the seed-cnn model (docs/preprocessing.md, "Honest answers"). */
+#define DG_MIN_CONFIDENCE 0.6f
+
+typedef enum dg_answer {
+    DG_ANSWER_DIGIT = 0, /* a confident digit */
+    DG_ANSWER_UNSURE,    /* the network's top probability is below the threshold */
+    DG_ANSWER_EMPTY,     /* no ink in the image */
+    DG_ANSWER_NO_DIGIT   /* ink, but nothing digit-like */
+} dg_answer;
+
+/* One recognised digit. */
+typedef struct dg_prediction {
+    dg_answer answer;
+    int digit;                    /* the top class, -1 for EMPTY and NO_DIGIT */
+    float confidence;             /* its probability (0 for EMPTY and NO_DIGIT) */
+    int top[3];                   /* the three most probable classes, best first */
+    float top_p[3];
+    int classes;
+    float probs[DG_MAX_CLASSES];  /* all class probabilities */
+} dg_prediction;
+
+/* Short words for an answer: "ok", "unsure", "empty", "no digit". */
+const char *dg_answer_name(dg_answer answer);
+
+/* Classifies one MNIST-like 28x28 digit (0 background, 255 ink) with the model's
+ * normalisation; answers DG_ANSWER_UNSURE below min_confidence. DG_ERR_MISMATCH when the
+ * net does not take 1x28x28 input. */
+dg_status dg_predict_mnist(dg_net *net, const dg_norm *norm, const uint8_t mnist28[784],
+                           float min_confidence, dg_prediction *out);
+
+/* Preprocesses a user's image (dg_preprocess) and classifies it. mnist28 (may be NULL)
+ * receives the 28x28 the network saw, info (may be NULL) what preprocessing found. */
+dg_status dg_predict_image(dg_net *net, const dg_norm *norm, const dg_image *img,
+                           float min_confidence, dg_prediction *out, uint8_t mnist28[784],
+                           dg_preprocess_info *info);
+
 /* ---------------------------------------------------------------- segmentation */
 
 /* One digit's place in an image: columns [x, x+w), rows [y, y+h). */
@@ -613,7 +652,8 @@ typedef struct dg_report_sample {
     const char *name;         /* shown as is, e.g. the file name */
     const dg_image *original; /* the picture as loaded, or NULL */
     const uint8_t *mnist;     /* [28*28] what the network saw */
-    const float *probs;       /* [classes] */
+    const float *probs;       /* [classes], or NULL when there was nothing to recognise */
+    const char *note;         /* shown with the result, e.g. "no digit found", or NULL */
 } dg_report_sample;
 
 /* What goes into a report; every part may be left out (NULL or 0). Pointers are borrowed. */

@@ -1,0 +1,192 @@
+/*
+ * cmd_info.c - `digits info MODEL`: the layer table of Keras's model.summary() (layer,
+ * output shape, parameters; totals), then how the model was made: preset, spec, data,
+ * training settings, accuracies, date, normalisation, classes, and the file itself.
+ *
+ * Output shapes are printed in Keras order, (None, H, W, C) and (None, N), so that they
+ * can be compared line by line with the Keras MNIST tutorial's summary; the network itself
+ * computes channels first (C, H, W), which the Input line also shows.
+ */
+#include "cli.h"
+
+#include <getopt.h>
+#include <string.h>
+#include <time.h>
+
+static const char usage[] =
+    "usage: digits info MODEL\n"
+    "\n"
+    "Shows a model file's layers with their output shapes and parameter counts (as Keras's\n"
+    "model.summary() does, shapes in Keras order (None, H, W, C)), then its metadata:\n"
+    "preset, spec, dataset, training settings, accuracies, creation date, normalisation,\n"
+    "classes, format version and file size.\n"
+    "\n"
+    "  -h, --help   show this help\n";
+
+/* 1234567 -> "1,234,567" */
+static const char *grouped(uint64_t v, char buf[32])
+{
+    char digits[24];
+    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+    int o = 0;
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && (n - i) % 3 == 0) {
+            buf[o++] = ',';
+        }
+        buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* A layer's output shape in Keras order; flat once a flatten or dense layer is passed. */
+static void keras_shape(dg_shape s, int flat, char *buf, size_t size)
+{
+    if (flat) {
+        snprintf(buf, size, "(None, %d)", s.c * s.h * s.w);
+    } else {
+        snprintf(buf, size, "(None, %d, %d, %d)", s.h, s.w, s.c);
+    }
+}
+
+static void rule(char c, int width)
+{
+    for (int i = 0; i < width; i++) {
+        putchar(c);
+    }
+    putchar('\n');
+}
+
+static void print_layers(const dg_net *net)
+{
+    int n = dg_net_layer_count(net);
+    int desc_width = 5; /* "Layer" */
+    for (int i = 0; i < n; i++) {
+        dg_layer_info info;
+        dg_net_layer_info(net, i, &info);
+        int len = (int)strlen(info.desc);
+        desc_width = len > desc_width ? len : desc_width;
+    }
+    const int shape_width = 26, param_width = 12;
+    int width = 1 + 4 + desc_width + 2 + shape_width + param_width;
+    char num[32], shape[64];
+    rule('_', width);
+    printf(" %-4s%-*s  %-*s%*s\n", "#", desc_width, "Layer", shape_width, "Output Shape",
+           param_width, "Param #");
+    rule('=', width);
+    int flat = 0;
+    for (int i = 0; i < n; i++) {
+        dg_layer_info info;
+        dg_net_layer_info(net, i, &info);
+        flat = flat || !strcmp(info.kind, "flatten") || !strcmp(info.kind, "dense");
+        keras_shape(info.out, flat, shape, sizeof shape);
+        printf(" %-4d%-*s  %-*s%*s\n", i + 1, desc_width, info.desc, shape_width, shape,
+               param_width, grouped(info.n_params, num));
+    }
+    rule('=', width);
+    size_t total = dg_net_param_count(net);
+    printf("Total params: %s (%.2f KB)\n", grouped(total, num), (double)total * 4 / 1024);
+    printf("Trainable params: %s\n", num);
+    printf("Non-trainable params: 0\n");
+    rule('_', width);
+}
+
+static void print_accuracy(const char *label, double a)
+{
+    if (a < 0) {
+        printf("%-16s unknown\n", label);
+    } else {
+        printf("%-16s %.2f%%\n", label, 100 * a);
+    }
+}
+
+static void print_meta(const dg_net *net, const dg_model_meta *m, const dg_model_file *file)
+{
+    char num[32], shape[64];
+    dg_shape in = dg_net_input_shape(net);
+    keras_shape(in, 0, shape, sizeof shape);
+    printf("%-16s %s; computed channels first, C x H x W = %d x %d x %d\n", "Input:", shape, in.c,
+           in.h, in.w);
+    printf("%-16s %s\n", "Preset:", m->preset[0] ? m->preset : "(none: custom spec)");
+    printf("%-16s %s\n", "Spec:", dg_net_spec(net));
+    printf("%-16s %s", "Dataset:", m->dataset[0] ? m->dataset : "unknown");
+    if (m->n_train > 0) {
+        printf(", trained on %s examples", grouped(m->n_train, num));
+    }
+    printf("\n");
+    if (m->epochs > 0) {
+        printf("%-16s %d epochs, batch %d, learning rate %g, seed %llu\n", "Training:", m->epochs,
+               m->batch, (double)m->lr, (unsigned long long)m->seed);
+    } else {
+        printf("%-16s not recorded\n", "Training:");
+    }
+    print_accuracy("Val accuracy:", m->val_accuracy);
+    print_accuracy("Test accuracy:", m->test_accuracy);
+
+    char when[64] = "unknown";
+    if (m->created != 0) {
+        time_t t = (time_t)m->created;
+        struct tm tm;
+        if (!gmtime_r(&t, &tm) || !strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm)) {
+            snprintf(when, sizeof when, "%lld (seconds since 1970)", (long long)m->created);
+        }
+    }
+    printf("%-16s %s\n", "Created:", when);
+
+    dg_norm d = dg_norm_default();
+    int is_default = m->norm.scale == d.scale && m->norm.mean == d.mean && m->norm.std == d.std;
+    printf("%-16s x = (pixel * %g - %g) / %g%s\n", "Normalisation:", (double)m->norm.scale,
+           (double)m->norm.mean, (double)m->norm.std, is_default ? " (pixel / 255)" : "");
+    printf("%-16s %d:", "Classes:", m->classes);
+    for (int i = 0; i < m->classes; i++) {
+        printf(" %s", m->labels[i]);
+    }
+    printf("\n");
+    printf("%-16s version %u%s\n", "Preprocessing:", m->preprocess,
+           m->preprocess == 1 ? " (MNIST-style: crop, fit 20x20, centre of mass in 28x28)" : "");
+    printf("%-16s format %u, %s bytes, CRC-32 0x%08x\n", "File:", file->version,
+           grouped(file->n_bytes, num), file->checksum);
+}
+
+int cmd_info(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            fputs(usage, stdout);
+            return DG_EXIT_OK;
+        default:
+            return cli_usage_error("info", "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) {
+        return cli_usage_error("info", "which model file? e.g. digits info %s", DG_DEFAULT_MODEL);
+    }
+    if (argc - optind > 1) {
+        return cli_usage_error("info", "unexpected argument '%s'", argv[optind + 1]);
+    }
+    const char *path = argv[optind];
+    dg_model_meta meta;
+    dg_net *net = cli_load_model("info", path, &meta);
+    if (!net) {
+        return DG_EXIT_FAIL;
+    }
+    dg_model_file file;
+    if (dg_model_stat(path, &file) != DG_OK) {
+        dg_net_free(net);
+        return cli_error("info", "%s", dg_last_error());
+    }
+    printf("Model: %s\n", path);
+    print_layers(net);
+    printf("\n");
+    print_meta(net, &meta, &file);
+    dg_net_free(net);
+    return DG_EXIT_OK;
+}

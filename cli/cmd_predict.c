@@ -1,0 +1,296 @@
+/*
+ * cmd_predict.c - `digits predict`: recognises the digit in each image (files, or
+ * folders walked in sorted order) through the MNIST-faithful preprocessing, with top-3
+ * confidences, honest "?" answers, CSV output, terminal art of what the network saw,
+ * the 28x28 written out, or a picture of the prediction.
+ */
+#include "cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+static const char usage[] =
+    "usage: digits predict [--model MODEL] [--csv] [--show] [--save-preprocessed DIR]\n"
+    "                      [--min-confidence X] [--plot OUT.png] PATH...\n"
+    "\n"
+    "Recognises the digit in PNG, JPEG, PGM/PPM or BMP images; a folder is read in sorted\n"
+    "order. Images are turned into MNIST-like 28x28 digits first (docs/preprocessing.md).\n"
+    "\n"
+    "  --model MODEL          model file (default model/digits.model)\n"
+    "  --csv                  print path,digit,confidence,status rows\n"
+    "  --show                 print the 28x28 the network saw and its top-3 answers\n"
+    "  --save-preprocessed D  write each 28x28 as D/NAME.png\n"
+    "  --min-confidence X     answer '?' below this top probability (default 0.6)\n"
+    "  --plot OUT.png         draw the image, its 28x28 and the ten probabilities (one image)\n";
+
+static const char *const image_exts[] = {".png", ".jpg", ".jpeg", ".pgm", ".ppm", ".pnm", ".bmp",
+                                         NULL};
+
+typedef struct predict_options {
+    const char *model, *save_dir, *plot;
+    bool csv, show;
+    double min_confidence;
+} predict_options;
+
+typedef struct predict_run {
+    predict_options opt;
+    dg_net *net;
+    dg_model_meta meta;
+    int n_images, n_failed;
+} predict_run;
+
+static bool has_image_ext(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot) {
+        return false;
+    }
+    for (int i = 0; image_exts[i]; i++) {
+        if (!strcasecmp(dot, image_exts[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* CSV field: quoted when it holds a comma, quote or newline. */
+static void print_csv_field(const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"') {
+            putchar('"');
+        }
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+static void show_digit(const uint8_t *d, const dg_prediction *p, const dg_model_meta *meta)
+{
+    static const char ramp[] = " .:-=+*#%@";
+    for (int r = 0; r < 28; r++) {
+        printf("  ");
+        for (int c = 0; c < 28; c++) {
+            char ch = ramp[d[r * 28 + c] * 9 / 255];
+            putchar(ch);
+            putchar(ch);
+        }
+        int cls = r / 2 - 2;
+        if (r % 2 == 0 && cls >= 0 && cls < p->classes && p->answer != DG_ANSWER_EMPTY &&
+            p->answer != DG_ANSWER_NO_DIGIT) {
+            int bar = (int)(p->probs[cls] * 30.0f + 0.5f);
+            printf("   %-3.3s %5.3f ", meta->labels[cls], (double)p->probs[cls]);
+            for (int i = 0; i < bar; i++) {
+                putchar('#');
+            }
+        }
+        putchar('\n');
+    }
+}
+
+static void save_preprocessed(predict_run *run, const char *path, const uint8_t *d)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    char name[1024];
+    const char *dot = strrchr(base, '.');
+    int len = dot ? (int)(dot - base) : (int)strlen(base);
+    snprintf(name, sizeof name, "%s/%.*s.png", run->opt.save_dir, len, base);
+    dg_image *img = NULL;
+    if (dg_image_new(28, 28, 1, &img) == DG_OK) {
+        memcpy(img->pixels, d, 784);
+        if (dg_image_save_png(name, img) != DG_OK) {
+            cli_error("predict", "%s", dg_last_error());
+            run->n_failed++;
+        }
+    }
+    dg_image_free(img);
+}
+
+static void report_failure(predict_run *run, const char *path, const char *message)
+{
+    run->n_failed++;
+    if (run->opt.csv) {
+        print_csv_field(path);
+        printf(",,,");
+        char status[1200];
+        snprintf(status, sizeof status, "error: %s", message);
+        print_csv_field(status);
+        putchar('\n');
+    } else {
+        cli_error("predict", "%s", message);
+    }
+}
+
+static void predict_one(predict_run *run, const char *path)
+{
+    run->n_images++;
+    dg_image *img = NULL;
+    if (dg_image_load(path, &img) != DG_OK) {
+        report_failure(run, path, dg_last_error());
+        return;
+    }
+    uint8_t digit[784];
+    dg_prediction p;
+    dg_preprocess_info info;
+    if (dg_predict_image(run->net, &run->meta.norm, img, (float)run->opt.min_confidence, &p,
+                         digit, &info) != DG_OK) {
+        report_failure(run, path, dg_last_error());
+        dg_image_free(img);
+        return;
+    }
+    bool sure = p.answer == DG_ANSWER_DIGIT;
+    bool found = p.answer == DG_ANSWER_DIGIT || p.answer == DG_ANSWER_UNSURE;
+    if (run->opt.csv) {
+        print_csv_field(path);
+        printf(",%s,", sure ? run->meta.labels[p.digit] : "");
+        if (found) {
+            printf("%.4f", (double)p.confidence);
+        }
+        printf(",%s\n", dg_answer_name(p.answer));
+    } else {
+        printf("%s: %s", path, sure ? run->meta.labels[p.digit] : "?");
+        if (found) {
+            printf("  (confidence %.3f; top 3: %s %.3f, %s %.3f, %s %.3f)",
+                   (double)p.confidence, run->meta.labels[p.top[0]], (double)p.top_p[0],
+                   run->meta.labels[p.top[1]], (double)p.top_p[1], run->meta.labels[p.top[2]],
+                   (double)p.top_p[2]);
+        }
+        if (p.answer == DG_ANSWER_UNSURE) {
+            printf("  unsure: best guess %s", run->meta.labels[p.digit]);
+        } else if (!found) {
+            printf("  %s", p.answer == DG_ANSWER_EMPTY ? "empty: no ink found"
+                                                      : "no digit: only lines, frames or noise");
+        }
+        putchar('\n');
+        if (run->opt.show) {
+            show_digit(digit, &p, &run->meta);
+        }
+    }
+    if (run->opt.save_dir) {
+        save_preprocessed(run, path, digit);
+    }
+    if (run->opt.plot &&
+        dg_plot_probabilities(img, digit, found ? p.probs : NULL, p.classes, run->opt.plot) !=
+            DG_OK) {
+        cli_error("predict", "%s", dg_last_error());
+        run->n_failed++;
+    }
+    dg_image_free(img);
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static void predict_path(predict_run *run, const char *path, int depth)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        char message[1100];
+        snprintf(message, sizeof message, "%s: %s", path, strerror(errno));
+        run->n_images++;
+        report_failure(run, path, message);
+        return;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        predict_one(run, path);
+        return;
+    }
+    if (depth > 16) {
+        return;
+    }
+    struct dirent **entries;
+    int n = scandir(path, &entries, NULL, by_name);
+    if (n < 0) {
+        char message[1100];
+        snprintf(message, sizeof message, "%s: cannot read folder: %s", path, strerror(errno));
+        run->n_images++;
+        report_failure(run, path, message);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        const char *name = entries[i]->d_name;
+        if (name[0] != '.') {
+            char child[4096];
+            snprintf(child, sizeof child, "%s/%s", path, name);
+            struct stat cst;
+            if (stat(child, &cst) == 0 && (S_ISDIR(cst.st_mode) || has_image_ext(name))) {
+                predict_path(run, child, depth + 1);
+            }
+        }
+        free(entries[i]);
+    }
+    free(entries);
+}
+
+int cmd_predict(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"model", required_argument, 0, 'm'},
+        {"csv", no_argument, 0, 'c'},
+        {"show", no_argument, 0, 's'},
+        {"save-preprocessed", required_argument, 0, 'p'},
+        {"min-confidence", required_argument, 0, 'k'},
+        {"plot", required_argument, 0, 'P'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    predict_run run = {.opt = {.model = DG_DEFAULT_MODEL, .min_confidence = DG_MIN_CONFIDENCE}};
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+        switch (c) {
+        case 'm': run.opt.model = optarg; break;
+        case 'c': run.opt.csv = true; break;
+        case 's': run.opt.show = true; break;
+        case 'p': run.opt.save_dir = optarg; break;
+        case 'P': run.opt.plot = optarg; break;
+        case 'k':
+            if (!cli_parse_double(optarg, 0.0, 1.0, &run.opt.min_confidence)) {
+                return cli_usage_error("predict", "bad value '%s' for --min-confidence", optarg);
+            }
+            break;
+        case 'h': fputs(usage, stdout); return DG_EXIT_OK;
+        case ':': return cli_usage_error("predict", "option %s needs a value", argv[optind - 1]);
+        default: return cli_usage_error("predict", "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) {
+        return cli_usage_error("predict", "no image given");
+    }
+    if (run.opt.plot && argc - optind != 1) {
+        return cli_usage_error("predict", "--plot takes exactly one image");
+    }
+    if (run.opt.save_dir && mkdir(run.opt.save_dir, 0777) != 0 && errno != EEXIST) {
+        return cli_error("predict", "cannot create %s: %s", run.opt.save_dir, strerror(errno));
+    }
+    run.net = cli_load_model("predict", run.opt.model, &run.meta);
+    if (!run.net) {
+        return DG_EXIT_FAIL;
+    }
+    dg_net_set_threads(run.net, 1);
+    if (run.opt.csv) {
+        printf("path,digit,confidence,status\n");
+    }
+    for (int i = optind; i < argc; i++) {
+        predict_path(&run, argv[i], 0);
+    }
+    dg_net_free(run.net);
+    if (run.n_images == 0) {
+        return cli_error("predict", "no images found in the given paths");
+    }
+    return run.n_failed ? DG_EXIT_FAIL : DG_EXIT_OK;
+}
