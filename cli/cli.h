@@ -29,6 +29,24 @@ int cmd_evaluate(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+
+/* A model's predictions on the test set, shared by `plot` and `report` (cmd_plot.c). */
+typedef struct cli_test_run {
+    dg_dataset *ds;
+    dg_eval ev;
+    uint8_t *predicted; /* [ds->n] */
+    float *confidence;  /* [ds->n] probability of the predicted class */
+} cli_test_run;
+/* Loads DIR's test split and evaluates net on it; prints the error itself and returns
+ * DG_EXIT_FAIL on failure (run is then empty), DG_EXIT_OK on success. */
+int cli_test_run_load(const char *cmd, dg_net *net, const dg_model_meta *meta, const char *dir,
+                      cli_test_run *run);
+void cli_test_run_free(cli_test_run *run);
+/* Indices of the misclassified test images, the most confident wrong answers first, into
+ * idx[ds->n]; returns how many. */
+uint32_t cli_test_run_mistakes(const cli_test_run *run, uint32_t *idx);
 
 /* "digits: CMD: message" on stderr; returns DG_EXIT_FAIL. */
 int cli_error(const char *cmd, const char *fmt, ...)

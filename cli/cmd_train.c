@@ -148,8 +148,8 @@ static bool can_write_beside(const char *path)
     return true;
 }
 
-/* MODEL.model -> MODEL.history.csv, anything else -> NAME.history.csv */
-static void history_path_for(const char *model, char *out, size_t size)
+/* MODEL.model -> MODEL.SUFFIX, anything else -> NAME.SUFFIX */
+static void path_beside(const char *model, const char *suffix, char *out, size_t size)
 {
     size_t len = strlen(model);
     const char *ext = ".model";
@@ -157,7 +157,21 @@ static void history_path_for(const char *model, char *out, size_t size)
     if (len > el && !strcmp(model + len - el, ext)) {
         len -= el;
     }
-    snprintf(out, size, "%.*s.history.csv", (int)len, model);
+    snprintf(out, size, "%.*s.%s", (int)len, model, suffix);
+}
+
+/* The curves picture beside the model, from the history just written. */
+static void plot_curves(const char *history_path, const char *curves_path)
+{
+    dg_history_row *rows = NULL;
+    int n = 0;
+    if (dg_history_load(history_path, &rows, &n) != DG_OK ||
+        dg_plot_history(rows, n, curves_path) != DG_OK) {
+        fprintf(stderr, "digits: train: warning: no training curves: %s\n", dg_last_error());
+    } else {
+        printf("training curves in %s\n", curves_path);
+    }
+    free(rows);
 }
 
 enum {
@@ -315,7 +329,7 @@ int cmd_train(int argc, char **argv)
     if (o.history) {
         snprintf(history_path, sizeof history_path, "%s", o.history);
     } else {
-        history_path_for(o.output, history_path, sizeof history_path);
+        path_beside(o.output, "history.csv", history_path, sizeof history_path);
     }
     dg_model_meta meta;
     dg_model_meta_default(&meta);
@@ -366,6 +380,11 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     printf("saved model to %s\nhistory in %s\n", o.output, history_path);
+    fclose(history);
+    history = NULL;
+    char curves_path[1100];
+    path_beside(o.output, "curves.png", curves_path, sizeof curves_path);
+    plot_curves(history_path, curves_path);
     printf("total time: %.2fs\n", wall_seconds() - t_start);
     rc = DG_EXIT_OK;
 done:

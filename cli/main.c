@@ -17,6 +17,10 @@ static const cli_command commands[] = {
      "recognise the digit in PNG/JPEG/PGM/BMP images or folders of them"},
     {"info", cmd_info, "MODEL", "layers, output shapes, parameter counts and metadata"},
     {"verify", cmd_verify, "MODEL", "check a model file's structure and checksum"},
+    {"plot", cmd_plot, "history CSV | predictions [--errors] | confusion [-o OUT]",
+     "draw training curves, prediction grids or a confusion heat-map (PNG or SVG)"},
+    {"report", cmd_report, "[--model MODEL] [--data DIR] [--history CSV] [--samples DIR] [-o DIR]",
+     "write an offline HTML report: model, curves, test results, mistakes, samples"},
 };
 
 static void print_usage(FILE *f)

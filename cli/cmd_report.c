@@ -1,0 +1,386 @@
+/*
+ * cmd_report.c - `digits report`: gathers what there is to know about a model (its
+ * layers, training history, test results, worst mistakes, and what it makes of the
+ * pictures in a samples folder) and has dg_report_write() lay it out as one offline HTML
+ * page with its pictures beside it.
+ *
+ * Parts that were not asked for explicitly are optional: a missing default history CSV,
+ * test set or samples folder leaves that part out with a note; a missing file that was
+ * named on the command line is an error.
+ */
+#include "cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CMD         "report"
+#define MAX_SAMPLES 200
+
+static const char usage[] =
+    "usage: digits report [--model MODEL] [--data DIR] [--history CSV] [--samples DIR]\n"
+    "                     [--mistakes N] [--threads N] [-o DIR]\n"
+    "\n"
+    "Writes DIR/index.html (default report/index.html) and the pictures it shows: one\n"
+    "self-contained page that opens offline, with the model's layers, training curves,\n"
+    "test accuracy, confusion heat-map, precision and recall per class, the worst\n"
+    "mistakes, and the predictions for the images in the samples folder.\n"
+    "\n"
+    "  --model MODEL   model file (default model/digits.model)\n"
+    "  --data DIR      MNIST-format IDX files, the test split is used (default data/mnist)\n"
+    "  --history CSV   training history (default: MODEL with .model replaced by\n"
+    "                  .history.csv)\n"
+    "  --samples DIR   pictures to recognise: PNG, JPEG, PGM/PPM or BMP (default samples)\n"
+    "  --mistakes N    how many of the worst mistakes to show (default 24, 0 for none)\n"
+    "  --threads N     worker threads (default: all cores)\n"
+    "  -o DIR          output folder (default report)\n";
+
+typedef struct sample {
+    char name[256];
+    dg_image *img;
+    uint8_t mnist[784];
+    float probs[DG_MAX_CLASSES];
+    int recognised;   /* probs hold the network's answer */
+    const char *note; /* what to say besides, or NULL */
+} sample;
+
+/* MODEL with ".model" replaced by ".history.csv" (appended when it has no such end). */
+static void default_history(const char *model, char *out, size_t size)
+{
+    size_t n = strlen(model);
+    const char *ext = ".model";
+    size_t e = strlen(ext);
+    if (n >= e && !strcmp(model + n - e, ext)) {
+        snprintf(out, size, "%.*s.history.csv", (int)(n - e), model);
+    } else {
+        snprintf(out, size, "%s.history.csv", model);
+    }
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const sample *)a)->name, ((const sample *)b)->name);
+}
+
+/* Lists the regular files of dir (not hidden ones) into *out, sorted by name, at most
+ * MAX_SAMPLES; returns the count or -1 after printing an error. */
+static int list_samples(const char *dir, sample **out)
+{
+    *out = NULL;
+    DIR *d = opendir(dir);
+    if (!d) {
+        cli_error(CMD, "%s: cannot open folder: %s", dir, strerror(errno));
+        return -1;
+    }
+    sample *s = calloc(MAX_SAMPLES, sizeof *s);
+    if (!s) {
+        closedir(d);
+        cli_error(CMD, "out of memory");
+        return -1;
+    }
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof s[0].name) {
+            continue;
+        }
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+            continue;
+        }
+        if (n == MAX_SAMPLES) {
+            fprintf(stderr, "digits: %s: more than %d files in %s, showing the first %d\n", CMD,
+                    MAX_SAMPLES, dir, MAX_SAMPLES);
+            break;
+        }
+        snprintf(s[n++].name, sizeof s[0].name, "%s", e->d_name);
+    }
+    closedir(d);
+    qsort(s, (size_t)n, sizeof *s, by_name);
+    *out = s;
+    return n;
+}
+
+/* Loads, preprocesses and recognises the pictures of dir. Files that are not pictures are
+ * skipped with a note. Returns the number kept in *out, or -1 after an error. */
+static int recognise_samples(const char *dir, dg_net *net, const dg_model_meta *meta, sample **out)
+{
+    sample *s = NULL;
+    int listed = list_samples(dir, &s);
+    if (listed < 0) {
+        return -1;
+    }
+    dg_shape in = dg_net_input_shape(net);
+    int classes = dg_net_classes(net);
+    if (in.c != 1 || in.h != 28 || in.w != 28 || classes < 1 || classes > DG_MAX_CLASSES) {
+        fprintf(stderr, "digits: %s: the model does not take 28x28 digits: samples skipped\n", CMD);
+        free(s);
+        *out = NULL;
+        return 0;
+    }
+    int kept = 0;
+    for (int i = 0; i < listed; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, s[i].name);
+        dg_image *img = NULL;
+        if (dg_image_load(path, &img) != DG_OK) {
+            fprintf(stderr, "digits: %s: skipping %s: %s\n", CMD, path, dg_last_error());
+            continue;
+        }
+        sample *t = &s[kept];
+        if (t != &s[i]) {
+            memcpy(t->name, s[i].name, sizeof t->name);
+        }
+        t->img = img;
+        t->recognised = 0;
+        t->note = "could not be read";
+        kept++;
+        /* the same answers as `digits predict`: empty, no digit, unsure or a digit */
+        dg_prediction pred;
+        if (dg_predict_image(net, &meta->norm, img, DG_MIN_CONFIDENCE, &pred, t->mnist, NULL) !=
+            DG_OK) {
+            fprintf(stderr, "digits: %s: %s: %s\n", CMD, path, dg_last_error());
+            continue;
+        }
+        switch (pred.answer) {
+        case DG_ANSWER_EMPTY:
+            t->note = "no ink found";
+            continue;
+        case DG_ANSWER_NO_DIGIT:
+            t->note = "no digit found";
+            continue;
+        case DG_ANSWER_UNSURE:
+            t->note = "unsure: no class is likely enough";
+            break;
+        default:
+            t->note = NULL;
+        }
+        memcpy(t->probs, pred.probs, (size_t)classes * sizeof *t->probs);
+        t->recognised = 1;
+    }
+    *out = s;
+    return kept;
+}
+
+/* The worst mistakes of a test run, copied out for the report. */
+typedef struct mistakes {
+    uint8_t *images, *labels, *predicted;
+    float *confidence;
+    int n;
+} mistakes;
+
+static int collect_mistakes(const cli_test_run *run, int want, mistakes *m)
+{
+    memset(m, 0, sizeof *m);
+    const dg_dataset *ds = run->ds;
+    if (want <= 0 || ds->w != 28 || ds->h != 28) {
+        return DG_EXIT_OK;
+    }
+    uint32_t *idx = malloc((ds->n ? ds->n : 1) * sizeof *idx);
+    m->images = malloc((size_t)want * 784);
+    m->labels = malloc((size_t)want);
+    m->predicted = malloc((size_t)want);
+    m->confidence = malloc((size_t)want * sizeof *m->confidence);
+    if (!idx || !m->images || !m->labels || !m->predicted || !m->confidence) {
+        free(idx);
+        return cli_error(CMD, "out of memory");
+    }
+    uint32_t count = cli_test_run_mistakes(run, idx);
+    m->n = count < (uint32_t)want ? (int)count : want;
+    for (int i = 0; i < m->n; i++) {
+        memcpy(m->images + (size_t)i * 784, ds->images + (size_t)idx[i] * 784, 784);
+        m->labels[i] = ds->labels[idx[i]];
+        m->predicted[i] = run->predicted[idx[i]];
+        m->confidence[i] = run->confidence[idx[i]];
+    }
+    free(idx);
+    return DG_EXIT_OK;
+}
+
+static void free_mistakes(mistakes *m)
+{
+    free(m->images);
+    free(m->labels);
+    free(m->predicted);
+    free(m->confidence);
+}
+
+int cmd_report(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"model", required_argument, 0, 'm'},
+        {"data", required_argument, 0, 'd'},
+        {"history", required_argument, 0, 'H'},
+        {"samples", required_argument, 0, 's'},
+        {"mistakes", required_argument, 0, 'k'},
+        {"threads", required_argument, 0, 't'},
+        {"output", required_argument, 0, 'o'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *model = DG_DEFAULT_MODEL, *data = NULL, *history = NULL, *samples = NULL;
+    const char *out = "report";
+    long n_mistakes = 24, threads = 0;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":ho:", longs, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            model = optarg;
+            break;
+        case 'd':
+            data = optarg;
+            break;
+        case 'H':
+            history = optarg;
+            break;
+        case 's':
+            samples = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'k':
+            if (!cli_parse_int(optarg, 0, 1000, &n_mistakes)) {
+                return cli_usage_error(CMD, "bad value '%s' for --mistakes (0..1000)", optarg);
+            }
+            break;
+        case 't':
+            if (!cli_parse_int(optarg, 0, 64, &threads)) {
+                return cli_usage_error(CMD, "bad value '%s' for --threads", optarg);
+            }
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return DG_EXIT_OK;
+        case ':':
+            return cli_usage_error(CMD, "option %s needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error(CMD, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) {
+        return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    }
+
+    dg_model_meta meta;
+    dg_net *net = cli_load_model(CMD, model, &meta);
+    if (!net) {
+        return DG_EXIT_FAIL;
+    }
+    int rc = DG_EXIT_FAIL;
+    cli_test_run run = {0};
+    int have_run = 0;
+    mistakes m = {0};
+    dg_history_row *rows = NULL;
+    int n_rows = 0;
+    sample *s = NULL;
+    int n_samples = 0;
+    dg_report_sample *rs = NULL;
+
+    if (dg_net_set_threads(net, (int)threads) != DG_OK) {
+        cli_error(CMD, "%s", dg_last_error());
+        goto done;
+    }
+    /* training history */
+    char history_path[4096];
+    if (history) {
+        snprintf(history_path, sizeof history_path, "%s", history);
+    } else {
+        default_history(model, history_path, sizeof history_path);
+    }
+    dg_status st = dg_history_load(history_path, &rows, &n_rows);
+    if (st == DG_ERR_NOT_FOUND && !history) {
+        fprintf(stderr, "digits: %s: no training history at %s: curves left out\n", CMD,
+                history_path);
+    } else if (st != DG_OK) {
+        cli_error(CMD, "%s", dg_last_error());
+        goto done;
+    }
+    /* test results */
+    const char *data_dir = data ? data : DG_DEFAULT_DATA;
+    if (data || is_dir(data_dir)) {
+        if (cli_test_run_load(CMD, net, &meta, data_dir, &run) != DG_EXIT_OK) {
+            goto done;
+        }
+        have_run = 1;
+        if (collect_mistakes(&run, (int)n_mistakes, &m) != DG_EXIT_OK) {
+            goto done;
+        }
+    } else {
+        fprintf(stderr, "digits: %s: no test data in %s: test results left out\n", CMD, data_dir);
+    }
+    /* samples */
+    const char *samples_dir = samples ? samples : "samples";
+    if (samples || is_dir(samples_dir)) {
+        n_samples = recognise_samples(samples_dir, net, &meta, &s);
+        if (n_samples < 0) {
+            goto done;
+        }
+        rs = calloc((size_t)(n_samples ? n_samples : 1), sizeof *rs);
+        if (!rs) {
+            cli_error(CMD, "out of memory");
+            goto done;
+        }
+        for (int i = 0; i < n_samples; i++) {
+            rs[i].name = s[i].name;
+            rs[i].original = s[i].img;
+            rs[i].mnist = s[i].mnist;
+            rs[i].probs = s[i].recognised ? s[i].probs : NULL;
+            rs[i].note = s[i].note;
+        }
+    }
+
+    dg_report r = {0};
+    r.model_path = model;
+    r.net = net;
+    r.meta = &meta;
+    r.history = rows;
+    r.n_history = n_rows;
+    r.eval = have_run ? &run.ev : NULL;
+    r.mistake_images = m.images;
+    r.mistake_labels = m.labels;
+    r.mistake_predicted = m.predicted;
+    r.mistake_confidence = m.confidence;
+    r.n_mistakes = m.n;
+    r.samples = rs;
+    r.n_samples = n_samples;
+    r.classes = dg_net_classes(net);
+    if (dg_report_write(out, &r) != DG_OK) {
+        cli_error(CMD, "%s", dg_last_error());
+        goto done;
+    }
+    printf("wrote %s/index.html", out);
+    if (have_run) {
+        printf(" (test accuracy %.2f%%, %d mistakes shown", 100.0 * run.ev.accuracy, m.n);
+        printf(", %d sample images)\n", n_samples);
+    } else {
+        printf(" (%d sample images)\n", n_samples);
+    }
+    rc = DG_EXIT_OK;
+done:
+    for (int i = 0; i < n_samples; i++) {
+        dg_image_free(s[i].img);
+    }
+    free(s);
+    free(rs);
+    free(rows);
+    free_mistakes(&m);
+    if (have_run) {
+        cli_test_run_free(&run);
+    }
+    dg_net_free(net);
+    return rc;
+}
