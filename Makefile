@@ -11,12 +11,13 @@ CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissi
            -D_GNU_SOURCE -pthread -Iinclude -Isrc
 ifeq ($(PORTABLE),1)
 CFLAGS  += -mtune=generic
+B       := build-portable
 else
 CFLAGS  += -march=native
 endif
 LDLIBS  := -lpng -ljpeg -lz -lm -ldl -pthread
 
-B := build
+B ?= build
 ifeq ($(FUZZ),1)
 CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
 endif

@@ -28,7 +28,9 @@ typedef void (*set_threads_fn)(int n);
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static cblas_sgemm_fn blas_sgemm;
 static const char *backend_name = "builtin";
+#if defined(__AVX512F__)
 static bool use_avx512;
+#endif
 
 #if defined(__AVX512F__)
 /* A binary built for AVX-512 may still be run elsewhere: ask the CPU. */

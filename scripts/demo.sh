@@ -1,0 +1,57 @@
+#!/bin/sh
+# demo.sh BUILD_DIR - the main job, as `make demo` runs it: train the seed CNN on MNIST,
+# evaluate it, save it, recognise the sample images and numbers, draw the pictures and
+# write the offline report. MNIST must already be in data/mnist (make data).
+set -eu
+
+build=${1:-build}
+digits="$build/digits"
+model=model/digits.model
+out=out
+
+step() {
+    printf '\n== %s\n' "$*"
+}
+
+mkdir -p model "$out"
+
+step "train seed-cnn (5 epochs, batch 32, Adam) on data/mnist"
+"$digits" train --preset seed-cnn --epochs 5 -o "$model"
+
+step "model summary"
+"$digits" info "$model"
+
+step "evaluate on the 10,000 test images"
+"$digits" evaluate --model "$model"
+
+step "recognise the sample images (samples/)"
+"$digits" predict --model "$model" samples/digits
+
+step "read the sample numbers (samples/numbers/)"
+"$digits" read --model "$model" --show "$out" samples/numbers
+
+step "pictures"
+"$digits" plot predictions --model "$model" --n 36 -o "$out/predictions.png"
+"$digits" plot predictions --model "$model" --n 36 --errors -o "$out/mistakes.png"
+"$digits" plot confusion --model "$model" -o "$out/confusion.png"
+for f in samples/digits/*; do
+    "$digits" predict --model "$model" --plot "$out/predict-one.png" "$f" > /dev/null
+    break
+done
+
+step "report"
+"$digits" report --model "$model" --samples samples/digits -o report
+
+cat <<END
+
+== where everything went
+model:            $model   (digits info $model)
+training history: model/digits.history.csv
+training curves:  model/digits.curves.png
+prediction grid:  $out/predictions.png
+worst mistakes:   $out/mistakes.png
+confusion map:    $out/confusion.png
+one prediction:   $out/predict-one.png
+numbers read:     $out/ (boxes found, one PNG per image)
+report:           report/index.html   (open it in a browser; works offline)
+END
