@@ -122,6 +122,9 @@ typedef struct dg_net dg_net;
  */
 dg_status dg_net_new(const char *spec, dg_shape input, dg_net **out);
 void dg_net_free(dg_net *net);
+/* Checks a spec and counts its parameters without allocating them (for loaders that
+ * must compare with a stored count first). Same errors as dg_net_new. */
+dg_status dg_spec_param_count(const char *spec, dg_shape input, size_t *n_params);
 
 /* The spec of a named preset ("seed-cnn", "seed-cnn-dropout", "mlp", "fast"), or NULL. */
 const char *dg_preset_spec(const char *name);

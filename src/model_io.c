@@ -898,6 +898,12 @@ static dg_status decode(const char *path, const uint8_t *d, size_t n, dg_net **o
         return dg_fail(DG_ERR_FORMAT, "%s: %s", path, problem);
     }
 
+    /* compare counts before allocating what a crafted spec might ask for */
+    size_t spec_count = 0;
+    if (dg_spec_param_count(a.spec, a.in, &spec_count) == DG_OK && spec_count != count) {
+        return dg_fail(DG_ERR_MISMATCH, "%s: %llu parameters stored, the architecture has %zu",
+                       path, (unsigned long long)count, spec_count);
+    }
     dg_net *net = NULL;
     st = dg_net_new(a.spec, a.in, &net);
     if (st != DG_OK) {

@@ -296,7 +296,8 @@ static dg_status build_layers(dg_net *net, const char *spec)
     return DG_OK;
 }
 
-dg_status dg_net_new(const char *spec, dg_shape input, dg_net **out)
+/* A net with its layers built and checked, but no arenas yet. */
+static dg_status new_layers_only(const char *spec, dg_shape input, dg_net **out)
 {
     *out = NULL;
     if (!spec) {
@@ -313,12 +314,38 @@ dg_status dg_net_new(const char *spec, dg_shape input, dg_net **out)
     net->input = input;
     net->threads = 1;
     dg_status st = build_layers(net, spec);
+    if (st != DG_OK) {
+        dg_net_free(net);
+        return st;
+    }
+    *out = net;
+    return DG_OK;
+}
+
+dg_status dg_spec_param_count(const char *spec, dg_shape input, size_t *n_params)
+{
+    dg_net *net;
+    *n_params = 0;
+    dg_status st = new_layers_only(spec, input, &net);
     if (st == DG_OK) {
-        net->params = alloc_floats(net->n_params);
-        net->grads = alloc_floats(net->n_params);
-        if (!net->params || !net->grads) {
-            st = dg_fail(DG_ERR_NOMEM, "out of memory for %zu parameters", net->n_params);
-        }
+        *n_params = net->n_params;
+        dg_net_free(net);
+    }
+    return st;
+}
+
+dg_status dg_net_new(const char *spec, dg_shape input, dg_net **out)
+{
+    dg_net *net;
+    dg_status st = new_layers_only(spec, input, &net);
+    if (st != DG_OK) {
+        *out = NULL;
+        return st;
+    }
+    net->params = alloc_floats(net->n_params);
+    net->grads = alloc_floats(net->n_params);
+    if (!net->params || !net->grads) {
+        st = dg_fail(DG_ERR_NOMEM, "out of memory for %zu parameters", net->n_params);
     }
     if (st == DG_OK) {
         memset(net->params, 0, net->n_params * sizeof(float));
