@@ -1,6 +1,5 @@
 /*
- * gemm.c - the one door to matrix products, plus small fused element-wise helpers used
- * by several layers.
+ * gemm.c - the one door to matrix products.
  *
  * Three backends, chosen once at first use: the AVX-512 kernels of gemm_avx512.c when
  * the build and the CPU have AVX-512 (on the shapes of these networks they beat the
@@ -135,23 +134,5 @@ void dg_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, cons
                    c, ldc);
     } else {
         dg_sgemm_builtin(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    }
-}
-
-void dg_bias_relu_rows(float *y, const float *bias, int rows, int cols, bool relu)
-{
-    for (int r = 0; r < rows; r++) {
-        float *row = y + (size_t)r * cols;
-        float b = bias[r];
-        if (relu) {
-            for (int c = 0; c < cols; c++) {
-                float v = row[c] + b;
-                row[c] = v > 0.0f ? v : 0.0f;
-            }
-        } else {
-            for (int c = 0; c < cols; c++) {
-                row[c] += b;
-            }
-        }
     }
 }

@@ -97,8 +97,6 @@ void dg_sgemm_avx512(bool trans_a, bool trans_b, int m, int n, int k, float alph
                      int ldc);
 #endif
 
-/* Fused bias + optional ReLU over y[rows][cols]: y[r][c] += bias[r] (per row) */
-void dg_bias_relu_rows(float *y, const float *bias, int rows, int cols, bool relu);
 
 /* Per-example random stream for dropout, independent of how a batch is split. */
 static inline uint64_t dg_mix64(uint64_t x)

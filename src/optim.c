@@ -6,6 +6,7 @@
  * SGD with momentum follows Keras too: v = momentum * v - lr * g; p += v.
  */
 #include "digits.h"
+#include "kernels.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -72,12 +73,7 @@ static void adam_step(dg_optim *o, float *restrict p, const float *restrict g, f
     float b1 = o->cfg.beta1, b2 = o->cfg.beta2, eps = o->cfg.eps;
     double t = (double)o->step;
     float lr_t = (float)(lr * sqrt(1.0 - pow(b2, t)) / (1.0 - pow(b1, t)));
-    float *restrict m = o->m, *restrict v = o->v;
-    for (size_t i = 0; i < o->n; i++) {
-        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
-        p[i] -= lr_t * m[i] / (sqrtf(v[i]) + eps);
-    }
+    dg_adam_update(p, g, o->m, o->v, o->n, b1, b2, lr_t, eps);
 }
 
 static void sgd_step(dg_optim *o, float *restrict p, const float *restrict g, float lr)

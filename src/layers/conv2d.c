@@ -6,11 +6,13 @@
  *   x [N][C][H][W]   w [O][C][K][K]   b [O]   y [N][O][OH][OW]
  *   y[n][o][i][j] = b[o] + sum_{c,u,v} w[o][c][u][v] * x[n][c][i+u][j+v]
  *
- * Fast path, per example: im2col gathers the input patches into col [C*K*K][P], then
- * one GEMM gives y = w (O x CKK) * col; backward uses dw += dz * col^T and
- * dcol = w^T * dz followed by col2im. The plain loops (conv_*_ref) stay beside it as the
+ * Fast path, per slice of N examples: im2col gathers the input patches of all N into
+ * col [C*K*K][N*P], then one GEMM gives w (O x CKK) * col = [O][N*P], copied into y with
+ * bias and ReLU; backward uses dw += dz * col^T and dcol = w^T * dz over all N at once,
+ * then col2im. The plain loops (conv_*_ref) stay beside it as the
  * reference the fast path is checked against.
  */
+#include "kernels.h"
 #include "net.h"
 
 #include <string.h>
@@ -36,21 +38,20 @@ static dg_status conv_init(dg_layer *l)
 
 static size_t conv_scratch_floats(const dg_layer *l, int n)
 {
-    (void)n;
     size_t ckk = (size_t)l->in.c * l->k * l->k;
-    size_t p = (size_t)l->out.h * l->out.w;
-    /* col, dcol (or dz) for one example */
-    return 2 * ckk * p + (size_t)l->units * p;
+    size_t np = (size_t)n * l->out.h * l->out.w;
+    /* col and dcol [CKK][N*P], and the GEMM output or dz [O][N*P] */
+    return (2 * ckk + (size_t)l->units) * np;
 }
 
-/* col[c*K*K + u*K + v][i*OW + j] = x[c][i+u][j+v] */
-static void im2col(const dg_layer *l, const float *x, float *col)
+/* col[c*K*K + u*K + v][i*OW + j] = x[c][i+u][j+v]; rows of col are ld floats apart */
+static void im2col(const dg_layer *l, const float *x, float *col, size_t ld)
 {
     int k = l->k, oh = l->out.h, ow = l->out.w, h = l->in.h, w = l->in.w;
     for (int c = 0; c < l->in.c; c++) {
         for (int u = 0; u < k; u++) {
             for (int v = 0; v < k; v++) {
-                float *row = col + ((size_t)(c * k + u) * k + v) * oh * ow;
+                float *row = col + ((size_t)(c * k + u) * k + v) * ld;
                 const float *src = x + ((size_t)c * h + u) * w + v;
                 for (int i = 0; i < oh; i++) {
                     memcpy(row + (size_t)i * ow, src + (size_t)i * w, (size_t)ow * sizeof(float));
@@ -61,13 +62,13 @@ static void im2col(const dg_layer *l, const float *x, float *col)
 }
 
 /* dx[c][i+u][j+v] += dcol[c*K*K + u*K + v][i*OW + j]; dx zeroed by the caller */
-static void col2im(const dg_layer *l, const float *dcol, float *dx)
+static void col2im(const dg_layer *l, const float *dcol, size_t ld, float *dx)
 {
     int k = l->k, oh = l->out.h, ow = l->out.w, h = l->in.h, w = l->in.w;
     for (int c = 0; c < l->in.c; c++) {
         for (int u = 0; u < k; u++) {
             for (int v = 0; v < k; v++) {
-                const float *row = dcol + ((size_t)(c * k + u) * k + v) * oh * ow;
+                const float *row = dcol + ((size_t)(c * k + u) * k + v) * ld;
                 float *dst = dx + ((size_t)c * h + u) * w + v;
                 for (int i = 0; i < oh; i++) {
                     const float *r = row + (size_t)i * ow;
@@ -144,52 +145,30 @@ static void conv_backward_ref(const dg_layer *l, const float *x, const float *y,
     }
 }
 
-/* dz = dy where y > 0 (or everywhere without ReLU); returns the sum of dz. Sixteen
- * running sums, one per lane, so the loop vectorises without reordering any one sum. */
-static float mask_and_sum(const float *restrict y, const float *restrict dy, float *restrict dz,
-                          int p, bool relu)
-{
-    enum { LANES = 16 };
-    float acc[LANES] = {0};
-    int j = 0;
-    for (; j + LANES <= p; j += LANES) {
-        for (int i = 0; i < LANES; i++) {
-            float g = (relu && y[j + i] <= 0.0f) ? 0.0f : dy[j + i];
-            dz[j + i] = g;
-            acc[i] += g;
-        }
-    }
-    float s = 0.0f;
-    for (; j < p; j++) {
-        float g = (relu && y[j] <= 0.0f) ? 0.0f : dy[j];
-        dz[j] = g;
-        s += g;
-    }
-    for (int i = 0; i < LANES; i++) {
-        s += acc[i];
-    }
-    return s;
-}
-
 static void conv_forward(const dg_layer *l, const float *x, float *y, int n, dg_layer_ctx *ctx)
 {
     if (ctx->reference) {
         conv_forward_ref(l, x, y, n);
         return;
     }
-    int ckk = l->in.c * l->k * l->k, p = l->out.h * l->out.w;
+    int ckk = l->in.c * l->k * l->k, p = l->out.h * l->out.w, o_count = l->units;
+    size_t np = (size_t)n * p;
     size_t in_size = dg_shape_size(l->in), out_size = dg_shape_size(l->out);
-    float *col = ctx->scratch; /* [CKK][P] */
+    float *col = ctx->scratch;           /* [CKK][N*P] */
+    float *out = col + (size_t)ckk * np; /* [O][N*P] */
     for (int b = 0; b < n; b++) {
-        const float *xb = x + (size_t)b * in_size;
+        im2col(l, x + (size_t)b * in_size, col + (size_t)b * p, np);
+    }
+    /* one product for the whole slice: the weights are packed once */
+    dg_sgemm(false, false, o_count, (int)np, ckk, 1.0f, l->w, ckk, col, (int)np, 0.0f, out,
+             (int)np);
+    for (int b = 0; b < n; b++) {
         float *yb = y + (size_t)b * out_size;
-        if (l->k == 1) {
-            dg_sgemm(false, false, l->units, p, ckk, 1.0f, l->w, ckk, xb, p, 0.0f, yb, p);
-        } else {
-            im2col(l, xb, col);
-            dg_sgemm(false, false, l->units, p, ckk, 1.0f, l->w, ckk, col, p, 0.0f, yb, p);
+        for (int o = 0; o < o_count; o++) {
+            memcpy(yb + (size_t)o * p, out + (size_t)o * np + (size_t)b * p,
+                   (size_t)p * sizeof(float));
         }
-        dg_bias_relu_rows(yb, l->b, l->units, p, l->relu);
+        dg_bias_relu_rows(yb, l->b, o_count, p, l->relu);
     }
 }
 
@@ -203,33 +182,30 @@ static void conv_backward(const dg_layer *l, const float *x, const float *y, con
         return;
     }
     int ckk = l->in.c * l->k * l->k, p = l->out.h * l->out.w, o_count = l->units;
+    size_t np = (size_t)n * p;
     size_t in_size = dg_shape_size(l->in), out_size = dg_shape_size(l->out);
-    float *col = ctx->scratch;                /* [CKK][P] */
-    float *dcol = col + (size_t)ckk * p;      /* [CKK][P] */
-    float *dz = dcol + (size_t)ckk * p;       /* [O][P] */
+    float *col = ctx->scratch;            /* [CKK][N*P] */
+    float *dcol = col + (size_t)ckk * np; /* [CKK][N*P] */
+    float *dz = dcol + (size_t)ckk * np;  /* [O][N*P] */
+    for (int o = 0; o < o_count; o++) {
+        float s = 0.0f;
+        for (int b = 0; b < n; b++) {
+            size_t at = (size_t)b * out_size + (size_t)o * p;
+            s += dg_relu_grad_sum(y + at, dy + at, dz + (size_t)o * np + (size_t)b * p, p,
+                                  l->relu);
+        }
+        db[o] += s;
+    }
     for (int b = 0; b < n; b++) {
-        const float *xb = x + (size_t)b * in_size;
-        const float *yb = y + (size_t)b * out_size;
-        const float *dyb = dy + (size_t)b * out_size;
-        for (int o = 0; o < o_count; o++) {
-            size_t at = (size_t)o * p;
-            db[o] += mask_and_sum(yb + at, dyb + at, dz + at, p, l->relu);
-        }
-        const float *patches = xb;
-        if (l->k != 1) {
-            im2col(l, xb, col);
-            patches = col;
-        }
-        dg_sgemm(false, true, o_count, ckk, p, 1.0f, dz, p, patches, p, 1.0f, dw, ckk);
-        if (dx) {
-            float *dxb = dx + (size_t)b * in_size;
-            if (l->k == 1) {
-                dg_sgemm(true, false, ckk, p, o_count, 1.0f, l->w, ckk, dz, p, 0.0f, dxb, p);
-            } else {
-                dg_sgemm(true, false, ckk, p, o_count, 1.0f, l->w, ckk, dz, p, 0.0f, dcol, p);
-                memset(dxb, 0, in_size * sizeof(float));
-                col2im(l, dcol, dxb);
-            }
+        im2col(l, x + (size_t)b * in_size, col + (size_t)b * p, np);
+    }
+    dg_sgemm(false, true, o_count, ckk, (int)np, 1.0f, dz, (int)np, col, (int)np, 1.0f, dw, ckk);
+    if (dx) {
+        dg_sgemm(true, false, ckk, (int)np, o_count, 1.0f, l->w, ckk, dz, (int)np, 0.0f, dcol,
+                 (int)np);
+        memset(dx, 0, (size_t)n * in_size * sizeof(float));
+        for (int b = 0; b < n; b++) {
+            col2im(l, dcol + (size_t)b * p, np, dx + (size_t)b * in_size);
         }
     }
 }

@@ -6,6 +6,7 @@
  *   into the input plane, so backward routes each gradient to the one input that won.
  * Ties go to the first maximum in row-major window order.
  */
+#include "kernels.h"
 #include "net.h"
 
 #include <string.h>
@@ -30,33 +31,6 @@ static size_t maxpool_scratch_floats(const dg_layer *l, int n)
     return 0;
 }
 
-/* The common 2x2 case, unrolled: the same comparisons in the same order as below. */
-static void maxpool2_plane(const float *xp, float *yp, int32_t *ap, int w, int oh, int ow)
-{
-    for (int i = 0; i < oh; i++) {
-        const float *r0 = xp + (2 * i) * w, *r1 = r0 + w;
-        for (int j = 0; j < ow; j++) {
-            int c = 2 * j;
-            float m = r0[c];
-            int32_t best = 2 * i * w + c;
-            if (r0[c + 1] > m) {
-                m = r0[c + 1];
-                best = 2 * i * w + c + 1;
-            }
-            if (r1[c] > m) {
-                m = r1[c];
-                best = (2 * i + 1) * w + c;
-            }
-            if (r1[c + 1] > m) {
-                m = r1[c + 1];
-                best = (2 * i + 1) * w + c + 1;
-            }
-            yp[i * ow + j] = m;
-            ap[i * ow + j] = best;
-        }
-    }
-}
-
 static void maxpool_forward(const dg_layer *l, const float *x, float *y, int n, dg_layer_ctx *ctx)
 {
     int k = l->k, h = l->in.h, w = l->in.w, oh = l->out.h, ow = l->out.w;
@@ -64,7 +38,7 @@ static void maxpool_forward(const dg_layer *l, const float *x, float *y, int n, 
     size_t planes = (size_t)n * l->in.c;
     if (k == 2 && !ctx->reference) {
         for (size_t pl = 0; pl < planes; pl++) {
-            maxpool2_plane(x + pl * h * w, y + pl * oh * ow, arg + pl * oh * ow, w, oh, ow);
+            dg_maxpool2_plane(x + pl * h * w, y + pl * oh * ow, arg + pl * oh * ow, w, oh, ow);
         }
         return;
     }

@@ -1,0 +1,28 @@
+/*
+ * kernels.h - element-wise loops on the hot path of training, with AVX-512 versions
+ * where the build has it (kernels.c) and plain loops otherwise. The layers' reference
+ * paths do not use them, so the tests compare the two.
+ */
+#ifndef DG_KERNELS_H
+#define DG_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* y[r][c] += bias[r], then max(y, 0) when relu; y [rows][cols] */
+void dg_bias_relu_rows(float *y, const float *bias, int rows, int cols, bool relu);
+
+/* dz[j] = dy[j] where y[j] > 0 (every j without relu); returns the sum of dz. */
+float dg_relu_grad_sum(const float *y, const float *dy, float *dz, int n, bool relu);
+
+/* 2x2 max pooling of one plane x [2*oh..][w] into y [oh][ow], argmax offsets into arg;
+ * ties go to the earlier element in row-major window order. */
+void dg_maxpool2_plane(const float *x, float *y, int32_t *arg, int w, int oh, int ow);
+
+/* Adam update with bias correction folded into lr_t:
+ * m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr_t m / (sqrt(v) + eps) */
+void dg_adam_update(float *p, const float *g, float *m, float *v, size_t n, float b1, float b2,
+                    float lr_t, float eps);
+
+#endif
