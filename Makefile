@@ -84,7 +84,7 @@ data:
 test: deps
 	@$(MAKE) --no-print-directory all $(B)/run_tests $(FUZZ_BIN)
 	@scripts/run-fuzz-corpora.sh $(B)
-	$(B)/run_tests
+	DIGITS_BIN=$(B)/digits $(B)/run_tests
 
 demo: deps
 	@$(MAKE) --no-print-directory all

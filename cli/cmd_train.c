@@ -24,13 +24,14 @@ static const char usage[] =
     "  --batch N          examples per step (default 32; fast 256)\n"
     "  --lr X             learning rate (default 0.001 Adam, 0.01 SGD)\n"
     "  --optimizer NAME   adam (default) or sgd (momentum 0.9)\n"
-    "  --schedule NAME    constant (default) or onecycle\n"
+    "  --schedule NAME    constant (default), cosine or onecycle\n"
     "  --val-split X      fraction held out for validation (default 0.1; fast 0)\n"
     "  --seed N           random seed for weights, shuffling and dropout (default 1)\n"
     "  --threads N        worker threads (default: all cores)\n"
     "  --data DIR         MNIST-format IDX files (default data/mnist)\n"
     "  -o, --output MODEL where to save the model (default model/digits.model)\n"
     "  --history CSV      per-epoch history (default: MODEL with .history.csv)\n"
+    "  --limit N          train on the first N training images only\n"
     "  --no-test          skip the test-set evaluation at the end\n"
     "  -q, --quiet        no progress output\n";
 
@@ -188,11 +189,12 @@ enum {
     OPT_OPTIMIZER,
     OPT_SCHEDULE,
     OPT_NO_TEST,
+    OPT_LIMIT,
 };
 
 typedef struct train_options {
     const char *preset, *spec, *data, *output, *history;
-    long epochs, batch, seed, threads;
+    long epochs, batch, seed, threads, limit;
     double lr, val_split;
     const char *optimizer, *schedule;
     bool no_test, quiet;
@@ -215,6 +217,7 @@ static int parse_options(int argc, char **argv, train_options *o)
         {"optimizer", required_argument, 0, OPT_OPTIMIZER},
         {"schedule", required_argument, 0, OPT_SCHEDULE},
         {"no-test", no_argument, 0, OPT_NO_TEST},
+        {"limit", required_argument, 0, OPT_LIMIT},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -239,6 +242,7 @@ static int parse_options(int argc, char **argv, train_options *o)
         case OPT_OPTIMIZER: o->optimizer = optarg; break;
         case OPT_SCHEDULE: o->schedule = optarg; break;
         case OPT_NO_TEST: o->no_test = true; break;
+        case OPT_LIMIT: ok = cli_parse_int(optarg, 1, 100000000, &o->limit); break;
         case 'q': o->quiet = true; break;
         case 'h': fputs(usage, stdout); return -1;
         case ':': return cli_usage_error("train", "option %s needs a value", argv[optind - 1]);
@@ -257,8 +261,9 @@ static int parse_options(int argc, char **argv, train_options *o)
     if (o->optimizer && strcmp(o->optimizer, "adam") && strcmp(o->optimizer, "sgd")) {
         return cli_usage_error("train", "unknown optimizer '%s' (adam or sgd)", o->optimizer);
     }
-    if (o->schedule && strcmp(o->schedule, "constant") && strcmp(o->schedule, "onecycle")) {
-        return cli_usage_error("train", "unknown schedule '%s' (constant or onecycle)",
+    if (o->schedule && strcmp(o->schedule, "constant") && strcmp(o->schedule, "onecycle") &&
+        strcmp(o->schedule, "cosine")) {
+        return cli_usage_error("train", "unknown schedule '%s' (constant, cosine or onecycle)",
                                o->schedule);
     }
     if (o->preset && !dg_preset_spec(o->preset)) {
@@ -275,8 +280,9 @@ static void apply_options(const train_options *o, dg_train_config *cfg)
         cfg->optim = dg_optim_defaults(DG_OPTIM_SGD);
     }
     if (o->schedule) {
-        cfg->schedule = strcmp(o->schedule, "onecycle") ? DG_SCHEDULE_CONSTANT
-                                                         : DG_SCHEDULE_ONECYCLE;
+        cfg->schedule = !strcmp(o->schedule, "onecycle") ? DG_SCHEDULE_ONECYCLE
+                        : !strcmp(o->schedule, "cosine") ? DG_SCHEDULE_COSINE
+                                                         : DG_SCHEDULE_CONSTANT;
     }
     if (o->epochs) {
         cfg->epochs = (int)o->epochs;
@@ -314,6 +320,9 @@ int cmd_train(int argc, char **argv)
     if (dg_dataset_load(o.data, DG_SPLIT_TRAIN, &train) != DG_OK) {
         cli_error("train", "%s", dg_last_error());
         goto done;
+    }
+    if (o.limit > 0 && (uint32_t)o.limit < train->n) {
+        train->n = (uint32_t)o.limit; /* the arrays stay as loaded; only fewer are used */
     }
     if (!o.no_test && dg_dataset_load(o.data, DG_SPLIT_TEST, &test) != DG_OK) {
         cli_error("train", "%s (or pass --no-test)", dg_last_error());

@@ -227,7 +227,11 @@ dg_norm dg_norm_default(void);
 /* Converts n images of h*w bytes to floats [n][1][h][w]. */
 void dg_normalise(const dg_norm *norm, const uint8_t *pixels, size_t n_pixels, float *out);
 
-typedef enum dg_schedule { DG_SCHEDULE_CONSTANT, DG_SCHEDULE_ONECYCLE } dg_schedule;
+typedef enum dg_schedule {
+    DG_SCHEDULE_CONSTANT, /* lr throughout */
+    DG_SCHEDULE_ONECYCLE, /* linear warm-up from lr/10 over 25% of steps, cosine to lr/1000 */
+    DG_SCHEDULE_COSINE    /* cosine from lr down to lr/100 over the whole run */
+} dg_schedule;
 
 typedef struct dg_epoch_stats {
     int epoch;           /* 1-based */
@@ -372,8 +376,9 @@ dg_status dg_image_save_png(const char *path, const dg_image *img);
 
 /*
  * Users' images into MNIST-like 28x28 digits: white (255) ink on black (0), the digit fitted
- * into a 20x20 box keeping its aspect ratio, anti-aliased, its centre of mass (pixel
- * indices 0..27) at (14, 14) within half a pixel. How and why: docs/preprocessing.md.
+ * into a 20x20 box keeping its aspect ratio, anti-aliased, its centre of mass (in pixel
+ * indices 0..27) at (14, 14) within half a pixel, as in MNIST (a 28x28 input already
+ * placed so keeps its place, within 0.53). How and why: docs/preprocessing.md.
  */
 
 /* Changes whenever the output for the same input changes on purpose; a model records the
@@ -484,9 +489,36 @@ typedef struct dg_digit_box {
     int x, y, w, h;
 } dg_digit_box;
 
+/* Most digits dg_segment reports; more digit-like parts than this is DG_ERR_TOO_LARGE. */
+#define DG_SEGMENT_MAX_DIGITS 64
+
+/* The digits of a written number, left to right. */
+typedef struct dg_segmentation {
+    int n;                                     /* digits found, 0 for a blank image */
+    dg_digit_box boxes[DG_SEGMENT_MAX_DIGITS]; /* [n], in image pixels, sorted by x */
+    dg_image *ink;    /* the image's ink map (dg_ink_map): 1 channel, the image's size */
+    uint8_t *owner;   /* [ink->h][ink->w]: k+1 where the pixel is ink of digit k, else 0 */
+} dg_segmentation;
+
+/*
+ * Finds the digits of a number written in img (any dg_image_load result): ink map,
+ * threshold, 8-connected components; specks dropped, the parts of one digit (the bar of a
+ * 5, a broken stroke) merged when they share columns, and components too wide for one
+ * digit (touching digits) split at the thinnest columns into the likely number of digits.
+ * On success *out holds the result (free with dg_segmentation_free). On failure *out is
+ * NULL: DG_ERR_ARG for an invalid image, DG_ERR_NOMEM, DG_ERR_TOO_LARGE for more than
+ * DG_SEGMENT_MAX_DIGITS digits.
+ */
+dg_status dg_segment(const dg_image *img, dg_segmentation **out);
+void dg_segmentation_free(dg_segmentation *seg);
+/* Digit k (0..n-1) as an MNIST-like 28x28 (dg_ink_mask_to_mnist on its own pixels only,
+ * so a touching neighbour does not leak in). DG_ERR_ARG for a bad k. */
+dg_status dg_segment_to_mnist(const dg_segmentation *seg, int k, uint8_t out[784]);
+
 /* ---------------------------------------------------------------- synthetic digits */
 
-/* Where a synthetic digit is drawn. */
+/* Where a synthetic digit is drawn. Only MNIST changes how it is drawn; the others
+ * choose what dg_synth_random_style picks for the remaining fields. */
 typedef enum dg_synth_canvas {
     DG_SYNTH_PAINT, /* white drawing-program canvas, solid brush, digit anywhere on it */
     DG_SYNTH_PAPER, /* scanned or photographed paper: tint, lighting, noise, lines, specks */
@@ -501,14 +533,15 @@ typedef enum dg_synth_lines {
     DG_SYNTH_LINES_GRID   /* squared paper */
 } dg_synth_lines;
 
-/* How one writer and one medium draw digits; each digit then varies a little around it. */
+/* How one writer and one medium draw digits; each digit then varies a little around it.
+ * The MNIST canvas uses only the shape fields: stroke to variant, pressure, gap, broken. */
 typedef struct dg_synth_style {
     dg_synth_canvas canvas;
-    int channels;         /* 1 grey or 3 RGB (MNIST: 1) */
-    int height;           /* digit height in pixels, 8..600 (MNIST: 20) */
+    int channels;         /* 1 grey or 3 RGB (MNIST: always 1) */
+    int height;           /* digit height in pixels, 8..600 */
     float stroke;         /* pen width as a fraction of the height; at least 1 px is drawn */
     float slant;          /* shear, -0.5..0.5: the top of a digit leans right when > 0 */
-    float rotation;       /* degrees, -30..30 */
+    float rotation;       /* degrees, -30..30, clockwise */
     float aspect;         /* width multiplier, 0.5..2 */
     float jitter;         /* noise on the strokes' control points, fraction of height, 0..0.1 */
     int variant;          /* stroke template of every digit, or -1: one at random per digit */

@@ -51,6 +51,17 @@ float dg_relu_grad_sum(const float *y, const float *dy, float *dz, int n, bool r
     return _mm512_reduce_add_ps(acc);
 }
 
+float dg_dot(const float *a, const float *b, int n)
+{
+    __m512 acc = _mm512_setzero_ps();
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = tail_mask(n - i);
+        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i),
+                              acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
 void dg_maxpool2_plane(const float *x, float *y, int32_t *arg, int w, int oh, int ow)
 {
     const __m512i even =
@@ -132,6 +143,15 @@ float dg_relu_grad_sum(const float *y, const float *dy, float *dz, int n, bool r
         float g = (relu && !(y[j] > 0.0f)) ? 0.0f : dy[j];
         dz[j] = g;
         s += g;
+    }
+    return s;
+}
+
+float dg_dot(const float *a, const float *b, int n)
+{
+    float s = 0.0f;
+    for (int i = 0; i < n; i++) {
+        s += a[i] * b[i];
     }
     return s;
 }

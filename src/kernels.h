@@ -20,6 +20,9 @@ float dg_relu_grad_sum(const float *y, const float *dy, float *dz, int n, bool r
  * ties go to the earlier element in row-major window order. */
 void dg_maxpool2_plane(const float *x, float *y, int32_t *arg, int w, int oh, int ow);
 
+/* sum of a[i] * b[i] over n */
+float dg_dot(const float *a, const float *b, int n);
+
 /* Adam update with bias correction folded into lr_t:
  * m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr_t m / (sqrt(v) + eps) */
 void dg_adam_update(float *p, const float *g, float *m, float *v, size_t n, float b1, float b2,

@@ -9,11 +9,15 @@
 
 #include <immintrin.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#define SPIN_ROUNDS 200000
+/* About 50 µs of spinning before a worker sleeps, and before the caller starts yielding
+ * its core while it waits: long enough to span the gap between the passes of a training
+ * step, short enough not to fight other work for the cores. */
+#define SPIN_ROUNDS 20000
 
 struct dg_pool {
     int n_threads;
@@ -151,7 +155,12 @@ void dg_pool_run(dg_pool *pool, dg_pool_fn fn, void *arg)
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->lock);
     fn(arg, 0, pool->n_threads);
+    int spins = 0;
     while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0) {
-        cpu_relax();
+        if (++spins < SPIN_ROUNDS) {
+            cpu_relax();
+        } else {
+            sched_yield();
+        }
     }
 }

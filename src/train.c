@@ -71,15 +71,18 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* One-cycle: a linear warm-up from lr/10 over the first 25% of steps, then a cosine
- * decay to lr/1000. */
+/* The learning rate of a step (dg_schedule says what each schedule does). */
 static float scheduled_lr(const dg_train_config *cfg, long step, long total)
 {
     float lr = cfg->optim.lr;
-    if (cfg->schedule != DG_SCHEDULE_ONECYCLE || total <= 1) {
+    if (cfg->schedule == DG_SCHEDULE_CONSTANT || total <= 1) {
         return lr;
     }
     double pct = (double)step / (double)(total - 1);
+    if (cfg->schedule == DG_SCHEDULE_COSINE) {
+        double lo = lr * 1e-2;
+        return (float)(lo + (lr - lo) * 0.5 * (1.0 + cos(M_PI * pct)));
+    }
     const double warm = 0.25;
     if (pct < warm) {
         return (float)(lr * (0.1 + 0.9 * pct / warm));

@@ -6,7 +6,11 @@
  * Backward: dz = dy masked by ReLU, db += column sums of dz, dw += dz^T * x,
  * dx = dz * w. The fast path is one GEMM each; the plain loops are the reference.
  */
+#include "kernels.h"
 #include "net.h"
+
+/* Below this many examples the forward pass uses dot products instead of a GEMM. */
+#define SMALL_BATCH 4
 
 #include <string.h>
 
@@ -46,7 +50,16 @@ static void dense_forward(const dg_layer *l, const float *x, float *y, int n, dg
         }
         return;
     }
-    dg_sgemm(false, true, n, out, in, 1.0f, x, in, l->w, in, 0.0f, y, out);
+    if (n < SMALL_BATCH) {
+        /* a few rows: dot products read each weight row once, with no packing */
+        for (int r = 0; r < n; r++) {
+            for (int o = 0; o < out; o++) {
+                y[(size_t)r * out + o] = dg_dot(x + (size_t)r * in, l->w + (size_t)o * in, in);
+            }
+        }
+    } else {
+        dg_sgemm(false, true, n, out, in, 1.0f, x, in, l->w, in, 0.0f, y, out);
+    }
     for (int r = 0; r < n; r++) {
         float *row = y + (size_t)r * out;
         for (int o = 0; o < out; o++) {

@@ -1,0 +1,178 @@
+/*
+ * test_cli.c - the digits program as a user meets it: exit status 2 and a message for
+ * bad flags and values, 1 and a hint for missing files, 0 for --help, and a small train,
+ * evaluate, predict and verify round on generated data. The program under test is
+ * $DIGITS_BIN (build/digits by default).
+ */
+#include "test.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <zlib.h>
+
+static const char *digits_bin(void)
+{
+    const char *bin = getenv("DIGITS_BIN");
+    return bin ? bin : "build/digits";
+}
+
+/* Runs `digits ARGS` with stdin from /dev/null; returns its exit status (-1 if it did
+ * not exit normally, e.g. a crash) and its combined output in out. */
+static int run_digits(const char *args, char *out, size_t size)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1 </dev/null", digits_bin(), args);
+    FILE *p = popen(cmd, "r");
+    if (!p) {
+        return -2;
+    }
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    while (fgetc(p) != EOF) {
+    }
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+typedef struct cli_case {
+    const char *args;
+    int want_status;
+    const char *want_text; /* must appear in the output */
+} cli_case;
+
+DG_TEST(cli_usage_errors)
+{
+    static const cli_case cases[] = {
+        {"", 2, "usage"},
+        {"frobnicate", 2, "unknown command"},
+        {"train --bogus", 2, "unknown option"},
+        {"train --epochs", 2, "needs a value"},
+        {"train --epochs 0", 2, "bad value"},
+        {"train --epochs 12abc", 2, "bad value"},
+        {"train --lr -1", 2, "bad value"},
+        {"train --preset nope", 2, "unknown preset"},
+        {"train --preset mlp --spec 'flatten, dense 10'", 2, "not both"},
+        {"train --optimizer rmsprop", 2, "unknown optimizer"},
+        {"train extra-argument", 2, "unexpected argument"},
+        {"evaluate --threads many", 2, "bad value"},
+        {"predict", 2, "no image"},
+        {"predict --min-confidence 2 x.png", 2, "bad value"},
+        {"info", 2, ""},
+        {"verify", 2, ""},
+        {"plot", 2, ""},
+    };
+    char out[8192];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int st = run_digits(cases[i].args, out, sizeof out);
+        CHECK_MSG(st == cases[i].want_status, "digits %s: exit %d, want %d; output: %s",
+                  cases[i].args, st, cases[i].want_status, out);
+        CHECK_MSG(strstr(out, cases[i].want_text), "digits %s: output lacks '%s': %s",
+                  cases[i].args, cases[i].want_text, out);
+    }
+}
+
+DG_TEST(cli_help_everywhere)
+{
+    static const char *const commands[] = {"", "train", "evaluate", "predict", "info",
+                                           "verify", "plot", "report", "read"};
+    char out[8192], args[64];
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        snprintf(args, sizeof args, "%s --help", commands[i]);
+        int st = run_digits(args, out, sizeof out);
+        CHECK_MSG(st == 0, "digits %s: exit %d; output: %s", args, st, out);
+        CHECK_MSG(strstr(out, "usage"), "digits %s prints no usage: %s", args, out);
+    }
+}
+
+DG_TEST(cli_missing_files)
+{
+    char out[8192];
+    const char *dir = test_tmp_dir();
+    char args[1024];
+    snprintf(args, sizeof args, "evaluate --model %s/none.model", dir);
+    CHECK(run_digits(args, out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "digits train"), "no hint to train a model: %s", out);
+    snprintf(args, sizeof args, "train --data %s/nothing-here -q -o %s/m.model", dir, dir);
+    CHECK(run_digits(args, out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "make data"), "no hint to get the data: %s", out);
+    snprintf(args, sizeof args, "verify %s/none.model", dir);
+    CHECK(run_digits(args, out, sizeof out) == 1);
+}
+
+/* A tiny IDX set: ten classes told apart by a bright bar's row. */
+static void write_idx(const char *dir, const char *prefix, int n)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte.gz", dir, prefix);
+    gzFile img = gzopen(path, "wb");
+    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix);
+    FILE *lab = fopen(path, "wb");
+    uint8_t head[16] = {0, 0, 8, 3, (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
+                        (uint8_t)n, 0, 0, 0, 28, 0, 0, 0, 28};
+    gzwrite(img, head, 16);
+    uint8_t lhead[8] = {0, 0, 8, 1, head[4], head[5], head[6], head[7]};
+    fwrite(lhead, 1, 8, lab);
+    for (int i = 0; i < n; i++) {
+        uint8_t pix[784] = {0};
+        int label = i % 10;
+        for (int c = 4; c < 24; c++) {
+            pix[(4 + 2 * label) * 28 + c] = 255;
+            pix[(5 + 2 * label) * 28 + c] = 200;
+        }
+        gzwrite(img, pix, 784);
+        uint8_t l = (uint8_t)label;
+        fwrite(&l, 1, 1, lab);
+    }
+    gzclose(img);
+    fclose(lab);
+}
+
+DG_TEST(cli_train_evaluate_predict_round)
+{
+    const char *dir = test_tmp_dir();
+    write_idx(dir, "train", 200);
+    write_idx(dir, "t10k", 50);
+    char out[16384], args[2048];
+    snprintf(args, sizeof args,
+             "train --spec 'flatten, dense 16 relu, dense 10' --epochs 3 --threads 1 --data %s "
+             "-o %s/m.model",
+             dir, dir);
+    int st = run_digits(args, out, sizeof out);
+    CHECK_MSG(st == 0, "train: exit %d: %s", st, out);
+    CHECK(strstr(out, "test accuracy: "));
+    snprintf(args, sizeof args, "evaluate --model %s/m.model --data %s", dir, dir);
+    st = run_digits(args, out, sizeof out);
+    CHECK_MSG(st == 0, "evaluate: exit %d: %s", st, out);
+    CHECK(strstr(out, "test accuracy: "));
+    CHECK(strstr(out, "confusion matrix"));
+    snprintf(args, sizeof args, "verify %s/m.model", dir);
+    CHECK(run_digits(args, out, sizeof out) == 0);
+    snprintf(args, sizeof args, "info %s/m.model", dir);
+    CHECK(run_digits(args, out, sizeof out) == 0);
+    CHECK(strstr(out, "Total params"));
+
+    /* one good image, one broken file: CSV keeps a row for each, exit 1 */
+    dg_image *img;
+    CHECK_OK(dg_image_new(28, 28, 1, &img));
+    memset(img->pixels, 0, 784);
+    for (int c = 4; c < 24; c++) {
+        img->pixels[12 * 28 + c] = 255;
+        img->pixels[13 * 28 + c] = 255;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/bar.png", dir);
+    dg_status saved = dg_image_save_png(path, img);
+    dg_image_free(img);
+    CHECK_OK(saved);
+    snprintf(path, sizeof path, "%s/broken.png", dir);
+    FILE *f = fopen(path, "wb");
+    fputs("\x89PNG\r\n\x1a\n truncated", f);
+    fclose(f);
+    snprintf(args, sizeof args, "predict --csv --model %s/m.model %s/bar.png %s/broken.png", dir,
+             dir, dir);
+    st = run_digits(args, out, sizeof out);
+    CHECK_MSG(st == 1, "predict with a broken file: exit %d: %s", st, out);
+    CHECK_MSG(strstr(out, "path,digit,confidence,status\n"), "no CSV header: %s", out);
+    CHECK_MSG(strstr(out, "bar.png,") && strstr(out, "broken.png,,,"), "rows missing: %s", out);
+}
