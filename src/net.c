@@ -691,6 +691,7 @@ static void softmax_rows(const float *logits, float *probs, int n, int classes)
 typedef struct pass_args {
     dg_net *net;
     const float *x;
+    dg_pool *layer_pool; /* passed to the layers when one thread runs the whole batch */
 } pass_args;
 
 static void forward_task(void *arg, int t, int n_threads)
@@ -706,6 +707,7 @@ static void forward_task(void *arg, int t, int n_threads)
     memcpy(r->act[0], a->x + (size_t)r->first * in_size, (size_t)r->n * in_size * sizeof(float));
     for (int i = 0; i < net->n_layers; i++) {
         dg_layer_ctx ctx = make_ctx(net, r, i);
+        ctx.pool = a->layer_pool;
         net->layers[i].ops->forward(&net->layers[i], r->act[i], r->act[i + 1], r->n, &ctx);
     }
     size_t k = (size_t)net->classes;
@@ -722,8 +724,14 @@ const float *dg_net_forward(dg_net *net, const float *x, int n, bool is_training
     net->last_training = is_training;
     net->dropout_seed = (is_training && rng) ? dg_rng_next(rng) : 0;
     split_batch(net, n);
-    pass_args a = {net, x};
-    dg_pool_run(net->pool, forward_task, &a);
+    pass_args a = {net, x, NULL};
+    if (threads_for(net, n) == 1 && net->threads > 1 && !is_training) {
+        /* too few examples to split: the layers split their channels instead */
+        a.layer_pool = net->pool;
+        forward_task(&a, 0, 1);
+    } else {
+        dg_pool_run(net->pool, forward_task, &a);
+    }
     return net->probs;
 }
 
@@ -772,7 +780,7 @@ float dg_net_backward(dg_net *net, const uint8_t *labels, int n)
     assert(n == net->last_n);
     (void)n;
     net->labels = labels;
-    pass_args a = {net, NULL};
+    pass_args a = {net, NULL, NULL};
     dg_pool_run(net->pool, backward_task, &a);
     double loss = 0.0;
     for (int t = 0; t < net->threads; t++) {

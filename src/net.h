@@ -27,6 +27,8 @@ typedef struct dg_layer_ctx {
     bool reference;     /* use the plain loops */
     uint64_t dropout_seed; /* per step; examples draw from seed + global example index */
     int first_item;     /* index of this slice's first example in the batch */
+    dg_pool *pool;      /* when the whole batch is one slice (a single image): threads a
+                           layer may split its output channels across; else NULL */
 } dg_layer_ctx;
 
 typedef struct dg_layer_ops {

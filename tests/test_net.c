@@ -321,3 +321,26 @@ DG_TEST(net_train_rejects_mismatched_data)
     CHECK_STATUS(st, DG_ERR_MISMATCH);
     CHECK_STATUS(st2, DG_ERR_MISMATCH);
 }
+
+/* One image on two threads splits channels, not examples: the same bits as one thread. */
+DG_TEST(net_single_image_split_channels)
+{
+    dg_net *one, *two;
+    CHECK_OK(dg_net_new(dg_preset_spec("seed-cnn"), (dg_shape){1, 28, 28}, &one));
+    CHECK_OK(dg_net_new(dg_preset_spec("seed-cnn"), (dg_shape){1, 28, 28}, &two));
+    dg_rng rng;
+    dg_rng_seed(&rng, 21);
+    dg_net_init_params(one, &rng);
+    memcpy(dg_net_params(two), dg_net_params(one), dg_net_param_count(one) * sizeof(float));
+    CHECK_OK(dg_net_set_threads(two, 2));
+    float x[784];
+    for (int i = 0; i < 784; i++) {
+        x[i] = dg_rng_uniform(&rng);
+    }
+    float p1[10], p2[10];
+    memcpy(p1, dg_net_forward(one, x, 1, false, NULL), sizeof p1);
+    memcpy(p2, dg_net_forward(two, x, 1, false, NULL), sizeof p2);
+    dg_net_free(one);
+    dg_net_free(two);
+    CHECK(!memcmp(p1, p2, sizeof p1));
+}

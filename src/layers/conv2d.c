@@ -145,6 +145,25 @@ static void conv_backward_ref(const dg_layer *l, const float *x, const float *y,
     }
 }
 
+/* out [O][NP] = w [O][CKK] * col [CKK][NP], rows of out split across threads. */
+typedef struct conv_rows {
+    const dg_layer *l;
+    const float *col;
+    float *out;
+    int np;
+} conv_rows;
+
+static void conv_rows_task(void *arg, int t, int n_threads)
+{
+    const conv_rows *a = arg;
+    int ckk = a->l->in.c * a->l->k * a->l->k;
+    int o0 = a->l->units * t / n_threads, o1 = a->l->units * (t + 1) / n_threads;
+    if (o1 > o0) {
+        dg_sgemm(false, false, o1 - o0, a->np, ckk, 1.0f, a->l->w + (size_t)o0 * ckk, ckk, a->col,
+                 a->np, 0.0f, a->out + (size_t)o0 * a->np, a->np);
+    }
+}
+
 static void conv_forward(const dg_layer *l, const float *x, float *y, int n, dg_layer_ctx *ctx)
 {
     if (ctx->reference) {
@@ -160,8 +179,12 @@ static void conv_forward(const dg_layer *l, const float *x, float *y, int n, dg_
         im2col(l, x + (size_t)b * in_size, col + (size_t)b * p, np);
     }
     /* one product for the whole slice: the weights are packed once */
-    dg_sgemm(false, false, o_count, (int)np, ckk, 1.0f, l->w, ckk, col, (int)np, 0.0f, out,
-             (int)np);
+    conv_rows rows = {l, col, out, (int)np};
+    if (ctx->pool) {
+        dg_pool_run(ctx->pool, conv_rows_task, &rows);
+    } else {
+        conv_rows_task(&rows, 0, 1);
+    }
     for (int b = 0; b < n; b++) {
         float *yb = y + (size_t)b * out_size;
         for (int o = 0; o < o_count; o++) {

@@ -35,6 +35,28 @@ static size_t dense_scratch_floats(const dg_layer *l, int n)
     return (size_t)n * l->units; /* dz */
 }
 
+/* A few rows: dot products read each weight row once, with no packing; outputs split
+ * across threads. */
+typedef struct dense_dots {
+    const dg_layer *l;
+    const float *x;
+    float *y;
+    int n;
+} dense_dots;
+
+static void dense_dots_task(void *arg, int t, int n_threads)
+{
+    const dense_dots *a = arg;
+    int in = a->l->in.c, out = a->l->units;
+    int o0 = out * t / n_threads, o1 = out * (t + 1) / n_threads;
+    for (int r = 0; r < a->n; r++) {
+        for (int o = o0; o < o1; o++) {
+            a->y[(size_t)r * out + o] =
+                dg_dot(a->x + (size_t)r * in, a->l->w + (size_t)o * in, in);
+        }
+    }
+}
+
 static void dense_forward(const dg_layer *l, const float *x, float *y, int n, dg_layer_ctx *ctx)
 {
     int in = l->in.c, out = l->units;
@@ -51,11 +73,11 @@ static void dense_forward(const dg_layer *l, const float *x, float *y, int n, dg
         return;
     }
     if (n < SMALL_BATCH) {
-        /* a few rows: dot products read each weight row once, with no packing */
-        for (int r = 0; r < n; r++) {
-            for (int o = 0; o < out; o++) {
-                y[(size_t)r * out + o] = dg_dot(x + (size_t)r * in, l->w + (size_t)o * in, in);
-            }
+        dense_dots args = {l, x, y, n};
+        if (ctx->pool) {
+            dg_pool_run(ctx->pool, dense_dots_task, &args);
+        } else {
+            dense_dots_task(&args, 0, 1);
         }
     } else {
         dg_sgemm(false, true, n, out, in, 1.0f, x, in, l->w, in, 0.0f, y, out);
