@@ -24,7 +24,7 @@ static const char usage[] =
     "  --batch N          examples per step (default 32; fast 256)\n"
     "  --lr X             learning rate (default 0.001 Adam, 0.01 SGD)\n"
     "  --optimizer NAME   adam (default) or sgd (momentum 0.9)\n"
-    "  --schedule NAME    constant (default), cosine or onecycle\n"
+    "  --schedule NAME    cosine (default: lr down to lr/100), constant, or onecycle (fast)\n"
     "  --val-split X      fraction held out for validation (default 0.1; fast 0)\n"
     "  --seed N           random seed for weights, shuffling and dropout (default 1)\n"
     "  --threads N        worker threads (default: all cores)\n"

@@ -386,9 +386,9 @@ dg_status dg_image_save_png(const char *path, const dg_image *img);
 #define DG_PREPROCESS_VERSION 1u
 
 typedef enum dg_prep_status {
-    DG_PREP_OK = 0,   /* a digit was found and converted */
-    DG_PREP_EMPTY,    /* no ink: blank or nearly uniform; the output is all 0 */
-    DG_PREP_NO_DIGIT  /* ink, but nothing digit-like (only noise, lines, a frame); all 0 */
+    DG_PREP_OK = 0,  /* a digit was found and converted */
+    DG_PREP_EMPTY,   /* no ink: blank or nearly uniform; the output is all 0 */
+    DG_PREP_NO_DIGIT /* ink, but nothing digit-like (only noise, lines, a frame); all 0 */
 } dg_prep_status;
 
 /* What preprocessing found. Every field is filled on DG_OK; box and stroke are 0 when
@@ -440,8 +440,8 @@ dg_status dg_ink_to_mnist(const dg_image *ink, int x, int y, int w, int h, uint8
  * out by its components. mask may be NULL (everything), info may be NULL; info->status is
  * DG_PREP_EMPTY when no ink is selected.
  */
-dg_status dg_ink_mask_to_mnist(const dg_image *ink, const uint8_t *mask, int x, int y, int w,
-                               int h, uint8_t out[784], dg_preprocess_info *info);
+dg_status dg_ink_mask_to_mnist(const dg_image *ink, const uint8_t *mask, int x, int y, int w, int h,
+                               uint8_t out[784], dg_preprocess_info *info);
 
 /* ---------------------------------------------------------------- prediction */
 

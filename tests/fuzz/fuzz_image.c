@@ -1,0 +1,41 @@
+/*
+ * fuzz_image.c - fuzz target for the image readers and the preprocessing: the input is
+ * decoded from memory (PNG, JPEG, PGM/PPM or BMP by content) and, when it decodes, turned
+ * into an ink map and an MNIST digit. Any status is fine; a crash, leak or sanitizer
+ * report is a bug, and so is a failure that leaves *out set or no message.
+ */
+#include "digits.h"
+
+#include <stdlib.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Decoding stays fast on any input, but preprocessing a huge (valid) image is slow and
+ * tells nothing new: such images are only decoded. */
+#define FUZZ_MAX_PREPROCESS_PIXELS (4u * 1000u * 1000u)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    dg_image *img = NULL;
+    dg_status st = dg_image_load_memory(data, size, &img);
+    if (st != DG_OK) {
+        if (img != NULL || dg_last_error()[0] == '\0') {
+            abort();
+        }
+        return 0;
+    }
+    if ((size_t)img->w * (size_t)img->h <= FUZZ_MAX_PREPROCESS_PIXELS) {
+        uint8_t out[784];
+        dg_preprocess_info info;
+        if (dg_preprocess(img, out, &info) != DG_OK) {
+            abort(); /* a valid image can only fail for lack of memory */
+        }
+        dg_image *ink = NULL;
+        if (dg_ink_map(img, &ink, &info) == DG_OK) {
+            dg_ink_to_mnist(ink, 0, 0, ink->w, ink->h, out);
+        }
+        dg_image_free(ink);
+    }
+    dg_image_free(img);
+    return 0;
+}

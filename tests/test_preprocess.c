@@ -1,0 +1,615 @@
+/*
+ * test_preprocess.c - users' images into MNIST-like 28x28 digits: geometry of the output
+ * (20 px box, centre of mass at 14,14) on synthetic drawings with the troubles of real
+ * ones (polarity, colour, shading, specks, grid lines, frames, transparency, stroke
+ * width), MNIST digits passing through unchanged, and the ink-map entry points.
+ * Images are [h][w][channels]; drawings are anti-aliased capsules (segments of a width).
+ */
+#include "test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- drawing */
+
+static dg_image *canvas(int w, int h, int channels, const uint8_t *colour)
+{
+    dg_image *img = NULL;
+    if (dg_image_new(w, h, channels, &img) != DG_OK) {
+        return NULL;
+    }
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        memcpy(img->pixels + i * channels, colour, (size_t)channels);
+    }
+    return img;
+}
+
+/* Blends colour over the pixels within radius of the segment a-b, anti-aliased over one
+ * pixel; on RGBA the alpha channel takes the coverage. */
+static void segment(dg_image *img, double ax, double ay, double bx, double by, double radius,
+                    const uint8_t *colour)
+{
+    int x0 = (int)floor(fmin(ax, bx) - radius - 2), x1 = (int)ceil(fmax(ax, bx) + radius + 2);
+    int y0 = (int)floor(fmin(ay, by) - radius - 2), y1 = (int)ceil(fmax(ay, by) + radius + 2);
+    x0 = x0 < 0 ? 0 : x0;
+    y0 = y0 < 0 ? 0 : y0;
+    x1 = x1 >= img->w ? img->w - 1 : x1;
+    y1 = y1 >= img->h ? img->h - 1 : y1;
+    double dx = bx - ax, dy = by - ay, len2 = dx * dx + dy * dy;
+    for (int y = y0; y <= y1; y++) {
+        for (int x = x0; x <= x1; x++) {
+            double t = len2 > 0 ? ((x - ax) * dx + (y - ay) * dy) / len2 : 0;
+            t = t < 0 ? 0 : t > 1 ? 1 : t;
+            double ex = x - ax - t * dx, ey = y - ay - t * dy;
+            double cover = radius + 0.5 - sqrt(ex * ex + ey * ey);
+            if (cover <= 0) {
+                continue;
+            }
+            cover = cover > 1 ? 1 : cover;
+            uint8_t *p = img->pixels + ((size_t)y * img->w + x) * img->channels;
+            for (int k = 0; k < img->channels; k++) {
+                if (img->channels == 4 && k == 3) {
+                    double a = fmax(p[3], cover * colour[3]);
+                    p[3] = (uint8_t)(a + 0.5);
+                } else {
+                    p[k] = (uint8_t)(p[k] * (1 - cover) + colour[k] * cover + 0.5);
+                }
+            }
+        }
+    }
+}
+
+static void ellipse(dg_image *img, double cx, double cy, double rx, double ry, double radius,
+                    const uint8_t *colour)
+{
+    const int n = 72;
+    for (int i = 0; i < n; i++) {
+        double a0 = 2 * M_PI * i / n, a1 = 2 * M_PI * (i + 1) / n;
+        segment(img, cx + rx * cos(a0), cy + ry * sin(a0), cx + rx * cos(a1), cy + ry * sin(a1),
+                radius, colour);
+    }
+}
+
+/* A "7" whose box is (x, y, w, h). */
+static void seven(dg_image *img, double x, double y, double w, double h, double radius,
+                  const uint8_t *colour)
+{
+    segment(img, x, y, x + w, y, radius, colour);
+    segment(img, x + w, y, x + 0.3 * w, y + h, radius, colour);
+}
+
+/* A "5" drawn as a bar apart from the rest, as many people write it: box (x, y, w, h). */
+static void five(dg_image *img, double x, double y, double w, double h, double radius,
+                 const uint8_t *colour)
+{
+    segment(img, x + 0.15 * w, y, x + w, y, radius, colour); /* the separate bar */
+    segment(img, x + 0.1 * w, y + 0.15 * h, x + 0.05 * w, y + 0.45 * h, radius, colour);
+    int n = 24;
+    double cx = x + 0.5 * w, cy = y + 0.7 * h, rx = 0.48 * w, ry = 0.28 * h;
+    for (int i = 0; i < n; i++) {
+        double a0 = -0.75 * M_PI + 1.5 * M_PI * i / n, a1 = -0.75 * M_PI + 1.5 * M_PI * (i + 1) / n;
+        segment(img, cx + rx * cos(a0), cy + ry * sin(a0), cx + rx * cos(a1), cy + ry * sin(a1),
+                radius, colour);
+    }
+}
+
+static const uint8_t white[4] = {255, 255, 255, 255};
+static const uint8_t black[4] = {0, 0, 0, 255};
+
+/* ---------------------------------------------------------------- measuring the output */
+
+typedef struct digit_stats {
+    double mass, com_x, com_y; /* centre of mass in pixel indices */
+    int box_w, box_h;          /* bounding box of nonzero pixels */
+    double stroke;             /* 2 * area / perimeter, as the preprocessing measures it */
+} digit_stats;
+
+static digit_stats measure(const uint8_t *d)
+{
+    digit_stats s = {0};
+    int x0 = 28, y0 = 28, x1 = -1, y1 = -1;
+    double area = 0, tv = 0;
+    for (int y = 0; y < 28; y++) {
+        for (int x = 0; x < 28; x++) {
+            double v = d[y * 28 + x];
+            s.mass += v;
+            s.com_x += v * x;
+            s.com_y += v * y;
+            if (v > 0) {
+                x0 = x < x0 ? x : x0;
+                x1 = x > x1 ? x : x1;
+                y0 = y < y0 ? y : y0;
+                y1 = y > y1 ? y : y1;
+            }
+            double right = x < 27 ? d[y * 28 + x + 1] : 0, down = y < 27 ? d[(y + 1) * 28 + x] : 0;
+            area += v / 255;
+            tv += fabs(v - right) / 255 + fabs(v - down) / 255;
+            tv += (x == 0 ? v / 255 : 0) + (y == 0 ? v / 255 : 0);
+        }
+    }
+    if (s.mass > 0) {
+        s.com_x /= s.mass;
+        s.com_y /= s.mass;
+        s.box_w = x1 - x0 + 1;
+        s.box_h = y1 - y0 + 1;
+        s.stroke = 2 * area / (tv * M_PI / 4);
+    }
+    return s;
+}
+
+static double mean_abs_diff(const uint8_t *a, const uint8_t *b)
+{
+    double s = 0;
+    for (int i = 0; i < 784; i++) {
+        s += fabs((double)a[i] - b[i]);
+    }
+    return s / 784;
+}
+
+/* The smallest mean absolute difference between a and b moved by up to one pixel each
+ * way: two drawings of one digit may round their centres of mass differently. */
+static double near_diff(const uint8_t *a, const uint8_t *b)
+{
+    double best = 1e9;
+    for (int dy = -1; dy <= 1; dy++) {
+        for (int dx = -1; dx <= 1; dx++) {
+            double s = 0;
+            for (int y = 0; y < 28; y++) {
+                for (int x = 0; x < 28; x++) {
+                    int xx = x + dx, yy = y + dy;
+                    double v = xx >= 0 && xx < 28 && yy >= 0 && yy < 28 ? b[yy * 28 + xx] : 0;
+                    s += fabs(a[y * 28 + x] - v);
+                }
+            }
+            best = s / 784 < best ? s / 784 : best;
+        }
+    }
+    return best;
+}
+
+/* Preprocesses img, frees it, and checks the MNIST geometry of a found digit. */
+#define PREPROCESS_OK(img, out, info)                                                              \
+    do {                                                                                           \
+        CHECK((img) != NULL);                                                                      \
+        dg_status st_ = dg_preprocess((img), (out), (info));                                       \
+        dg_image_free(img);                                                                        \
+        CHECK_OK(st_);                                                                             \
+        CHECK_MSG((info)->status == DG_PREP_OK, "status %d", (int)(info)->status);                 \
+        digit_stats s_ = measure(out);                                                             \
+        int long_ = s_.box_w > s_.box_h ? s_.box_w : s_.box_h;                                     \
+        CHECK_MSG(abs(long_ - 20) <= 1, "longest side %d", long_);                                 \
+        CHECK_NEAR(s_.com_x, 14.0, 0.5);                                                           \
+        CHECK_NEAR(s_.com_y, 14.0, 0.5);                                                           \
+    } while (0)
+
+/* ---------------------------------------------------------------- geometry */
+
+DG_TEST(preprocess_ring_black_on_white)
+{
+    dg_image *img = canvas(300, 200, 1, white);
+    ellipse(img, 80, 70, 28, 42, 5, black); /* off-centre, up and left */
+    uint8_t out[784];
+    dg_preprocess_info info;
+    PREPROCESS_OK(img, out, &info);
+    CHECK(info.inverted);
+    CHECK(info.components == 1 && info.kept == 1);
+    /* the ink box in the source: the ring spans 80 +- 33.5, 70 +- 47.5 */
+    CHECK(abs(info.box_x - 46) <= 2 && abs(info.box_y - 22) <= 2);
+    CHECK(abs(info.box_w - 68) <= 3 && abs(info.box_h - 96) <= 3);
+    CHECK_NEAR(info.stroke_px, 11.0, 2.5);
+    digit_stats s = measure(out);
+    CHECK(s.box_h == 20 && s.box_w >= 13 && s.box_w <= 16); /* aspect ratio kept */
+    /* a ring: the centre is empty, the stroke is there */
+    CHECK(out[14 * 28 + 14] == 0);
+    CHECK(out[14 * 28 + 14 - s.box_w / 2 + 1] > 128 || out[14 * 28 + 14 + s.box_w / 2 - 1] > 128);
+}
+
+DG_TEST(preprocess_polarity_both_ways)
+{
+    uint8_t a[784], b[784];
+    dg_preprocess_info ia, ib;
+    dg_image *img = canvas(300, 200, 1, white);
+    seven(img, 170, 40, 70, 120, 6, black);
+    PREPROCESS_OK(img, a, &ia);
+    img = canvas(300, 200, 1, black);
+    seven(img, 170, 40, 70, 120, 6, white);
+    PREPROCESS_OK(img, b, &ib);
+    CHECK(ia.inverted && !ib.inverted);
+    CHECK_MSG(near_diff(a, b) < 2.0, "outputs differ by %.2f", near_diff(a, b));
+}
+
+DG_TEST(preprocess_blue_ink_on_beige)
+{
+    static const uint8_t beige[3] = {236, 222, 188}, blue[3] = {35, 70, 175},
+                         grey[3] = {255, 255, 255}, ink[3] = {0, 0, 0};
+    uint8_t a[784], b[784];
+    dg_preprocess_info ia, ib;
+    dg_image *img = canvas(400, 300, 3, beige);
+    seven(img, 150, 60, 90, 170, 5, blue);
+    PREPROCESS_OK(img, a, &ia);
+    img = canvas(400, 300, 3, grey);
+    seven(img, 150, 60, 90, 170, 5, ink);
+    PREPROCESS_OK(img, b, &ib);
+    CHECK(ia.inverted);
+    CHECK_MSG(near_diff(a, b) < 4.0, "blue on beige vs black on white: %.2f", near_diff(a, b));
+}
+
+/* Paper lit from one side with a darker corner: the ink in the shadow must count as much
+ * as the ink in the light, and the shadow itself not at all. */
+DG_TEST(preprocess_shaded_background)
+{
+    uint8_t a[784], b[784];
+    dg_preprocess_info ia, ib;
+    dg_image *img = canvas(400, 300, 1, white);
+    dg_image *shade = canvas(400, 300, 1, white);
+    CHECK(img && shade);
+    for (int y = 0; y < 300; y++) {
+        for (int x = 0; x < 400; x++) {
+            double light = 0.95 - 0.45 * x / 400.0 - 0.15 * (y / 300.0) * (x / 400.0);
+            shade->pixels[y * 400 + x] = (uint8_t)(255 * light);
+        }
+    }
+    ellipse(img, 210, 150, 45, 70, 6, black);
+    segment(img, 150, 60, 280, 250, 5, black);
+    /* multiply the drawing by the light, as a photo does, plus a little noise */
+    dg_rng rng;
+    dg_rng_seed(&rng, 7);
+    for (int i = 0; i < 400 * 300; i++) {
+        double v = img->pixels[i] * shade->pixels[i] / 255.0 + 3 * dg_rng_normal(&rng);
+        shade->pixels[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
+    }
+    PREPROCESS_OK(shade, a, &ia); /* frees shade */
+    PREPROCESS_OK(img, b, &ib);
+    CHECK(ia.inverted);
+    CHECK(ia.noise > 1.0 && ia.noise < 8.0);
+    CHECK_MSG(near_diff(a, b) < 12.0, "shaded vs clean: %.2f", near_diff(a, b));
+}
+
+DG_TEST(preprocess_specks_and_grid_lines)
+{
+    uint8_t a[784], b[784];
+    dg_preprocess_info ia, ib;
+    static const uint8_t grid[4] = {90, 90, 90, 255};
+    dg_image *img = canvas(400, 300, 1, white);
+    CHECK(img != NULL);
+    /* ruled paper: lines across the whole sheet, one of them through the digit */
+    for (int y = 20; y < 300; y += 60) {
+        segment(img, 0, y, 399, y + 3, 0.8, grid);
+    }
+    segment(img, 30, 0, 31, 299, 0.8, grid);
+    dg_rng rng;
+    dg_rng_seed(&rng, 3);
+    for (int i = 0; i < 40; i++) {
+        double x = dg_rng_uniform(&rng) * 400, y = dg_rng_uniform(&rng) * 300;
+        segment(img, x, y, x, y, 0.6 + dg_rng_uniform(&rng), black);
+    }
+    ellipse(img, 230, 140, 35, 55, 5, black);
+    PREPROCESS_OK(img, a, &ia);
+    img = canvas(400, 300, 1, white);
+    ellipse(img, 230, 140, 35, 55, 5, black);
+    PREPROCESS_OK(img, b, &ib);
+    CHECK(abs(ia.box_x - ib.box_x) <= 3 && abs(ia.box_y - ib.box_y) <= 3);
+    CHECK(abs(ia.box_w - ib.box_w) <= 5 && abs(ia.box_h - ib.box_h) <= 5);
+    CHECK_MSG(near_diff(a, b) < 8.0, "with lines and specks vs clean: %.2f", near_diff(a, b));
+}
+
+DG_TEST(preprocess_frame_is_not_a_digit)
+{
+    uint8_t a[784], b[784];
+    dg_preprocess_info ia, ib;
+    dg_image *img = canvas(300, 300, 1, white);
+    CHECK(img != NULL);
+    /* a rectangle drawn around the digit, and one along the image border */
+    segment(img, 40, 40, 260, 40, 2, black);
+    segment(img, 260, 40, 260, 260, 2, black);
+    segment(img, 260, 260, 40, 260, 2, black);
+    segment(img, 40, 260, 40, 40, 2, black);
+    segment(img, 0, 1, 299, 1, 1, black);
+    segment(img, 1, 0, 1, 299, 1, black);
+    seven(img, 120, 90, 60, 110, 5, black);
+    PREPROCESS_OK(img, a, &ia);
+    img = canvas(300, 300, 1, white);
+    seven(img, 120, 90, 60, 110, 5, black);
+    PREPROCESS_OK(img, b, &ib);
+    CHECK_MSG(near_diff(a, b) < 3.0, "framed vs plain: %.2f", near_diff(a, b));
+
+    img = canvas(300, 300, 1, white);
+    CHECK(img != NULL);
+    segment(img, 10, 10, 290, 10, 2, black);
+    segment(img, 290, 10, 290, 290, 2, black);
+    segment(img, 290, 290, 10, 290, 2, black);
+    segment(img, 10, 290, 10, 10, 2, black);
+    CHECK_OK(dg_preprocess(img, a, &ia));
+    dg_image_free(img);
+    CHECK_MSG(ia.status == DG_PREP_NO_DIGIT, "frame alone: status %d", (int)ia.status);
+}
+
+DG_TEST(preprocess_broken_digit_parts_kept)
+{
+    uint8_t out[784];
+    dg_preprocess_info info;
+    dg_image *img = canvas(300, 300, 1, white);
+    five(img, 100, 60, 90, 170, 6, black);
+    PREPROCESS_OK(img, out, &info);
+    CHECK(info.kept == 2);
+    CHECK(abs(info.box_y - 53) <= 3 && abs(info.box_h - 184) <= 8); /* bar included */
+}
+
+/* A 1 px pencil line on a big canvas and a 15 px marker end up with MNIST-like strokes. */
+DG_TEST(preprocess_stroke_width_normalised)
+{
+    uint8_t thin[784], thick[784], mid[784];
+    dg_preprocess_info it, ik, im;
+    dg_image *img = canvas(1000, 1000, 1, white);
+    seven(img, 380, 250, 230, 450, 0, black);
+    PREPROCESS_OK(img, thin, &it);
+    img = canvas(1000, 1000, 1, white);
+    seven(img, 380, 250, 230, 450, 7, black);
+    PREPROCESS_OK(img, thick, &ik);
+    img = canvas(1000, 1000, 1, white);
+    seven(img, 380, 250, 230, 450, 110, black); /* a blob: far bolder than MNIST */
+    PREPROCESS_OK(img, mid, &im);
+    digit_stats a = measure(thin), b = measure(thick), c = measure(mid);
+    CHECK_MSG(it.restroked && im.restroked, "thin %d, very thick %d", it.restroked, im.restroked);
+    CHECK_NEAR(it.stroke_px, 1.3, 0.6);
+    CHECK_NEAR(ik.stroke_px, 15.0, 2.5);
+    /* MNIST strokes: median 2.5 px, 99% within 1.4..5 by this measure */
+    CHECK(a.stroke > 1.8 && a.stroke < 3.3);
+    CHECK(b.stroke > 1.8 && b.stroke < 3.3);
+    CHECK(c.stroke > 1.8 && c.stroke < 3.3);
+    CHECK_NEAR(a.stroke, b.stroke, 0.7);
+    CHECK_MSG(near_diff(thin, thick) < 20, "thin vs thick: %.2f", near_diff(thin, thick));
+}
+
+DG_TEST(preprocess_transparent_background)
+{
+    static const uint8_t clear[4] = {0, 0, 0, 0}, ink_white[4] = {255, 255, 255, 255};
+    uint8_t a[784], b[784], c[784];
+    dg_preprocess_info ia, ib, ic;
+    /* black strokes on transparent black (what many drawing tools save) */
+    dg_image *img = canvas(200, 200, 4, clear);
+    ellipse(img, 100, 100, 30, 50, 5, black);
+    PREPROCESS_OK(img, a, &ia);
+    /* white strokes on transparent black */
+    img = canvas(200, 200, 4, clear);
+    ellipse(img, 100, 100, 30, 50, 5, ink_white);
+    PREPROCESS_OK(img, b, &ib);
+    /* the same ring, opaque */
+    img = canvas(200, 200, 1, white);
+    ellipse(img, 100, 100, 30, 50, 5, black);
+    PREPROCESS_OK(img, c, &ic);
+    CHECK_MSG(near_diff(a, c) < 3 && near_diff(b, c) < 3, "%.2f %.2f", near_diff(a, c),
+              near_diff(b, c));
+}
+
+DG_TEST(preprocess_small_digit_in_corner)
+{
+    uint8_t out[784];
+    dg_preprocess_info info;
+    dg_image *img = canvas(640, 480, 3, white);
+    seven(img, 560, 390, 25, 50, 2, black);
+    PREPROCESS_OK(img, out, &info);
+    CHECK(info.box_x >= 550 && info.box_y >= 380);
+}
+
+/* ---------------------------------------------------------------- no digit */
+
+DG_TEST(preprocess_empty_image)
+{
+    uint8_t out[784];
+    dg_preprocess_info info;
+    static const uint8_t paper[3] = {240, 236, 228};
+    dg_image *img = canvas(320, 240, 3, paper);
+    CHECK(img != NULL);
+    CHECK_OK(dg_preprocess(img, out, &info));
+    dg_image_free(img);
+    CHECK(info.status == DG_PREP_EMPTY);
+    for (int i = 0; i < 784; i++) {
+        CHECK(out[i] == 0);
+    }
+}
+
+DG_TEST(preprocess_noise_is_not_a_digit)
+{
+    uint8_t out[784];
+    dg_preprocess_info info;
+    dg_rng rng;
+    dg_rng_seed(&rng, 11);
+    dg_image *img = canvas(300, 200, 1, white);
+    CHECK(img != NULL);
+    for (int i = 0; i < 300 * 200; i++) {
+        img->pixels[i] = (uint8_t)dg_rng_below(&rng, 256);
+    }
+    CHECK_OK(dg_preprocess(img, out, &info));
+    CHECK_MSG(info.status == DG_PREP_EMPTY || info.status == DG_PREP_NO_DIGIT, "uniform: %d",
+              (int)info.status);
+    /* pepper: sparse black dots on white */
+    for (int i = 0; i < 300 * 200; i++) {
+        img->pixels[i] = dg_rng_below(&rng, 40) == 0 ? 0 : 255;
+    }
+    CHECK_OK(dg_preprocess(img, out, &info));
+    dg_image_free(img);
+    CHECK_MSG(info.status == DG_PREP_EMPTY || info.status == DG_PREP_NO_DIGIT, "pepper: %d",
+              (int)info.status);
+    for (int i = 0; i < 784; i++) {
+        CHECK(out[i] == 0);
+    }
+}
+
+DG_TEST(preprocess_tiny_and_elongated_images)
+{
+    uint8_t out[784];
+    dg_preprocess_info info;
+    dg_image *img = canvas(1, 1, 1, white);
+    CHECK(img != NULL);
+    CHECK_OK(dg_preprocess(img, out, &info));
+    CHECK(info.status == DG_PREP_EMPTY);
+    img->pixels[0] = 0;
+    CHECK_OK(dg_preprocess(img, out, &info));
+    dg_image_free(img);
+    img = canvas(1000, 3, 1, white);
+    segment(img, 100, 1, 900, 1, 0, black);
+    CHECK_OK(dg_preprocess(img, out, &info));
+    dg_image_free(img);
+    img = canvas(3, 1000, 3, white);
+    segment(img, 1, 100, 1, 900, 0, black);
+    CHECK_OK(dg_preprocess(img, out, &info));
+    dg_image_free(img);
+    img = canvas(2, 2, 4, black);
+    CHECK_OK(dg_preprocess(img, out, &info));
+    dg_image_free(img);
+    /* a digit in a 3000x40 strip */
+    img = canvas(3000, 40, 1, white);
+    seven(img, 1400, 5, 15, 30, 2, black);
+    CHECK_OK(dg_preprocess(img, out, &info));
+    dg_image_free(img);
+    CHECK(info.status == DG_PREP_OK);
+}
+
+DG_TEST(preprocess_bad_arguments)
+{
+    uint8_t out[784];
+    dg_preprocess_info info;
+    CHECK_STATUS(dg_preprocess(NULL, out, &info), DG_ERR_ARG);
+    dg_image bad = {4, 4, 2, out};
+    CHECK_STATUS(dg_preprocess(&bad, out, &info), DG_ERR_ARG);
+    dg_image *img = canvas(8, 8, 1, white);
+    CHECK(img != NULL);
+    CHECK_STATUS(dg_preprocess(img, NULL, &info), DG_ERR_ARG);
+    CHECK_OK(dg_preprocess(img, out, NULL));
+    dg_image *ink = NULL;
+    CHECK_STATUS(dg_ink_map(img, NULL, &info), DG_ERR_ARG);
+    CHECK_STATUS(dg_ink_to_mnist(img, 20, 20, 4, 4, out), DG_ERR_ARG); /* outside */
+    CHECK_STATUS(dg_ink_to_mnist(img, 0, 0, 0, 4, out), DG_ERR_ARG);
+    dg_image *rgb = canvas(8, 8, 3, white);
+    CHECK(rgb != NULL);
+    CHECK_STATUS(dg_ink_to_mnist(rgb, 0, 0, 8, 8, out), DG_ERR_ARG); /* not an ink map */
+    CHECK_OK(dg_ink_map(rgb, &ink, NULL));
+    dg_image_free(rgb);
+    dg_image_free(ink);
+    dg_image_free(img);
+}
+
+/* ---------------------------------------------------------------- MNIST passes through */
+
+/* Checks that digits already in MNIST form come out nearly unchanged: mean absolute
+ * difference under 3 levels, centres of mass within half a pixel. */
+static void check_passthrough(const uint8_t *digits, int n, double *mean_diff, int *n_com_moved)
+{
+    dg_image *img = NULL;
+    *mean_diff = 1e9;
+    *n_com_moved = n;
+    if (dg_image_new(28, 28, 1, &img) != DG_OK) {
+        return;
+    }
+    double total = 0;
+    int moved = 0;
+    for (int i = 0; i < n; i++) {
+        uint8_t out[784];
+        memcpy(img->pixels, digits + 784 * i, 784);
+        if (dg_preprocess(img, out, NULL) != DG_OK) {
+            break;
+        }
+        digit_stats a = measure(digits + 784 * i), b = measure(out);
+        total += mean_abs_diff(digits + 784 * i, out);
+        moved += fabs(a.com_x - b.com_x) > 0.5 || fabs(a.com_y - b.com_y) > 0.5;
+    }
+    dg_image_free(img);
+    *mean_diff = total / n;
+    *n_com_moved = moved;
+}
+
+/* Draws MNIST-like digits: a shape fitted in 20x20 and centred by mass in 28x28, the
+ * way the database was made, by preprocessing a big clean drawing. */
+DG_TEST(preprocess_mnist_like_synthetic_passes_through)
+{
+    enum { N = 6 };
+    uint8_t digits[N][784];
+    for (int k = 0; k < N; k++) {
+        dg_image *img = canvas(400, 400, 1, black);
+        CHECK(img != NULL);
+        double r = 12 + 4 * k;
+        if (k % 3 == 0) {
+            ellipse(img, 200, 200, 70 + 10 * k, 140, r, white);
+        } else if (k % 3 == 1) {
+            seven(img, 110, 60, 180, 280, r, white);
+        } else {
+            five(img, 120, 60, 160, 280, r, white);
+        }
+        dg_preprocess_info info;
+        CHECK_OK(dg_preprocess(img, digits[k], &info));
+        dg_image_free(img);
+        CHECK(info.status == DG_PREP_OK);
+    }
+    double diff;
+    int moved;
+    check_passthrough(&digits[0][0], N, &diff, &moved);
+    CHECK_MSG(diff < 1.0, "mean difference %.3f", diff);
+    CHECK(moved == 0);
+}
+
+DG_TEST(preprocess_mnist_test_digits_pass_through)
+{
+    const char *dir = test_mnist_dir();
+    if (!dir) {
+        return; /* MNIST not downloaded: nothing to compare with */
+    }
+    dg_dataset *ds = NULL;
+    CHECK_OK(dg_dataset_load(dir, DG_SPLIT_TEST, &ds));
+    CHECK(ds->h == 28 && ds->w == 28);
+    int n = ds->n < 2000 ? (int)ds->n : 2000;
+    double diff;
+    int moved;
+    check_passthrough(ds->images, n, &diff, &moved);
+    dg_dataset_free(ds);
+    CHECK_MSG(diff < 3.0, "mean difference %.3f levels over %d digits", diff, n);
+    CHECK_MSG(moved <= n / 100, "%d of %d centres of mass moved by more than 0.5 px", moved, n);
+}
+
+/* ---------------------------------------------------------------- ink map entry points */
+
+DG_TEST(preprocess_ink_map_and_regions)
+{
+    static const uint8_t paper[3] = {220, 225, 235}, ink[3] = {20, 30, 60};
+    dg_image *img = canvas(500, 260, 3, paper);
+    CHECK(img != NULL);
+    seven(img, 60, 50, 90, 160, 6, ink);
+    ellipse(img, 330, 130, 45, 80, 6, ink);
+    dg_image *map = NULL;
+    dg_preprocess_info info;
+    CHECK_OK(dg_ink_map(img, &map, &info));
+    dg_image_free(img);
+    CHECK(map->w == 500 && map->h == 260 && map->channels == 1);
+    CHECK(info.status == DG_PREP_OK && info.inverted && info.components == 2);
+    CHECK(info.box_x <= 56 && info.box_x + info.box_w >= 382);
+    CHECK(map->pixels[5 * 500 + 5] == 0);       /* paper */
+    CHECK(map->pixels[50 * 500 + 100] >= 200);  /* on the bar of the 7 */
+    CHECK(map->pixels[130 * 500 + 330] == 0);   /* inside the 0 */
+    CHECK(map->pixels[130 * 500 + 375] >= 200); /* on the 0 */
+
+    /* each half as its own digit; and the 0 cut out by a mask over the whole image */
+    uint8_t seven_out[784], zero_out[784], masked[784];
+    CHECK_OK(dg_ink_to_mnist(map, 0, 0, 250, 260, seven_out));
+    CHECK_OK(dg_ink_to_mnist(map, 250, 0, 250, 260, zero_out));
+    uint8_t *mask = calloc(500 * 260, 1);
+    CHECK(mask != NULL);
+    for (int y = 0; y < 260; y++) {
+        for (int x = 250; x < 500; x++) {
+            mask[y * 500 + x] = 1;
+        }
+    }
+    dg_preprocess_info mi;
+    CHECK_OK(dg_ink_mask_to_mnist(map, mask, 0, 0, 500, 260, masked, &mi));
+    free(mask);
+    CHECK(mi.status == DG_PREP_OK && mi.box_x >= 276);
+    CHECK(mean_abs_diff(masked, zero_out) < 0.5);
+    digit_stats s7 = measure(seven_out), s0 = measure(zero_out);
+    CHECK(s7.box_h == 20 && s0.box_h == 20);
+    CHECK_NEAR(s7.com_x, 14, 0.5);
+    CHECK_NEAR(s0.com_y, 14, 0.5);
+    CHECK(zero_out[14 * 28 + 14] == 0 && near_diff(seven_out, zero_out) > 15);
+    /* a region without ink */
+    CHECK_OK(dg_ink_mask_to_mnist(map, NULL, 0, 240, 40, 20, masked, &mi));
+    CHECK(mi.status == DG_PREP_EMPTY && measure(masked).mass == 0);
+    dg_image_free(map);
+}
