@@ -27,6 +27,7 @@ typedef struct cli_command {
 int cmd_train(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_read(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
@@ -66,5 +67,16 @@ int cli_parse_double(const char *s, double lo, double hi, double *out);
 /* Loads a model for a command; when the file is missing says how to train one. Prints
  * the error itself and returns NULL on failure. */
 dg_net *cli_load_model(const char *cmd, const char *path, dg_model_meta *meta);
+
+/* A CSV field on stdout, quoted when it holds a comma, quote or line break. */
+void cli_print_csv_field(const char *s);
+
+/* Calls visit(user, path) for every image among paths: a file as given, a folder walked
+ * in sorted order (subfolders too; hidden entries skipped; .png .jpg .jpeg .pgm .ppm
+ * .pnm .bmp only). A path that cannot be read calls fail(user, path, message). Returns
+ * the number of calls made. */
+typedef void (*cli_visit_fn)(void *user, const char *path);
+typedef void (*cli_fail_fn)(void *user, const char *path, const char *message);
+int cli_walk_images(char **paths, int n, cli_visit_fn visit, cli_fail_fn fail, void *user);
 
 #endif

@@ -6,12 +6,10 @@
  */
 #include "cli.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 static const char usage[] =
@@ -28,9 +26,6 @@ static const char usage[] =
     "  --min-confidence X     answer '?' below this top probability (default 0.6)\n"
     "  --plot OUT.png         draw the image, its 28x28 and the ten probabilities (one image)\n";
 
-static const char *const image_exts[] = {".png", ".jpg", ".jpeg", ".pgm", ".ppm", ".pnm", ".bmp",
-                                         NULL};
-
 typedef struct predict_options {
     const char *model, *save_dir, *plot;
     bool csv, show;
@@ -43,37 +38,6 @@ typedef struct predict_run {
     dg_model_meta meta;
     int n_images, n_failed;
 } predict_run;
-
-static bool has_image_ext(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-    if (!dot) {
-        return false;
-    }
-    for (int i = 0; image_exts[i]; i++) {
-        if (!strcasecmp(dot, image_exts[i])) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* CSV field: quoted when it holds a comma, quote or newline. */
-static void print_csv_field(const char *s)
-{
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, stdout);
-        return;
-    }
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"') {
-            putchar('"');
-        }
-        putchar(*s);
-    }
-    putchar('"');
-}
 
 static void show_digit(const uint8_t *d, const dg_prediction *p, const dg_model_meta *meta)
 {
@@ -121,11 +85,11 @@ static void report_failure(predict_run *run, const char *path, const char *messa
 {
     run->n_failed++;
     if (run->opt.csv) {
-        print_csv_field(path);
+        cli_print_csv_field(path);
         printf(",,,");
         char status[1200];
         snprintf(status, sizeof status, "error: %s", message);
-        print_csv_field(status);
+        cli_print_csv_field(status);
         putchar('\n');
     } else {
         cli_error("predict", "%s", message);
@@ -152,7 +116,7 @@ static void predict_one(predict_run *run, const char *path)
     bool sure = p.answer == DG_ANSWER_DIGIT;
     bool found = p.answer == DG_ANSWER_DIGIT || p.answer == DG_ANSWER_UNSURE;
     if (run->opt.csv) {
-        print_csv_field(path);
+        cli_print_csv_field(path);
         printf(",%s,", sure ? run->meta.labels[p.digit] : "");
         if (found) {
             printf("%.4f", (double)p.confidence);
@@ -189,50 +153,16 @@ static void predict_one(predict_run *run, const char *path)
     dg_image_free(img);
 }
 
-static int by_name(const struct dirent **a, const struct dirent **b)
+static void visit_image(void *user, const char *path)
 {
-    return strcmp((*a)->d_name, (*b)->d_name);
+    predict_one(user, path);
 }
 
-static void predict_path(predict_run *run, const char *path, int depth)
+static void fail_path(void *user, const char *path, const char *message)
 {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        char message[1100];
-        snprintf(message, sizeof message, "%s: %s", path, strerror(errno));
-        run->n_images++;
-        report_failure(run, path, message);
-        return;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        predict_one(run, path);
-        return;
-    }
-    if (depth > 16) {
-        return;
-    }
-    struct dirent **entries;
-    int n = scandir(path, &entries, NULL, by_name);
-    if (n < 0) {
-        char message[1100];
-        snprintf(message, sizeof message, "%s: cannot read folder: %s", path, strerror(errno));
-        run->n_images++;
-        report_failure(run, path, message);
-        return;
-    }
-    for (int i = 0; i < n; i++) {
-        const char *name = entries[i]->d_name;
-        if (name[0] != '.') {
-            char child[4096];
-            snprintf(child, sizeof child, "%s/%s", path, name);
-            struct stat cst;
-            if (stat(child, &cst) == 0 && (S_ISDIR(cst.st_mode) || has_image_ext(name))) {
-                predict_path(run, child, depth + 1);
-            }
-        }
-        free(entries[i]);
-    }
-    free(entries);
+    predict_run *run = user;
+    run->n_images++;
+    report_failure(run, path, message);
 }
 
 int cmd_predict(int argc, char **argv)
@@ -285,9 +215,7 @@ int cmd_predict(int argc, char **argv)
     if (run.opt.csv) {
         printf("path,digit,confidence,status\n");
     }
-    for (int i = optind; i < argc; i++) {
-        predict_path(&run, argv[i], 0);
-    }
+    cli_walk_images(argv + optind, argc - optind, visit_image, fail_path, &run);
     dg_net_free(run.net);
     if (run.n_images == 0) {
         return cli_error("predict", "no images found in the given paths");

@@ -33,7 +33,7 @@ static const char usage[] =
     "  --data DIR      MNIST-format IDX files, the test split is used (default data/mnist)\n"
     "  --history CSV   training history (default: MODEL with .model replaced by\n"
     "                  .history.csv)\n"
-    "  --samples DIR   pictures to recognise: PNG, JPEG, PGM/PPM or BMP (default samples)\n"
+    "  --samples DIR   pictures to recognise: PNG, JPEG, PGM/PPM or BMP (default samples/digits)\n"
     "  --mistakes N    how many of the worst mistakes to show (default 24, 0 for none)\n"
     "  --threads N     worker threads (default: all cores)\n"
     "  -o DIR          output folder (default report)\n";
@@ -323,7 +323,7 @@ int cmd_report(int argc, char **argv)
         fprintf(stderr, "digits: %s: no test data in %s: test results left out\n", CMD, data_dir);
     }
     /* samples */
-    const char *samples_dir = samples ? samples : "samples";
+    const char *samples_dir = samples ? samples : "samples/digits";
     if (samples || is_dir(samples_dir)) {
         n_samples = recognise_samples(samples_dir, net, &meta, &s);
         if (n_samples < 0) {

@@ -5,11 +5,14 @@
  */
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 static void vreport(const char *cmd, const char *fmt, va_list ap)
 {
@@ -88,4 +91,99 @@ dg_net *cli_load_model(const char *cmd, const char *path, dg_model_meta *meta)
         return NULL;
     }
     return net;
+}
+
+void cli_print_csv_field(const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"') {
+            putchar('"');
+        }
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+static const char *const image_exts[] = {".png", ".jpg", ".jpeg", ".pgm", ".ppm", ".pnm", ".bmp",
+                                         NULL};
+
+static bool has_image_ext(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot) {
+        return false;
+    }
+    for (int i = 0; image_exts[i]; i++) {
+        if (!strcasecmp(dot, image_exts[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+typedef struct walk {
+    cli_visit_fn visit;
+    cli_fail_fn fail;
+    void *user;
+    int count;
+} walk;
+
+static void walk_path(walk *w, const char *path, int depth)
+{
+    struct stat st;
+    char message[1200];
+    if (stat(path, &st) != 0) {
+        snprintf(message, sizeof message, "%s: %s", path, strerror(errno));
+        w->count++;
+        w->fail(w->user, path, message);
+        return;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        w->count++;
+        w->visit(w->user, path);
+        return;
+    }
+    if (depth > 16) {
+        return;
+    }
+    struct dirent **entries;
+    int n = scandir(path, &entries, NULL, by_name);
+    if (n < 0) {
+        snprintf(message, sizeof message, "%s: cannot read folder: %s", path, strerror(errno));
+        w->count++;
+        w->fail(w->user, path, message);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        const char *name = entries[i]->d_name;
+        if (name[0] != '.') {
+            char child[4096];
+            snprintf(child, sizeof child, "%s/%s", path, name);
+            struct stat cst;
+            if (stat(child, &cst) == 0 && (S_ISDIR(cst.st_mode) || has_image_ext(name))) {
+                walk_path(w, child, depth + 1);
+            }
+        }
+        free(entries[i]);
+    }
+    free(entries);
+}
+
+int cli_walk_images(char **paths, int n, cli_visit_fn visit, cli_fail_fn fail, void *user)
+{
+    walk w = {visit, fail, user, 0};
+    for (int i = 0; i < n; i++) {
+        walk_path(&w, paths[i], 0);
+    }
+    return w.count;
 }

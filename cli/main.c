@@ -15,6 +15,8 @@ static const cli_command commands[] = {
      "test loss, accuracy, per-class accuracy and confusion matrix"},
     {"predict", cmd_predict, "[--model MODEL] [--csv] PATH...",
      "recognise the digit in PNG/JPEG/PGM/BMP images or folders of them"},
+    {"read", cmd_read, "[--model MODEL] [--csv] [--show] [--plot OUT.png] IMAGE...",
+     "read a whole written number: find its digits left to right and recognise each"},
     {"info", cmd_info, "MODEL", "layers, output shapes, parameter counts and metadata"},
     {"verify", cmd_verify, "MODEL", "check a model file's structure and checksum"},
     {"plot", cmd_plot, "history CSV | predictions [--errors] | confusion [-o OUT]",

@@ -501,13 +501,13 @@ typedef struct dg_segmentation {
 } dg_segmentation;
 
 /*
- * Finds the digits of a number written in img (any dg_image_load result): ink map,
- * threshold, 8-connected components; specks dropped, the parts of one digit (the bar of a
- * 5, a broken stroke) merged when they share columns, and components too wide for one
- * digit (touching digits) split at the thinnest columns into the likely number of digits.
- * On success *out holds the result (free with dg_segmentation_free). On failure *out is
- * NULL: DG_ERR_ARG for an invalid image, DG_ERR_NOMEM, DG_ERR_TOO_LARGE for more than
- * DG_SEGMENT_MAX_DIGITS digits.
+ * Finds the digits of a number written on one line in img (any dg_image_load result): ink
+ * map, threshold, 8-connected components; specks, dots and faint border shadows dropped,
+ * the parts of one digit (the bar of a 5, a broken stroke) merged, and components too
+ * wide for one digit (touching digits) cut where the ink spans fewest rows into the likely
+ * number of digits. On success *out holds the result (free with dg_segmentation_free).
+ * On failure *out is NULL: DG_ERR_ARG for an invalid image, DG_ERR_NOMEM,
+ * DG_ERR_TOO_LARGE for more than DG_SEGMENT_MAX_DIGITS digit-like parts.
  */
 dg_status dg_segment(const dg_image *img, dg_segmentation **out);
 void dg_segmentation_free(dg_segmentation *seg);

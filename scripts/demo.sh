@@ -28,16 +28,14 @@ step "recognise the sample images (samples/)"
 "$digits" predict --model "$model" samples/digits
 
 step "read the sample numbers (samples/numbers/)"
-"$digits" read --model "$model" --show "$out" samples/numbers
+"$digits" read --model "$model" samples/numbers
 
 step "pictures"
 "$digits" plot predictions --model "$model" --n 36 -o "$out/predictions.png"
 "$digits" plot predictions --model "$model" --n 36 --errors -o "$out/mistakes.png"
 "$digits" plot confusion --model "$model" -o "$out/confusion.png"
-for f in samples/digits/*; do
-    "$digits" predict --model "$model" --plot "$out/predict-one.png" "$f" > /dev/null
-    break
-done
+"$digits" predict --model "$model" --plot "$out/predict-one.png" samples/digits/7-paint-thin.png
+"$digits" read --model "$model" --plot "$out/read-one.png" samples/numbers/2024-year.png
 
 step "report"
 "$digits" report --model "$model" --samples samples/digits -o report
@@ -52,6 +50,6 @@ prediction grid:  $out/predictions.png
 worst mistakes:   $out/mistakes.png
 confusion map:    $out/confusion.png
 one prediction:   $out/predict-one.png
-numbers read:     $out/ (boxes found, one PNG per image)
+one number read:  $out/read-one.png
 report:           report/index.html   (open it in a browser; works offline)
 END

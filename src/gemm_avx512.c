@@ -28,28 +28,77 @@
 static _Thread_local float packed_a[MC * KC] __attribute__((aligned(64)));
 static _Thread_local float packed_b[KC * NC] __attribute__((aligned(64)));
 
+/* Transposes a 16x16 block in registers: r[i] holds row i; afterwards r[j] holds
+ * column j. Unpacks pair rows within 128-bit lanes, shuffles gather 4x4 blocks, and two
+ * rounds of lane shuffles put the blocks in place. */
+static void transpose16(__m512 r[16])
+{
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int j = 0; j < 4; j++) {
+        __m512 v = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88);
+        __m512 w = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xDD);
+        __m512 v2 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88);
+        __m512 w2 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xDD);
+        r[j] = _mm512_shuffle_f32x4(v, v2, 0x88);
+        r[8 + j] = _mm512_shuffle_f32x4(v, v2, 0xDD);
+        r[4 + j] = _mm512_shuffle_f32x4(w, w2, 0x88);
+        r[12 + j] = _mm512_shuffle_f32x4(w, w2, 0xDD);
+    }
+}
+
+static __mmask16 first_lanes(int n)
+{
+    return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
+}
+
+/* dst[p * stride + i] = src_i[p] for i < n_rows (at most 16), p < kc: n_rows rows read
+ * along p (src_i = src + i * ld), written down the panel 16 at a time; lanes
+ * n_rows..store_lanes-1 get zeros. */
+static void pack_rows_transposed(const float *src, int ld, int n_rows, int kc, float *dst,
+                                 int stride, int store_lanes)
+{
+    __mmask16 store = first_lanes(store_lanes);
+    for (int p0 = 0; p0 < kc; p0 += 16) {
+        int n_p = kc - p0 < 16 ? kc - p0 : 16;
+        __mmask16 load = first_lanes(n_p);
+        __m512 r[16];
+        for (int i = 0; i < 16; i++) {
+            r[i] = i < n_rows ? _mm512_maskz_loadu_ps(load, src + (size_t)i * ld + p0)
+                              : _mm512_setzero_ps();
+        }
+        transpose16(r);
+        for (int p = 0; p < n_p; p++) {
+            _mm512_mask_storeu_ps(dst + (size_t)(p0 + p) * stride, store, r[p]);
+        }
+    }
+}
+
 /* packed_a[panel][p][r] = op(A)[i0 + panel*MR + r][p0 + p], zero beyond mc */
 static void pack_a(bool trans, const float *a, int lda, int i0, int mc, int p0, int kc)
 {
     for (int ip = 0; ip < mc; ip += MR) {
         int rows = mc - ip < MR ? mc - ip : MR;
         float *dst = packed_a + (size_t)ip * kc;
-        if (rows < MR) {
-            memset(dst, 0, (size_t)kc * MR * sizeof(float));
-        }
         if (trans) {
+            if (rows < MR) {
+                memset(dst, 0, (size_t)kc * MR * sizeof(float));
+            }
             for (int p = 0; p < kc; p++) {
                 memcpy(dst + (size_t)p * MR, a + (size_t)(p0 + p) * lda + i0 + ip,
                        (size_t)rows * sizeof(float));
             }
         } else {
-            /* read each row of A along k, write it down the panel */
-            for (int r = 0; r < rows; r++) {
-                const float *src = a + (size_t)(i0 + ip + r) * lda + p0;
-                for (int p = 0; p < kc; p++) {
-                    dst[(size_t)p * MR + r] = src[p];
-                }
-            }
+            pack_rows_transposed(a + (size_t)(i0 + ip) * lda + p0, lda, rows, kc, dst, MR, MR);
         }
     }
 }
@@ -60,21 +109,21 @@ static void pack_b(bool trans, const float *b, int ldb, int p0, int kc, int j0, 
     for (int jp = 0; jp < nc; jp += NR) {
         int cols = nc - jp < NR ? nc - jp : NR;
         float *dst = packed_b + (size_t)jp * kc;
-        if (cols < NR) {
-            memset(dst, 0, (size_t)kc * NR * sizeof(float));
-        }
         if (!trans) {
+            if (cols < NR) {
+                memset(dst, 0, (size_t)kc * NR * sizeof(float));
+            }
             for (int p = 0; p < kc; p++) {
                 memcpy(dst + (size_t)p * NR, b + (size_t)(p0 + p) * ldb + j0 + jp,
                        (size_t)cols * sizeof(float));
             }
         } else {
-            /* read each row of the stored B^T along k, write it down the panel */
-            for (int c = 0; c < cols; c++) {
-                const float *src = b + (size_t)(j0 + jp + c) * ldb + p0;
-                for (int p = 0; p < kc; p++) {
-                    dst[(size_t)p * NR + c] = src[p];
-                }
+            /* the stored B^T's rows are op(B)'s columns: 16 at a time, transposed */
+            for (int half = 0; half < NR; half += 16) {
+                int n_rows = cols - half;
+                n_rows = n_rows < 0 ? 0 : n_rows > 16 ? 16 : n_rows;
+                pack_rows_transposed(b + (size_t)(j0 + jp + half) * ldb + p0, ldb, n_rows, kc,
+                                     dst + half, NR, 16);
             }
         }
     }

@@ -1,0 +1,261 @@
+/*
+ * cmd_read.c - `digits read`: reads a whole written number. Each image is segmented into
+ * digits left to right (dg_segment: touching digits cut apart, broken strokes joined),
+ * each digit becomes an MNIST-like 28x28 of its own pixels and is classified. Prints the
+ * number with each digit's confidence, optionally the boxes, CSV rows, or a picture of
+ * the image with every digit boxed and labelled.
+ */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: digits read [--model MODEL] [--csv] [--show] [--min-confidence X]\n"
+    "                   [--plot OUT.png] IMAGE...\n"
+    "\n"
+    "Reads the number written in each PNG, JPEG, PGM/PPM or BMP image: finds its digits\n"
+    "left to right and recognises each one. A digit below the confidence threshold is\n"
+    "printed as '?'.\n"
+    "\n"
+    "  --model MODEL         model file (default model/digits.model)\n"
+    "  --csv                 print path,number,digits,confidences,status rows\n"
+    "  --show                also print each digit's box (x,y width x height) and top 3\n"
+    "  --min-confidence X    answer '?' below this top probability (default 0.6)\n"
+    "  --plot OUT.png        draw the image with each digit boxed and labelled (one image)\n";
+
+#define PLOT_OK     0x1a9641u /* green: a confident digit */
+#define PLOT_UNSURE 0xe66101u /* orange: below the confidence threshold */
+
+typedef struct read_options {
+    const char *model, *plot;
+    bool csv, show;
+    double min_confidence;
+} read_options;
+
+typedef struct read_run {
+    read_options opt;
+    dg_net *net;
+    dg_model_meta meta;
+    int n_failed;
+} read_run;
+
+/* CSV field: quoted when it holds a comma, quote or newline. */
+static void report_failure(read_run *run, const char *path, const char *message)
+{
+    run->n_failed++;
+    if (run->opt.csv) {
+        char status[1200];
+        snprintf(status, sizeof status, "error: %s", message);
+        cli_print_csv_field(path);
+        printf(",,,,");
+        cli_print_csv_field(status);
+        putchar('\n');
+    } else if (!strncmp(message, path, strlen(path))) {
+        cli_error("read", "%s", message); /* the library named the file already */
+    } else {
+        cli_error("read", "%s: %s", path, message);
+    }
+}
+
+/* The label text of a prediction: the class name, or "?" when unsure. */
+static const char *answer_text(const read_run *run, const dg_prediction *p)
+{
+    return p->answer == DG_ANSWER_DIGIT ? run->meta.labels[p->digit] : "?";
+}
+
+/*
+ * The image with a band on top; each digit framed and labelled in the band above it with
+ * its answer over its confidence, green when confident, orange when not. Labels go in the
+ * first of two lanes where they do not run into the previous label.
+ */
+static dg_status plot_read(const read_run *run, const dg_image *img, const dg_segmentation *seg,
+                           const dg_prediction *pred)
+{
+    int scale = img->h >= 300 ? 2 : 1;
+    int row = DG_FONT_H * scale, gap = 4 * scale;
+    int lane[DG_SEGMENT_MAX_DIGITS], lane_end[2] = {0, 0}, lanes = 1;
+    for (int k = 0; k < seg->n; k++) {
+        int width = dg_text_width("0.00", scale);
+        lane[k] = seg->boxes[k].x >= lane_end[0] ? 0 : seg->boxes[k].x >= lane_end[1] ? 1 : 0;
+        lane_end[lane[k]] = seg->boxes[k].x + width + gap;
+        lanes = lane[k] == 1 ? 2 : lanes;
+    }
+    int band = 2 * row * lanes + 6;
+    int thick = img->h >= 200 ? 3 : img->h >= 60 ? 2 : 1;
+    dg_image *out;
+    dg_status st = dg_canvas_new(img->w, img->h + band, 0xffffffu, &out);
+    if (st != DG_OK) {
+        return st;
+    }
+    dg_draw_image(out, 0, band, img->w, img->h, img);
+    for (int k = 0; k < seg->n; k++) {
+        const dg_digit_box *b = &seg->boxes[k];
+        dg_color color = pred[k].answer == DG_ANSWER_DIGIT ? PLOT_OK : PLOT_UNSURE;
+        dg_draw_frame(out, b->x, b->y + band, b->w, b->h, thick, color);
+        char conf[16];
+        snprintf(conf, sizeof conf, "%.2f", (double)pred[k].confidence);
+        int y = 2 + 2 * row * lane[k];
+        dg_draw_text(out, b->x, y, answer_text(run, &pred[k]), scale, color);
+        dg_draw_text(out, b->x, y + row, conf, scale, color);
+    }
+    st = dg_image_save_png(run->opt.plot, out);
+    dg_image_free(out);
+    return st;
+}
+
+static void print_result(const read_run *run, const char *path, const dg_segmentation *seg,
+                         const dg_prediction *pred)
+{
+    char number[DG_SEGMENT_MAX_DIGITS * 32 + 1] = "";
+    bool unsure = false;
+    for (int k = 0; k < seg->n; k++) {
+        strcat(number, answer_text(run, &pred[k]));
+        unsure = unsure || pred[k].answer != DG_ANSWER_DIGIT;
+    }
+    if (run->opt.csv) {
+        cli_print_csv_field(path);
+        printf(",%s,%d,", number, seg->n);
+        for (int k = 0; k < seg->n; k++) {
+            printf("%s%.4f", k ? " " : "", (double)pred[k].confidence);
+        }
+        printf(",%s\n", seg->n == 0 ? "empty" : unsure ? "unsure" : "ok");
+        return;
+    }
+    if (seg->n == 0) {
+        printf("%s: no digits found\n", path);
+        return;
+    }
+    printf("%s: %s  (", path, number);
+    for (int k = 0; k < seg->n; k++) {
+        const dg_prediction *p = &pred[k];
+        if (p->answer == DG_ANSWER_DIGIT) {
+            printf("%s%s %.2f", k ? ", " : "", run->meta.labels[p->digit], (double)p->confidence);
+        } else {
+            printf("%s? (best %s %.2f)", k ? ", " : "", run->meta.labels[p->digit],
+                   (double)p->confidence);
+        }
+    }
+    printf(")\n");
+    if (!run->opt.show) {
+        return;
+    }
+    for (int k = 0; k < seg->n; k++) {
+        const dg_digit_box *b = &seg->boxes[k];
+        const dg_prediction *p = &pred[k];
+        printf("  digit %d: box %d,%d %dx%d  top 3: %s %.3f, %s %.3f, %s %.3f\n", k + 1, b->x, b->y,
+               b->w, b->h, run->meta.labels[p->top[0]], (double)p->top_p[0],
+               run->meta.labels[p->top[1]], (double)p->top_p[1], run->meta.labels[p->top[2]],
+               (double)p->top_p[2]);
+    }
+}
+
+static void read_one(read_run *run, const char *path)
+{
+    dg_image *img = NULL;
+    if (dg_image_load(path, &img) != DG_OK) {
+        report_failure(run, path, dg_last_error());
+        return;
+    }
+    dg_segmentation *seg = NULL;
+    if (dg_segment(img, &seg) != DG_OK) {
+        report_failure(run, path, dg_last_error());
+        dg_image_free(img);
+        return;
+    }
+    dg_prediction pred[DG_SEGMENT_MAX_DIGITS];
+    for (int k = 0; k < seg->n; k++) {
+        uint8_t digit[784];
+        if (dg_segment_to_mnist(seg, k, digit) != DG_OK ||
+            dg_predict_mnist(run->net, &run->meta.norm, digit, (float)run->opt.min_confidence,
+                             &pred[k]) != DG_OK) {
+            report_failure(run, path, dg_last_error());
+            dg_segmentation_free(seg);
+            dg_image_free(img);
+            return;
+        }
+    }
+    print_result(run, path, seg, pred);
+    if (run->opt.plot && plot_read(run, img, seg, pred) != DG_OK) {
+        cli_error("read", "%s", dg_last_error());
+        run->n_failed++;
+    }
+    dg_segmentation_free(seg);
+    dg_image_free(img);
+}
+
+static void visit_image(void *user, const char *path)
+{
+    read_one(user, path);
+}
+
+static void fail_path(void *user, const char *path, const char *message)
+{
+    report_failure(user, path, message);
+}
+
+int cmd_read(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"model", required_argument, 0, 'm'},
+        {"csv", no_argument, 0, 'c'},
+        {"show", no_argument, 0, 's'},
+        {"min-confidence", required_argument, 0, 'k'},
+        {"plot", required_argument, 0, 'P'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    read_run run = {.opt = {.model = DG_DEFAULT_MODEL, .min_confidence = DG_MIN_CONFIDENCE}};
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            run.opt.model = optarg;
+            break;
+        case 'c':
+            run.opt.csv = true;
+            break;
+        case 's':
+            run.opt.show = true;
+            break;
+        case 'P':
+            run.opt.plot = optarg;
+            break;
+        case 'k':
+            if (!cli_parse_double(optarg, 0.0, 1.0, &run.opt.min_confidence)) {
+                return cli_usage_error("read", "bad value '%s' for --min-confidence", optarg);
+            }
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return DG_EXIT_OK;
+        case ':':
+            return cli_usage_error("read", "option %s needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error("read", "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) {
+        return cli_usage_error("read", "no image given");
+    }
+    if (run.opt.plot && argc - optind != 1) {
+        return cli_usage_error("read", "--plot takes exactly one image");
+    }
+    run.net = cli_load_model("read", run.opt.model, &run.meta);
+    if (!run.net) {
+        return DG_EXIT_FAIL;
+    }
+    dg_net_set_threads(run.net, 1);
+    if (run.opt.csv) {
+        printf("path,number,digits,confidences,status\n");
+    }
+    int found = cli_walk_images(argv + optind, argc - optind, visit_image, fail_path, &run);
+    dg_net_free(run.net);
+    if (found == 0) {
+        return cli_error("read", "no images found in the given paths");
+    }
+    return run.n_failed ? DG_EXIT_FAIL : DG_EXIT_OK;
+}

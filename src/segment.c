@@ -1,0 +1,824 @@
+/*
+ * segment.c - splits a written number into its digits, left to right.
+ *
+ * The image becomes an ink map (dg_ink_map: ink high, background, lines and specks
+ * removed), thresholded. Connected components (8-connected) are found on horizontal runs
+ * of ink with union-find, row by row, so memory grows with the runs, not the pixels, and
+ * nothing recurses. Then, with H the height of the tallest substantial component:
+ *  - groups of components that look like parts of one digit are merged, surest pair
+ *    first: sharing most of the narrower one's columns when one is short or lies inside
+ *    the other (the bar of a 5, the loop of a 9 drawn apart from its stem), stacked (a
+ *    steep stroke broken in two), or both short side by side (a loop broken in two);
+ *  - groups much shorter than the digits (dots, specks, dashes) are dropped, and faint
+ *    ones on the image border (shadows, paper edges);
+ *  - a group too wide for one digit (touching digits: wider than 1.45 typical digit
+ *    widths of this number, or as wide as tall) is cut into the number of pieces near
+ *    width / typical width whose cuts are cheapest. A column is cheap to cut where its ink
+ *    spans few rows: digits touch at a point, while most digits' middles have a top and a
+ *    bottom stroke.
+ * Each digit is a group of components and a column range; its pixels are recorded in an
+ * owner map so that a digit can be converted to 28x28 without its touching neighbours.
+ * Coordinates: x column, y row; boxes and runs use inclusive ends internally.
+ */
+#include "digits.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Of 255: a bit under half ink, so anti-aliased halos do not bridge neighbours but 1 px
+ * lines (about half ink) survive. */
+#define INK_THRESHOLD  96
+#define MAX_COMPONENTS 1024 /* the largest are kept; more is noise the ink map let through */
+#define MAX_GROUPS     (4 * DG_SEGMENT_MAX_DIGITS)
+
+typedef struct ink_run {
+    int y, x0, x1; /* columns x0..x1 of row y */
+} ink_run;
+
+typedef struct comp {
+    int x0, y0, x1, y1; /* inclusive bounds */
+    long area;          /* ink pixels */
+    long ink;           /* sum of their ink map values */
+    int group;          /* the digit group it belongs to, -1 when dropped */
+} comp;
+
+typedef struct group {
+    int x0, y0, x1, y1;
+    long area;
+    long ink;
+    bool alive;
+} group;
+
+/* One output digit: the pixels of a group within columns c0..c1. */
+typedef struct piece {
+    int group, c0, c1;
+    int x0, y0, x1, y1; /* tight bounds of those pixels */
+} piece;
+
+typedef struct seg_work {
+    ink_run *runs;
+    int *parent; /* union-find over runs */
+    size_t n_runs, cap;
+    int *run_comp; /* component index of each run (-1: dropped) */
+    comp *comps;
+    int n_comps;
+    group groups[MAX_GROUPS];
+    int n_groups;
+    piece pieces[DG_SEGMENT_MAX_DIGITS + 1];
+    int n_pieces;
+    int height; /* H, the digit height estimate */
+    const dg_image *ink_map;
+} seg_work;
+
+static int imin(int a, int b)
+{
+    return a < b ? a : b;
+}
+
+static int imax(int a, int b)
+{
+    return a > b ? a : b;
+}
+
+static void work_free(seg_work *w)
+{
+    free(w->runs);
+    free(w->parent);
+    free(w->run_comp);
+    free(w->comps);
+}
+
+void dg_segmentation_free(dg_segmentation *seg)
+{
+    if (!seg) {
+        return;
+    }
+    dg_image_free(seg->ink);
+    free(seg->owner);
+    free(seg);
+}
+
+static int find_root(int *parent, int i)
+{
+    while (parent[i] != i) {
+        parent[i] = parent[parent[i]]; /* path halving */
+        i = parent[i];
+    }
+    return i;
+}
+
+static void unite(int *parent, int a, int b)
+{
+    a = find_root(parent, a);
+    b = find_root(parent, b);
+    if (a != b) {
+        /* the smaller index stays the root: labels then follow reading order */
+        if (a < b) {
+            parent[b] = a;
+        } else {
+            parent[a] = b;
+        }
+    }
+}
+
+static dg_status push_run(seg_work *w, int y, int x0, int x1)
+{
+    if (w->n_runs == w->cap) {
+        size_t cap = w->cap ? 2 * w->cap : 1024;
+        if (cap > (size_t)0x7fffffff) {
+            return dg_fail(DG_ERR_TOO_LARGE, "segment: too many ink runs");
+        }
+        ink_run *runs = realloc(w->runs, cap * sizeof *runs);
+        if (!runs) {
+            return dg_fail(DG_ERR_NOMEM, "segment: no memory for %zu ink runs", cap);
+        }
+        w->runs = runs;
+        w->cap = cap;
+    }
+    w->runs[w->n_runs++] = (ink_run){y, x0, x1};
+    return DG_OK;
+}
+
+/* Runs of thresholded ink, row by row, joined to the touching runs of the row above. */
+static dg_status find_runs(seg_work *w, const dg_image *ink)
+{
+    for (int y = 0; y < ink->h; y++) {
+        const uint8_t *row = &ink->pixels[(size_t)y * (size_t)ink->w];
+        for (int x = 0; x < ink->w;) {
+            if (row[x] < INK_THRESHOLD) {
+                x++;
+                continue;
+            }
+            int x0 = x;
+            while (x < ink->w && row[x] >= INK_THRESHOLD) {
+                x++;
+            }
+            dg_status st = push_run(w, y, x0, x - 1);
+            if (st != DG_OK) {
+                return st;
+            }
+        }
+    }
+    w->parent = malloc((w->n_runs ? w->n_runs : 1) * sizeof *w->parent);
+    if (!w->parent) {
+        return dg_fail(DG_ERR_NOMEM, "segment: no memory for %zu ink runs", w->n_runs);
+    }
+    for (size_t i = 0; i < w->n_runs; i++) {
+        w->parent[i] = (int)i;
+    }
+    /* runs are in row order: sweep each row against the previous one with two pointers;
+     * 8-connectivity means runs touch when their columns overlap after widening by one */
+    size_t a = 0; /* first run of the previous row */
+    size_t b = 0; /* first run of the current row */
+    while (b < w->n_runs) {
+        int y = w->runs[b].y;
+        size_t e = b;
+        while (e < w->n_runs && w->runs[e].y == y) {
+            e++;
+        }
+        if (b > 0 && w->runs[b - 1].y == y - 1) {
+            size_t p = a;
+            for (size_t c = b; c < e; c++) {
+                while (p < b && w->runs[p].x1 < w->runs[c].x0 - 1) {
+                    p++;
+                }
+                for (size_t q = p; q < b && w->runs[q].x0 <= w->runs[c].x1 + 1; q++) {
+                    unite(w->parent, (int)q, (int)c);
+                }
+            }
+        }
+        a = b;
+        b = e;
+    }
+    return DG_OK;
+}
+
+static int by_area_desc(const void *pa, const void *pb)
+{
+    const comp *a = pa, *b = pb;
+    return a->area < b->area ? 1 : a->area > b->area ? -1 : (a->x0 > b->x0) - (a->x0 < b->x0);
+}
+
+/* Components from the run forest; keeps the MAX_COMPONENTS largest of at least 3 pixels
+ * (smaller ones are noise whatever the image size) and labels each run with its kept
+ * component, or -1. */
+static dg_status find_components(seg_work *w)
+{
+    size_t n = w->n_runs ? w->n_runs : 1;
+    int *root_comp = malloc(n * sizeof *root_comp); /* run -> component number, for roots */
+    int *renumber = malloc(n * sizeof *renumber);   /* component number -> kept index or -1 */
+    w->run_comp = malloc(n * sizeof *w->run_comp);
+    comp *all = calloc(n, sizeof *all);
+    if (!root_comp || !renumber || !w->run_comp || !all) {
+        free(root_comp);
+        free(renumber);
+        free(all);
+        return dg_fail(DG_ERR_NOMEM, "segment: no memory for %zu ink runs", w->n_runs);
+    }
+    int n_roots = 0;
+    for (size_t i = 0; i < w->n_runs; i++) {
+        root_comp[i] = find_root(w->parent, (int)i) == (int)i ? n_roots++ : -1;
+    }
+    for (int c = 0; c < n_roots; c++) {
+        all[c] = (comp){.x0 = -1, .group = c}; /* .group: the number, until sorted */
+    }
+    for (size_t i = 0; i < w->n_runs; i++) {
+        const ink_run *r = &w->runs[i];
+        comp *k = &all[root_comp[find_root(w->parent, (int)i)]];
+        if (k->x0 < 0) {
+            *k = (comp){.x0 = r->x0, .y0 = r->y, .x1 = r->x1, .y1 = r->y, .group = k->group};
+        }
+        k->x0 = imin(k->x0, r->x0);
+        k->x1 = imax(k->x1, r->x1);
+        k->y1 = r->y; /* runs come in row order */
+        k->area += r->x1 - r->x0 + 1;
+        const uint8_t *row = &w->ink_map->pixels[(size_t)r->y * (size_t)w->ink_map->w];
+        for (int x = r->x0; x <= r->x1; x++) {
+            k->ink += row[x];
+        }
+    }
+    qsort(all, (size_t)n_roots, sizeof *all, by_area_desc);
+    int keep = 0;
+    while (keep < n_roots && keep < MAX_COMPONENTS && all[keep].area >= 3) {
+        keep++;
+    }
+    for (int c = 0; c < n_roots; c++) {
+        renumber[c] = -1;
+    }
+    for (int k = 0; k < keep; k++) {
+        renumber[all[k].group] = k;
+    }
+    for (size_t i = 0; i < w->n_runs; i++) {
+        w->run_comp[i] = renumber[root_comp[find_root(w->parent, (int)i)]];
+    }
+    free(root_comp);
+    free(renumber);
+    w->comps = all;
+    w->n_comps = keep;
+    return DG_OK;
+}
+
+static void group_box(seg_work *w)
+{
+    for (int g = 0; g < w->n_groups; g++) {
+        w->groups[g].alive = false;
+        w->groups[g].area = 0;
+        w->groups[g].ink = 0;
+    }
+    for (int c = 0; c < w->n_comps; c++) {
+        const comp *k = &w->comps[c];
+        if (k->group < 0) {
+            continue;
+        }
+        group *g = &w->groups[k->group];
+        if (!g->alive) {
+            g->alive = true;
+            g->x0 = k->x0;
+            g->x1 = k->x1;
+            g->y0 = k->y0;
+            g->y1 = k->y1;
+        }
+        g->x0 = k->x0 < g->x0 ? k->x0 : g->x0;
+        g->x1 = k->x1 > g->x1 ? k->x1 : g->x1;
+        g->y0 = k->y0 < g->y0 ? k->y0 : g->y0;
+        g->y1 = k->y1 > g->y1 ? k->y1 : g->y1;
+        g->area += k->area;
+        g->ink += k->ink;
+    }
+}
+
+/*
+ * How surely two groups are parts of one digit, 0 when they are not. Two side-by-side
+ * digits are both full height and share at most their slanted edges' columns, so parts of
+ * one digit are either
+ *  - sharing most of the narrower one's columns, close vertically, with one of them short
+ *    (the bar of a 5, the loop of a 9 drawn apart from its stem) or lying almost entirely
+ *    within the other's columns: the more columns shared, the surer; or
+ *  - stacked: sharing few rows, close in columns, together no wider than a digit (a steep
+ *    stroke broken in two); less sure; or
+ *  - both short, side by side and close, together no wider than a digit (the two arcs of
+ *    a broken loop; two digits are never both that short); less sure; or
+ *  - a short piece mostly within the rows of a digit right beside it (the end of a hook
+ *    cut off, the loop of a 9 drawn apart from its stem); the least sure, the nearer
+ *    the surer.
+ */
+static double same_digit(const group *a, const group *b, int height)
+{
+    int cols = imin(a->x1, b->x1) - imax(a->x0, b->x0) + 1; /* < 0: a gap */
+    int rows = imin(a->y1, b->y1) - imax(a->y0, b->y0) + 1;
+    int narrow = imin(a->x1 - a->x0 + 1, b->x1 - b->x0 + 1);
+    int shorter = imin(a->y1 - a->y0 + 1, b->y1 - b->y0 + 1);
+    int union_w = imax(a->x1, b->x1) - imin(a->x0, b->x0) + 1;
+    if (-rows > height * 35 / 100) {
+        return 0.0;
+    }
+    if (cols * 2 >= narrow &&
+        (shorter * 100 < height * 70 || cols * 100 >= narrow * 60 || rows * 10 < shorter * 8)) {
+        return (double)cols / narrow;
+    }
+    if (rows * 4 < shorter && -cols < height / 10 && union_w * 10 < height * 8) {
+        return 0.1;
+    }
+    int taller = imax(a->y1 - a->y0 + 1, b->y1 - b->y0 + 1);
+    if (taller * 10 < height * 6 && -cols < height / 10 && union_w * 10 < height * 8) {
+        return 0.05;
+    }
+    if (shorter * 100 < height * 40 && -cols <= height / 12 && rows * 10 >= shorter * 6 &&
+        union_w * 10 < height * 9) {
+        return 0.02 * (1.0 - (double)imax(0, -cols) / (height / 12 + 1));
+    }
+    return 0.0;
+}
+
+/* Merges the surest pair of groups until no pair looks like one digit. */
+static void merge_groups(seg_work *w)
+{
+    for (;;) {
+        group_box(w);
+        int bi = -1, bj = -1;
+        double best = 0.0;
+        for (int i = 0; i < w->n_groups; i++) {
+            for (int j = i + 1; j < w->n_groups; j++) {
+                if (!w->groups[i].alive || !w->groups[j].alive) {
+                    continue;
+                }
+                double s = same_digit(&w->groups[i], &w->groups[j], w->height);
+                if (s > best) {
+                    best = s;
+                    bi = i;
+                    bj = j;
+                }
+            }
+        }
+        if (bi < 0) {
+            return;
+        }
+        for (int c = 0; c < w->n_comps; c++) {
+            if (w->comps[c].group == bj) {
+                w->comps[c].group = bi;
+            }
+        }
+    }
+}
+
+static int cmp_int(const void *pa, const void *pb)
+{
+    int a = *(const int *)pa, b = *(const int *)pb;
+    return (a > b) - (a < b);
+}
+
+/* Tight bounds of the pixels of group g within columns c0..c1; false when there are none. */
+static bool piece_bounds(const seg_work *w, piece *p)
+{
+    bool any = false;
+    for (size_t i = 0; i < w->n_runs; i++) {
+        int c = w->run_comp[i];
+        if (c < 0 || w->comps[c].group != p->group) {
+            continue;
+        }
+        int x0 = imax(w->runs[i].x0, p->c0), x1 = imin(w->runs[i].x1, p->c1);
+        if (x0 > x1) {
+            continue;
+        }
+        if (!any) {
+            p->x0 = x0;
+            p->x1 = x1;
+            p->y0 = p->y1 = w->runs[i].y;
+            any = true;
+        }
+        p->x0 = imin(p->x0, x0);
+        p->x1 = imax(p->x1, x1);
+        p->y0 = imin(p->y0, w->runs[i].y);
+        p->y1 = imax(p->y1, w->runs[i].y);
+    }
+    return any;
+}
+
+static dg_status add_piece(seg_work *w, int g, int c0, int c1)
+{
+    piece p = {.group = g, .c0 = c0, .c1 = c1};
+    if (!piece_bounds(w, &p)) {
+        return DG_OK;
+    }
+    if (w->n_pieces >= DG_SEGMENT_MAX_DIGITS) {
+        return dg_fail(DG_ERR_TOO_LARGE, "segment: more than %d digits", DG_SEGMENT_MAX_DIGITS);
+    }
+    w->pieces[w->n_pieces++] = p;
+    return DG_OK;
+}
+
+/*
+ * What cutting group g at each of its columns x0..x1 costs, cost[x - x0]. Touching digits
+ * meet at a point, so the column there holds ink in a short stretch only, while a column
+ * through the middle of most digits meets a top and a bottom stroke far apart (a 0's middle
+ * has little ink but a tall span). So the cost is the span from the column's first to
+ * last ink pixel relative to the group's height, plus a little for the ink in it, smoothed
+ * over three columns. Also leaves each column's first and last ink row in top and bottom
+ * (INT32_MAX and -1 where it has none); count is scratch. All are [width].
+ */
+static void cut_costs(const seg_work *w, int g, double *cost, int *top, int *bottom, int *count)
+{
+    const group *gr = &w->groups[g];
+    int width = gr->x1 - gr->x0 + 1;
+    for (int x = 0; x < width; x++) {
+        top[x] = INT32_MAX;
+        bottom[x] = -1;
+        count[x] = 0;
+    }
+    for (size_t i = 0; i < w->n_runs; i++) {
+        int c = w->run_comp[i];
+        if (c < 0 || w->comps[c].group != g) {
+            continue;
+        }
+        for (int x = w->runs[i].x0; x <= w->runs[i].x1; x++) {
+            int k = x - gr->x0;
+            top[k] = imin(top[k], w->runs[i].y);
+            bottom[k] = imax(bottom[k], w->runs[i].y);
+            count[k]++;
+        }
+    }
+    double height = gr->y1 - gr->y0 + 1;
+    for (int x = 0; x < width; x++) {
+        cost[x] = count[x] ? ((bottom[x] - top[x] + 1) + 0.5 * count[x]) / height : 0.0;
+    }
+    double prev = cost[0];
+    for (int x = 0; x < width; x++) {
+        double here = cost[x], next = x + 1 < width ? cost[x + 1] : here;
+        cost[x] = (prev + here + next) / 3.0;
+        prev = here;
+    }
+}
+
+/*
+ * Plans k pieces of a group of `width` columns: cut j goes to the cheapest column within
+ * 0.45 of a piece width of where even spacing puts it, drawn a little towards that place
+ * so a flat stretch is cut in its middle. cut[j] is the last column of piece j (k-1 cuts).
+ * Returns the plan's cost: the mean cost at the cuts, plus how far the pieces' widths
+ * stray from a typical digit's and from each other (coefficient of variation).
+ */
+static double plan_cuts(const double *cost, int width, int k, double typical, int *cut)
+{
+    double pitch = (double)width / k, total = 0.0;
+    int prev = -1;
+    for (int j = 1; j < k; j++) {
+        int ideal = (int)(j * pitch);
+        int lo = imax(prev + 2, (int)(ideal - 0.45 * pitch));
+        int hi = imin(width - 2, (int)(ideal + 0.45 * pitch));
+        int best = imin(imax(ideal, lo), imax(lo, hi));
+        double best_c = 1e300;
+        for (int x = lo; x <= hi; x++) {
+            double c = cost[x] + 0.3 * fabs((double)(x - ideal)) / pitch;
+            if (c < best_c) {
+                best_c = c;
+                best = x;
+            }
+        }
+        cut[j - 1] = best;
+        total += cost[best] / (k - 1);
+        prev = best;
+    }
+    /* the digits of one number have similar widths: pieces should be alike and typical */
+    double sum = 0.0, sum2 = 0.0;
+    prev = -1;
+    for (int j = 0; j < k; j++) {
+        int end = j < k - 1 ? cut[j] : width - 1;
+        double pw = end - prev;
+        total += 0.25 * fabs(pw / typical - 1.0) / k;
+        sum += pw;
+        sum2 += pw * pw;
+        prev = end;
+    }
+    double mean = sum / k;
+    return total + 0.5 * sqrt(fmax(0.0, sum2 / k - mean * mean)) / mean;
+}
+
+/* Whether every piece of a plan is about as tall as a digit: touching digits each span
+ * the line, while a cut that leaves a hook or a bar alone is cutting one digit apart. */
+static bool plan_pieces_tall(const int *top, const int *bottom, int width, int k, const int *cut,
+                             int min_height)
+{
+    int prev = -1;
+    for (int j = 0; j < k; j++) {
+        int end = j < k - 1 ? cut[j] : width - 1, y0 = INT32_MAX, y1 = -1;
+        for (int x = prev + 1; x <= end; x++) {
+            y0 = imin(y0, top[x]);
+            y1 = imax(y1, bottom[x]);
+        }
+        if (y1 - y0 + 1 < min_height) {
+            return false;
+        }
+        prev = end;
+    }
+    return true;
+}
+
+/*
+ * Splits group g, too wide for one digit (about `ratio` typical widths), into the number of
+ * pieces near ratio whose plan costs least among those whose pieces are all digit-tall;
+ * keeps it whole when there is none.
+ */
+static dg_status split_group(seg_work *w, int g, double ratio, double typical, int h_digit)
+{
+    const group *gr = &w->groups[g];
+    int width = gr->x1 - gr->x0 + 1;
+    double *cost = malloc((size_t)width * sizeof *cost);
+    int *cols = malloc((size_t)width * 3 * sizeof *cols);
+    int cut[2][DG_SEGMENT_MAX_DIGITS];
+    if (!cost || !cols) {
+        free(cost);
+        free(cols);
+        return dg_fail(DG_ERR_NOMEM, "segment: no memory for %d columns", width);
+    }
+    int *top = cols, *bottom = cols + width;
+    cut_costs(w, g, cost, top, bottom, cols + 2 * width);
+    /* touching digits overlap a little, so the ratio may under- or overestimate the count:
+     * try the nearest counts around it */
+    int k_mid = imax(2, (int)(ratio + 0.5));
+    int k_max = imin(DG_SEGMENT_MAX_DIGITS, imax(2, (int)(width / (0.25 * typical))));
+    int best_k = 1;
+    double best_cost = 1e300;
+    for (int k = imax(2, k_mid - 1); k <= imin(k_max, k_mid + 1); k++) {
+        double c = plan_cuts(cost, width, k, typical, cut[0]);
+        if (c < best_cost && plan_pieces_tall(top, bottom, width, k, cut[0], h_digit * 70 / 100)) {
+            best_cost = c;
+            best_k = k;
+            memcpy(cut[1], cut[0], (size_t)(k - 1) * sizeof cut[0][0]);
+        }
+    }
+    dg_status st = DG_OK;
+    int prev = -1;
+    for (int j = 0; j < best_k && st == DG_OK; j++) {
+        int end = j < best_k - 1 ? cut[1][j] : width - 1;
+        st = add_piece(w, g, gr->x0 + prev + 1, gr->x0 + end);
+        prev = end;
+    }
+    free(cost);
+    free(cols);
+    return st;
+}
+
+/* The typical digit width of this number leaving group `self` out: the median width of
+ * the other plausible single digits (1s excluded: too narrow to tell), pulled towards a
+ * share of the digit height when few were measured. *measured says how many. */
+static double typical_width(const seg_work *w, int self, int h_digit, int *measured)
+{
+    int widths[MAX_GROUPS], n = 0;
+    for (int g = 0; g < w->n_groups; g++) {
+        const group *gr = &w->groups[g];
+        int gh = gr->y1 - gr->y0 + 1, gw = gr->x1 - gr->x0 + 1;
+        if (g != self && gr->alive && gw * 100 > h_digit * 35 && gw < gh) {
+            widths[n++] = gw;
+        }
+    }
+    *measured = n;
+    double prior = 0.58 * h_digit;
+    if (n == 0) {
+        return prior;
+    }
+    qsort(widths, (size_t)n, sizeof *widths, cmp_int);
+    double median = widths[n / 2];
+    return n >= 3 ? median : (median + prior) / 2.0;
+}
+
+static bool touches_border(const group *g, const dg_image *img)
+{
+    return g->x0 == 0 || g->y0 == 0 || g->x1 == img->w - 1 || g->y1 == img->h - 1;
+}
+
+/* Shadows and paper edges that the ink map let through sit on the image border and are
+ * much fainter than the written digits; a digit cut by the border keeps its ink. */
+static void drop_faint_border_groups(seg_work *w)
+{
+    double best = 0.0;
+    for (int g = 0; g < w->n_groups; g++) {
+        const group *gr = &w->groups[g];
+        if (gr->alive && gr->area > 0 && !touches_border(gr, w->ink_map)) {
+            best = fmax(best, (double)gr->ink / (double)gr->area);
+        }
+    }
+    for (int g = 0; g < w->n_groups; g++) {
+        group *gr = &w->groups[g];
+        if (gr->alive && gr->area > 0 && touches_border(gr, w->ink_map) &&
+            (double)gr->ink / (double)gr->area < 0.6 * best) {
+            gr->alive = false;
+        }
+    }
+}
+
+/* Drops what is too short to be a digit, then makes the pieces: one per group, or several
+ * for a group too wide for one digit of this number. */
+static dg_status make_pieces(seg_work *w)
+{
+    /* the digit height: the upper median over the groups holding a tenth of the largest's
+     * ink or more, so specks and stray bars do not pull it down */
+    long largest = 0;
+    for (int g = 0; g < w->n_groups; g++) {
+        if (w->groups[g].alive) {
+            largest = w->groups[g].area > largest ? w->groups[g].area : largest;
+        }
+    }
+    int heights[MAX_GROUPS], n_h = 0;
+    for (int g = 0; g < w->n_groups; g++) {
+        if (w->groups[g].alive && w->groups[g].area * 10 >= largest) {
+            heights[n_h++] = w->groups[g].y1 - w->groups[g].y0 + 1;
+        }
+    }
+    if (n_h == 0) {
+        return DG_OK;
+    }
+    qsort(heights, (size_t)n_h, sizeof *heights, cmp_int);
+    int h_digit = heights[n_h * 2 / 3];
+    for (int g = 0; g < w->n_groups; g++) {
+        group *gr = &w->groups[g];
+        /* dots, dashes and specks: much shorter than the digits, or only a few rows */
+        int gh = gr->y1 - gr->y0 + 1;
+        if (gr->alive && (gh * 100 < h_digit * 35 || gh < 4)) {
+            gr->alive = false;
+        }
+    }
+    drop_faint_border_groups(w);
+    for (int g = 0; g < w->n_groups; g++) {
+        group *gr = &w->groups[g];
+        if (!gr->alive) {
+            continue;
+        }
+        int gh = gr->y1 - gr->y0 + 1, gw = gr->x1 - gr->x0 + 1, measured;
+        double typical = fmax(1.0, typical_width(w, g, h_digit, &measured));
+        /* One handwritten digit other than a 1 is about 0.45-0.75 times as wide as tall (a 1
+         * less) and hardly ever 1.45 times as wide as the other digits of its number: a
+         * group beyond that is touching digits. Alone, only its shape can tell. */
+        dg_status st;
+        double ratio = gw / typical;
+        if (measured >= 2 ? ratio > 1.45 || gw * 100 > gh * 95 : gw * 100 > gh * 85) {
+            st = split_group(w, g, ratio, typical, h_digit);
+        } else {
+            st = add_piece(w, g, gr->x0, gr->x1);
+        }
+        if (st != DG_OK) {
+            return st;
+        }
+    }
+    return DG_OK;
+}
+
+static int by_centre(const void *pa, const void *pb)
+{
+    const piece *a = pa, *b = pb;
+    int ca = a->x0 + a->x1, cb = b->x0 + b->x1;
+    return (ca > cb) - (ca < cb);
+}
+
+static dg_status segment_ink(seg_work *w, dg_segmentation *seg)
+{
+    w->ink_map = seg->ink;
+    dg_status st = find_runs(w, seg->ink);
+    if (st == DG_OK) {
+        st = find_components(w);
+    }
+    if (st != DG_OK || w->n_comps == 0) {
+        return st;
+    }
+    /* H: the tallest component among the substantial ones (a speck can be tall only if it is
+     * a stroke, and the ink map already removed long lines) */
+    long largest = w->comps[0].area;
+    w->height = 1;
+    for (int c = 0; c < w->n_comps; c++) {
+        const comp *k = &w->comps[c];
+        if (k->area * 20 >= largest) {
+            w->height = imax(w->height, k->y1 - k->y0 + 1);
+        }
+    }
+    /* groups start as one per component, the largest first; beyond MAX_GROUPS components
+     * the rest are too small to matter and are dropped */
+    w->n_groups = imin(w->n_comps, MAX_GROUPS);
+    for (int c = 0; c < w->n_comps; c++) {
+        w->comps[c].group = c < MAX_GROUPS ? c : -1;
+    }
+    merge_groups(w);
+    group_box(w);
+    st = make_pieces(w);
+    if (st != DG_OK) {
+        return st;
+    }
+    qsort(w->pieces, (size_t)w->n_pieces, sizeof *w->pieces, by_centre);
+    seg->n = w->n_pieces;
+    for (int k = 0; k < w->n_pieces; k++) {
+        const piece *p = &w->pieces[k];
+        seg->boxes[k] = (dg_digit_box){p->x0, p->y0, p->x1 - p->x0 + 1, p->y1 - p->y0 + 1};
+    }
+    /* owner map: every run of a piece's group, clipped to the piece's columns */
+    for (size_t i = 0; i < w->n_runs; i++) {
+        int c = w->run_comp[i];
+        if (c < 0 || w->comps[c].group < 0) {
+            continue;
+        }
+        for (int k = 0; k < w->n_pieces; k++) {
+            const piece *p = &w->pieces[k];
+            if (p->group != w->comps[c].group) {
+                continue;
+            }
+            int x0 = imax(w->runs[i].x0, p->c0), x1 = imin(w->runs[i].x1, p->c1);
+            uint8_t *row = &seg->owner[(size_t)w->runs[i].y * (size_t)seg->ink->w];
+            for (int x = x0; x <= x1; x++) {
+                row[x] = (uint8_t)(k + 1);
+            }
+        }
+    }
+    return DG_OK;
+}
+
+dg_status dg_segment(const dg_image *img, dg_segmentation **out)
+{
+    *out = NULL;
+    if (!img || !img->pixels || img->w < 1 || img->h < 1) {
+        return dg_fail(DG_ERR_ARG, "segment: no image");
+    }
+    dg_segmentation *seg = calloc(1, sizeof *seg);
+    if (!seg) {
+        return dg_fail(DG_ERR_NOMEM, "segment: no memory");
+    }
+    dg_preprocess_info info;
+    dg_status st = dg_ink_map(img, &seg->ink, &info);
+    if (st != DG_OK) {
+        dg_segmentation_free(seg);
+        return st;
+    }
+    size_t n_px = (size_t)seg->ink->w * (size_t)seg->ink->h;
+    seg->owner = calloc(n_px, 1);
+    if (!seg->owner) {
+        st = dg_fail(DG_ERR_NOMEM, "segment: no memory for a %dx%d owner map", seg->ink->w,
+                     seg->ink->h);
+        dg_segmentation_free(seg);
+        return st;
+    }
+    if (info.status != DG_PREP_EMPTY) {
+        seg_work w = {0};
+        st = segment_ink(&w, seg);
+        work_free(&w);
+        if (st != DG_OK) {
+            dg_segmentation_free(seg);
+            return st;
+        }
+    }
+    *out = seg;
+    return DG_OK;
+}
+
+/*
+ * The mask of digit k inside its box: its own thresholded pixels, grown by up to two
+ * pixels into faint ink nobody owns, which gives back the anti-aliased edges the
+ * threshold cut off without taking ink from a neighbour.
+ */
+static void digit_mask(const dg_segmentation *seg, int k, uint8_t *mask, uint8_t *tmp)
+{
+    const dg_digit_box *b = &seg->boxes[k];
+    size_t stride = (size_t)seg->ink->w;
+    for (int y = 0; y < b->h; y++) {
+        size_t row = (size_t)(b->y + y) * stride + (size_t)b->x;
+        for (int x = 0; x < b->w; x++) {
+            mask[(size_t)y * (size_t)b->w + (size_t)x] = seg->owner[row + (size_t)x] == k + 1;
+        }
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        memcpy(tmp, mask, (size_t)b->w * (size_t)b->h);
+        for (int y = 0; y < b->h; y++) {
+            for (int x = 0; x < b->w; x++) {
+                size_t src = (size_t)(b->y + y) * stride + (size_t)(b->x + x);
+                if (tmp[(size_t)y * (size_t)b->w + (size_t)x] || seg->owner[src] ||
+                    !seg->ink->pixels[src]) {
+                    continue;
+                }
+                bool near = false;
+                for (int dy = -1; dy <= 1 && !near; dy++) {
+                    for (int dx = -1; dx <= 1 && !near; dx++) {
+                        int yy = y + dy, xx = x + dx;
+                        near = yy >= 0 && yy < b->h && xx >= 0 && xx < b->w &&
+                               tmp[(size_t)yy * (size_t)b->w + (size_t)xx];
+                    }
+                }
+                mask[(size_t)y * (size_t)b->w + (size_t)x] = near;
+            }
+        }
+    }
+}
+
+dg_status dg_segment_to_mnist(const dg_segmentation *seg, int k, uint8_t out[784])
+{
+    if (!seg || k < 0 || k >= seg->n) {
+        return dg_fail(DG_ERR_ARG, "segment: no digit %d (found %d)", k, seg ? seg->n : 0);
+    }
+    const dg_digit_box *b = &seg->boxes[k];
+    size_t n = (size_t)b->w * (size_t)b->h;
+    uint8_t *mask = malloc(n), *tmp = malloc(n);
+    if (!mask || !tmp) {
+        free(mask);
+        free(tmp);
+        return dg_fail(DG_ERR_NOMEM, "segment: no memory for a %dx%d mask", b->w, b->h);
+    }
+    digit_mask(seg, k, mask, tmp);
+    dg_status st = dg_ink_mask_to_mnist(seg->ink, mask, b->x, b->y, b->w, b->h, out, NULL);
+    free(mask);
+    free(tmp);
+    return st;
+}
