@@ -1866,7 +1866,10 @@ static dg_status to_mnist(const dg_image *ink, const uint8_t *mask, int mx, int 
     int side = w > h ? w : h;
     double scale = abs(side - MNIST_BOX) <= 1 ? 1.0 : (double)MNIST_BOX / side;
     float in_box = stroke * (float)scale;
-    int redraw = in_box < STROKE_LO || in_box > STROKE_HI;
+    /* a 28x28 image whose digit already fills the 20 px box was made MNIST's way: its
+     * strokes stay as drawn, thin or bold (MNIST has both) */
+    int mnist_shaped = scale == 1.0 && ink->w == MNIST_SIDE && ink->h == MNIST_SIDE;
+    int redraw = !mnist_shaped && (in_box < STROKE_LO || in_box > STROKE_HI);
     float *img = NULL;
     int bw = 0, bh = 0;
     dg_status st;
@@ -1890,7 +1893,7 @@ static dg_status to_mnist(const dg_image *ink, const uint8_t *mask, int mx, int 
         return st;
     }
     /* an ink map of MNIST's own size may hold a digit already in place */
-    int keep = !redraw && scale == 1.0 && ink->w == MNIST_SIDE && ink->h == MNIST_SIDE;
+    int keep = mnist_shaped;
     place(img, bw, bh, keep, box[0], box[1], out);
     free(img);
     if (info) {
