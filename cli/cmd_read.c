@@ -73,32 +73,43 @@ static const char *answer_text(const read_run *run, const dg_prediction *p)
 static dg_status plot_read(const read_run *run, const dg_image *img, const dg_segmentation *seg,
                            const dg_prediction *pred)
 {
-    int scale = img->h >= 300 ? 2 : 1;
-    int row = DG_FONT_H * scale, gap = 4 * scale;
-    int lane[DG_SEGMENT_MAX_DIGITS], lane_end[2] = {0, 0}, lanes = 1;
-    for (int k = 0; k < seg->n; k++) {
-        int width = dg_text_width("0.00", scale);
-        lane[k] = seg->boxes[k].x >= lane_end[0] ? 0 : seg->boxes[k].x >= lane_end[1] ? 1 : 0;
-        lane_end[lane[k]] = seg->boxes[k].x + width + gap;
-        lanes = lane[k] == 1 ? 2 : lanes;
-    }
-    int band = 2 * row * lanes + 6;
-    int thick = img->h >= 200 ? 3 : img->h >= 60 ? 2 : 1;
+    /* drawn at a readable size: the image scaled to 640..1200 pixels wide */
+    double f = img->w < 640 ? 640.0 / img->w : img->w > 1200 ? 1200.0 / img->w : 1.0;
+    int w = (int)(img->w * f + 0.5), h = (int)(img->h * f + 0.5);
+    const int title_scale = 2, digit_scale = 3, margin = 8;
+    int title_h = DG_FONT_H * title_scale + 2 * margin;
+    int labels_h = DG_FONT_H * (digit_scale + 1) + margin;
+    int top = title_h + labels_h;
     dg_image *out;
-    dg_status st = dg_canvas_new(img->w, img->h + band, 0xffffffu, &out);
+    dg_status st = dg_canvas_new(w, top + h, 0xffffffu, &out);
     if (st != DG_OK) {
         return st;
     }
-    dg_draw_image(out, 0, band, img->w, img->h, img);
+    char title[16 + 2 * DG_SEGMENT_MAX_DIGITS * 32] = "read: ";
+    for (int k = 0; k < seg->n; k++) {
+        strncat(title, answer_text(run, &pred[k]), sizeof title - strlen(title) - 1);
+    }
+    if (seg->n == 0) {
+        strncat(title, "no digits found", sizeof title - strlen(title) - 1);
+    }
+    dg_draw_text(out, margin, margin, title, title_scale, 0x222222u);
+    dg_draw_image(out, 0, top, w, h, img);
+    int thick = h >= 400 ? 3 : 2;
     for (int k = 0; k < seg->n; k++) {
         const dg_digit_box *b = &seg->boxes[k];
+        int bx = (int)(b->x * f), by = (int)(b->y * f) + top;
+        int bw = (int)(b->w * f + 0.5), bh = (int)(b->h * f + 0.5);
         dg_color color = pred[k].answer == DG_ANSWER_DIGIT ? PLOT_OK : PLOT_UNSURE;
-        dg_draw_frame(out, b->x, b->y + band, b->w, b->h, thick, color);
+        dg_draw_frame(out, bx, by, bw, bh, thick, color);
+        /* the answer above its box, centred, its confidence under it */
+        const char *text = answer_text(run, &pred[k]);
         char conf[16];
         snprintf(conf, sizeof conf, "%.2f", (double)pred[k].confidence);
-        int y = 2 + 2 * row * lane[k];
-        dg_draw_text(out, b->x, y, answer_text(run, &pred[k]), scale, color);
-        dg_draw_text(out, b->x, y + row, conf, scale, color);
+        int cx = bx + bw / 2;
+        dg_draw_text(out, cx - dg_text_width(text, digit_scale) / 2, title_h, text, digit_scale,
+                     color);
+        dg_draw_text(out, cx - dg_text_width(conf, 1) / 2, title_h + DG_FONT_H * digit_scale,
+                     conf, 1, color);
     }
     st = dg_image_save_png(run->opt.plot, out);
     dg_image_free(out);
