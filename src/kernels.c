@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -53,13 +54,31 @@ float dg_relu_grad_sum(const float *y, const float *dy, float *dz, int n, bool r
 
 float dg_dot(const float *a, const float *b, int n)
 {
-    __m512 acc = _mm512_setzero_ps();
+    /* four independent sums hide the latency of the FMAs */
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                     _mm512_setzero_ps()};
+    int i = 0;
+    for (; i + 64 <= n; i += 64) {
+        for (int k = 0; k < 4; k++) {
+            acc[k] = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16 * k),
+                                     _mm512_loadu_ps(b + i + 16 * k), acc[k]);
+        }
+    }
+    for (; i < n; i += 16) {
+        __mmask16 m = tail_mask(n - i);
+        acc[0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i),
+                                 acc[0]);
+    }
+    __m512 sum = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
+    return _mm512_reduce_add_ps(sum);
+}
+
+void dg_copy_floats(float *dst, const float *src, int n)
+{
     for (int i = 0; i < n; i += 16) {
         __mmask16 m = tail_mask(n - i);
-        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i),
-                              acc);
+        _mm512_mask_storeu_ps(dst + i, m, _mm512_maskz_loadu_ps(m, src + i));
     }
-    return _mm512_reduce_add_ps(acc);
 }
 
 void dg_maxpool2_plane(const float *x, float *y, int32_t *arg, int w, int oh, int ow)
@@ -145,6 +164,11 @@ float dg_relu_grad_sum(const float *y, const float *dy, float *dz, int n, bool r
         s += g;
     }
     return s;
+}
+
+void dg_copy_floats(float *dst, const float *src, int n)
+{
+    memcpy(dst, src, (size_t)n * sizeof(float));
 }
 
 float dg_dot(const float *a, const float *b, int n)

@@ -20,6 +20,10 @@ float dg_relu_grad_sum(const float *y, const float *dy, float *dz, int n, bool r
  * ties go to the earlier element in row-major window order. */
 void dg_maxpool2_plane(const float *x, float *y, int32_t *arg, int w, int oh, int ow);
 
+/* dst[0..n) = src[0..n): for the short rows of im2col, where a memcpy call costs more
+ * than the copy */
+void dg_copy_floats(float *dst, const float *src, int n);
+
 /* sum of a[i] * b[i] over n */
 float dg_dot(const float *a, const float *b, int n);
 

@@ -54,7 +54,7 @@ static void im2col(const dg_layer *l, const float *x, float *col, size_t ld)
                 float *row = col + ((size_t)(c * k + u) * k + v) * ld;
                 const float *src = x + ((size_t)c * h + u) * w + v;
                 for (int i = 0; i < oh; i++) {
-                    memcpy(row + (size_t)i * ow, src + (size_t)i * w, (size_t)ow * sizeof(float));
+                    dg_copy_floats(row + (size_t)i * ow, src + (size_t)i * w, ow);
                 }
             }
         }
@@ -145,22 +145,25 @@ static void conv_backward_ref(const dg_layer *l, const float *x, const float *y,
     }
 }
 
-/* out [O][NP] = w [O][CKK] * col [CKK][NP], rows of out split across threads. */
-typedef struct conv_rows {
+/* out [O][NP] = w [O][CKK] * col [CKK][NP], columns of out split across threads in
+ * multiples of 16, so each thread packs only its own part of col. */
+typedef struct conv_cols {
     const dg_layer *l;
     const float *col;
     float *out;
     int np;
-} conv_rows;
+} conv_cols;
 
-static void conv_rows_task(void *arg, int t, int n_threads)
+static void conv_cols_task(void *arg, int t, int n_threads)
 {
-    const conv_rows *a = arg;
+    const conv_cols *a = arg;
     int ckk = a->l->in.c * a->l->k * a->l->k;
-    int o0 = a->l->units * t / n_threads, o1 = a->l->units * (t + 1) / n_threads;
-    if (o1 > o0) {
-        dg_sgemm(false, false, o1 - o0, a->np, ckk, 1.0f, a->l->w + (size_t)o0 * ckk, ckk, a->col,
-                 a->np, 0.0f, a->out + (size_t)o0 * a->np, a->np);
+    int blocks = (a->np + 15) / 16;
+    int j0 = 16 * (blocks * t / n_threads), j1 = 16 * (blocks * (t + 1) / n_threads);
+    j1 = j1 < a->np ? j1 : a->np;
+    if (j1 > j0) {
+        dg_sgemm(false, false, a->l->units, j1 - j0, ckk, 1.0f, a->l->w, ckk, a->col + j0, a->np,
+                 0.0f, a->out + j0, a->np);
     }
 }
 
@@ -179,11 +182,11 @@ static void conv_forward(const dg_layer *l, const float *x, float *y, int n, dg_
         im2col(l, x + (size_t)b * in_size, col + (size_t)b * p, np);
     }
     /* one product for the whole slice: the weights are packed once */
-    conv_rows rows = {l, col, out, (int)np};
+    conv_cols cols = {l, col, out, (int)np};
     if (ctx->pool) {
-        dg_pool_run(ctx->pool, conv_rows_task, &rows);
+        dg_pool_run(ctx->pool, conv_cols_task, &cols);
     } else {
-        conv_rows_task(&rows, 0, 1);
+        conv_cols_task(&cols, 0, 1);
     }
     for (int b = 0; b < n; b++) {
         float *yb = y + (size_t)b * out_size;
