@@ -6,10 +6,10 @@
  *   x [N][C][H][W]   w [O][C][K][K]   b [O]   y [N][O][OH][OW]
  *   y[n][o][i][j] = b[o] + sum_{c,u,v} w[o][c][u][v] * x[n][c][i+u][j+v]
  *
- * Fast path, per slice of N examples: im2col gathers the input patches of all N into
- * col [C*K*K][N*P], then one GEMM gives w (O x CKK) * col = [O][N*P], copied into y with
- * bias and ReLU; backward uses dw += dz * col^T and dcol = w^T * dz over all N at once,
- * then col2im. The plain loops (conv_*_ref) stay beside it as the
+ * Fast path, per chunk of N examples (as many as keep the chunk's work in the L2
+ * cache): im2col gathers the input patches of all N into col [C*K*K][N*P], then one GEMM
+ * gives w (O x CKK) * col = [O][N*P], copied into y with bias and ReLU; backward uses
+ * dw += dz * col^T and dcol = w^T * dz over all N at once, then col2im. The plain loops (conv_*_ref) stay beside it as the
  * reference the fast path is checked against.
  */
 #include "kernels.h"
@@ -36,14 +36,27 @@ static dg_status conv_init(dg_layer *l)
     return DG_OK;
 }
 
+/* Bytes of scratch one chunk of examples may use: the patches and products of a chunk
+ * stay in the L2 cache between im2col, the GEMM and the copy back. */
+#define CHUNK_BYTES (768u * 1024u)
+
+/* Examples per chunk (at least one). */
+static int conv_chunk(const dg_layer *l)
+{
+    size_t ckk = (size_t)l->in.c * l->k * l->k;
+    size_t per_example = (2 * ckk + (size_t)l->units) * l->out.h * l->out.w * sizeof(float);
+    size_t chunk = CHUNK_BYTES / per_example;
+    return chunk < 1 ? 1 : chunk > 1024 ? 1024 : (int)chunk;
+}
+
 static size_t conv_scratch_floats(const dg_layer *l, int n)
 {
     size_t ckk = (size_t)l->in.c * l->k * l->k;
-    size_t np = (size_t)n * l->out.h * l->out.w;
-    /* col and dcol [CKK][N*P], and the GEMM output or dz [O][N*P] */
+    int chunk = conv_chunk(l);
+    size_t np = (size_t)(n < chunk ? n : chunk) * l->out.h * l->out.w;
+    /* col and dcol [CKK][C*P], and the GEMM output or dz [O][C*P], C examples a chunk */
     return (2 * ckk + (size_t)l->units) * np;
 }
-
 /* col[c*K*K + u*K + v][i*OW + j] = x[c][i+u][j+v]; rows of col are ld floats apart */
 static void im2col(const dg_layer *l, const float *x, float *col, size_t ld)
 {
@@ -167,12 +180,9 @@ static void conv_cols_task(void *arg, int t, int n_threads)
     }
 }
 
-static void conv_forward(const dg_layer *l, const float *x, float *y, int n, dg_layer_ctx *ctx)
+static void conv_forward_chunk(const dg_layer *l, const float *x, float *y, int n,
+                               dg_layer_ctx *ctx)
 {
-    if (ctx->reference) {
-        conv_forward_ref(l, x, y, n);
-        return;
-    }
     int ckk = l->in.c * l->k * l->k, p = l->out.h * l->out.w, o_count = l->units;
     size_t np = (size_t)n * p;
     size_t in_size = dg_shape_size(l->in), out_size = dg_shape_size(l->out);
@@ -198,15 +208,11 @@ static void conv_forward(const dg_layer *l, const float *x, float *y, int n, dg_
     }
 }
 
-static void conv_backward(const dg_layer *l, const float *x, const float *y, const float *dy,
-                          float *dx, int n, dg_layer_ctx *ctx)
+static void conv_backward_chunk(const dg_layer *l, const float *x, const float *y,
+                                const float *dy, float *dx, int n, dg_layer_ctx *ctx)
 {
     float *dw = ctx->dparams + l->param_offset;
     float *db = dw + l->n_weights;
-    if (ctx->reference) {
-        conv_backward_ref(l, x, y, dy, dx, n, dw, db);
-        return;
-    }
     int ckk = l->in.c * l->k * l->k, p = l->out.h * l->out.w, o_count = l->units;
     size_t np = (size_t)n * p;
     size_t in_size = dg_shape_size(l->in), out_size = dg_shape_size(l->out);
@@ -233,6 +239,38 @@ static void conv_backward(const dg_layer *l, const float *x, const float *y, con
         for (int b = 0; b < n; b++) {
             col2im(l, dcol + (size_t)b * p, np, dx + (size_t)b * in_size);
         }
+    }
+}
+
+static void conv_forward(const dg_layer *l, const float *x, float *y, int n, dg_layer_ctx *ctx)
+{
+    if (ctx->reference) {
+        conv_forward_ref(l, x, y, n);
+        return;
+    }
+    int chunk = conv_chunk(l);
+    size_t in_size = dg_shape_size(l->in), out_size = dg_shape_size(l->out);
+    for (int b = 0; b < n; b += chunk) {
+        int m = n - b < chunk ? n - b : chunk;
+        conv_forward_chunk(l, x + (size_t)b * in_size, y + (size_t)b * out_size, m, ctx);
+    }
+}
+
+static void conv_backward(const dg_layer *l, const float *x, const float *y, const float *dy,
+                          float *dx, int n, dg_layer_ctx *ctx)
+{
+    if (ctx->reference) {
+        float *dw = ctx->dparams + l->param_offset;
+        conv_backward_ref(l, x, y, dy, dx, n, dw, dw + l->n_weights);
+        return;
+    }
+    int chunk = conv_chunk(l);
+    size_t in_size = dg_shape_size(l->in), out_size = dg_shape_size(l->out);
+    for (int b = 0; b < n; b += chunk) {
+        int m = n - b < chunk ? n - b : chunk;
+        conv_backward_chunk(l, x + (size_t)b * in_size, y + (size_t)b * out_size,
+                            dy + (size_t)b * out_size, dx ? dx + (size_t)b * in_size : NULL, m,
+                            ctx);
     }
 }
 
