@@ -19,9 +19,10 @@ static const char usage[] =
     "Trains a network on DIR/train-* and evaluates it on DIR/t10k-*.\n"
     "\n"
     "  --preset NAME      seed-cnn (default), seed-cnn-dropout, mlp, fast\n"
-    "  --spec \"...\"       layers, e.g. \"conv 32 3 relu, maxpool 2, flatten, dense 10\"\n"
+    "  --spec \"...\"       layers, e.g. \"conv 32 3 relu, maxpool 2, flatten, dense 10\";\n"
+    "                     with --preset, that preset's training settings on these layers\n"
     "  --epochs N         passes over the training data (preset default: 5; mlp 3; fast 1)\n"
-    "  --batch N          examples per step (default 32; fast 256)\n"
+    "  --batch N          examples per step (default 32; fast 128)\n"
     "  --lr X             learning rate (default 0.001 Adam, 0.01 SGD)\n"
     "  --optimizer NAME   adam (default) or sgd (momentum 0.9)\n"
     "  --schedule NAME    cosine (default: lr down to lr/100), constant, or onecycle (fast)\n"
@@ -255,9 +256,6 @@ static int parse_options(int argc, char **argv, train_options *o)
     if (optind < argc) {
         return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
     }
-    if (o->preset && o->spec) {
-        return cli_usage_error("train", "give --preset or --spec, not both");
-    }
     if (o->optimizer && strcmp(o->optimizer, "adam") && strcmp(o->optimizer, "sgd")) {
         return cli_usage_error("train", "unknown optimizer '%s' (adam or sgd)", o->optimizer);
     }
@@ -312,6 +310,9 @@ int cmd_train(int argc, char **argv)
     apply_options(&o, &cfg);
     const char *preset = o.spec ? "" : (o.preset ? o.preset : "seed-cnn");
     const char *spec = o.spec ? o.spec : dg_preset_spec(preset);
+    if (o.spec && o.preset) {
+        preset = ""; /* the preset's settings, not its layers */
+    }
 
     dg_dataset *train = NULL, *test = NULL;
     dg_net *net = NULL;

@@ -58,7 +58,7 @@ static const char *const preset_specs[] = {
     "conv 32 3 relu, maxpool 2, conv 64 3 relu, maxpool 2, flatten, dense 128 relu, dropout 0.5, "
     "dense 10",
     "flatten, dense 128 relu, dense 128 relu, dense 10",
-    "conv 24 5 relu, maxpool 2, conv 32 3 relu, maxpool 2, flatten, dense 256 relu, dense 10",
+    "conv 24 5 relu, maxpool 2, conv 48 3 relu, maxpool 2, flatten, dense 256 relu, dense 10",
 };
 
 const char *dg_preset_spec(const char *name)

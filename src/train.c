@@ -56,7 +56,7 @@ dg_status dg_preset_train_config(const char *name, dg_train_config *cfg)
         cfg->epochs = 3;
     } else if (!strcmp(name, "fast")) {
         cfg->epochs = 1;
-        cfg->batch = 256;
+        cfg->batch = 128;
         cfg->optim.lr = 1e-2f;
         cfg->optim.beta1 = 0.7f;
         cfg->optim.beta2 = 0.9f;

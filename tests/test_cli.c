@@ -52,7 +52,7 @@ DG_TEST(cli_usage_errors)
         {"train --epochs 12abc", 2, "bad value"},
         {"train --lr -1", 2, "bad value"},
         {"train --preset nope", 2, "unknown preset"},
-        {"train --preset mlp --spec 'flatten, dense 10'", 2, "not both"},
+        {"train --spec 'flatten, dense ten'", 2, "want 'dense OUT"},
         {"train --optimizer rmsprop", 2, "unknown optimizer"},
         {"train extra-argument", 2, "unexpected argument"},
         {"evaluate --threads many", 2, "bad value"},
