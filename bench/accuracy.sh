@@ -2,7 +2,8 @@
 # accuracy.sh [BUILD_DIR] - test accuracy of the presets over seeds 1, 2, 3 (the first
 # three, none picked by hand), trained on all 60,000 MNIST training images
 # (--val-split 0) as the PyTorch reference runs were, batch 32, Adam, Keras defaults.
-# Prints each run and the mean and minimum per preset.
+# Prints each run and the mean and minimum per preset. ACCURACY_ARGS adds train flags,
+# e.g. ACCURACY_ARGS="--schedule constant" for the tutorials' constant learning rate.
 set -eu
 build=${1:-build}
 tmp=$(mktemp -d)
@@ -16,8 +17,10 @@ for run in $runs; do
     preset=${run%%:*}
     epochs=${run##*:}
     for seed in 1 2 3; do
+        # shellcheck disable=SC2086 # ACCURACY_ARGS is a list of flags
         acc=$("$build/digits" train --preset "$preset" --epochs "$epochs" --seed "$seed" \
-            --val-split 0 -q -o "$tmp/m.model" | sed -n 's/^test accuracy: //p')
+            --val-split 0 ${ACCURACY_ARGS:-} -q -o "$tmp/m.model" |
+            sed -n 's/^test accuracy: //p')
         printf '%-18s %6s %5s %10s\n' "$preset" "$epochs" "$seed" "$acc" | tee -a "$tmp/all"
     done
 done

@@ -341,7 +341,7 @@ echo "| measure | digits | torch | digits / torch | digits is | runs |"
 echo "|---|---:|---:|---:|---|---:|"
 row "training seed-cnn, batch 32 (images/s)" train_images_per_s rate
 row "peak RSS while training (MB)" train_peak_rss_mb memory
-row "one-image forward, 1 thread (us)" infer1_us time
+row "one-image forward (us; torch 1 thread, digits best of 1 and 2)" infer1_us time
 row "batches of 1000 test images (images/s)" infer1000_images_per_s rate
 row "predict one.png, whole process (ms)" predict_ms time
 if [ "$FAST" = 1 ]; then
