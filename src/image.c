@@ -26,6 +26,7 @@
  * ("(memory)" for dg_image_load_memory).
  */
 #include "digits.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1097,54 +1098,12 @@ dg_status dg_image_load(const char *path, dg_image **out)
     if (!path || !path[0]) {
         return dg_fail(DG_ERR_ARG, "image: no path");
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return dg_fail(errno == ENOENT ? DG_ERR_NOT_FOUND : DG_ERR_IO, "%s: %s", path,
-                       strerror(errno));
+    uint8_t *buf;
+    size_t done;
+    dg_status rs = dg_read_file(path, IMAGE_MAX_FILE_BYTES, "an image", &buf, &done);
+    if (rs != DG_OK) {
+        return rs;
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        dg_status s = dg_fail(DG_ERR_IO, "%s: %s", path, strerror(errno));
-        close(fd);
-        return s;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return dg_fail(DG_ERR_IO, "%s: is a directory", path);
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return dg_fail(DG_ERR_IO, "%s: not a regular file", path);
-    }
-    if ((uint64_t)st.st_size > IMAGE_MAX_FILE_BYTES) {
-        close(fd);
-        return dg_fail(DG_ERR_TOO_LARGE, "%s: %lld bytes is larger than the %u byte limit", path,
-                       (long long)st.st_size, IMAGE_MAX_FILE_BYTES);
-    }
-    size_t n = (size_t)st.st_size;
-    uint8_t *buf = malloc(n ? n : 1);
-    if (!buf) {
-        close(fd);
-        return dg_fail(DG_ERR_NOMEM, "%s: out of memory for %zu bytes", path, n);
-    }
-    size_t done = 0;
-    while (done < n) {
-        ssize_t k = read(fd, buf + done, n - done);
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k < 0) {
-            dg_status s = dg_fail(DG_ERR_IO, "%s: %s", path, strerror(errno));
-            free(buf);
-            close(fd);
-            return s;
-        }
-        if (k == 0) {
-            break; /* the file shrank while we read it: decode what is there */
-        }
-        done += (size_t)k;
-    }
-    close(fd);
     dg_status s = decode(buf, done, path, out);
     free(buf);
     return s;

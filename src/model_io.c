@@ -14,6 +14,7 @@
  * reading), and every length in it is compared with the bytes left before it is used.
  */
 #include "digits.h"
+#include "fileio.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -944,63 +945,10 @@ static dg_status decode(const char *path, const uint8_t *d, size_t n, dg_net **o
     return DG_OK;
 }
 
-/* Reads a whole regular file of at most DG_MODEL_MAX_BYTES into a new buffer. */
+/* Reads a whole model file of at most DG_MODEL_MAX_BYTES into a new buffer. */
 static dg_status read_file(const char *path, uint8_t **out, size_t *n_out)
 {
-    *out = NULL;
-    *n_out = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
-        if (errno == ENOENT || errno == ENOTDIR) {
-            return dg_fail(DG_ERR_NOT_FOUND, "%s: no such file", path);
-        }
-        return dg_fail(DG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    }
-    struct stat sb;
-    dg_status st = DG_OK;
-    if (fstat(fd, &sb) != 0) {
-        st = dg_fail(DG_ERR_IO, "%s: %s", path, strerror(errno));
-    } else if (S_ISDIR(sb.st_mode)) {
-        st = dg_fail(DG_ERR_IO, "%s: is a directory, not a model file", path);
-    } else if (!S_ISREG(sb.st_mode)) {
-        st = dg_fail(DG_ERR_IO, "%s: not a regular file", path);
-    } else if ((uint64_t)sb.st_size > DG_MODEL_MAX_BYTES) {
-        st = dg_fail(DG_ERR_TOO_LARGE, "%s: %lld bytes, more than a model file may have (%llu)",
-                     path, (long long)sb.st_size, (unsigned long long)DG_MODEL_MAX_BYTES);
-    }
-    if (st != DG_OK) {
-        close(fd);
-        return st;
-    }
-    size_t n = (size_t)sb.st_size;
-    uint8_t *buf = malloc(n ? n : 1);
-    if (!buf) {
-        close(fd);
-        return dg_fail(DG_ERR_NOMEM, "%s: out of memory for %zu bytes", path, n);
-    }
-    size_t got = 0;
-    while (got < n) {
-        ssize_t k = read(fd, buf + got, n - got);
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k < 0) {
-            st = dg_fail(DG_ERR_IO, "%s: read failed: %s", path, strerror(errno));
-            break;
-        }
-        if (k == 0) {
-            break; /* it shrank since fstat: what is there is checked as it is */
-        }
-        got += (size_t)k;
-    }
-    close(fd);
-    if (st != DG_OK) {
-        free(buf);
-        return st;
-    }
-    *out = buf;
-    *n_out = got;
-    return DG_OK;
+    return dg_read_file(path, DG_MODEL_MAX_BYTES, "a model file", out, n_out);
 }
 
 dg_status dg_model_stat(const char *path, dg_model_file *out)
