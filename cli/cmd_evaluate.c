@@ -7,14 +7,13 @@
 #include <getopt.h>
 #include <stdlib.h>
 
-static const char usage[] =
-    "usage: digits evaluate [--model MODEL] [--data DIR] [--threads N]\n"
-    "\n"
-    "Evaluates a saved model on the test set (DIR/t10k-*).\n"
-    "\n"
-    "  --model MODEL   model file (default model/digits.model)\n"
-    "  --data DIR      MNIST-format IDX files (default data/mnist)\n"
-    "  --threads N     worker threads (default: all cores)\n";
+static const char usage[] = "usage: digits evaluate [--model MODEL] [--data DIR] [--threads N]\n"
+                            "\n"
+                            "Evaluates a saved model on the test set (DIR/t10k-*).\n"
+                            "\n"
+                            "  --model MODEL   model file (default model/digits.model)\n"
+                            "  --data DIR      MNIST-format IDX files (default data/mnist)\n"
+                            "  --threads N     worker threads (default: all cores)\n";
 
 static void print_report(const dg_eval *ev, const dg_model_meta *meta)
 {
@@ -61,16 +60,24 @@ int cmd_evaluate(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
         switch (c) {
-        case 'm': model = optarg; break;
-        case 'd': data = optarg; break;
+        case 'm':
+            model = optarg;
+            break;
+        case 'd':
+            data = optarg;
+            break;
         case 't':
             if (!cli_parse_int(optarg, 0, 64, &threads)) {
                 return cli_usage_error("evaluate", "bad value '%s' for --threads", optarg);
             }
             break;
-        case 'h': fputs(usage, stdout); return DG_EXIT_OK;
-        case ':': return cli_usage_error("evaluate", "option %s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("evaluate", "unknown option %s", argv[optind - 1]);
+        case 'h':
+            fputs(usage, stdout);
+            return DG_EXIT_OK;
+        case ':':
+            return cli_usage_error("evaluate", "option %s needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error("evaluate", "unknown option %s", argv[optind - 1]);
         }
     }
     if (optind < argc) {

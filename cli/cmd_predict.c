@@ -107,8 +107,8 @@ static void predict_one(predict_run *run, const char *path)
     uint8_t digit[784];
     dg_prediction p;
     dg_preprocess_info info;
-    if (dg_predict_image(run->net, &run->meta.norm, img, (float)run->opt.min_confidence, &p,
-                         digit, &info) != DG_OK) {
+    if (dg_predict_image(run->net, &run->meta.norm, img, (float)run->opt.min_confidence, &p, digit,
+                         &info) != DG_OK) {
         report_failure(run, path, dg_last_error());
         dg_image_free(img);
         return;
@@ -125,16 +125,15 @@ static void predict_one(predict_run *run, const char *path)
     } else {
         printf("%s: %s", path, sure ? run->meta.labels[p.digit] : "?");
         if (found) {
-            printf("  (confidence %.3f; top 3: %s %.3f, %s %.3f, %s %.3f)",
-                   (double)p.confidence, run->meta.labels[p.top[0]], (double)p.top_p[0],
-                   run->meta.labels[p.top[1]], (double)p.top_p[1], run->meta.labels[p.top[2]],
-                   (double)p.top_p[2]);
+            printf("  (confidence %.3f; top 3: %s %.3f, %s %.3f, %s %.3f)", (double)p.confidence,
+                   run->meta.labels[p.top[0]], (double)p.top_p[0], run->meta.labels[p.top[1]],
+                   (double)p.top_p[1], run->meta.labels[p.top[2]], (double)p.top_p[2]);
         }
         if (p.answer == DG_ANSWER_UNSURE) {
             printf("  unsure: best guess %s", run->meta.labels[p.digit]);
         } else if (!found) {
             printf("  %s", p.answer == DG_ANSWER_EMPTY ? "empty: no ink found"
-                                                      : "no digit: only lines, frames or noise");
+                                                       : "no digit: only lines, frames or noise");
         }
         putchar('\n');
         if (run->opt.show) {
@@ -144,9 +143,8 @@ static void predict_one(predict_run *run, const char *path)
     if (run->opt.save_dir) {
         save_preprocessed(run, path, digit);
     }
-    if (run->opt.plot &&
-        dg_plot_probabilities(img, digit, found ? p.probs : NULL, p.classes, run->opt.plot) !=
-            DG_OK) {
+    if (run->opt.plot && dg_plot_probabilities(img, digit, found ? p.probs : NULL, p.classes,
+                                               run->opt.plot) != DG_OK) {
         cli_error("predict", "%s", dg_last_error());
         run->n_failed++;
     }
@@ -183,19 +181,33 @@ int cmd_predict(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
         switch (c) {
-        case 'm': run.opt.model = optarg; break;
-        case 'c': run.opt.csv = true; break;
-        case 's': run.opt.show = true; break;
-        case 'p': run.opt.save_dir = optarg; break;
-        case 'P': run.opt.plot = optarg; break;
+        case 'm':
+            run.opt.model = optarg;
+            break;
+        case 'c':
+            run.opt.csv = true;
+            break;
+        case 's':
+            run.opt.show = true;
+            break;
+        case 'p':
+            run.opt.save_dir = optarg;
+            break;
+        case 'P':
+            run.opt.plot = optarg;
+            break;
         case 'k':
             if (!cli_parse_double(optarg, 0.0, 1.0, &run.opt.min_confidence)) {
                 return cli_usage_error("predict", "bad value '%s' for --min-confidence", optarg);
             }
             break;
-        case 'h': fputs(usage, stdout); return DG_EXIT_OK;
-        case ':': return cli_usage_error("predict", "option %s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("predict", "unknown option %s", argv[optind - 1]);
+        case 'h':
+            fputs(usage, stdout);
+            return DG_EXIT_OK;
+        case ':':
+            return cli_usage_error("predict", "option %s needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error("predict", "unknown option %s", argv[optind - 1]);
         }
     }
     if (optind >= argc) {

@@ -108,8 +108,8 @@ static dg_status plot_read(const read_run *run, const dg_image *img, const dg_se
         int cx = bx + bw / 2;
         dg_draw_text(out, cx - dg_text_width(text, digit_scale) / 2, title_h, text, digit_scale,
                      color);
-        dg_draw_text(out, cx - dg_text_width(conf, 1) / 2, title_h + DG_FONT_H * digit_scale,
-                     conf, 1, color);
+        dg_draw_text(out, cx - dg_text_width(conf, 1) / 2, title_h + DG_FONT_H * digit_scale, conf,
+                     1, color);
     }
     st = dg_image_save_png(run->opt.plot, out);
     dg_image_free(out);

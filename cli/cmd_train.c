@@ -6,9 +6,9 @@
 #include "cli.h"
 
 #include <getopt.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -113,8 +113,8 @@ static bool on_epoch(void *user, const dg_epoch_stats *st)
     }
     if (p->history) {
         if (st->val_accuracy >= 0) {
-            fprintf(p->history, "%d,%.6f,%.6f,%.6f,%.6f,%.3f\n", st->epoch, st->loss,
-                    st->accuracy, st->val_loss, st->val_accuracy, st->seconds);
+            fprintf(p->history, "%d,%.6f,%.6f,%.6f,%.6f,%.3f\n", st->epoch, st->loss, st->accuracy,
+                    st->val_loss, st->val_accuracy, st->seconds);
         } else {
             fprintf(p->history, "%d,%.6f,%.6f,,,%.3f\n", st->epoch, st->loss, st->accuracy,
                     st->seconds);
@@ -229,25 +229,61 @@ static int parse_options(int argc, char **argv, train_options *o)
     while ((c = getopt_long(argc, argv, ":o:qh", longs, NULL)) != -1) {
         int ok = 1;
         switch (c) {
-        case OPT_PRESET: o->preset = optarg; break;
-        case OPT_SPEC: o->spec = optarg; break;
-        case OPT_EPOCHS: ok = cli_parse_int(optarg, 1, 10000, &o->epochs); break;
-        case OPT_BATCH: ok = cli_parse_int(optarg, 1, 65536, &o->batch); break;
-        case OPT_LR: ok = cli_parse_double(optarg, 1e-9, 10.0, &o->lr); break;
-        case OPT_SEED: ok = cli_parse_int(optarg, 0, 0x7fffffffL, &o->seed); break;
-        case OPT_THREADS: ok = cli_parse_int(optarg, 0, 64, &o->threads); break;
-        case OPT_DATA: o->data = optarg; break;
-        case 'o': o->output = optarg; break;
-        case OPT_HISTORY: o->history = optarg; break;
-        case OPT_VAL: ok = cli_parse_double(optarg, 0.0, 0.9, &o->val_split); break;
-        case OPT_OPTIMIZER: o->optimizer = optarg; break;
-        case OPT_SCHEDULE: o->schedule = optarg; break;
-        case OPT_NO_TEST: o->no_test = true; break;
-        case OPT_LIMIT: ok = cli_parse_int(optarg, 1, 100000000, &o->limit); break;
-        case 'q': o->quiet = true; break;
-        case 'h': fputs(usage, stdout); return -1;
-        case ':': return cli_usage_error("train", "option %s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("train", "unknown option %s", argv[optind - 1]);
+        case OPT_PRESET:
+            o->preset = optarg;
+            break;
+        case OPT_SPEC:
+            o->spec = optarg;
+            break;
+        case OPT_EPOCHS:
+            ok = cli_parse_int(optarg, 1, 10000, &o->epochs);
+            break;
+        case OPT_BATCH:
+            ok = cli_parse_int(optarg, 1, 65536, &o->batch);
+            break;
+        case OPT_LR:
+            ok = cli_parse_double(optarg, 1e-9, 10.0, &o->lr);
+            break;
+        case OPT_SEED:
+            ok = cli_parse_int(optarg, 0, 0x7fffffffL, &o->seed);
+            break;
+        case OPT_THREADS:
+            ok = cli_parse_int(optarg, 0, 64, &o->threads);
+            break;
+        case OPT_DATA:
+            o->data = optarg;
+            break;
+        case 'o':
+            o->output = optarg;
+            break;
+        case OPT_HISTORY:
+            o->history = optarg;
+            break;
+        case OPT_VAL:
+            ok = cli_parse_double(optarg, 0.0, 0.9, &o->val_split);
+            break;
+        case OPT_OPTIMIZER:
+            o->optimizer = optarg;
+            break;
+        case OPT_SCHEDULE:
+            o->schedule = optarg;
+            break;
+        case OPT_NO_TEST:
+            o->no_test = true;
+            break;
+        case OPT_LIMIT:
+            ok = cli_parse_int(optarg, 1, 100000000, &o->limit);
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return -1;
+        case ':':
+            return cli_usage_error("train", "option %s needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error("train", "unknown option %s", argv[optind - 1]);
         }
         if (!ok) {
             return cli_usage_error("train", "bad value '%s' for %s", optarg, argv[optind - 1]);
@@ -265,8 +301,10 @@ static int parse_options(int argc, char **argv, train_options *o)
                                o->schedule);
     }
     if (o->preset && !dg_preset_spec(o->preset)) {
-        return cli_usage_error("train", "unknown preset '%s' (seed-cnn, seed-cnn-dropout, mlp, "
-                               "fast)", o->preset);
+        return cli_usage_error("train",
+                               "unknown preset '%s' (seed-cnn, seed-cnn-dropout, mlp, "
+                               "fast)",
+                               o->preset);
     }
     return 0;
 }
@@ -300,8 +338,8 @@ static void apply_options(const train_options *o, dg_train_config *cfg)
 int cmd_train(int argc, char **argv)
 {
     double t_start = wall_seconds();
-    train_options o = {.data = DG_DEFAULT_DATA, .output = DG_DEFAULT_MODEL, .seed = 1,
-                       .val_split = -1.0};
+    train_options o = {
+        .data = DG_DEFAULT_DATA, .output = DG_DEFAULT_MODEL, .seed = 1, .val_split = -1.0};
     int rc = parse_options(argc, argv, &o);
     if (rc) {
         return rc < 0 ? DG_EXIT_OK : rc;
@@ -354,7 +392,10 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     fprintf(history, "epoch,loss,accuracy,val_loss,val_accuracy,seconds\n");
-    progress prog = {.tty = isatty(2), .quiet = o.quiet, .epochs = cfg.epochs, .history = history,
+    progress prog = {.tty = isatty(2),
+                     .quiet = o.quiet,
+                     .epochs = cfg.epochs,
+                     .history = history,
                      .last_val_accuracy = -1.0};
     dg_train_callbacks cb = {.user = &prog, .on_step = on_step, .on_epoch = on_epoch};
     if (!o.quiet) {

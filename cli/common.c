@@ -109,8 +109,8 @@ void cli_print_csv_field(const char *s)
     putchar('"');
 }
 
-static const char *const image_exts[] = {".png", ".jpg", ".jpeg", ".pgm", ".ppm", ".pnm", ".bmp",
-                                         NULL};
+static const char *const image_exts[] = {".png", ".jpg", ".jpeg", ".pgm",
+                                         ".ppm", ".pnm", ".bmp",  NULL};
 
 static bool has_image_ext(const char *name)
 {

@@ -77,10 +77,10 @@ void dg_rng_shuffle(dg_rng *rng, uint32_t *idx, size_t n);
 
 /* Images and labels held as bytes, exactly as in the IDX files. */
 typedef struct dg_dataset {
-    uint32_t n;       /* number of examples */
-    uint32_t h, w;    /* image size, 28x28 for MNIST */
-    uint8_t *images;  /* [n][h][w], 0 = background, 255 = ink */
-    uint8_t *labels;  /* [n], 0..9 */
+    uint32_t n;      /* number of examples */
+    uint32_t h, w;   /* image size, 28x28 for MNIST */
+    uint8_t *images; /* [n][h][w], 0 = background, 255 = ink */
+    uint8_t *labels; /* [n], 0..9 */
 } dg_dataset;
 
 /* Limits applied to counts read from a file before allocating. */
@@ -144,9 +144,9 @@ float *dg_net_grads(dg_net *net);
 
 /* One row of a model summary. */
 typedef struct dg_layer_info {
-    const char *kind;    /* "conv", "maxpool", ... (borrowed) */
-    char desc[64];       /* "conv 32 3x3 relu" */
-    dg_shape out;        /* output shape of one example */
+    const char *kind; /* "conv", "maxpool", ... (borrowed) */
+    char desc[64];    /* "conv 32 3x3 relu" */
+    dg_shape out;     /* output shape of one example */
     size_t n_params;
 } dg_layer_info;
 int dg_net_layer_count(const dg_net *net);
@@ -234,7 +234,7 @@ typedef enum dg_schedule {
 } dg_schedule;
 
 typedef struct dg_epoch_stats {
-    int epoch;           /* 1-based */
+    int epoch; /* 1-based */
     double loss, accuracy;
     double val_loss, val_accuracy; /* negative when there is no validation split */
     double seconds;
@@ -317,19 +317,19 @@ dg_status dg_model_stat(const char *path, dg_model_file *out);
 
 /* What a model file carries besides the architecture and the tensors. */
 typedef struct dg_model_meta {
-    dg_norm norm;                          /* input normalisation */
-    int classes;                           /* number of class labels */
-    char labels[DG_MAX_CLASSES][32];       /* class names, "0".."9" for MNIST */
-    char preset[32];                       /* preset name or "" */
-    char dataset[64];                      /* e.g. "mnist" */
+    dg_norm norm;                    /* input normalisation */
+    int classes;                     /* number of class labels */
+    char labels[DG_MAX_CLASSES][32]; /* class names, "0".."9" for MNIST */
+    char preset[32];                 /* preset name or "" */
+    char dataset[64];                /* e.g. "mnist" */
     uint64_t seed;
     int epochs, batch;
     float lr;
-    uint32_t n_train;                      /* examples trained on */
-    double val_accuracy;                   /* -1 if unknown */
-    double test_accuracy;                  /* -1 if unknown */
-    int64_t created;                       /* Unix time */
-    uint32_t preprocess;                   /* preprocessing version users' images need */
+    uint32_t n_train;     /* examples trained on */
+    double val_accuracy;  /* -1 if unknown */
+    double test_accuracy; /* -1 if unknown */
+    int64_t created;      /* Unix time */
+    uint32_t preprocess;  /* preprocessing version users' images need */
 } dg_model_meta;
 
 /* Metadata for an MNIST digit model: x/255, labels "0".."9", dataset "mnist",
@@ -459,12 +459,12 @@ typedef enum dg_answer {
 /* One recognised digit. */
 typedef struct dg_prediction {
     dg_answer answer;
-    int digit;                    /* the top class, -1 for EMPTY and NO_DIGIT */
-    float confidence;             /* its probability (0 for EMPTY and NO_DIGIT) */
-    int top[3];                   /* the three most probable classes, best first */
+    int digit;        /* the top class, -1 for EMPTY and NO_DIGIT */
+    float confidence; /* its probability (0 for EMPTY and NO_DIGIT) */
+    int top[3];       /* the three most probable classes, best first */
     float top_p[3];
     int classes;
-    float probs[DG_MAX_CLASSES];  /* all class probabilities */
+    float probs[DG_MAX_CLASSES]; /* all class probabilities */
 } dg_prediction;
 
 /* Short words for an answer: "ok", "unsure", "empty", "no digit". */
@@ -496,8 +496,8 @@ typedef struct dg_digit_box {
 typedef struct dg_segmentation {
     int n;                                     /* digits found, 0 for a blank image */
     dg_digit_box boxes[DG_SEGMENT_MAX_DIGITS]; /* [n], in image pixels, sorted by x */
-    dg_image *ink;    /* the image's ink map (dg_ink_map): 1 channel, the image's size */
-    uint8_t *owner;   /* [ink->h][ink->w]: k+1 where the pixel is ink of digit k, else 0 */
+    dg_image *ink;  /* the image's ink map (dg_ink_map): 1 channel, the image's size */
+    uint8_t *owner; /* [ink->h][ink->w]: k+1 where the pixel is ink of digit k, else 0 */
 } dg_segmentation;
 
 /*
@@ -694,20 +694,20 @@ typedef struct dg_report_sample {
 
 /* What goes into a report; every part may be left out (NULL or 0). Pointers are borrowed. */
 typedef struct dg_report {
-    const char *model_path;         /* shown in the heading */
-    const dg_net *net;              /* layer table */
-    const dg_model_meta *meta;      /* training settings, class labels */
-    const dg_history_row *history;  /* training curves, n_history rows */
+    const char *model_path;        /* shown in the heading */
+    const dg_net *net;             /* layer table */
+    const dg_model_meta *meta;     /* training settings, class labels */
+    const dg_history_row *history; /* training curves, n_history rows */
     int n_history;
-    const dg_eval *eval;            /* test accuracy, confusion, precision and recall */
-    const uint8_t *mistake_images;  /* [n_mistakes][784] worst mistakes, worst first */
-    const uint8_t *mistake_labels;  /* [n_mistakes] true classes */
+    const dg_eval *eval;           /* test accuracy, confusion, precision and recall */
+    const uint8_t *mistake_images; /* [n_mistakes][784] worst mistakes, worst first */
+    const uint8_t *mistake_labels; /* [n_mistakes] true classes */
     const uint8_t *mistake_predicted;
     const float *mistake_confidence;
     int n_mistakes;
     const dg_report_sample *samples; /* [n_samples] */
     int n_samples;
-    int classes;                    /* for samples' probs when there is no eval or meta */
+    int classes; /* for samples' probs when there is no eval or meta */
 } dg_report;
 
 /*

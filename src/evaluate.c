@@ -18,12 +18,12 @@ dg_status dg_evaluate(dg_net *net, const dg_dataset *ds, const dg_norm *norm, ui
     memset(out, 0, sizeof *out);
     dg_shape in = dg_net_input_shape(net);
     if (in.c != 1 || (uint32_t)in.h != ds->h || (uint32_t)in.w != ds->w) {
-        return dg_fail(DG_ERR_MISMATCH, "data has %ux%u images, the network takes %dx%dx%d",
-                       ds->h, ds->w, in.c, in.h, in.w);
+        return dg_fail(DG_ERR_MISMATCH, "data has %ux%u images, the network takes %dx%dx%d", ds->h,
+                       ds->w, in.c, in.h, in.w);
     }
     if (first > ds->n || count > ds->n - first) {
-        return dg_fail(DG_ERR_ARG, "examples %u..%u beyond the dataset's %u", first,
-                       first + count, ds->n);
+        return dg_fail(DG_ERR_ARG, "examples %u..%u beyond the dataset's %u", first, first + count,
+                       ds->n);
     }
     int classes = dg_net_classes(net);
     size_t pixels = (size_t)ds->h * ds->w;
@@ -53,8 +53,8 @@ dg_status dg_evaluate(dg_net *net, const dg_dataset *ds, const dg_norm *norm, ui
             uint8_t label = ds->labels[first + done + (uint32_t)i];
             if (label >= classes) {
                 free(xbuf);
-                return dg_fail(DG_ERR_MISMATCH, "label %u beyond the network's %d classes",
-                               label, classes);
+                return dg_fail(DG_ERR_MISMATCH, "label %u beyond the network's %d classes", label,
+                               classes);
             }
             double pl = p[label] > 1e-30f ? p[label] : 1e-30;
             loss -= log(pl);

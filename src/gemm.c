@@ -79,9 +79,8 @@ const char *dg_blas_backend(void)
 
 /* C[i][j] = alpha * sum_p A(i,p) B(p,j) + beta * C[i][j], with A(i,p) = a[i*lda+p] or
  * a[p*lda+i] when transposed, likewise B. Blocked over p so rows of B stay in cache. */
-void dg_sgemm_builtin(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                      const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                      int ldc)
+void dg_sgemm_builtin(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
+                      int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
     for (int i = 0; i < m; i++) {
         float *ci = c + (size_t)i * ldc;
@@ -118,8 +117,8 @@ void dg_sgemm_builtin(bool trans_a, bool trans_b, int m, int n, int k, float alp
     }
 }
 
-void dg_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
-              int lda, const float *b, int ldb, float beta, float *c, int ldc)
+void dg_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+              const float *b, int ldb, float beta, float *c, int ldc)
 {
     pthread_once(&blas_once, load_blas);
 #if defined(__AVX512F__)
@@ -130,8 +129,8 @@ void dg_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, cons
 #endif
     if (blas_sgemm) {
         blas_sgemm(CBLAS_ROW_MAJOR, trans_a ? CBLAS_TRANS : CBLAS_NO_TRANS,
-                   trans_b ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta,
-                   c, ldc);
+                   trans_b ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                   ldc);
     } else {
         dg_sgemm_builtin(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }

@@ -223,9 +223,8 @@ static void gemm_blocked(bool trans_a, bool trans_b, int m, int n, int k, float 
     }
 }
 
-void dg_sgemm_avx512(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                     const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                     int ldc)
+void dg_sgemm_avx512(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
+                     int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
     if (k == 0) {
         for (int i = 0; i < m; i++) {

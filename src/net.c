@@ -18,12 +18,12 @@
 #define SPEC_MAX   1024
 
 typedef struct replica {
-    float **act;          /* [L+1] each [cap][shape_i] */
+    float **act;            /* [L+1] each [cap][shape_i] */
     float *grad_a, *grad_b; /* ping-pong activation gradients [cap][max shape] */
-    float *scratch;       /* max over layers of scratch_floats(cap) */
-    void **aux;           /* [L] each [cap][aux_bytes_per_item] */
-    float *grads;         /* gradient arena: net->grads for replica 0 */
-    int first, n;         /* slice of the current batch */
+    float *scratch;         /* max over layers of scratch_floats(cap) */
+    void **aux;             /* [L] each [cap][aux_bytes_per_item] */
+    float *grads;           /* gradient arena: net->grads for replica 0 */
+    int first, n;           /* slice of the current batch */
     double loss_sum;
 } replica;
 
@@ -39,11 +39,11 @@ struct dg_net {
     dg_pool *pool;
     bool reference;
     bool want_input_grad;
-    int max_batch, cap;   /* prepared batch, examples per replica */
-    replica *reps;        /* [threads] */
-    float *probs;         /* [max_batch][classes] */
-    float *logits;        /* [max_batch][classes] */
-    float *input_grad;    /* [max_batch][input] when want_input_grad */
+    int max_batch, cap; /* prepared batch, examples per replica */
+    replica *reps;      /* [threads] */
+    float *probs;       /* [max_batch][classes] */
+    float *logits;      /* [max_batch][classes] */
+    float *input_grad;  /* [max_batch][input] when want_input_grad */
     int last_n;
     bool last_training;
     uint64_t dropout_seed;
@@ -159,7 +159,8 @@ static dg_status parse_layer(char *text, bool is_last, dg_layer *l)
     memset(l, 0, sizeof *l);
     l->ops = ops;
     int args = n - 1;
-    if (args > 0 && !strcmp(tok[n - 1], "relu") && (ops == &dg_conv2d_ops || ops == &dg_dense_ops)) {
+    if (args > 0 && !strcmp(tok[n - 1], "relu") &&
+        (ops == &dg_conv2d_ops || ops == &dg_dense_ops)) {
         l->relu = true;
         args--;
     }
@@ -622,10 +623,10 @@ dg_status dg_net_prepare(dg_net *net, int max_batch)
     if (net->want_input_grad) {
         net->input_grad = alloc_floats((size_t)max_batch * dg_shape_size(net->input));
     }
-    dg_status st = (net->reps && net->probs && net->logits &&
-                    (!net->want_input_grad || net->input_grad))
-                       ? DG_OK
-                       : DG_ERR_NOMEM;
+    dg_status st =
+        (net->reps && net->probs && net->logits && (!net->want_input_grad || net->input_grad))
+            ? DG_OK
+            : DG_ERR_NOMEM;
     for (int t = 0; st == DG_OK && t < net->threads; t++) {
         st = alloc_replica(net, &net->reps[t], t);
     }
@@ -637,7 +638,6 @@ dg_status dg_net_prepare(dg_net *net, int max_batch)
 }
 
 /* ------------------------------------------------------------------ forward / backward */
-
 
 static void split_batch(dg_net *net, int n)
 {

@@ -20,15 +20,15 @@ typedef struct dg_layer dg_layer;
 
 /* What a layer kernel sees: the replica's scratch and state for one call. */
 typedef struct dg_layer_ctx {
-    float *scratch;     /* layer->scratch_floats(n) floats, shared by all layers */
-    void *aux;          /* layer->aux_bytes_per_item * n bytes kept from forward to backward */
-    float *dparams;     /* this replica's gradient arena (layer offsets apply) */
+    float *scratch; /* layer->scratch_floats(n) floats, shared by all layers */
+    void *aux;      /* layer->aux_bytes_per_item * n bytes kept from forward to backward */
+    float *dparams; /* this replica's gradient arena (layer offsets apply) */
     bool is_training;
-    bool reference;     /* use the plain loops */
+    bool reference;        /* use the plain loops */
     uint64_t dropout_seed; /* per step; examples draw from seed + global example index */
-    int first_item;     /* index of this slice's first example in the batch */
-    dg_pool *pool;      /* when the whole batch is one slice (a single image): threads a
-                           layer may split its output channels across; else NULL */
+    int first_item;        /* index of this slice's first example in the batch */
+    dg_pool *pool;         /* when the whole batch is one slice (a single image): threads a
+                              layer may split its output channels across; else NULL */
 } dg_layer_ctx;
 
 typedef struct dg_layer_ops {
@@ -49,10 +49,10 @@ typedef struct dg_layer_ops {
 
 struct dg_layer {
     const dg_layer_ops *ops;
-    int units;   /* conv: output channels; dense: outputs */
-    int k;       /* conv kernel side, pool size */
-    float rate;  /* dropout rate */
-    bool relu;   /* fused ReLU on the output */
+    int units;  /* conv: output channels; dense: outputs */
+    int k;      /* conv kernel side, pool size */
+    float rate; /* dropout rate */
+    bool relu;  /* fused ReLU on the output */
     dg_shape in, out;
     size_t n_weights, n_bias;
     size_t param_offset; /* weights at params + offset, biases right after */
@@ -83,22 +83,19 @@ static inline size_t dg_shape_size(dg_shape s)
 
 /* Row-major single-precision GEMM: C[M][N] = alpha * op(A) op(B) + beta * C, with op(X)
  * transposed when trans_x. lda/ldb/ldc are row strides. The one door to BLAS. */
-void dg_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
-              int lda, const float *b, int ldb, float beta, float *c, int ldc);
+void dg_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+              const float *b, int ldb, float beta, float *c, int ldc);
 
 /* The same product by plain blocked loops: the fallback when OpenBLAS cannot be loaded
  * (or DIGITS_BLAS=builtin), and the reference the tests compare it with. */
-void dg_sgemm_builtin(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                      const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                      int ldc);
+void dg_sgemm_builtin(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
+                      int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
 #if defined(__AVX512F__)
 /* The same product with AVX-512 kernels (gemm_avx512.c). */
-void dg_sgemm_avx512(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                     const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                     int ldc);
+void dg_sgemm_avx512(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
+                     int lda, const float *b, int ldb, float beta, float *c, int ldc);
 #endif
-
 
 /* Per-example random stream for dropout, independent of how a batch is split. */
 static inline uint64_t dg_mix64(uint64_t x)

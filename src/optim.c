@@ -38,8 +38,7 @@ dg_status dg_optim_new(const dg_optim_config *cfg, size_t n_params, dg_optim **o
     if (!(cfg->lr > 0.0f) || !(cfg->beta1 >= 0.0f && cfg->beta1 < 1.0f) ||
         !(cfg->beta2 >= 0.0f && cfg->beta2 < 1.0f) || !(cfg->eps > 0.0f) ||
         !(cfg->momentum >= 0.0f && cfg->momentum < 1.0f)) {
-        return dg_fail(DG_ERR_ARG, "optimiser: a setting is out of range (lr %g)",
-                       (double)cfg->lr);
+        return dg_fail(DG_ERR_ARG, "optimiser: a setting is out of range (lr %g)", (double)cfg->lr);
     }
     dg_optim *o = calloc(1, sizeof *o);
     if (!o) {

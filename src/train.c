@@ -109,14 +109,16 @@ static dg_status check_data(const dg_net *net, const dg_dataset *ds)
 {
     dg_shape in = dg_net_input_shape(net);
     if (in.c != 1 || (uint32_t)in.h != ds->h || (uint32_t)in.w != ds->w) {
-        return dg_fail(DG_ERR_MISMATCH, "data has %ux%u images, the network takes %dx%dx%d",
-                       ds->h, ds->w, in.c, in.h, in.w);
+        return dg_fail(DG_ERR_MISMATCH, "data has %ux%u images, the network takes %dx%dx%d", ds->h,
+                       ds->w, in.c, in.h, in.w);
     }
     int classes = dg_net_classes(net);
     for (uint32_t i = 0; i < ds->n; i++) {
         if (ds->labels[i] >= classes) {
-            return dg_fail(DG_ERR_MISMATCH, "label %u of example %u is beyond the network's %d "
-                           "classes", ds->labels[i], i, classes);
+            return dg_fail(DG_ERR_MISMATCH,
+                           "label %u of example %u is beyond the network's %d "
+                           "classes",
+                           ds->labels[i], i, classes);
         }
     }
     return DG_OK;
@@ -150,7 +152,7 @@ static void run_epoch(train_state *s, int epoch, dg_epoch_stats *st)
     for (int k = 0; k < steps; k++) {
         uint32_t first = (uint32_t)k * (uint32_t)cfg->batch;
         int n = (int)(s->n_train - first < (uint32_t)cfg->batch ? s->n_train - first
-                                                                 : (uint32_t)cfg->batch);
+                                                                : (uint32_t)cfg->batch);
         for (int i = 0; i < n; i++) {
             uint32_t e = s->order[first + (uint32_t)i];
             dg_normalise(&cfg->norm, s->ds->images + (size_t)e * pixels, pixels,
@@ -184,8 +186,10 @@ dg_status dg_train(dg_net *net, const dg_dataset *ds, const dg_train_config *cfg
 {
     if (cfg->epochs < 1 || cfg->batch < 1 || cfg->batch > 65536 || !(cfg->val_split >= 0.0) ||
         !(cfg->val_split < 1.0)) {
-        return dg_fail(DG_ERR_ARG, "training settings out of range (epochs %d, batch %d, "
-                       "validation split %g)", cfg->epochs, cfg->batch, cfg->val_split);
+        return dg_fail(DG_ERR_ARG,
+                       "training settings out of range (epochs %d, batch %d, "
+                       "validation split %g)",
+                       cfg->epochs, cfg->batch, cfg->val_split);
     }
     dg_status status = check_data(net, ds);
     if (status != DG_OK) {
@@ -235,8 +239,10 @@ dg_status dg_train(dg_net *net, const dg_dataset *ds, const dg_train_config *cfg
             st.val_accuracy = ev.accuracy;
         }
         if (!isfinite(st.loss)) {
-            status = dg_fail(DG_ERR_ARG, "training diverged in epoch %d (loss is not finite); "
-                             "try a smaller learning rate", epoch);
+            status = dg_fail(DG_ERR_ARG,
+                             "training diverged in epoch %d (loss is not finite); "
+                             "try a smaller learning rate",
+                             epoch);
             goto done;
         }
         if (cb && cb->on_epoch && !cb->on_epoch(cb->user, &st)) {

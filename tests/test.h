@@ -23,7 +23,7 @@ const char *test_mnist_dir(void);
 /* A fresh empty temporary folder for this test (removed at exit). */
 const char *test_tmp_dir(void);
 
-#define CHECK(cond)                                                                               \
+#define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
             test_fail(__FILE__, __LINE__, "%s", #cond);                                            \

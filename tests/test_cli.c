@@ -74,8 +74,8 @@ DG_TEST(cli_usage_errors)
 
 DG_TEST(cli_help_everywhere)
 {
-    static const char *const commands[] = {"", "train", "evaluate", "predict", "info",
-                                           "verify", "plot", "report", "read"};
+    static const char *const commands[] = {"",       "train", "evaluate", "predict", "info",
+                                           "verify", "plot",  "report",   "read"};
     char out[8192], args[64];
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         snprintf(args, sizeof args, "%s --help", commands[i]);
@@ -108,8 +108,22 @@ static void write_idx(const char *dir, const char *prefix, int n)
     gzFile img = gzopen(path, "wb");
     snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix);
     FILE *lab = fopen(path, "wb");
-    uint8_t head[16] = {0, 0, 8, 3, (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
-                        (uint8_t)n, 0, 0, 0, 28, 0, 0, 0, 28};
+    uint8_t head[16] = {0,
+                        0,
+                        8,
+                        3,
+                        (uint8_t)(n >> 24),
+                        (uint8_t)(n >> 16),
+                        (uint8_t)(n >> 8),
+                        (uint8_t)n,
+                        0,
+                        0,
+                        0,
+                        28,
+                        0,
+                        0,
+                        0,
+                        28};
     gzwrite(img, head, 16);
     uint8_t lhead[8] = {0, 0, 8, 1, head[4], head[5], head[6], head[7]};
     fwrite(lhead, 1, 8, lab);

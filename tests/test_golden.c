@@ -72,8 +72,8 @@ static void run_golden(bool reference, int threads)
     float loss = dg_net_backward(net, labels, BATCH);
     CHECK(read_golden(path, "loss", want, 1) == 1);
     CHECK_NEAR(loss, want[0], 1e-5);
-    CHECK_MSG(read_golden(path, "grads", want, 4096) == (int)np, "%s: %zu gradients wanted",
-              path, np);
+    CHECK_MSG(read_golden(path, "grads", want, 4096) == (int)np, "%s: %zu gradients wanted", path,
+              np);
     const float *g = dg_net_grads(net);
     for (size_t i = 0; i < np; i++) {
         CHECK_MSG(fabs(g[i] - want[i]) <= 1e-5 + 1e-4 * fabs(want[i]),

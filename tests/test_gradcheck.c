@@ -27,8 +27,10 @@ static const grad_case cases[] = {
     {"dense_relu", "flatten, dense 5 relu, dense 3", {1, 3, 4}},
     {"relu", "flatten, dense 6, relu, dense 3", {1, 2, 5}},
     {"dropout", "flatten, dense 8 relu, dropout 0.3, dense 3", {1, 3, 3}},
-    {"seed_cnn_small", "conv 4 3 relu, maxpool 2, conv 5 3 relu, maxpool 2, flatten, "
-                       "dense 6 relu, dense 10", {1, 12, 12}},
+    {"seed_cnn_small",
+     "conv 4 3 relu, maxpool 2, conv 5 3 relu, maxpool 2, flatten, "
+     "dense 6 relu, dense 10",
+     {1, 12, 12}},
 };
 
 #define BATCH 3
@@ -130,8 +132,8 @@ static void check_case(const grad_case *gc, bool reference, int threads)
         double numeric = (up - down) / (2.0 * eps);
         x_nonzero += xgrad[i] != 0.0f;
         if (!close_enough(xgrad[i], numeric)) {
-            test_fail(__FILE__, __LINE__, "%s: input %zu: analytic %.6g, numeric %.6g", gc->name,
-                      i, (double)xgrad[i], numeric);
+            test_fail(__FILE__, __LINE__, "%s: input %zu: analytic %.6g, numeric %.6g", gc->name, i,
+                      (double)xgrad[i], numeric);
             bad = 1;
         }
     }

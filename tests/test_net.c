@@ -33,8 +33,8 @@ DG_TEST(net_preset_parameter_counts)
 DG_TEST(net_spec_canonical_round_trip)
 {
     dg_net *net, *again;
-    CHECK_OK(dg_net_new("  Conv 8 3x3 ReLU,maxpool 2 ,flatten, dense 10 softmax", (dg_shape){1, 9, 9},
-                        &net));
+    CHECK_OK(dg_net_new("  Conv 8 3x3 ReLU,maxpool 2 ,flatten, dense 10 softmax",
+                        (dg_shape){1, 9, 9}, &net));
     CHECK(!strcmp(dg_net_spec(net), "conv 8 3 relu, maxpool 2, flatten, dense 10"));
     CHECK_OK(dg_net_new(dg_net_spec(net), (dg_shape){1, 9, 9}, &again));
     CHECK(!strcmp(dg_net_spec(net), dg_net_spec(again)));
@@ -46,19 +46,19 @@ DG_TEST(net_spec_canonical_round_trip)
 DG_TEST(net_spec_errors)
 {
     static const char *const bad[] = {
-        "",                                     /* empty */
-        "conv 32 3 relu",                       /* no class scores at the end */
-        "conv 32 4, flatten, dense 10",         /* even kernel */
-        "conv 32 29, flatten, dense 10",        /* kernel larger than the input */
-        "dense 10",                             /* dense on a 28x28 input */
-        "flatten, dense 10,, dense 10",         /* empty layer */
-        "flatten, dense ten",                   /* not a number */
-        "flatten, dense 10 relu extra",         /* extra argument */
-        "flatten, softmax 10",                  /* unknown layer */
-        "flatten, dropout 1.5, dense 10",       /* rate out of range */
-        "flatten, dense 1",                     /* a single class */
-        "flatten, dense 100",                   /* too many classes */
-        "maxpool 30, flatten, dense 10",        /* pool larger than the input */
+        "",                               /* empty */
+        "conv 32 3 relu",                 /* no class scores at the end */
+        "conv 32 4, flatten, dense 10",   /* even kernel */
+        "conv 32 29, flatten, dense 10",  /* kernel larger than the input */
+        "dense 10",                       /* dense on a 28x28 input */
+        "flatten, dense 10,, dense 10",   /* empty layer */
+        "flatten, dense ten",             /* not a number */
+        "flatten, dense 10 relu extra",   /* extra argument */
+        "flatten, softmax 10",            /* unknown layer */
+        "flatten, dropout 1.5, dense 10", /* rate out of range */
+        "flatten, dense 1",               /* a single class */
+        "flatten, dense 100",             /* too many classes */
+        "maxpool 30, flatten, dense 10",  /* pool larger than the input */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         dg_net *net = (dg_net *)1;
@@ -77,7 +77,7 @@ DG_TEST(net_forward_by_hand)
     float *p = dg_net_params(net);
     /* conv weights [2][1][3][3], biases [2], dense [2][2], biases [2] */
     for (int i = 0; i < 9; i++) {
-        p[i] = (float)(i + 1);      /* channel 0: 1..9 */
+        p[i] = (float)(i + 1);            /* channel 0: 1..9 */
         p[9 + i] = i == 4 ? -1.0f : 0.0f; /* channel 1: minus the centre */
     }
     p[18] = 0.5f;

@@ -9,8 +9,8 @@
  * Fast path, per chunk of N examples (as many as keep the chunk's work in the L2
  * cache): im2col gathers the input patches of all N into col [C*K*K][N*P], then one GEMM
  * gives w (O x CKK) * col = [O][N*P], copied into y with bias and ReLU; backward uses
- * dw += dz * col^T and dcol = w^T * dz over all N at once, then col2im. The plain loops (conv_*_ref) stay beside it as the
- * reference the fast path is checked against.
+ * dw += dz * col^T and dcol = w^T * dz over all N at once, then col2im. The plain loops
+ * (conv_*_ref) stay beside it as the reference the fast path is checked against.
  */
 #include "kernels.h"
 #include "net.h"
@@ -208,8 +208,8 @@ static void conv_forward_chunk(const dg_layer *l, const float *x, float *y, int 
     }
 }
 
-static void conv_backward_chunk(const dg_layer *l, const float *x, const float *y,
-                                const float *dy, float *dx, int n, dg_layer_ctx *ctx)
+static void conv_backward_chunk(const dg_layer *l, const float *x, const float *y, const float *dy,
+                                float *dx, int n, dg_layer_ctx *ctx)
 {
     float *dw = ctx->dparams + l->param_offset;
     float *db = dw + l->n_weights;
@@ -223,8 +223,7 @@ static void conv_backward_chunk(const dg_layer *l, const float *x, const float *
         float s = 0.0f;
         for (int b = 0; b < n; b++) {
             size_t at = (size_t)b * out_size + (size_t)o * p;
-            s += dg_relu_grad_sum(y + at, dy + at, dz + (size_t)o * np + (size_t)b * p, p,
-                                  l->relu);
+            s += dg_relu_grad_sum(y + at, dy + at, dz + (size_t)o * np + (size_t)b * p, p, l->relu);
         }
         db[o] += s;
     }

@@ -51,8 +51,7 @@ static void dense_dots_task(void *arg, int t, int n_threads)
     int o0 = out * t / n_threads, o1 = out * (t + 1) / n_threads;
     for (int r = 0; r < a->n; r++) {
         for (int o = o0; o < o1; o++) {
-            a->y[(size_t)r * out + o] =
-                dg_dot(a->x + (size_t)r * in, a->l->w + (size_t)o * in, in);
+            a->y[(size_t)r * out + o] = dg_dot(a->x + (size_t)r * in, a->l->w + (size_t)o * in, in);
         }
     }
 }
