@@ -55,8 +55,8 @@ struct dg_net {
 static const char *const preset_names[] = {"seed-cnn", "seed-cnn-dropout", "mlp", "fast", NULL};
 static const char *const preset_specs[] = {
     "conv 32 3 relu, maxpool 2, conv 64 3 relu, maxpool 2, flatten, dense 64 relu, dense 10",
-    "conv 32 3 relu, maxpool 2, conv 64 3 relu, maxpool 2, flatten, dense 128 relu, dropout 0.5, "
-    "dense 10",
+    ("conv 32 3 relu, maxpool 2, conv 64 3 relu, maxpool 2, flatten, dense 128 relu, "
+     "dropout 0.5, dense 10"),
     "flatten, dense 128 relu, dense 128 relu, dense 10",
     "conv 24 5 relu, maxpool 2, conv 48 3 relu, maxpool 2, flatten, dense 256 relu, dense 10",
 };
