@@ -694,25 +694,42 @@ typedef struct pass_args {
     dg_pool *layer_pool; /* passed to the layers when one thread runs the whole batch */
 } pass_args;
 
+/* Examples that go through all the layers together at inference: few enough that their
+ * activations stay in the caches from one layer to the next. Training keeps every
+ * activation for backward, so it runs the whole slice layer by layer. */
+#define INFER_GROUP 8
+
+/* Runs examples [s, s + m) of replica r's slice through every layer. */
+static void forward_group(dg_net *net, replica *r, const float *x, int s, int m, dg_pool *pool)
+{
+    size_t in_size = dg_shape_size(net->input);
+    memcpy(r->act[0] + (size_t)s * in_size, x + (size_t)(r->first + s) * in_size,
+           (size_t)m * in_size * sizeof(float));
+    for (int i = 0; i < net->n_layers; i++) {
+        const dg_layer *l = &net->layers[i];
+        dg_layer_ctx ctx = make_ctx(net, r, i);
+        ctx.pool = pool;
+        ctx.aux = (char *)r->aux[i] + (size_t)s * l->aux_bytes_per_item;
+        ctx.first_item = r->first + s;
+        l->ops->forward(l, r->act[i] + (size_t)s * dg_shape_size(l->in),
+                        r->act[i + 1] + (size_t)s * dg_shape_size(l->out), m, &ctx);
+    }
+    size_t k = (size_t)net->classes, at = (size_t)(r->first + s) * k;
+    const float *logits = r->act[net->n_layers] + (size_t)s * k;
+    memcpy(net->logits + at, logits, (size_t)m * k * sizeof(float));
+    softmax_rows(logits, net->probs + at, m, net->classes);
+}
+
 static void forward_task(void *arg, int t, int n_threads)
 {
     (void)n_threads;
     pass_args *a = arg;
     dg_net *net = a->net;
     replica *r = &net->reps[t];
-    if (r->n == 0) {
-        return;
+    int group = net->last_training ? r->n : INFER_GROUP;
+    for (int s = 0; s < r->n; s += group) {
+        forward_group(net, r, a->x, s, r->n - s < group ? r->n - s : group, a->layer_pool);
     }
-    size_t in_size = dg_shape_size(net->input);
-    memcpy(r->act[0], a->x + (size_t)r->first * in_size, (size_t)r->n * in_size * sizeof(float));
-    for (int i = 0; i < net->n_layers; i++) {
-        dg_layer_ctx ctx = make_ctx(net, r, i);
-        ctx.pool = a->layer_pool;
-        net->layers[i].ops->forward(&net->layers[i], r->act[i], r->act[i + 1], r->n, &ctx);
-    }
-    size_t k = (size_t)net->classes;
-    memcpy(net->logits + r->first * k, r->act[net->n_layers], (size_t)r->n * k * sizeof(float));
-    softmax_rows(r->act[net->n_layers], net->probs + r->first * k, r->n, net->classes);
 }
 
 const float *dg_net_forward(dg_net *net, const float *x, int n, bool is_training, dg_rng *rng)

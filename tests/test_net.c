@@ -344,3 +344,28 @@ DG_TEST(net_single_image_split_channels)
     dg_net_free(two);
     CHECK(!memcmp(p1, p2, sizeof p1));
 }
+
+/* Inference in groups of examples gives each example what it gets on its own. */
+DG_TEST(net_inference_batch_matches_single)
+{
+    enum { N = 41 };
+    static float x[N * 784];
+    dg_rng rng;
+    dg_rng_seed(&rng, 5);
+    for (int i = 0; i < N * 784; i++) {
+        x[i] = dg_rng_uniform(&rng);
+    }
+    dg_net *net;
+    CHECK_OK(dg_net_new(dg_preset_spec("seed-cnn-dropout"), (dg_shape){1, 28, 28}, &net));
+    CHECK_OK(dg_net_set_threads(net, 2));
+    dg_net_init_params(net, &rng);
+    static float batch[N * 10];
+    memcpy(batch, dg_net_forward(net, x, N, false, NULL), sizeof batch);
+    for (int i = 0; i < N; i++) {
+        const float *one = dg_net_forward(net, x + i * 784, 1, false, NULL);
+        for (int c = 0; c < 10; c++) {
+            CHECK_NEAR(one[c], batch[i * 10 + c], 1e-6);
+        }
+    }
+    dg_net_free(net);
+}
