@@ -346,11 +346,9 @@ int cmd_train(int argc, char **argv)
     }
     dg_train_config cfg;
     apply_options(&o, &cfg);
+    /* with --spec, a --preset gives only its training settings: the net has no preset */
     const char *preset = o.spec ? "" : (o.preset ? o.preset : "seed-cnn");
     const char *spec = o.spec ? o.spec : dg_preset_spec(preset);
-    if (o.spec && o.preset) {
-        preset = ""; /* the preset's settings, not its layers */
-    }
 
     dg_dataset *train = NULL, *test = NULL;
     dg_net *net = NULL;
