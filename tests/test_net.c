@@ -322,7 +322,9 @@ DG_TEST(net_train_rejects_mismatched_data)
     CHECK_STATUS(st2, DG_ERR_MISMATCH);
 }
 
-/* One image on two threads splits channels, not examples: the same bits as one thread. */
+/* One image on two threads splits each layer's outputs, not examples: the same answer as
+ * one thread (to the bit with the AVX-512 kernels; BLAS may round differently when it
+ * is given part of the columns). */
 DG_TEST(net_single_image_split_channels)
 {
     dg_net *one, *two;
@@ -342,7 +344,9 @@ DG_TEST(net_single_image_split_channels)
     memcpy(p2, dg_net_forward(two, x, 1, false, NULL), sizeof p2);
     dg_net_free(one);
     dg_net_free(two);
-    CHECK(!memcmp(p1, p2, sizeof p1));
+    for (int c = 0; c < 10; c++) {
+        CHECK_NEAR(p1[c], p2[c], 1e-6);
+    }
 }
 
 /* Inference in groups of examples gives each example what it gets on its own. */
