@@ -33,6 +33,8 @@ static const char usage[] =
     "  -o, --output MODEL where to save the model (default model/digits.model)\n"
     "  --history CSV      per-epoch history (default: MODEL with .history.csv)\n"
     "  --limit N          train on the first N training images only\n"
+    "  --labels A,B,...   class names stored in the model (default 0,1,...,9), e.g. for\n"
+    "                     Fashion-MNIST: --labels T-shirt,Trouser,Pullover,...\n"
     "  --no-test          skip the test-set evaluation at the end\n"
     "  -q, --quiet        no progress output\n";
 
@@ -124,6 +126,27 @@ static bool on_epoch(void *user, const dg_epoch_stats *st)
     return true;
 }
 
+/* Fills meta's class names from "A,B,C"; false unless there is one per class. */
+static bool set_labels(const char *list, int classes, dg_model_meta *meta)
+{
+    int n = 0;
+    for (const char *p = list;; n++) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (n >= classes || len == 0 || len >= sizeof meta->labels[0]) {
+            return false;
+        }
+        memcpy(meta->labels[n], p, len);
+        meta->labels[n][len] = '\0';
+        if (!comma) {
+            break;
+        }
+        p = comma + 1;
+    }
+    meta->classes = classes;
+    return n + 1 == classes;
+}
+
 /* Whether a file can be created in path's folder (made if missing), tried with a
  * temporary file so that an existing model is left alone. */
 static bool can_write_beside(const char *path)
@@ -191,10 +214,11 @@ enum {
     OPT_SCHEDULE,
     OPT_NO_TEST,
     OPT_LIMIT,
+    OPT_LABELS,
 };
 
 typedef struct train_options {
-    const char *preset, *spec, *data, *output, *history;
+    const char *preset, *spec, *data, *output, *history, *labels;
     long epochs, batch, seed, threads, limit;
     double lr, val_split;
     const char *optimizer, *schedule;
@@ -219,6 +243,7 @@ static int parse_options(int argc, char **argv, train_options *o)
         {"schedule", required_argument, 0, OPT_SCHEDULE},
         {"no-test", no_argument, 0, OPT_NO_TEST},
         {"limit", required_argument, 0, OPT_LIMIT},
+        {"labels", required_argument, 0, OPT_LABELS},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -273,6 +298,9 @@ static int parse_options(int argc, char **argv, train_options *o)
             break;
         case OPT_LIMIT:
             ok = cli_parse_int(optarg, 1, 100000000, &o->limit);
+            break;
+        case OPT_LABELS:
+            o->labels = optarg;
             break;
         case 'q':
             o->quiet = true;
@@ -379,6 +407,17 @@ int cmd_train(int argc, char **argv)
     }
     dg_model_meta meta;
     dg_model_meta_default(&meta);
+    meta.classes = dg_net_classes(net);
+    for (int c = 0; c < meta.classes; c++) {
+        snprintf(meta.labels[c], sizeof meta.labels[c], "%d", c);
+    }
+    if (o.labels && !set_labels(o.labels, dg_net_classes(net), &meta)) {
+        rc = cli_usage_error("train",
+                             "--labels wants %d comma-separated names of 1 to %zu "
+                             "characters",
+                             dg_net_classes(net), sizeof meta.labels[0] - 1);
+        goto done;
+    }
     /* fail before training, not after, when the model cannot be written */
     if (!can_write_beside(o.output)) {
         cli_error("train", "cannot write %s (is its folder writable?)", o.output);
