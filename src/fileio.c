@@ -1,11 +1,15 @@
 /*
  * fileio.c - whole files into memory, checked before anything is allocated: the file
- * must be a regular file no larger than the caller's limit.
+ * must be a regular file no larger than the caller's limit; and whole buffers out to
+ * files atomically: a temporary file beside the target, flushed, fsync'd and renamed
+ * over it, then the directory fsync'd, so a reader never sees half a file and an old
+ * file survives a failed write.
  */
 #include "fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -68,5 +72,102 @@ dg_status dg_read_file(const char *path, uint64_t max_bytes, const char *what, u
     }
     *out = buf;
     *n_out = got;
+    return DG_OK;
+}
+
+/* dirname of path into a new string ("." when it has no slash); NULL on no memory. */
+char *dg_parent_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        return strdup(".");
+    }
+    if (slash == path) {
+        return strdup("/");
+    }
+    size_t n = (size_t)(slash - path);
+    char *dir = malloc(n + 1);
+    if (dir) {
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    return dir;
+}
+
+/* Makes the rename durable; a failure here loses nothing, so it is not reported. */
+static void sync_parent(const char *path)
+{
+    char *dir = dg_parent_dir(path);
+    if (!dir) {
+        return;
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
+dg_status dg_write_file_atomic(const char *path, const uint8_t *bytes, size_t n)
+{
+    dg_status st;
+    static const char suffix[] = ".tmp.XXXXXX";
+    size_t path_len = strlen(path);
+    char *tmp = malloc(path_len + sizeof suffix);
+    if (!tmp) {
+        return dg_fail(DG_ERR_NOMEM, "%s: out of memory", path);
+    }
+    memcpy(tmp, path, path_len);
+    memcpy(tmp + path_len, suffix, sizeof suffix);
+
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        st = dg_fail(errno == ENOENT ? DG_ERR_NOT_FOUND : DG_ERR_IO,
+                     "%s: not saved: cannot create a temporary file beside it: %s", path,
+                     strerror(errno));
+        free(tmp);
+        return st;
+    }
+    /* mkstemp makes the file private (0600); the file is ordinary data, or keeps the mode
+     * of the file it replaces. */
+    struct stat old;
+    mode_t mode = stat(path, &old) == 0 ? (old.st_mode & 07777) : 0644;
+    FILE *f = fdopen(fd, "wb");
+    if (!f) {
+        st = dg_fail(DG_ERR_IO, "%s: %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        return st;
+    }
+    const char *step = NULL;
+    if (fchmod(fd, mode) != 0) {
+        step = "fchmod";
+    } else if (fwrite(bytes, 1, n, f) != n) {
+        step = "write";
+    } else if (fflush(f) != 0) {
+        step = "fflush";
+    } else if (fsync(fd) != 0) {
+        step = "fsync";
+    }
+    int saved = errno;
+    if (fclose(f) != 0 && !step) {
+        step = "fclose";
+        saved = errno;
+    }
+    if (!step && rename(tmp, path) != 0) {
+        step = "rename";
+        saved = errno;
+    }
+    if (step) {
+        st = dg_fail(DG_ERR_IO, "%s: not saved: %s failed on %s: %s", path, step, tmp,
+                     strerror(saved));
+        unlink(tmp);
+        free(tmp);
+        return st;
+    }
+    free(tmp);
+    sync_parent(path);
     return DG_OK;
 }

@@ -1,6 +1,6 @@
 /*
- * fileio.h - reading a whole file into memory, for the loaders that parse from a buffer
- * (model files, images).
+ * fileio.h - whole files in and out: reading into memory for the loaders that parse
+ * from a buffer, and atomic writes for the savers that build one (model files, images).
  */
 #ifndef DG_FILEIO_H
 #define DG_FILEIO_H
@@ -14,5 +14,13 @@
  * is read gives what was there. */
 dg_status dg_read_file(const char *path, uint64_t max_bytes, const char *what, uint8_t **out,
                        size_t *n_out);
+
+/* Writes bytes[n] to path atomically (see fileio.c): on any failure path is untouched,
+ * no temporary file is left, and the status is DG_ERR_IO (DG_ERR_NOT_FOUND when the
+ * folder does not exist, DG_ERR_NOMEM). */
+dg_status dg_write_file_atomic(const char *path, const uint8_t *bytes, size_t n);
+
+/* The folder part of path as a new string ("." when there is none); NULL on no memory. */
+char *dg_parent_dir(const char *path);
 
 #endif

@@ -359,71 +359,6 @@ static int png_encode_protected(png_write_job *job)
     return 0;
 }
 
-/* ---------------------------------------------------------------- atomic file write */
-
-/* Writes bytes to a temporary file beside path, flushes and fsyncs it, and renames it over
- * path, so a reader never sees half an image and an old file survives a failed write. */
-static dg_status write_atomically(const char *path, const uint8_t *bytes, size_t n)
-{
-    static const char suffix[] = ".tmp.XXXXXX";
-    size_t len = strlen(path);
-    char *tmp = malloc(len + sizeof suffix);
-    if (!tmp) {
-        return dg_fail(DG_ERR_NOMEM, "%s: out of memory", path);
-    }
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, suffix, sizeof suffix);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        dg_status st = dg_fail(errno == ENOENT ? DG_ERR_NOT_FOUND : DG_ERR_IO,
-                               "%s: not saved: cannot create a temporary file beside it: %s", path,
-                               strerror(errno));
-        free(tmp);
-        return st;
-    }
-    /* mkstemp makes the file private; an image is ordinary data, or keeps the mode of the
-     * file it replaces. */
-    struct stat old;
-    mode_t mode = stat(path, &old) == 0 ? (old.st_mode & 07777) : 0644;
-    const char *step = NULL;
-    if (fchmod(fd, mode) != 0) {
-        step = "fchmod";
-    }
-    size_t done = 0;
-    while (!step && done < n) {
-        ssize_t k = write(fd, bytes + done, n - done);
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k <= 0) {
-            step = "write";
-            break;
-        }
-        done += (size_t)k;
-    }
-    if (!step && fsync(fd) != 0) {
-        step = "fsync";
-    }
-    int saved = errno;
-    if (close(fd) != 0 && !step) {
-        step = "close";
-        saved = errno;
-    }
-    if (!step && rename(tmp, path) != 0) {
-        step = "rename";
-        saved = errno;
-    }
-    if (step) {
-        dg_status st =
-            dg_fail(DG_ERR_IO, "%s: not saved: %s failed: %s", path, step, strerror(saved));
-        unlink(tmp);
-        free(tmp);
-        return st;
-    }
-    free(tmp);
-    return DG_OK;
-}
-
 dg_status dg_image_save_png(const char *path, const dg_image *img)
 {
     if (!path || !path[0]) {
@@ -455,7 +390,7 @@ dg_status dg_image_save_png(const char *path, const dg_image *img)
         st = dg_fail(job.sink.failed ? DG_ERR_NOMEM : DG_ERR_IO, "%s: not saved: PNG encoder: %s",
                      path, job.msg);
     } else {
-        st = write_atomically(path, job.sink.data, job.sink.n);
+        st = dg_write_file_atomic(path, job.sink.data, job.sink.n);
     }
     free(job.sink.data);
     return st;

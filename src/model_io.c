@@ -276,29 +276,10 @@ static uint32_t crc_of(const uint8_t *data, size_t n)
 
 /* ---------------------------------------------------------------- saving */
 
-/* dirname of path into a new string ("." when it has no slash); NULL on no memory. */
-static char *parent_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash) {
-        return strdup(".");
-    }
-    if (slash == path) {
-        return strdup("/");
-    }
-    size_t n = (size_t)(slash - path);
-    char *dir = malloc(n + 1);
-    if (dir) {
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    return dir;
-}
-
 /* Creates the parent directory of path when it is missing (one level, for convenience). */
 static dg_status ensure_parent(const char *path)
 {
-    char *dir = parent_dir(path);
+    char *dir = dg_parent_dir(path);
     if (!dir) {
         return dg_fail(DG_ERR_NOMEM, "%s: out of memory", path);
     }
@@ -310,88 +291,6 @@ static dg_status ensure_parent(const char *path)
     }
     free(dir);
     return st;
-}
-
-/* Makes the rename durable; a failure here loses nothing, so it is not reported. */
-static void sync_parent(const char *path)
-{
-    char *dir = parent_dir(path);
-    if (!dir) {
-        return;
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
-/* Writes bytes to a new temporary file beside path and renames it over path. */
-static dg_status write_atomically(const char *path, const uint8_t *bytes, size_t n)
-{
-    dg_status st = ensure_parent(path);
-    if (st != DG_OK) {
-        return st;
-    }
-    static const char suffix[] = ".tmp.XXXXXX";
-    size_t path_len = strlen(path);
-    char *tmp = malloc(path_len + sizeof suffix);
-    if (!tmp) {
-        return dg_fail(DG_ERR_NOMEM, "%s: out of memory", path);
-    }
-    memcpy(tmp, path, path_len);
-    memcpy(tmp + path_len, suffix, sizeof suffix);
-
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        st = dg_fail(errno == ENOENT ? DG_ERR_NOT_FOUND : DG_ERR_IO,
-                     "%s: not saved: cannot create a temporary file beside it: %s", path,
-                     strerror(errno));
-        free(tmp);
-        return st;
-    }
-    /* mkstemp makes the file private (0600); a model is ordinary data, or keeps the mode
-     * of the file it replaces. */
-    struct stat old;
-    mode_t mode = stat(path, &old) == 0 ? (old.st_mode & 07777) : 0644;
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        st = dg_fail(DG_ERR_IO, "%s: %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return st;
-    }
-    const char *step = NULL;
-    if (fchmod(fd, mode) != 0) {
-        step = "fchmod";
-    } else if (fwrite(bytes, 1, n, f) != n) {
-        step = "write";
-    } else if (fflush(f) != 0) {
-        step = "fflush";
-    } else if (fsync(fd) != 0) {
-        step = "fsync";
-    }
-    int saved = errno;
-    if (fclose(f) != 0 && !step) {
-        step = "fclose";
-        saved = errno;
-    }
-    if (!step && rename(tmp, path) != 0) {
-        step = "rename";
-        saved = errno;
-    }
-    if (step) {
-        st = dg_fail(DG_ERR_IO, "%s: not saved: %s failed on %s: %s", path, step, tmp,
-                     strerror(saved));
-        unlink(tmp);
-        free(tmp);
-        return st;
-    }
-    free(tmp);
-    sync_parent(path);
-    return DG_OK;
 }
 
 dg_status dg_model_save(const char *path, const dg_net *net, const dg_model_meta *meta)
@@ -462,7 +361,10 @@ dg_status dg_model_save(const char *path, const dg_net *net, const dg_model_meta
     w.pos = 0;
     encode(&w, net, &m);
     put_u32(&w, crc_of(w.data, n - TRAILER_BYTES));
-    dg_status st = write_atomically(path, w.data, n);
+    dg_status st = ensure_parent(path);
+    if (st == DG_OK) {
+        st = dg_write_file_atomic(path, w.data, n);
+    }
     free(w.data);
     return st;
 }
