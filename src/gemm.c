@@ -71,6 +71,16 @@ static void load_blas(void)
     backend_name = "openblas";
 }
 
+bool dg_avx512_active(void)
+{
+    pthread_once(&blas_once, load_blas);
+#if defined(__AVX512F__)
+    return use_avx512;
+#else
+    return false;
+#endif
+}
+
 const char *dg_blas_backend(void)
 {
     pthread_once(&blas_once, load_blas);

@@ -97,6 +97,17 @@ void dg_sgemm_avx512(bool trans_a, bool trans_b, int m, int n, int k, float alph
                      int lda, const float *b, int ldb, float beta, float *c, int ldc);
 #endif
 
+/* True when the AVX-512 kernels are in use: the build and the CPU have AVX-512 and
+ * DIGITS_BLAS does not ask for another backend. */
+bool dg_avx512_active(void);
+
+#if defined(__AVX512F__)
+/* Forward convolution of one example x [C][H][W] into y [O][OH][OW] with bias and the
+ * layer's ReLU, for tiles [first, end) of dg_conv_window_tiles(l) (conv_avx512.c). */
+int dg_conv_window_tiles(const dg_layer *l);
+void dg_conv_window_avx512(const dg_layer *l, const float *x, float *y, int first, int end);
+#endif
+
 /* Per-example random stream for dropout, independent of how a batch is split. */
 static inline uint64_t dg_mix64(uint64_t x)
 {

@@ -161,6 +161,71 @@ DG_TEST(net_fast_matches_reference)
     dg_net_free(fast);
 }
 
+/* Convolutions of awkward shapes (rows wider than a tile, several rows per vector, one
+ * output column, channel counts that are not a multiple of the tile) agree with the
+ * plain loops, batched on one thread and as a single image split across two. */
+DG_TEST(net_conv_shapes_fast_match_reference)
+{
+    static const struct {
+        const char *spec;
+        dg_shape input;
+    } cases[] = {
+        {"conv 13 3 relu, flatten, dense 3", {2, 9, 50}},
+        {"conv 5 1, flatten, dense 3", {3, 4, 7}},
+        {"conv 8 5 relu, flatten, dense 3", {1, 6, 5}},
+        {"conv 24 5 relu, flatten, dense 3", {1, 28, 28}},
+        {"conv 1 3, flatten, dense 3", {1, 3, 3}},
+        {"conv 17 3 relu, flatten, dense 3", {4, 13, 13}},
+        {"conv 9 7 relu, flatten, dense 3", {2, 20, 64}},
+    };
+    enum { N = 3 };
+    dg_rng rng;
+    dg_rng_seed(&rng, 17);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        dg_net *ref, *fast, *split;
+        CHECK_OK(dg_net_new(cases[c].spec, cases[c].input, &ref));
+        CHECK_OK(dg_net_new(cases[c].spec, cases[c].input, &fast));
+        CHECK_OK(dg_net_new(cases[c].spec, cases[c].input, &split));
+        dg_net_set_reference(ref, true);
+        CHECK_OK(dg_net_set_threads(fast, 1));
+        CHECK_OK(dg_net_set_threads(split, 2));
+        dg_net_init_params(ref, &rng);
+        size_t np = dg_net_param_count(ref);
+        float *params = dg_net_params(ref);
+        for (size_t i = 0; i < np; i++) {
+            params[i] += 0.05f * (dg_rng_uniform(&rng) - 0.5f); /* biases too */
+        }
+        memcpy(dg_net_params(fast), params, np * sizeof(float));
+        memcpy(dg_net_params(split), params, np * sizeof(float));
+        size_t size = (size_t)cases[c].input.c * cases[c].input.h * cases[c].input.w;
+        float *x = malloc(N * size * sizeof(float));
+        for (size_t i = 0; i < N * size; i++) {
+            x[i] = dg_rng_uniform(&rng) - 0.3f;
+        }
+        float want[N * 3], got[N * 3], one[3];
+        dg_net_forward(ref, x, N, false, NULL);
+        memcpy(want, dg_net_logits(ref), sizeof want);
+        dg_net_forward(fast, x, N, false, NULL);
+        memcpy(got, dg_net_logits(fast), sizeof got);
+        dg_net_forward(split, x + size, 1, false, NULL);
+        memcpy(one, dg_net_logits(split), sizeof one);
+        for (int i = 0; i < N * 3; i++) {
+            CHECK_MSG(fabsf(want[i] - got[i]) <= 1e-4f * (1.0f + fabsf(want[i])),
+                      "%s: logit %d: reference %g, fast %g", cases[c].spec, i, (double)want[i],
+                      (double)got[i]);
+        }
+        for (int i = 0; i < 3; i++) {
+            CHECK_MSG(fabsf(want[3 + i] - one[i]) <= 1e-4f * (1.0f + fabsf(want[3 + i])),
+                      "%s: one image, logit %d: reference %g, two threads %g", cases[c].spec, i,
+                      (double)want[3 + i], (double)one[i]);
+        }
+        free(x);
+        dg_net_free(ref);
+        dg_net_free(fast);
+        dg_net_free(split);
+    }
+}
+
 static dg_dataset *small_dataset(uint32_t n, uint64_t seed)
 {
     /* ten classes told apart by where a bright 6x6 square sits, plus noise */

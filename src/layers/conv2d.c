@@ -16,6 +16,8 @@
 #include "net.h"
 
 #include <string.h>
+#include <x86intrin.h>
+unsigned long long dbg_cycles[4], dbg_calls[4];
 
 static dg_status conv_init(dg_layer *l)
 {
@@ -241,12 +243,47 @@ static void conv_backward_chunk(const dg_layer *l, const float *x, const float *
     }
 }
 
+#if defined(__AVX512F__)
+/* The forward pass without im2col (conv_avx512.c): tiles split across threads. */
+typedef struct conv_window {
+    const dg_layer *l;
+    const float *x;
+    float *y;
+    int n;
+} conv_window;
+
+static void conv_window_task(void *arg, int t, int n_threads)
+{
+    const conv_window *a = arg;
+    unsigned long long t0 = __rdtsc();
+    int tiles = dg_conv_window_tiles(a->l);
+    int first = (int)((long)tiles * t / n_threads), end = (int)((long)tiles * (t + 1) / n_threads);
+    size_t in_size = dg_shape_size(a->l->in), out_size = dg_shape_size(a->l->out);
+    for (int b = 0; b < a->n; b++) {
+        dg_conv_window_avx512(a->l, a->x + (size_t)b * in_size, a->y + (size_t)b * out_size, first,
+                              end);
+    }
+    if (a->l->units == 64) { dbg_cycles[t] += __rdtsc() - t0; dbg_calls[t]++; }
+}
+#endif
+
 static void conv_forward(const dg_layer *l, const float *x, float *y, int n, dg_layer_ctx *ctx)
 {
     if (ctx->reference) {
         conv_forward_ref(l, x, y, n);
         return;
     }
+#if defined(__AVX512F__)
+    if (dg_avx512_active()) {
+        conv_window args = {l, x, y, n};
+        if (ctx->pool) {
+            dg_pool_run(ctx->pool, conv_window_task, &args);
+        } else {
+            conv_window_task(&args, 0, 1);
+        }
+        return;
+    }
+#endif
     int chunk = conv_chunk(l);
     size_t in_size = dg_shape_size(l->in), out_size = dg_shape_size(l->out);
     for (int b = 0; b < n; b += chunk) {
