@@ -182,7 +182,8 @@ const float *dg_net_forward(dg_net *net, const float *x, int n, bool is_training
 const float *dg_net_logits(const dg_net *net);
 
 /*
- * After a forward over the same n examples: zeroes the gradients, computes the mean
+ * After a training forward (is_training true) over the same n examples: zeroes the
+ * gradients, computes the mean
  * cross-entropy against labels[n] and back-propagates it into dg_net_grads().
  * Returns the mean loss. Labels must be < dg_net_classes().
  */

@@ -52,25 +52,51 @@ float dg_relu_grad_sum(const float *y, const float *dy, float *dz, int n, bool r
     return _mm512_reduce_add_ps(acc);
 }
 
-float dg_dot(const float *a, const float *b, int n)
+/* Row r's sum: two running vectors, over elements 32 apart, then added lane by lane and
+ * reduced. Both paths below keep this order, so a row's result does not depend on the
+ * rows around it. */
+static float dot_row(const float *w, const float *x, int n)
 {
-    /* four independent sums hide the latency of the FMAs */
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-                     _mm512_setzero_ps()};
-    int i = 0;
-    for (; i + 64 <= n; i += 64) {
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    for (int i = 0; i < n; i += 32) {
+        __mmask16 m0 = tail_mask(n - i), m1 = tail_mask(n - i - 16 > 0 ? n - i - 16 : 0);
+        acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, w + i), _mm512_maskz_loadu_ps(m0, x + i),
+                               acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, w + i + 16),
+                               _mm512_maskz_loadu_ps(m1, x + i + 16), acc1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+void dg_dot_rows(const float *w, size_t ld, int rows, const float *x, int n, float *out)
+{
+    int r = 0;
+    /* four rows at a time share each load of x */
+    for (; r + 4 <= rows; r += 4) {
+        const float *w0 = w + (size_t)r * ld, *w1 = w0 + ld, *w2 = w1 + ld, *w3 = w2 + ld;
+        __m512 acc[4][2];
         for (int k = 0; k < 4; k++) {
-            acc[k] = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16 * k),
-                                     _mm512_loadu_ps(b + i + 16 * k), acc[k]);
+            acc[k][0] = acc[k][1] = _mm512_setzero_ps();
+        }
+        for (int i = 0; i < n; i += 32) {
+            __mmask16 m0 = tail_mask(n - i), m1 = tail_mask(n - i - 16 > 0 ? n - i - 16 : 0);
+            __m512 x0 = _mm512_maskz_loadu_ps(m0, x + i), x1 = _mm512_maskz_loadu_ps(m1, x + i + 16);
+            acc[0][0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, w0 + i), x0, acc[0][0]);
+            acc[0][1] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, w0 + i + 16), x1, acc[0][1]);
+            acc[1][0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, w1 + i), x0, acc[1][0]);
+            acc[1][1] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, w1 + i + 16), x1, acc[1][1]);
+            acc[2][0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, w2 + i), x0, acc[2][0]);
+            acc[2][1] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, w2 + i + 16), x1, acc[2][1]);
+            acc[3][0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, w3 + i), x0, acc[3][0]);
+            acc[3][1] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, w3 + i + 16), x1, acc[3][1]);
+        }
+        for (int k = 0; k < 4; k++) {
+            out[r + k] = _mm512_reduce_add_ps(_mm512_add_ps(acc[k][0], acc[k][1]));
         }
     }
-    for (; i < n; i += 16) {
-        __mmask16 m = tail_mask(n - i);
-        acc[0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i),
-                                 acc[0]);
+    for (; r < rows; r++) {
+        out[r] = dot_row(w + (size_t)r * ld, x, n);
     }
-    __m512 sum = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
-    return _mm512_reduce_add_ps(sum);
 }
 
 void dg_copy_floats(float *dst, const float *src, int n)
@@ -116,7 +142,9 @@ void dg_maxpool2_plane(const float *x, float *y, int32_t *arg, int w, int oh, in
             __mmask16 out = tail_mask(outs);
             _mm512_mask_storeu_ps(y + (size_t)i * ow + j, out,
                                   _mm512_mask_blend_ps(lower, top, bottom));
-            _mm512_mask_storeu_epi32(arg + (size_t)i * ow + j, out, at);
+            if (arg) {
+                _mm512_mask_storeu_epi32(arg + (size_t)i * ow + j, out, at);
+            }
         }
     }
 }
@@ -171,13 +199,16 @@ void dg_copy_floats(float *dst, const float *src, int n)
     memcpy(dst, src, (size_t)n * sizeof(float));
 }
 
-float dg_dot(const float *a, const float *b, int n)
+void dg_dot_rows(const float *w, size_t ld, int rows, const float *x, int n, float *out)
 {
-    float s = 0.0f;
-    for (int i = 0; i < n; i++) {
-        s += a[i] * b[i];
+    for (int r = 0; r < rows; r++) {
+        const float *wr = w + (size_t)r * ld;
+        float s = 0.0f;
+        for (int i = 0; i < n; i++) {
+            s += wr[i] * x[i];
+        }
+        out[r] = s;
     }
-    return s;
 }
 
 void dg_maxpool2_plane(const float *x, float *y, int32_t *arg, int w, int oh, int ow)
@@ -190,7 +221,9 @@ void dg_maxpool2_plane(const float *x, float *y, int32_t *arg, int w, int oh, in
             int32_t top_at = b > a ? 1 : 0, bottom_at = d > c ? w + 1 : w;
             bool lower = bottom > top;
             y[i * ow + j] = lower ? bottom : top;
-            arg[i * ow + j] = 2 * i * w + 2 * j + (lower ? bottom_at : top_at);
+            if (arg) {
+                arg[i * ow + j] = 2 * i * w + 2 * j + (lower ? bottom_at : top_at);
+            }
         }
     }
 }

@@ -794,7 +794,7 @@ static void backward_task(void *arg, int t, int n_threads)
 float dg_net_backward(dg_net *net, const uint8_t *labels, int n)
 {
     /* backward pairs with the forward just before it */
-    assert(n == net->last_n);
+    assert(n == net->last_n && net->last_training);
     (void)n;
     net->labels = labels;
     pass_args a = {net, NULL, NULL};

@@ -50,9 +50,8 @@ static void dense_dots_task(void *arg, int t, int n_threads)
     int in = a->l->in.c, out = a->l->units;
     int o0 = out * t / n_threads, o1 = out * (t + 1) / n_threads;
     for (int r = 0; r < a->n; r++) {
-        for (int o = o0; o < o1; o++) {
-            a->y[(size_t)r * out + o] = dg_dot(a->x + (size_t)r * in, a->l->w + (size_t)o * in, in);
-        }
+        dg_dot_rows(a->l->w + (size_t)o0 * in, (size_t)in, o1 - o0, a->x + (size_t)r * in, in,
+                    a->y + (size_t)r * out + o0);
     }
 }
 

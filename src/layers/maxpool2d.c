@@ -31,14 +31,37 @@ static size_t maxpool_scratch_floats(const dg_layer *l, int n)
     return 0;
 }
 
+/* 2x2 pooling of planes split across threads; argmax only when training needs it */
+typedef struct pool_planes {
+    const dg_layer *l;
+    const float *x;
+    float *y;
+    int32_t *arg;
+    size_t planes;
+} pool_planes;
+
+static void pool_planes_task(void *arg, int t, int n_threads)
+{
+    const pool_planes *a = arg;
+    int h = a->l->in.h, w = a->l->in.w, oh = a->l->out.h, ow = a->l->out.w;
+    size_t first = a->planes * t / n_threads, end = a->planes * (t + 1) / n_threads;
+    for (size_t pl = first; pl < end; pl++) {
+        dg_maxpool2_plane(a->x + pl * h * w, a->y + pl * oh * ow,
+                          a->arg ? a->arg + pl * oh * ow : NULL, w, oh, ow);
+    }
+}
+
 static void maxpool_forward(const dg_layer *l, const float *x, float *y, int n, dg_layer_ctx *ctx)
 {
     int k = l->k, h = l->in.h, w = l->in.w, oh = l->out.h, ow = l->out.w;
     int32_t *arg = ctx->aux;
     size_t planes = (size_t)n * l->in.c;
     if (k == 2 && !ctx->reference) {
-        for (size_t pl = 0; pl < planes; pl++) {
-            dg_maxpool2_plane(x + pl * h * w, y + pl * oh * ow, arg + pl * oh * ow, w, oh, ow);
+        pool_planes args = {l, x, y, ctx->is_training ? arg : NULL, planes};
+        if (ctx->pool) {
+            dg_pool_run(ctx->pool, pool_planes_task, &args);
+        } else {
+            pool_planes_task(&args, 0, 1);
         }
         return;
     }
