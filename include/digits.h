@@ -183,8 +183,8 @@ const float *dg_net_logits(const dg_net *net);
 
 /*
  * After a training forward (is_training true) over the same n examples: zeroes the
- * gradients, computes the mean
- * cross-entropy against labels[n] and back-propagates it into dg_net_grads().
+ * gradients, computes the mean cross-entropy against labels[n] and back-propagates it
+ * into dg_net_grads().
  * Returns the mean loss. Labels must be < dg_net_classes().
  */
 float dg_net_backward(dg_net *net, const uint8_t *labels, int n);

@@ -79,8 +79,7 @@ static inline void store_real(float *dst, __m512 v, __mmask16 real)
 }
 
 /* tile[r][q] = sum over (c, u, v) of w[o0 + r][c][u][v] * x[c][u][v + q0 + q] */
-static void window_sums(const dg_layer *l, const float *x, int o0, int q0,
-                        float tile[ROWS][COLS])
+static void window_sums(const dg_layer *l, const float *x, int o0, int q0, float tile[ROWS][COLS])
 {
     int channels = l->in.c, h = l->in.h, w = l->in.w, k = l->k;
     size_t ckk = (size_t)channels * k * k;

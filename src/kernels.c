@@ -80,7 +80,8 @@ void dg_dot_rows(const float *w, size_t ld, int rows, const float *x, int n, flo
         }
         for (int i = 0; i < n; i += 32) {
             __mmask16 m0 = tail_mask(n - i), m1 = tail_mask(n - i - 16 > 0 ? n - i - 16 : 0);
-            __m512 x0 = _mm512_maskz_loadu_ps(m0, x + i), x1 = _mm512_maskz_loadu_ps(m1, x + i + 16);
+            __m512 x0 = _mm512_maskz_loadu_ps(m0, x + i),
+                   x1 = _mm512_maskz_loadu_ps(m1, x + i + 16);
             acc[0][0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, w0 + i), x0, acc[0][0]);
             acc[0][1] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, w0 + i + 16), x1, acc[0][1]);
             acc[1][0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, w1 + i), x0, acc[1][0]);

@@ -16,8 +16,6 @@
 #include "net.h"
 
 #include <string.h>
-#include <x86intrin.h>
-unsigned long long dbg_cycles[4], dbg_calls[4];
 
 static dg_status conv_init(dg_layer *l)
 {
@@ -255,7 +253,6 @@ typedef struct conv_window {
 static void conv_window_task(void *arg, int t, int n_threads)
 {
     const conv_window *a = arg;
-    unsigned long long t0 = __rdtsc();
     int tiles = dg_conv_window_tiles(a->l);
     int first = (int)((long)tiles * t / n_threads), end = (int)((long)tiles * (t + 1) / n_threads);
     size_t in_size = dg_shape_size(a->l->in), out_size = dg_shape_size(a->l->out);
@@ -263,7 +260,6 @@ static void conv_window_task(void *arg, int t, int n_threads)
         dg_conv_window_avx512(a->l, a->x + (size_t)b * in_size, a->y + (size_t)b * out_size, first,
                               end);
     }
-    if (a->l->units == 64) { dbg_cycles[t] += __rdtsc() - t0; dbg_calls[t]++; }
 }
 #endif
 
