@@ -6,6 +6,7 @@
 
 #include <getopt.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char usage[] = "usage: digits evaluate [--model MODEL] [--data DIR] [--threads N]\n"
                             "\n"
@@ -22,12 +23,17 @@ static void print_report(const dg_eval *ev, const dg_model_meta *meta)
     printf("test loss: %.4f\n", ev->loss);
     printf("test accuracy: %.4f\n", ev->accuracy);
     printf("\nper-class accuracy:\n");
+    int width = 6; /* the longest class name, so that the figures line up */
+    for (int t = 0; t < k; t++) {
+        int len = (int)strlen(meta->labels[t]);
+        width = len > width ? len : width;
+    }
     for (int t = 0; t < k; t++) {
         uint32_t total = 0;
         for (int p = 0; p < k; p++) {
             total += ev->confusion[t][p];
         }
-        printf("  %-6s %.4f  (%u of %u)\n", meta->labels[t],
+        printf("  %-*s %.4f  (%u of %u)\n", width, meta->labels[t],
                total ? (double)ev->confusion[t][t] / total : 0.0, ev->confusion[t][t], total);
     }
     printf("\nconfusion matrix (rows: true, columns: predicted):\n      ");

@@ -381,6 +381,7 @@ int cmd_train(int argc, char **argv)
     dg_dataset *train = NULL, *test = NULL;
     dg_net *net = NULL;
     FILE *history = NULL;
+    char part_path[1100] = "";
     rc = DG_EXIT_FAIL;
     if (dg_dataset_load(o.data, DG_SPLIT_TRAIN, &train) != DG_OK) {
         cli_error("train", "%s", dg_last_error());
@@ -423,9 +424,12 @@ int cmd_train(int argc, char **argv)
         cli_error("train", "cannot write %s (is its folder writable?)", o.output);
         goto done;
     }
-    history = fopen(history_path, "w");
+    /* the history grows in HISTORY.part and replaces HISTORY only with the new model: a
+     * run that fails or is stopped leaves the old pair as it was */
+    snprintf(part_path, sizeof part_path, "%s.part", history_path);
+    history = fopen(part_path, "w");
     if (!history) {
-        cli_error("train", "cannot write %s", history_path);
+        cli_error("train", "cannot write %s", part_path);
         goto done;
     }
     fprintf(history, "epoch,loss,accuracy,val_loss,val_accuracy,seconds\n");
@@ -467,9 +471,13 @@ int cmd_train(int argc, char **argv)
         cli_error("train", "%s", dg_last_error());
         goto done;
     }
-    printf("saved model to %s\nhistory in %s\n", o.output, history_path);
-    fclose(history);
+    bool history_ok = fclose(history) == 0;
     history = NULL;
+    if (!history_ok || rename(part_path, history_path) != 0) {
+        cli_error("train", "saved model to %s, but cannot write %s", o.output, history_path);
+        goto done;
+    }
+    printf("saved model to %s\nhistory in %s\n", o.output, history_path);
     char curves_path[1100];
     path_beside(o.output, "curves.png", curves_path, sizeof curves_path);
     plot_curves(history_path, curves_path);
@@ -478,6 +486,7 @@ int cmd_train(int argc, char **argv)
 done:
     if (history) {
         fclose(history);
+        remove(part_path);
     }
     dg_net_free(net);
     dg_dataset_free(train);

@@ -190,3 +190,95 @@ DG_TEST(cli_train_evaluate_predict_round)
     CHECK_MSG(strstr(out, "path,digit,confidence,status\n"), "no CSV header: %s", out);
     CHECK_MSG(strstr(out, "bar.png,") && strstr(out, "broken.png,,,"), "rows missing: %s", out);
 }
+
+static bool file_has(const char *path, const char *text)
+{
+    char buf[4096];
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return false;
+    }
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, text) != NULL;
+}
+
+/* --labels names the classes in the model and in what predict and evaluate print. */
+DG_TEST(cli_train_labels)
+{
+    const char *dir = test_tmp_dir();
+    write_idx(dir, "train", 200);
+    write_idx(dir, "t10k", 50);
+    char out[16384], args[2048];
+    snprintf(args, sizeof args,
+             "train --spec 'flatten, dense 10' --epochs 1 --threads 1 --data %s -o %s/l.model "
+             "--labels zero,one,two,three,four,five,six,seven,eight,nine",
+             dir, dir);
+    int st = run_digits(args, out, sizeof out);
+    CHECK_MSG(st == 0, "train: exit %d: %s", st, out);
+    snprintf(args, sizeof args, "evaluate --model %s/l.model --data %s", dir, dir);
+    st = run_digits(args, out, sizeof out);
+    CHECK_MSG(st == 0 && strstr(out, "seven"), "evaluate: exit %d: %s", st, out);
+    snprintf(args, sizeof args, "info %s/l.model", dir);
+    st = run_digits(args, out, sizeof out);
+    CHECK_MSG(st == 0 && strstr(out, "eight"), "info: exit %d: %s", st, out);
+    /* nine names for ten classes, an empty name: usage errors, nothing written */
+    snprintf(args, sizeof args,
+             "train --spec 'flatten, dense 10' --epochs 1 --data %s -o %s/bad.model "
+             "--labels a,b,c,d,e,f,g,h,i",
+             dir, dir);
+    st = run_digits(args, out, sizeof out);
+    CHECK_MSG(st == 2 && strstr(out, "--labels"), "nine labels: exit %d: %s", st, out);
+    snprintf(args, sizeof args,
+             "train --spec 'flatten, dense 10' --epochs 1 --data %s -o %s/bad.model "
+             "--labels a,b,,d,e,f,g,h,i,j",
+             dir, dir);
+    st = run_digits(args, out, sizeof out);
+    CHECK_MSG(st == 2, "an empty label: exit %d: %s", st, out);
+    snprintf(args, sizeof args, "%s/bad.model", dir);
+    FILE *f = fopen(args, "rb");
+    CHECK_MSG(!f, "a failed train wrote %s", args);
+    if (f) {
+        fclose(f);
+    }
+}
+
+/* A training run that is killed leaves the previous model and its history as they were;
+ * a finished one replaces both and leaves no partial file behind. */
+DG_TEST(cli_train_killed_keeps_old_model_and_history)
+{
+    const char *dir = test_tmp_dir();
+    write_idx(dir, "train", 200);
+    write_idx(dir, "t10k", 50);
+    char out[16384], args[2048], model[1024], history[1100], part[1200];
+    snprintf(model, sizeof model, "%s/k.model", dir);
+    snprintf(history, sizeof history, "%s/k.history.csv", dir);
+    snprintf(part, sizeof part, "%s.part", history);
+    snprintf(args, sizeof args,
+             "train --spec 'flatten, dense 10' --epochs 2 --threads 1 --data %s -o %s", dir, model);
+    int st = run_digits(args, out, sizeof out);
+    CHECK_MSG(st == 0, "train: exit %d: %s", st, out);
+    CHECK(file_has(history, "\n2,"));
+    CHECK(!file_has(part, "epoch"));
+    dg_net *before;
+    CHECK_OK(dg_model_load(model, &before, NULL));
+
+    /* far more epochs than a second allows, stopped by SIGKILL */
+    char cmd[3072];
+    snprintf(cmd, sizeof cmd,
+             "timeout -s KILL 1 %s train --spec 'flatten, dense 64 relu, dense 10' "
+             "--epochs 10000 --threads 1 --data %s -o %s >/dev/null 2>&1",
+             digits_bin(), dir, model);
+    int status = system(cmd);
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 137, "timeout: status %d", status);
+    CHECK_MSG(file_has(history, "\n2,") && !file_has(history, "\n3,"),
+              "the old history was replaced");
+    dg_net *after;
+    CHECK_OK(dg_model_load(model, &after, NULL));
+    if (before && after) {
+        CHECK(!strcmp(dg_net_spec(before), dg_net_spec(after)));
+    }
+    dg_net_free(before);
+    dg_net_free(after);
+}
