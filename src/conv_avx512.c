@@ -18,9 +18,10 @@
  * loads of x, eight broadcasts of weights read in place, 24 FMAs. The real outputs of a
  * vector are consecutive in y (row i's last column is followed by row i+1's first), so
  * bias, ReLU, a compress of the real lanes and one masked store put them in place.
- * Tiles are numbered position-major so that a range of tiles can go to one thread and
- * neighbouring tiles share their store masks; each element's sum runs over (c, u, v) in
- * the same order whatever the split, so results do not depend on the thread count.
+ * Tiles are numbered channel-block-major, so that a range of tiles given to one thread
+ * covers whole output planes (the next layer, split by planes, then mostly reads what its
+ * own core wrote); each element's sum runs over (c, u, v) in the same order whatever the
+ * split, so results do not depend on the thread count.
  */
 #include "net.h"
 
@@ -58,15 +59,19 @@ int dg_conv_window_tiles(const dg_layer *l)
  * the output plane of the first (real outputs are consecutive there, row after row). */
 static __mmask16 real_lanes(const dg_layer *l, int q, int *first_out)
 {
-    int w = l->in.w, ow = l->out.w, end = window_end(l);
+    int w = l->in.w, ow = l->out.w;
     int row = q / w, col = q % w;
     *first_out = row * ow + (col < ow ? col : ow);
-    unsigned mask = 0;
-    for (int b = 0; b < 16 && q + b < end; b++) {
-        mask |= (unsigned)(col < ow) << b;
-        col = col + 1 == w ? 0 : col + 1;
+    /* lane b's column: col + b, wrapped into [0, w) (more than once when w < 16) */
+    __m512i cols =
+        _mm512_add_epi32(_mm512_set1_epi32(col),
+                         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    __m512i width = _mm512_set1_epi32(w);
+    __mmask16 over;
+    while ((over = _mm512_cmpge_epi32_mask(cols, width))) {
+        cols = _mm512_mask_sub_epi32(cols, over, cols, width);
     }
-    return (__mmask16)mask;
+    return _mm512_cmplt_epi32_mask(cols, _mm512_set1_epi32(ow)) & lanes(window_end(l) - q);
 }
 
 /* The real outputs of v at the lanes of `real`, packed, to dst */
@@ -125,14 +130,12 @@ static void window_sums(const dg_layer *l, const float *x, int o0, int q0, float
 /* Where the real outputs among positions q0..q0+47 go: for each of the three vectors,
  * the mask of real lanes and the output index of the first. */
 typedef struct window_targets {
-    int q0;
     __mmask16 real[3];
     int at[3];
 } window_targets;
 
 static void find_targets(const dg_layer *l, int q0, window_targets *to)
 {
-    to->q0 = q0;
     for (int i = 0; i < 3; i++) {
         to->real[i] = real_lanes(l, q0 + 16 * i, &to->at[i]);
     }
@@ -160,15 +163,12 @@ static void window_store(const dg_layer *l, float tile[ROWS][COLS], int o0,
 
 void dg_conv_window_avx512(const dg_layer *l, const float *x, float *y, int first, int end)
 {
-    /* tiles are numbered position-major: the next tile mostly has the same positions */
-    int blocks = (l->units + ROWS - 1) / ROWS;
+    int per_block = (window_end(l) + COLS - 1) / COLS;
     float tile[ROWS][COLS] __attribute__((aligned(64)));
-    window_targets to = {.q0 = -1};
     for (int t = first; t < end; t++) {
-        int o0 = t % blocks * ROWS, q0 = t / blocks * COLS;
-        if (q0 != to.q0) {
-            find_targets(l, q0, &to);
-        }
+        int o0 = t / per_block * ROWS, q0 = t % per_block * COLS;
+        window_targets to;
+        find_targets(l, q0, &to);
         window_sums(l, x, o0, q0, tile);
         window_store(l, tile, o0, &to, y);
     }
