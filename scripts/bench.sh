@@ -335,7 +335,8 @@ row() {
 
 echo
 echo "Medians over $ROUNDS round(s); threads: digits $OUR_T, torch $TORCH_T" \
-    "(one-image rows: 1 thread each); load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+    "(one image: torch 1 thread, digits the better of 1 and all cores);" \
+    "load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| measure | digits | torch | digits / torch | digits is | runs |"
 echo "|---|---:|---:|---:|---|---:|"
