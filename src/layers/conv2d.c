@@ -6,11 +6,13 @@
  *   x [N][C][H][W]   w [O][C][K][K]   b [O]   y [N][O][OH][OW]
  *   y[n][o][i][j] = b[o] + sum_{c,u,v} w[o][c][u][v] * x[n][c][i+u][j+v]
  *
- * Fast path, per chunk of N examples (as many as keep the chunk's work in the L2
- * cache): im2col gathers the input patches of all N into col [C*K*K][N*P], then one GEMM
- * gives w (O x CKK) * col = [O][N*P], copied into y with bias and ReLU; backward uses
- * dw += dz * col^T and dcol = w^T * dz over all N at once, then col2im. The plain loops
- * (conv_*_ref) stay beside it as the reference the fast path is checked against.
+ * Forward with the AVX-512 kernels: conv_avx512.c, which reads the input in place (no
+ * im2col). Otherwise, and for backward, per chunk of N examples (as many as keep the
+ * chunk's work in the L2 cache): im2col gathers the input patches of all N into
+ * col [C*K*K][N*P], then one GEMM gives w (O x CKK) * col = [O][N*P], copied into y with
+ * bias and ReLU; backward uses dw += dz * col^T and dcol = w^T * dz over all N at once,
+ * then col2im. The plain loops (conv_*_ref) stay beside them as the reference the fast
+ * paths are checked against.
  */
 #include "kernels.h"
 #include "net.h"
