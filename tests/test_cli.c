@@ -142,11 +142,18 @@ static void write_idx(const char *dir, const char *prefix, int n)
     fclose(lab);
 }
 
-DG_TEST(cli_train_evaluate_predict_round)
+/* A fresh folder with 200 training and 50 test images of bars in IDX files. */
+static const char *small_dataset_dir(void)
 {
     const char *dir = test_tmp_dir();
     write_idx(dir, "train", 200);
     write_idx(dir, "t10k", 50);
+    return dir;
+}
+
+DG_TEST(cli_train_evaluate_predict_round)
+{
+    const char *dir = small_dataset_dir();
     char out[16384], args[2048];
     snprintf(args, sizeof args,
              "train --spec 'flatten, dense 16 relu, dense 10' --epochs 3 --threads 1 --data %s "
@@ -204,12 +211,10 @@ static bool file_has(const char *path, const char *text)
     return strstr(buf, text) != NULL;
 }
 
-/* --labels names the classes in the model and in what predict and evaluate print. */
+/* --labels names the classes in the model and in what evaluate and info print. */
 DG_TEST(cli_train_labels)
 {
-    const char *dir = test_tmp_dir();
-    write_idx(dir, "train", 200);
-    write_idx(dir, "t10k", 50);
+    const char *dir = small_dataset_dir();
     char out[16384], args[2048];
     snprintf(args, sizeof args,
              "train --spec 'flatten, dense 10' --epochs 1 --threads 1 --data %s -o %s/l.model "
@@ -248,9 +253,7 @@ DG_TEST(cli_train_labels)
  * a finished one replaces both and leaves no partial file behind. */
 DG_TEST(cli_train_killed_keeps_old_model_and_history)
 {
-    const char *dir = test_tmp_dir();
-    write_idx(dir, "train", 200);
-    write_idx(dir, "t10k", 50);
+    const char *dir = small_dataset_dir();
     char out[16384], args[2048], model[1024], history[1100], part[1200];
     snprintf(model, sizeof model, "%s/k.model", dir);
     snprintf(history, sizeof history, "%s/k.history.csv", dir);
