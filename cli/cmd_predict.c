@@ -26,14 +26,8 @@ static const char usage[] =
     "  --min-confidence X     answer '?' below this top probability (default 0.6)\n"
     "  --plot OUT.png         draw the image, its 28x28 and the ten probabilities (one image)\n";
 
-typedef struct predict_options {
-    const char *model, *save_dir, *plot;
-    bool csv, show;
-    double min_confidence;
-} predict_options;
-
 typedef struct predict_run {
-    predict_options opt;
+    cli_image_options opt;
     dg_net *net;
     dg_model_meta meta;
     int n_images, n_failed;
@@ -165,56 +159,10 @@ static void fail_path(void *user, const char *path, const char *message)
 
 int cmd_predict(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"model", required_argument, 0, 'm'},
-        {"csv", no_argument, 0, 'c'},
-        {"show", no_argument, 0, 's'},
-        {"save-preprocessed", required_argument, 0, 'p'},
-        {"min-confidence", required_argument, 0, 'k'},
-        {"plot", required_argument, 0, 'P'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
-    predict_run run = {.opt = {.model = DG_DEFAULT_MODEL, .min_confidence = DG_MIN_CONFIDENCE}};
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
-        switch (c) {
-        case 'm':
-            run.opt.model = optarg;
-            break;
-        case 'c':
-            run.opt.csv = true;
-            break;
-        case 's':
-            run.opt.show = true;
-            break;
-        case 'p':
-            run.opt.save_dir = optarg;
-            break;
-        case 'P':
-            run.opt.plot = optarg;
-            break;
-        case 'k':
-            if (!cli_parse_double(optarg, 0.0, 1.0, &run.opt.min_confidence)) {
-                return cli_usage_error("predict", "bad value '%s' for --min-confidence", optarg);
-            }
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            return DG_EXIT_OK;
-        case ':':
-            return cli_usage_error("predict", "option %s needs a value", argv[optind - 1]);
-        default:
-            return cli_usage_error("predict", "unknown option %s", argv[optind - 1]);
-        }
-    }
-    if (optind >= argc) {
-        return cli_usage_error("predict", "no image given");
-    }
-    if (run.opt.plot && argc - optind != 1) {
-        return cli_usage_error("predict", "--plot takes exactly one image");
+    predict_run run = {0};
+    int status = cli_parse_image_options("predict", usage, true, argc, argv, &run.opt);
+    if (status >= 0) {
+        return status;
     }
     if (run.opt.save_dir && mkdir(run.opt.save_dir, 0777) != 0 && errno != EEXIST) {
         return cli_error("predict", "cannot create %s: %s", run.opt.save_dir, strerror(errno));

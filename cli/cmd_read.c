@@ -28,14 +28,8 @@ static const char usage[] =
 #define PLOT_OK     0x1a9641u /* green: a confident digit */
 #define PLOT_UNSURE 0xe66101u /* orange: below the confidence threshold */
 
-typedef struct read_options {
-    const char *model, *plot;
-    bool csv, show;
-    double min_confidence;
-} read_options;
-
 typedef struct read_run {
-    read_options opt;
+    cli_image_options opt;
     dg_net *net;
     dg_model_meta meta;
     int n_failed;
@@ -208,52 +202,10 @@ static void fail_path(void *user, const char *path, const char *message)
 
 int cmd_read(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"model", required_argument, 0, 'm'},
-        {"csv", no_argument, 0, 'c'},
-        {"show", no_argument, 0, 's'},
-        {"min-confidence", required_argument, 0, 'k'},
-        {"plot", required_argument, 0, 'P'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
-    read_run run = {.opt = {.model = DG_DEFAULT_MODEL, .min_confidence = DG_MIN_CONFIDENCE}};
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
-        switch (c) {
-        case 'm':
-            run.opt.model = optarg;
-            break;
-        case 'c':
-            run.opt.csv = true;
-            break;
-        case 's':
-            run.opt.show = true;
-            break;
-        case 'P':
-            run.opt.plot = optarg;
-            break;
-        case 'k':
-            if (!cli_parse_double(optarg, 0.0, 1.0, &run.opt.min_confidence)) {
-                return cli_usage_error("read", "bad value '%s' for --min-confidence", optarg);
-            }
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            return DG_EXIT_OK;
-        case ':':
-            return cli_usage_error("read", "option %s needs a value", argv[optind - 1]);
-        default:
-            return cli_usage_error("read", "unknown option %s", argv[optind - 1]);
-        }
-    }
-    if (optind >= argc) {
-        return cli_usage_error("read", "no image given");
-    }
-    if (run.opt.plot && argc - optind != 1) {
-        return cli_usage_error("read", "--plot takes exactly one image");
+    read_run run = {0};
+    int status = cli_parse_image_options("read", usage, false, argc, argv, &run.opt);
+    if (status >= 0) {
+        return status;
     }
     run.net = cli_load_model("read", run.opt.model, &run.meta);
     if (!run.net) {

@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -186,4 +187,65 @@ int cli_walk_images(char **paths, int n, cli_visit_fn visit, cli_fail_fn fail, v
         walk_path(&w, paths[i], 0);
     }
     return w.count;
+}
+
+int cli_parse_image_options(const char *cmd, const char *usage, bool with_save_dir, int argc,
+                            char **argv, cli_image_options *o)
+{
+    /* the last option is predict's alone: without it, the table ends one row earlier */
+    struct option longs[] = {
+        {"model", required_argument, 0, 'm'},
+        {"csv", no_argument, 0, 'c'},
+        {"show", no_argument, 0, 's'},
+        {"min-confidence", required_argument, 0, 'k'},
+        {"plot", required_argument, 0, 'P'},
+        {"help", no_argument, 0, 'h'},
+        {"save-preprocessed", required_argument, 0, 'p'},
+        {0, 0, 0, 0},
+    };
+    if (!with_save_dir) {
+        longs[sizeof longs / sizeof longs[0] - 2] = (struct option){0, 0, 0, 0};
+    }
+    *o = (cli_image_options){.model = DG_DEFAULT_MODEL, .min_confidence = DG_MIN_CONFIDENCE};
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            o->model = optarg;
+            break;
+        case 'c':
+            o->csv = true;
+            break;
+        case 's':
+            o->show = true;
+            break;
+        case 'p':
+            o->save_dir = optarg;
+            break;
+        case 'P':
+            o->plot = optarg;
+            break;
+        case 'k':
+            if (!cli_parse_double(optarg, 0.0, 1.0, &o->min_confidence)) {
+                return cli_usage_error(cmd, "bad value '%s' for --min-confidence", optarg);
+            }
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return DG_EXIT_OK;
+        case ':':
+            return cli_usage_error(cmd, "option %s needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error(cmd, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) {
+        return cli_usage_error(cmd, "no image given");
+    }
+    if (o->plot && argc - optind != 1) {
+        return cli_usage_error(cmd, "--plot takes exactly one image");
+    }
+    return -1;
 }
