@@ -69,7 +69,7 @@ $(B)/tests/run_tests.o: tests/run_tests.c $(B)/tests/test_list.h tests/test.h
 $(B)/run_tests: $(TEST_OBJ) $(B)/libdigits.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(B)/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(B)/libdigits.a
+$(B)/replay_%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz_files.h $(B)/libdigits.a
 	$(CC) $(CFLAGS) $(LDFLAGS) $< tests/fuzz/replay.c $(B)/libdigits.a $(LDLIBS) -o $@
 
 $(B)/bench_%: bench/bench_%.c $(B)/libdigits.a
@@ -98,7 +98,7 @@ bench: deps
 fuzz:
 	$(MAKE) --no-print-directory CC=clang B=build-fuzz FUZZ=1 $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libdigits.a
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_files.h build-fuzz/libdigits.a
 	clang $(CFLAGS) -fsanitize=fuzzer,address,undefined $< build-fuzz/libdigits.a $(LDLIBS) -o $@
 
 format:

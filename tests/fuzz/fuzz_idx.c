@@ -5,6 +5,7 @@
  * fine, a crash, leak or sanitizer report is a bug.
  */
 #include "digits.h"
+#include "fuzz_files.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,41 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * it they hold just a header, which still lets the fuzzed file be read to its end. */
 #define FUZZ_MAX_PARTNER 65536u
 
-static char dir[64];
-static char input_path[96], partner_path[96];
-
-static void remove_files(void)
-{
-    unlink(input_path);
-    unlink(partner_path);
-    rmdir(dir);
-}
-
-static int setup(void)
-{
-    if (dir[0]) {
-        return 1;
-    }
-    snprintf(dir, sizeof dir, "/tmp/digits-fuzz-XXXXXX");
-    if (!mkdtemp(dir)) {
-        dir[0] = '\0';
-        return 0;
-    }
-    snprintf(input_path, sizeof input_path, "%s/input", dir);
-    snprintf(partner_path, sizeof partner_path, "%s/partner", dir);
-    atexit(remove_files);
-    return 1;
-}
-
-static int write_file(const char *path, const void *data, size_t size)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        return 0;
-    }
-    int ok = size == 0 || fwrite(data, 1, size, f) == size;
-    return fclose(f) == 0 && ok;
-}
+/* the fuzzed input, and the file loaded or written beside it */
+static const char *const input_path = fuzz_path_a, *const partner_path = fuzz_path_b;
 
 /* The item count in an IDX header (bytes 4-7, big-endian), 0 if the input is shorter. */
 static uint32_t header_count(const uint8_t *data, size_t size)
@@ -90,7 +58,7 @@ static int write_partner(uint32_t n, int is_images)
                         0,
                         1};
     memcpy(buf, head, header);
-    int ok = write_file(partner_path, buf, header + body);
+    int ok = fuzz_write_file(partner_path, buf, header + body);
     free(buf);
     return ok;
 }
@@ -117,7 +85,7 @@ static void load(const char *images, const char *labels)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!setup() || !write_file(input_path, data, size)) {
+    if (!fuzz_files_setup("input", "partner") || !fuzz_write_file(input_path, data, size)) {
         return 0;
     }
     /* The count is read from the raw bytes: for a gzip'd input the partner will not match,

@@ -6,6 +6,7 @@
  * leaves *net set or gives no message, or a loaded net that cannot be saved back is a bug.
  */
 #include "digits.h"
+#include "fuzz_files.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,41 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Larger inputs only repeat what small ones exercise, and slow each run. */
 #define FUZZ_MAX_INPUT (1u << 20)
 
-static char dir[64];
-static char input_path[96], output_path[96];
-
-static void remove_files(void)
-{
-    unlink(input_path);
-    unlink(output_path);
-    rmdir(dir);
-}
-
-static int setup(void)
-{
-    if (dir[0]) {
-        return 1;
-    }
-    snprintf(dir, sizeof dir, "/tmp/digits-fuzz-XXXXXX");
-    if (!mkdtemp(dir)) {
-        dir[0] = '\0';
-        return 0;
-    }
-    snprintf(input_path, sizeof input_path, "%s/input.model", dir);
-    snprintf(output_path, sizeof output_path, "%s/output.model", dir);
-    atexit(remove_files);
-    return 1;
-}
-
-static int write_file(const char *path, const void *data, size_t size)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        return 0;
-    }
-    int ok = size == 0 || fwrite(data, 1, size, f) == size;
-    return fclose(f) == 0 && ok;
-}
+/* the fuzzed input, and the file loaded or written beside it */
+static const char *const input_path = fuzz_path_a, *const output_path = fuzz_path_b;
 
 static void load(void)
 {
@@ -79,10 +47,10 @@ static void load(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size > FUZZ_MAX_INPUT || !setup()) {
+    if (size > FUZZ_MAX_INPUT || !fuzz_files_setup("input.model", "output.model")) {
         return 0;
     }
-    if (write_file(input_path, data, size)) {
+    if (fuzz_write_file(input_path, data, size)) {
         load();
     }
     if (size < 28) {
@@ -100,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < 4; i++) {
         fixed[size - 4 + (size_t)i] = (uint8_t)(crc >> (8 * i));
     }
-    if (write_file(input_path, fixed, size)) {
+    if (fuzz_write_file(input_path, fixed, size)) {
         load();
     }
     free(fixed);
