@@ -1,19 +1,26 @@
-# digits - one Makefile, objects in build/ (build-san/ with SAN=1).
+# digits - one Makefile, objects in build/ (build-san/ with SAN=1, build-portable/ with PORTABLE=1).
 #   make            library, the digits program        make test    build and run every test
 #   make demo       get MNIST, train, evaluate, report make bench   benchmarks (figures)
 #   make data       MNIST into data/mnist              make fuzz    libFuzzer targets (clang)
 #   make deps       install missing system packages    make format  clang-format the sources
-# PORTABLE=1 builds without -march=native; SAN=1 adds ASan+UBSan.
+#   make format-check  fail when a source is not formatted
+# PORTABLE=1 builds without -march=native; SAN=1 adds ASan+UBSan; WERROR=1 adds -Werror.
+#
+# Layout: src/<module>/ is libdigits (docs/architecture.md), synth/ the synthetic
+# handwriting archive for tests and tools, cli/ the program, tests/ bench/ scripts/ users.
 
 CC      ?= cc
 OPT     ?= -O2
 CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-           -D_GNU_SOURCE -pthread -Iinclude -Isrc
+           -D_GNU_SOURCE -pthread -Iinclude -Isrc -I. -MMD -MP
 ifeq ($(PORTABLE),1)
 CFLAGS  += -mtune=generic
 B       := build-portable
 else
 CFLAGS  += -march=native
+endif
+ifeq ($(WERROR),1)
+CFLAGS  += -Werror
 endif
 LDLIBS  := -lpng -ljpeg -lz -lm -ldl -pthread
 
@@ -27,8 +34,10 @@ CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC   := $(sort $(wildcard src/*.c src/layers/*.c))
+LIB_SRC   := $(sort $(wildcard src/*/*.c src/*/*/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
+SYNTH_SRC := $(sort $(wildcard synth/*.c))
+SYNTH_OBJ := $(SYNTH_SRC:%.c=$(B)/%.o)
 CLI_SRC   := $(sort $(wildcard cli/*.c))
 CLI_OBJ   := $(CLI_SRC:%.c=$(B)/%.o)
 TEST_SRC  := $(sort $(wildcard tests/test_*.c)) tests/run_tests.c
@@ -39,22 +48,31 @@ BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/%)
 TOOL_SRC  := $(sort $(wildcard scripts/*.c))
 TOOL_BIN  := $(TOOL_SRC:scripts/%.c=$(B)/%)
+# every C source and header of the project, for make format
+FORMAT_SRC := $(sort $(wildcard include/*.h src/*/*.[ch] src/*/*/*.[ch] synth/*.[ch] cli/*.[ch] \
+                tests/*.[ch] tests/fuzz/*.[ch] bench/*.c scripts/*.c))
+LIBS      := $(B)/libdigits_synth.a $(B)/libdigits.a
 
-.PHONY: all deps data demo test bench fuzz format clean
+.PHONY: all deps data demo test bench fuzz format format-check clean
 all: $(B)/digits $(B)/libdigits.a $(TOOL_BIN)
 
-$(B)/%.o: %.c include/digits.h $(wildcard src/*.h src/layers/*.h cli/*.h tests/*.h)
+$(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(B)/libdigits.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/libdigits_synth.a: $(SYNTH_OBJ)
+	rm -f $@
 	ar rcs $@ $^
 
 $(B)/digits: $(CLI_OBJ) $(B)/libdigits.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(B)/%: scripts/%.c $(B)/libdigits.a include/digits.h
-	$(CC) $(CFLAGS) $(LDFLAGS) $< $(B)/libdigits.a $(LDLIBS) -o $@
+$(B)/%: scripts/%.c $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIBS) $(LDLIBS) -o $@
 
 # every DG_TEST(name) in tests/test_*.c, one X(name) line each
 $(B)/tests/test_list.h: $(TEST_SRC)
@@ -62,18 +80,21 @@ $(B)/tests/test_list.h: $(TEST_SRC)
 	grep -ho '^DG_TEST([a-z0-9_]*)' $(filter tests/test_%,$^) | sed 's/^DG_TEST(\(.*\))/X(\1)/' > $@.tmp
 	mv $@.tmp $@
 
-$(B)/tests/run_tests.o: tests/run_tests.c $(B)/tests/test_list.h tests/test.h
+$(B)/tests/run_tests.o: tests/run_tests.c $(B)/tests/test_list.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -I$(B)/tests -c $< -o $@
 
-$(B)/run_tests: $(TEST_OBJ) $(B)/libdigits.a
+$(B)/run_tests: $(TEST_OBJ) $(LIBS)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(B)/replay_%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz_files.h $(B)/libdigits.a
-	$(CC) $(CFLAGS) $(LDFLAGS) $< tests/fuzz/replay.c $(B)/libdigits.a $(LDLIBS) -o $@
+$(B)/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< tests/fuzz/replay.c $(LIBS) $(LDLIBS) -o $@
 
-$(B)/bench_%: bench/bench_%.c $(B)/libdigits.a
-	$(CC) $(CFLAGS) $(LDFLAGS) $< $(B)/libdigits.a $(LDLIBS) -o $@
+$(B)/bench_%: bench/bench_%.c $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIBS) $(LDLIBS) -o $@
+
+-include $(LIB_OBJ:.o=.d) $(SYNTH_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) \
+         $(FUZZ_BIN:=.d) $(BENCH_BIN:=.d) $(TOOL_BIN:=.d)
 
 deps:
 	@scripts/install-deps.sh
@@ -98,12 +119,15 @@ bench: deps
 fuzz:
 	$(MAKE) --no-print-directory CC=clang B=build-fuzz FUZZ=1 $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_files.h build-fuzz/libdigits.a
-	clang $(CFLAGS) -fsanitize=fuzzer,address,undefined $< build-fuzz/libdigits.a $(LDLIBS) -o $@
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libdigits.a build-fuzz/libdigits_synth.a
+	clang $(CFLAGS) -fsanitize=fuzzer,address,undefined $< build-fuzz/libdigits_synth.a \
+	  build-fuzz/libdigits.a $(LDLIBS) -o $@
 
 format:
-	clang-format -i include/*.h src/*.c src/*.h src/layers/*.c cli/*.c cli/*.h tests/*.c tests/*.h \
-	  $(wildcard tests/fuzz/*.c bench/*.c scripts/*.c server/*.c)
+	clang-format -i $(FORMAT_SRC)
+
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRC)
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-portable

@@ -15,7 +15,7 @@
  *
  * Legend: N batch (1000), S = 1*28*28 floats per image. test_x [n_test][S].
  */
-#include "digits.h"
+#include "synth/synth.h"
 
 #include <getopt.h>
 #include <stdio.h>

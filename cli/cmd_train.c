@@ -114,14 +114,9 @@ static bool on_epoch(void *user, const dg_epoch_stats *st)
         fputc('\n', stderr);
     }
     if (p->history) {
-        if (st->val_accuracy >= 0) {
-            fprintf(p->history, "%d,%.6f,%.6f,%.6f,%.6f,%.3f\n", st->epoch, st->loss, st->accuracy,
-                    st->val_loss, st->val_accuracy, st->seconds);
-        } else {
-            fprintf(p->history, "%d,%.6f,%.6f,,,%.3f\n", st->epoch, st->loss, st->accuracy,
-                    st->seconds);
-        }
-        fflush(p->history);
+        dg_history_row row = {st->epoch,    st->loss,         st->accuracy,
+                              st->val_loss, st->val_accuracy, st->seconds};
+        dg_history_write_row(p->history, &row);
     }
     return true;
 }
@@ -432,7 +427,7 @@ int cmd_train(int argc, char **argv)
         cli_error("train", "cannot write %s", part_path);
         goto done;
     }
-    fprintf(history, "epoch,loss,accuracy,val_loss,val_accuracy,seconds\n");
+    dg_history_write_header(history);
     progress prog = {.tty = isatty(2),
                      .quiet = o.quiet,
                      .epochs = cfg.epochs,

@@ -11,6 +11,10 @@
  * Ownership: dg_x_new()/dg_x_load() fill an out-pointer that the caller frees with
  * dg_x_free(); on failure the out-pointer is NULL and nothing leaks; dg_x_free(NULL) is a
  * no-op. Pointers returned by accessors are borrowed: valid until the owner is freed.
+ *
+ * Sections follow the library's layers from the bottom up (base, data, nn, vision,
+ * pictures, as the folders of src/): each uses only what comes before it. Synthetic
+ * handwriting, for tests and benchmarks, has its own header (synth/synth.h).
  */
 #ifndef DIGITS_H
 #define DIGITS_H
@@ -18,12 +22,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define DG_VERSION_STRING "0.1.0"
+
+/* =============================================================================================
+ * base: errors and random numbers (src/base/)
+ * ============================================================================================= */
 
 /* ---------------------------------------------------------------- status */
 
@@ -73,6 +82,10 @@ float dg_rng_normal(dg_rng *rng);
 /* Fisher-Yates shuffle of idx[0..n). */
 void dg_rng_shuffle(dg_rng *rng, uint32_t *idx, size_t n);
 
+/* =============================================================================================
+ * data: data sets, normalisation, training history (src/data/)
+ * ============================================================================================= */
+
 /* ---------------------------------------------------------------- datasets (IDX) */
 
 /* Images and labels held as bytes, exactly as in the IDX files. */
@@ -102,6 +115,45 @@ typedef enum dg_split { DG_SPLIT_TRAIN, DG_SPLIT_TEST } dg_split;
  * trying each name as is and with ".gz". */
 dg_status dg_dataset_load(const char *dir, dg_split split, dg_dataset **out);
 void dg_dataset_free(dg_dataset *ds);
+
+/* ---------------------------------------------------------------- normalisation */
+
+/* Normalisation applied to raw 0..255 pixels: x = (p * scale - mean) / std. */
+typedef struct dg_norm {
+    float scale, mean, std;
+} dg_norm;
+/* The Keras tutorial's x / 255. */
+dg_norm dg_norm_default(void);
+/* Converts n images of h*w bytes to floats [n][1][h][w]. */
+void dg_normalise(const dg_norm *norm, const uint8_t *pixels, size_t n_pixels, float *out);
+
+/* ---------------------------------------------------------------- training history (CSV) */
+
+/* One epoch of a training history. */
+typedef struct dg_history_row {
+    int epoch;
+    double loss, accuracy;
+    double val_loss, val_accuracy; /* negative when there was no validation split */
+    double seconds;
+} dg_history_row;
+
+/*
+ * Reads the training history CSV written by `digits train`: the header
+ * "epoch,loss,accuracy,val_loss,val_accuracy,seconds", then one row per epoch (val
+ * columns empty or -1 without validation). On success *rows holds *n >= 1 rows; the
+ * caller frees it with free(). On failure *rows is NULL, *n 0: DG_ERR_NOT_FOUND, DG_ERR_IO,
+ * or DG_ERR_FORMAT with the line number of the bad header, field or row.
+ */
+dg_status dg_history_load(const char *path, dg_history_row **rows, int *n);
+
+/* Writers of the same format, for `digits train`: the header line, then one row per epoch
+ * (validation columns left empty when negative), each flushed. DG_ERR_IO when f fails. */
+dg_status dg_history_write_header(FILE *f);
+dg_status dg_history_write_row(FILE *f, const dg_history_row *row);
+
+/* =============================================================================================
+ * nn: networks, training, evaluation, model files (src/nn/)
+ * ============================================================================================= */
 
 /* ---------------------------------------------------------------- networks */
 
@@ -218,15 +270,6 @@ void dg_optim_free(dg_optim *opt);
 void dg_optim_step(dg_optim *opt, float *params, const float *grads, float lr);
 
 /* ---------------------------------------------------------------- training */
-
-/* Normalisation applied to raw 0..255 pixels: x = (p * scale - mean) / std. */
-typedef struct dg_norm {
-    float scale, mean, std;
-} dg_norm;
-/* The Keras tutorial's x / 255. */
-dg_norm dg_norm_default(void);
-/* Converts n images of h*w bytes to floats [n][1][h][w]. */
-void dg_normalise(const dg_norm *norm, const uint8_t *pixels, size_t n_pixels, float *out);
 
 typedef enum dg_schedule {
     DG_SCHEDULE_CONSTANT, /* lr throughout */
@@ -357,6 +400,10 @@ dg_status dg_model_save(const char *path, const dg_net *net, const dg_model_meta
  * DG_ERR_NOT_FOUND, _IO, _TOO_LARGE, _FORMAT, _TRUNCATED, _CHECKSUM, _VERSION,
  * _UNSUPPORTED, _MISMATCH (spec and stored tensors disagree), _NOMEM. */
 dg_status dg_model_load(const char *path, dg_net **net, dg_model_meta *meta);
+
+/* =============================================================================================
+ * vision: images, preprocessing, prediction, segmentation (src/vision/)
+ * ============================================================================================= */
 
 /* ---------------------------------------------------------------- images */
 
@@ -520,74 +567,11 @@ void dg_segmentation_free(dg_segmentation *seg);
  * so a touching neighbour does not leak in). DG_ERR_ARG for a bad k. */
 dg_status dg_segment_to_mnist(const dg_segmentation *seg, int k, uint8_t out[784]);
 
-/* ---------------------------------------------------------------- synthetic digits */
+/* =============================================================================================
+ * pictures: drawing, charts, the report (src/pictures/)
+ * ============================================================================================= */
 
-/* Where a synthetic digit is drawn. Only MNIST changes how it is drawn; the others
- * choose what dg_synth_random_style picks for the remaining fields. */
-typedef enum dg_synth_canvas {
-    DG_SYNTH_PAINT, /* white drawing-program canvas, solid brush, digit anywhere on it */
-    DG_SYNTH_PAPER, /* scanned or photographed paper: tint, lighting, noise, lines, specks */
-    DG_SYNTH_DARK,  /* light strokes on a dark screen or board */
-    DG_SYNTH_MNIST, /* 28 rows, grey, white on black, fitted in 20x20, centred by mass */
-    DG_SYNTH_CANVAS_COUNT
-} dg_synth_canvas;
-
-typedef enum dg_synth_lines {
-    DG_SYNTH_LINES_NONE,
-    DG_SYNTH_LINES_RULED, /* horizontal lines of a notebook, maybe a margin line */
-    DG_SYNTH_LINES_GRID   /* squared paper */
-} dg_synth_lines;
-
-/* How one writer and one medium draw digits; each digit then varies a little around it.
- * The MNIST canvas uses only the shape fields: stroke to variant, pressure, gap, broken. */
-typedef struct dg_synth_style {
-    dg_synth_canvas canvas;
-    int channels;         /* 1 grey or 3 RGB (MNIST: always 1) */
-    int height;           /* digit height in pixels, 8..600 */
-    float stroke;         /* pen width as a fraction of the height; at least 1 px is drawn */
-    float slant;          /* shear, -0.5..0.5: the top of a digit leans right when > 0 */
-    float rotation;       /* degrees, -30..30, clockwise */
-    float aspect;         /* width multiplier, 0.5..2 */
-    float jitter;         /* noise on the strokes' control points, fraction of height, 0..0.1 */
-    int variant;          /* stroke template of every digit, or -1: one at random per digit */
-    uint8_t ink[3];       /* RGB of the ink */
-    uint8_t paper[3];     /* RGB of the lit background */
-    bool antialias;       /* false: hard pixel edges, like a drawing program's pencil */
-    float grain;          /* 0 solid ink .. 1 grainy pencil or dry ballpoint */
-    float pressure;       /* 0 even width .. 1 strongly varying width along strokes */
-    float noise;          /* standard deviation of sensor noise in grey levels, 0..40 */
-    float lighting;       /* strength of brightness gradient and shadow, 0..1 */
-    float blur;           /* defocus radius in pixels, 0..4 */
-    dg_synth_lines lines; /* printed lines on the paper */
-    float specks;         /* dirt specks per 100x100 pixels, 0..20 */
-    float gap;            /* mean gap between digits of a number, fraction of height, -0.3..1 */
-    float broken;         /* probability that a digit's strokes are broken or detached, 0..1 */
-    float margin;         /* room around the ink, fraction of height, 0..4 */
-} dg_synth_style;
-
-/* Black anti-aliased ink of width 0.08 on a white Paint canvas, digit height 100 px,
- * upright, no noise: a plain starting point to change a few fields of. */
-void dg_synth_style_default(dg_synth_style *style);
-/* Draws a whole style at random from the mix of canvases, pens and papers used by the
- * tests and the benchmark. */
-void dg_synth_random_style(dg_rng *rng, dg_synth_style *style);
-/* Number of stroke templates of a digit 0..9 (0 for anything else). */
-int dg_synth_variant_count(int digit);
-
-/*
- * Renders the digits of a string ("2024") side by side, each from its own jittered
- * template, as a new image in *out (caller frees with dg_image_free). When boxes is not
- * NULL it receives strlen(digits) boxes: where each digit's ink lies in the image. At most
- * 32 digits. DG_ERR_ARG on a bad character or style field (the message names it),
- * DG_ERR_TOO_LARGE when the canvas would exceed DG_IMAGE_MAX_PIXELS; *out is NULL then.
- * Every random choice comes from rng, so a seed gives the same image.
- */
-dg_status dg_synth_number(dg_rng *rng, const char *digits, const dg_synth_style *style,
-                          dg_image **out, dg_digit_box *boxes);
-/* One digit 0..9: dg_synth_number of a one-character string. */
-dg_status dg_synth_digit(dg_rng *rng, int digit, const dg_synth_style *style, dg_image **out);
-
-/* ---------------------------------------------------------------- drawing and plots */
+/* ---------------------------------------------------------------- drawing and charts */
 
 /*
  * Drawing on RGB images (channels 3; images with other channel counts are left as they
@@ -627,23 +611,6 @@ int dg_draw_text(dg_image *img, int x, int y, const char *text, int scale, dg_co
 int dg_text_width(const char *text, int scale);
 /* Whether font pixel (gx, gy) of character c is ink; gx < DG_FONT_W, gy < DG_FONT_H. */
 bool dg_font_pixel(unsigned char c, int gx, int gy);
-
-/* One epoch of a training history. */
-typedef struct dg_history_row {
-    int epoch;
-    double loss, accuracy;
-    double val_loss, val_accuracy; /* negative when there was no validation split */
-    double seconds;
-} dg_history_row;
-
-/*
- * Reads the training history CSV written by `digits train`: the header
- * "epoch,loss,accuracy,val_loss,val_accuracy,seconds", then one row per epoch (val
- * columns empty or -1 without validation). On success *rows holds *n >= 1 rows; the
- * caller frees it with free(). On failure *rows is NULL, *n 0: DG_ERR_NOT_FOUND, DG_ERR_IO,
- * or DG_ERR_FORMAT with the line number of the bad header, field or row.
- */
-dg_status dg_history_load(const char *path, dg_history_row **rows, int *n);
 
 /*
  * "Nice" axis ticks: the multiples of one step (1, 2 or 5 x 10^k, chosen to give about
@@ -687,6 +654,8 @@ dg_status dg_plot_confusion(const dg_eval *ev, const char labels[][32], const ch
  * the probabilities [classes] as bars with the most likely one highlighted. */
 dg_status dg_plot_probabilities(const dg_image *original, const uint8_t mnist28[784],
                                 const float *probs, int classes, const char *path);
+
+/* ---------------------------------------------------------------- report */
 
 /* One picture for the report: what it is called, what it looked like, what was seen. */
 typedef struct dg_report_sample {

@@ -12,7 +12,7 @@
  * The two modes seed their generators from different constants, so an evaluation set
  * never repeats a sample image whatever S is.
  */
-#include "digits.h"
+#include "synth/synth.h"
 
 #include <errno.h>
 #include <stdio.h>

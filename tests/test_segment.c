@@ -4,6 +4,7 @@
  * clean, mixed, touching and broken numbers; nothing on blank pages; no crash on a huge
  * blob, a black page or noise.
  */
+#include "synth/synth.h"
 #include "test.h"
 
 #include <stdlib.h>

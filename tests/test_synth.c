@@ -3,6 +3,7 @@
  * every canvas, a seed gives the same image, the ink stays inside the canvas and inside
  * the reported boxes, MNIST frames look like MNIST, bad styles are refused.
  */
+#include "synth/synth.h"
 #include "test.h"
 
 #include <stdlib.h>

@@ -1,0 +1,75 @@
+/*
+ * cpu.h - the compute kernels the layers and the optimiser call: matrix products (the one
+ * door to BLAS), the AVX-512 convolution forward, and element-wise loops on the hot path.
+ * Each has an AVX-512 version where the build has it and plain loops otherwise; the
+ * layers' reference paths do not use them, so the tests compare the two.
+ *
+ * This module knows tensors only as float arrays and shapes: it includes nothing of the
+ * network (nn/) above it.
+ */
+#ifndef DG_CPU_H
+#define DG_CPU_H
+
+#include "digits.h"
+
+/* Row-major single-precision GEMM: C[M][N] = alpha * op(A) op(B) + beta * C, with op(X)
+ * transposed when trans_x. lda/ldb/ldc are row strides. The one door to BLAS. */
+void dg_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+              const float *b, int ldb, float beta, float *c, int ldc);
+
+/* The same product by plain blocked loops: the fallback when OpenBLAS cannot be loaded
+ * (or DIGITS_BLAS=builtin), and the reference the tests compare it with. */
+void dg_sgemm_builtin(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
+                      int lda, const float *b, int ldb, float beta, float *c, int ldc);
+
+#if defined(__AVX512F__)
+/* The same product with AVX-512 kernels (gemm_avx512.c). */
+void dg_sgemm_avx512(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
+                     int lda, const float *b, int ldb, float beta, float *c, int ldc);
+#endif
+
+/* True when the AVX-512 kernels are in use: the build and the CPU have AVX-512 and
+ * DIGITS_BLAS does not ask for another backend. */
+bool dg_avx512_active(void);
+
+/* A convolution as the kernels see it: input in [C][H][W], output out [O][OH][OW] with
+ * O = units, square kernels of side k, weights w [O][C][K][K], biases b [O], and an
+ * optional ReLU on the output. */
+typedef struct dg_conv_args {
+    dg_shape in, out;
+    int units, k;
+    bool relu;
+    const float *w, *b;
+} dg_conv_args;
+
+#if defined(__AVX512F__)
+/* Forward convolution of one example x [C][H][W] into y [O][OH][OW] with bias and ReLU,
+ * for tiles [first, end) of dg_conv_window_tiles(l) (conv_avx512.c). */
+int dg_conv_window_tiles(const dg_conv_args *l);
+void dg_conv_window_avx512(const dg_conv_args *l, const float *x, float *y, int first, int end);
+#endif
+
+/* y[r][c] += bias[r], then max(y, 0) when relu; y [rows][cols] */
+void dg_bias_relu_rows(float *y, const float *bias, int rows, int cols, bool relu);
+
+/* dz[j] = dy[j] where y[j] > 0 (every j without relu); returns the sum of dz. */
+float dg_relu_grad_sum(const float *y, const float *dy, float *dz, int n, bool relu);
+
+/* 2x2 max pooling of one plane x [2*oh..][w] into y [oh][ow], argmax offsets into arg
+ * (unless NULL); ties go to the earlier element in row-major window order. */
+void dg_maxpool2_plane(const float *x, float *y, int32_t *arg, int w, int oh, int ow);
+
+/* dst[0..n) = src[0..n): for the short rows of im2col, where a memcpy call costs more
+ * than the copy */
+void dg_copy_floats(float *dst, const float *src, int n);
+
+/* out[r] = sum of w[r*ld + i] * x[i] over i < n, for r < rows: the dense layer's
+ * product for one example. Each row's result is the same whatever rows surround it. */
+void dg_dot_rows(const float *w, size_t ld, int rows, const float *x, int n, float *out);
+
+/* Adam update with bias correction folded into lr_t:
+ * m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr_t m / (sqrt(v) + eps) */
+void dg_adam_update(float *p, const float *g, float *m, float *v, size_t n, float b1, float b2,
+                    float lr_t, float eps);
+
+#endif

@@ -1,0 +1,318 @@
+/*
+ * conv2d.c - 2-D convolution, stride 1, valid padding, optional fused ReLU.
+ *
+ * Legend: N batch, C input channels, O output channels, K kernel side, H/W input size,
+ * P = OH*OW output positions, OH = H-K+1, OW = W-K+1.
+ *   x [N][C][H][W]   w [O][C][K][K]   b [O]   y [N][O][OH][OW]
+ *   y[n][o][i][j] = b[o] + sum_{c,u,v} w[o][c][u][v] * x[n][c][i+u][j+v]
+ *
+ * Forward with the AVX-512 kernels: conv_avx512.c, which reads the input in place (no
+ * im2col). Otherwise, and for backward, per chunk of N examples (as many as keep the
+ * chunk's work in the L2 cache): im2col gathers the input patches of all N into
+ * col [C*K*K][N*P], then one GEMM gives w (O x CKK) * col = [O][N*P], copied into y with
+ * bias and ReLU; backward uses dw += dz * col^T and dcol = w^T * dz over all N at once,
+ * then col2im. The plain loops (conv_*_ref) stay beside them as the reference the fast
+ * paths are checked against.
+ */
+#include "nn/cpu/cpu.h"
+#include "nn/net.h"
+
+#include <string.h>
+
+static dg_status conv_init(dg_layer *l)
+{
+    if (l->units < 1 || l->units > 4096) {
+        return dg_fail(DG_ERR_ARG, "conv: %d output channels (want 1..4096)", l->units);
+    }
+    if (l->k < 1 || l->k % 2 == 0) {
+        return dg_fail(DG_ERR_ARG, "conv: kernel size %d (want an odd size >= 1)", l->k);
+    }
+    if (l->k > l->in.h || l->k > l->in.w) {
+        return dg_fail(DG_ERR_ARG, "conv: kernel %dx%d larger than its %dx%d input", l->k, l->k,
+                       l->in.h, l->in.w);
+    }
+    l->out = (dg_shape){l->units, l->in.h - l->k + 1, l->in.w - l->k + 1};
+    l->n_weights = (size_t)l->units * l->in.c * l->k * l->k;
+    l->n_bias = (size_t)l->units;
+    l->aux_bytes_per_item = 0;
+    return DG_OK;
+}
+
+/* Bytes of scratch one chunk of examples may use: the patches and products of a chunk
+ * stay in the L2 cache between im2col, the GEMM and the copy back. */
+#define CHUNK_BYTES (768u * 1024u)
+
+/* Examples per chunk (at least one). */
+static int conv_chunk(const dg_layer *l)
+{
+    size_t ckk = (size_t)l->in.c * l->k * l->k;
+    size_t per_example = (2 * ckk + (size_t)l->units) * l->out.h * l->out.w * sizeof(float);
+    size_t chunk = CHUNK_BYTES / per_example;
+    return chunk < 1 ? 1 : chunk > 1024 ? 1024 : (int)chunk;
+}
+
+static size_t conv_scratch_floats(const dg_layer *l, int n)
+{
+    size_t ckk = (size_t)l->in.c * l->k * l->k;
+    int chunk = conv_chunk(l);
+    size_t np = (size_t)(n < chunk ? n : chunk) * l->out.h * l->out.w;
+    /* col and dcol [CKK][C*P], and the GEMM output or dz [O][C*P], C examples a chunk */
+    return (2 * ckk + (size_t)l->units) * np;
+}
+/* col[c*K*K + u*K + v][i*OW + j] = x[c][i+u][j+v]; rows of col are ld floats apart */
+static void im2col(const dg_layer *l, const float *x, float *col, size_t ld)
+{
+    int k = l->k, oh = l->out.h, ow = l->out.w, h = l->in.h, w = l->in.w;
+    for (int c = 0; c < l->in.c; c++) {
+        for (int u = 0; u < k; u++) {
+            for (int v = 0; v < k; v++) {
+                float *row = col + ((size_t)(c * k + u) * k + v) * ld;
+                const float *src = x + ((size_t)c * h + u) * w + v;
+                for (int i = 0; i < oh; i++) {
+                    dg_copy_floats(row + (size_t)i * ow, src + (size_t)i * w, ow);
+                }
+            }
+        }
+    }
+}
+
+/* dx[c][i+u][j+v] += dcol[c*K*K + u*K + v][i*OW + j]; dx zeroed by the caller */
+static void col2im(const dg_layer *l, const float *dcol, size_t ld, float *dx)
+{
+    int k = l->k, oh = l->out.h, ow = l->out.w, h = l->in.h, w = l->in.w;
+    for (int c = 0; c < l->in.c; c++) {
+        for (int u = 0; u < k; u++) {
+            for (int v = 0; v < k; v++) {
+                const float *row = dcol + ((size_t)(c * k + u) * k + v) * ld;
+                float *dst = dx + ((size_t)c * h + u) * w + v;
+                for (int i = 0; i < oh; i++) {
+                    const float *r = row + (size_t)i * ow;
+                    float *d = dst + (size_t)i * w;
+                    for (int j = 0; j < ow; j++) {
+                        d[j] += r[j];
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void conv_forward_ref(const dg_layer *l, const float *x, float *y, int n)
+{
+    int C = l->in.c, H = l->in.h, W = l->in.w, O = l->units, K = l->k;
+    int OH = l->out.h, OW = l->out.w;
+    for (int b = 0; b < n; b++) {
+        const float *xb = x + (size_t)b * C * H * W;
+        float *yb = y + (size_t)b * O * OH * OW;
+        for (int o = 0; o < O; o++) {
+            for (int i = 0; i < OH; i++) {
+                for (int j = 0; j < OW; j++) {
+                    float s = l->b[o];
+                    for (int c = 0; c < C; c++) {
+                        for (int u = 0; u < K; u++) {
+                            for (int v = 0; v < K; v++) {
+                                s += l->w[((o * C + c) * K + u) * K + v] *
+                                     xb[(c * H + i + u) * W + j + v];
+                            }
+                        }
+                    }
+                    yb[(o * OH + i) * OW + j] = (l->relu && s < 0.0f) ? 0.0f : s;
+                }
+            }
+        }
+    }
+}
+
+static void conv_backward_ref(const dg_layer *l, const float *x, const float *y, const float *dy,
+                              float *dx, int n, float *dw, float *db)
+{
+    int C = l->in.c, H = l->in.h, W = l->in.w, O = l->units, K = l->k;
+    int OH = l->out.h, OW = l->out.w;
+    if (dx) {
+        memset(dx, 0, (size_t)n * C * H * W * sizeof(float));
+    }
+    for (int b = 0; b < n; b++) {
+        const float *xb = x + (size_t)b * C * H * W;
+        for (int o = 0; o < O; o++) {
+            for (int i = 0; i < OH; i++) {
+                for (int j = 0; j < OW; j++) {
+                    size_t at = (((size_t)b * O + o) * OH + i) * OW + j;
+                    float g = dy[at];
+                    if (l->relu && y[at] <= 0.0f) {
+                        g = 0.0f;
+                    }
+                    db[o] += g;
+                    for (int c = 0; c < C; c++) {
+                        for (int u = 0; u < K; u++) {
+                            for (int v = 0; v < K; v++) {
+                                size_t xi = ((size_t)c * H + i + u) * W + j + v;
+                                dw[((o * C + c) * K + u) * K + v] += g * xb[xi];
+                                if (dx) {
+                                    dx[(size_t)b * C * H * W + xi] +=
+                                        g * l->w[((o * C + c) * K + u) * K + v];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* out [O][NP] = w [O][CKK] * col [CKK][NP], columns of out split across threads in
+ * multiples of 16, so each thread packs only its own part of col. */
+typedef struct conv_cols {
+    const dg_layer *l;
+    const float *col;
+    float *out;
+    int np;
+} conv_cols;
+
+static void conv_cols_task(void *arg, int t, int n_threads)
+{
+    const conv_cols *a = arg;
+    int ckk = a->l->in.c * a->l->k * a->l->k;
+    int blocks = (a->np + 15) / 16;
+    int j0 = 16 * (blocks * t / n_threads), j1 = 16 * (blocks * (t + 1) / n_threads);
+    j1 = j1 < a->np ? j1 : a->np;
+    if (j1 > j0) {
+        dg_sgemm(false, false, a->l->units, j1 - j0, ckk, 1.0f, a->l->w, ckk, a->col + j0, a->np,
+                 0.0f, a->out + j0, a->np);
+    }
+}
+
+static void conv_forward_chunk(const dg_layer *l, const float *x, float *y, int n,
+                               dg_layer_ctx *ctx)
+{
+    int ckk = l->in.c * l->k * l->k, p = l->out.h * l->out.w, o_count = l->units;
+    size_t np = (size_t)n * p;
+    size_t in_size = dg_shape_size(l->in), out_size = dg_shape_size(l->out);
+    float *col = ctx->scratch;           /* [CKK][N*P] */
+    float *out = col + (size_t)ckk * np; /* [O][N*P] */
+    for (int b = 0; b < n; b++) {
+        im2col(l, x + (size_t)b * in_size, col + (size_t)b * p, np);
+    }
+    /* one product for the whole slice: the weights are packed once */
+    conv_cols cols = {l, col, out, (int)np};
+    if (ctx->pool) {
+        dg_pool_run(ctx->pool, conv_cols_task, &cols);
+    } else {
+        conv_cols_task(&cols, 0, 1);
+    }
+    for (int b = 0; b < n; b++) {
+        float *yb = y + (size_t)b * out_size;
+        for (int o = 0; o < o_count; o++) {
+            memcpy(yb + (size_t)o * p, out + (size_t)o * np + (size_t)b * p,
+                   (size_t)p * sizeof(float));
+        }
+        dg_bias_relu_rows(yb, l->b, o_count, p, l->relu);
+    }
+}
+
+static void conv_backward_chunk(const dg_layer *l, const float *x, const float *y, const float *dy,
+                                float *dx, int n, dg_layer_ctx *ctx)
+{
+    float *dw = ctx->dparams + l->param_offset;
+    float *db = dw + l->n_weights;
+    int ckk = l->in.c * l->k * l->k, p = l->out.h * l->out.w, o_count = l->units;
+    size_t np = (size_t)n * p;
+    size_t in_size = dg_shape_size(l->in), out_size = dg_shape_size(l->out);
+    float *col = ctx->scratch;            /* [CKK][N*P] */
+    float *dcol = col + (size_t)ckk * np; /* [CKK][N*P] */
+    float *dz = dcol + (size_t)ckk * np;  /* [O][N*P] */
+    for (int o = 0; o < o_count; o++) {
+        float s = 0.0f;
+        for (int b = 0; b < n; b++) {
+            size_t at = (size_t)b * out_size + (size_t)o * p;
+            s += dg_relu_grad_sum(y + at, dy + at, dz + (size_t)o * np + (size_t)b * p, p, l->relu);
+        }
+        db[o] += s;
+    }
+    for (int b = 0; b < n; b++) {
+        im2col(l, x + (size_t)b * in_size, col + (size_t)b * p, np);
+    }
+    dg_sgemm(false, true, o_count, ckk, (int)np, 1.0f, dz, (int)np, col, (int)np, 1.0f, dw, ckk);
+    if (dx) {
+        dg_sgemm(true, false, ckk, (int)np, o_count, 1.0f, l->w, ckk, dz, (int)np, 0.0f, dcol,
+                 (int)np);
+        memset(dx, 0, (size_t)n * in_size * sizeof(float));
+        for (int b = 0; b < n; b++) {
+            col2im(l, dcol + (size_t)b * p, np, dx + (size_t)b * in_size);
+        }
+    }
+}
+
+#if defined(__AVX512F__)
+/* The forward pass without im2col (conv_avx512.c): tiles split across threads. */
+typedef struct conv_window {
+    dg_conv_args l;
+    const float *x;
+    float *y;
+    int n;
+} conv_window;
+
+static void conv_window_task(void *arg, int t, int n_threads)
+{
+    const conv_window *a = arg;
+    int tiles = dg_conv_window_tiles(&a->l);
+    int first = (int)((long)tiles * t / n_threads), end = (int)((long)tiles * (t + 1) / n_threads);
+    size_t in_size = dg_shape_size(a->l.in), out_size = dg_shape_size(a->l.out);
+    for (int b = 0; b < a->n; b++) {
+        dg_conv_window_avx512(&a->l, a->x + (size_t)b * in_size, a->y + (size_t)b * out_size, first,
+                              end);
+    }
+}
+#endif
+
+static void conv_forward(const dg_layer *l, const float *x, float *y, int n, dg_layer_ctx *ctx)
+{
+    if (ctx->reference) {
+        conv_forward_ref(l, x, y, n);
+        return;
+    }
+#if defined(__AVX512F__)
+    if (dg_avx512_active()) {
+        conv_window args = {{l->in, l->out, l->units, l->k, l->relu, l->w, l->b}, x, y, n};
+        if (ctx->pool) {
+            dg_pool_run(ctx->pool, conv_window_task, &args);
+        } else {
+            conv_window_task(&args, 0, 1);
+        }
+        return;
+    }
+#endif
+    int chunk = conv_chunk(l);
+    size_t in_size = dg_shape_size(l->in), out_size = dg_shape_size(l->out);
+    for (int b = 0; b < n; b += chunk) {
+        int m = n - b < chunk ? n - b : chunk;
+        conv_forward_chunk(l, x + (size_t)b * in_size, y + (size_t)b * out_size, m, ctx);
+    }
+}
+
+static void conv_backward(const dg_layer *l, const float *x, const float *y, const float *dy,
+                          float *dx, int n, dg_layer_ctx *ctx)
+{
+    if (ctx->reference) {
+        float *dw = ctx->dparams + l->param_offset;
+        conv_backward_ref(l, x, y, dy, dx, n, dw, dw + l->n_weights);
+        return;
+    }
+    int chunk = conv_chunk(l);
+    size_t in_size = dg_shape_size(l->in), out_size = dg_shape_size(l->out);
+    for (int b = 0; b < n; b += chunk) {
+        int m = n - b < chunk ? n - b : chunk;
+        conv_backward_chunk(l, x + (size_t)b * in_size, y + (size_t)b * out_size,
+                            dy + (size_t)b * out_size, dx ? dx + (size_t)b * in_size : NULL, m,
+                            ctx);
+    }
+}
+
+const dg_layer_ops dg_conv2d_ops = {
+    .id = 1,
+    .name = "conv",
+    .init = conv_init,
+    .scratch_floats = conv_scratch_floats,
+    .forward = conv_forward,
+    .backward = conv_backward,
+};

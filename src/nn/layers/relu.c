@@ -1,0 +1,53 @@
+/*
+ * relu.c - y = max(x, 0) as a layer of its own; conv and dense can also fuse it.
+ * Backward passes dy where y > 0.
+ */
+#include "nn/net.h"
+
+static dg_status relu_init(dg_layer *l)
+{
+    l->out = l->in;
+    l->n_weights = 0;
+    l->n_bias = 0;
+    l->aux_bytes_per_item = 0;
+    return DG_OK;
+}
+
+static size_t relu_scratch_floats(const dg_layer *l, int n)
+{
+    (void)l;
+    (void)n;
+    return 0;
+}
+
+static void relu_forward(const dg_layer *l, const float *x, float *y, int n, dg_layer_ctx *ctx)
+{
+    (void)ctx;
+    size_t count = (size_t)n * dg_shape_size(l->in);
+    for (size_t i = 0; i < count; i++) {
+        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    }
+}
+
+static void relu_backward(const dg_layer *l, const float *x, const float *y, const float *dy,
+                          float *dx, int n, dg_layer_ctx *ctx)
+{
+    (void)x;
+    (void)ctx;
+    if (!dx) {
+        return;
+    }
+    size_t count = (size_t)n * dg_shape_size(l->in);
+    for (size_t i = 0; i < count; i++) {
+        dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    }
+}
+
+const dg_layer_ops dg_relu_ops = {
+    .id = 6,
+    .name = "relu",
+    .init = relu_init,
+    .scratch_floats = relu_scratch_floats,
+    .forward = relu_forward,
+    .backward = relu_backward,
+};

@@ -1,0 +1,814 @@
+/*
+ * net.c - the sequential network: spec parsing, the parameter arena, replicas,
+ * forward, softmax cross-entropy and backward.
+ *
+ * Legend: N batch, L layers, T threads. act[i] [N][shape_i] is the input of layer i
+ * (act[0] the network input, act[L] the logits). See net.h for how work is split.
+ */
+#include "nn/net.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LAYERS 64
+#define SPEC_MAX   1024
+
+typedef struct replica {
+    float **act;            /* [L+1] each [cap][shape_i] */
+    float *grad_a, *grad_b; /* ping-pong activation gradients [cap][max shape] */
+    float *scratch;         /* max over layers of scratch_floats(cap) */
+    void **aux;             /* [L] each [cap][aux_bytes_per_item] */
+    float *grads;           /* gradient arena: net->grads for replica 0 */
+    int first, n;           /* slice of the current batch */
+    double loss_sum;
+} replica;
+
+struct dg_net {
+    char *spec;
+    dg_shape input;
+    int n_layers;
+    dg_layer *layers;
+    int classes;
+    size_t n_params;
+    float *params, *grads;
+    int threads;
+    dg_pool *pool;
+    bool reference;
+    bool want_input_grad;
+    int max_batch, cap; /* prepared batch, examples per replica */
+    replica *reps;      /* [threads] */
+    float *probs;       /* [max_batch][classes] */
+    float *logits;      /* [max_batch][classes] */
+    float *input_grad;  /* [max_batch][input] when want_input_grad */
+    int last_n;
+    bool last_training;
+    uint64_t dropout_seed;
+    const uint8_t *labels; /* during backward */
+};
+
+/* ------------------------------------------------------------------ presets */
+
+static const char *const preset_names[] = {"seed-cnn", "seed-cnn-dropout", "mlp", "fast", NULL};
+static const char *const preset_specs[] = {
+    "conv 32 3 relu, maxpool 2, conv 64 3 relu, maxpool 2, flatten, dense 64 relu, dense 10",
+    ("conv 32 3 relu, maxpool 2, conv 64 3 relu, maxpool 2, flatten, dense 128 relu, "
+     "dropout 0.5, dense 10"),
+    "flatten, dense 128 relu, dense 128 relu, dense 10",
+    "conv 24 5 relu, maxpool 2, conv 48 3 relu, maxpool 2, flatten, dense 256 relu, dense 10",
+};
+
+const char *dg_preset_spec(const char *name)
+{
+    for (int i = 0; preset_names[i]; i++) {
+        if (!strcmp(name, preset_names[i])) {
+            return preset_specs[i];
+        }
+    }
+    return NULL;
+}
+
+const char *const *dg_preset_names(void)
+{
+    return preset_names;
+}
+
+/* ------------------------------------------------------------------ spec parsing */
+
+static int parse_int_token(const char *s, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || v < -1000000 || v > 1000000) {
+        return 0;
+    }
+    *out = (int)v;
+    return 1;
+}
+
+/* "3" or "3x3" */
+static int parse_kernel_token(const char *s, int *out)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%s", s);
+    char *x = strchr(buf, 'x');
+    if (x) {
+        *x = '\0';
+        int a, b;
+        if (!parse_int_token(buf, &a) || !parse_int_token(x + 1, &b) || a != b) {
+            return 0;
+        }
+        *out = a;
+        return 1;
+    }
+    return parse_int_token(buf, out);
+}
+
+/* Splits one layer's text into whitespace-separated tokens (in place). */
+static int tokenize(char *text, char **tok, int max)
+{
+    int n = 0;
+    char *p = text;
+    while (*p) {
+        while (isspace((unsigned char)*p)) {
+            p++;
+        }
+        if (!*p) {
+            break;
+        }
+        if (n == max) {
+            return -1;
+        }
+        tok[n++] = p;
+        while (*p && !isspace((unsigned char)*p)) {
+            p++;
+        }
+        if (*p) {
+            *p++ = '\0';
+        }
+    }
+    return n;
+}
+
+static dg_status parse_layer(char *text, bool is_last, dg_layer *l)
+{
+    char *tok[8];
+    int n = tokenize(text, tok, 8);
+    if (n <= 0) {
+        return dg_fail(DG_ERR_ARG, "spec: empty layer (two commas in a row?)");
+    }
+    for (int i = 0; i < n; i++) {
+        for (char *c = tok[i]; *c; c++) {
+            *c = (char)tolower((unsigned char)*c);
+        }
+    }
+    /* "softmax" after the last layer is what the net applies anyway */
+    if (is_last && n > 1 && !strcmp(tok[n - 1], "softmax")) {
+        n--;
+    }
+    const dg_layer_ops *ops = dg_layer_find(tok[0]);
+    if (!ops) {
+        return dg_fail(DG_ERR_ARG,
+                       "spec: unknown layer '%s' (known: conv, maxpool, flatten, dense, dropout, "
+                       "relu)",
+                       tok[0]);
+    }
+    memset(l, 0, sizeof *l);
+    l->ops = ops;
+    int args = n - 1;
+    if (args > 0 && !strcmp(tok[n - 1], "relu") &&
+        (ops == &dg_conv2d_ops || ops == &dg_dense_ops)) {
+        l->relu = true;
+        args--;
+    }
+    int ok = 1;
+    if (ops == &dg_conv2d_ops) {
+        ok = args == 2 && parse_int_token(tok[1], &l->units) && parse_kernel_token(tok[2], &l->k);
+        if (!ok) {
+            return dg_fail(DG_ERR_ARG, "spec: want 'conv OUT K [relu]', e.g. 'conv 32 3 relu'");
+        }
+    } else if (ops == &dg_dense_ops) {
+        ok = args == 1 && parse_int_token(tok[1], &l->units);
+        if (!ok) {
+            return dg_fail(DG_ERR_ARG, "spec: want 'dense OUT [relu]', e.g. 'dense 64 relu'");
+        }
+    } else if (ops == &dg_maxpool2d_ops) {
+        ok = args == 1 && parse_kernel_token(tok[1], &l->k);
+        if (!ok) {
+            return dg_fail(DG_ERR_ARG, "spec: want 'maxpool K', e.g. 'maxpool 2'");
+        }
+    } else if (ops == &dg_dropout_ops) {
+        char *end;
+        ok = args == 1;
+        if (ok) {
+            l->rate = strtof(tok[1], &end);
+            ok = end != tok[1] && *end == '\0';
+        }
+        if (!ok) {
+            return dg_fail(DG_ERR_ARG, "spec: want 'dropout RATE', e.g. 'dropout 0.5'");
+        }
+    } else if (args != 0) {
+        return dg_fail(DG_ERR_ARG, "spec: '%s' takes no arguments", ops->name);
+    }
+    return DG_OK;
+}
+
+static void describe_layer(const dg_layer *l, char *buf, size_t size)
+{
+    const char *act = l->relu ? " relu" : "";
+    if (l->ops == &dg_conv2d_ops) {
+        snprintf(buf, size, "conv %d %d%s", l->units, l->k, act);
+    } else if (l->ops == &dg_dense_ops) {
+        snprintf(buf, size, "dense %d%s", l->units, act);
+    } else if (l->ops == &dg_maxpool2d_ops) {
+        snprintf(buf, size, "maxpool %d", l->k);
+    } else if (l->ops == &dg_dropout_ops) {
+        snprintf(buf, size, "dropout %g", (double)l->rate);
+    } else {
+        snprintf(buf, size, "%s", l->ops->name);
+    }
+}
+
+/* ------------------------------------------------------------------ building */
+
+static void *alloc_floats(size_t n)
+{
+    size_t bytes = (n ? n : 1) * sizeof(float);
+    bytes = (bytes + 63) / 64 * 64;
+    return aligned_alloc(64, bytes);
+}
+
+static dg_status build_layers(dg_net *net, const char *spec)
+{
+    size_t len = strlen(spec);
+    if (len == 0 || len >= SPEC_MAX) {
+        return dg_fail(DG_ERR_ARG, "spec: empty or longer than %d characters", SPEC_MAX - 1);
+    }
+    char text[SPEC_MAX];
+    memcpy(text, spec, len + 1);
+    char *parts[MAX_LAYERS];
+    int n = 0;
+    for (char *p = text;; n++) {
+        if (n == MAX_LAYERS) {
+            return dg_fail(DG_ERR_ARG, "spec: more than %d layers", MAX_LAYERS);
+        }
+        parts[n] = p;
+        char *comma = strchr(p, ',');
+        if (!comma) {
+            n++;
+            break;
+        }
+        *comma = '\0';
+        p = comma + 1;
+    }
+    net->layers = calloc((size_t)n, sizeof *net->layers);
+    if (!net->layers) {
+        return dg_fail(DG_ERR_NOMEM, "out of memory for %d layers", n);
+    }
+    net->n_layers = n;
+    dg_shape shape = net->input;
+    char canon[SPEC_MAX] = "";
+    size_t used = 0;
+    for (int i = 0; i < n; i++) {
+        dg_layer *l = &net->layers[i];
+        dg_status st = parse_layer(parts[i], i == n - 1, l);
+        if (st != DG_OK) {
+            return st;
+        }
+        l->in = shape;
+        l->param_offset = net->n_params;
+        st = l->ops->init(l);
+        if (st != DG_OK) {
+            return dg_fail(st, "spec: layer %d: %s", i + 1, dg_last_error());
+        }
+        if (l->out.c < 1 || l->out.h < 1 || l->out.w < 1) {
+            return dg_fail(DG_ERR_ARG, "spec: layer %d (%s) leaves nothing of its %dx%dx%d input",
+                           i + 1, l->ops->name, l->in.c, l->in.h, l->in.w);
+        }
+        if (dg_shape_size(l->out) > 64u * 1024 * 1024) {
+            return dg_fail(DG_ERR_TOO_LARGE, "spec: layer %d output too large", i + 1);
+        }
+        net->n_params += l->n_weights + l->n_bias;
+        if (net->n_params > 256u * 1024 * 1024) {
+            return dg_fail(DG_ERR_TOO_LARGE, "spec: more than 256M parameters");
+        }
+        shape = l->out;
+        char desc[64];
+        describe_layer(l, desc, sizeof desc);
+        used += (size_t)snprintf(canon + used, sizeof canon - used, "%s%s", i ? ", " : "", desc);
+        if (used >= sizeof canon) {
+            return dg_fail(DG_ERR_ARG, "spec: too long");
+        }
+    }
+    if (shape.h != 1 || shape.w != 1 || shape.c < 2 || shape.c > DG_MAX_CLASSES) {
+        return dg_fail(DG_ERR_ARG,
+                       "spec: the last layer must give 2..%d class scores, e.g. 'dense 10' (it "
+                       "gives %dx%dx%d)",
+                       DG_MAX_CLASSES, shape.c, shape.h, shape.w);
+    }
+    net->classes = shape.c;
+    net->spec = strdup(canon);
+    if (!net->spec) {
+        return dg_fail(DG_ERR_NOMEM, "out of memory");
+    }
+    return DG_OK;
+}
+
+/* A net with its layers built and checked, but no arenas yet. */
+static dg_status new_layers_only(const char *spec, dg_shape input, dg_net **out)
+{
+    *out = NULL;
+    if (!spec) {
+        return dg_fail(DG_ERR_ARG, "spec: missing");
+    }
+    if (input.c < 1 || input.h < 1 || input.w < 1 || input.c > 64 || input.h > 4096 ||
+        input.w > 4096) {
+        return dg_fail(DG_ERR_ARG, "input shape %dx%dx%d out of range", input.c, input.h, input.w);
+    }
+    dg_net *net = calloc(1, sizeof *net);
+    if (!net) {
+        return dg_fail(DG_ERR_NOMEM, "out of memory for a network");
+    }
+    net->input = input;
+    net->threads = 1;
+    dg_status st = build_layers(net, spec);
+    if (st != DG_OK) {
+        dg_net_free(net);
+        return st;
+    }
+    *out = net;
+    return DG_OK;
+}
+
+dg_status dg_spec_param_count(const char *spec, dg_shape input, size_t *n_params)
+{
+    dg_net *net;
+    *n_params = 0;
+    dg_status st = new_layers_only(spec, input, &net);
+    if (st == DG_OK) {
+        *n_params = net->n_params;
+        dg_net_free(net);
+    }
+    return st;
+}
+
+dg_status dg_net_new(const char *spec, dg_shape input, dg_net **out)
+{
+    dg_net *net;
+    dg_status st = new_layers_only(spec, input, &net);
+    if (st != DG_OK) {
+        *out = NULL;
+        return st;
+    }
+    net->params = alloc_floats(net->n_params);
+    net->grads = alloc_floats(net->n_params);
+    if (!net->params || !net->grads) {
+        st = dg_fail(DG_ERR_NOMEM, "out of memory for %zu parameters", net->n_params);
+    }
+    if (st == DG_OK) {
+        memset(net->params, 0, net->n_params * sizeof(float));
+        memset(net->grads, 0, net->n_params * sizeof(float));
+        for (int i = 0; i < net->n_layers; i++) {
+            dg_layer *l = &net->layers[i];
+            l->w = net->params + l->param_offset;
+            l->b = l->w + l->n_weights;
+        }
+        st = dg_pool_new(1, &net->pool);
+    }
+    if (st != DG_OK) {
+        dg_net_free(net);
+        return st;
+    }
+    *out = net;
+    return DG_OK;
+}
+
+static void free_replicas(dg_net *net)
+{
+    if (!net->reps) {
+        return;
+    }
+    for (int t = 0; t < net->threads; t++) {
+        replica *r = &net->reps[t];
+        if (r->act) {
+            for (int i = 0; i <= net->n_layers; i++) {
+                free(r->act[i]);
+            }
+        }
+        if (r->aux) {
+            for (int i = 0; i < net->n_layers; i++) {
+                free(r->aux[i]);
+            }
+        }
+        free(r->act);
+        free(r->aux);
+        free(r->grad_a);
+        free(r->grad_b);
+        free(r->scratch);
+        if (t > 0) {
+            free(r->grads);
+        }
+    }
+    free(net->reps);
+    net->reps = NULL;
+    free(net->probs);
+    free(net->logits);
+    free(net->input_grad);
+    net->probs = net->logits = net->input_grad = NULL;
+    net->max_batch = 0;
+    net->cap = 0;
+}
+
+void dg_net_free(dg_net *net)
+{
+    if (!net) {
+        return;
+    }
+    free_replicas(net);
+    dg_pool_free(net->pool);
+    free(net->layers);
+    free(net->params);
+    free(net->grads);
+    free(net->spec);
+    free(net);
+}
+
+/* ------------------------------------------------------------------ accessors */
+
+const char *dg_net_spec(const dg_net *net)
+{
+    return net->spec;
+}
+
+dg_shape dg_net_input_shape(const dg_net *net)
+{
+    return net->input;
+}
+
+int dg_net_classes(const dg_net *net)
+{
+    return net->classes;
+}
+
+size_t dg_net_param_count(const dg_net *net)
+{
+    return net->n_params;
+}
+
+float *dg_net_params(dg_net *net)
+{
+    return net->params;
+}
+
+const float *dg_net_params_const(const dg_net *net)
+{
+    return net->params;
+}
+
+float *dg_net_grads(dg_net *net)
+{
+    return net->grads;
+}
+
+int dg_net_layer_count(const dg_net *net)
+{
+    return net->n_layers;
+}
+
+void dg_net_layer_info(const dg_net *net, int i, dg_layer_info *info)
+{
+    const dg_layer *l = &net->layers[i];
+    info->kind = l->ops->name;
+    describe_layer(l, info->desc, sizeof info->desc);
+    info->out = l->out;
+    info->n_params = l->n_weights + l->n_bias;
+}
+
+void dg_net_init_params(dg_net *net, dg_rng *rng)
+{
+    for (int i = 0; i < net->n_layers; i++) {
+        dg_layer *l = &net->layers[i];
+        if (!l->n_weights) {
+            continue;
+        }
+        float *w = net->params + l->param_offset;
+        /* Glorot uniform: fan-in and fan-out include the receptive field (as Keras) */
+        size_t field = l->ops == &dg_conv2d_ops ? (size_t)l->k * l->k : 1;
+        double fan_in = (double)l->in.c * (double)field;
+        if (l->ops == &dg_dense_ops) {
+            fan_in = (double)dg_shape_size(l->in);
+        }
+        double fan_out = (double)l->units * (double)field;
+        float limit = (float)sqrt(6.0 / (fan_in + fan_out));
+        for (size_t j = 0; j < l->n_weights; j++) {
+            w[j] = (2.0f * dg_rng_uniform(rng) - 1.0f) * limit;
+        }
+        memset(w + l->n_weights, 0, l->n_bias * sizeof(float));
+    }
+}
+
+dg_status dg_net_set_threads(dg_net *net, int n)
+{
+    if (n <= 0) {
+        n = dg_cpu_count();
+    }
+    if (n > 64) {
+        return dg_fail(DG_ERR_ARG, "%d threads: at most 64", n);
+    }
+    if (n == net->threads) {
+        return DG_OK;
+    }
+    int batch = net->max_batch;
+    free_replicas(net);
+    dg_pool *pool;
+    dg_status st = dg_pool_new(n, &pool);
+    if (st != DG_OK) {
+        return st;
+    }
+    dg_pool_free(net->pool);
+    net->pool = pool;
+    net->threads = n;
+    return batch ? dg_net_prepare(net, batch) : DG_OK;
+}
+
+int dg_net_threads(const dg_net *net)
+{
+    return net->threads;
+}
+
+void dg_net_set_reference(dg_net *net, bool reference)
+{
+    net->reference = reference;
+}
+
+void dg_net_set_input_grad(dg_net *net, bool on)
+{
+    if (on != net->want_input_grad) {
+        int batch = net->max_batch;
+        free_replicas(net);
+        net->want_input_grad = on;
+        if (batch) {
+            dg_net_prepare(net, batch);
+        }
+    }
+}
+
+const float *dg_net_input_grad(const dg_net *net)
+{
+    return net->input_grad;
+}
+
+const float *dg_net_logits(const dg_net *net)
+{
+    return net->logits;
+}
+
+/* ------------------------------------------------------------------ workspace */
+
+static dg_status alloc_replica(dg_net *net, replica *r, int t)
+{
+    int cap = net->cap;
+    size_t max_size = dg_shape_size(net->input), scratch = 0;
+    r->act = calloc((size_t)net->n_layers + 1, sizeof *r->act);
+    r->aux = calloc((size_t)net->n_layers, sizeof *r->aux);
+    if (!r->act || !r->aux) {
+        return DG_ERR_NOMEM;
+    }
+    r->act[0] = alloc_floats((size_t)cap * dg_shape_size(net->input));
+    if (!r->act[0]) {
+        return DG_ERR_NOMEM;
+    }
+    for (int i = 0; i < net->n_layers; i++) {
+        const dg_layer *l = &net->layers[i];
+        size_t size = dg_shape_size(l->out);
+        max_size = size > max_size ? size : max_size;
+        size_t s = l->ops->scratch_floats(l, cap);
+        scratch = s > scratch ? s : scratch;
+        r->act[i + 1] = alloc_floats((size_t)cap * size);
+        r->aux[i] = malloc(l->aux_bytes_per_item * (size_t)cap + 1);
+        if (!r->act[i + 1] || !r->aux[i]) {
+            return DG_ERR_NOMEM;
+        }
+    }
+    /* the loss gradient over the logits also lives in grad_a/grad_b */
+    r->grad_a = alloc_floats((size_t)cap * max_size);
+    r->grad_b = alloc_floats((size_t)cap * max_size);
+    r->scratch = alloc_floats(scratch);
+    r->grads = t == 0 ? net->grads : alloc_floats(net->n_params);
+    if (!r->grad_a || !r->grad_b || !r->scratch || !r->grads) {
+        return DG_ERR_NOMEM;
+    }
+    return DG_OK;
+}
+
+/* Threads used for n examples: each gets at least a few, so tiny batches stay on one. */
+static int threads_for(const dg_net *net, int n)
+{
+    int t = n / 4;
+    if (t < 1) {
+        t = 1;
+    }
+    return t < net->threads ? t : net->threads;
+}
+
+/* Examples per replica: the largest slice any batch of up to max_batch can give. */
+static int replica_capacity(const dg_net *net, int max_batch)
+{
+    int cap = 1;
+    for (int n = 1; n <= max_batch; n++) {
+        int used = threads_for(net, n);
+        int slice = (n + used - 1) / used;
+        cap = slice > cap ? slice : cap;
+    }
+    return cap;
+}
+
+dg_status dg_net_prepare(dg_net *net, int max_batch)
+{
+    if (max_batch < 1 || max_batch > 1 << 20) {
+        return dg_fail(DG_ERR_ARG, "batch size %d out of range 1..%d", max_batch, 1 << 20);
+    }
+    if (net->reps && max_batch <= net->max_batch) {
+        return DG_OK;
+    }
+    free_replicas(net);
+    net->max_batch = max_batch;
+    net->cap = replica_capacity(net, max_batch);
+    net->reps = calloc((size_t)net->threads, sizeof *net->reps);
+    net->probs = alloc_floats((size_t)max_batch * net->classes);
+    net->logits = alloc_floats((size_t)max_batch * net->classes);
+    if (net->want_input_grad) {
+        net->input_grad = alloc_floats((size_t)max_batch * dg_shape_size(net->input));
+    }
+    dg_status st =
+        (net->reps && net->probs && net->logits && (!net->want_input_grad || net->input_grad))
+            ? DG_OK
+            : DG_ERR_NOMEM;
+    for (int t = 0; st == DG_OK && t < net->threads; t++) {
+        st = alloc_replica(net, &net->reps[t], t);
+    }
+    if (st != DG_OK) {
+        free_replicas(net);
+        return dg_fail(DG_ERR_NOMEM, "out of memory preparing a batch of %d", max_batch);
+    }
+    return DG_OK;
+}
+
+/* ------------------------------------------------------------------ forward / backward */
+
+static void split_batch(dg_net *net, int n)
+{
+    int used = threads_for(net, n);
+    for (int t = 0; t < net->threads; t++) {
+        replica *r = &net->reps[t];
+        if (t < used) {
+            r->first = (int)((long)n * t / used);
+            r->n = (int)((long)n * (t + 1) / used) - r->first;
+        } else {
+            r->first = n;
+            r->n = 0;
+        }
+    }
+}
+
+static dg_layer_ctx make_ctx(const dg_net *net, replica *r, int layer)
+{
+    dg_layer_ctx ctx = {
+        .scratch = r->scratch,
+        .aux = r->aux[layer],
+        .dparams = r->grads,
+        .is_training = net->last_training,
+        .reference = net->reference,
+        .dropout_seed = net->dropout_seed,
+        .first_item = r->first,
+    };
+    return ctx;
+}
+
+static void softmax_rows(const float *logits, float *probs, int n, int classes)
+{
+    for (int i = 0; i < n; i++) {
+        const float *z = logits + (size_t)i * classes;
+        float *p = probs + (size_t)i * classes;
+        float m = z[0];
+        for (int c = 1; c < classes; c++) {
+            m = z[c] > m ? z[c] : m;
+        }
+        float sum = 0.0f;
+        for (int c = 0; c < classes; c++) {
+            p[c] = expf(z[c] - m);
+            sum += p[c];
+        }
+        for (int c = 0; c < classes; c++) {
+            p[c] /= sum;
+        }
+    }
+}
+
+typedef struct pass_args {
+    dg_net *net;
+    const float *x;
+    dg_pool *layer_pool; /* passed to the layers when one thread runs the whole batch */
+} pass_args;
+
+/* Examples that go through all the layers together at inference: few enough that their
+ * activations stay in the caches from one layer to the next. Training keeps every
+ * activation for backward, so it runs the whole slice layer by layer. */
+#define INFER_GROUP 8
+
+/* Runs examples [s, s + m) of replica r's slice through every layer. */
+static void forward_group(dg_net *net, replica *r, const float *x, int s, int m, dg_pool *pool)
+{
+    size_t in_size = dg_shape_size(net->input);
+    memcpy(r->act[0] + (size_t)s * in_size, x + (size_t)(r->first + s) * in_size,
+           (size_t)m * in_size * sizeof(float));
+    for (int i = 0; i < net->n_layers; i++) {
+        const dg_layer *l = &net->layers[i];
+        dg_layer_ctx ctx = make_ctx(net, r, i);
+        ctx.pool = pool;
+        ctx.aux = (char *)r->aux[i] + (size_t)s * l->aux_bytes_per_item;
+        ctx.first_item = r->first + s;
+        l->ops->forward(l, r->act[i] + (size_t)s * dg_shape_size(l->in),
+                        r->act[i + 1] + (size_t)s * dg_shape_size(l->out), m, &ctx);
+    }
+    size_t k = (size_t)net->classes, at = (size_t)(r->first + s) * k;
+    const float *logits = r->act[net->n_layers] + (size_t)s * k;
+    memcpy(net->logits + at, logits, (size_t)m * k * sizeof(float));
+    softmax_rows(logits, net->probs + at, m, net->classes);
+}
+
+static void forward_task(void *arg, int t, int n_threads)
+{
+    (void)n_threads;
+    pass_args *a = arg;
+    dg_net *net = a->net;
+    replica *r = &net->reps[t];
+    int group = net->last_training ? r->n : INFER_GROUP;
+    for (int s = 0; s < r->n; s += group) {
+        forward_group(net, r, a->x, s, r->n - s < group ? r->n - s : group, a->layer_pool);
+    }
+}
+
+const float *dg_net_forward(dg_net *net, const float *x, int n, bool is_training, dg_rng *rng)
+{
+    if (n < 1 || dg_net_prepare(net, n > net->max_batch ? n : net->max_batch) != DG_OK) {
+        return NULL;
+    }
+    net->last_n = n;
+    net->last_training = is_training;
+    net->dropout_seed = (is_training && rng) ? dg_rng_next(rng) : 0;
+    split_batch(net, n);
+    pass_args a = {net, x, NULL};
+    if (threads_for(net, n) == 1 && net->threads > 1 && !is_training) {
+        /* too few examples to split: the layers split their channels instead */
+        a.layer_pool = net->pool;
+        forward_task(&a, 0, 1);
+    } else {
+        dg_pool_run(net->pool, forward_task, &a);
+    }
+    return net->probs;
+}
+
+static void backward_task(void *arg, int t, int n_threads)
+{
+    (void)n_threads;
+    pass_args *a = arg;
+    dg_net *net = a->net;
+    replica *r = &net->reps[t];
+    memset(r->grads, 0, net->n_params * sizeof(float));
+    r->loss_sum = 0.0;
+    if (r->n == 0) {
+        return;
+    }
+    int k = net->classes;
+    float inv_n = 1.0f / (float)net->last_n;
+    float *dy = r->grad_a, *dx = r->grad_b;
+    /* d(mean CE)/d logits = (softmax - onehot) / N */
+    for (int i = 0; i < r->n; i++) {
+        const float *p = net->probs + (size_t)(r->first + i) * k;
+        int label = net->labels[r->first + i];
+        float pl = p[label] > 1e-30f ? p[label] : 1e-30f;
+        r->loss_sum -= log((double)pl);
+        for (int c = 0; c < k; c++) {
+            dy[(size_t)i * k + c] = (p[c] - (c == label ? 1.0f : 0.0f)) * inv_n;
+        }
+    }
+    size_t in_size = dg_shape_size(net->input);
+    for (int i = net->n_layers - 1; i >= 0; i--) {
+        dg_layer_ctx ctx = make_ctx(net, r, i);
+        float *target = dx;
+        if (i == 0) {
+            target = net->want_input_grad ? net->input_grad + (size_t)r->first * in_size : NULL;
+        }
+        net->layers[i].ops->backward(&net->layers[i], r->act[i], r->act[i + 1], dy, target, r->n,
+                                     &ctx);
+        float *t2 = dy;
+        dy = dx;
+        dx = t2;
+    }
+}
+
+float dg_net_backward(dg_net *net, const uint8_t *labels, int n)
+{
+    /* backward pairs with the forward just before it */
+    assert(n == net->last_n && net->last_training);
+    (void)n;
+    net->labels = labels;
+    pass_args a = {net, NULL, NULL};
+    dg_pool_run(net->pool, backward_task, &a);
+    double loss = 0.0;
+    for (int t = 0; t < net->threads; t++) {
+        loss += net->reps[t].loss_sum;
+        if (t > 0 && net->reps[t].n > 0) {
+            const float *g = net->reps[t].grads;
+            for (size_t j = 0; j < net->n_params; j++) {
+                net->grads[j] += g[j];
+            }
+        }
+    }
+    net->labels = NULL;
+    return (float)(loss / net->last_n);
+}

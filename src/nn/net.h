@@ -1,0 +1,94 @@
+/*
+ * net.h - internals of the sequential network shared by net.c and the layers.
+ *
+ * Legend: N batch, C channels, H height, W width, K kernel side, O outputs; NCHW.
+ *
+ * Parameters of all layers live in one arena (net->params) mirrored by gradients
+ * (net->grads). Work is split by examples: with T threads, a batch of N examples is cut
+ * into T contiguous slices and each thread runs the whole layer stack over its slice in
+ * its own replica (activations, scratch, gradient arena). Thread 0 accumulates into
+ * net->grads; the other replicas' gradients are added to it afterwards in thread order,
+ * so a fixed thread count gives bit-identical results.
+ */
+#ifndef DG_NET_H
+#define DG_NET_H
+
+#include "base/parallel.h"
+#include "digits.h"
+
+typedef struct dg_layer dg_layer;
+
+/* What a layer kernel sees: the replica's scratch and state for one call. */
+typedef struct dg_layer_ctx {
+    float *scratch; /* layer->scratch_floats(n) floats, shared by all layers */
+    void *aux;      /* layer->aux_bytes_per_item * n bytes kept from forward to backward */
+    float *dparams; /* this replica's gradient arena (layer offsets apply) */
+    bool is_training;
+    bool reference;        /* use the plain loops */
+    uint64_t dropout_seed; /* per step; examples draw from seed + global example index */
+    int first_item;        /* index of this slice's first example in the batch */
+    dg_pool *pool;         /* when the whole batch is one slice (a single image): threads a
+                              layer may split its output channels across; else NULL */
+} dg_layer_ctx;
+
+typedef struct dg_layer_ops {
+    int id;           /* stored in model files: never reused */
+    const char *name; /* spec keyword */
+    /* Checks hyperparameters against l->in, sets l->out, l->n_weights, l->n_bias,
+     * l->aux_bytes_per_item. Returns DG_ERR_ARG with a message on a bad spec. */
+    dg_status (*init)(dg_layer *l);
+    /* Scratch floats needed for n examples. */
+    size_t (*scratch_floats)(const dg_layer *l, int n);
+    /* y[n][out] from x[n][in] */
+    void (*forward)(const dg_layer *l, const float *x, float *y, int n, dg_layer_ctx *ctx);
+    /* From dy[n][out]: adds parameter gradients into ctx->dparams and writes dx[n][in]
+     * (dx may be NULL when no input gradient is needed). */
+    void (*backward)(const dg_layer *l, const float *x, const float *y, const float *dy, float *dx,
+                     int n, dg_layer_ctx *ctx);
+} dg_layer_ops;
+
+struct dg_layer {
+    const dg_layer_ops *ops;
+    int units;  /* conv: output channels; dense: outputs */
+    int k;      /* conv kernel side, pool size */
+    float rate; /* dropout rate */
+    bool relu;  /* fused ReLU on the output */
+    dg_shape in, out;
+    size_t n_weights, n_bias;
+    size_t param_offset; /* weights at params + offset, biases right after */
+    size_t aux_bytes_per_item;
+    const float *w, *b; /* into the net's parameter arena */
+};
+
+/* The registry of layer kinds (src/layers/registry.c). */
+enum {
+    DG_LAYER_CONV2D,
+    DG_LAYER_MAXPOOL2D,
+    DG_LAYER_FLATTEN,
+    DG_LAYER_DENSE,
+    DG_LAYER_DROPOUT,
+    DG_LAYER_RELU,
+    DG_LAYER_COUNT
+};
+extern const dg_layer_ops *const dg_layer_registry[DG_LAYER_COUNT];
+const dg_layer_ops *dg_layer_find(const char *name);
+
+extern const dg_layer_ops dg_conv2d_ops, dg_maxpool2d_ops, dg_flatten_ops, dg_dense_ops,
+    dg_dropout_ops, dg_relu_ops;
+
+static inline size_t dg_shape_size(dg_shape s)
+{
+    return (size_t)s.c * (size_t)s.h * (size_t)s.w;
+}
+
+/* Per-example random stream for dropout, independent of how a batch is split. */
+static inline uint64_t dg_mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+#endif

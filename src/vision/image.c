@@ -1,0 +1,1045 @@
+/*
+ * image.c - images in and out: PNG (libpng), JPEG (libjpeg-turbo), PGM/PPM and BMP are
+ * read by content into a dg_image of 8-bit samples, [h][w][channels] row-major with
+ * channels 1 (grey), 3 (RGB) or 4 (RGBA); PNG is written atomically.
+ *
+ * What each reader returns:
+ *   PNG   grey (1) when the file is grey without transparency, RGB (3) when it is colour
+ *         or palette without transparency, RGBA (4) whenever it carries an alpha channel
+ *         or a tRNS chunk (grey+alpha is widened to RGBA). 16-bit samples are scaled to 8
+ *         bits, 1/2/4-bit samples expanded, Adam7 interlacing undone; gamma and colour
+ *         profiles are ignored. Alpha is kept, not composited: the preprocessing decides
+ *         what a transparent pixel means (it counts as background there).
+ *   JPEG  grey (1) or RGB (3), baseline or progressive, with the EXIF orientation (tag
+ *         0x0112 in the APP1 segment, values 1-8) applied so the pixels are upright.
+ *         CMYK and YCCK files give DG_ERR_UNSUPPORTED.
+ *   PNM   P2/P5 grey (1), P3/P6 RGB (3), maxval 1..65535, scaled to 0..255.
+ *   BMP   uncompressed 1/4/8-bit palette, 24-bit BGR and 32-bit BGRX or BI_BITFIELDS,
+ *         bottom-up or top-down; palette images whose colours are all grey come out grey,
+ *         32-bit ones with a meaningful alpha channel come out RGBA.
+ *
+ * Every width and height is checked against DG_IMAGE_MAX_PIXELS, and against what the
+ * file's length can possibly hold, before the pixel buffer is allocated. libpng and
+ * libjpeg report errors by longjmp: the jump lands in a small function whose state lives
+ * in its caller's frame, so the caller frees whatever was allocated, and warnings are
+ * swallowed because the library never prints. Every message starts with the file's path
+ * ("(memory)" for dg_image_load_memory).
+ */
+#include "base/fileio.h"
+#include "digits.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jerror.h>
+#include <jpeglib.h>
+#include <png.h>
+
+/* Files larger than this are refused before reading: even a 16-bit ASCII PPM of the
+ * largest allowed image fits well below it. */
+#define IMAGE_MAX_FILE_BYTES (1024u * 1024u * 1024u)
+
+/* Deflate cannot shrink data by more than about 1032:1 (a 258-byte match costs at least
+ * 2 bits), so a PNG shorter than its raw rows divided by this is surely truncated. */
+#define PNG_MAX_DEFLATE_RATIO 1032u
+
+/* A Huffman-coded JPEG spends at least one bit per 8x8 block on the DC coefficient, so it
+ * holds at least w*h/512 bytes; this bound is four times looser. */
+#define JPEG_MIN_PIXELS_PER_BYTE 2048u
+
+static const char memory_name[] = "(memory)";
+
+/* ---------------------------------------------------------------- dg_image */
+
+dg_status dg_image_new(int w, int h, int channels, dg_image **out)
+{
+    if (!out) {
+        return dg_fail(DG_ERR_ARG, "image: no output pointer");
+    }
+    *out = NULL;
+    if (w <= 0 || h <= 0) {
+        return dg_fail(DG_ERR_ARG, "image: bad size %dx%d", w, h);
+    }
+    if (channels != 1 && channels != 3 && channels != 4) {
+        return dg_fail(DG_ERR_ARG, "image: %d channels (want 1, 3 or 4)", channels);
+    }
+    if ((uint64_t)w * (uint64_t)h > DG_IMAGE_MAX_PIXELS) {
+        return dg_fail(DG_ERR_TOO_LARGE, "image: %dx%d is more than %u pixels", w, h,
+                       DG_IMAGE_MAX_PIXELS);
+    }
+    dg_image *img = malloc(sizeof *img);
+    size_t n_bytes = (size_t)w * (size_t)h * (size_t)channels;
+    uint8_t *pixels = calloc(n_bytes, 1);
+    if (!img || !pixels) {
+        free(img);
+        free(pixels);
+        return dg_fail(DG_ERR_NOMEM, "image: out of memory for %dx%dx%d", w, h, channels);
+    }
+    img->w = w;
+    img->h = h;
+    img->channels = channels;
+    img->pixels = pixels;
+    *out = img;
+    return DG_OK;
+}
+
+void dg_image_free(dg_image *img)
+{
+    if (img) {
+        free(img->pixels);
+        free(img);
+    }
+}
+
+/* The common size check of every reader, with the reader's file name in the message. */
+static dg_status check_size(const char *name, const char *kind, uint64_t w, uint64_t h)
+{
+    if (w == 0 || h == 0) {
+        return dg_fail(DG_ERR_FORMAT, "%s: %s of size %llux%llu", name, kind, (unsigned long long)w,
+                       (unsigned long long)h);
+    }
+    if (w > INT_MAX || h > INT_MAX || w * h > DG_IMAGE_MAX_PIXELS) {
+        return dg_fail(DG_ERR_TOO_LARGE,
+                       "%s: %s of %llux%llu pixels is larger than the limit of %u", name, kind,
+                       (unsigned long long)w, (unsigned long long)h, DG_IMAGE_MAX_PIXELS);
+    }
+    return DG_OK;
+}
+
+/* dg_image_new with the file's name on failure. */
+static dg_status new_named(const char *name, int w, int h, int channels, dg_image **out)
+{
+    dg_status st = dg_image_new(w, h, channels, out);
+    if (st != DG_OK) {
+        return dg_fail(st, "%s: out of memory for a %dx%d image", name, w, h);
+    }
+    return DG_OK;
+}
+
+/* ---------------------------------------------------------------- PNG */
+
+/* Read state shared with libpng's callbacks; lives in png_decode's frame. */
+typedef struct png_job {
+    const uint8_t *data;
+    size_t n_bytes, pos;
+    const char *name;
+    int truncated; /* the read callback ran out of bytes */
+    int too_large; /* our size check failed inside the jump-protected part */
+    char msg[160]; /* libpng's message of the first error */
+    png_structp png;
+    png_infop info;
+    dg_image *img;   /* freed by the caller on failure */
+    png_bytep *rows; /* [h] pointers into img->pixels */
+} png_job;
+
+static void png_read_cb(png_structp png, png_bytep out, size_t n)
+{
+    png_job *job = png_get_io_ptr(png);
+    if (n > job->n_bytes - job->pos) {
+        job->truncated = 1;
+        png_error(png, "file ends early");
+    }
+    memcpy(out, job->data + job->pos, n);
+    job->pos += n;
+}
+
+static void png_error_cb(png_structp png, png_const_charp msg)
+{
+    png_job *job = png_get_error_ptr(png);
+    if (!job->msg[0]) {
+        snprintf(job->msg, sizeof job->msg, "%s", msg);
+    }
+    png_longjmp(png, 1);
+}
+
+static void png_warning_cb(png_structp png, png_const_charp msg)
+{
+    (void)png;
+    (void)msg;
+}
+
+/* Everything that may longjmp. Returns 0 on success, 1 after a libpng error. Locals are
+ * not used after the jump: all state lives in *job. */
+static int png_decode_protected(png_job *job)
+{
+    if (setjmp(png_jmpbuf(job->png))) {
+        return 1;
+    }
+    png_structp png = job->png;
+    png_infop info = job->info;
+    png_set_read_fn(png, job, png_read_cb);
+    /* Our own limit applies, after the header is read, so lift libpng's 1e6 per side. */
+    png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+    png_read_info(png, info);
+
+    png_uint_32 w, h;
+    int depth, color, interlace;
+    png_get_IHDR(png, info, &w, &h, &depth, &color, &interlace, NULL, NULL);
+    if (check_size(job->name, "PNG", w, h) != DG_OK) {
+        job->too_large = 1;
+        return 1;
+    }
+    /* Raw rows: one filter byte plus the samples at the file's own depth. */
+    uint64_t raw_row = ((uint64_t)w * png_get_channels(png, info) * (uint64_t)depth + 7) / 8 + 1;
+    if (raw_row * h / PNG_MAX_DEFLATE_RATIO > job->n_bytes) {
+        job->truncated = 1;
+        snprintf(job->msg, sizeof job->msg, "%lux%lu pixels cannot fit in %zu bytes",
+                 (unsigned long)w, (unsigned long)h, job->n_bytes);
+        return 1;
+    }
+
+    int has_trns = png_get_valid(png, info, PNG_INFO_tRNS) != 0;
+    if (color == PNG_COLOR_TYPE_PALETTE) {
+        png_set_palette_to_rgb(png);
+    }
+    if (color == PNG_COLOR_TYPE_GRAY && depth < 8) {
+        png_set_expand_gray_1_2_4_to_8(png);
+    }
+    if (has_trns) {
+        png_set_tRNS_to_alpha(png);
+    }
+    if (depth == 16) {
+        png_set_scale_16(png);
+    }
+    if (!(color & PNG_COLOR_MASK_COLOR) && ((color & PNG_COLOR_MASK_ALPHA) || has_trns)) {
+        png_set_gray_to_rgb(png); /* dg_image has no grey+alpha */
+    }
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+
+    int channels = png_get_channels(png, info);
+    size_t rowbytes = png_get_rowbytes(png, info);
+    if ((channels != 1 && channels != 3 && channels != 4) ||
+        rowbytes != (size_t)w * (size_t)channels) {
+        snprintf(job->msg, sizeof job->msg, "unexpected layout: %d channels, %zu bytes a row",
+                 channels, rowbytes);
+        return 1;
+    }
+    if (dg_image_new((int)w, (int)h, channels, &job->img) != DG_OK) {
+        snprintf(job->msg, sizeof job->msg, "out of memory for %lux%lu pixels", (unsigned long)w,
+                 (unsigned long)h);
+        return 1;
+    }
+    job->rows = malloc((size_t)h * sizeof *job->rows);
+    if (!job->rows) {
+        snprintf(job->msg, sizeof job->msg, "out of memory");
+        return 1;
+    }
+    for (png_uint_32 y = 0; y < h; y++) {
+        job->rows[y] = job->img->pixels + (size_t)y * rowbytes;
+    }
+    png_read_image(png, job->rows);
+    /* The chunks after the image data (text, time, IEND) are not needed and not read. */
+    return 0;
+}
+
+static dg_status png_decode(const uint8_t *data, size_t n_bytes, const char *name, dg_image **out)
+{
+    /* The first chunk must be IHDR: 8-byte signature, u32 length 13, "IHDR", u32 width,
+     * u32 height (big-endian). Its size is checked here, before libpng reads on. */
+    if (n_bytes >= 24 && memcmp(data + 12, "IHDR", 4) == 0) {
+        uint32_t w = (uint32_t)data[16] << 24 | (uint32_t)data[17] << 16 | (uint32_t)data[18] << 8 |
+                     data[19];
+        uint32_t h = (uint32_t)data[20] << 24 | (uint32_t)data[21] << 16 | (uint32_t)data[22] << 8 |
+                     data[23];
+        if (w > 0 && h > 0 && check_size(name, "PNG", w, h) != DG_OK) {
+            return DG_ERR_TOO_LARGE;
+        }
+    }
+    png_job job;
+    memset(&job, 0, sizeof job);
+    job.data = data;
+    job.n_bytes = n_bytes;
+    job.name = name;
+    job.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &job, png_error_cb, png_warning_cb);
+    if (job.png) {
+        job.info = png_create_info_struct(job.png);
+    }
+    if (!job.png || !job.info) {
+        png_destroy_read_struct(job.png ? &job.png : NULL, NULL, NULL);
+        return dg_fail(DG_ERR_NOMEM, "%s: out of memory for the PNG reader", name);
+    }
+    int failed = png_decode_protected(&job);
+    png_destroy_read_struct(&job.png, &job.info, NULL);
+    free(job.rows);
+    if (!failed) {
+        *out = job.img;
+        return DG_OK;
+    }
+    dg_image_free(job.img);
+    if (job.too_large) {
+        return DG_ERR_TOO_LARGE; /* check_size set the message */
+    }
+    if (job.truncated) {
+        return dg_fail(DG_ERR_TRUNCATED, "%s: truncated PNG (%s)", name, job.msg);
+    }
+    return dg_fail(DG_ERR_FORMAT, "%s: corrupt PNG: %s", name, job.msg[0] ? job.msg : "error");
+}
+
+/* Growable output buffer for the PNG writer. */
+typedef struct png_sink {
+    uint8_t *data;
+    size_t n, cap;
+    int failed;
+} png_sink;
+
+static void png_write_cb(png_structp png, png_bytep bytes, size_t n)
+{
+    png_sink *s = png_get_io_ptr(png);
+    if (n > s->cap - s->n) {
+        size_t cap = s->cap ? s->cap : 4096;
+        while (n > cap - s->n) {
+            if (cap > SIZE_MAX / 2) {
+                s->failed = 1;
+                png_error(png, "out of memory");
+            }
+            cap *= 2;
+        }
+        uint8_t *grown = realloc(s->data, cap);
+        if (!grown) {
+            s->failed = 1;
+            png_error(png, "out of memory");
+        }
+        s->data = grown;
+        s->cap = cap;
+    }
+    memcpy(s->data + s->n, bytes, n);
+    s->n += n;
+}
+
+static void png_flush_cb(png_structp png)
+{
+    (void)png;
+}
+
+typedef struct png_write_job {
+    png_structp png;
+    png_infop info;
+    const dg_image *img;
+    png_sink sink;
+    png_bytep *rows;
+    char msg[160];
+} png_write_job;
+
+static void png_write_error_cb(png_structp png, png_const_charp msg)
+{
+    png_write_job *job = png_get_error_ptr(png);
+    if (!job->msg[0]) {
+        snprintf(job->msg, sizeof job->msg, "%s", msg);
+    }
+    png_longjmp(png, 1);
+}
+
+static int png_encode_protected(png_write_job *job)
+{
+    if (setjmp(png_jmpbuf(job->png))) {
+        return 1;
+    }
+    const dg_image *img = job->img;
+    static const int color_of[5] = {0, PNG_COLOR_TYPE_GRAY, 0, PNG_COLOR_TYPE_RGB,
+                                    PNG_COLOR_TYPE_RGB_ALPHA};
+    png_set_write_fn(job->png, &job->sink, png_write_cb, png_flush_cb);
+    png_set_IHDR(job->png, job->info, (png_uint_32)img->w, (png_uint_32)img->h, 8,
+                 color_of[img->channels], PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(job->png, job->info);
+    size_t stride = (size_t)img->w * (size_t)img->channels;
+    for (int y = 0; y < img->h; y++) {
+        job->rows[y] = img->pixels + (size_t)y * stride;
+    }
+    png_write_image(job->png, job->rows);
+    png_write_end(job->png, NULL);
+    return 0;
+}
+
+dg_status dg_image_save_png(const char *path, const dg_image *img)
+{
+    if (!path || !path[0]) {
+        return dg_fail(DG_ERR_ARG, "image: no path to save to");
+    }
+    if (!img || !img->pixels || img->w <= 0 || img->h <= 0 ||
+        (img->channels != 1 && img->channels != 3 && img->channels != 4)) {
+        return dg_fail(DG_ERR_ARG, "%s: not saved: not a valid 1, 3 or 4 channel image", path);
+    }
+    png_write_job job;
+    memset(&job, 0, sizeof job);
+    job.img = img;
+    job.rows = malloc((size_t)img->h * sizeof *job.rows);
+    job.png =
+        png_create_write_struct(PNG_LIBPNG_VER_STRING, &job, png_write_error_cb, png_warning_cb);
+    if (job.png) {
+        job.info = png_create_info_struct(job.png);
+    }
+    if (!job.rows || !job.png || !job.info) {
+        png_destroy_write_struct(job.png ? &job.png : NULL, NULL);
+        free(job.rows);
+        return dg_fail(DG_ERR_NOMEM, "%s: not saved: out of memory", path);
+    }
+    int failed = png_encode_protected(&job);
+    png_destroy_write_struct(&job.png, &job.info);
+    free(job.rows);
+    dg_status st;
+    if (failed) {
+        st = dg_fail(job.sink.failed ? DG_ERR_NOMEM : DG_ERR_IO, "%s: not saved: PNG encoder: %s",
+                     path, job.msg);
+    } else {
+        st = dg_write_file_atomic(path, job.sink.data, job.sink.n);
+    }
+    free(job.sink.data);
+    return st;
+}
+
+/* ---------------------------------------------------------------- JPEG */
+
+/*
+ * EXIF orientation. An APP1 segment holds "Exif\0\0" and then a TIFF structure:
+ *   byte 0-1  byte order, "II" little-endian or "MM" big-endian
+ *   byte 2-3  42
+ *   byte 4-7  offset of IFD0 from the TIFF start
+ *   IFD0      u16 entry count, then 12-byte entries: u16 tag, u16 type, u32 count,
+ *             4 bytes holding the value (or its offset when it does not fit)
+ * Orientation is tag 0x0112, type SHORT (3), count 1: 1 upright, 2 mirrored left-right,
+ * 3 rotated 180, 4 mirrored top-bottom, 5 transposed, 6 needs 90 degrees clockwise,
+ * 7 transversed, 8 needs 90 degrees counter-clockwise. Anything malformed means 1.
+ */
+static unsigned exif_u16(const uint8_t *p, int le)
+{
+    return le ? (unsigned)p[0] | (unsigned)p[1] << 8 : (unsigned)p[0] << 8 | (unsigned)p[1];
+}
+
+static uint32_t exif_u32(const uint8_t *p, int le)
+{
+    return le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
+              : (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static int exif_orientation(const uint8_t *seg, size_t n)
+{
+    static const uint8_t exif_id[6] = {'E', 'x', 'i', 'f', 0, 0};
+    if (n < sizeof exif_id + 8 || memcmp(seg, exif_id, sizeof exif_id) != 0) {
+        return 1;
+    }
+    const uint8_t *tiff = seg + sizeof exif_id;
+    size_t n_tiff = n - sizeof exif_id;
+    int le;
+    if (tiff[0] == 'I' && tiff[1] == 'I') {
+        le = 1;
+    } else if (tiff[0] == 'M' && tiff[1] == 'M') {
+        le = 0;
+    } else {
+        return 1;
+    }
+    if (exif_u16(tiff + 2, le) != 42) {
+        return 1;
+    }
+    uint32_t ifd = exif_u32(tiff + 4, le);
+    if (ifd < 8 || ifd > n_tiff - 2) {
+        return 1;
+    }
+    unsigned count = exif_u16(tiff + ifd, le);
+    for (unsigned i = 0; i < count; i++) {
+        size_t at = (size_t)ifd + 2 + (size_t)i * 12;
+        if (at > n_tiff - 12) {
+            break;
+        }
+        if (exif_u16(tiff + at, le) != 0x0112) {
+            continue;
+        }
+        unsigned type = exif_u16(tiff + at + 2, le);
+        uint32_t value;
+        if (type == 3) {
+            value = exif_u16(tiff + at + 8, le);
+        } else if (type == 4) {
+            value = exif_u32(tiff + at + 8, le);
+        } else {
+            return 1;
+        }
+        return value >= 1 && value <= 8 ? (int)value : 1;
+    }
+    return 1;
+}
+
+/* A copy of img turned upright for an EXIF orientation 2..8. */
+static dg_status apply_orientation(const char *name, int orientation, dg_image **img)
+{
+    const dg_image *src = *img;
+    int w = src->w, h = src->h, c = src->channels;
+    int swap = orientation >= 5;
+    dg_image *dst;
+    dg_status st = new_named(name, swap ? h : w, swap ? w : h, c, &dst);
+    if (st != DG_OK) {
+        return st;
+    }
+    for (int yo = 0; yo < dst->h; yo++) {
+        for (int xo = 0; xo < dst->w; xo++) {
+            int x, y; /* the source pixel shown at (xo, yo) */
+            switch (orientation) {
+            case 2:
+                x = w - 1 - xo, y = yo;
+                break;
+            case 3:
+                x = w - 1 - xo, y = h - 1 - yo;
+                break;
+            case 4:
+                x = xo, y = h - 1 - yo;
+                break;
+            case 5:
+                x = yo, y = xo;
+                break;
+            case 6:
+                x = yo, y = h - 1 - xo;
+                break;
+            case 7:
+                x = w - 1 - yo, y = h - 1 - xo;
+                break;
+            default: /* 8 */
+                x = w - 1 - yo, y = xo;
+                break;
+            }
+            memcpy(dst->pixels + ((size_t)yo * dst->w + xo) * c,
+                   src->pixels + ((size_t)y * w + x) * c, (size_t)c);
+        }
+    }
+    dg_image_free(*img);
+    *img = dst;
+    return DG_OK;
+}
+
+/* libjpeg's error manager extended with our jump buffer and what we need to report. */
+typedef struct jpeg_job {
+    struct jpeg_error_mgr err; /* first, so a j_common_ptr's err points at the job */
+    jmp_buf jmp;
+    struct jpeg_decompress_struct cinfo;
+    const char *name;
+    int hit_eof;      /* libjpeg's source ran out of data (JWRN_JPEG_EOF) */
+    dg_status status; /* a status decided inside the protected part, or DG_OK */
+    char msg[JMSG_LENGTH_MAX];
+    dg_image *img; /* freed by the caller on failure */
+    int orientation;
+} jpeg_job;
+
+static void jpeg_error_exit_cb(j_common_ptr cinfo)
+{
+    jpeg_job *job = (jpeg_job *)(void *)cinfo->err;
+    if (!job->msg[0]) {
+        (*cinfo->err->format_message)(cinfo, job->msg);
+    }
+    longjmp(job->jmp, 1);
+}
+
+static void jpeg_emit_message_cb(j_common_ptr cinfo, int level)
+{
+    jpeg_job *job = (jpeg_job *)(void *)cinfo->err;
+    if (level < 0) {
+        cinfo->err->num_warnings++;
+        if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
+            job->hit_eof = 1;
+        }
+    }
+}
+
+static void jpeg_output_message_cb(j_common_ptr cinfo)
+{
+    (void)cinfo;
+}
+
+static int jpeg_decode_protected(jpeg_job *job, const uint8_t *data, size_t n_bytes)
+{
+    if (setjmp(job->jmp)) {
+        return 1;
+    }
+    j_decompress_ptr cinfo = &job->cinfo;
+    jpeg_create_decompress(cinfo);
+    jpeg_mem_src(cinfo, data, (unsigned long)n_bytes);
+    jpeg_save_markers(cinfo, JPEG_APP0 + 1, 0xFFFF);
+    if (jpeg_read_header(cinfo, TRUE) != JPEG_HEADER_OK) {
+        snprintf(job->msg, sizeof job->msg, "no image in the file");
+        return 1;
+    }
+    if (job->hit_eof) {
+        return 1;
+    }
+    if (check_size(job->name, "JPEG", cinfo->image_width, cinfo->image_height) != DG_OK) {
+        job->status = DG_ERR_TOO_LARGE;
+        return 1;
+    }
+    if (!cinfo->arith_code &&
+        (uint64_t)cinfo->image_width * cinfo->image_height / JPEG_MIN_PIXELS_PER_BYTE > n_bytes) {
+        job->status =
+            dg_fail(DG_ERR_TRUNCATED, "%s: truncated JPEG: %ux%u pixels cannot fit in %zu bytes",
+                    job->name, cinfo->image_width, cinfo->image_height, n_bytes);
+        return 1;
+    }
+    switch (cinfo->jpeg_color_space) {
+    case JCS_GRAYSCALE:
+        cinfo->out_color_space = JCS_GRAYSCALE;
+        break;
+    case JCS_CMYK:
+    case JCS_YCCK:
+        job->status =
+            dg_fail(DG_ERR_UNSUPPORTED, "%s: CMYK JPEG images are not supported", job->name);
+        return 1;
+    default:
+        cinfo->out_color_space = JCS_RGB;
+        break;
+    }
+    for (jpeg_saved_marker_ptr m = cinfo->marker_list; m; m = m->next) {
+        if (m->marker == JPEG_APP0 + 1) {
+            int o = exif_orientation(m->data, m->data_length);
+            if (o != 1) {
+                job->orientation = o;
+                break;
+            }
+        }
+    }
+    jpeg_start_decompress(cinfo);
+    int c = cinfo->output_components;
+    if ((c != 1 && c != 3) || cinfo->output_width != cinfo->image_width ||
+        cinfo->output_height != cinfo->image_height) {
+        snprintf(job->msg, sizeof job->msg, "unexpected output layout");
+        return 1;
+    }
+    if (dg_image_new((int)cinfo->output_width, (int)cinfo->output_height, c, &job->img) != DG_OK) {
+        job->status = dg_fail(DG_ERR_NOMEM, "%s: out of memory for a %ux%u image", job->name,
+                              cinfo->output_width, cinfo->output_height);
+        return 1;
+    }
+    size_t stride = (size_t)cinfo->output_width * (size_t)c;
+    while (cinfo->output_scanline < cinfo->output_height) {
+        JSAMPROW row = job->img->pixels + (size_t)cinfo->output_scanline * stride;
+        if (jpeg_read_scanlines(cinfo, &row, 1) != 1) {
+            snprintf(job->msg, sizeof job->msg, "no scanline decoded");
+            return 1;
+        }
+    }
+    if (job->hit_eof) {
+        return 1;
+    }
+    jpeg_finish_decompress(cinfo);
+    return job->hit_eof;
+}
+
+static dg_status jpeg_decode(const uint8_t *data, size_t n_bytes, const char *name, dg_image **out)
+{
+    jpeg_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        return dg_fail(DG_ERR_NOMEM, "%s: out of memory for the JPEG reader", name);
+    }
+    job->name = name;
+    job->orientation = 1;
+    job->cinfo.err = jpeg_std_error(&job->err);
+    job->err.error_exit = jpeg_error_exit_cb;
+    job->err.emit_message = jpeg_emit_message_cb;
+    job->err.output_message = jpeg_output_message_cb;
+    int failed = jpeg_decode_protected(job, data, n_bytes);
+    jpeg_destroy_decompress(&job->cinfo);
+    dg_status st = DG_OK;
+    if (failed) {
+        if (job->status != DG_OK) {
+            st = job->status;
+        } else if (job->hit_eof) {
+            st = dg_fail(DG_ERR_TRUNCATED, "%s: truncated JPEG: the data ends early", name);
+        } else {
+            st = dg_fail(DG_ERR_FORMAT, "%s: corrupt JPEG: %s", name,
+                         job->msg[0] ? job->msg : "error");
+        }
+        dg_image_free(job->img);
+    } else {
+        *out = job->img;
+        if (job->orientation != 1) {
+            st = apply_orientation(name, job->orientation, out);
+            if (st != DG_OK) {
+                dg_image_free(*out);
+                *out = NULL;
+            }
+        }
+    }
+    free(job);
+    return st;
+}
+
+/* ---------------------------------------------------------------- PGM/PPM */
+
+/*
+ * Netpbm grey and colour maps:
+ *   "P2" or "P5" (grey), "P3" or "P6" (RGB), then width, height and maxval as ASCII
+ *   decimals separated by whitespace, where '#' starts a comment running to the line end.
+ *   P2/P3: the samples follow as ASCII decimals. P5/P6: exactly one whitespace byte after
+ *   maxval, then the samples in binary, one byte each when maxval < 256, else two bytes
+ *   big-endian. Samples are 0..maxval, scaled here to 0..255.
+ */
+typedef struct pnm_reader {
+    const uint8_t *p;
+    size_t n, pos;
+} pnm_reader;
+
+static int pnm_is_space(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Skips whitespace and comments; then reads an unsigned decimal. Returns 1 on success,
+ * 0 at the end of data, -1 on a non-digit or a value above 4e9. */
+static int pnm_number(pnm_reader *r, uint32_t *out)
+{
+    for (;;) {
+        while (r->pos < r->n && pnm_is_space(r->p[r->pos])) {
+            r->pos++;
+        }
+        if (r->pos < r->n && r->p[r->pos] == '#') {
+            while (r->pos < r->n && r->p[r->pos] != '\n' && r->p[r->pos] != '\r') {
+                r->pos++;
+            }
+            continue;
+        }
+        break;
+    }
+    if (r->pos >= r->n) {
+        return 0;
+    }
+    if (r->p[r->pos] < '0' || r->p[r->pos] > '9') {
+        return -1;
+    }
+    uint64_t v = 0;
+    while (r->pos < r->n && r->p[r->pos] >= '0' && r->p[r->pos] <= '9') {
+        v = v * 10 + (uint64_t)(r->p[r->pos] - '0');
+        if (v > 4000000000u) {
+            return -1;
+        }
+        r->pos++;
+    }
+    if (r->pos < r->n && !pnm_is_space(r->p[r->pos]) && r->p[r->pos] != '#') {
+        return -1;
+    }
+    *out = (uint32_t)v;
+    return 1;
+}
+
+static dg_status pnm_decode(const uint8_t *data, size_t n_bytes, const char *name, dg_image **out)
+{
+    char kind = (char)data[1];
+    int binary = kind == '5' || kind == '6';
+    int channels = kind == '3' || kind == '6' ? 3 : 1;
+    pnm_reader r = {data, n_bytes, 2};
+    static const char *const field[3] = {"width", "height", "maxval"};
+    uint32_t v[3];
+    for (int i = 0; i < 3; i++) {
+        int got = pnm_number(&r, &v[i]);
+        if (got == 0) {
+            return dg_fail(DG_ERR_TRUNCATED, "%s: truncated P%c header (no %s)", name, kind,
+                           field[i]);
+        }
+        if (got < 0) {
+            return dg_fail(DG_ERR_FORMAT, "%s: bad %s in P%c header", name, field[i], kind);
+        }
+    }
+    uint32_t w = v[0], h = v[1], maxval = v[2];
+    dg_status st = check_size(name, "PGM/PPM", w, h);
+    if (st != DG_OK) {
+        return st;
+    }
+    if (maxval == 0 || maxval > 65535) {
+        return dg_fail(DG_ERR_FORMAT, "%s: maxval %u (want 1..65535)", name, maxval);
+    }
+    size_t n_samples = (size_t)w * h * (size_t)channels;
+    size_t sample_bytes = maxval > 255 ? 2 : 1;
+    if (binary) {
+        r.pos++; /* the single whitespace byte after maxval (pnm_number stopped on it) */
+        if (r.pos > n_bytes || n_bytes - r.pos < n_samples * sample_bytes) {
+            return dg_fail(DG_ERR_TRUNCATED, "%s: truncated P%c: %ux%u needs %zu bytes of samples",
+                           name, kind, w, h, n_samples * sample_bytes);
+        }
+    } else if (n_bytes - r.pos < 2 * n_samples - 1) {
+        /* every ASCII sample takes a digit and a separator */
+        return dg_fail(DG_ERR_TRUNCATED, "%s: truncated P%c: too short for %ux%u samples", name,
+                       kind, w, h);
+    }
+    dg_image *img;
+    st = new_named(name, (int)w, (int)h, channels, &img);
+    if (st != DG_OK) {
+        return st;
+    }
+    uint8_t *px = img->pixels;
+    for (size_t i = 0; i < n_samples; i++) {
+        uint32_t s;
+        if (binary) {
+            const uint8_t *b = data + r.pos + i * sample_bytes;
+            s = sample_bytes == 2 ? (uint32_t)b[0] << 8 | b[1] : b[0];
+            if (s > maxval) {
+                s = maxval; /* out of range: read as full scale rather than fail */
+            }
+        } else {
+            int got = pnm_number(&r, &s);
+            if (got <= 0 || s > maxval) {
+                dg_image_free(img);
+                if (got == 0) {
+                    return dg_fail(DG_ERR_TRUNCATED, "%s: truncated P%c: %zu of %zu samples", name,
+                                   kind, i, n_samples);
+                }
+                return dg_fail(DG_ERR_FORMAT, "%s: bad sample %zu in P%c data", name, i, kind);
+            }
+        }
+        px[i] = (uint8_t)((s * 255u + maxval / 2) / maxval);
+    }
+    *out = img;
+    return DG_OK;
+}
+
+/* ---------------------------------------------------------------- BMP */
+
+/*
+ * Windows bitmaps, all fields little-endian:
+ *   file header, 14 bytes: "BM", u32 file size, u32 reserved, u32 offset of the pixels
+ *   DIB header: u32 its size, then for the 12-byte core header i16 width, i16 height,
+ *   u16 planes, u16 bits per pixel; for the 40-byte info header and its longer versions
+ *   (52, 56, 108, 124) i32 width, i32 height (negative: rows stored top-down), u16 planes,
+ *   u16 bits, u32 compression (0 plain, 3 bit fields), u32 image size, 2 x i32
+ *   resolution, u32 colours used (0: all 2^bits), u32 important colours; at byte 40 the
+ *   red, green, blue (and from 56 bytes on, alpha) masks of bit-field images, which a
+ *   40-byte header instead stores right after itself.
+ *   The palette (for 1, 4, 8 bits) follows the DIB header: 4 bytes B, G, R, 0 each
+ *   (3 bytes for the core header). Rows are padded to 4 bytes and stored bottom-up
+ *   unless the height is negative.
+ */
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static unsigned le16(const uint8_t *p)
+{
+    return (unsigned)p[0] | (unsigned)p[1] << 8;
+}
+
+/* The 8-bit value of the bits of v under mask (0 when the mask is empty). */
+static uint8_t bmp_masked(uint32_t v, uint32_t mask)
+{
+    if (!mask) {
+        return 0;
+    }
+    int shift = 0;
+    while (!(mask & 1u)) {
+        mask >>= 1;
+        shift++;
+    }
+    uint32_t bits = (v >> shift) & mask;
+    return (uint8_t)((uint64_t)bits * 255u / mask);
+}
+
+static dg_status bmp_decode(const uint8_t *data, size_t n_bytes, const char *name, dg_image **out)
+{
+    if (n_bytes < 14 + 12) {
+        return dg_fail(DG_ERR_TRUNCATED, "%s: truncated BMP header", name);
+    }
+    uint32_t offset = le32(data + 10);
+    uint32_t dib = le32(data + 14);
+    if (dib != 12 && dib != 40 && dib != 52 && dib != 56 && dib != 108 && dib != 124) {
+        return dg_fail(DG_ERR_FORMAT,
+                       "%s: BMP header of %u bytes (want 12, 40, 52, 56, 108 or 124)", name, dib);
+    }
+    if (n_bytes < 14 + (size_t)dib) {
+        return dg_fail(DG_ERR_TRUNCATED, "%s: truncated BMP header", name);
+    }
+    const uint8_t *d = data + 14;
+    int64_t w, h;
+    unsigned planes, bits;
+    uint32_t compression = 0, n_colours = 0;
+    if (dib == 12) {
+        w = (int16_t)le16(d + 4);
+        h = (int16_t)le16(d + 6);
+        planes = le16(d + 8);
+        bits = le16(d + 10);
+    } else {
+        w = (int32_t)le32(d + 4);
+        h = (int32_t)le32(d + 8);
+        planes = le16(d + 12);
+        bits = le16(d + 14);
+        compression = le32(d + 16);
+        n_colours = le32(d + 32);
+    }
+    int top_down = h < 0;
+    if (top_down) {
+        h = -h;
+    }
+    if (w <= 0 || h <= 0 || planes != 1) {
+        return dg_fail(DG_ERR_FORMAT, "%s: bad BMP header (size %lldx%lld, %u planes)", name,
+                       (long long)w, (long long)(top_down ? -h : h), planes);
+    }
+    dg_status st = check_size(name, "BMP", (uint64_t)w, (uint64_t)h);
+    if (st != DG_OK) {
+        return st;
+    }
+    uint32_t masks[4] = {0x00ff0000u, 0x0000ff00u, 0x000000ffu, 0};
+    if (compression == 3 && (bits == 16 || bits == 32)) {
+        size_t at = dib == 40 ? 14 + 40 : 14 + 40; /* in or right after the 40-byte header */
+        size_t n_masks = dib >= 56 ? 4 : 3;
+        if (n_bytes < at + 4 * n_masks) {
+            return dg_fail(DG_ERR_TRUNCATED, "%s: truncated BMP bit-field masks", name);
+        }
+        for (size_t i = 0; i < n_masks; i++) {
+            masks[i] = le32(data + at + 4 * i);
+        }
+    } else if (compression != 0) {
+        return dg_fail(DG_ERR_UNSUPPORTED, "%s: compressed BMP (method %u) is not supported", name,
+                       compression);
+    }
+    if (bits == 32 && compression == 0 && dib >= 56) {
+        masks[3] = 0xff000000u; /* BGRA in the newer headers */
+    }
+    if (bits != 1 && bits != 4 && bits != 8 && bits != 24 && bits != 32) {
+        return dg_fail(DG_ERR_UNSUPPORTED, "%s: %u-bit BMP is not supported", name, bits);
+    }
+
+    /* palette */
+    uint8_t palette[256][3];
+    int palette_grey = 1;
+    if (bits <= 8) {
+        size_t max_colours = (size_t)1 << bits;
+        size_t entry = dib == 12 ? 3 : 4;
+        size_t count = n_colours ? n_colours : max_colours;
+        if (count > max_colours) {
+            count = max_colours;
+        }
+        size_t at = 14 + (size_t)dib + (compression == 3 ? 12 : 0);
+        if (n_bytes < at || (n_bytes - at) / entry < count) {
+            return dg_fail(DG_ERR_TRUNCATED, "%s: truncated BMP palette", name);
+        }
+        memset(palette, 0, sizeof palette);
+        for (size_t i = 0; i < count; i++) {
+            const uint8_t *e = data + at + i * entry;
+            palette[i][0] = e[2];
+            palette[i][1] = e[1];
+            palette[i][2] = e[0];
+        }
+        for (size_t i = 0; i < max_colours; i++) {
+            if (palette[i][0] != palette[i][1] || palette[i][1] != palette[i][2]) {
+                palette_grey = 0;
+            }
+        }
+    }
+
+    uint64_t stride = ((uint64_t)w * bits + 31) / 32 * 4;
+    if (offset < 14 + dib) {
+        return dg_fail(DG_ERR_FORMAT, "%s: BMP pixel data at offset %u overlaps the header", name,
+                       offset);
+    }
+    if (offset > n_bytes || (n_bytes - offset) / stride < (uint64_t)h) {
+        return dg_fail(DG_ERR_TRUNCATED, "%s: truncated BMP: %lldx%lld needs %llu bytes of pixels",
+                       name, (long long)w, (long long)h, (unsigned long long)(stride * h));
+    }
+    int channels = bits <= 8 ? (palette_grey ? 1 : 3) : (masks[3] ? 4 : 3);
+    dg_image *img;
+    st = new_named(name, (int)w, (int)h, channels, &img);
+    if (st != DG_OK) {
+        return st;
+    }
+    int alpha_used = 0;
+    for (int64_t y = 0; y < h; y++) {
+        const uint8_t *row = data + offset + (size_t)(top_down ? y : h - 1 - y) * stride;
+        uint8_t *o = img->pixels + (size_t)y * (size_t)w * (size_t)channels;
+        for (int64_t x = 0; x < w; x++, o += channels) {
+            if (bits <= 8) {
+                unsigned per_byte = 8 / bits;
+                unsigned b = row[x / per_byte];
+                unsigned shift = (per_byte - 1 - (unsigned)(x % per_byte)) * bits;
+                unsigned idx = (b >> shift) & ((1u << bits) - 1);
+                memcpy(o, palette[idx], (size_t)channels);
+            } else if (bits == 24) {
+                o[0] = row[3 * x + 2];
+                o[1] = row[3 * x + 1];
+                o[2] = row[3 * x];
+            } else {
+                uint32_t v = le32(row + 4 * x);
+                for (int k = 0; k < channels; k++) {
+                    o[k] = bmp_masked(v, masks[k]);
+                }
+                if (channels == 4 && o[3]) {
+                    alpha_used = 1;
+                }
+            }
+        }
+    }
+    if (channels == 4 && !alpha_used) {
+        /* Many writers leave the alpha byte 0 everywhere: treat it as opaque. */
+        size_t n_px = (size_t)w * (size_t)h;
+        for (size_t i = 0; i < n_px; i++) {
+            img->pixels[4 * i + 3] = 255;
+        }
+    }
+    *out = img;
+    return DG_OK;
+}
+
+/* ---------------------------------------------------------------- by content */
+
+static dg_status decode(const uint8_t *data, size_t n_bytes, const char *name, dg_image **out)
+{
+    static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    static const uint8_t jpeg_sig[3] = {0xff, 0xd8, 0xff};
+    if (n_bytes == 0) {
+        return dg_fail(DG_ERR_TRUNCATED, "%s: empty file", name);
+    }
+    if (n_bytes >= sizeof png_sig && memcmp(data, png_sig, sizeof png_sig) == 0) {
+        return png_decode(data, n_bytes, name, out);
+    }
+    if (n_bytes >= sizeof jpeg_sig && memcmp(data, jpeg_sig, sizeof jpeg_sig) == 0) {
+        return jpeg_decode(data, n_bytes, name, out);
+    }
+    if (n_bytes >= 2 && data[0] == 'P' && data[1] >= '1' && data[1] <= '7') {
+        if (data[1] == '2' || data[1] == '3' || data[1] == '5' || data[1] == '6') {
+            return pnm_decode(data, n_bytes, name, out);
+        }
+        return dg_fail(DG_ERR_UNSUPPORTED,
+                       "%s: P%c netpbm images are not supported (only P2, P3, P5, P6)", name,
+                       data[1]);
+    }
+    if (n_bytes >= 2 && data[0] == 'B' && data[1] == 'M') {
+        return bmp_decode(data, n_bytes, name, out);
+    }
+    /* A file shorter than a signature it starts with was cut off. */
+    if ((n_bytes < sizeof png_sig && memcmp(data, png_sig, n_bytes) == 0) ||
+        (n_bytes < sizeof jpeg_sig && memcmp(data, jpeg_sig, n_bytes) == 0) ||
+        (n_bytes == 1 && (data[0] == 'P' || data[0] == 'B'))) {
+        return dg_fail(DG_ERR_TRUNCATED, "%s: truncated image (%zu bytes)", name, n_bytes);
+    }
+    return dg_fail(DG_ERR_UNSUPPORTED, "%s: not a PNG, JPEG, PGM/PPM or BMP image", name);
+}
+
+dg_status dg_image_load_memory(const uint8_t *data, size_t n_bytes, dg_image **out)
+{
+    if (!out) {
+        return dg_fail(DG_ERR_ARG, "image: no output pointer");
+    }
+    *out = NULL;
+    if (!data && n_bytes) {
+        return dg_fail(DG_ERR_ARG, "image: no data");
+    }
+    return decode(data, n_bytes, memory_name, out);
+}
+
+dg_status dg_image_load(const char *path, dg_image **out)
+{
+    if (!out) {
+        return dg_fail(DG_ERR_ARG, "image: no output pointer");
+    }
+    *out = NULL;
+    if (!path || !path[0]) {
+        return dg_fail(DG_ERR_ARG, "image: no path");
+    }
+    uint8_t *buf;
+    size_t done;
+    dg_status rs = dg_read_file(path, IMAGE_MAX_FILE_BYTES, "an image", &buf, &done);
+    if (rs != DG_OK) {
+        return rs;
+    }
+    dg_status s = decode(buf, done, path, out);
+    free(buf);
+    return s;
+}
