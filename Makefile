@@ -84,6 +84,18 @@ $(B)/tests/run_tests.o: tests/run_tests.c $(B)/tests/test_list.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -I$(B)/tests -c $< -o $@
 
+# every layer file in src/nn/layers/ but the registry, one X(file) line each; the folder
+# itself is a prerequisite so that adding or removing a file regenerates the list
+LAYER_FILES := $(filter-out registry,$(basename $(notdir $(wildcard src/nn/layers/*.c))))
+$(B)/tests/layer_files.h: src/nn/layers $(wildcard src/nn/layers/*.c)
+	@mkdir -p $(dir $@)
+	printf 'X(%s)\n' $(LAYER_FILES) > $@.tmp
+	mv $@.tmp $@
+
+$(B)/tests/test_layers.o: tests/test_layers.c $(B)/tests/layer_files.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -I$(B)/tests -c $< -o $@
+
 $(B)/run_tests: $(TEST_OBJ) $(LIBS)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

@@ -167,10 +167,11 @@ typedef struct dg_net dg_net;
 /*
  * Builds a network from a spec: layers separated by commas, for example
  *   "conv 32 3 relu, maxpool 2, conv 64 3 relu, maxpool 2, flatten, dense 64 relu, dense 10"
- * Layer forms: "conv OUT K [relu]", "maxpool K", "flatten", "dense OUT [relu]",
- * "dropout P", "relu". The last layer's outputs are the class logits; softmax and
- * cross-entropy are applied by the net. Parameters are uninitialised: call
- * dg_net_init_params() or load them. DG_ERR_ARG with a message on a malformed spec.
+ * Layer forms include "conv OUT K [relu]", "maxpool K", "flatten", "dense OUT [relu]",
+ * "dropout P" and "relu"; the message for an unknown one lists every kind. The last
+ * layer's outputs are the class logits; softmax and cross-entropy are applied by the net.
+ * Parameters are uninitialised: call dg_net_init_params() or load them. DG_ERR_ARG with a
+ * message on a malformed spec.
  */
 dg_status dg_net_new(const char *spec, dg_shape input, dg_net **out);
 void dg_net_free(dg_net *net);

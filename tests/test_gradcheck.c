@@ -5,8 +5,10 @@
  * compares back-propagated gradients of the mean cross-entropy (parameters and input)
  * with central differences, in both the reference loops and the fast kernels. Inputs
  * are drawn away from ReLU and max-pool kinks (no value within a margin of 0, no near
- * ties), and a check fails when the analytic gradient is all zero.
+ * ties), and a check fails when the analytic gradient is all zero. Every kind of the
+ * layer registry needs a row whose net uses it.
  */
+#include "nn/net.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -166,6 +168,37 @@ DG_TEST(gradcheck_fast_layers_two_threads)
 {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         check_case(&cases[i], false, 2);
+    }
+}
+
+/* A row of the table above builds a net with a layer of this kind. */
+static bool kind_has_row(const dg_layer_ops *ops)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dg_net *net;
+        if (dg_net_new(cases[i].spec, cases[i].input, &net) != DG_OK) {
+            continue;
+        }
+        bool found = false;
+        for (int j = 0; j < dg_net_layer_count(net) && !found; j++) {
+            dg_layer_info info;
+            dg_net_layer_info(net, j, &info);
+            found = !strcmp(info.kind, ops->name);
+        }
+        dg_net_free(net);
+        if (found) {
+            return true;
+        }
+    }
+    return false;
+}
+
+DG_TEST(gradcheck_every_layer_kind_has_a_row)
+{
+    for (int i = 0; dg_layer_registry[i]; i++) {
+        CHECK_MSG(kind_has_row(dg_layer_registry[i]),
+                  "layer kind '%s' has no row in the gradient-check table",
+                  dg_layer_registry[i]->name);
     }
 }
 

@@ -1,5 +1,5 @@
 /*
- * net.c - the sequential network: spec parsing, the parameter arena, replicas,
+ * net.c - the sequential network: layers built from a spec, the parameter arena, replicas,
  * forward, softmax cross-entropy and backward.
  *
  * Legend: N batch, L layers, T threads. act[i] [N][shape_i] is the input of layer i
@@ -8,14 +8,9 @@
 #include "nn/net.h"
 
 #include <assert.h>
-#include <ctype.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_LAYERS 64
-#define SPEC_MAX   1024
 
 typedef struct replica {
     float **act;            /* [L+1] each [cap][shape_i] */
@@ -76,142 +71,6 @@ const char *const *dg_preset_names(void)
     return preset_names;
 }
 
-/* ------------------------------------------------------------------ spec parsing */
-
-static int parse_int_token(const char *s, int *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || v < -1000000 || v > 1000000) {
-        return 0;
-    }
-    *out = (int)v;
-    return 1;
-}
-
-/* "3" or "3x3" */
-static int parse_kernel_token(const char *s, int *out)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "%s", s);
-    char *x = strchr(buf, 'x');
-    if (x) {
-        *x = '\0';
-        int a, b;
-        if (!parse_int_token(buf, &a) || !parse_int_token(x + 1, &b) || a != b) {
-            return 0;
-        }
-        *out = a;
-        return 1;
-    }
-    return parse_int_token(buf, out);
-}
-
-/* Splits one layer's text into whitespace-separated tokens (in place). */
-static int tokenize(char *text, char **tok, int max)
-{
-    int n = 0;
-    char *p = text;
-    while (*p) {
-        while (isspace((unsigned char)*p)) {
-            p++;
-        }
-        if (!*p) {
-            break;
-        }
-        if (n == max) {
-            return -1;
-        }
-        tok[n++] = p;
-        while (*p && !isspace((unsigned char)*p)) {
-            p++;
-        }
-        if (*p) {
-            *p++ = '\0';
-        }
-    }
-    return n;
-}
-
-static dg_status parse_layer(char *text, bool is_last, dg_layer *l)
-{
-    char *tok[8];
-    int n = tokenize(text, tok, 8);
-    if (n <= 0) {
-        return dg_fail(DG_ERR_ARG, "spec: empty layer (two commas in a row?)");
-    }
-    for (int i = 0; i < n; i++) {
-        for (char *c = tok[i]; *c; c++) {
-            *c = (char)tolower((unsigned char)*c);
-        }
-    }
-    /* "softmax" after the last layer is what the net applies anyway */
-    if (is_last && n > 1 && !strcmp(tok[n - 1], "softmax")) {
-        n--;
-    }
-    const dg_layer_ops *ops = dg_layer_find(tok[0]);
-    if (!ops) {
-        return dg_fail(DG_ERR_ARG,
-                       "spec: unknown layer '%s' (known: conv, maxpool, flatten, dense, dropout, "
-                       "relu)",
-                       tok[0]);
-    }
-    memset(l, 0, sizeof *l);
-    l->ops = ops;
-    int args = n - 1;
-    if (args > 0 && !strcmp(tok[n - 1], "relu") &&
-        (ops == &dg_conv2d_ops || ops == &dg_dense_ops)) {
-        l->relu = true;
-        args--;
-    }
-    int ok = 1;
-    if (ops == &dg_conv2d_ops) {
-        ok = args == 2 && parse_int_token(tok[1], &l->units) && parse_kernel_token(tok[2], &l->k);
-        if (!ok) {
-            return dg_fail(DG_ERR_ARG, "spec: want 'conv OUT K [relu]', e.g. 'conv 32 3 relu'");
-        }
-    } else if (ops == &dg_dense_ops) {
-        ok = args == 1 && parse_int_token(tok[1], &l->units);
-        if (!ok) {
-            return dg_fail(DG_ERR_ARG, "spec: want 'dense OUT [relu]', e.g. 'dense 64 relu'");
-        }
-    } else if (ops == &dg_maxpool2d_ops) {
-        ok = args == 1 && parse_kernel_token(tok[1], &l->k);
-        if (!ok) {
-            return dg_fail(DG_ERR_ARG, "spec: want 'maxpool K', e.g. 'maxpool 2'");
-        }
-    } else if (ops == &dg_dropout_ops) {
-        char *end;
-        ok = args == 1;
-        if (ok) {
-            l->rate = strtof(tok[1], &end);
-            ok = end != tok[1] && *end == '\0';
-        }
-        if (!ok) {
-            return dg_fail(DG_ERR_ARG, "spec: want 'dropout RATE', e.g. 'dropout 0.5'");
-        }
-    } else if (args != 0) {
-        return dg_fail(DG_ERR_ARG, "spec: '%s' takes no arguments", ops->name);
-    }
-    return DG_OK;
-}
-
-static void describe_layer(const dg_layer *l, char *buf, size_t size)
-{
-    const char *act = l->relu ? " relu" : "";
-    if (l->ops == &dg_conv2d_ops) {
-        snprintf(buf, size, "conv %d %d%s", l->units, l->k, act);
-    } else if (l->ops == &dg_dense_ops) {
-        snprintf(buf, size, "dense %d%s", l->units, act);
-    } else if (l->ops == &dg_maxpool2d_ops) {
-        snprintf(buf, size, "maxpool %d", l->k);
-    } else if (l->ops == &dg_dropout_ops) {
-        snprintf(buf, size, "dropout %g", (double)l->rate);
-    } else {
-        snprintf(buf, size, "%s", l->ops->name);
-    }
-}
-
 /* ------------------------------------------------------------------ building */
 
 static void *alloc_floats(size_t n)
@@ -221,28 +80,45 @@ static void *alloc_floats(size_t n)
     return aligned_alloc(64, bytes);
 }
 
+/* Initialises layer i of net, parsed, on its input shape; checks what it gives. */
+static dg_status init_layer(dg_net *net, int i, dg_shape in)
+{
+    dg_layer *l = &net->layers[i];
+    l->in = in;
+    l->param_offset = net->n_params;
+    dg_status st = l->ops->init(l);
+    if (st != DG_OK) {
+        return dg_fail(st, "spec: layer %d: %s", i + 1, dg_last_error());
+    }
+    if (l->out.c < 1 || l->out.h < 1 || l->out.w < 1) {
+        return dg_fail(DG_ERR_ARG, "spec: layer %d (%s) leaves nothing of its %dx%dx%d input",
+                       i + 1, l->ops->name, l->in.c, l->in.h, l->in.w);
+    }
+    if (dg_shape_size(l->out) > 64u * 1024 * 1024) {
+        return dg_fail(DG_ERR_TOO_LARGE, "spec: layer %d output too large", i + 1);
+    }
+    net->n_params += l->n_weights + l->n_bias;
+    if (net->n_params > 256u * 1024 * 1024) {
+        return dg_fail(DG_ERR_TOO_LARGE, "spec: more than 256M parameters");
+    }
+    return DG_OK;
+}
+
+/* Parses spec into net->layers, initialising each on the shape before it, and keeps the
+ * canonical spec. */
 static dg_status build_layers(dg_net *net, const char *spec)
 {
     size_t len = strlen(spec);
-    if (len == 0 || len >= SPEC_MAX) {
-        return dg_fail(DG_ERR_ARG, "spec: empty or longer than %d characters", SPEC_MAX - 1);
+    if (len == 0 || len >= DG_SPEC_MAX) {
+        return dg_fail(DG_ERR_ARG, "spec: empty or longer than %d characters", DG_SPEC_MAX - 1);
     }
-    char text[SPEC_MAX];
+    char text[DG_SPEC_MAX];
     memcpy(text, spec, len + 1);
-    char *parts[MAX_LAYERS];
-    int n = 0;
-    for (char *p = text;; n++) {
-        if (n == MAX_LAYERS) {
-            return dg_fail(DG_ERR_ARG, "spec: more than %d layers", MAX_LAYERS);
-        }
-        parts[n] = p;
-        char *comma = strchr(p, ',');
-        if (!comma) {
-            n++;
-            break;
-        }
-        *comma = '\0';
-        p = comma + 1;
+    char *parts[DG_MAX_LAYERS];
+    int n;
+    dg_status st = dg_spec_split(text, parts, DG_MAX_LAYERS, &n);
+    if (st != DG_OK) {
+        return st;
     }
     net->layers = calloc((size_t)n, sizeof *net->layers);
     if (!net->layers) {
@@ -250,36 +126,18 @@ static dg_status build_layers(dg_net *net, const char *spec)
     }
     net->n_layers = n;
     dg_shape shape = net->input;
-    char canon[SPEC_MAX] = "";
+    char canon[DG_SPEC_MAX] = "";
     size_t used = 0;
     for (int i = 0; i < n; i++) {
-        dg_layer *l = &net->layers[i];
-        dg_status st = parse_layer(parts[i], i == n - 1, l);
+        st = dg_spec_parse_layer(parts[i], i == n - 1, &net->layers[i]);
+        if (st == DG_OK) {
+            st = init_layer(net, i, shape);
+        }
         if (st != DG_OK) {
             return st;
         }
-        l->in = shape;
-        l->param_offset = net->n_params;
-        st = l->ops->init(l);
-        if (st != DG_OK) {
-            return dg_fail(st, "spec: layer %d: %s", i + 1, dg_last_error());
-        }
-        if (l->out.c < 1 || l->out.h < 1 || l->out.w < 1) {
-            return dg_fail(DG_ERR_ARG, "spec: layer %d (%s) leaves nothing of its %dx%dx%d input",
-                           i + 1, l->ops->name, l->in.c, l->in.h, l->in.w);
-        }
-        if (dg_shape_size(l->out) > 64u * 1024 * 1024) {
-            return dg_fail(DG_ERR_TOO_LARGE, "spec: layer %d output too large", i + 1);
-        }
-        net->n_params += l->n_weights + l->n_bias;
-        if (net->n_params > 256u * 1024 * 1024) {
-            return dg_fail(DG_ERR_TOO_LARGE, "spec: more than 256M parameters");
-        }
-        shape = l->out;
-        char desc[64];
-        describe_layer(l, desc, sizeof desc);
-        used += (size_t)snprintf(canon + used, sizeof canon - used, "%s%s", i ? ", " : "", desc);
-        if (used >= sizeof canon) {
+        shape = net->layers[i].out;
+        if (!dg_spec_append(canon, sizeof canon, &used, &net->layers[i])) {
             return dg_fail(DG_ERR_ARG, "spec: too long");
         }
     }
@@ -462,7 +320,7 @@ void dg_net_layer_info(const dg_net *net, int i, dg_layer_info *info)
 {
     const dg_layer *l = &net->layers[i];
     info->kind = l->ops->name;
-    describe_layer(l, info->desc, sizeof info->desc);
+    dg_spec_describe(l, info->desc, sizeof info->desc);
     info->out = l->out;
     info->n_params = l->n_weights + l->n_bias;
 }
@@ -475,13 +333,10 @@ void dg_net_init_params(dg_net *net, dg_rng *rng)
             continue;
         }
         float *w = net->params + l->param_offset;
-        /* Glorot uniform: fan-in and fan-out include the receptive field (as Keras) */
-        size_t field = l->ops == &dg_conv2d_ops ? (size_t)l->k * l->k : 1;
-        double fan_in = (double)l->in.c * (double)field;
-        if (l->ops == &dg_dense_ops) {
-            fan_in = (double)dg_shape_size(l->in);
-        }
-        double fan_out = (double)l->units * (double)field;
+        /* Glorot uniform */
+        double fan_in, fan_out;
+        assert(l->ops->fans); /* a kind with weights says how they connect */
+        l->ops->fans(l, &fan_in, &fan_out);
         float limit = (float)sqrt(6.0 / (fan_in + fan_out));
         for (size_t j = 0; j < l->n_weights; j++) {
             w[j] = (2.0f * dg_rng_uniform(rng) - 1.0f) * limit;

@@ -1,5 +1,5 @@
 /*
- * net.h - internals of the sequential network shared by net.c and the layers.
+ * net.h - internals of the sequential network shared by net.c, spec.c and the layers.
  *
  * Legend: N batch, C channels, H height, W width, K kernel side, O outputs; NCHW.
  *
@@ -32,8 +32,20 @@ typedef struct dg_layer_ctx {
 } dg_layer_ctx;
 
 typedef struct dg_layer_ops {
-    int id;           /* stored in model files: never reused */
-    const char *name; /* spec keyword */
+    int id;           /* 1..number of kinds, unique, never reused */
+    const char *name; /* spec keyword, stored in model files: never reused */
+    /* Reads the words after the name (lower case, n >= 0) into l's fields. Returns false
+     * when they do not match usage. NULL when the kind takes no words. */
+    bool (*parse)(dg_layer *l, char **words, int n);
+    /* With parse: the words after the name, "OUT K [relu]", and an example of the whole
+     * layer; a malformed layer's message says "want 'conv OUT K [relu]', e.g.
+     * 'conv 32 3 relu'". */
+    const char *usage, *example;
+    /* Canonical text of l, as parse reads it back: "conv 32 3 relu". NULL: the name. */
+    void (*describe)(const dg_layer *l, char *buf, size_t size);
+    /* Glorot fan-in and fan-out of the weights, receptive field included (as Keras).
+     * NULL for kinds without weights. */
+    void (*fans)(const dg_layer *l, double *fan_in, double *fan_out);
     /* Checks hyperparameters against l->in, sets l->out, l->n_weights, l->n_bias,
      * l->aux_bytes_per_item. Returns DG_ERR_ARG with a message on a bad spec. */
     dg_status (*init)(dg_layer *l);
@@ -60,21 +72,32 @@ struct dg_layer {
     const float *w, *b; /* into the net's parameter arena */
 };
 
-/* The registry of layer kinds (src/layers/registry.c). */
-enum {
-    DG_LAYER_CONV2D,
-    DG_LAYER_MAXPOOL2D,
-    DG_LAYER_FLATTEN,
-    DG_LAYER_DENSE,
-    DG_LAYER_DROPOUT,
-    DG_LAYER_RELU,
-    DG_LAYER_COUNT
-};
-extern const dg_layer_ops *const dg_layer_registry[DG_LAYER_COUNT];
+/* The registry of layer kinds (layers/registry.c): every kind once, NULL-terminated. */
+extern const dg_layer_ops *const dg_layer_registry[];
+/* The kind whose name is name, or NULL. */
 const dg_layer_ops *dg_layer_find(const char *name);
 
-extern const dg_layer_ops dg_conv2d_ops, dg_maxpool2d_ops, dg_flatten_ops, dg_dense_ops,
-    dg_dropout_ops, dg_relu_ops;
+/* ---------------------------------------------------------------- spec text (spec.c) */
+
+#define DG_SPEC_MAX   1024 /* bytes of a spec, its terminator included */
+#define DG_MAX_LAYERS 64
+
+/* Cuts text at its commas, in place, into parts[0..*n). DG_ERR_ARG past max parts. */
+dg_status dg_spec_split(char *text, char **parts, int max, int *n);
+/* Reads one layer's text (changed in place) into l: its kind and the fields its words
+ * give, nothing else. is_last allows a trailing "softmax". DG_ERR_ARG with a message. */
+dg_status dg_spec_parse_layer(char *text, bool is_last, dg_layer *l);
+/* Canonical text of one layer, e.g. "conv 32 3 relu". */
+void dg_spec_describe(const dg_layer *l, char *buf, size_t size);
+/* Appends l's canonical text to canon[size] (", " between layers); *used counts the
+ * bytes so far. False when it does not fit. */
+bool dg_spec_append(char *canon, size_t size, size_t *used, const dg_layer *l);
+
+/* For the layers' parse: a whole integer, a kernel side "3" or "3x3", and the optional
+ * trailing "relu" (sets l->relu; returns the number of words before it). */
+bool dg_spec_int(const char *word, int *out);
+bool dg_spec_kernel(const char *word, int *out);
+int dg_spec_take_relu(dg_layer *l, char **words, int n);
 
 static inline size_t dg_shape_size(dg_shape s)
 {

@@ -17,7 +17,27 @@
 #include "nn/cpu/cpu.h"
 #include "nn/net.h"
 
+#include <stdio.h>
 #include <string.h>
+
+static bool conv_parse(dg_layer *l, char **words, int n)
+{
+    n = dg_spec_take_relu(l, words, n);
+    return n == 2 && dg_spec_int(words[0], &l->units) && dg_spec_kernel(words[1], &l->k);
+}
+
+static void conv_describe(const dg_layer *l, char *buf, size_t size)
+{
+    snprintf(buf, size, "conv %d %d%s", l->units, l->k, l->relu ? " relu" : "");
+}
+
+/* A weight connects one of C*K*K inputs to one of O*K*K outputs. */
+static void conv_fans(const dg_layer *l, double *fan_in, double *fan_out)
+{
+    size_t field = (size_t)l->k * l->k;
+    *fan_in = (double)l->in.c * (double)field;
+    *fan_out = (double)l->units * (double)field;
+}
 
 static dg_status conv_init(dg_layer *l)
 {
@@ -311,6 +331,11 @@ static void conv_backward(const dg_layer *l, const float *x, const float *y, con
 const dg_layer_ops dg_conv2d_ops = {
     .id = 1,
     .name = "conv",
+    .parse = conv_parse,
+    .usage = "OUT K [relu]",
+    .example = "conv 32 3 relu",
+    .describe = conv_describe,
+    .fans = conv_fans,
     .init = conv_init,
     .scratch_floats = conv_scratch_floats,
     .forward = conv_forward,

@@ -12,7 +12,25 @@
 /* Below this many examples the forward pass uses dot products instead of a GEMM. */
 #define SMALL_BATCH 4
 
+#include <stdio.h>
 #include <string.h>
+
+static bool dense_parse(dg_layer *l, char **words, int n)
+{
+    n = dg_spec_take_relu(l, words, n);
+    return n == 1 && dg_spec_int(words[0], &l->units);
+}
+
+static void dense_describe(const dg_layer *l, char *buf, size_t size)
+{
+    snprintf(buf, size, "dense %d%s", l->units, l->relu ? " relu" : "");
+}
+
+static void dense_fans(const dg_layer *l, double *fan_in, double *fan_out)
+{
+    *fan_in = (double)dg_shape_size(l->in);
+    *fan_out = (double)l->units;
+}
 
 static dg_status dense_init(dg_layer *l)
 {
@@ -135,6 +153,11 @@ static void dense_backward(const dg_layer *l, const float *x, const float *y, co
 const dg_layer_ops dg_dense_ops = {
     .id = 4,
     .name = "dense",
+    .parse = dense_parse,
+    .usage = "OUT [relu]",
+    .example = "dense 64 relu",
+    .describe = dense_describe,
+    .fans = dense_fans,
     .init = dense_init,
     .scratch_floats = dense_scratch_floats,
     .forward = dense_forward,

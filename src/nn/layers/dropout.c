@@ -8,7 +8,24 @@
  */
 #include "nn/net.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+static bool dropout_parse(dg_layer *l, char **words, int n)
+{
+    if (n != 1) {
+        return false;
+    }
+    char *end;
+    l->rate = strtof(words[0], &end);
+    return end != words[0] && *end == '\0';
+}
+
+static void dropout_describe(const dg_layer *l, char *buf, size_t size)
+{
+    snprintf(buf, size, "dropout %g", (double)l->rate);
+}
 
 static dg_status dropout_init(dg_layer *l)
 {
@@ -69,6 +86,10 @@ static void dropout_backward(const dg_layer *l, const float *x, const float *y, 
 const dg_layer_ops dg_dropout_ops = {
     .id = 5,
     .name = "dropout",
+    .parse = dropout_parse,
+    .usage = "RATE",
+    .example = "dropout 0.5",
+    .describe = dropout_describe,
     .init = dropout_init,
     .scratch_floats = dropout_scratch_floats,
     .forward = dropout_forward,

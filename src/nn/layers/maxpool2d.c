@@ -9,7 +9,18 @@
 #include "nn/cpu/cpu.h"
 #include "nn/net.h"
 
+#include <stdio.h>
 #include <string.h>
+
+static bool maxpool_parse(dg_layer *l, char **words, int n)
+{
+    return n == 1 && dg_spec_kernel(words[0], &l->k);
+}
+
+static void maxpool_describe(const dg_layer *l, char *buf, size_t size)
+{
+    snprintf(buf, size, "maxpool %d", l->k);
+}
 
 static dg_status maxpool_init(dg_layer *l)
 {
@@ -114,6 +125,10 @@ static void maxpool_backward(const dg_layer *l, const float *x, const float *y, 
 const dg_layer_ops dg_maxpool2d_ops = {
     .id = 2,
     .name = "maxpool",
+    .parse = maxpool_parse,
+    .usage = "K",
+    .example = "maxpool 2",
+    .describe = maxpool_describe,
     .init = maxpool_init,
     .scratch_floats = maxpool_scratch_floats,
     .forward = maxpool_forward,

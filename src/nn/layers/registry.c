@@ -1,23 +1,32 @@
 /*
- * registry.c - the one table of layer kinds. A kind's id and name are written into
- * model files and never reused; the table length is tied to DG_LAYER_COUNT.
+ * registry.c - the one table of layer kinds: one row per file of this folder, named for
+ * the file (conv2d.c exports dg_conv2d_ops). A kind's name is what specs and model files
+ * store; its id is unique; neither is ever reused. The rows' order is the order in which
+ * the message of an unknown layer lists the kinds. tests/test_layers.c checks that every
+ * file of this folder has its row.
  */
 #include "nn/net.h"
 
 #include <string.h>
 
-const dg_layer_ops *const dg_layer_registry[DG_LAYER_COUNT] = {
-    [DG_LAYER_CONV2D] = &dg_conv2d_ops,   [DG_LAYER_MAXPOOL2D] = &dg_maxpool2d_ops,
-    [DG_LAYER_FLATTEN] = &dg_flatten_ops, [DG_LAYER_DENSE] = &dg_dense_ops,
-    [DG_LAYER_DROPOUT] = &dg_dropout_ops, [DG_LAYER_RELU] = &dg_relu_ops,
-};
+#define LAYER_KINDS(X)                                                                             \
+    X(conv2d)                                                                                      \
+    X(maxpool2d)                                                                                   \
+    X(flatten)                                                                                     \
+    X(dense)                                                                                       \
+    X(dropout)                                                                                     \
+    X(relu)                                                                                        \
+    /* one row per kind, each line ending in a backslash */
 
-_Static_assert(sizeof dg_layer_registry / sizeof dg_layer_registry[0] == DG_LAYER_COUNT,
-               "one registry row per layer kind");
+#define DECLARE(file) extern const dg_layer_ops dg_##file##_ops;
+LAYER_KINDS(DECLARE)
+
+#define ROW(file) &dg_##file##_ops,
+const dg_layer_ops *const dg_layer_registry[] = {LAYER_KINDS(ROW) NULL};
 
 const dg_layer_ops *dg_layer_find(const char *name)
 {
-    for (int i = 0; i < DG_LAYER_COUNT; i++) {
+    for (int i = 0; dg_layer_registry[i]; i++) {
         if (!strcmp(dg_layer_registry[i]->name, name)) {
             return dg_layer_registry[i];
         }
