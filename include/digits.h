@@ -57,7 +57,8 @@ const char *dg_last_error(void);
 /* Short fixed name of a status, e.g. "format" for DG_ERR_FORMAT. */
 const char *dg_status_name(dg_status status);
 /* Sets the thread's last error message (printf-style) and returns status. For library
- * modules and for programs that embed libdigits and want one error channel. */
+ * modules and for programs that embed libdigits and want one error channel. An argument
+ * may be dg_last_error() itself, to put context around the last message. */
 dg_status dg_fail(dg_status status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))

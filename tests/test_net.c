@@ -69,6 +69,24 @@ DG_TEST(net_spec_errors)
     }
 }
 
+/* A layer that does not fit says once which layer it is and what is wrong. */
+DG_TEST(net_spec_layer_error_message)
+{
+    static const char *const cases[][2] = {
+        {"conv 2 3, conv 4 3 relu, flatten, dense 10",
+         "spec: layer 2 (conv 4 3 relu): kernel 3x3 larger than its 2x2 input"},
+        {"flatten, dense 10, dropout 1.5, dense 10",
+         "spec: layer 3 (dropout 1.5): rate 1.5 (want 0 <= rate < 1)"},
+        {"dense 10", "spec: layer 1 (dense 10): input is 1x4x4; add 'flatten' before it"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dg_net *net;
+        CHECK_STATUS(dg_net_new(cases[i][0], (dg_shape){1, 4, 4}, &net), DG_ERR_ARG);
+        CHECK_MSG(!strcmp(dg_last_error(), cases[i][1]), "'%s': got \"%s\"", cases[i][0],
+                  dg_last_error());
+    }
+}
+
 /* conv 1 3 over a 3x3 input is one dot product; maxpool 2 of 4x4 by hand. */
 DG_TEST(net_forward_by_hand)
 {

@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_error[512];
 
@@ -36,11 +37,15 @@ const char *dg_status_name(dg_status status)
     return status_names[status];
 }
 
+/* An argument may be dg_last_error() itself ("spec: %s" around a layer's message): it is
+ * formatted aside, then copied, so that no argument is overwritten while it is read. */
 dg_status dg_fail(dg_status status, const char *fmt, ...)
 {
+    char message[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
+    memcpy(last_error, message, sizeof last_error);
     return status;
 }

@@ -88,7 +88,9 @@ static dg_status init_layer(dg_net *net, int i, dg_shape in)
     l->param_offset = net->n_params;
     dg_status st = l->ops->init(l);
     if (st != DG_OK) {
-        return dg_fail(st, "spec: layer %d: %s", i + 1, dg_last_error());
+        char desc[64];
+        dg_spec_describe(l, desc, sizeof desc);
+        return dg_fail(st, "spec: layer %d (%s): %s", i + 1, desc, dg_last_error());
     }
     if (l->out.c < 1 || l->out.h < 1 || l->out.w < 1) {
         return dg_fail(DG_ERR_ARG, "spec: layer %d (%s) leaves nothing of its %dx%dx%d input",

@@ -47,7 +47,9 @@ typedef struct dg_layer_ops {
      * NULL for kinds without weights. */
     void (*fans)(const dg_layer *l, double *fan_in, double *fan_out);
     /* Checks hyperparameters against l->in, sets l->out, l->n_weights, l->n_bias,
-     * l->aux_bytes_per_item. Returns DG_ERR_ARG with a message on a bad spec. */
+     * l->aux_bytes_per_item. Returns DG_ERR_ARG with a message on a bad spec, which the
+     * net puts after "spec: layer 2 (conv 64 3): ", e.g. "kernel size 4 (want an odd
+     * size >= 1)". */
     dg_status (*init)(dg_layer *l);
     /* Scratch floats needed for n examples. */
     size_t (*scratch_floats)(const dg_layer *l, int n);

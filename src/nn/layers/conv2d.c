@@ -42,14 +42,14 @@ static void conv_fans(const dg_layer *l, double *fan_in, double *fan_out)
 static dg_status conv_init(dg_layer *l)
 {
     if (l->units < 1 || l->units > 4096) {
-        return dg_fail(DG_ERR_ARG, "conv: %d output channels (want 1..4096)", l->units);
+        return dg_fail(DG_ERR_ARG, "%d output channels (want 1..4096)", l->units);
     }
     if (l->k < 1 || l->k % 2 == 0) {
-        return dg_fail(DG_ERR_ARG, "conv: kernel size %d (want an odd size >= 1)", l->k);
+        return dg_fail(DG_ERR_ARG, "kernel size %d (want an odd size >= 1)", l->k);
     }
     if (l->k > l->in.h || l->k > l->in.w) {
-        return dg_fail(DG_ERR_ARG, "conv: kernel %dx%d larger than its %dx%d input", l->k, l->k,
-                       l->in.h, l->in.w);
+        return dg_fail(DG_ERR_ARG, "kernel %dx%d larger than its %dx%d input", l->k, l->k, l->in.h,
+                       l->in.w);
     }
     l->out = (dg_shape){l->units, l->in.h - l->k + 1, l->in.w - l->k + 1};
     l->n_weights = (size_t)l->units * l->in.c * l->k * l->k;

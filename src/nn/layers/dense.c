@@ -35,11 +35,11 @@ static void dense_fans(const dg_layer *l, double *fan_in, double *fan_out)
 static dg_status dense_init(dg_layer *l)
 {
     if (l->in.h != 1 || l->in.w != 1) {
-        return dg_fail(DG_ERR_ARG, "dense: input is %dx%dx%d; add 'flatten' before it", l->in.c,
-                       l->in.h, l->in.w);
+        return dg_fail(DG_ERR_ARG, "input is %dx%dx%d; add 'flatten' before it", l->in.c, l->in.h,
+                       l->in.w);
     }
     if (l->units < 1 || l->units > 65536) {
-        return dg_fail(DG_ERR_ARG, "dense: %d outputs (want 1..65536)", l->units);
+        return dg_fail(DG_ERR_ARG, "%d outputs (want 1..65536)", l->units);
     }
     l->out = (dg_shape){l->units, 1, 1};
     l->n_weights = (size_t)l->units * l->in.c;

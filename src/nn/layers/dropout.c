@@ -30,7 +30,7 @@ static void dropout_describe(const dg_layer *l, char *buf, size_t size)
 static dg_status dropout_init(dg_layer *l)
 {
     if (!(l->rate >= 0.0f && l->rate < 1.0f)) {
-        return dg_fail(DG_ERR_ARG, "dropout: rate %g (want 0 <= rate < 1)", (double)l->rate);
+        return dg_fail(DG_ERR_ARG, "rate %g (want 0 <= rate < 1)", (double)l->rate);
     }
     l->out = l->in;
     l->n_weights = 0;

@@ -25,8 +25,7 @@ static void maxpool_describe(const dg_layer *l, char *buf, size_t size)
 static dg_status maxpool_init(dg_layer *l)
 {
     if (l->k < 1 || l->k > l->in.h || l->k > l->in.w) {
-        return dg_fail(DG_ERR_ARG, "maxpool: size %d does not fit its %dx%d input", l->k, l->in.h,
-                       l->in.w);
+        return dg_fail(DG_ERR_ARG, "size %d does not fit its %dx%d input", l->k, l->in.h, l->in.w);
     }
     l->out = (dg_shape){l->in.c, l->in.h / l->k, l->in.w / l->k};
     l->n_weights = 0;
