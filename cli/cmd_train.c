@@ -12,21 +12,23 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A printf format: the presets and their settings fill the %s (print_usage). */
 static const char usage[] =
     "usage: digits train [--preset NAME | --spec \"...\"] [--epochs N] [--batch N] [--lr X]\n"
     "                    [--seed N] [--threads N] [--data DIR] [-o MODEL]\n"
     "\n"
     "Trains a network on DIR/train-* and evaluates it on DIR/t10k-*.\n"
     "\n"
-    "  --preset NAME      seed-cnn (default), seed-cnn-dropout, mlp, fast\n"
+    "  --preset NAME      layers and training settings (default %s):\n"
+    "%s"
     "  --spec \"...\"       layers, e.g. \"conv 32 3 relu, maxpool 2, flatten, dense 10\";\n"
     "                     with --preset, that preset's training settings on these layers\n"
-    "  --epochs N         passes over the training data (preset default: 5; mlp 3; fast 1)\n"
-    "  --batch N          examples per step (default 32; fast 128)\n"
-    "  --lr X             learning rate (default 0.001 Adam, 0.01 SGD)\n"
+    "  --epochs N         passes over the training data (%s)\n"
+    "  --batch N          examples per step (%s)\n"
+    "  --lr X             learning rate (%s; %g with --optimizer sgd)\n"
     "  --optimizer NAME   adam (default) or sgd (momentum 0.9)\n"
-    "  --schedule NAME    cosine (default: lr down to lr/100), constant, or onecycle (fast)\n"
-    "  --val-split X      fraction held out for validation (default 0.1; fast 0)\n"
+    "  --schedule NAME    cosine (to lr/100), constant or onecycle (%s)\n"
+    "  --val-split X      fraction held out for validation (%s)\n"
     "  --seed N           random seed for weights, shuffling and dropout (default 1)\n"
     "  --threads N        worker threads (default: all cores)\n"
     "  --data DIR         MNIST-format IDX files (default data/mnist)\n"
@@ -37,6 +39,93 @@ static const char usage[] =
     "                     Fashion-MNIST: --labels T-shirt,Trouser,Pullover,...\n"
     "  --no-test          skip the test-set evaluation at the end\n"
     "  -q, --quiet        no progress output\n";
+
+/* ---------------------------------------------------------------- presets in the usage */
+
+typedef void (*setting_fn)(const dg_train_config *cfg, char *buf, size_t size);
+
+static void epochs_value(const dg_train_config *cfg, char *buf, size_t size)
+{
+    snprintf(buf, size, "%d", cfg->epochs);
+}
+
+static void batch_value(const dg_train_config *cfg, char *buf, size_t size)
+{
+    snprintf(buf, size, "%d", cfg->batch);
+}
+
+static void lr_value(const dg_train_config *cfg, char *buf, size_t size)
+{
+    snprintf(buf, size, "%g", (double)cfg->optim.lr);
+}
+
+static void schedule_value(const dg_train_config *cfg, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s",
+             cfg->schedule == DG_SCHEDULE_ONECYCLE ? "onecycle"
+             : cfg->schedule == DG_SCHEDULE_COSINE ? "cosine"
+                                                   : "constant");
+}
+
+static void val_split_value(const dg_train_config *cfg, char *buf, size_t size)
+{
+    snprintf(buf, size, "%g", cfg->val_split);
+}
+
+/* "default 5; mlp 3; fast 1": the default preset's value of a setting, then those of
+ * the presets that differ. */
+static void preset_values(setting_fn value, char *out, size_t size)
+{
+    const char *const *names = dg_preset_names();
+    dg_train_config cfg;
+    char first[32], other[32];
+    dg_preset_train_config(names[0], &cfg);
+    value(&cfg, first, sizeof first);
+    size_t used = (size_t)snprintf(out, size, "default %s", first);
+    for (int i = 1; names[i] && used < size; i++) {
+        dg_preset_train_config(names[i], &cfg);
+        value(&cfg, other, sizeof other);
+        if (strcmp(other, first)) {
+            used += (size_t)snprintf(out + used, size - used, "; %s %s", names[i], other);
+        }
+    }
+}
+
+/* One line per preset: its name and what it is. */
+static void preset_lines(char *out, size_t size)
+{
+    const char *const *names = dg_preset_names();
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; names[i] && used < size; i++) {
+        used += (size_t)snprintf(out + used, size - used, "%21s%-18s%s\n", "", names[i],
+                                 dg_preset_description(names[i]));
+    }
+}
+
+/* "seed-cnn, seed-cnn-dropout, mlp, fast" */
+static void preset_list(char *out, size_t size)
+{
+    const char *const *names = dg_preset_names();
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; names[i] && used < size; i++) {
+        used += (size_t)snprintf(out + used, size - used, "%s%s", i ? ", " : "", names[i]);
+    }
+}
+
+static void print_usage(void)
+{
+    char presets[1024], epochs[128], batch[128], lr[128], schedule[128], val_split[128];
+    preset_lines(presets, sizeof presets);
+    preset_values(epochs_value, epochs, sizeof epochs);
+    preset_values(batch_value, batch, sizeof batch);
+    preset_values(lr_value, lr, sizeof lr);
+    preset_values(schedule_value, schedule, sizeof schedule);
+    preset_values(val_split_value, val_split, sizeof val_split);
+    printf(usage, dg_preset_names()[0], presets, epochs, batch, lr,
+           (double)dg_optim_defaults(DG_OPTIM_SGD).lr, schedule, val_split);
+}
 
 typedef struct progress {
     bool tty, quiet;
@@ -301,7 +390,7 @@ static int parse_options(int argc, char **argv, train_options *o)
             o->quiet = true;
             break;
         case 'h':
-            fputs(usage, stdout);
+            print_usage();
             return -1;
         case ':':
             return cli_usage_error("train", "option %s needs a value", argv[optind - 1]);
@@ -324,17 +413,16 @@ static int parse_options(int argc, char **argv, train_options *o)
                                o->schedule);
     }
     if (o->preset && !dg_preset_spec(o->preset)) {
-        return cli_usage_error("train",
-                               "unknown preset '%s' (seed-cnn, seed-cnn-dropout, mlp, "
-                               "fast)",
-                               o->preset);
+        char names[256];
+        preset_list(names, sizeof names);
+        return cli_usage_error("train", "unknown preset '%s' (%s)", o->preset, names);
     }
     return 0;
 }
 
 static void apply_options(const train_options *o, dg_train_config *cfg)
 {
-    dg_preset_train_config(o->preset ? o->preset : "seed-cnn", cfg);
+    dg_preset_train_config(o->preset ? o->preset : dg_preset_names()[0], cfg);
     if (o->optimizer && !strcmp(o->optimizer, "sgd")) {
         cfg->optim = dg_optim_defaults(DG_OPTIM_SGD);
     }
@@ -370,7 +458,7 @@ int cmd_train(int argc, char **argv)
     dg_train_config cfg;
     apply_options(&o, &cfg);
     /* with --spec, a --preset gives only its training settings: the net has no preset */
-    const char *preset = o.spec ? "" : (o.preset ? o.preset : "seed-cnn");
+    const char *preset = o.spec ? "" : (o.preset ? o.preset : dg_preset_names()[0]);
     const char *spec = o.spec ? o.spec : dg_preset_spec(preset);
 
     dg_dataset *train = NULL, *test = NULL;

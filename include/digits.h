@@ -180,10 +180,14 @@ void dg_net_free(dg_net *net);
  * must compare with a stored count first). Same errors as dg_net_new. */
 dg_status dg_spec_param_count(const char *spec, dg_shape input, size_t *n_params);
 
+/* Presets: named specs with their training settings (dg_preset_train_config). */
 /* The spec of a named preset ("seed-cnn", "seed-cnn-dropout", "mlp", "fast"), or NULL. */
 const char *dg_preset_spec(const char *name);
-/* Names of all presets, NULL-terminated, borrowed. */
+/* Names of all presets, NULL-terminated, borrowed; the first is `digits train`'s default. */
 const char *const *dg_preset_names(void);
+/* What a preset is, in one line without a final period ("a 784-128-128-10 perceptron, no
+ * convolution"), borrowed; NULL for an unknown name. */
+const char *dg_preset_description(const char *name);
 
 /* Canonical spec of the net (borrowed). Feeding it to dg_net_new gives the same net. */
 const char *dg_net_spec(const dg_net *net);

@@ -30,6 +30,33 @@ DG_TEST(net_preset_parameter_counts)
     CHECK(count == 320 + 18496 + 1600 * 128 + 128 + 1290);
 }
 
+/* Every preset builds and has a description and training settings; fast's by hand. */
+DG_TEST(net_presets_one_table)
+{
+    const char *const *names = dg_preset_names();
+    int n = 0;
+    for (; names[n]; n++) {
+        dg_net *net;
+        CHECK_MSG(dg_preset_spec(names[n]), "%s: no spec", names[n]);
+        CHECK_OK(dg_net_new(dg_preset_spec(names[n]), (dg_shape){1, 28, 28}, &net));
+        dg_net_free(net);
+        const char *description = dg_preset_description(names[n]);
+        CHECK_MSG(description && description[0], "%s: no description", names[n]);
+        dg_train_config cfg;
+        CHECK_OK(dg_preset_train_config(names[n], &cfg));
+        CHECK(cfg.epochs >= 1 && cfg.batch >= 1 && cfg.optim.lr > 0.0f);
+    }
+    CHECK(n == 4 && !strcmp(names[0], "seed-cnn"));
+    dg_train_config cfg;
+    CHECK_OK(dg_preset_train_config("fast", &cfg));
+    CHECK(cfg.epochs == 1 && cfg.batch == 128 && cfg.optim.lr == 1e-2f && cfg.optim.beta1 == 0.7f &&
+          cfg.optim.beta2 == 0.9f && cfg.schedule == DG_SCHEDULE_ONECYCLE && cfg.val_split == 0.0);
+    CHECK_OK(dg_preset_train_config("mlp", &cfg));
+    CHECK(cfg.epochs == 3 && cfg.batch == 32 && cfg.schedule == DG_SCHEDULE_COSINE);
+    CHECK_STATUS(dg_preset_train_config("nope", &cfg), DG_ERR_ARG);
+    CHECK(!dg_preset_spec("nope") && !dg_preset_description("nope"));
+}
+
 DG_TEST(net_spec_canonical_round_trip)
 {
     dg_net *net, *again;

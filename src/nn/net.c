@@ -45,32 +45,6 @@ struct dg_net {
     const uint8_t *labels; /* during backward */
 };
 
-/* ------------------------------------------------------------------ presets */
-
-static const char *const preset_names[] = {"seed-cnn", "seed-cnn-dropout", "mlp", "fast", NULL};
-static const char *const preset_specs[] = {
-    "conv 32 3 relu, maxpool 2, conv 64 3 relu, maxpool 2, flatten, dense 64 relu, dense 10",
-    ("conv 32 3 relu, maxpool 2, conv 64 3 relu, maxpool 2, flatten, dense 128 relu, "
-     "dropout 0.5, dense 10"),
-    "flatten, dense 128 relu, dense 128 relu, dense 10",
-    "conv 24 5 relu, maxpool 2, conv 48 3 relu, maxpool 2, flatten, dense 256 relu, dense 10",
-};
-
-const char *dg_preset_spec(const char *name)
-{
-    for (int i = 0; preset_names[i]; i++) {
-        if (!strcmp(name, preset_names[i])) {
-            return preset_specs[i];
-        }
-    }
-    return NULL;
-}
-
-const char *const *dg_preset_names(void)
-{
-    return preset_names;
-}
-
 /* ------------------------------------------------------------------ building */
 
 static void *alloc_floats(size_t n)

@@ -9,7 +9,6 @@
 
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #define EVAL_CHUNK 128
@@ -28,28 +27,6 @@ dg_train_config dg_train_defaults(void)
         .norm = dg_norm_default(),
     };
     return c;
-}
-
-dg_status dg_preset_train_config(const char *name, dg_train_config *cfg)
-{
-    if (!dg_preset_spec(name)) {
-        return dg_fail(DG_ERR_ARG, "unknown preset '%s'", name);
-    }
-    *cfg = dg_train_defaults();
-    /* the tutorials' constant rate, decayed by a cosine: about +0.3 points on MNIST */
-    cfg->schedule = DG_SCHEDULE_COSINE;
-    if (!strcmp(name, "mlp")) {
-        cfg->epochs = 3;
-    } else if (!strcmp(name, "fast")) {
-        cfg->epochs = 1;
-        cfg->batch = 128;
-        cfg->optim.lr = 1e-2f;
-        cfg->optim.beta1 = 0.7f;
-        cfg->optim.beta2 = 0.9f;
-        cfg->schedule = DG_SCHEDULE_ONECYCLE;
-        cfg->val_split = 0.0;
-    }
-    return DG_OK;
 }
 
 static double now_seconds(void)
