@@ -146,13 +146,19 @@ static int time_one(dg_net *net, const float *x, const bench_options *o, int thr
         free(t);
         return 1;
     }
-    for (long i = 0; i < o->warmup; i++) {
-        dg_net_forward(net, x, 1, false, NULL);
+    dg_status st = DG_OK;
+    for (long i = 0; i < o->warmup && st == DG_OK; i++) {
+        st = dg_net_forward(net, x, 1, false, NULL, NULL);
     }
-    for (long i = 0; i < o->runs; i++) {
+    for (long i = 0; i < o->runs && st == DG_OK; i++) {
         double t0 = now_seconds();
-        dg_net_forward(net, x, 1, false, NULL);
+        st = dg_net_forward(net, x, 1, false, NULL, NULL);
         t[i] = now_seconds() - t0;
+    }
+    if (st != DG_OK) {
+        fprintf(stderr, "bench_infer: %s\n", dg_last_error());
+        free(t);
+        return 1;
     }
     *us = median(t, (size_t)o->runs) * 1e6;
     free(t);
@@ -185,21 +191,28 @@ static int time_batches(dg_net *net, const dg_dataset *test, const float *x, con
         return 1;
     }
     int classes = dg_net_classes(net);
-    dg_net_forward(net, x, BATCH, false, NULL); /* warm-up: threads started, pages touched */
+    /* warm-up: threads started, pages touched */
+    dg_status st = dg_net_forward(net, x, BATCH, false, NULL, NULL);
     long correct = 0;
     size_t k = 0;
-    for (long r = 0; r < o->repeats; r++) {
+    for (long r = 0; r < o->repeats && st == DG_OK; r++) {
         correct = 0;
-        for (uint32_t b = 0; b < batches; b++) {
+        for (uint32_t b = 0; b < batches && st == DG_OK; b++) {
             const float *xb = x + (size_t)b * BATCH * image;
+            const float *p;
             double t0 = now_seconds();
-            const float *p = dg_net_forward(net, xb, BATCH, false, NULL);
+            st = dg_net_forward(net, xb, BATCH, false, NULL, &p);
             t[k++] = now_seconds() - t0;
-            for (int i = 0; i < BATCH; i++) {
+            for (int i = 0; i < BATCH && st == DG_OK; i++) {
                 correct += argmax(p + (size_t)i * classes, classes) ==
                            test->labels[(size_t)b * BATCH + (size_t)i];
             }
         }
+    }
+    if (st != DG_OK) {
+        fprintf(stderr, "bench_infer: %s\n", dg_last_error());
+        free(t);
+        return 1;
     }
     *images_per_s = BATCH / median(t, n_t);
     *accuracy = (double)correct / ((double)batches * BATCH);

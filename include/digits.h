@@ -230,12 +230,15 @@ void dg_net_set_reference(dg_net *net, bool reference);
 dg_status dg_net_prepare(dg_net *net, int max_batch);
 
 /*
- * Forward pass over n examples x[n][c][h][w] (already normalised). Returns the softmax
- * probabilities [n][classes] (borrowed, valid until the next forward). is_training
- * enables dropout, drawing from rng (rng may be NULL when is_training is false).
- * Returns NULL only if n exceeds the prepared batch and growing it fails.
+ * Forward pass over n examples x[n][c][h][w] (already normalised). On DG_OK, *probs
+ * points at the softmax probabilities [n][classes] (borrowed, valid until the next
+ * forward); probs may be NULL when the caller needs no probabilities (a training step,
+ * or dg_net_logits() after). is_training enables dropout, drawing from rng (rng may be
+ * NULL when is_training is false). Fails, *probs NULL, with DG_ERR_ARG when n < 1 and
+ * DG_ERR_NOMEM when n exceeds the prepared batch and growing it fails.
  */
-const float *dg_net_forward(dg_net *net, const float *x, int n, bool is_training, dg_rng *rng);
+dg_status dg_net_forward(dg_net *net, const float *x, int n, bool is_training, dg_rng *rng,
+                         const float **probs);
 /* Logits [n][classes] of the last forward (borrowed). */
 const float *dg_net_logits(const dg_net *net);
 

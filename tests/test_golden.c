@@ -63,7 +63,7 @@ static void run_golden(bool reference, int threads)
     }
     uint8_t labels[BATCH] = {3, 7, 1};
     static float want[4096];
-    dg_net_forward(net, x, BATCH, true, NULL);
+    CHECK_OK(dg_net_forward(net, x, BATCH, true, NULL, NULL));
     const float *logits = dg_net_logits(net);
     CHECK_MSG(read_golden(path, "logits", want, 4096) == BATCH * 10, "%s: no logits", path);
     for (int i = 0; i < BATCH * 10; i++) {

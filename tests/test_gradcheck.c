@@ -41,7 +41,10 @@ static const grad_case cases[] = {
 static double loss_at(dg_net *net, const float *x, const uint8_t *labels, const dg_rng *rng)
 {
     dg_rng r = *rng;
-    dg_net_forward(net, x, BATCH, true, &r);
+    if (dg_net_forward(net, x, BATCH, true, &r, NULL) != DG_OK) {
+        test_fail(__FILE__, __LINE__, "forward: %s", dg_last_error());
+        return NAN;
+    }
     return dg_net_backward(net, labels, BATCH);
 }
 

@@ -423,12 +423,13 @@ DG_TEST(model_io_round_trip)
         for (int i = 0; i < N * D; i++) {
             x[i] = dg_rng_uniform(&rng);
         }
-        const float *a = dg_net_forward(net, x, N, false, NULL);
-        if (a) {
+        const float *a, *b;
+        bool ran = dg_net_forward(net, x, N, false, NULL, &a) == DG_OK;
+        if (ran) {
             memcpy(p1, a, sizeof(float) * N * 10);
         }
-        const float *b = dg_net_forward(loaded, x, N, false, NULL);
-        ok = ok && a && b && !memcmp(p1, b, sizeof(float) * N * 10);
+        ran = ran && dg_net_forward(loaded, x, N, false, NULL, &b) == DG_OK;
+        ok = ok && ran && !memcmp(p1, b, sizeof(float) * N * 10);
     }
     free(x);
     free(p1);

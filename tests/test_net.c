@@ -131,7 +131,7 @@ DG_TEST(net_forward_by_hand)
     p[24] = 0.0f, p[25] = -1.0f;
     float x[9] = {1, 0, 0, 0, 2, 0, 0, 0, 1};
     /* channel 0: 1*1 + 5*2 + 9*1 + 0.5 = 20.5; channel 1: -2 + 0.25 = -1.75 -> relu 0 */
-    dg_net_forward(net, x, 1, false, NULL);
+    CHECK_OK(dg_net_forward(net, x, 1, false, NULL, NULL));
     const float *z = dg_net_logits(net);
     CHECK_NEAR(z[0], 20.5, 1e-5);
     CHECK_NEAR(z[1], -1.0, 1e-5);
@@ -144,16 +144,30 @@ DG_TEST(net_forward_by_hand)
         p[i * 4 + i] = 1.0f; /* dense = identity over the 4 pooled values */
     }
     float y[16] = {1, 5, 2, 0, 3, 4, 8, -1, -3, -2, 0, 0, -4, -5, 7, 6};
-    dg_net_forward(net, y, 1, false, NULL);
+    CHECK_OK(dg_net_forward(net, y, 1, false, NULL, NULL));
     z = dg_net_logits(net);
     CHECK_NEAR(z[0], 5, 0);
     CHECK_NEAR(z[1], 8, 0);
     CHECK_NEAR(z[2], -2, 0);
     CHECK_NEAR(z[3], 7, 0);
     /* softmax of the output sums to one */
-    const float *probs = dg_net_forward(net, y, 1, false, NULL);
+    const float *probs;
+    CHECK_OK(dg_net_forward(net, y, 1, false, NULL, &probs));
     CHECK_NEAR(probs[0] + probs[1] + probs[2] + probs[3], 1.0, 1e-6);
     dg_net_free(net);
+}
+
+/* A forward that cannot run says so and leaves no probabilities to read. */
+DG_TEST(net_forward_status)
+{
+    dg_net *net;
+    CHECK_OK(dg_net_new("flatten, dense 2", (dg_shape){1, 2, 2}, &net));
+    float x[4] = {0};
+    const float *probs = x;
+    dg_status st = dg_net_forward(net, x, 0, false, NULL, &probs);
+    dg_net_free(net);
+    CHECK(st == DG_ERR_ARG && probs == NULL);
+    CHECK(!strcmp(dg_last_error(), "forward: 0 examples (want at least 1)"));
 }
 
 static void random_batch(dg_rng *rng, float *x, uint8_t *labels, int n, int size)
@@ -184,8 +198,9 @@ DG_TEST(net_fast_matches_reference)
     size_t np = dg_net_param_count(ref);
     memcpy(dg_net_params(fast), dg_net_params(ref), np * sizeof(float));
     dg_rng r1 = rng, r2 = rng;
-    const float *pr = dg_net_forward(ref, x, N, true, &r1);
-    const float *pf = dg_net_forward(fast, x, N, true, &r2);
+    const float *pr, *pf;
+    CHECK_OK(dg_net_forward(ref, x, N, true, &r1, &pr));
+    CHECK_OK(dg_net_forward(fast, x, N, true, &r2, &pf));
     for (int i = 0; i < N * 10; i++) {
         CHECK_NEAR(pr[i], pf[i], 1e-5);
     }
@@ -248,11 +263,11 @@ DG_TEST(net_conv_shapes_fast_match_reference)
             x[i] = dg_rng_uniform(&rng) - 0.3f;
         }
         float want[N * 3], got[N * 3], one[3];
-        dg_net_forward(ref, x, N, false, NULL);
+        CHECK_OK(dg_net_forward(ref, x, N, false, NULL, NULL));
         memcpy(want, dg_net_logits(ref), sizeof want);
-        dg_net_forward(fast, x, N, false, NULL);
+        CHECK_OK(dg_net_forward(fast, x, N, false, NULL, NULL));
         memcpy(got, dg_net_logits(fast), sizeof got);
-        dg_net_forward(split, x + size, 1, false, NULL);
+        CHECK_OK(dg_net_forward(split, x + size, 1, false, NULL, NULL));
         memcpy(one, dg_net_logits(split), sizeof one);
         for (int i = 0; i < N * 3; i++) {
             CHECK_MSG(fabsf(want[i] - got[i]) <= 1e-4f * (1.0f + fabsf(want[i])),
@@ -450,10 +465,19 @@ DG_TEST(net_single_image_split_channels)
         x[i] = dg_rng_uniform(&rng);
     }
     float p1[10], p2[10];
-    memcpy(p1, dg_net_forward(one, x, 1, false, NULL), sizeof p1);
-    memcpy(p2, dg_net_forward(two, x, 1, false, NULL), sizeof p2);
+    const float *probs1, *probs2;
+    dg_status st1 = dg_net_forward(one, x, 1, false, NULL, &probs1);
+    if (st1 == DG_OK) {
+        memcpy(p1, probs1, sizeof p1);
+    }
+    dg_status st2 = dg_net_forward(two, x, 1, false, NULL, &probs2);
+    if (st2 == DG_OK) {
+        memcpy(p2, probs2, sizeof p2);
+    }
     dg_net_free(one);
     dg_net_free(two);
+    CHECK_OK(st1);
+    CHECK_OK(st2);
     for (int c = 0; c < 10; c++) {
         CHECK_NEAR(p1[c], p2[c], 1e-6);
     }
@@ -474,9 +498,12 @@ DG_TEST(net_inference_batch_matches_single)
     CHECK_OK(dg_net_set_threads(net, 2));
     dg_net_init_params(net, &rng);
     static float batch[N * 10];
-    memcpy(batch, dg_net_forward(net, x, N, false, NULL), sizeof batch);
+    const float *probs;
+    CHECK_OK(dg_net_forward(net, x, N, false, NULL, &probs));
+    memcpy(batch, probs, sizeof batch);
     for (int i = 0; i < N; i++) {
-        const float *one = dg_net_forward(net, x + i * 784, 1, false, NULL);
+        const float *one;
+        CHECK_OK(dg_net_forward(net, x + i * 784, 1, false, NULL, &one));
         for (int c = 0; c < 10; c++) {
             CHECK_NEAR(one[c], batch[i * 10 + c], 1e-6);
         }

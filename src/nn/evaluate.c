@@ -37,10 +37,11 @@ dg_status dg_evaluate(dg_net *net, const dg_dataset *ds, const dg_norm *norm, ui
     for (uint32_t done = 0; done < count; done += CHUNK) {
         int n = (int)(count - done < CHUNK ? count - done : CHUNK);
         dg_normalise(norm, ds->images + (size_t)(first + done) * pixels, (size_t)n * pixels, xbuf);
-        const float *probs = dg_net_forward(net, xbuf, n, false, NULL);
-        if (!probs) {
+        const float *probs;
+        dg_status st = dg_net_forward(net, xbuf, n, false, NULL, &probs);
+        if (st != DG_OK) {
             free(xbuf);
-            return dg_fail(DG_ERR_NOMEM, "out of memory for a batch of %d", n);
+            return st;
         }
         for (int i = 0; i < n; i++) {
             const float *p = probs + (size_t)i * classes;

@@ -563,10 +563,18 @@ static void forward_task(void *arg, int t, int n_threads)
     }
 }
 
-const float *dg_net_forward(dg_net *net, const float *x, int n, bool is_training, dg_rng *rng)
+dg_status dg_net_forward(dg_net *net, const float *x, int n, bool is_training, dg_rng *rng,
+                         const float **probs)
 {
-    if (n < 1 || dg_net_prepare(net, n > net->max_batch ? n : net->max_batch) != DG_OK) {
-        return NULL;
+    if (probs) {
+        *probs = NULL;
+    }
+    if (n < 1) {
+        return dg_fail(DG_ERR_ARG, "forward: %d examples (want at least 1)", n);
+    }
+    dg_status st = dg_net_prepare(net, n > net->max_batch ? n : net->max_batch);
+    if (st != DG_OK) {
+        return st;
     }
     net->last_n = n;
     net->last_training = is_training;
@@ -580,7 +588,10 @@ const float *dg_net_forward(dg_net *net, const float *x, int n, bool is_training
     } else {
         dg_pool_run(net->pool, forward_task, &a);
     }
-    return net->probs;
+    if (probs) {
+        *probs = net->probs;
+    }
+    return DG_OK;
 }
 
 static void backward_task(void *arg, int t, int n_threads)

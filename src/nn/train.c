@@ -101,7 +101,7 @@ typedef struct train_state {
     long step, total_steps;
 } train_state;
 
-static void run_epoch(train_state *s, int epoch, dg_epoch_stats *st)
+static dg_status run_epoch(train_state *s, int epoch, dg_epoch_stats *st)
 {
     const dg_train_config *cfg = s->cfg;
     size_t pixels = (size_t)s->ds->h * s->ds->w;
@@ -122,7 +122,11 @@ static void run_epoch(train_state *s, int epoch, dg_epoch_stats *st)
                          s->xbuf + (size_t)i * pixels);
             s->ybuf[i] = s->ds->labels[e];
         }
-        const float *probs = dg_net_forward(s->net, s->xbuf, n, true, &s->rng);
+        const float *probs;
+        dg_status status = dg_net_forward(s->net, s->xbuf, n, true, &s->rng, &probs);
+        if (status != DG_OK) {
+            return status;
+        }
         for (int i = 0; i < n; i++) {
             correct += argmax(probs + (size_t)i * classes, classes) == s->ybuf[i];
         }
@@ -142,6 +146,7 @@ static void run_epoch(train_state *s, int epoch, dg_epoch_stats *st)
     st->accuracy = (double)correct / (double)seen;
     st->images_per_second = st->seconds > 0 ? (double)seen / st->seconds : 0.0;
     st->val_loss = st->val_accuracy = -1.0;
+    return DG_OK;
 }
 
 dg_status dg_train(dg_net *net, const dg_dataset *ds, const dg_train_config *cfg,
@@ -191,7 +196,10 @@ dg_status dg_train(dg_net *net, const dg_dataset *ds, const dg_train_config *cfg
     s.total_steps = steps * cfg->epochs;
     for (int epoch = 1; epoch <= cfg->epochs; epoch++) {
         dg_epoch_stats st;
-        run_epoch(&s, epoch, &st);
+        status = run_epoch(&s, epoch, &st);
+        if (status != DG_OK) {
+            goto done;
+        }
         if (s.n_val > 0) {
             dg_eval ev;
             status = dg_evaluate(net, ds, &cfg->norm, s.n_train, s.n_val, &ev, NULL, NULL);

@@ -56,9 +56,10 @@ dg_status dg_predict_mnist(dg_net *net, const dg_norm *norm, const uint8_t mnist
     }
     float x[784];
     dg_normalise(norm, mnist28, 784, x);
-    const float *probs = dg_net_forward(net, x, 1, false, NULL);
-    if (!probs) {
-        return dg_fail(DG_ERR_NOMEM, "out of memory for a forward pass");
+    const float *probs;
+    dg_status st = dg_net_forward(net, x, 1, false, NULL, &probs);
+    if (st != DG_OK) {
+        return st;
     }
     out->classes = dg_net_classes(net);
     memcpy(out->probs, probs, (size_t)out->classes * sizeof *probs);
