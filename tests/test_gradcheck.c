@@ -26,6 +26,7 @@ static const grad_case cases[] = {
     {"conv_k5", "conv 2 5 relu, flatten, dense 3", {1, 7, 8}},
     {"conv_k1", "conv 3 1, flatten, dense 3", {2, 4, 4}},
     {"maxpool", "conv 2 3, maxpool 2, flatten, dense 3", {1, 7, 7}},
+    {"avgpool", "conv 2 3, avgpool 2, flatten, dense 3", {1, 7, 7}},
     {"dense_relu", "flatten, dense 5 relu, dense 3", {1, 3, 4}},
     {"relu", "flatten, dense 6, relu, dense 3", {1, 2, 5}},
     {"dropout", "flatten, dense 8 relu, dropout 0.3, dense 3", {1, 3, 3}},

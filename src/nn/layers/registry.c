@@ -16,6 +16,7 @@
     X(dense)                                                                                       \
     X(dropout)                                                                                     \
     X(relu)                                                                                        \
+    X(avgpool2d)                                                                                   \
     /* one row per kind, each line ending in a backslash */
 
 #define DECLARE(file) extern const dg_layer_ops dg_##file##_ops;
