@@ -38,7 +38,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MNIST_BOX    20
 #define MNIST_CENTRE 14.0 /* where MNIST puts the centre of mass, in pixel indices */
 
 /* Stroke widths by the estimator below, measured on the MNIST training set: median, and
@@ -452,9 +451,9 @@ static dg_status restroke(const uint8_t *crop, int w, int h, double scale, float
  * centre, the box goes there instead: a digit already placed MNIST's way keeps its place
  * even when its centre of mass sits on a rounding tie. */
 static void place(float *box, int bw, int bh, int keep, int keep_x, int keep_y,
-                  uint8_t out[MNIST_PIXELS])
+                  uint8_t out[DG_MNIST_PIXELS])
 {
-    memset(out, 0, MNIST_PIXELS);
+    memset(out, 0, DG_MNIST_PIXELS);
     size_t n = (size_t)bw * bh;
     float peak = 0;
     for (size_t i = 0; i < n; i++) {
@@ -483,13 +482,13 @@ static void place(float *box, int bw, int bh, int keep, int keep_x, int keep_y,
     }
     for (int y = 0; y < bh; y++) {
         int oy = y + sy;
-        if (oy < 0 || oy >= MNIST_SIDE) {
+        if (oy < 0 || oy >= DG_MNIST_SIDE) {
             continue;
         }
         for (int x = 0; x < bw; x++) {
             int ox = x + sx;
-            if (ox >= 0 && ox < MNIST_SIDE) {
-                out[oy * MNIST_SIDE + ox] = (uint8_t)box[(size_t)y * bw + x];
+            if (ox >= 0 && ox < DG_MNIST_SIDE) {
+                out[oy * DG_MNIST_SIDE + ox] = (uint8_t)box[(size_t)y * bw + x];
             }
         }
     }
@@ -497,10 +496,10 @@ static void place(float *box, int bw, int bh, int keep, int keep_x, int keep_y,
 
 /* The MNIST conversion of the masked ink inside the (already clipped) rectangle. */
 dg_status dg_prep_to_mnist(const dg_image *ink, const uint8_t *mask, int mx, int my, int mw, int x0,
-                           int y0, int x1, int y1, uint8_t out[MNIST_PIXELS],
+                           int y0, int x1, int y1, uint8_t out[DG_MNIST_PIXELS],
                            dg_preprocess_info *info)
 {
-    memset(out, 0, MNIST_PIXELS);
+    memset(out, 0, DG_MNIST_PIXELS);
     int box[4];
     if (!dg_prep_ink_box(ink->pixels, ink->w, mask, mx, my, mw, x0, y0, x1, y1, box)) {
         if (info) {
@@ -527,11 +526,11 @@ dg_status dg_prep_to_mnist(const dg_image *ink, const uint8_t *mask, int mx, int
     }
     float stroke = dg_prep_stroke_width(crop, w, h, (size_t)w);
     int side = w > h ? w : h;
-    double scale = abs(side - MNIST_BOX) <= 1 ? 1.0 : (double)MNIST_BOX / side;
+    double scale = abs(side - DG_MNIST_BOX) <= 1 ? 1.0 : (double)DG_MNIST_BOX / side;
     float in_box = stroke * (float)scale;
     /* a 28x28 image whose digit already fills the 20 px box was made MNIST's way: its
      * strokes stay as drawn, thin or bold (MNIST has both) */
-    int mnist_shaped = scale == 1.0 && ink->w == MNIST_SIDE && ink->h == MNIST_SIDE;
+    int mnist_shaped = scale == 1.0 && ink->w == DG_MNIST_SIDE && ink->h == DG_MNIST_SIDE;
     int redraw = !mnist_shaped && (in_box < STROKE_LO || in_box > STROKE_HI);
     float *img = NULL;
     int bw = 0, bh = 0;
@@ -547,7 +546,7 @@ dg_status dg_prep_to_mnist(const dg_image *ink, const uint8_t *mask, int mx, int
         /* skeleton plus the new stroke should fill the box: the skeleton spans about the
          * ink's extent less its old width */
         double skel = fmax(fmax(side - stroke, 0.25 * side), 1.0);
-        double s = (MNIST_BOX - STROKE_TARGET) / skel;
+        double s = (DG_MNIST_BOX - STROKE_TARGET) / skel;
         st = restroke(crop, w, h, s, &img, &bw, &bh);
     }
     free(crop);
@@ -572,12 +571,12 @@ dg_status dg_prep_to_mnist(const dg_image *ink, const uint8_t *mask, int mx, int
 }
 
 dg_status dg_ink_mask_to_mnist(const dg_image *ink, const uint8_t *mask, int x, int y, int w, int h,
-                               uint8_t out[784], dg_preprocess_info *info)
+                               uint8_t out[DG_MNIST_PIXELS], dg_preprocess_info *info)
 {
     if (!out) {
         return dg_fail(DG_ERR_ARG, "ink to mnist: no output buffer");
     }
-    memset(out, 0, MNIST_PIXELS);
+    memset(out, 0, DG_MNIST_PIXELS);
     if (info) {
         memset(info, 0, sizeof *info);
         info->status = DG_PREP_EMPTY;
@@ -598,7 +597,8 @@ dg_status dg_ink_mask_to_mnist(const dg_image *ink, const uint8_t *mask, int x, 
     return dg_prep_to_mnist(ink, mask, x, y, w, (int)x0, (int)y0, (int)x1, (int)y1, out, info);
 }
 
-dg_status dg_ink_to_mnist(const dg_image *ink, int x, int y, int w, int h, uint8_t out[784])
+dg_status dg_ink_to_mnist(const dg_image *ink, int x, int y, int w, int h,
+                          uint8_t out[DG_MNIST_PIXELS])
 {
     return dg_ink_mask_to_mnist(ink, NULL, x, y, w, h, out, NULL);
 }

@@ -127,7 +127,7 @@ static dg_status digit_mask(const dg_prep *p, uint8_t **out, int r[4])
  * from img. info (may be NULL) gets the box, stroke width and redrawing in img's pixels;
  * *status becomes DG_PREP_NO_DIGIT when the conversion found no ink. */
 static dg_status digit_to_mnist(const dg_prep *p, const dg_image *img, int q,
-                                uint8_t out[MNIST_PIXELS], dg_preprocess_info *info,
+                                uint8_t out[DG_MNIST_PIXELS], dg_preprocess_info *info,
                                 dg_prep_status *status)
 {
     uint8_t *mask = NULL;
@@ -157,12 +157,12 @@ static dg_status digit_to_mnist(const dg_prep *p, const dg_image *img, int q,
     return st;
 }
 
-dg_status dg_preprocess(const dg_image *img, uint8_t out[784], dg_preprocess_info *info)
+dg_status dg_preprocess(const dg_image *img, uint8_t out[DG_MNIST_PIXELS], dg_preprocess_info *info)
 {
     if (!out) {
         return dg_fail(DG_ERR_ARG, "preprocess: no output buffer");
     }
-    memset(out, 0, MNIST_PIXELS);
+    memset(out, 0, DG_MNIST_PIXELS);
     if (info) {
         memset(info, 0, sizeof *info);
     }
@@ -205,7 +205,7 @@ dg_status dg_preprocess(const dg_image *img, uint8_t out[784], dg_preprocess_inf
         info->kept = status == DG_PREP_OK ? n_kept : 0;
     }
     if (st != DG_OK || status != DG_PREP_OK) {
-        memset(out, 0, MNIST_PIXELS);
+        memset(out, 0, DG_MNIST_PIXELS);
     }
     free(keep);
     dg_prep_free(&p);

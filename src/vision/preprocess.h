@@ -13,9 +13,6 @@
 
 #include "digits.h"
 
-#define MNIST_SIDE   28
-#define MNIST_PIXELS (MNIST_SIDE * MNIST_SIDE)
-
 /* One connected group of strong cells on the component grid. */
 typedef struct dg_prep_comp {
     int x0, y0, x1, y1; /* bounding box in cells, inclusive */
@@ -106,7 +103,7 @@ float dg_prep_stroke_width(const uint8_t *px, int w, int h, size_t stride);
  * [y0, y1) where mask (mw wide, origin at mx, my; may be NULL) is nonzero. info (may be
  * NULL) gets the status, the box, the stroke width and whether strokes were redrawn. */
 dg_status dg_prep_to_mnist(const dg_image *ink, const uint8_t *mask, int mx, int my, int mw, int x0,
-                           int y0, int x1, int y1, uint8_t out[MNIST_PIXELS],
+                           int y0, int x1, int y1, uint8_t out[DG_MNIST_PIXELS],
                            dg_preprocess_info *info);
 
 #endif
