@@ -33,7 +33,7 @@ int main(int argc, char **argv)
     }
     uint32_t agree = 0, listed = 0;
     for (uint32_t i = 0; i < ds->n; i++) {
-        const uint8_t *raw = ds->images + (size_t)i * 784;
+        const uint8_t *raw = ds->images + (size_t)i * DG_MNIST_PIXELS;
         dg_image *img = NULL, *back = NULL;
         char path[256];
         snprintf(path, sizeof path, "%s/%05u.png", dir, i);
@@ -42,7 +42,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_agreement: %s\n", dg_last_error());
             return 1;
         }
-        memcpy(img->pixels, raw, 784);
+        memcpy(img->pixels, raw, DG_MNIST_PIXELS);
         if (dg_image_save_png(path, img) != DG_OK || dg_image_load(path, &back) != DG_OK ||
             dg_predict_mnist(net, &meta.norm, raw, 0.0f, &direct) != DG_OK ||
             dg_predict_image(net, &meta.norm, back, 0.0f, &through, NULL, NULL) != DG_OK) {

@@ -243,7 +243,7 @@ static int plot_predictions(plot_opts *o)
     }
     const dg_dataset *ds = run.ds;
     uint32_t *idx = malloc((ds->n ? ds->n : 1) * sizeof *idx);
-    uint8_t *images = malloc((size_t)o->n * 784);
+    uint8_t *images = malloc((size_t)o->n * DG_MNIST_PIXELS);
     uint8_t *labels = malloc((size_t)o->n), *pred = malloc((size_t)o->n);
     float *conf = malloc((size_t)o->n * sizeof *conf);
     rc = DG_EXIT_FAIL;
@@ -269,7 +269,8 @@ static int plot_predictions(plot_opts *o)
         }
         int n = count < (uint32_t)o->n ? (int)count : (int)o->n;
         for (int i = 0; i < n; i++) {
-            memcpy(images + (size_t)i * 784, ds->images + (size_t)idx[i] * 784, 784);
+            memcpy(images + (size_t)i * DG_MNIST_PIXELS,
+                   ds->images + (size_t)idx[i] * DG_MNIST_PIXELS, DG_MNIST_PIXELS);
             labels[i] = ds->labels[idx[i]];
             pred[i] = run.predicted[idx[i]];
             conf[i] = run.confidence[idx[i]];

@@ -66,7 +66,7 @@ static void save_preprocessed(predict_run *run, const char *path, const uint8_t 
     snprintf(name, sizeof name, "%s/%.*s.png", run->opt.save_dir, len, base);
     dg_image *img = NULL;
     if (dg_image_new(28, 28, 1, &img) == DG_OK) {
-        memcpy(img->pixels, d, 784);
+        memcpy(img->pixels, d, DG_MNIST_PIXELS);
         if (dg_image_save_png(name, img) != DG_OK) {
             cli_error("predict", "%s", dg_last_error());
             run->n_failed++;
@@ -98,7 +98,7 @@ static void predict_one(predict_run *run, const char *path)
         report_failure(run, path, dg_last_error());
         return;
     }
-    uint8_t digit[784];
+    uint8_t digit[DG_MNIST_PIXELS];
     dg_prediction p;
     dg_preprocess_info info;
     if (dg_predict_image(run->net, &run->meta.norm, img, (float)run->opt.min_confidence, &p, digit,

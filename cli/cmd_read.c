@@ -171,7 +171,7 @@ static void read_one(read_run *run, const char *path)
     }
     dg_prediction pred[DG_SEGMENT_MAX_DIGITS];
     for (int k = 0; k < seg->n; k++) {
-        uint8_t digit[784];
+        uint8_t digit[DG_MNIST_PIXELS];
         if (dg_segment_to_mnist(seg, k, digit) != DG_OK ||
             dg_predict_mnist(run->net, &run->meta.norm, digit, (float)run->opt.min_confidence,
                              &pred[k]) != DG_OK) {

@@ -41,7 +41,7 @@ static const char usage[] =
 typedef struct sample {
     char name[256];
     dg_image *img;
-    uint8_t mnist[784];
+    uint8_t mnist[DG_MNIST_PIXELS];
     float probs[DG_MAX_CLASSES];
     int recognised;   /* probs hold the network's answer */
     const char *note; /* what to say besides, or NULL */
@@ -188,7 +188,7 @@ static int collect_mistakes(const cli_test_run *run, int want, mistakes *m)
         return DG_EXIT_OK;
     }
     uint32_t *idx = malloc((ds->n ? ds->n : 1) * sizeof *idx);
-    m->images = malloc((size_t)want * 784);
+    m->images = malloc((size_t)want * DG_MNIST_PIXELS);
     m->labels = malloc((size_t)want);
     m->predicted = malloc((size_t)want);
     m->confidence = malloc((size_t)want * sizeof *m->confidence);
@@ -199,7 +199,8 @@ static int collect_mistakes(const cli_test_run *run, int want, mistakes *m)
     uint32_t count = cli_test_run_mistakes(run, idx);
     m->n = count < (uint32_t)want ? (int)count : want;
     for (int i = 0; i < m->n; i++) {
-        memcpy(m->images + (size_t)i * 784, ds->images + (size_t)idx[i] * 784, 784);
+        memcpy(m->images + (size_t)i * DG_MNIST_PIXELS,
+               ds->images + (size_t)idx[i] * DG_MNIST_PIXELS, DG_MNIST_PIXELS);
         m->labels[i] = ds->labels[idx[i]];
         m->predicted[i] = run->predicted[idx[i]];
         m->confidence[i] = run->confidence[idx[i]];

@@ -442,6 +442,12 @@ dg_status dg_image_save_png(const char *path, const dg_image *img);
  * placed so keeps its place, within 0.53). How and why: docs/preprocessing.md.
  */
 
+/* MNIST's geometry: a digit is DG_MNIST_SIDE x DG_MNIST_SIDE bytes, row-major, its ink
+ * fitted into a DG_MNIST_BOX x DG_MNIST_BOX box within. */
+#define DG_MNIST_SIDE   28
+#define DG_MNIST_BOX    20
+#define DG_MNIST_PIXELS (DG_MNIST_SIDE * DG_MNIST_SIDE) /* 784 */
+
 /* Changes whenever the output for the same input changes on purpose; a model records the
  * version its users' images need (dg_model_meta.preprocess). */
 #define DG_PREPROCESS_VERSION 1u
@@ -469,11 +475,12 @@ typedef struct dg_preprocess_info {
 
 /*
  * Turns img (any size, 1/3/4 channels; transparent pixels count as background) into a
- * 28x28 MNIST-like digit out[784], row-major, 0 background, 255 ink. Returns DG_OK even
- * when no digit is found: then out is all 0 and info->status says why. DG_ERR_ARG for an
- * invalid image, DG_ERR_NOMEM. info may be NULL.
+ * 28x28 MNIST-like digit out[DG_MNIST_PIXELS], row-major, 0 background, 255 ink. Returns
+ * DG_OK even when no digit is found: then out is all 0 and info->status says why.
+ * DG_ERR_ARG for an invalid image, DG_ERR_NOMEM. info may be NULL.
  */
-dg_status dg_preprocess(const dg_image *img, uint8_t out[784], dg_preprocess_info *info);
+dg_status dg_preprocess(const dg_image *img, uint8_t out[DG_MNIST_PIXELS],
+                        dg_preprocess_info *info);
 
 /*
  * The ink map of a whole image, for segmenting written numbers: a new 1-channel image of
@@ -493,7 +500,8 @@ dg_status dg_ink_map(const dg_image *img, dg_image **ink_out, dg_preprocess_info
  * The rectangle is clipped to the image; DG_ERR_ARG when nothing of it is inside or ink is
  * not 1-channel. A rectangle without ink gives DG_OK and an all-0 out.
  */
-dg_status dg_ink_to_mnist(const dg_image *ink, int x, int y, int w, int h, uint8_t out[784]);
+dg_status dg_ink_to_mnist(const dg_image *ink, int x, int y, int w, int h,
+                          uint8_t out[DG_MNIST_PIXELS]);
 
 /*
  * The same, keeping only the pixels whose mask byte is nonzero: mask[h][w] covers the
@@ -502,7 +510,7 @@ dg_status dg_ink_to_mnist(const dg_image *ink, int x, int y, int w, int h, uint8
  * DG_PREP_EMPTY when no ink is selected.
  */
 dg_status dg_ink_mask_to_mnist(const dg_image *ink, const uint8_t *mask, int x, int y, int w, int h,
-                               uint8_t out[784], dg_preprocess_info *info);
+                               uint8_t out[DG_MNIST_PIXELS], dg_preprocess_info *info);
 
 /* ---------------------------------------------------------------- prediction */
 
@@ -534,14 +542,14 @@ const char *dg_answer_name(dg_answer answer);
 /* Classifies one MNIST-like 28x28 digit (0 background, 255 ink) with the model's
  * normalisation; answers DG_ANSWER_UNSURE below min_confidence. DG_ERR_MISMATCH when the
  * net does not take 1x28x28 input. */
-dg_status dg_predict_mnist(dg_net *net, const dg_norm *norm, const uint8_t mnist28[784],
+dg_status dg_predict_mnist(dg_net *net, const dg_norm *norm, const uint8_t mnist28[DG_MNIST_PIXELS],
                            float min_confidence, dg_prediction *out);
 
 /* Preprocesses a user's image (dg_preprocess) and classifies it. mnist28 (may be NULL)
  * receives the 28x28 the network saw, info (may be NULL) what preprocessing found. */
 dg_status dg_predict_image(dg_net *net, const dg_norm *norm, const dg_image *img,
-                           float min_confidence, dg_prediction *out, uint8_t mnist28[784],
-                           dg_preprocess_info *info);
+                           float min_confidence, dg_prediction *out,
+                           uint8_t mnist28[DG_MNIST_PIXELS], dg_preprocess_info *info);
 
 /* ---------------------------------------------------------------- segmentation */
 
@@ -574,7 +582,7 @@ dg_status dg_segment(const dg_image *img, dg_segmentation **out);
 void dg_segmentation_free(dg_segmentation *seg);
 /* Digit k (0..n-1) as an MNIST-like 28x28 (dg_ink_mask_to_mnist on its own pixels only,
  * so a touching neighbour does not leak in). DG_ERR_ARG for a bad k. */
-dg_status dg_segment_to_mnist(const dg_segmentation *seg, int k, uint8_t out[784]);
+dg_status dg_segment_to_mnist(const dg_segmentation *seg, int k, uint8_t out[DG_MNIST_PIXELS]);
 
 /* =============================================================================================
  * pictures: drawing, charts, the report (src/pictures/)
@@ -651,8 +659,8 @@ void dg_plot_area_map(const dg_plot_area *area, double x, double y, double *px, 
 dg_status dg_chart_history(const dg_history_row *rows, int n, dg_image **out,
                            dg_plot_area panels[2]);
 dg_status dg_plot_history(const dg_history_row *rows, int n, const char *path);
-/* A grid of cols columns of 28x28 images [n][784] titled "true T" / "pred P 0.93"; wrong
- * predictions are framed and labelled in red. confidence may be NULL. */
+/* A grid of cols columns of 28x28 images [n][DG_MNIST_PIXELS] titled "true T" /
+ * "pred P 0.93"; wrong predictions are framed and labelled in red. confidence may be NULL. */
 dg_status dg_plot_predictions(const uint8_t *images, const uint8_t *labels,
                               const uint8_t *predicted, const float *confidence, int n, int cols,
                               const char *path);
@@ -661,7 +669,7 @@ dg_status dg_plot_predictions(const uint8_t *images, const uint8_t *labels,
 dg_status dg_plot_confusion(const dg_eval *ev, const char labels[][32], const char *path);
 /* One prediction: the original picture (may be NULL), the 28x28 the network saw, and
  * the probabilities [classes] as bars with the most likely one highlighted. */
-dg_status dg_plot_probabilities(const dg_image *original, const uint8_t mnist28[784],
+dg_status dg_plot_probabilities(const dg_image *original, const uint8_t mnist28[DG_MNIST_PIXELS],
                                 const float *probs, int classes, const char *path);
 
 /* ---------------------------------------------------------------- report */
@@ -670,7 +678,7 @@ dg_status dg_plot_probabilities(const dg_image *original, const uint8_t mnist28[
 typedef struct dg_report_sample {
     const char *name;         /* shown as is, e.g. the file name */
     const dg_image *original; /* the picture as loaded, or NULL */
-    const uint8_t *mnist;     /* [28*28] what the network saw */
+    const uint8_t *mnist;     /* [DG_MNIST_PIXELS] what the network saw */
     const float *probs;       /* [classes], or NULL when there was nothing to recognise */
     const char *note;         /* shown with the result, e.g. "no digit found", or NULL */
 } dg_report_sample;
@@ -683,7 +691,7 @@ typedef struct dg_report {
     const dg_history_row *history; /* training curves, n_history rows */
     int n_history;
     const dg_eval *eval;           /* test accuracy, confusion, precision and recall */
-    const uint8_t *mistake_images; /* [n_mistakes][784] worst mistakes, worst first */
+    const uint8_t *mistake_images; /* [n_mistakes][DG_MNIST_PIXELS] worst mistakes, worst first */
     const uint8_t *mistake_labels; /* [n_mistakes] true classes */
     const uint8_t *mistake_predicted;
     const float *mistake_confidence;

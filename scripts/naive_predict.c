@@ -32,9 +32,9 @@ static float grey_at(const dg_image *img, int x, int y)
 /* Bilinear resize of the whole image to 28x28, sampling at pixel centres as OpenCV's
  * INTER_LINEAR does (no averaging over the pixels in between when shrinking), then
  * inverted when the mean is above mid-grey so that ink is bright as in MNIST. */
-static void naive_28(const dg_image *img, uint8_t out[784])
+static void naive_28(const dg_image *img, uint8_t out[DG_MNIST_PIXELS])
 {
-    float v[784], sum = 0.0f;
+    float v[DG_MNIST_PIXELS], sum = 0.0f;
     float sx = (float)img->w / 28.0f, sy = (float)img->h / 28.0f;
     for (int r = 0; r < 28; r++) {
         float fy = (r + 0.5f) * sy - 0.5f;
@@ -52,8 +52,8 @@ static void naive_28(const dg_image *img, uint8_t out[784])
             sum += v[r * 28 + c];
         }
     }
-    bool invert = sum / 784.0f > 127.5f;
-    for (int i = 0; i < 784; i++) {
+    bool invert = sum / (float)DG_MNIST_PIXELS > 127.5f;
+    for (int i = 0; i < DG_MNIST_PIXELS; i++) {
         float g = invert ? 255.0f - v[i] : v[i];
         out[i] = (uint8_t)(g < 0.0f ? 0 : g > 255.0f ? 255 : (int)(g + 0.5f));
     }
@@ -112,7 +112,7 @@ int main(int argc, char **argv)
     int failed = 0;
     for (int i = first; i < argc; i++) {
         dg_image *img;
-        uint8_t d[784];
+        uint8_t d[DG_MNIST_PIXELS];
         dg_prediction p;
         if (dg_image_load(argv[i], &img) != DG_OK) {
             print_field(argv[i]);

@@ -23,8 +23,6 @@
 #define MAX_POINTS      2048
 #define MAX_VARIANTS    4
 #define STEP_UNITS      3.0f /* longest flattened segment, template units */
-#define MNIST_SIDE      28
-#define MNIST_BOX       20.0f /* MNIST fits each digit into 20x20 inside 28x28 */
 #define MAX_CANVAS_SIDE 30000
 
 /*
@@ -976,18 +974,18 @@ static dg_status render_mnist(const glyph *g, int n, const layout *lo, float pen
                               dg_image **out, dg_digit_box *boxes)
 {
     float bw = lo->maxx - lo->minx, bh = lo->maxy - lo->miny;
-    float s = n == 1 ? MNIST_BOX / fmaxf(bw, bh) : MNIST_BOX / bh;
-    int w = n == 1 ? MNIST_SIDE : (int)ceilf(bw * s) + 8;
+    float s = n == 1 ? (float)DG_MNIST_BOX / fmaxf(bw, bh) : (float)DG_MNIST_BOX / bh;
+    int w = n == 1 ? DG_MNIST_SIDE : (int)ceilf(bw * s) + 8;
     raster r = {.antialias = true};
-    dg_status status = new_raster(&r, w, MNIST_SIDE);
+    dg_status status = new_raster(&r, w, DG_MNIST_SIDE);
     if (status != DG_OK) {
         return status;
     }
     float rad = fmaxf(0.5f, pen_units * s / 2.0f);
     float ox = ((float)w - bw * s) / 2.0f - lo->minx * s;
-    float oy = ((float)MNIST_SIDE - bh * s) / 2.0f - lo->miny * s;
+    float oy = ((float)DG_MNIST_SIDE - bh * s) / 2.0f - lo->miny * s;
     for (int pass = 0; pass < 2; pass++) {
-        memset(r.alpha, 0, (size_t)w * MNIST_SIDE * sizeof *r.alpha);
+        memset(r.alpha, 0, (size_t)w * DG_MNIST_SIDE * sizeof *r.alpha);
         for (int i = 0; i < n; i++) {
             dg_digit_box *box = boxes && pass == 1 ? &boxes[i] : NULL;
             if (box) {
@@ -997,7 +995,7 @@ static dg_status render_mnist(const glyph *g, int n, const layout *lo, float pen
         }
         if (pass == 0) {
             double sum = 0.0, sx = 0.0, sy = 0.0;
-            for (int y = 0; y < MNIST_SIDE; y++) {
+            for (int y = 0; y < DG_MNIST_SIDE; y++) {
                 for (int x = 0; x < w; x++) {
                     double a = r.alpha[(size_t)y * (size_t)w + (size_t)x];
                     sum += a;
@@ -1007,13 +1005,13 @@ static dg_status render_mnist(const glyph *g, int n, const layout *lo, float pen
             }
             if (sum > 0.0) {
                 ox += (float)((double)w / 2.0 - sx / sum);
-                oy += (float)(MNIST_SIDE / 2.0 - sy / sum);
+                oy += (float)(DG_MNIST_SIDE / 2.0 - sy / sum);
             }
         }
     }
-    status = dg_image_new(w, MNIST_SIDE, 1, out);
+    status = dg_image_new(w, DG_MNIST_SIDE, 1, out);
     if (status == DG_OK) {
-        for (size_t i = 0; i < (size_t)w * MNIST_SIDE; i++) {
+        for (size_t i = 0; i < (size_t)w * DG_MNIST_SIDE; i++) {
             (*out)->pixels[i] = (uint8_t)(clampf(r.alpha[i], 0.0f, 1.0f) * 255.0f + 0.5f);
         }
     }

@@ -128,13 +128,13 @@ static void write_idx(const char *dir, const char *prefix, int n)
     uint8_t lhead[8] = {0, 0, 8, 1, head[4], head[5], head[6], head[7]};
     fwrite(lhead, 1, 8, lab);
     for (int i = 0; i < n; i++) {
-        uint8_t pix[784] = {0};
+        uint8_t pix[DG_MNIST_PIXELS] = {0};
         int label = i % 10;
         for (int c = 4; c < 24; c++) {
             pix[(4 + 2 * label) * 28 + c] = 255;
             pix[(5 + 2 * label) * 28 + c] = 200;
         }
-        gzwrite(img, pix, 784);
+        gzwrite(img, pix, DG_MNIST_PIXELS);
         uint8_t l = (uint8_t)label;
         fwrite(&l, 1, 1, lab);
     }
@@ -176,7 +176,7 @@ DG_TEST(cli_train_evaluate_predict_round)
     /* one good image, one broken file: CSV keeps a row for each, exit 1 */
     dg_image *img;
     CHECK_OK(dg_image_new(28, 28, 1, &img));
-    memset(img->pixels, 0, 784);
+    memset(img->pixels, 0, DG_MNIST_PIXELS);
     for (int c = 4; c < 24; c++) {
         img->pixels[12 * 28 + c] = 255;
         img->pixels[13 * 28 + c] = 255;

@@ -216,8 +216,8 @@ DG_TEST(gradcheck_whole_net_direction)
     dg_rng_seed(&rng, 7);
     dg_net_init_params(net, &rng);
     size_t np = dg_net_param_count(net);
-    float x[BATCH * 784];
-    for (int i = 0; i < BATCH * 784; i++) {
+    float x[BATCH * DG_MNIST_PIXELS];
+    for (int i = 0; i < BATCH * DG_MNIST_PIXELS; i++) {
         x[i] = dg_rng_uniform(&rng);
     }
     uint8_t labels[BATCH] = {3, 7, 1};

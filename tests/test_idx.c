@@ -591,7 +591,7 @@ DG_TEST(idx_mnist)
         ok = train->labels[i] < 10;
     }
     unsigned ink = 0;
-    for (int i = 0; ok && i < 28 * 28; i++) {
+    for (int i = 0; ok && i < DG_MNIST_PIXELS; i++) {
         ink += train->images[i] > 128;
     }
     dg_dataset_free(train);

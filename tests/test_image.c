@@ -239,7 +239,7 @@ DG_TEST(image_png_transparent_drawing_preprocesses)
     dg_image *img = NULL;
     LOAD_MEM(b, img, W, H, 4);
     free(b.data);
-    uint8_t out[784];
+    uint8_t out[DG_MNIST_PIXELS];
     dg_preprocess_info info;
     CHECK_OK(dg_preprocess(img, out, &info));
     dg_image_free(img);

@@ -414,7 +414,7 @@ DG_TEST(model_io_round_trip)
     ok = ok && in.c == 1 && in.h == 28 && in.w == 28 && dg_net_classes(loaded) == 10;
 
     /* the same probabilities, bit for bit, on a few inputs */
-    enum { N = 3, D = 28 * 28 };
+    enum { N = 3, D = DG_MNIST_PIXELS };
     float *x = malloc(sizeof(float) * N * D);
     float *p1 = malloc(sizeof(float) * N * 10);
     dg_rng rng;

@@ -23,7 +23,7 @@ DG_TEST(net_preset_parameter_counts)
     CHECK_OK(dg_net_new(dg_preset_spec("mlp"), (dg_shape){1, 28, 28}, &net));
     count = dg_net_param_count(net);
     dg_net_free(net);
-    CHECK(count == 784 * 128 + 128 + 128 * 128 + 128 + 1290);
+    CHECK(count == DG_MNIST_PIXELS * 128 + 128 + 128 * 128 + 128 + 1290);
     CHECK_OK(dg_net_new(dg_preset_spec("seed-cnn-dropout"), (dg_shape){1, 28, 28}, &net));
     count = dg_net_param_count(net);
     dg_net_free(net);
@@ -184,11 +184,11 @@ static void random_batch(dg_rng *rng, float *x, uint8_t *labels, int n, int size
 DG_TEST(net_fast_matches_reference)
 {
     enum { N = 7 };
-    static float x[N * 784];
+    static float x[N * DG_MNIST_PIXELS];
     uint8_t labels[N];
     dg_rng rng;
     dg_rng_seed(&rng, 3);
-    random_batch(&rng, x, labels, N, 784);
+    random_batch(&rng, x, labels, N, DG_MNIST_PIXELS);
     dg_net *ref, *fast;
     CHECK_OK(dg_net_new(dg_preset_spec("seed-cnn-dropout"), (dg_shape){1, 28, 28}, &ref));
     CHECK_OK(dg_net_new(dg_preset_spec("seed-cnn-dropout"), (dg_shape){1, 28, 28}, &fast));
@@ -292,15 +292,15 @@ static dg_dataset *small_dataset(uint32_t n, uint64_t seed)
     dg_dataset *ds = calloc(1, sizeof *ds);
     ds->n = n;
     ds->h = ds->w = 28;
-    ds->images = calloc((size_t)n * 784, 1);
+    ds->images = calloc((size_t)n * DG_MNIST_PIXELS, 1);
     ds->labels = calloc(n, 1);
     dg_rng rng;
     dg_rng_seed(&rng, seed);
     for (uint32_t i = 0; i < n; i++) {
         int label = (int)dg_rng_below(&rng, 10);
         ds->labels[i] = (uint8_t)label;
-        uint8_t *img = ds->images + (size_t)i * 784;
-        for (int p = 0; p < 784; p++) {
+        uint8_t *img = ds->images + (size_t)i * DG_MNIST_PIXELS;
+        for (int p = 0; p < DG_MNIST_PIXELS; p++) {
             img[p] = (uint8_t)dg_rng_below(&rng, 60);
         }
         int r0 = 3 + (label / 5) * 12 + (int)dg_rng_below(&rng, 3);
@@ -460,8 +460,8 @@ DG_TEST(net_single_image_split_channels)
     dg_net_init_params(one, &rng);
     memcpy(dg_net_params(two), dg_net_params(one), dg_net_param_count(one) * sizeof(float));
     CHECK_OK(dg_net_set_threads(two, 2));
-    float x[784];
-    for (int i = 0; i < 784; i++) {
+    float x[DG_MNIST_PIXELS];
+    for (int i = 0; i < DG_MNIST_PIXELS; i++) {
         x[i] = dg_rng_uniform(&rng);
     }
     float p1[10], p2[10];
@@ -487,10 +487,10 @@ DG_TEST(net_single_image_split_channels)
 DG_TEST(net_inference_batch_matches_single)
 {
     enum { N = 41 };
-    static float x[N * 784];
+    static float x[N * DG_MNIST_PIXELS];
     dg_rng rng;
     dg_rng_seed(&rng, 5);
-    for (int i = 0; i < N * 784; i++) {
+    for (int i = 0; i < N * DG_MNIST_PIXELS; i++) {
         x[i] = dg_rng_uniform(&rng);
     }
     dg_net *net;

@@ -250,7 +250,7 @@ DG_TEST(plot_history_load_bad)
 static void fake_digit(uint8_t *img, int d)
 {
     /* a bar whose position depends on d, enough to tell tiles apart */
-    memset(img, 0, 784);
+    memset(img, 0, DG_MNIST_PIXELS);
     for (int y = 4; y < 24; y++) {
         for (int x = 0; x < 4; x++) {
             img[y * 28 + 4 + 2 * d + x] = (uint8_t)(128 + y * 5);
@@ -261,10 +261,10 @@ static void fake_digit(uint8_t *img, int d)
 DG_TEST(plot_predictions_png)
 {
     enum { N = 10 };
-    uint8_t images[N * 784], labels[N], pred[N];
+    uint8_t images[N * DG_MNIST_PIXELS], labels[N], pred[N];
     float conf[N];
     for (int i = 0; i < N; i++) {
-        fake_digit(images + i * 784, i);
+        fake_digit(images + i * DG_MNIST_PIXELS, i);
         labels[i] = (uint8_t)i;
         pred[i] = (uint8_t)(i == 3 ? 8 : i);
         conf[i] = 0.5f + 0.05f * i;
@@ -337,7 +337,7 @@ DG_TEST(plot_confusion_png)
 
 DG_TEST(plot_probabilities_png)
 {
-    uint8_t digit[784];
+    uint8_t digit[DG_MNIST_PIXELS];
     fake_digit(digit, 7);
     float probs[10] = {0.01f, 0.0f, 0.02f, 0.0f, 0.0f, 0.0f, 0.0f, 0.93f, 0.04f, 0.0f};
     dg_image *photo = NULL;
@@ -409,7 +409,7 @@ DG_TEST(plot_svg_output)
              strstr(svg, ">Loss</text>") && !strstr(svg, "nan") && !strstr(svg, "inf");
     free(svg);
     CHECK(ok);
-    uint8_t images[2 * 784] = {0}, labels[2] = {1, 2}, pred[2] = {1, 7};
+    uint8_t images[2 * DG_MNIST_PIXELS] = {0}, labels[2] = {1, 2}, pred[2] = {1, 7};
     float conf[2] = {0.9f, 0.6f};
     path = tmp_file("grid.SVG");
     CHECK_OK(dg_plot_predictions(images, labels, pred, conf, 2, 2, path));

@@ -140,10 +140,10 @@ static digit_stats measure(const uint8_t *d)
 static double mean_abs_diff(const uint8_t *a, const uint8_t *b)
 {
     double s = 0;
-    for (int i = 0; i < 784; i++) {
+    for (int i = 0; i < DG_MNIST_PIXELS; i++) {
         s += fabs((double)a[i] - b[i]);
     }
-    return s / 784;
+    return s / DG_MNIST_PIXELS;
 }
 
 /* The smallest mean absolute difference between a and b moved by up to one pixel each
@@ -161,7 +161,7 @@ static double near_diff(const uint8_t *a, const uint8_t *b)
                     s += fabs(a[y * 28 + x] - v);
                 }
             }
-            best = s / 784 < best ? s / 784 : best;
+            best = s / DG_MNIST_PIXELS < best ? s / DG_MNIST_PIXELS : best;
         }
     }
     return best;
@@ -188,7 +188,7 @@ DG_TEST(preprocess_ring_black_on_white)
 {
     dg_image *img = canvas(300, 200, 1, white);
     ellipse(img, 80, 70, 28, 42, 5, black); /* off-centre, up and left */
-    uint8_t out[784];
+    uint8_t out[DG_MNIST_PIXELS];
     dg_preprocess_info info;
     PREPROCESS_OK(img, out, &info);
     CHECK(info.inverted);
@@ -206,7 +206,7 @@ DG_TEST(preprocess_ring_black_on_white)
 
 DG_TEST(preprocess_polarity_both_ways)
 {
-    uint8_t a[784], b[784];
+    uint8_t a[DG_MNIST_PIXELS], b[DG_MNIST_PIXELS];
     dg_preprocess_info ia, ib;
     dg_image *img = canvas(300, 200, 1, white);
     seven(img, 170, 40, 70, 120, 6, black);
@@ -222,7 +222,7 @@ DG_TEST(preprocess_blue_ink_on_beige)
 {
     static const uint8_t beige[3] = {236, 222, 188}, blue[3] = {35, 70, 175},
                          grey[3] = {255, 255, 255}, ink[3] = {0, 0, 0};
-    uint8_t a[784], b[784];
+    uint8_t a[DG_MNIST_PIXELS], b[DG_MNIST_PIXELS];
     dg_preprocess_info ia, ib;
     dg_image *img = canvas(400, 300, 3, beige);
     seven(img, 150, 60, 90, 170, 5, blue);
@@ -238,7 +238,7 @@ DG_TEST(preprocess_blue_ink_on_beige)
  * as the ink in the light, and the shadow itself not at all. */
 DG_TEST(preprocess_shaded_background)
 {
-    uint8_t a[784], b[784];
+    uint8_t a[DG_MNIST_PIXELS], b[DG_MNIST_PIXELS];
     dg_preprocess_info ia, ib;
     dg_image *img = canvas(400, 300, 1, white);
     dg_image *shade = canvas(400, 300, 1, white);
@@ -267,7 +267,7 @@ DG_TEST(preprocess_shaded_background)
 
 DG_TEST(preprocess_specks_and_grid_lines)
 {
-    uint8_t a[784], b[784];
+    uint8_t a[DG_MNIST_PIXELS], b[DG_MNIST_PIXELS];
     dg_preprocess_info ia, ib;
     static const uint8_t grid[4] = {90, 90, 90, 255};
     dg_image *img = canvas(400, 300, 1, white);
@@ -295,7 +295,7 @@ DG_TEST(preprocess_specks_and_grid_lines)
 
 DG_TEST(preprocess_frame_is_not_a_digit)
 {
-    uint8_t a[784], b[784];
+    uint8_t a[DG_MNIST_PIXELS], b[DG_MNIST_PIXELS];
     dg_preprocess_info ia, ib;
     dg_image *img = canvas(300, 300, 1, white);
     CHECK(img != NULL);
@@ -326,7 +326,7 @@ DG_TEST(preprocess_frame_is_not_a_digit)
 
 DG_TEST(preprocess_broken_digit_parts_kept)
 {
-    uint8_t out[784];
+    uint8_t out[DG_MNIST_PIXELS];
     dg_preprocess_info info;
     dg_image *img = canvas(300, 300, 1, white);
     five(img, 100, 60, 90, 170, 6, black);
@@ -338,7 +338,7 @@ DG_TEST(preprocess_broken_digit_parts_kept)
 /* A 1 px pencil line on a big canvas and a 15 px marker end up with MNIST-like strokes. */
 DG_TEST(preprocess_stroke_width_normalised)
 {
-    uint8_t thin[784], thick[784], mid[784];
+    uint8_t thin[DG_MNIST_PIXELS], thick[DG_MNIST_PIXELS], mid[DG_MNIST_PIXELS];
     dg_preprocess_info it, ik, im;
     dg_image *img = canvas(1000, 1000, 1, white);
     seven(img, 380, 250, 230, 450, 0, black);
@@ -364,7 +364,7 @@ DG_TEST(preprocess_stroke_width_normalised)
 DG_TEST(preprocess_transparent_background)
 {
     static const uint8_t clear[4] = {0, 0, 0, 0}, ink_white[4] = {255, 255, 255, 255};
-    uint8_t a[784], b[784], c[784];
+    uint8_t a[DG_MNIST_PIXELS], b[DG_MNIST_PIXELS], c[DG_MNIST_PIXELS];
     dg_preprocess_info ia, ib, ic;
     /* black strokes on transparent black (what many drawing tools save) */
     dg_image *img = canvas(200, 200, 4, clear);
@@ -384,7 +384,7 @@ DG_TEST(preprocess_transparent_background)
 
 DG_TEST(preprocess_small_digit_in_corner)
 {
-    uint8_t out[784];
+    uint8_t out[DG_MNIST_PIXELS];
     dg_preprocess_info info;
     dg_image *img = canvas(640, 480, 3, white);
     seven(img, 560, 390, 25, 50, 2, black);
@@ -396,7 +396,7 @@ DG_TEST(preprocess_small_digit_in_corner)
 
 DG_TEST(preprocess_empty_image)
 {
-    uint8_t out[784];
+    uint8_t out[DG_MNIST_PIXELS];
     dg_preprocess_info info;
     static const uint8_t paper[3] = {240, 236, 228};
     dg_image *img = canvas(320, 240, 3, paper);
@@ -404,14 +404,14 @@ DG_TEST(preprocess_empty_image)
     CHECK_OK(dg_preprocess(img, out, &info));
     dg_image_free(img);
     CHECK(info.status == DG_PREP_EMPTY);
-    for (int i = 0; i < 784; i++) {
+    for (int i = 0; i < DG_MNIST_PIXELS; i++) {
         CHECK(out[i] == 0);
     }
 }
 
 DG_TEST(preprocess_noise_is_not_a_digit)
 {
-    uint8_t out[784];
+    uint8_t out[DG_MNIST_PIXELS];
     dg_preprocess_info info;
     dg_rng rng;
     dg_rng_seed(&rng, 11);
@@ -431,14 +431,14 @@ DG_TEST(preprocess_noise_is_not_a_digit)
     dg_image_free(img);
     CHECK_MSG(info.status == DG_PREP_EMPTY || info.status == DG_PREP_NO_DIGIT, "pepper: %d",
               (int)info.status);
-    for (int i = 0; i < 784; i++) {
+    for (int i = 0; i < DG_MNIST_PIXELS; i++) {
         CHECK(out[i] == 0);
     }
 }
 
 DG_TEST(preprocess_tiny_and_elongated_images)
 {
-    uint8_t out[784];
+    uint8_t out[DG_MNIST_PIXELS];
     dg_preprocess_info info;
     dg_image *img = canvas(1, 1, 1, white);
     CHECK(img != NULL);
@@ -468,7 +468,7 @@ DG_TEST(preprocess_tiny_and_elongated_images)
 
 DG_TEST(preprocess_bad_arguments)
 {
-    uint8_t out[784];
+    uint8_t out[DG_MNIST_PIXELS];
     dg_preprocess_info info;
     CHECK_STATUS(dg_preprocess(NULL, out, &info), DG_ERR_ARG);
     dg_image bad = {4, 4, 2, out};
@@ -505,13 +505,13 @@ static void check_passthrough(const uint8_t *digits, int n, double *mean_diff, i
     double total = 0;
     int moved = 0;
     for (int i = 0; i < n; i++) {
-        uint8_t out[784];
-        memcpy(img->pixels, digits + 784 * i, 784);
+        uint8_t out[DG_MNIST_PIXELS];
+        memcpy(img->pixels, digits + DG_MNIST_PIXELS * i, DG_MNIST_PIXELS);
         if (dg_preprocess(img, out, NULL) != DG_OK) {
             break;
         }
-        digit_stats a = measure(digits + 784 * i), b = measure(out);
-        total += mean_abs_diff(digits + 784 * i, out);
+        digit_stats a = measure(digits + DG_MNIST_PIXELS * i), b = measure(out);
+        total += mean_abs_diff(digits + DG_MNIST_PIXELS * i, out);
         moved += fabs(a.com_x - b.com_x) > 0.5 || fabs(a.com_y - b.com_y) > 0.5;
     }
     dg_image_free(img);
@@ -524,7 +524,7 @@ static void check_passthrough(const uint8_t *digits, int n, double *mean_diff, i
 DG_TEST(preprocess_mnist_like_synthetic_passes_through)
 {
     enum { N = 6 };
-    uint8_t digits[N][784];
+    uint8_t digits[N][DG_MNIST_PIXELS];
     for (int k = 0; k < N; k++) {
         dg_image *img = canvas(400, 400, 1, black);
         CHECK(img != NULL);
@@ -588,7 +588,7 @@ DG_TEST(preprocess_ink_map_and_regions)
     CHECK(map->pixels[130 * 500 + 375] >= 200); /* on the 0 */
 
     /* each half as its own digit; and the 0 cut out by a mask over the whole image */
-    uint8_t seven_out[784], zero_out[784], masked[784];
+    uint8_t seven_out[DG_MNIST_PIXELS], zero_out[DG_MNIST_PIXELS], masked[DG_MNIST_PIXELS];
     CHECK_OK(dg_ink_to_mnist(map, 0, 0, 250, 260, seven_out));
     CHECK_OK(dg_ink_to_mnist(map, 250, 0, 250, 260, zero_out));
     uint8_t *mask = calloc(500 * 260, 1);

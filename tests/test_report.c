@@ -108,11 +108,11 @@ DG_TEST(report_self_contained)
     CHECK_OK(dg_net_new("flatten, dense 10", (dg_shape){1, 28, 28}, &net));
 
     enum { M = 5 };
-    uint8_t images[M * 784], labels[M], pred[M];
+    uint8_t images[M * DG_MNIST_PIXELS], labels[M], pred[M];
     float conf[M];
     for (int i = 0; i < M; i++) {
-        memset(images + i * 784, 0, 784);
-        memset(images + i * 784 + 300, 255, 100);
+        memset(images + i * DG_MNIST_PIXELS, 0, DG_MNIST_PIXELS);
+        memset(images + i * DG_MNIST_PIXELS + 300, 255, 100);
         labels[i] = (uint8_t)i;
         pred[i] = (uint8_t)(i + 1);
         conf[i] = 0.9f - 0.1f * i;

@@ -143,15 +143,15 @@ DG_TEST(segment_plain_2024)
     CHECK_MSG(matches(seg, truth, 4), "found %d digits", seg->n);
     CHECK(seg->ink && seg->ink->w == img->w && seg->ink->h == img->h && seg->owner);
     for (int k = 0; k < seg->n; k++) {
-        uint8_t mnist[784];
+        uint8_t mnist[DG_MNIST_PIXELS];
         CHECK_OK(dg_segment_to_mnist(seg, k, mnist));
         int ink = 0;
-        for (int i = 0; i < 784; i++) {
+        for (int i = 0; i < DG_MNIST_PIXELS; i++) {
             ink += mnist[i] > 128;
         }
         CHECK_MSG(ink > 30, "digit %d: %d ink pixels in its 28x28", k, ink);
     }
-    uint8_t mnist[784];
+    uint8_t mnist[DG_MNIST_PIXELS];
     CHECK_STATUS(dg_segment_to_mnist(seg, 4, mnist), DG_ERR_ARG);
     CHECK_STATUS(dg_segment_to_mnist(seg, -1, mnist), DG_ERR_ARG);
     dg_segmentation_free(seg);
@@ -247,6 +247,6 @@ DG_TEST(segment_bad_input)
     CHECK(seg == NULL);
     dg_image empty = {0, 0, 1, NULL};
     CHECK_STATUS(dg_segment(&empty, &seg), DG_ERR_ARG);
-    CHECK_STATUS(dg_segment_to_mnist(NULL, 0, (uint8_t[784]){0}), DG_ERR_ARG);
+    CHECK_STATUS(dg_segment_to_mnist(NULL, 0, (uint8_t[DG_MNIST_PIXELS]){0}), DG_ERR_ARG);
     dg_segmentation_free(NULL);
 }

@@ -408,7 +408,7 @@ dg_status dg_plot_predictions(const uint8_t *images, const uint8_t *labels,
             dg_surface_frame(&c, tx, ty, TILE_W, TILE_H, 1, FAINT);
         }
         int ix = tx + TILE_PAD, iy = ty + TILE_PAD;
-        dg_surface_grey(&c, ix, iy, images + (size_t)i * 784, 28, 28, TILE_SCALE);
+        dg_surface_grey(&c, ix, iy, images + (size_t)i * DG_MNIST_PIXELS, 28, 28, TILE_SCALE);
         dg_surface_frame(&c, ix - 1, iy - 1, 28 * TILE_SCALE + 2, 28 * TILE_SCALE + 2, 1, GRID);
         char line[64];
         int y1 = iy + 28 * TILE_SCALE + 8;
@@ -581,7 +581,7 @@ dg_status dg_plot_confusion(const dg_eval *ev, const char labels[][32], const ch
 #define PROB_TOP   72
 #define PROB_CHART 460
 
-dg_status dg_plot_probabilities(const dg_image *original, const uint8_t mnist28[784],
+dg_status dg_plot_probabilities(const dg_image *original, const uint8_t mnist28[DG_MNIST_PIXELS],
                                 const float *probs, int classes, const char *path)
 {
     if (!mnist28 || !probs || classes < 1 || classes > DG_MAX_CLASSES) {

@@ -1,7 +1,9 @@
 /*
  * image.c - images in and out: PNG (libpng), JPEG (libjpeg-turbo), PGM/PPM and BMP are
  * read by content into a dg_image of 8-bit samples, [h][w][channels] row-major with
- * channels 1 (grey), 3 (RGB) or 4 (RGBA); PNG is written atomically.
+ * channels 1 (grey), 3 (RGB) or 4 (RGBA); PNG is written atomically. This file holds the
+ * dg_image type, the readers built on libraries (PNG, JPEG with its EXIF orientation) and
+ * the choice of reader by content; PGM/PPM and BMP are parsed in image_pnm_bmp.c.
  *
  * What each reader returns:
  *   PNG   grey (1) when the file is grey without transparency, RGB (3) when it is colour
@@ -25,8 +27,8 @@
  * swallowed because the library never prints. Every message starts with the file's path
  * ("(memory)" for dg_image_load_memory).
  */
+#include "vision/image.h"
 #include "base/fileio.h"
-#include "digits.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -99,7 +101,7 @@ void dg_image_free(dg_image *img)
 }
 
 /* The common size check of every reader, with the reader's file name in the message. */
-static dg_status check_size(const char *name, const char *kind, uint64_t w, uint64_t h)
+dg_status dg_image_check_size(const char *name, const char *kind, uint64_t w, uint64_t h)
 {
     if (w == 0 || h == 0) {
         return dg_fail(DG_ERR_FORMAT, "%s: %s of size %llux%llu", name, kind, (unsigned long long)w,
@@ -114,7 +116,7 @@ static dg_status check_size(const char *name, const char *kind, uint64_t w, uint
 }
 
 /* dg_image_new with the file's name on failure. */
-static dg_status new_named(const char *name, int w, int h, int channels, dg_image **out)
+dg_status dg_image_new_named(const char *name, int w, int h, int channels, dg_image **out)
 {
     dg_status st = dg_image_new(w, h, channels, out);
     if (st != DG_OK) {
@@ -182,7 +184,7 @@ static int png_decode_protected(png_job *job)
     png_uint_32 w, h;
     int depth, color, interlace;
     png_get_IHDR(png, info, &w, &h, &depth, &color, &interlace, NULL, NULL);
-    if (check_size(job->name, "PNG", w, h) != DG_OK) {
+    if (dg_image_check_size(job->name, "PNG", w, h) != DG_OK) {
         job->too_large = 1;
         return 1;
     }
@@ -249,7 +251,7 @@ static dg_status png_decode(const uint8_t *data, size_t n_bytes, const char *nam
                      data[19];
         uint32_t h = (uint32_t)data[20] << 24 | (uint32_t)data[21] << 16 | (uint32_t)data[22] << 8 |
                      data[23];
-        if (w > 0 && h > 0 && check_size(name, "PNG", w, h) != DG_OK) {
+        if (w > 0 && h > 0 && dg_image_check_size(name, "PNG", w, h) != DG_OK) {
             return DG_ERR_TOO_LARGE;
         }
     }
@@ -275,7 +277,7 @@ static dg_status png_decode(const uint8_t *data, size_t n_bytes, const char *nam
     }
     dg_image_free(job.img);
     if (job.too_large) {
-        return DG_ERR_TOO_LARGE; /* check_size set the message */
+        return DG_ERR_TOO_LARGE; /* dg_image_check_size set the message */
     }
     if (job.truncated) {
         return dg_fail(DG_ERR_TRUNCATED, "%s: truncated PNG (%s)", name, job.msg);
@@ -473,7 +475,7 @@ static dg_status apply_orientation(const char *name, int orientation, dg_image *
     int w = src->w, h = src->h, c = src->channels;
     int swap = orientation >= 5;
     dg_image *dst;
-    dg_status st = new_named(name, swap ? h : w, swap ? w : h, c, &dst);
+    dg_status st = dg_image_new_named(name, swap ? h : w, swap ? w : h, c, &dst);
     if (st != DG_OK) {
         return st;
     }
@@ -566,7 +568,7 @@ static int jpeg_decode_protected(jpeg_job *job, const uint8_t *data, size_t n_by
     if (job->hit_eof) {
         return 1;
     }
-    if (check_size(job->name, "JPEG", cinfo->image_width, cinfo->image_height) != DG_OK) {
+    if (dg_image_check_size(job->name, "JPEG", cinfo->image_width, cinfo->image_height) != DG_OK) {
         job->status = DG_ERR_TOO_LARGE;
         return 1;
     }
@@ -665,318 +667,6 @@ static dg_status jpeg_decode(const uint8_t *data, size_t n_bytes, const char *na
     return st;
 }
 
-/* ---------------------------------------------------------------- PGM/PPM */
-
-/*
- * Netpbm grey and colour maps:
- *   "P2" or "P5" (grey), "P3" or "P6" (RGB), then width, height and maxval as ASCII
- *   decimals separated by whitespace, where '#' starts a comment running to the line end.
- *   P2/P3: the samples follow as ASCII decimals. P5/P6: exactly one whitespace byte after
- *   maxval, then the samples in binary, one byte each when maxval < 256, else two bytes
- *   big-endian. Samples are 0..maxval, scaled here to 0..255.
- */
-typedef struct pnm_reader {
-    const uint8_t *p;
-    size_t n, pos;
-} pnm_reader;
-
-static int pnm_is_space(uint8_t c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/* Skips whitespace and comments; then reads an unsigned decimal. Returns 1 on success,
- * 0 at the end of data, -1 on a non-digit or a value above 4e9. */
-static int pnm_number(pnm_reader *r, uint32_t *out)
-{
-    for (;;) {
-        while (r->pos < r->n && pnm_is_space(r->p[r->pos])) {
-            r->pos++;
-        }
-        if (r->pos < r->n && r->p[r->pos] == '#') {
-            while (r->pos < r->n && r->p[r->pos] != '\n' && r->p[r->pos] != '\r') {
-                r->pos++;
-            }
-            continue;
-        }
-        break;
-    }
-    if (r->pos >= r->n) {
-        return 0;
-    }
-    if (r->p[r->pos] < '0' || r->p[r->pos] > '9') {
-        return -1;
-    }
-    uint64_t v = 0;
-    while (r->pos < r->n && r->p[r->pos] >= '0' && r->p[r->pos] <= '9') {
-        v = v * 10 + (uint64_t)(r->p[r->pos] - '0');
-        if (v > 4000000000u) {
-            return -1;
-        }
-        r->pos++;
-    }
-    if (r->pos < r->n && !pnm_is_space(r->p[r->pos]) && r->p[r->pos] != '#') {
-        return -1;
-    }
-    *out = (uint32_t)v;
-    return 1;
-}
-
-static dg_status pnm_decode(const uint8_t *data, size_t n_bytes, const char *name, dg_image **out)
-{
-    char kind = (char)data[1];
-    int binary = kind == '5' || kind == '6';
-    int channels = kind == '3' || kind == '6' ? 3 : 1;
-    pnm_reader r = {data, n_bytes, 2};
-    static const char *const field[3] = {"width", "height", "maxval"};
-    uint32_t v[3];
-    for (int i = 0; i < 3; i++) {
-        int got = pnm_number(&r, &v[i]);
-        if (got == 0) {
-            return dg_fail(DG_ERR_TRUNCATED, "%s: truncated P%c header (no %s)", name, kind,
-                           field[i]);
-        }
-        if (got < 0) {
-            return dg_fail(DG_ERR_FORMAT, "%s: bad %s in P%c header", name, field[i], kind);
-        }
-    }
-    uint32_t w = v[0], h = v[1], maxval = v[2];
-    dg_status st = check_size(name, "PGM/PPM", w, h);
-    if (st != DG_OK) {
-        return st;
-    }
-    if (maxval == 0 || maxval > 65535) {
-        return dg_fail(DG_ERR_FORMAT, "%s: maxval %u (want 1..65535)", name, maxval);
-    }
-    size_t n_samples = (size_t)w * h * (size_t)channels;
-    size_t sample_bytes = maxval > 255 ? 2 : 1;
-    if (binary) {
-        r.pos++; /* the single whitespace byte after maxval (pnm_number stopped on it) */
-        if (r.pos > n_bytes || n_bytes - r.pos < n_samples * sample_bytes) {
-            return dg_fail(DG_ERR_TRUNCATED, "%s: truncated P%c: %ux%u needs %zu bytes of samples",
-                           name, kind, w, h, n_samples * sample_bytes);
-        }
-    } else if (n_bytes - r.pos < 2 * n_samples - 1) {
-        /* every ASCII sample takes a digit and a separator */
-        return dg_fail(DG_ERR_TRUNCATED, "%s: truncated P%c: too short for %ux%u samples", name,
-                       kind, w, h);
-    }
-    dg_image *img;
-    st = new_named(name, (int)w, (int)h, channels, &img);
-    if (st != DG_OK) {
-        return st;
-    }
-    uint8_t *px = img->pixels;
-    for (size_t i = 0; i < n_samples; i++) {
-        uint32_t s;
-        if (binary) {
-            const uint8_t *b = data + r.pos + i * sample_bytes;
-            s = sample_bytes == 2 ? (uint32_t)b[0] << 8 | b[1] : b[0];
-            if (s > maxval) {
-                s = maxval; /* out of range: read as full scale rather than fail */
-            }
-        } else {
-            int got = pnm_number(&r, &s);
-            if (got <= 0 || s > maxval) {
-                dg_image_free(img);
-                if (got == 0) {
-                    return dg_fail(DG_ERR_TRUNCATED, "%s: truncated P%c: %zu of %zu samples", name,
-                                   kind, i, n_samples);
-                }
-                return dg_fail(DG_ERR_FORMAT, "%s: bad sample %zu in P%c data", name, i, kind);
-            }
-        }
-        px[i] = (uint8_t)((s * 255u + maxval / 2) / maxval);
-    }
-    *out = img;
-    return DG_OK;
-}
-
-/* ---------------------------------------------------------------- BMP */
-
-/*
- * Windows bitmaps, all fields little-endian:
- *   file header, 14 bytes: "BM", u32 file size, u32 reserved, u32 offset of the pixels
- *   DIB header: u32 its size, then for the 12-byte core header i16 width, i16 height,
- *   u16 planes, u16 bits per pixel; for the 40-byte info header and its longer versions
- *   (52, 56, 108, 124) i32 width, i32 height (negative: rows stored top-down), u16 planes,
- *   u16 bits, u32 compression (0 plain, 3 bit fields), u32 image size, 2 x i32
- *   resolution, u32 colours used (0: all 2^bits), u32 important colours; at byte 40 the
- *   red, green, blue (and from 56 bytes on, alpha) masks of bit-field images, which a
- *   40-byte header instead stores right after itself.
- *   The palette (for 1, 4, 8 bits) follows the DIB header: 4 bytes B, G, R, 0 each
- *   (3 bytes for the core header). Rows are padded to 4 bytes and stored bottom-up
- *   unless the height is negative.
- */
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static unsigned le16(const uint8_t *p)
-{
-    return (unsigned)p[0] | (unsigned)p[1] << 8;
-}
-
-/* The 8-bit value of the bits of v under mask (0 when the mask is empty). */
-static uint8_t bmp_masked(uint32_t v, uint32_t mask)
-{
-    if (!mask) {
-        return 0;
-    }
-    int shift = 0;
-    while (!(mask & 1u)) {
-        mask >>= 1;
-        shift++;
-    }
-    uint32_t bits = (v >> shift) & mask;
-    return (uint8_t)((uint64_t)bits * 255u / mask);
-}
-
-static dg_status bmp_decode(const uint8_t *data, size_t n_bytes, const char *name, dg_image **out)
-{
-    if (n_bytes < 14 + 12) {
-        return dg_fail(DG_ERR_TRUNCATED, "%s: truncated BMP header", name);
-    }
-    uint32_t offset = le32(data + 10);
-    uint32_t dib = le32(data + 14);
-    if (dib != 12 && dib != 40 && dib != 52 && dib != 56 && dib != 108 && dib != 124) {
-        return dg_fail(DG_ERR_FORMAT,
-                       "%s: BMP header of %u bytes (want 12, 40, 52, 56, 108 or 124)", name, dib);
-    }
-    if (n_bytes < 14 + (size_t)dib) {
-        return dg_fail(DG_ERR_TRUNCATED, "%s: truncated BMP header", name);
-    }
-    const uint8_t *d = data + 14;
-    int64_t w, h;
-    unsigned planes, bits;
-    uint32_t compression = 0, n_colours = 0;
-    if (dib == 12) {
-        w = (int16_t)le16(d + 4);
-        h = (int16_t)le16(d + 6);
-        planes = le16(d + 8);
-        bits = le16(d + 10);
-    } else {
-        w = (int32_t)le32(d + 4);
-        h = (int32_t)le32(d + 8);
-        planes = le16(d + 12);
-        bits = le16(d + 14);
-        compression = le32(d + 16);
-        n_colours = le32(d + 32);
-    }
-    int top_down = h < 0;
-    if (top_down) {
-        h = -h;
-    }
-    if (w <= 0 || h <= 0 || planes != 1) {
-        return dg_fail(DG_ERR_FORMAT, "%s: bad BMP header (size %lldx%lld, %u planes)", name,
-                       (long long)w, (long long)(top_down ? -h : h), planes);
-    }
-    dg_status st = check_size(name, "BMP", (uint64_t)w, (uint64_t)h);
-    if (st != DG_OK) {
-        return st;
-    }
-    uint32_t masks[4] = {0x00ff0000u, 0x0000ff00u, 0x000000ffu, 0};
-    if (compression == 3 && (bits == 16 || bits == 32)) {
-        size_t at = dib == 40 ? 14 + 40 : 14 + 40; /* in or right after the 40-byte header */
-        size_t n_masks = dib >= 56 ? 4 : 3;
-        if (n_bytes < at + 4 * n_masks) {
-            return dg_fail(DG_ERR_TRUNCATED, "%s: truncated BMP bit-field masks", name);
-        }
-        for (size_t i = 0; i < n_masks; i++) {
-            masks[i] = le32(data + at + 4 * i);
-        }
-    } else if (compression != 0) {
-        return dg_fail(DG_ERR_UNSUPPORTED, "%s: compressed BMP (method %u) is not supported", name,
-                       compression);
-    }
-    if (bits == 32 && compression == 0 && dib >= 56) {
-        masks[3] = 0xff000000u; /* BGRA in the newer headers */
-    }
-    if (bits != 1 && bits != 4 && bits != 8 && bits != 24 && bits != 32) {
-        return dg_fail(DG_ERR_UNSUPPORTED, "%s: %u-bit BMP is not supported", name, bits);
-    }
-
-    /* palette */
-    uint8_t palette[256][3];
-    int palette_grey = 1;
-    if (bits <= 8) {
-        size_t max_colours = (size_t)1 << bits;
-        size_t entry = dib == 12 ? 3 : 4;
-        size_t count = n_colours ? n_colours : max_colours;
-        if (count > max_colours) {
-            count = max_colours;
-        }
-        size_t at = 14 + (size_t)dib + (compression == 3 ? 12 : 0);
-        if (n_bytes < at || (n_bytes - at) / entry < count) {
-            return dg_fail(DG_ERR_TRUNCATED, "%s: truncated BMP palette", name);
-        }
-        memset(palette, 0, sizeof palette);
-        for (size_t i = 0; i < count; i++) {
-            const uint8_t *e = data + at + i * entry;
-            palette[i][0] = e[2];
-            palette[i][1] = e[1];
-            palette[i][2] = e[0];
-        }
-        for (size_t i = 0; i < max_colours; i++) {
-            if (palette[i][0] != palette[i][1] || palette[i][1] != palette[i][2]) {
-                palette_grey = 0;
-            }
-        }
-    }
-
-    uint64_t stride = ((uint64_t)w * bits + 31) / 32 * 4;
-    if (offset < 14 + dib) {
-        return dg_fail(DG_ERR_FORMAT, "%s: BMP pixel data at offset %u overlaps the header", name,
-                       offset);
-    }
-    if (offset > n_bytes || (n_bytes - offset) / stride < (uint64_t)h) {
-        return dg_fail(DG_ERR_TRUNCATED, "%s: truncated BMP: %lldx%lld needs %llu bytes of pixels",
-                       name, (long long)w, (long long)h, (unsigned long long)(stride * h));
-    }
-    int channels = bits <= 8 ? (palette_grey ? 1 : 3) : (masks[3] ? 4 : 3);
-    dg_image *img;
-    st = new_named(name, (int)w, (int)h, channels, &img);
-    if (st != DG_OK) {
-        return st;
-    }
-    int alpha_used = 0;
-    for (int64_t y = 0; y < h; y++) {
-        const uint8_t *row = data + offset + (size_t)(top_down ? y : h - 1 - y) * stride;
-        uint8_t *o = img->pixels + (size_t)y * (size_t)w * (size_t)channels;
-        for (int64_t x = 0; x < w; x++, o += channels) {
-            if (bits <= 8) {
-                unsigned per_byte = 8 / bits;
-                unsigned b = row[x / per_byte];
-                unsigned shift = (per_byte - 1 - (unsigned)(x % per_byte)) * bits;
-                unsigned idx = (b >> shift) & ((1u << bits) - 1);
-                memcpy(o, palette[idx], (size_t)channels);
-            } else if (bits == 24) {
-                o[0] = row[3 * x + 2];
-                o[1] = row[3 * x + 1];
-                o[2] = row[3 * x];
-            } else {
-                uint32_t v = le32(row + 4 * x);
-                for (int k = 0; k < channels; k++) {
-                    o[k] = bmp_masked(v, masks[k]);
-                }
-                if (channels == 4 && o[3]) {
-                    alpha_used = 1;
-                }
-            }
-        }
-    }
-    if (channels == 4 && !alpha_used) {
-        /* Many writers leave the alpha byte 0 everywhere: treat it as opaque. */
-        size_t n_px = (size_t)w * (size_t)h;
-        for (size_t i = 0; i < n_px; i++) {
-            img->pixels[4 * i + 3] = 255;
-        }
-    }
-    *out = img;
-    return DG_OK;
-}
-
 /* ---------------------------------------------------------------- by content */
 
 static dg_status decode(const uint8_t *data, size_t n_bytes, const char *name, dg_image **out)
@@ -994,14 +684,14 @@ static dg_status decode(const uint8_t *data, size_t n_bytes, const char *name, d
     }
     if (n_bytes >= 2 && data[0] == 'P' && data[1] >= '1' && data[1] <= '7') {
         if (data[1] == '2' || data[1] == '3' || data[1] == '5' || data[1] == '6') {
-            return pnm_decode(data, n_bytes, name, out);
+            return dg_pnm_decode(data, n_bytes, name, out);
         }
         return dg_fail(DG_ERR_UNSUPPORTED,
                        "%s: P%c netpbm images are not supported (only P2, P3, P5, P6)", name,
                        data[1]);
     }
     if (n_bytes >= 2 && data[0] == 'B' && data[1] == 'M') {
-        return bmp_decode(data, n_bytes, name, out);
+        return dg_bmp_decode(data, n_bytes, name, out);
     }
     /* A file shorter than a signature it starts with was cut off. */
     if ((n_bytes < sizeof png_sig && memcmp(data, png_sig, n_bytes) == 0) ||

@@ -45,17 +45,17 @@ static void rank_top3(dg_prediction *out)
     }
 }
 
-dg_status dg_predict_mnist(dg_net *net, const dg_norm *norm, const uint8_t mnist28[784],
+dg_status dg_predict_mnist(dg_net *net, const dg_norm *norm, const uint8_t mnist28[DG_MNIST_PIXELS],
                            float min_confidence, dg_prediction *out)
 {
     memset(out, 0, sizeof *out);
     dg_shape in = dg_net_input_shape(net);
-    if (in.c != 1 || in.h != 28 || in.w != 28) {
+    if (in.c != 1 || in.h != DG_MNIST_SIDE || in.w != DG_MNIST_SIDE) {
         return dg_fail(DG_ERR_MISMATCH, "the model takes %dx%dx%d input, not 28x28 digits", in.c,
                        in.h, in.w);
     }
-    float x[784];
-    dg_normalise(norm, mnist28, 784, x);
+    float x[DG_MNIST_PIXELS];
+    dg_normalise(norm, mnist28, DG_MNIST_PIXELS, x);
     const float *probs;
     dg_status st = dg_net_forward(net, x, 1, false, NULL, &probs);
     if (st != DG_OK) {
@@ -71,10 +71,10 @@ dg_status dg_predict_mnist(dg_net *net, const dg_norm *norm, const uint8_t mnist
 }
 
 dg_status dg_predict_image(dg_net *net, const dg_norm *norm, const dg_image *img,
-                           float min_confidence, dg_prediction *out, uint8_t mnist28[784],
-                           dg_preprocess_info *info)
+                           float min_confidence, dg_prediction *out,
+                           uint8_t mnist28[DG_MNIST_PIXELS], dg_preprocess_info *info)
 {
-    uint8_t local[784];
+    uint8_t local[DG_MNIST_PIXELS];
     dg_preprocess_info local_info;
     uint8_t *digit = mnist28 ? mnist28 : local;
     dg_preprocess_info *pi = info ? info : &local_info;

@@ -803,7 +803,7 @@ static void digit_mask(const dg_segmentation *seg, int k, uint8_t *mask, uint8_t
     }
 }
 
-dg_status dg_segment_to_mnist(const dg_segmentation *seg, int k, uint8_t out[784])
+dg_status dg_segment_to_mnist(const dg_segmentation *seg, int k, uint8_t out[DG_MNIST_PIXELS])
 {
     if (!seg || k < 0 || k >= seg->n) {
         return dg_fail(DG_ERR_ARG, "segment: no digit %d (found %d)", k, seg ? seg->n : 0);

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     if ((size_t)img->w * (size_t)img->h <= FUZZ_MAX_PREPROCESS_PIXELS) {
-        uint8_t out[784];
+        uint8_t out[DG_MNIST_PIXELS];
         dg_preprocess_info info;
         if (dg_preprocess(img, out, &info) != DG_OK) {
             abort(); /* a valid image can only fail for lack of memory */

@@ -1,0 +1,438 @@
+/*
+ * ink.c - the ink map (dg_ink_map): where the ink of a user's image is, whatever its paper,
+ * lighting, colour or polarity, as levels from 0 (none) to 255 (full ink). Ruling lines,
+ * frames and specks are taken out by ink_components.c; preprocess.c then chooses the digit
+ * and mnist.c turns it into MNIST's 28x28. Layout: images are [h][w] row-major; x is the
+ * column, y the row.
+ *
+ * The ink map, in three passes over the pixels, then over cells:
+ *  1. Grey planes. Each pixel gives two levels: the minimum of its channels (blue, red or
+ *     any coloured ink is dark there) and the maximum (coloured ink on a dark ground is
+ *     bright there). Alpha is composited first onto a level chosen so that transparent
+ *     means background: when opaque pixels are a minority they are the drawing, and the
+ *     ground gets the level that contrasts with them; otherwise it gets their median.
+ *     dg_preprocess first pools images larger than 512 px down to about 512 px, keeping
+ *     each block's darkest minimum and brightest maximum so that 1 px lines keep their
+ *     contrast in either polarity; dg_ink_map keeps the full resolution.
+ *  2. Polarity and background: ink_background.c.
+ *  3. Levels, from the histogram of residuals: the background offset (median), the noise
+ *     (1.4826 times the median absolute deviation), the full-ink level (90th percentile of
+ *     the clear ink). A noisy image (contrast under 12 noise deviations) has its ink-side
+ *     plane smoothed by a 3x3 mean, up to twice, and measured again, so that grain and
+ *     sensor noise do not break strokes into dust. No clear ink (nothing 6 noise
+ *     deviations and 12 levels above the background) means DG_PREP_EMPTY. The ink value is
+ *     the residual scaled so that full ink is 255, kept above a low threshold (3 noise
+ *     deviations, 2% of the contrast); pixels above a high threshold (40% of the contrast)
+ *     are "strong". This is hysteresis thresholding: strong pixels decide what is ink,
+ *     faint ones are kept only next to them (the anti-aliased edges of strokes, not noise
+ *     or faint shadows).
+ *  4. Components, on a grid of cells: ink_components.c.
+ */
+#include "vision/preprocess.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN_CONTRAST     12.0f /* grey levels of ink needed, whatever the noise */
+#define SMOOTH_MIN_NOISE 3.0f  /* noise, grey levels, from which a noisy image may be smoothed */
+#define SMOOTH_SNR       12.0f /* ... when its contrast is under this many noise deviations */
+#define SMOOTH_ROUNDS    2     /* 3x3 means at most, each dividing white noise by 3 */
+
+/* ---------------------------------------------------------------- ink map state */
+
+void dg_prep_free(dg_prep *p)
+{
+    free(p->planes);
+    free(p->smooth);
+    free(p->bg);
+    dg_image_free(p->ink);
+    free(p->strong);
+    free(p->weak);
+    free(p->on);
+    free(p->gone);
+    free(p->label);
+    free(p->owner);
+    free(p->comps);
+}
+
+dg_status dg_prep_nomem(void)
+{
+    return dg_fail(DG_ERR_NOMEM, "preprocess: out of memory");
+}
+
+dg_status dg_prep_check_image(const dg_image *img, const char *what)
+{
+    if (!img || !img->pixels || img->w <= 0 || img->h <= 0 ||
+        (img->channels != 1 && img->channels != 3 && img->channels != 4)) {
+        return dg_fail(DG_ERR_ARG, "%s: not a valid 1, 3 or 4 channel image", what);
+    }
+    if ((uint64_t)img->w * (uint64_t)img->h > DG_IMAGE_MAX_PIXELS) {
+        return dg_fail(DG_ERR_TOO_LARGE, "%s: %dx%d is more than %u pixels", what, img->w, img->h,
+                       DG_IMAGE_MAX_PIXELS);
+    }
+    return DG_OK;
+}
+
+/* ---------------------------------------------------------------- 1. grey planes */
+
+/* The level transparent pixels are composited onto (see the file comment). */
+static int alpha_ground(const dg_image *img)
+{
+    size_t n = (size_t)img->w * (size_t)img->h, n_opaque = 0;
+    uint32_t hist[256] = {0};
+    const uint8_t *p = img->pixels;
+    for (size_t i = 0; i < n; i++, p += 4) {
+        if (p[3] >= 128) {
+            int lo = p[0] < p[1] ? p[0] : p[1], hi = p[0] > p[1] ? p[0] : p[1];
+            lo = p[2] < lo ? p[2] : lo;
+            hi = p[2] > hi ? p[2] : hi;
+            hist[(lo + hi) / 2]++;
+            n_opaque++;
+        }
+    }
+    if (n_opaque == 0) {
+        return 255;
+    }
+    size_t half = (n_opaque + 1) / 2, seen = 0;
+    int median = 0;
+    while (median < 255 && seen + hist[median] < half) {
+        seen += hist[median++];
+    }
+    if (2 * n_opaque < n) {
+        return median < 128 ? 255 : 0; /* opaque pixels are the drawing */
+    }
+    return median;
+}
+
+/* Minimum and maximum channel of one pixel after compositing alpha onto `ground`. */
+static inline void pixel_range(const uint8_t *s, int channels, unsigned ground, uint8_t *lo,
+                               uint8_t *hi)
+{
+    if (channels == 1) {
+        *lo = *hi = s[0];
+        return;
+    }
+    uint8_t c[3] = {s[0], s[1], s[2]};
+    if (channels == 4 && s[3] != 255) {
+        unsigned a = s[3], g = ground * (255u - a);
+        for (int k = 0; k < 3; k++) {
+            c[k] = (uint8_t)((c[k] * a + g + 127u) / 255u);
+        }
+    }
+    uint8_t mn = c[0] < c[1] ? c[0] : c[1], mx = c[0] > c[1] ? c[0] : c[1];
+    *lo = c[2] < mn ? c[2] : mn;
+    *hi = c[2] > mx ? c[2] : mx;
+}
+
+/* The min and max planes of the image, pooled over q x q blocks (q = 1: none). Pooling
+ * keeps the darkest minimum and the brightest maximum, so a 1 px line keeps its full
+ * contrast whichever its polarity; strokes grow by under one block, which is far below a
+ * 20 px box pixel on the images that get pooled. */
+static dg_status make_planes(dg_prep *p, int q)
+{
+    const dg_image *img = p->img;
+    p->q = q;
+    p->w = dg_ceil_div(img->w, q);
+    p->h = dg_ceil_div(img->h, q);
+    if (img->channels == 1 && q == 1) {
+        p->lo = p->hi = img->pixels;
+        return DG_OK;
+    }
+    size_t n = (size_t)p->w * (size_t)p->h;
+    p->planes = malloc(2 * n);
+    if (!p->planes) {
+        return dg_prep_nomem();
+    }
+    uint8_t *lo = p->planes, *hi = p->planes + n;
+    int c = img->channels, sw = img->w;
+    unsigned ground = c == 4 ? (unsigned)alpha_ground(img) : 0;
+    uint8_t *scratch = c == 1 ? NULL : malloc(2 * (size_t)sw);
+    if (c != 1 && !scratch) {
+        return dg_prep_nomem();
+    }
+    memset(lo, 255, n);
+    memset(hi, 0, n);
+    for (int sy = 0; sy < img->h; sy++) {
+        const uint8_t *s = img->pixels + (size_t)sy * sw * c;
+        /* this source row's minimum and maximum channels */
+        const uint8_t *rl = s, *rh = s;
+        if (c == 3) {
+            uint8_t *ml = scratch, *mh = scratch + sw;
+            for (int x = 0; x < sw; x++, s += 3) {
+                uint8_t a = s[0] < s[1] ? s[0] : s[1], b = s[0] > s[1] ? s[0] : s[1];
+                ml[x] = s[2] < a ? s[2] : a;
+                mh[x] = s[2] > b ? s[2] : b;
+            }
+            rl = ml;
+            rh = mh;
+        } else if (c == 4) {
+            for (int x = 0; x < sw; x++, s += 4) {
+                pixel_range(s, 4, ground, &scratch[x], &scratch[sw + x]);
+            }
+            rl = scratch;
+            rh = scratch + sw;
+        }
+        /* pooled into the working row: whole blocks first, then the ragged end */
+        uint8_t *lrow = lo + (size_t)(sy / q) * p->w, *hrow = hi + (size_t)(sy / q) * p->w;
+        int whole = sw / q;
+        if (q == 1) {
+            memcpy(lrow, rl, (size_t)sw);
+            memcpy(hrow, rh, (size_t)sw);
+        } else if (q == 2) {
+            for (int x = 0; x < whole; x++) {
+                uint8_t a = rl[2 * x] < rl[2 * x + 1] ? rl[2 * x] : rl[2 * x + 1];
+                uint8_t b = rh[2 * x] > rh[2 * x + 1] ? rh[2 * x] : rh[2 * x + 1];
+                lrow[x] = a < lrow[x] ? a : lrow[x];
+                hrow[x] = b > hrow[x] ? b : hrow[x];
+            }
+        } else {
+            for (int x = 0; x < whole; x++) {
+                uint8_t a = lrow[x], b = hrow[x];
+                for (int k = x * q; k < x * q + q; k++) {
+                    a = rl[k] < a ? rl[k] : a;
+                    b = rh[k] > b ? rh[k] : b;
+                }
+                lrow[x] = a;
+                hrow[x] = b;
+            }
+        }
+        for (int k = whole * q; k < sw; k++) {
+            lrow[whole] = rl[k] < lrow[whole] ? rl[k] : lrow[whole];
+            hrow[whole] = rh[k] > hrow[whole] ? rh[k] : hrow[whole];
+        }
+    }
+    free(scratch);
+    p->lo = lo;
+    p->hi = hi;
+    return DG_OK;
+}
+
+/* Replaces the plane where ink stands out by its 3x3 mean (windows clipped at the
+ * borders), into p->smooth. */
+static dg_status smooth_plane(dg_prep *p)
+{
+    int w = p->w, h = p->h;
+    const uint8_t *src = p->dark ? p->lo : p->hi;
+    uint8_t *dst = malloc((size_t)w * h);
+    uint16_t *cols = malloc(sizeof *cols * (size_t)w * 2); /* vertical sums and counts */
+    if (!dst || !cols) {
+        free(dst);
+        free(cols);
+        return dg_prep_nomem();
+    }
+    uint16_t *sum = cols, *cnt = cols + w;
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            sum[x] = 0;
+            cnt[x] = 0;
+        }
+        for (int yy = y - 1; yy <= y + 1; yy++) {
+            if (yy < 0 || yy >= h) {
+                continue;
+            }
+            const uint8_t *r = src + (size_t)yy * w;
+            for (int x = 0; x < w; x++) {
+                sum[x] = (uint16_t)(sum[x] + r[x]);
+                cnt[x]++;
+            }
+        }
+        uint8_t *o = dst + (size_t)y * w;
+        for (int x = 0; x < w; x++) {
+            unsigned s = sum[x], n = cnt[x];
+            if (x > 0) {
+                s += sum[x - 1];
+                n += cnt[x - 1];
+            }
+            if (x + 1 < w) {
+                s += sum[x + 1];
+                n += cnt[x + 1];
+            }
+            o[x] = (uint8_t)((s + n / 2) / n);
+        }
+    }
+    free(cols);
+    free(p->smooth);
+    p->smooth = dst;
+    if (p->dark) {
+        p->lo = dst;
+    } else {
+        p->hi = dst;
+    }
+    return DG_OK;
+}
+
+/* ---------------------------------------------------------------- 3. levels */
+
+/* Sets base, sigma, contrast and thresholds; returns 0 when there is no clear ink. */
+static int levels(dg_prep *p, const uint32_t hist[511])
+{
+    uint64_t n = 0;
+    for (int i = 0; i < 511; i++) {
+        n += hist[i];
+    }
+    uint64_t seen = 0;
+    int med = 0;
+    while (med < 510 && seen + hist[med] < (n + 1) / 2) {
+        seen += hist[med++];
+    }
+    /* median absolute deviation: widen a window around the median until it holds half */
+    uint64_t inside = hist[med];
+    int mad = 0;
+    while (inside < (n + 1) / 2 && mad < 510) {
+        mad++;
+        if (med - mad >= 0) {
+            inside += hist[med - mad];
+        }
+        if (med + mad <= 510) {
+            inside += hist[med + mad];
+        }
+    }
+    p->base = (float)(med - 255);
+    p->sigma = 1.4826f * (float)mad;
+    float clear = p->base + fmaxf(6.0f * p->sigma, MIN_CONTRAST);
+    uint64_t n_clear = 0;
+    for (int i = 0; i < 511; i++) {
+        if ((float)(i - 255) > clear) {
+            n_clear += hist[i];
+        }
+    }
+    p->contrast = 0;
+    if (n_clear == 0) {
+        return 0;
+    }
+    /* full ink: 90th percentile of the clear ink */
+    uint64_t want = n_clear - n_clear / 10, acc = 0;
+    int full = 510;
+    for (int i = 0; i < 511; i++) {
+        if ((float)(i - 255) > clear) {
+            acc += hist[i];
+            if (acc >= want) {
+                full = i;
+                break;
+            }
+        }
+    }
+    p->contrast = (float)(full - 255) - p->base;
+    float c = p->contrast;
+    p->t_low = p->base + fmaxf(fmaxf(3.0f * p->sigma, 0.02f * c), 2.0f);
+    p->t_low = fmaxf(p->t_low, 1.0f); /* residuals below 0 are stored as 0 */
+    p->t_high = p->base + fmaxf(0.4f * c, 2.0f * (p->t_low - p->base));
+    return 1;
+}
+
+/* ---------------------------------------------------------------- the ink map */
+
+/* Runs the ink map up to the component filter. On DG_OK, *status is DG_PREP_EMPTY (no ink;
+ * p->ink all 0), else the components are labelled and filtered. */
+dg_status dg_prep_build_ink(dg_prep *p, const dg_image *img, int q, dg_prep_status *status)
+{
+    memset(p, 0, sizeof *p);
+    p->img = img;
+    dg_status st = make_planes(p, q);
+    if (st == DG_OK) {
+        st = dg_prep_background(p);
+    }
+    if (st == DG_OK) {
+        st = dg_image_new(p->w, p->h, 1, &p->ink);
+    }
+    uint32_t hist[511] = {0};
+    if (st == DG_OK) {
+        st = dg_prep_residuals(p, hist);
+    }
+    if (st != DG_OK) {
+        return st == DG_ERR_NOMEM ? dg_prep_nomem() : st;
+    }
+    /* Noisy photos: smooth the plane where ink stands out and measure again, so that
+     * grain and sensor noise do not break strokes into dust (clean images never are). */
+    int found = levels(p, hist);
+    for (int round = 0; round < SMOOTH_ROUNDS && p->sigma >= SMOOTH_MIN_NOISE &&
+                        (!found || p->sigma * SMOOTH_SNR > p->contrast);
+         round++) {
+        st = smooth_plane(p);
+        if (st == DG_OK) {
+            st = dg_prep_residuals(p, hist);
+        }
+        if (st != DG_OK) {
+            return st;
+        }
+        found = levels(p, hist);
+    }
+    free(p->planes); /* no longer needed; frees memory early on big photos */
+    free(p->smooth);
+    p->planes = p->smooth = NULL;
+    p->lo = p->hi = NULL;
+    if (!found) {
+        memset(p->ink->pixels, 0, (size_t)p->w * p->h);
+        *status = DG_PREP_EMPTY;
+        return DG_OK;
+    }
+    st = dg_prep_find_components(p);
+    if (st != DG_OK) {
+        return st;
+    }
+    *status = DG_PREP_OK;
+    return DG_OK;
+}
+
+void dg_prep_fill_levels(const dg_prep *p, dg_preprocess_info *info)
+{
+    info->inverted = p->dark != 0;
+    float base_level = dg_prep_background_median(p);
+    info->background = dg_clampf(base_level + (p->dark ? -p->base : p->base), 0, 255);
+    info->contrast = p->contrast;
+    info->noise = p->sigma;
+}
+
+dg_status dg_ink_map(const dg_image *img, dg_image **ink_out, dg_preprocess_info *info)
+{
+    if (!ink_out) {
+        return dg_fail(DG_ERR_ARG, "ink map: no output pointer");
+    }
+    *ink_out = NULL;
+    dg_status st = dg_prep_check_image(img, "ink map");
+    if (st != DG_OK) {
+        return st;
+    }
+    dg_prep p;
+    dg_prep_status status;
+    st = dg_prep_build_ink(&p, img, 1, &status);
+    if (st != DG_OK) {
+        dg_prep_free(&p);
+        return st;
+    }
+    int kept = 0;
+    if (status == DG_PREP_OK) {
+        int *keep = malloc(sizeof *keep * (size_t)(p.n_comps ? p.n_comps : 1));
+        if (!keep) {
+            dg_prep_free(&p);
+            return dg_prep_nomem();
+        }
+        for (int i = 0; i < p.n_comps; i++) {
+            keep[i] = p.comps[i].keep;
+            kept += keep[i];
+        }
+        dg_prep_assign_owners(&p, keep);
+        free(keep);
+        status = kept ? DG_PREP_OK : DG_PREP_NO_DIGIT;
+    }
+    if (info) {
+        memset(info, 0, sizeof *info);
+        info->status = status;
+        dg_prep_fill_levels(&p, info);
+        info->components = kept;
+        int box[4];
+        if (kept && dg_prep_ink_box(p.ink->pixels, p.w, NULL, 0, 0, 0, 0, 0, p.w, p.h, box)) {
+            info->box_x = box[0];
+            info->box_y = box[1];
+            info->box_w = box[2];
+            info->box_h = box[3];
+            info->stroke_px = dg_prep_stroke_width(p.ink->pixels + (size_t)box[1] * p.w + box[0],
+                                                   box[2], box[3], (size_t)p.w);
+        }
+    }
+    *ink_out = p.ink;
+    p.ink = NULL;
+    dg_prep_free(&p);
+    return DG_OK;
+}

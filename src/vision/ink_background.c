@@ -1,0 +1,447 @@
+/*
+ * ink_background.c - step 2 of the ink map (ink.c): polarity and background, on a coarse
+ * grid (about 32 cells along the longer side), then the residual of every pixel against
+ * the background: the evidence of ink that step 3 (ink.c) measures. Layout: images are
+ * [h][w] row-major, the background grid [bgh][bgw].
+ *
+ * Polarity: against the median of the cell means over 9x9 cells (the local background,
+ * whatever the lighting; the whole image's median for images up to 64 px, crops whose
+ * bold strokes may fill a local window), the darkest pixel of every cell is dark
+ * evidence and the brightest light evidence, counted beyond what a typical cell shows
+ * (noise gives every cell extremes both ways). The background's own brightness is a
+ * prior: ink on light paper is dark unless the light evidence is twice the dark (a red
+ * margin line is brighter than grey paper in the maximum channel), and the reverse.
+ * Background: each cell's median in the plane where ink stands out (ink covering
+ * under half a cell does not move it), closed (max then min filter) for dark ink or
+ * opened for light ink with a radius of 2 cells, which follows shadows and vignetting;
+ * where that sinks far towards the ink level a bold stroke filled the cells, and the
+ * same filter with radius 6 is used there. Then smoothed and interpolated linearly to
+ * every pixel (one flat level for images up to 64 px). The residual is ink evidence
+ * in grey levels: for light ink max - background; for dark ink (background - min) *
+ * 255 / background, relative to the paper's brightness because light falls on ink and
+ * paper alike, so strokes in a shadow keep their weight.
+ */
+#include "vision/preprocess.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BG_CELLS        32 /* background grid: cells along the longer side */
+#define BG_RADIUS       2  /* closing/opening radius in cells: removes ink filling < 5 cells */
+#define BG_RADIUS_BOLD  6  /* the same for bold strokes, up to 13 cells */
+#define BG_GLOBAL_SIDE  64 /* images this small get one flat background level */
+#define POLARITY_RADIUS 4  /* local median window for the polarity vote, cells */
+
+/* ---------------------------------------------------------------- small helpers */
+
+/* The k-th smallest of v[0..n), k < n; reorders v. */
+static float select_kth(float *v, int n, int k)
+{
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+        float pivot = v[(lo + hi) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot) {
+                i++;
+            }
+            while (v[j] > pivot) {
+                j--;
+            }
+            if (i <= j) {
+                float t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                j--;
+            }
+        }
+        if (k <= j) {
+            hi = j;
+        } else if (k >= i) {
+            lo = i;
+        } else {
+            break;
+        }
+    }
+    return v[k];
+}
+
+/* Max (is_max) or min filter of radius r along one axis of a [n_lines][n] grid stored with
+ * element step `step` and line step `line_step`; windows are clipped at the ends. */
+static void extremum_filter(float *g, float *tmp, int n, int n_lines, int step, int line_step,
+                            int r, int is_max)
+{
+    for (int l = 0; l < n_lines; l++) {
+        float *p = g + (size_t)l * line_step;
+        for (int i = 0; i < n; i++) {
+            float best = p[i * step];
+            int a = i - r < 0 ? 0 : i - r, b = i + r >= n ? n - 1 : i + r;
+            for (int k = a; k <= b; k++) {
+                float v = p[k * step];
+                best = is_max ? (v > best ? v : best) : (v < best ? v : best);
+            }
+            tmp[i] = best;
+        }
+        for (int i = 0; i < n; i++) {
+            p[i * step] = tmp[i];
+        }
+    }
+}
+
+static void extremum_filter_2d(float *g, float *tmp, int gw, int gh, int r, int is_max)
+{
+    extremum_filter(g, tmp, gw, gh, 1, gw, r, is_max);
+    extremum_filter(g, tmp, gh, gw, gw, 1, r, is_max);
+}
+
+/* 3x3 mean with the window clipped at the borders. */
+static void box_blur_3(float *g, float *tmp, int gw, int gh)
+{
+    for (int y = 0; y < gh; y++) {
+        for (int x = 0; x < gw; x++) {
+            float s = 0;
+            int n = 0;
+            for (int dy = -1; dy <= 1; dy++) {
+                for (int dx = -1; dx <= 1; dx++) {
+                    int yy = y + dy, xx = x + dx;
+                    if (yy >= 0 && yy < gh && xx >= 0 && xx < gw) {
+                        s += g[yy * gw + xx];
+                        n++;
+                    }
+                }
+            }
+            tmp[y * gw + x] = s / (float)n;
+        }
+    }
+    memcpy(g, tmp, sizeof *g * (size_t)gw * (size_t)gh);
+}
+
+/* ---------------------------------------------------------------- 2. polarity, background */
+
+/* Per-cell figures of the background pass, each [bgh][bgw] but window. */
+typedef struct bg_cells {
+    int n;
+    double *sum;            /* [n][2] sums of the minimum and maximum planes */
+    float *min_lo, *max_hi; /* darkest minimum, brightest maximum */
+    float *mid;             /* mean of both planes */
+    float *ref;             /* polarity reference: the median of mid around the cell */
+    float *tmp;             /* scratch */
+    float *count;           /* pixels in the cell */
+    float *window;          /* [(2 * POLARITY_RADIUS + 1)^2] scratch for local medians */
+} bg_cells;
+
+/* Cell sums and extremes of both planes, and their mean. */
+static void cell_stats(const dg_prep *p, bg_cells *g)
+{
+    for (int i = 0; i < g->n; i++) {
+        g->min_lo[i] = 255;
+        g->max_hi[i] = 0;
+        g->count[i] = 0;
+    }
+    for (int y = 0; y < p->h; y++) {
+        int gy = y / p->bs;
+        const uint8_t *lo = p->lo + (size_t)y * p->w, *hi = p->hi + (size_t)y * p->w;
+        for (int gx = 0; gx < p->bgw; gx++) {
+            int x0 = gx * p->bs, x1 = x0 + p->bs < p->w ? x0 + p->bs : p->w;
+            uint32_t s_lo = 0, s_hi = 0;
+            uint8_t mn = 255, mx = 0;
+            for (int x = x0; x < x1; x++) {
+                s_lo += lo[x];
+                s_hi += hi[x];
+                mn = lo[x] < mn ? lo[x] : mn;
+                mx = hi[x] > mx ? hi[x] : mx;
+            }
+            int c = gy * p->bgw + gx;
+            g->sum[2 * c] += s_lo;
+            g->sum[2 * c + 1] += s_hi;
+            g->min_lo[c] = mn < g->min_lo[c] ? mn : g->min_lo[c];
+            g->max_hi[c] = mx > g->max_hi[c] ? mx : g->max_hi[c];
+            g->count[c] += (float)(x1 - x0);
+        }
+    }
+    for (int c = 0; c < g->n; c++) {
+        g->mid[c] = (float)((g->sum[2 * c] + g->sum[2 * c + 1]) / (2.0 * g->count[c]));
+    }
+}
+
+/* Polarity against the local median of the cell means; on small images (global), which
+ * are crops of one digit whose bold strokes may fill most of any local window, against
+ * the median of the whole image. */
+static void polarity_refs(const dg_prep *p, bg_cells *g, int global)
+{
+    float global_ref = 0;
+    if (global) {
+        memcpy(g->tmp, g->mid, sizeof *g->tmp * (size_t)g->n);
+        global_ref = select_kth(g->tmp, g->n, g->n / 2);
+    }
+    for (int gy = 0; gy < p->bgh; gy++) {
+        for (int gx = 0; gx < p->bgw; gx++) {
+            int c = gy * p->bgw + gx, n = 0;
+            if (global) {
+                g->ref[c] = global_ref;
+                continue;
+            }
+            for (int yy = gy - POLARITY_RADIUS; yy <= gy + POLARITY_RADIUS; yy++) {
+                for (int xx = gx - POLARITY_RADIUS; xx <= gx + POLARITY_RADIUS; xx++) {
+                    if (yy >= 0 && yy < p->bgh && xx >= 0 && xx < p->bgw) {
+                        g->window[n++] = g->mid[yy * p->bgw + xx];
+                    }
+                }
+            }
+            g->ref[c] = select_kth(g->window, n, n / 2);
+        }
+    }
+}
+
+/* Whether the ink is darker than the background: the cells' dark and light evidence
+ * against their references, weighed with a prior from the background's brightness. */
+static int vote_dark(bg_cells *g)
+{
+    int n_cells = g->n;
+    float *tmp = g->tmp;
+    /* Each cell's deviations beyond what a typical (ink-free) cell shows: on a noisy photo
+     * every cell has extremes both ways, and only what exceeds them is evidence. */
+    for (int c = 0; c < n_cells; c++) {
+        tmp[c] = g->ref[c] - g->min_lo[c];
+    }
+    float noise_dark = select_kth(tmp, n_cells, n_cells / 2);
+    for (int c = 0; c < n_cells; c++) {
+        tmp[c] = g->max_hi[c] - g->ref[c];
+    }
+    float noise_light = select_kth(tmp, n_cells, n_cells / 2);
+    double dark = 0, light = 0;
+    for (int c = 0; c < n_cells; c++) {
+        float d = g->ref[c] - g->min_lo[c] - 1.5f * fmaxf(noise_dark, 0.0f);
+        float l = g->max_hi[c] - g->ref[c] - 1.5f * fmaxf(noise_light, 0.0f);
+        dark += d > 0 ? d : 0;
+        light += l > 0 ? l : 0;
+    }
+    /* A prior from the background's brightness: ink on light paper is dark, on a dark
+     * screen light, unless the evidence against it is twice as strong (a red margin line
+     * is brighter than grey paper in the maximum channel, and must not flip the image). */
+    memcpy(tmp, g->mid, sizeof *tmp * (size_t)n_cells);
+    float ground = select_kth(tmp, n_cells, n_cells / 2);
+    return ground >= 128.0f ? !(light > 2.0 * dark) : dark > 2.0 * light;
+}
+
+/* Background level in the plane where the ink stands out, into p->bg: each cell's median,
+ * which ink covering under half of the cell does not move. */
+static dg_status cell_medians(dg_prep *p)
+{
+    uint32_t *hist = calloc((size_t)p->bgw * 256, sizeof *hist);
+    if (!hist) {
+        return dg_prep_nomem();
+    }
+    const uint8_t *plane = p->dark ? p->lo : p->hi;
+    int step = p->bs >= 8 ? 2 : 1; /* a quarter of the pixels of a big cell give its median */
+    for (int gy = 0; gy < p->bgh; gy++) {
+        int y1 = (gy + 1) * p->bs < p->h ? (gy + 1) * p->bs : p->h;
+        memset(hist, 0, sizeof *hist * (size_t)p->bgw * 256);
+        for (int y = gy * p->bs; y < y1; y += step) {
+            const uint8_t *row = plane + (size_t)y * p->w;
+            for (int gx = 0; gx < p->bgw; gx++) {
+                uint32_t *h = hist + (size_t)gx * 256;
+                int x0 = gx * p->bs, x1 = x0 + p->bs < p->w ? x0 + p->bs : p->w;
+                for (int x = x0; x < x1; x += step) {
+                    h[row[x]]++;
+                }
+            }
+        }
+        for (int gx = 0; gx < p->bgw; gx++) {
+            int c = gy * p->bgw + gx;
+            const uint32_t *h = hist + (size_t)gx * 256;
+            uint32_t n = 0, acc = 0;
+            for (int v = 0; v < 256; v++) {
+                n += h[v];
+            }
+            uint32_t half = (n + 1) / 2;
+            int v = 0;
+            while (v < 255 && acc + h[v] < half) {
+                acc += h[v++];
+            }
+            p->bg[c] = (float)v;
+        }
+    }
+    free(hist);
+    return DG_OK;
+}
+
+/* From the cells' medians to the background: one level on small images (global), else a
+ * closing (dark ink) or opening (light ink) that follows the lighting but not the ink.
+ * large and tmp are [bgh][bgw] scratch. */
+static void follow_lighting(dg_prep *p, int global, float *large, float *tmp)
+{
+    int n_cells = p->bgw * p->bgh;
+    /* Small images are crops of one digit, whose bold strokes may fill much of them, and
+     * too small for lighting to vary: one level, the brightest (dark ink) or darkest cell. */
+    if (global) {
+        float level = p->bg[0];
+        for (int c = 1; c < n_cells; c++) {
+            level = p->dark ? fmaxf(level, p->bg[c]) : fminf(level, p->bg[c]);
+        }
+        for (int c = 0; c < n_cells; c++) {
+            p->bg[c] = level;
+        }
+        return;
+    }
+    /* A small closing follows shadows and vignetting; a large one survives bold strokes
+     * that fill many cells. Where the small one sinks far towards the ink (below 60% of
+     * the large one's brightness for dark ink, 40% of the way to white for light ink) it
+     * has met such a stroke, not a shadow. */
+    memcpy(large, p->bg, sizeof *large * (size_t)n_cells);
+    extremum_filter_2d(p->bg, tmp, p->bgw, p->bgh, BG_RADIUS, p->dark);
+    extremum_filter_2d(p->bg, tmp, p->bgw, p->bgh, BG_RADIUS, !p->dark);
+    extremum_filter_2d(large, tmp, p->bgw, p->bgh, BG_RADIUS_BOLD, p->dark);
+    extremum_filter_2d(large, tmp, p->bgw, p->bgh, BG_RADIUS_BOLD, !p->dark);
+    for (int c = 0; c < n_cells; c++) {
+        int leak =
+            p->dark ? p->bg[c] < 0.6f * large[c] : p->bg[c] > large[c] + 0.4f * (255.0f - large[c]);
+        p->bg[c] = leak ? large[c] : p->bg[c];
+    }
+    box_blur_3(p->bg, tmp, p->bgw, p->bgh);
+}
+
+/* The grid, the polarity (p->dark) and the background level of every cell (p->bg). */
+dg_status dg_prep_background(dg_prep *p)
+{
+    int L = p->w > p->h ? p->w : p->h;
+    p->bs = dg_ceil_div(L, BG_CELLS);
+    p->bgw = dg_ceil_div(p->w, p->bs);
+    p->bgh = dg_ceil_div(p->h, p->bs);
+    int n_cells = p->bgw * p->bgh;
+    int win = (2 * POLARITY_RADIUS + 1) * (2 * POLARITY_RADIUS + 1);
+    bg_cells g = {.n = n_cells};
+    g.sum = calloc((size_t)n_cells * 2, sizeof *g.sum);
+    float *cell = malloc(sizeof(float) * (size_t)n_cells * 6 + sizeof(float) * (size_t)win);
+    p->bg = malloc(sizeof *p->bg * (size_t)n_cells);
+    if (!g.sum || !cell || !p->bg) {
+        free(g.sum);
+        free(cell);
+        return dg_prep_nomem();
+    }
+    g.min_lo = cell;
+    g.max_hi = cell + n_cells;
+    g.mid = cell + 2 * n_cells;
+    g.ref = cell + 3 * n_cells;
+    g.tmp = cell + 4 * n_cells;
+    g.count = cell + 5 * n_cells;
+    g.window = cell + 6 * n_cells;
+    int global = L <= BG_GLOBAL_SIDE;
+    cell_stats(p, &g);
+    polarity_refs(p, &g, global);
+    p->dark = vote_dark(&g);
+    dg_status st = cell_medians(p);
+    if (st == DG_OK) {
+        /* the polarity references are no longer needed */
+        follow_lighting(p, global, g.ref, g.tmp);
+    }
+    free(g.sum);
+    free(cell);
+    return st;
+}
+
+/* Residuals into p->ink (clamped to 0..255) and their histogram, -255..255.
+ * Each row's background is interpolated linearly between the centres of background
+ * cells, first down the grid (between two cell rows), then along the row, segment by
+ * segment, so that the per-pixel loops are straight arithmetic the compiler vectorises;
+ * the histogram is counted into four interleaved tables so that runs of equal values do
+ * not wait on one counter. */
+dg_status dg_prep_residuals(dg_prep *p, uint32_t hist[511])
+{
+    float *cells = malloc(sizeof *cells * (size_t)p->bgw);
+    float *bgrow = malloc(sizeof *bgrow * (size_t)p->w);
+    int16_t *rrow = malloc(sizeof *rrow * (size_t)p->w);
+    uint32_t(*sub)[511] = calloc(4, sizeof *sub);
+    if (!cells || !bgrow || !rrow || !sub) {
+        free(cells);
+        free(bgrow);
+        free(rrow);
+        free(sub);
+        return dg_prep_nomem();
+    }
+    const uint8_t *plane = p->dark ? p->lo : p->hi;
+    float half = 0.5f * (float)p->bs;
+    for (int y = 0; y < p->h; y++) {
+        /* vertical interpolation between the two nearest cell rows */
+        float t = ((float)y + 0.5f) / (float)p->bs - 0.5f;
+        int c0 = t <= 0 ? 0 : (int)t;
+        c0 = c0 > p->bgh - 1 ? p->bgh - 1 : c0;
+        int c1 = c0 + 1 < p->bgh ? c0 + 1 : c0;
+        float f = dg_clampf(t - (float)c0, 0.0f, 1.0f);
+        const float *g0 = p->bg + (size_t)c0 * p->bgw, *g1 = p->bg + (size_t)c1 * p->bgw;
+        for (int gx = 0; gx < p->bgw; gx++) {
+            cells[gx] = g0[gx] + f * (g1[gx] - g0[gx]);
+        }
+        /* horizontal: flat before the first and after the last centre, linear between */
+        for (int gx = -1; gx < p->bgw; gx++) {
+            int x0 = gx < 0 ? 0 : (int)((float)gx * p->bs + half);
+            int x1 = gx + 1 < p->bgw ? (int)((float)(gx + 1) * p->bs + half) : p->w;
+            x1 = x1 > p->w ? p->w : x1;
+            float a = cells[gx < 0 ? 0 : gx], b = cells[gx + 1 < p->bgw ? gx + 1 : gx];
+            float centre = (float)(gx < 0 ? 0 : gx) * p->bs + half - 0.5f;
+            float slope = gx < 0 || gx + 1 >= p->bgw ? 0.0f : (b - a) / (float)p->bs;
+            for (int x = x0; x < x1; x++) {
+                bgrow[x] = a + slope * ((float)x - centre);
+            }
+        }
+        const uint8_t *v = plane + (size_t)y * p->w;
+        uint8_t *out = p->ink->pixels + (size_t)y * p->w;
+        if (p->dark) {
+            /* Light falls on ink and paper alike: dark ink is measured relative to the
+             * paper's brightness, so strokes in a shadow keep their weight. */
+            for (int x = 0; x < p->w; x++) {
+                float b = bgrow[x];
+                float r = (b - (float)v[x]) * 255.0f / (b > 24.0f ? b : 24.0f);
+                r = r < -255.0f ? -255.0f : r > 255.0f ? 255.0f : r;
+                rrow[x] = (int16_t)(r + 255.5f) - 255; /* rounded */
+            }
+        } else {
+            for (int x = 0; x < p->w; x++) {
+                float r = (float)v[x] - bgrow[x];
+                r = r < -255.0f ? -255.0f : r > 255.0f ? 255.0f : r;
+                rrow[x] = (int16_t)(r + 255.5f) - 255;
+            }
+        }
+        for (int x = 0; x < p->w; x++) {
+            int r = rrow[x];
+            out[x] = (uint8_t)(r < 0 ? 0 : r);
+        }
+        int x = 0;
+        for (; x + 4 <= p->w; x += 4) {
+            sub[0][rrow[x] + 255]++;
+            sub[1][rrow[x + 1] + 255]++;
+            sub[2][rrow[x + 2] + 255]++;
+            sub[3][rrow[x + 3] + 255]++;
+        }
+        for (; x < p->w; x++) {
+            sub[0][rrow[x] + 255]++;
+        }
+    }
+    for (int i = 0; i < 511; i++) {
+        hist[i] = sub[0][i] + sub[1][i] + sub[2][i] + sub[3][i];
+    }
+
+    free(cells);
+    free(bgrow);
+    free(rrow);
+    free(sub);
+    return DG_OK;
+}
+
+/* For reporting: there is no one background level when the lighting varies. */
+float dg_prep_background_median(const dg_prep *p)
+{
+    float level = 0;
+    if (p->bg) {
+        int n = p->bgw * p->bgh;
+        float *tmp = malloc(sizeof *tmp * (size_t)n);
+        if (tmp) {
+            memcpy(tmp, p->bg, sizeof *tmp * (size_t)n);
+            level = select_kth(tmp, n, n / 2);
+            free(tmp);
+        }
+    }
+    return level;
+}

@@ -1,0 +1,573 @@
+/*
+ * ink_components.c - step 4 of the ink map (ink.c): once every pixel has its ink value,
+ * what is digit-like. The work is done on a second grid of cells of one or a few pixels
+ * (at most 256 along the longer side, so this stays cheap on photos), 8-connected over the
+ * cells holding strong pixels. Long thin runs crossing the whole image are first peeled
+ * off as ruling or grid lines: followed across with a little tilt, bridging where a stroke
+ * crosses them (there the run is thick and stays). Then dropped: components mostly made of
+ * isolated strong pixels (dust, grain, pepper noise merged by the cells); components
+ * touching the border and spanning 90% of it or covering a fifth of the image (paper
+ * edges, the table around the sheet, frames), when some interior component looks like a
+ * digit or when they hug their own box like a frame; frames drawn around other ink; specks
+ * under 2% of the largest component left. Faint pixels survive within two pixels of kept
+ * strong cells; everything else is set to 0 (dg_prep_assign_owners).
+ */
+#include "vision/preprocess.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COMP_CELLS     256  /* component grid: at most this many cells along a side */
+#define HALO_PX        2    /* faint pixels kept this close to strong ones */
+#define SPECK_FRACTION 0.02 /* components smaller than this part of the largest go */
+
+static int clampi(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* ---------------------------------------------------------------- 4. cells */
+
+static dg_status alloc_cells(dg_prep *p)
+{
+    int L = p->w > p->h ? p->w : p->h;
+    p->cs = dg_ceil_div(L, COMP_CELLS);
+    p->cgw = dg_ceil_div(p->w, p->cs);
+    p->cgh = dg_ceil_div(p->h, p->cs);
+    size_t n = (size_t)p->cgw * (size_t)p->cgh;
+    p->strong = calloc(n, sizeof *p->strong);
+    p->weak = calloc(n, 1);
+    p->on = calloc(n, 1);
+    p->gone = calloc(n, 1);
+    p->label = malloc(n * sizeof *p->label);
+    p->owner = malloc(n * sizeof *p->owner);
+    if (!p->strong || !p->weak || !p->on || !p->gone || !p->label || !p->owner) {
+        return dg_prep_nomem();
+    }
+    for (size_t i = 0; i < n; i++) {
+        p->label[i] = -1;
+        p->owner[i] = -1;
+    }
+    return DG_OK;
+}
+
+/* Residuals to ink values (step 3 of ink.c), strong counts and faint flags per cell. */
+static void classify(dg_prep *p)
+{
+    uint8_t lut[256];
+    int strong_from = (int)floorf(p->t_high) + 1; /* r8 > t_high */
+    for (int r = 0; r < 256; r++) {
+        if ((float)r <= p->t_low) {
+            lut[r] = 0;
+        } else {
+            float v = ((float)r - p->base) / p->contrast * 255.0f;
+            lut[r] = (uint8_t)dg_clampf(v + 0.5f, 1.0f, 255.0f);
+        }
+    }
+    p->strong_v = strong_from <= 255 ? lut[strong_from] : 256;
+    for (int y = 0; y < p->h; y++) {
+        uint8_t *px = p->ink->pixels + (size_t)y * p->w;
+        int cy = y / p->cs;
+        for (int cx = 0; cx < p->cgw; cx++) {
+            int x0 = cx * p->cs, x1 = x0 + p->cs < p->w ? x0 + p->cs : p->w;
+            uint32_t n_strong = 0;
+            unsigned any = 0;
+            for (int x = x0; x < x1; x++) {
+                int r = px[x];
+                n_strong += r >= strong_from;
+                px[x] = lut[r];
+                any |= px[x];
+            }
+            size_t c = (size_t)cy * p->cgw + cx;
+            p->strong[c] += n_strong;
+            p->weak[c] |= any != 0;
+        }
+    }
+    for (size_t c = 0; c < (size_t)p->cgw * p->cgh; c++) {
+        p->on[c] = p->strong[c] > 0;
+    }
+}
+
+/* ---------------------------------------------------------------- lines */
+
+/* One thin run of cells across a line's direction: at position i along it, cells j0..j1. */
+typedef struct line_piece {
+    int i, j0, j1;
+    int chain;   /* the chain it belongs to */
+    int cand, d; /* while assigning: nearest chain that could take it (-1) and distance */
+} line_piece;
+
+typedef struct line_chain {
+    int start, last, n_pieces;
+    int centre;   /* rounded smoothed centre, where at[] lists it */
+    float smooth; /* running average of its runs' centres: a speck beside it moves it little */
+} line_chain;
+
+/* The lines followed along one axis of the cell grid: cell (i, j), i along the line
+ * (n_along cells), j across it (n_across), is on[i * s_along + j * s_across]. */
+typedef struct line_set {
+    int n_along, n_across;
+    size_t s_along, s_across;
+    int thin_max; /* widest run, cells, that may be part of a line */
+    int gap_max;  /* most positions a line may be hidden for */
+    line_piece *pieces;
+    line_chain *chains;
+    size_t cap, n_pieces; /* room in both arrays, pieces used */
+    int n_chains;
+    int *at; /* [n_across] chain whose last run is centred at j, or -1 */
+} line_set;
+
+/* Room for one more piece, and for a new chain for each piece since `first`. */
+static dg_status line_set_grow(line_set *ls, size_t first)
+{
+    if (ls->n_pieces < ls->cap && (size_t)ls->n_chains + (ls->n_pieces - first) < ls->cap) {
+        return DG_OK;
+    }
+    line_piece *np = realloc(ls->pieces, 2 * ls->cap * sizeof *ls->pieces);
+    if (np) {
+        ls->pieces = np;
+    }
+    line_chain *nc = realloc(ls->chains, 2 * ls->cap * sizeof *ls->chains);
+    if (nc) {
+        ls->chains = nc;
+    }
+    if (!np || !nc) {
+        return dg_prep_nomem();
+    }
+    ls->cap *= 2;
+    return DG_OK;
+}
+
+/* The nearest chain that could continue with the run j0..j1 at position i (-1 for none),
+ * and its distance in *best_d (3 for none). */
+static int nearest_chain(const line_set *ls, int i, int j0, int j1, int *best_d)
+{
+    int centre = (j0 + j1) / 2, best = -1;
+    *best_d = 3;
+    for (int d = -3; d <= 3; d++) {
+        int jj = centre + d;
+        if (jj < 0 || jj >= ls->n_across || ls->at[jj] < 0) {
+            continue;
+        }
+        const line_chain *ch = &ls->chains[ls->at[jj]];
+        float dist = fabsf(ch->smooth - (float)(j0 + j1) * 0.5f);
+        if (i - ch->last <= ls->gap_max && dist <= 2.5f && (int)dist < *best_d) {
+            best = ls->at[jj];
+            *best_d = (int)dist;
+        }
+    }
+    return best;
+}
+
+/* The thin runs at position i, as pieces, each with the nearest chain that could take it. */
+static dg_status find_pieces(const dg_prep *p, line_set *ls, int i)
+{
+    size_t first = ls->n_pieces;
+    int j = 0;
+    while (j < ls->n_across) {
+        if (!p->on[i * ls->s_along + j * ls->s_across]) {
+            j++;
+            continue;
+        }
+        int j0 = j;
+        while (j < ls->n_across && p->on[i * ls->s_along + j * ls->s_across]) {
+            j++;
+        }
+        if (j - j0 > ls->thin_max) {
+            continue;
+        }
+        dg_status st = line_set_grow(ls, first);
+        if (st != DG_OK) {
+            return st;
+        }
+        int best_d;
+        int best = nearest_chain(ls, i, j0, j - 1, &best_d);
+        ls->pieces[ls->n_pieces++] = (line_piece){i, j0, j - 1, -1, best, best_d};
+    }
+    return DG_OK;
+}
+
+/* Gives the pieces of position i (from `first` on) to their chains, or starts new ones:
+ * closest pieces first, so a speck beside a line does not take the line's chain. */
+static void extend_chains(line_set *ls, int i, size_t first)
+{
+    line_chain *chains = ls->chains;
+    for (int d = 0; d <= 3; d++) {
+        for (size_t k = first; k < ls->n_pieces; k++) {
+            line_piece *pc = &ls->pieces[k];
+            if (pc->chain >= 0 || (pc->cand >= 0 ? pc->d : 3) != d) {
+                continue;
+            }
+            float centre = (float)(pc->j0 + pc->j1) * 0.5f;
+            int c = pc->cand;
+            if (c < 0 || chains[c].last == i) {
+                c = ls->n_chains++;
+                chains[c] = (line_chain){i, i, 0, (int)centre, centre};
+            } else {
+                if (ls->at[chains[c].centre] == c) {
+                    ls->at[chains[c].centre] = -1;
+                }
+                chains[c].smooth += 0.3f * (centre - chains[c].smooth);
+            }
+            chains[c].last = i;
+            chains[c].centre = clampi((int)(chains[c].smooth + 0.5f), 0, ls->n_across - 1);
+            chains[c].n_pieces++;
+            ls->at[chains[c].centre] = c;
+            pc->chain = c;
+        }
+    }
+}
+
+/* Clears, and marks gone, the runs of the chains that cross from border to border (within
+ * a twentieth of the way) through at least half of the positions. */
+static void clear_lines(dg_prep *p, const line_set *ls)
+{
+    int edge = ls->n_along / 20;
+    for (size_t k = 0; k < ls->n_pieces; k++) {
+        const line_piece *pc = &ls->pieces[k];
+        const line_chain *ch = &ls->chains[pc->chain];
+        if (ch->start <= edge && ch->last >= ls->n_along - 1 - edge &&
+            2 * ch->n_pieces >= ls->n_along) {
+            for (int j = pc->j0; j <= pc->j1; j++) {
+                size_t c = pc->i * ls->s_along + j * ls->s_across;
+                p->on[c] = 0;
+                p->gone[c] = 1;
+            }
+        }
+    }
+}
+
+/*
+ * Peels ruling and grid lines running along one axis of the cell grid (see line_set).
+ * A line is a chain of thin runs (at most thin_max cells across) from one border to the
+ * other, each run within 2.5 cells of the chain's running centre, bridging up to
+ * n_along / 5 positions where the line is hidden or crossed by a stroke. Its runs are cleared and
+ * marked gone; where a stroke crosses, the run there is thick and stays.
+ */
+static dg_status peel_lines(dg_prep *p, int n_along, int n_across, size_t s_along, size_t s_across)
+{
+    if (n_along < 16 || n_across < 4) {
+        return DG_OK;
+    }
+    int thin_max = (int)ceilf(0.015f * (float)n_across);
+    line_set ls = {
+        .n_along = n_along,
+        .n_across = n_across,
+        .s_along = s_along,
+        .s_across = s_across,
+        .thin_max = thin_max < 2 ? 2 : thin_max,
+        .gap_max = n_along / 5 > 3 ? n_along / 5 : 3,
+        .cap = 1024,
+    };
+    ls.pieces = malloc(ls.cap * sizeof *ls.pieces);
+    ls.chains = malloc(ls.cap * sizeof *ls.chains);
+    ls.at = malloc((size_t)n_across * sizeof *ls.at);
+    dg_status st = ls.pieces && ls.chains && ls.at ? DG_OK : dg_prep_nomem();
+    for (int j = 0; j < n_across && st == DG_OK; j++) {
+        ls.at[j] = -1;
+    }
+    for (int i = 0; i < n_along && st == DG_OK; i++) {
+        size_t first = ls.n_pieces;
+        st = find_pieces(p, &ls, i);
+        if (st == DG_OK) {
+            extend_chains(&ls, i, first);
+        }
+    }
+    if (st == DG_OK) {
+        clear_lines(p, &ls);
+    }
+    free(ls.pieces);
+    free(ls.chains);
+    free(ls.at);
+    return st;
+}
+
+/* ---------------------------------------------------------------- components */
+
+/* Labels the 8-connected strong cells from `start` as component id, breadth first through
+ * queue (room for every cell), and measures its box, cells, area and centre. */
+static void grow_component(dg_prep *p, size_t start, int id, int32_t *queue)
+{
+    int gw = p->cgw, gh = p->cgh;
+    dg_prep_comp *c = &p->comps[id];
+    memset(c, 0, sizeof *c);
+    c->x0 = gw;
+    c->y0 = gh;
+    c->x1 = c->y1 = -1;
+    size_t head = 0, tail = 0;
+    queue[tail++] = (int32_t)start;
+    p->label[start] = id;
+    while (head < tail) {
+        int cell = queue[head++];
+        int x = cell % gw, y = cell / gw;
+        c->x0 = x < c->x0 ? x : c->x0;
+        c->x1 = x > c->x1 ? x : c->x1;
+        c->y0 = y < c->y0 ? y : c->y0;
+        c->y1 = y > c->y1 ? y : c->y1;
+        c->n_cells++;
+        c->area += p->strong[cell];
+        c->sx += (double)p->strong[cell] * ((x + 0.5) * p->cs);
+        c->sy += (double)p->strong[cell] * ((y + 0.5) * p->cs);
+        for (int dy = -1; dy <= 1; dy++) {
+            for (int dx = -1; dx <= 1; dx++) {
+                int xx = x + dx, yy = y + dy;
+                if (xx < 0 || yy < 0 || xx >= gw || yy >= gh) {
+                    continue;
+                }
+                int nb = yy * gw + xx;
+                if (p->on[nb] && p->label[nb] < 0) {
+                    p->label[nb] = id;
+                    queue[tail++] = nb;
+                }
+            }
+        }
+    }
+}
+
+/* Counts the cells near the edges of their component's own box (n_band). */
+static void count_band_cells(dg_prep *p)
+{
+    for (int y = 0; y < p->cgh; y++) {
+        for (int x = 0; x < p->cgw; x++) {
+            int id = p->label[y * p->cgw + x];
+            if (id < 0) {
+                continue;
+            }
+            dg_prep_comp *c = &p->comps[id];
+            int bw = c->x1 - c->x0 + 1, bh = c->y1 - c->y0 + 1;
+            int band = (int)ceilf(0.12f * (float)(bw < bh ? bw : bh));
+            band = band < 1 ? 1 : band;
+            if (x - c->x0 < band || c->x1 - x < band || y - c->y0 < band || c->y1 - y < band) {
+                c->n_band++;
+            }
+        }
+    }
+}
+
+/* Whether the strong pixel (x, y) has no strong 8-neighbour; row is its row. */
+static int strong_alone(const dg_prep *p, const uint8_t *row, int x, int y)
+{
+    for (int dy = -1; dy <= 1; dy++) {
+        if (y + dy < 0 || y + dy >= p->h) {
+            continue;
+        }
+        const uint8_t *r2 = row + (ptrdiff_t)dy * p->w;
+        for (int dx = -1; dx <= 1; dx++) {
+            if ((dx || dy) && x + dx >= 0 && x + dx < p->w && r2[x + dx] >= p->strong_v) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+/* Counts the strong pixels with no strong neighbour (n_alone): dust, grain, pepper noise. */
+static void count_alone_pixels(dg_prep *p)
+{
+    for (int cy = 0; cy < p->cgh; cy++) {
+        for (int cx = 0; cx < p->cgw; cx++) {
+            int id = p->label[cy * p->cgw + cx];
+            if (id < 0) {
+                continue;
+            }
+            int x0 = cx * p->cs, x1 = x0 + p->cs < p->w ? x0 + p->cs : p->w;
+            int y0 = cy * p->cs, y1 = y0 + p->cs < p->h ? y0 + p->cs : p->h;
+            for (int y = y0; y < y1; y++) {
+                const uint8_t *row = p->ink->pixels + (size_t)y * p->w;
+                for (int x = x0; x < x1; x++) {
+                    if (row[x] >= p->strong_v) {
+                        p->comps[id].n_alone += (uint64_t)strong_alone(p, row, x, y);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Finds the components of the strong cells left after peeling lines, and measures them. */
+static dg_status label_components(dg_prep *p)
+{
+    size_t n = (size_t)p->cgw * p->cgh;
+    int32_t *queue = malloc(n * sizeof *queue);
+    size_t cap = 64;
+    p->comps = malloc(cap * sizeof *p->comps);
+    if (!queue || !p->comps) {
+        free(queue);
+        return dg_prep_nomem();
+    }
+    p->n_comps = 0;
+    for (size_t start = 0; start < n; start++) {
+        if (!p->on[start] || p->label[start] >= 0) {
+            continue;
+        }
+        if ((size_t)p->n_comps == cap) {
+            dg_prep_comp *grown = realloc(p->comps, 2 * cap * sizeof *p->comps);
+            if (!grown) {
+                free(queue);
+                return dg_prep_nomem();
+            }
+            p->comps = grown;
+            cap *= 2;
+        }
+        grow_component(p, start, p->n_comps++, queue);
+    }
+    free(queue);
+    count_band_cells(p);
+    count_alone_pixels(p);
+    p->n_found = p->n_comps;
+    return DG_OK;
+}
+
+static int touches_border(const dg_prep *p, const dg_prep_comp *c)
+{
+    return c->x0 == 0 || c->y0 == 0 || c->x1 == p->cgw - 1 || c->y1 == p->cgh - 1;
+}
+
+/* Paper edge, table, frame or line along the border. */
+static int border_structure(const dg_prep *p, const dg_prep_comp *c)
+{
+    if (!touches_border(p, c)) {
+        return 0;
+    }
+    int bw = c->x1 - c->x0 + 1, bh = c->y1 - c->y0 + 1;
+    return 10 * bw >= 9 * p->cgw || 10 * bh >= 9 * p->cgh ||
+           5 * (uint64_t)c->n_cells >= (uint64_t)p->cgw * p->cgh;
+}
+
+/* Its cells hug the edges of its own box: a frame, a rectangle, a line. */
+static int ring_like(const dg_prep_comp *c)
+{
+    int bw = c->x1 - c->x0 + 1, bh = c->y1 - c->y0 + 1;
+    return bw >= 8 && bh >= 8 && 10 * (uint64_t)c->n_band >= 9 * (uint64_t)c->n_cells &&
+           (uint64_t)c->n_cells * 3 < (uint64_t)bw * bh;
+}
+
+static int box_inside(const dg_prep_comp *in, const dg_prep_comp *out)
+{
+    return in->x0 > out->x0 && in->x1 < out->x1 && in->y0 > out->y0 && in->y1 < out->y1;
+}
+
+/* Keeps the components that may be digits (see the file comment). */
+static void filter_components(dg_prep *p)
+{
+    uint64_t largest = 0;
+    for (int i = 0; i < p->n_comps; i++) {
+        dg_prep_comp *c = &p->comps[i];
+        /* made of scattered dots (cells merge nearby dust into one component) */
+        c->keep = 10 * c->n_alone < 3 * c->area;
+        if (c->keep && c->area > largest) {
+            largest = c->area;
+        }
+    }
+    /* interior components that look like digits: not specks, not slivers */
+    int min_side = p->cgw < p->cgh ? p->cgw : p->cgh;
+    int digit_inside = 0;
+    for (int i = 0; i < p->n_comps; i++) {
+        const dg_prep_comp *c = &p->comps[i];
+        int side = c->x1 - c->x0 > c->y1 - c->y0 ? c->x1 - c->x0 + 1 : c->y1 - c->y0 + 1;
+        if (c->keep && !border_structure(p, c) && !ring_like(c) &&
+            (double)c->area >= SPECK_FRACTION * (double)largest && 25 * side >= min_side) {
+            digit_inside = 1;
+        }
+    }
+    for (int i = 0; i < p->n_comps; i++) {
+        dg_prep_comp *c = &p->comps[i];
+        if (border_structure(p, c) && (digit_inside || ring_like(c))) {
+            c->keep = 0;
+        }
+    }
+    /* frames drawn around other ink */
+    for (int i = 0; i < p->n_comps; i++) {
+        dg_prep_comp *c = &p->comps[i];
+        if (!c->keep || !ring_like(c)) {
+            continue;
+        }
+        for (int j = 0; j < p->n_comps; j++) {
+            const dg_prep_comp *d = &p->comps[j];
+            if (j != i && d->keep && box_inside(d, c) && 10 * d->area >= c->area / 10) {
+                c->keep = 0;
+                break;
+            }
+        }
+    }
+    /* specks, relative to the largest component left */
+    largest = 0;
+    for (int i = 0; i < p->n_comps; i++) {
+        if (p->comps[i].keep && p->comps[i].area > largest) {
+            largest = p->comps[i].area;
+        }
+    }
+    for (int i = 0; i < p->n_comps; i++) {
+        dg_prep_comp *c = &p->comps[i];
+        if (c->keep && (double)c->area < SPECK_FRACTION * (double)largest) {
+            c->keep = 0;
+        }
+    }
+}
+
+dg_status dg_prep_find_components(dg_prep *p)
+{
+    dg_status st = alloc_cells(p);
+    if (st != DG_OK) {
+        return st;
+    }
+    classify(p);
+    st = peel_lines(p, p->cgw, p->cgh, 1, (size_t)p->cgw);
+    if (st == DG_OK) {
+        st = peel_lines(p, p->cgh, p->cgw, (size_t)p->cgw, 1);
+    }
+    if (st == DG_OK) {
+        st = label_components(p);
+    }
+    if (st != DG_OK) {
+        return st;
+    }
+    filter_components(p);
+    return DG_OK;
+}
+
+/* Gives the cells of kept components, and the faint cells around them, their owner; and
+ * sets to 0 the pixels of every other cell. keep[i] says which components count. */
+void dg_prep_assign_owners(dg_prep *p, const int *keep)
+{
+    int gw = p->cgw, gh = p->cgh;
+    int halo = dg_ceil_div(HALO_PX, p->cs);
+    size_t n = (size_t)gw * gh;
+    for (size_t c = 0; c < n; c++) {
+        int id = p->label[c];
+        p->owner[c] = id >= 0 && keep[id] ? id : -1;
+    }
+    for (int y = 0; y < gh; y++) {
+        for (int x = 0; x < gw; x++) {
+            int id = p->label[y * gw + x];
+            if (id < 0 || !keep[id]) {
+                continue;
+            }
+            for (int yy = y - halo; yy <= y + halo; yy++) {
+                for (int xx = x - halo; xx <= x + halo; xx++) {
+                    if (yy < 0 || xx < 0 || yy >= gh || xx >= gw) {
+                        continue;
+                    }
+                    size_t c = (size_t)yy * gw + xx;
+                    if (p->owner[c] < 0 && p->label[c] < 0 && p->weak[c] && !p->gone[c]) {
+                        p->owner[c] = id;
+                    }
+                }
+            }
+        }
+    }
+    for (int cy = 0; cy < gh; cy++) {
+        for (int cx = 0; cx < gw; cx++) {
+            size_t c = (size_t)cy * gw + cx;
+            if (p->owner[c] >= 0 || !p->weak[c]) {
+                continue;
+            }
+            int x0 = cx * p->cs, x1 = x0 + p->cs < p->w ? x0 + p->cs : p->w;
+            int y0 = cy * p->cs, y1 = y0 + p->cs < p->h ? y0 + p->cs : p->h;
+            for (int y = y0; y < y1; y++) {
+                memset(p->ink->pixels + (size_t)y * p->w + x0, 0, (size_t)(x1 - x0));
+            }
+        }
+    }
+}

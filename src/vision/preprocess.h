@@ -1,0 +1,109 @@
+/*
+ * preprocess.h - private to the preprocessing: the state of one ink map while it is built,
+ * its components, and the steps its files call in one another. Layout: images and grids
+ * are [h][w] row-major; x is the column, y the row.
+ *
+ * dg_preprocess (preprocess.c) and dg_ink_map (ink.c) both build the ink map with
+ * dg_prep_build_ink: ink.c's passes over the pixels, with the background from
+ * ink_background.c, then ink_components.c's cells and components. dg_preprocess then
+ * chooses the digit's components; the MNIST conversion (mnist.c) takes it from there.
+ */
+#ifndef DG_PREPROCESS_H
+#define DG_PREPROCESS_H
+
+#include "digits.h"
+
+/* One connected group of strong cells on the component grid. */
+typedef struct dg_prep_comp {
+    int x0, y0, x1, y1; /* bounding box in cells, inclusive */
+    uint32_t n_cells;
+    uint64_t area;    /* strong pixels */
+    double sx, sy;    /* area-weighted sums of cell centres, pixels */
+    uint32_t n_band;  /* cells near the edges of its own box (ring and line test) */
+    uint64_t n_alone; /* strong pixels without a strong 8-neighbour (noise test) */
+    int keep;
+} dg_prep_comp;
+
+typedef struct dg_prep {
+    const dg_image *img;
+    int q;                  /* source pixels per working pixel, each way */
+    int w, h;               /* working size: the image's, divided by q */
+    uint8_t *planes;        /* [2][h][w] owned min/max planes; NULL for grey images */
+    uint8_t *smooth;        /* [h][w] smoothed ink-side plane of a noisy image, or NULL */
+    const uint8_t *lo, *hi; /* [h][w] minimum and maximum channel */
+
+    int bs, bgw, bgh; /* background grid: cell side in pixels, grid size */
+    float *bg;        /* [bgh][bgw] background level in the ink-side plane */
+    int dark;         /* ink darker than the background */
+    float base, sigma, contrast, t_low, t_high;
+    int strong_v; /* ink values from this one up are strong (256: none) */
+
+    dg_image *ink; /* [h][w] residual, then ink 0..255 */
+
+    int cs, cgw, cgh; /* component grid */
+    uint32_t *strong; /* [cgh][cgw] strong pixels per cell */
+    uint8_t *weak;    /* [cgh][cgw] cell holds a nonzero ink pixel */
+    uint8_t *on;      /* [cgh][cgw] cell holds a strong pixel and is not a line */
+    uint8_t *gone;    /* [cgh][cgw] peeled off as part of a line */
+    int32_t *label;   /* [cgh][cgw] component of a strong cell, -1 */
+    int32_t *owner;   /* [cgh][cgw] kept component owning the cell's pixels, -1 */
+    dg_prep_comp *comps;
+    int n_comps;
+    int n_found; /* components before filtering */
+} dg_prep;
+
+static inline float dg_clampf(float v, float lo, float hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+static inline int dg_ceil_div(int a, int b)
+{
+    return (a + b - 1) / b;
+}
+
+/* DG_ERR_NOMEM with the preprocessing's message. */
+dg_status dg_prep_nomem(void);
+/* DG_ERR_ARG unless img is a 1, 3 or 4 channel image with pixels; DG_ERR_TOO_LARGE beyond
+ * DG_IMAGE_MAX_PIXELS. what names the caller in the message. */
+dg_status dg_prep_check_image(const dg_image *img, const char *what);
+
+/* ink.c: the ink map of img pooled by q x q blocks, up to the component filter. Fills *p
+ * (free it with dg_prep_free, also on failure). On DG_OK, *status is DG_PREP_EMPTY (no
+ * ink; p->ink all 0), else the components are labelled and filtered (their keep flags). */
+dg_status dg_prep_build_ink(dg_prep *p, const dg_image *img, int q, dg_prep_status *status);
+void dg_prep_free(dg_prep *p);
+/* The polarity, background, contrast and noise fields of info. */
+void dg_prep_fill_levels(const dg_prep *p, dg_preprocess_info *info);
+
+/* ink_background.c: step 2 of the ink map, from the grey planes p->lo and p->hi. The
+ * background grid, the polarity p->dark and the background level of every cell p->bg. */
+dg_status dg_prep_background(dg_prep *p);
+/* The residuals of the plane where ink stands out against the background, into p->ink
+ * (clamped to 0..255), and their histogram hist[r + 255], r = -255..255. */
+dg_status dg_prep_residuals(dg_prep *p, uint32_t hist[511]);
+/* The median of the cells' background levels (0 before there are any), for reporting. */
+float dg_prep_background_median(const dg_prep *p);
+
+/* ink_components.c: step 4 of the ink map, once the levels are known: the cells, ruling
+ * lines peeled off, components labelled and filtered. */
+dg_status dg_prep_find_components(dg_prep *p);
+/* Gives the cells of the components with keep[i] set, and the faint cells around them,
+ * their owner in p->owner, and sets to 0 the pixels of every other cell. */
+void dg_prep_assign_owners(dg_prep *p, const int *keep);
+
+/* mnist.c: bounding box {x, y, w, h} of the nonzero pixels of a [h][w] byte image inside
+ * [x0, x1) x [y0, y1) where mask (rw wide, origin at mx, my; may be NULL) is nonzero.
+ * Returns 0 when there is none. */
+int dg_prep_ink_box(const uint8_t *px, int w, const uint8_t *mask, int mx, int my, int rw, int x0,
+                    int y0, int x1, int y1, int box[4]);
+/* Stroke width estimate of a [h][w] ink crop (0..255) with row stride `stride`. */
+float dg_prep_stroke_width(const uint8_t *px, int w, int h, size_t stride);
+/* The MNIST conversion of the ink inside the (already clipped) rectangle [x0, x1) x
+ * [y0, y1) where mask (mw wide, origin at mx, my; may be NULL) is nonzero. info (may be
+ * NULL) gets the status, the box, the stroke width and whether strokes were redrawn. */
+dg_status dg_prep_to_mnist(const dg_image *ink, const uint8_t *mask, int mx, int my, int mw, int x0,
+                           int y0, int x1, int y1, uint8_t out[DG_MNIST_PIXELS],
+                           dg_preprocess_info *info);
+
+#endif
