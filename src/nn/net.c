@@ -206,7 +206,13 @@ static void describe_layer(const dg_layer *l, char *buf, size_t size)
     } else if (l->ops == &dg_maxpool2d_ops) {
         snprintf(buf, size, "maxpool %d", l->k);
     } else if (l->ops == &dg_dropout_ops) {
-        snprintf(buf, size, "dropout %g", (double)l->rate);
+        /* %g's six digits unless they read back as another rate: 0.9999999 is not 1 */
+        for (int digits = 6; digits <= 9; digits++) {
+            snprintf(buf, size, "dropout %.*g", digits, (double)l->rate);
+            if (strtof(buf + strlen("dropout "), NULL) == l->rate) {
+                break;
+            }
+        }
     } else {
         snprintf(buf, size, "%s", l->ops->name);
     }
