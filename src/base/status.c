@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_error[512];
 
@@ -38,9 +39,12 @@ const char *dg_status_name(dg_status status)
 
 dg_status dg_fail(dg_status status, const char *fmt, ...)
 {
+    /* formatted aside first: an argument may be dg_last_error() itself, to add context */
+    char message[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
+    memcpy(last_error, message, sizeof message);
     return status;
 }
