@@ -1,9 +1,10 @@
 # digits - one Makefile, objects in build/ (build-san/ with SAN=1, build-portable/ with PORTABLE=1).
 #   make            library, the digits program        make test    build and run every test
 #   make demo       get MNIST, train, evaluate, report make bench   benchmarks (figures)
-#   make data       MNIST into data/mnist              make fuzz    libFuzzer targets (clang)
+#   make data       MNIST into data/mnist              make fuzz    build, run libFuzzer targets
 #   make deps       install missing system packages    make format  clang-format the sources
 #   make format-check  fail when a source is not formatted
+#   make fuzz-corpus   minimise what make fuzz found into tests/fuzz/corpus (docs/fuzzing.md)
 # PORTABLE=1 builds without -march=native; SAN=1 adds ASan+UBSan; WERROR=1 adds -Werror.
 #
 # Layout: src/<module>/ is libdigits (docs/architecture.md), synth/ the synthetic
@@ -26,8 +27,13 @@ LDLIBS  := -lpng -ljpeg -lz -lm -ldl -pthread
 
 B ?= build
 ifeq ($(FUZZ),1)
-CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=undefined
 endif
+# make fuzz: seconds per target, targets run at once, which targets (all when empty)
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 1
+FUZZ_TARGETS ?=
 ifeq ($(SAN),1)
 B := build-san
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -53,7 +59,7 @@ FORMAT_SRC := $(sort $(wildcard include/*.h src/*/*.[ch] src/*/*/*.[ch] synth/*.
                 tests/*.[ch] tests/fuzz/*.[ch] bench/*.c scripts/*.c))
 LIBS      := $(B)/libdigits_synth.a $(B)/libdigits.a
 
-.PHONY: all deps data demo test bench fuzz format format-check clean
+.PHONY: all deps data demo test bench fuzz fuzz-build fuzz-corpus format format-check clean
 all: $(B)/digits $(B)/libdigits.a $(TOOL_BIN)
 
 $(B)/%.o: %.c
@@ -106,7 +112,7 @@ $(B)/bench_%: bench/bench_%.c $(LIBS)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIBS) $(LDLIBS) -o $@
 
 -include $(LIB_OBJ:.o=.d) $(SYNTH_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) \
-         $(FUZZ_BIN:=.d) $(BENCH_BIN:=.d) $(TOOL_BIN:=.d)
+         $(FUZZ_BIN:=.d) $(BENCH_BIN:=.d) $(TOOL_BIN:=.d) $(FUZZ_SRC:tests/fuzz/%.c=$(B)/%.d)
 
 deps:
 	@scripts/install-deps.sh
@@ -128,7 +134,13 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@scripts/bench.sh $(B)
 
-fuzz:
+fuzz: fuzz-build
+	@scripts/fuzz.sh run -t $(FUZZ_SECONDS) -j $(FUZZ_JOBS) $(FUZZ_TARGETS)
+
+fuzz-corpus: fuzz-build
+	@scripts/fuzz.sh merge $(FUZZ_TARGETS)
+
+fuzz-build:
 	$(MAKE) --no-print-directory CC=clang B=build-fuzz FUZZ=1 $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libdigits.a build-fuzz/libdigits_synth.a

@@ -2,8 +2,10 @@
  * fuzz_model.c - fuzz target for the model file reader. The input is written to a
  * temporary file and loaded twice: as it is, and with its file size field and CRC-32 set
  * to agree with its bytes, so that mutations reach the section parser instead of stopping
- * at the checksum. Any status is fine; a crash, leak, sanitizer report, a failure that
- * leaves *net set or gives no message, or a loaded net that cannot be saved back is a bug.
+ * at the checksum. Each time dg_model_stat checks the same file first: where it fails,
+ * dg_model_load must fail alike. Any status is fine; a crash, leak, sanitizer report, a
+ * failure that leaves *net set or gives no message, a dg_model_stat failure that leaves its
+ * output set, or a loaded net that cannot be saved back is a bug.
  */
 #include "digits.h"
 #include "fuzz_files.h"
@@ -22,11 +24,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* the fuzzed input, and the file loaded or written beside it */
 static const char *const input_path = fuzz_path_a, *const output_path = fuzz_path_b;
 
-static void load(void)
+/* dg_model_stat on the input; its status, which dg_model_load must repeat on failure */
+static dg_status stat_input(size_t size)
 {
+    dg_model_file file;
+    memset(&file, 0xa5, sizeof file);
+    dg_status st = dg_model_stat(input_path, &file);
+    if (st != DG_OK) {
+        if (file.version != 0 || file.n_bytes != 0 || file.checksum != 0 ||
+            dg_last_error()[0] == '\0') {
+            abort();
+        }
+    } else if (file.n_bytes != size || file.version == 0) {
+        abort();
+    }
+    return st;
+}
+
+static void load(size_t size)
+{
+    dg_status stat_st = stat_input(size);
     dg_net *net = (dg_net *)&net; /* not NULL: the loader must set it either way */
     dg_model_meta meta;
     dg_status st = dg_model_load(input_path, &net, &meta);
+    if (stat_st != DG_OK && st != stat_st) {
+        abort(); /* both check the header, size and checksum alike */
+    }
     if (st != DG_OK) {
         if (net != NULL || dg_last_error()[0] == '\0') {
             abort();
@@ -51,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     if (fuzz_write_file(input_path, data, size)) {
-        load();
+        load(size);
     }
     if (size < 28) {
         return 0;
@@ -69,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fixed[size - 4 + (size_t)i] = (uint8_t)(crc >> (8 * i));
     }
     if (fuzz_write_file(input_path, fixed, size)) {
-        load();
+        load(size);
     }
     free(fixed);
     return 0;

@@ -24,7 +24,13 @@ static bool dropout_parse(dg_layer *l, char **words, int n)
 
 static void dropout_describe(const dg_layer *l, char *buf, size_t size)
 {
-    snprintf(buf, size, "dropout %g", (double)l->rate);
+    /* %g's six digits unless they read back as another rate: 0.9999999 is not 1 */
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(buf, size, "dropout %.*g", digits, (double)l->rate);
+        if (strtof(buf + strlen("dropout "), NULL) == l->rate) {
+            break;
+        }
+    }
 }
 
 static dg_status dropout_init(dg_layer *l)
