@@ -18,11 +18,12 @@ int main(int argc, char **argv)
     dg_net *net;
     dg_model_meta meta;
     dg_dataset *ds;
-    if (dg_model_load(model, &net, &meta) != DG_OK || dg_dataset_load(data, DG_SPLIT_TRAIN, &ds)) {
+    if (dg_model_load(model, &net, &meta) != DG_OK ||
+        dg_dataset_load(data, DG_SPLIT_TRAIN, &ds) != DG_OK ||
+        dg_net_set_threads(net, 0) != DG_OK) {
         fprintf(stderr, "bench_calibrate: %s\n", dg_last_error());
         return 1;
     }
-    dg_net_set_threads(net, 0);
     uint32_t first = ds->n - ds->n / 10, count = ds->n / 10;
     uint8_t *pred = malloc(count);
     float *conf = malloc(count * sizeof *conf);

@@ -144,7 +144,10 @@ int main(int argc, char **argv)
         goto done;
     }
     dg_train_config cfg;
-    dg_preset_train_config(o.preset, &cfg);
+    if (dg_preset_train_config(o.preset, &cfg) != DG_OK) {
+        fprintf(stderr, "bench_train: %s\n", dg_last_error());
+        goto done;
+    }
     cfg.epochs = (int)o.epochs;
     cfg.batch = (int)o.batch;
     cfg.val_split = 0.0;

@@ -425,7 +425,7 @@ DG_TEST(plot_unwritable_path)
     const dg_history_row row = {1, 0.3, 0.9, -1, -1, 2.0};
     char path[600];
     snprintf(path, sizeof path, "%s/no/such/folder/x.png", test_tmp_dir());
-    CHECK(dg_plot_history(&row, 1, path) != DG_OK);
+    CHECK_STATUS(dg_plot_history(&row, 1, path), DG_ERR_NOT_FOUND);
     snprintf(path, sizeof path, "%s/no/such/folder/x.svg", test_tmp_dir());
     CHECK_STATUS(dg_plot_history(&row, 1, path), DG_ERR_IO);
 }

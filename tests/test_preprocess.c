@@ -499,15 +499,15 @@ static void check_passthrough(const uint8_t *digits, int n, double *mean_diff, i
     dg_image *img = NULL;
     *mean_diff = 1e9;
     *n_com_moved = n;
-    if (dg_image_new(28, 28, 1, &img) != DG_OK) {
-        return;
-    }
+    CHECK_OK(dg_image_new(28, 28, 1, &img));
     double total = 0;
     int moved = 0;
+    dg_status st = DG_OK;
     for (int i = 0; i < n; i++) {
         uint8_t out[784];
         memcpy(img->pixels, digits + 784 * i, 784);
-        if (dg_preprocess(img, out, NULL) != DG_OK) {
+        st = dg_preprocess(img, out, NULL);
+        if (st != DG_OK) {
             break;
         }
         digit_stats a = measure(digits + 784 * i), b = measure(out);
@@ -515,6 +515,7 @@ static void check_passthrough(const uint8_t *digits, int n, double *mean_diff, i
         moved += fabs(a.com_x - b.com_x) > 0.5 || fabs(a.com_y - b.com_y) > 0.5;
     }
     dg_image_free(img);
+    CHECK_OK(st);
     *mean_diff = total / n;
     *n_com_moved = moved;
 }
