@@ -159,17 +159,6 @@ static int time_one(dg_net *net, const float *x, const bench_options *o, int thr
     return 0;
 }
 
-static int argmax(const float *p, int n)
-{
-    int best = 0;
-    for (int i = 1; i < n; i++) {
-        if (p[i] > p[best]) {
-            best = i;
-        }
-    }
-    return best;
-}
-
 /* Images per second over batches of BATCH test images (median batch time), and the
  * accuracy of the last pass. */
 static int time_batches(dg_net *net, const dg_dataset *test, const float *x, const bench_options *o,
@@ -196,7 +185,7 @@ static int time_batches(dg_net *net, const dg_dataset *test, const float *x, con
             const float *p = dg_net_forward(net, xb, BATCH, false, NULL);
             t[k++] = now_seconds() - t0;
             for (int i = 0; i < BATCH; i++) {
-                correct += argmax(p + (size_t)i * classes, classes) ==
+                correct += dg_argmax(p + (size_t)i * classes, classes) ==
                            test->labels[(size_t)b * BATCH + (size_t)i];
             }
         }

@@ -369,6 +369,19 @@ DG_TEST(net_learns)
               dir ? "MNIST" : "generated");
 }
 
+/* The first largest wins; NaN is passed over, but a NaN in front is never beaten. */
+DG_TEST(net_argmax)
+{
+    const float plain[] = {0.1f, 0.7f, 0.2f}, tie[] = {0.2f, 0.4f, 0.4f};
+    const float nan_later[] = {0.3f, NAN, 0.5f}, nan_first[] = {NAN, 0.9f, 0.1f};
+    CHECK(dg_argmax(plain, 3) == 1);
+    CHECK(dg_argmax(tie, 3) == 1);
+    CHECK(dg_argmax(nan_later, 3) == 2);
+    CHECK(dg_argmax(nan_first, 3) == 0);
+    CHECK(dg_argmax(plain, 1) == 0);
+    CHECK(dg_argmax(plain, 0) == 0);
+}
+
 DG_TEST(net_train_rejects_mismatched_data)
 {
     dg_dataset *ds = small_dataset(20, 1);

@@ -419,10 +419,7 @@ static dg_status write_page(const char *dir, const dg_report *r, const int have[
         fputs("<section>\n<h2>Your images</h2>\n<div class=\"samples\">\n", f);
         for (int i = 0; i < r->n_samples; i++) {
             const dg_report_sample *s = &r->samples[i];
-            int best = 0;
-            for (int j = 1; j < classes && s->probs; j++) {
-                best = s->probs[j] > s->probs[best] ? j : best;
-            }
+            int best = s->probs ? dg_argmax(s->probs, classes) : 0;
             char buf[16];
             fputs("<figure>\n", f);
             if (sample_ok[i]) {
