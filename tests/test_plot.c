@@ -418,6 +418,18 @@ DG_TEST(plot_svg_output)
     ok = strstr(svg, "pred 7 0.60") != NULL && strstr(svg, "#d62728") != NULL;
     free(svg);
     CHECK(ok);
+    /* class names are escaped, and what the bitmap font cannot draw reads '?' as in a PNG */
+    dg_eval ev = {.n = 3, .classes = 2};
+    ev.confusion[0][0] = 2;
+    ev.confusion[1][1] = 1;
+    const char names[2][32] = {"<a&b>", "\xc3\xa9'q\""};
+    path = tmp_file("confusion.svg");
+    CHECK_OK(dg_plot_confusion(&ev, names, path));
+    svg = slurp(path);
+    CHECK(svg);
+    ok = strstr(svg, ">&lt;a&amp;b&gt;<") && strstr(svg, ">??&#39;q&quot;<");
+    free(svg);
+    CHECK_MSG(ok, "class names not escaped for SVG text");
 }
 
 DG_TEST(plot_unwritable_path)

@@ -55,33 +55,10 @@ static const char style[] =
     ".pred{font-size:22px;font-weight:700}\n"
     "footer{color:#888;font-size:13px;text-align:center}\n";
 
-/* Writes s with the characters HTML gives meaning to escaped; control bytes dropped. */
+/* Text from outside (names, labels, the spec) in the page: escaped, UTF-8 kept. */
 static void html(FILE *f, const char *s)
 {
-    for (; s && *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        switch (ch) {
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        case '\'':
-            fputs("&#39;", f);
-            break;
-        default:
-            if (ch >= 32 || ch == '\t') {
-                fputc(ch, f);
-            }
-        }
-    }
+    dg_markup_text(f, s, false);
 }
 
 /* Creates dir and its missing parents, like mkdir -p. */
