@@ -50,7 +50,7 @@ TOOL_SRC  := $(sort $(wildcard scripts/*.c))
 TOOL_BIN  := $(TOOL_SRC:scripts/%.c=$(B)/%)
 # every C source and header of the project, for make format
 FORMAT_SRC := $(sort $(wildcard include/*.h src/*/*.[ch] src/*/*/*.[ch] synth/*.[ch] cli/*.[ch] \
-                tests/*.[ch] tests/fuzz/*.[ch] bench/*.c scripts/*.c))
+                tests/*.[ch] tests/fuzz/*.[ch] bench/*.[ch] scripts/*.c))
 LIBS      := $(B)/libdigits_synth.a $(B)/libdigits.a
 
 .PHONY: all deps data demo test bench fuzz format format-check clean
