@@ -98,6 +98,44 @@ const char *test_tmp_dir(void)
     return tmp_dir;
 }
 
+void *test_read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t cap = 0, used = 0;
+    for (;;) {
+        if (used + 1 >= cap) {
+            cap = cap ? 2 * cap : 4096;
+            char *grown = realloc(buf, cap);
+            if (!grown) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = grown;
+        }
+        size_t k = fread(buf + used, 1, cap - 1 - used, f);
+        used += k;
+        if (k == 0) {
+            break;
+        }
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(buf);
+        return NULL;
+    }
+    buf[used] = '\0';
+    if (n) {
+        *n = used;
+    }
+    return buf;
+}
+
 static int selected(const char *name, int argc, char **argv)
 {
     if (argc < 2) {

@@ -25,6 +25,9 @@ const char *test_data_dir(void);
 const char *test_mnist_dir(void);
 /* A fresh empty temporary folder for this test (removed at exit). */
 const char *test_tmp_dir(void);
+/* The whole file at path in a new buffer with a '\0' after it (so text can be searched),
+ * its size in *n (n may be NULL); NULL when it cannot be read. The caller frees it. */
+void *test_read_file(const char *path, size_t *n);
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \

@@ -234,15 +234,10 @@ DG_TEST(cli_train_evaluate_predict_round)
 
 static bool file_has(const char *path, const char *text)
 {
-    char buf[4096];
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        return false;
-    }
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return strstr(buf, text) != NULL;
+    char *buf = test_read_file(path, NULL);
+    bool found = buf && strstr(buf, text) != NULL;
+    free(buf);
+    return found;
 }
 
 /* --labels names the classes in the model and in what evaluate and info print. */
