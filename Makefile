@@ -4,6 +4,7 @@
 #   make data       MNIST into data/mnist              make fuzz    libFuzzer targets (clang)
 #   make deps       install missing system packages    make format  clang-format the sources
 #   make format-check  fail when a source is not formatted
+#   make check-clang   build everything (tests, fuzz replays, bench) with clang -Werror
 # PORTABLE=1 builds without -march=native; SAN=1 adds ASan+UBSan; WERROR=1 adds -Werror.
 #
 # Layout: src/<module>/ is libdigits (docs/architecture.md), synth/ the synthetic
@@ -53,8 +54,11 @@ FORMAT_SRC := $(sort $(wildcard include/*.h src/*/*.[ch] src/*/*/*.[ch] synth/*.
                 tests/*.[ch] tests/fuzz/*.[ch] bench/*.[ch] scripts/*.c))
 LIBS      := $(B)/libdigits_synth.a $(B)/libdigits.a
 
-.PHONY: all deps data demo test bench fuzz format format-check clean
+.PHONY: all programs deps data demo test bench fuzz format format-check check-clang clean
 all: $(B)/digits $(B)/libdigits.a $(TOOL_BIN)
+
+# everything that compiles: what make test builds, and the bench programs
+programs: all $(B)/run_tests $(FUZZ_BIN) $(BENCH_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -129,5 +133,9 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_SRC)
 
+# a second compiler's warnings, as errors, over every program
+check-clang:
+	@$(MAKE) --no-print-directory CC=clang WERROR=1 B=build-clang programs
+
 clean:
-	rm -rf build build-san build-fuzz build-portable
+	rm -rf build build-san build-fuzz build-portable build-clang
