@@ -5,6 +5,7 @@
 #   make deps       install missing system packages    make format  clang-format the sources
 #   make format-check  fail when a source is not formatted
 #   make fuzz-corpus   minimise what make fuzz found into tests/fuzz/corpus (docs/fuzzing.md)
+#   make check-clang   build everything (tests, fuzz replays, bench) with clang -Werror
 # PORTABLE=1 builds without -march=native; SAN=1 adds ASan+UBSan; WERROR=1 adds -Werror.
 #
 # Layout: src/<module>/ is libdigits (docs/architecture.md), synth/ the synthetic
@@ -56,11 +57,14 @@ TOOL_SRC  := $(sort $(wildcard scripts/*.c))
 TOOL_BIN  := $(TOOL_SRC:scripts/%.c=$(B)/%)
 # every C source and header of the project, for make format
 FORMAT_SRC := $(sort $(wildcard include/*.h src/*/*.[ch] src/*/*/*.[ch] synth/*.[ch] cli/*.[ch] \
-                tests/*.[ch] tests/fuzz/*.[ch] bench/*.c scripts/*.c))
+                tests/*.[ch] tests/fuzz/*.[ch] bench/*.[ch] scripts/*.c))
 LIBS      := $(B)/libdigits_synth.a $(B)/libdigits.a
 
-.PHONY: all deps data demo test bench fuzz fuzz-build fuzz-corpus format format-check clean
+.PHONY: all programs deps data demo test bench fuzz fuzz-build fuzz-corpus format format-check check-clang clean
 all: $(B)/digits $(B)/libdigits.a $(TOOL_BIN)
+
+# everything that compiles: what make test builds, and the bench programs
+programs: all $(B)/run_tests $(FUZZ_BIN) $(BENCH_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -153,5 +157,9 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_SRC)
 
+# a second compiler's warnings, as errors, over every program
+check-clang:
+	@$(MAKE) --no-print-directory CC=clang WERROR=1 B=build-clang programs
+
 clean:
-	rm -rf build build-san build-fuzz build-portable
+	rm -rf build build-san build-fuzz build-portable build-clang

@@ -7,7 +7,7 @@
  *
  *   build/bench_agreement [MODEL] [DATA_DIR]
  */
-#include "digits.h"
+#include "bench/bench_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,9 +21,7 @@ int main(int argc, char **argv)
     dg_net *net;
     dg_model_meta meta;
     dg_dataset *ds;
-    if (dg_model_load(model, &net, &meta) != DG_OK ||
-        dg_dataset_load(data, DG_SPLIT_TEST, &ds) != DG_OK) {
-        fprintf(stderr, "bench_agreement: %s\n", dg_last_error());
+    if (!bench_load("bench_agreement", model, data, DG_SPLIT_TEST, &net, &meta, &ds)) {
         return 1;
     }
     char dir[] = "/tmp/digits-agreement-XXXXXX";

@@ -6,7 +6,7 @@
  *
  *   build/bench_calibrate [MODEL] [DATA_DIR]
  */
-#include "digits.h"
+#include "bench/bench_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +18,13 @@ int main(int argc, char **argv)
     dg_net *net;
     dg_model_meta meta;
     dg_dataset *ds;
-    if (dg_model_load(model, &net, &meta) != DG_OK || dg_dataset_load(data, DG_SPLIT_TRAIN, &ds)) {
+    if (!bench_load("bench_calibrate", model, data, DG_SPLIT_TRAIN, &net, &meta, &ds)) {
+        return 1;
+    }
+    if (dg_net_set_threads(net, 0) != DG_OK) {
         fprintf(stderr, "bench_calibrate: %s\n", dg_last_error());
         return 1;
     }
-    dg_net_set_threads(net, 0);
     uint32_t first = ds->n - ds->n / 10, count = ds->n / 10;
     uint8_t *pred = malloc(count);
     float *conf = malloc(count * sizeof *conf);

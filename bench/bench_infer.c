@@ -15,13 +15,13 @@
  *
  * Legend: N batch (1000), S = 1*28*28 floats per image. test_x [n_test][S].
  */
+#include "bench/bench_util.h"
 #include "synth/synth.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define BATCH 1000
 
@@ -34,37 +34,6 @@ typedef struct bench_options {
     const char *model, *data, *sample;
     long runs, warmup, repeats, threads;
 } bench_options;
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Sorts v in place. */
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, compare_doubles);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static bool parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || v < lo || v > hi) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
 
 /* 0 on success, 1 on a bad option, -1 after --help. */
 static int parse_options(int argc, char **argv, bench_options *o)
@@ -86,26 +55,21 @@ static int parse_options(int argc, char **argv, bench_options *o)
             o->sample = optarg;
             break;
         case 'r':
-            ok = parse_long(optarg, 1, 10000000, &o->runs);
+            ok = bench_long_option("bench_infer", "--runs", optarg, 1, 10000000, &o->runs);
             break;
         case 'w':
-            ok = parse_long(optarg, 0, 10000000, &o->warmup);
+            ok = bench_long_option("bench_infer", "--warmup", optarg, 0, 10000000, &o->warmup);
             break;
         case 'R':
-            ok = parse_long(optarg, 1, 1000, &o->repeats);
+            ok = bench_long_option("bench_infer", "--repeats", optarg, 1, 1000, &o->repeats);
             break;
         case 't':
-            ok = parse_long(optarg, 0, 64, &o->threads);
+            ok = bench_long_option("bench_infer", "--threads", optarg, 0, 64, &o->threads);
             break;
-        case 'h':
-            fputs(usage, stdout);
-            return -1;
         default:
-            fputs(usage, stderr);
-            return 1;
+            return bench_other_option(usage, c);
         }
         if (!ok) {
-            fprintf(stderr, "bench_infer: bad value '%s'\n", optarg);
             return 1;
         }
     }
@@ -151,29 +115,18 @@ static int time_one(dg_net *net, const float *x, const bench_options *o, int thr
         st = dg_net_forward(net, x, 1, false, NULL, NULL);
     }
     for (long i = 0; i < o->runs && st == DG_OK; i++) {
-        double t0 = now_seconds();
+        double t0 = bench_seconds();
         st = dg_net_forward(net, x, 1, false, NULL, NULL);
-        t[i] = now_seconds() - t0;
+        t[i] = bench_seconds() - t0;
     }
     if (st != DG_OK) {
         fprintf(stderr, "bench_infer: %s\n", dg_last_error());
         free(t);
         return 1;
     }
-    *us = median(t, (size_t)o->runs) * 1e6;
+    *us = bench_median(t, (size_t)o->runs) * 1e6;
     free(t);
     return 0;
-}
-
-static int argmax(const float *p, int n)
-{
-    int best = 0;
-    for (int i = 1; i < n; i++) {
-        if (p[i] > p[best]) {
-            best = i;
-        }
-    }
-    return best;
 }
 
 /* Images per second over batches of BATCH test images (median batch time), and the
@@ -200,11 +153,11 @@ static int time_batches(dg_net *net, const dg_dataset *test, const float *x, con
         for (uint32_t b = 0; b < batches && st == DG_OK; b++) {
             const float *xb = x + (size_t)b * BATCH * image;
             const float *p;
-            double t0 = now_seconds();
+            double t0 = bench_seconds();
             st = dg_net_forward(net, xb, BATCH, false, NULL, &p);
-            t[k++] = now_seconds() - t0;
+            t[k++] = bench_seconds() - t0;
             for (int i = 0; i < BATCH && st == DG_OK; i++) {
-                correct += argmax(p + (size_t)i * classes, classes) ==
+                correct += dg_argmax(p + (size_t)i * classes, classes) ==
                            test->labels[(size_t)b * BATCH + (size_t)i];
             }
         }
@@ -214,7 +167,7 @@ static int time_batches(dg_net *net, const dg_dataset *test, const float *x, con
         free(t);
         return 1;
     }
-    *images_per_s = BATCH / median(t, n_t);
+    *images_per_s = BATCH / bench_median(t, n_t);
     *accuracy = (double)correct / ((double)batches * BATCH);
     free(t);
     return 0;
@@ -239,9 +192,7 @@ int main(int argc, char **argv)
     float *x = NULL;
     dg_model_meta meta;
     rc = 1;
-    if (dg_model_load(o.model, &net, &meta) != DG_OK ||
-        dg_dataset_load(o.data, DG_SPLIT_TEST, &test) != DG_OK) {
-        fprintf(stderr, "bench_infer: %s\n", dg_last_error());
+    if (!bench_load("bench_infer", o.model, o.data, DG_SPLIT_TEST, &net, &meta, &test)) {
         goto done;
     }
     dg_shape in = dg_net_input_shape(net);

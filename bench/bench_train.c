@@ -10,7 +10,7 @@
  * Only the epochs are timed (as torch_reference.py --mode train does): loading the data
  * and building the net are not. Peak RSS is the whole process's, from getrusage.
  */
-#include "digits.h"
+#include "bench/bench_util.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -44,17 +44,6 @@ static bool on_epoch(void *user, const dg_epoch_stats *st)
     return true;
 }
 
-static bool parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || v < lo || v > hi) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 /* 0 on success, 1 on a bad option, -1 after --help. */
 static int parse_options(int argc, char **argv, bench_options *o)
 {
@@ -80,29 +69,25 @@ static int parse_options(int argc, char **argv, bench_options *o)
             o->data = optarg;
             break;
         case 'e':
-            ok = parse_long(optarg, 1, 1000, &o->epochs);
+            ok = bench_long_option("bench_train", "--epochs", optarg, 1, 1000, &o->epochs);
             break;
         case 'l':
-            ok = parse_long(optarg, 0, DG_IDX_MAX_ITEMS, &o->limit);
+            ok =
+                bench_long_option("bench_train", "--limit", optarg, 0, DG_IDX_MAX_ITEMS, &o->limit);
             break;
         case 'b':
-            ok = parse_long(optarg, 1, 65536, &o->batch);
+            ok = bench_long_option("bench_train", "--batch", optarg, 1, 65536, &o->batch);
             break;
         case 't':
-            ok = parse_long(optarg, 0, 64, &o->threads);
+            ok = bench_long_option("bench_train", "--threads", optarg, 0, 64, &o->threads);
             break;
         case 'T':
             o->test = true;
             break;
-        case 'h':
-            fputs(usage, stdout);
-            return -1;
         default:
-            fputs(usage, stderr);
-            return 1;
+            return bench_other_option(usage, c);
         }
         if (!ok) {
-            fprintf(stderr, "bench_train: bad value '%s'\n", optarg);
             return 1;
         }
     }
@@ -144,7 +129,10 @@ int main(int argc, char **argv)
         goto done;
     }
     dg_train_config cfg;
-    dg_preset_train_config(o.preset, &cfg);
+    if (dg_preset_train_config(o.preset, &cfg) != DG_OK) {
+        fprintf(stderr, "bench_train: %s\n", dg_last_error());
+        goto done;
+    }
     cfg.epochs = (int)o.epochs;
     cfg.batch = (int)o.batch;
     cfg.val_split = 0.0;

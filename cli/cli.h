@@ -17,6 +17,10 @@
 #define DG_DEFAULT_MODEL "model/digits.model"
 #define DG_DEFAULT_DATA  "data/mnist"
 
+/* --threads takes 1 to the library's 64; without it, a command uses all cores. */
+#define CLI_MAX_THREADS 64
+#define CLI_MAX_SEED    2147483647L
+
 typedef struct cli_command {
     const char *name;
     int (*run)(int argc, char **argv); /* argv[0] is the command name */
@@ -61,9 +65,26 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-/* Parses a whole decimal integer in [lo, hi] or a float in [lo, hi]; false on junk. */
-int cli_parse_int(const char *s, long lo, long hi, long *out);
-int cli_parse_double(const char *s, double lo, double hi, double *out);
+/*
+ * Option values, one function per kind: the value of `option` (e.g. "--lr") as a whole
+ * decimal integer in [lo, hi], a plain decimal number in [lo, hi], or one of the names in
+ * the NULL-terminated list (its index into *out). On a bad value each prints the usage
+ * error "digits: CMD: --lr: '50' is not a number in 1e-06..10" and returns false: the
+ * command then returns DG_EXIT_USAGE.
+ */
+bool cli_int_option(const char *cmd, const char *option, const char *value, long lo, long hi,
+                    long *out);
+bool cli_float_option(const char *cmd, const char *option, const char *value, double lo, double hi,
+                      double *out);
+bool cli_choice_option(const char *cmd, const char *option, const char *value,
+                       const char *const *names, int *out);
+/* The getopt_long results every command treats alike: 'h' prints usage and gives
+ * DG_EXIT_OK, ':' (an option without its value) and anything unknown a usage error. */
+int cli_other_option(const char *cmd, const char *usage, int c, char **argv);
+/* `digits CMD [--help] MODEL...` (info, verify): parses the options; returns -1 when the
+ * command should go on with the model files argv[optind..] (at least one, at most
+ * max_models), else the status to exit with. */
+int cli_parse_model_args(const char *cmd, const char *usage, int max_models, int argc, char **argv);
 /* Loads a model for a command; when the file is missing says how to train one. Prints
  * the error itself and returns NULL on failure. */
 dg_net *cli_load_model(const char *cmd, const char *path, dg_model_meta *meta);

@@ -14,7 +14,7 @@ static const char usage[] = "usage: digits evaluate [--model MODEL] [--data DIR]
                             "\n"
                             "  --model MODEL   model file (default model/digits.model)\n"
                             "  --data DIR      MNIST-format IDX files (default data/mnist)\n"
-                            "  --threads N     worker threads (default: all cores)\n";
+                            "  --threads N     worker threads, 1 to 64 (default: all cores)\n";
 
 static void print_report(const dg_eval *ev, const dg_model_meta *meta)
 {
@@ -60,7 +60,7 @@ int cmd_evaluate(int argc, char **argv)
         {0, 0, 0, 0},
     };
     const char *model = DG_DEFAULT_MODEL, *data = DG_DEFAULT_DATA;
-    long threads = 0;
+    long threads = 0; /* all cores */
     int c;
     opterr = 0;
     optind = 1;
@@ -73,17 +73,12 @@ int cmd_evaluate(int argc, char **argv)
             data = optarg;
             break;
         case 't':
-            if (!cli_parse_int(optarg, 0, 64, &threads)) {
-                return cli_usage_error("evaluate", "bad value '%s' for --threads", optarg);
+            if (!cli_int_option("evaluate", "--threads", optarg, 1, CLI_MAX_THREADS, &threads)) {
+                return DG_EXIT_USAGE;
             }
             break;
-        case 'h':
-            fputs(usage, stdout);
-            return DG_EXIT_OK;
-        case ':':
-            return cli_usage_error("evaluate", "option %s needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error("evaluate", "unknown option %s", argv[optind - 1]);
+            return cli_other_option("evaluate", usage, c, argv);
         }
     }
     if (optind < argc) {

@@ -9,7 +9,7 @@
  */
 #include "cli.h"
 
-#include <getopt.h>
+#include <getopt.h> /* optind */
 #include <string.h>
 #include <time.h>
 
@@ -150,27 +150,9 @@ static void print_meta(const dg_net *net, const dg_model_meta *m, const dg_model
 
 int cmd_info(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            fputs(usage, stdout);
-            return DG_EXIT_OK;
-        default:
-            return cli_usage_error("info", "unknown option %s", argv[optind - 1]);
-        }
-    }
-    if (optind >= argc) {
-        return cli_usage_error("info", "which model file? e.g. digits info %s", DG_DEFAULT_MODEL);
-    }
-    if (argc - optind > 1) {
-        return cli_usage_error("info", "unexpected argument '%s'", argv[optind + 1]);
+    int rc = cli_parse_model_args("info", usage, 1, argc, argv);
+    if (rc >= 0) {
+        return rc;
     }
     const char *path = argv[optind];
     dg_model_meta meta;

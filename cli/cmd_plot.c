@@ -33,7 +33,7 @@ static const char usage[] =
     "  --cols N        grid columns (default: a square grid, at most 10)\n"
     "  --errors        only misclassified images, the most confident wrong answers first\n"
     "  --seed N        which random test images (default 1)\n"
-    "  --threads N     worker threads for the evaluation (default: all cores)\n"
+    "  --threads N     worker threads for the evaluation, 1 to 64 (default: all cores)\n"
     "  -o OUT          output file\n";
 
 /* ---------------------------------------------------------------- the shared test run */
@@ -139,6 +139,7 @@ static int parse(const char *cmd, int argc, char **argv, plot_opts *o)
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":ho:", longs, NULL)) != -1) {
+        bool ok = true;
         switch (c) {
         case 'm':
             o->model = optarg;
@@ -153,32 +154,22 @@ static int parse(const char *cmd, int argc, char **argv, plot_opts *o)
             o->errors = 1;
             break;
         case 'n':
-            if (!cli_parse_int(optarg, 1, 1000, &o->n)) {
-                return cli_usage_error(cmd, "bad value '%s' for --n (1..1000)", optarg);
-            }
+            ok = cli_int_option(cmd, "--n", optarg, 1, 1000, &o->n);
             break;
         case 'c':
-            if (!cli_parse_int(optarg, 1, 100, &o->cols)) {
-                return cli_usage_error(cmd, "bad value '%s' for --cols (1..100)", optarg);
-            }
+            ok = cli_int_option(cmd, "--cols", optarg, 1, 100, &o->cols);
             break;
         case 's':
-            if (!cli_parse_int(optarg, 0, 2147483647L, &o->seed)) {
-                return cli_usage_error(cmd, "bad value '%s' for --seed", optarg);
-            }
+            ok = cli_int_option(cmd, "--seed", optarg, 0, CLI_MAX_SEED, &o->seed);
             break;
         case 't':
-            if (!cli_parse_int(optarg, 0, 64, &o->threads)) {
-                return cli_usage_error(cmd, "bad value '%s' for --threads", optarg);
-            }
+            ok = cli_int_option(cmd, "--threads", optarg, 1, CLI_MAX_THREADS, &o->threads);
             break;
-        case 'h':
-            fputs(usage, stdout);
-            return DG_EXIT_OK;
-        case ':':
-            return cli_usage_error(cmd, "option %s needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error(cmd, "unknown option %s", argv[optind - 1]);
+            return cli_other_option(cmd, usage, c, argv);
+        }
+        if (!ok) {
+            return DG_EXIT_USAGE;
         }
     }
     for (; optind < argc; optind++) {

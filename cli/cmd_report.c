@@ -35,7 +35,7 @@ static const char usage[] =
     "                  .history.csv)\n"
     "  --samples DIR   pictures to recognise: PNG, JPEG, PGM/PPM or BMP (default samples/digits)\n"
     "  --mistakes N    how many of the worst mistakes to show (default 24, 0 for none)\n"
-    "  --threads N     worker threads (default: all cores)\n"
+    "  --threads N     worker threads, 1 to 64 (default: all cores)\n"
     "  -o DIR          output folder (default report)\n";
 
 typedef struct sample {
@@ -232,11 +232,12 @@ int cmd_report(int argc, char **argv)
     };
     const char *model = DG_DEFAULT_MODEL, *data = NULL, *history = NULL, *samples = NULL;
     const char *out = "report";
-    long n_mistakes = 24, threads = 0;
+    long n_mistakes = 24, threads = 0; /* all cores */
     int c;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":ho:", longs, NULL)) != -1) {
+        bool ok = true;
         switch (c) {
         case 'm':
             model = optarg;
@@ -254,22 +255,16 @@ int cmd_report(int argc, char **argv)
             out = optarg;
             break;
         case 'k':
-            if (!cli_parse_int(optarg, 0, 1000, &n_mistakes)) {
-                return cli_usage_error(CMD, "bad value '%s' for --mistakes (0..1000)", optarg);
-            }
+            ok = cli_int_option(CMD, "--mistakes", optarg, 0, 1000, &n_mistakes);
             break;
         case 't':
-            if (!cli_parse_int(optarg, 0, 64, &threads)) {
-                return cli_usage_error(CMD, "bad value '%s' for --threads", optarg);
-            }
+            ok = cli_int_option(CMD, "--threads", optarg, 1, CLI_MAX_THREADS, &threads);
             break;
-        case 'h':
-            fputs(usage, stdout);
-            return DG_EXIT_OK;
-        case ':':
-            return cli_usage_error(CMD, "option %s needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error(CMD, "unknown option %s", argv[optind - 1]);
+            return cli_other_option(CMD, usage, c, argv);
+        }
+        if (!ok) {
+            return DG_EXIT_USAGE;
         }
     }
     if (optind < argc) {

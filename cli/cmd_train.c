@@ -30,7 +30,7 @@ static const char usage[] =
     "  --schedule NAME    cosine (to lr/100), constant or onecycle (%s)\n"
     "  --val-split X      fraction held out for validation (%s)\n"
     "  --seed N           random seed for weights, shuffling and dropout (default 1)\n"
-    "  --threads N        worker threads (default: all cores)\n"
+    "  --threads N        worker threads, 1 to 64 (default: all cores)\n"
     "  --data DIR         MNIST-format IDX files (default data/mnist)\n"
     "  -o, --output MODEL where to save the model (default model/digits.model)\n"
     "  --history CSV      per-epoch history (default: MODEL with .history.csv)\n"
@@ -301,11 +301,18 @@ enum {
     OPT_LABELS,
 };
 
+/* the names --optimizer and --schedule take, and what each stands for */
+static const char *const optimizer_names[] = {"adam", "sgd", NULL};
+static const dg_optim_kind optimizer_kinds[] = {DG_OPTIM_ADAM, DG_OPTIM_SGD};
+static const char *const schedule_names[] = {"constant", "cosine", "onecycle", NULL};
+static const dg_schedule schedule_kinds[] = {DG_SCHEDULE_CONSTANT, DG_SCHEDULE_COSINE,
+                                             DG_SCHEDULE_ONECYCLE};
+
 typedef struct train_options {
     const char *preset, *spec, *data, *output, *history, *labels;
     long epochs, batch, seed, threads, limit;
     double lr, val_split;
-    const char *optimizer, *schedule;
+    int optimizer, schedule; /* index into optimizer_names, schedule_names; -1 if not given */
     bool no_test, quiet;
 } train_options;
 
@@ -336,7 +343,7 @@ static int parse_options(int argc, char **argv, train_options *o)
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":o:qh", longs, NULL)) != -1) {
-        int ok = 1;
+        bool ok = true;
         switch (c) {
         case OPT_PRESET:
             o->preset = optarg;
@@ -345,19 +352,19 @@ static int parse_options(int argc, char **argv, train_options *o)
             o->spec = optarg;
             break;
         case OPT_EPOCHS:
-            ok = cli_parse_int(optarg, 1, 10000, &o->epochs);
+            ok = cli_int_option("train", "--epochs", optarg, 1, 10000, &o->epochs);
             break;
         case OPT_BATCH:
-            ok = cli_parse_int(optarg, 1, 65536, &o->batch);
+            ok = cli_int_option("train", "--batch", optarg, 1, 65536, &o->batch);
             break;
         case OPT_LR:
-            ok = cli_parse_double(optarg, 1e-9, 10.0, &o->lr);
+            ok = cli_float_option("train", "--lr", optarg, 1e-6, 10.0, &o->lr);
             break;
         case OPT_SEED:
-            ok = cli_parse_int(optarg, 0, 0x7fffffffL, &o->seed);
+            ok = cli_int_option("train", "--seed", optarg, 0, CLI_MAX_SEED, &o->seed);
             break;
         case OPT_THREADS:
-            ok = cli_parse_int(optarg, 0, 64, &o->threads);
+            ok = cli_int_option("train", "--threads", optarg, 1, CLI_MAX_THREADS, &o->threads);
             break;
         case OPT_DATA:
             o->data = optarg;
@@ -369,19 +376,19 @@ static int parse_options(int argc, char **argv, train_options *o)
             o->history = optarg;
             break;
         case OPT_VAL:
-            ok = cli_parse_double(optarg, 0.0, 0.9, &o->val_split);
+            ok = cli_float_option("train", "--val-split", optarg, 0.0, 0.9, &o->val_split);
             break;
         case OPT_OPTIMIZER:
-            o->optimizer = optarg;
+            ok = cli_choice_option("train", "--optimizer", optarg, optimizer_names, &o->optimizer);
             break;
         case OPT_SCHEDULE:
-            o->schedule = optarg;
+            ok = cli_choice_option("train", "--schedule", optarg, schedule_names, &o->schedule);
             break;
         case OPT_NO_TEST:
             o->no_test = true;
             break;
         case OPT_LIMIT:
-            ok = cli_parse_int(optarg, 1, 100000000, &o->limit);
+            ok = cli_int_option("train", "--limit", optarg, 1, 100000000, &o->limit);
             break;
         case OPT_LABELS:
             o->labels = optarg;
@@ -392,25 +399,15 @@ static int parse_options(int argc, char **argv, train_options *o)
         case 'h':
             print_usage();
             return -1;
-        case ':':
-            return cli_usage_error("train", "option %s needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error("train", "unknown option %s", argv[optind - 1]);
+            return cli_other_option("train", usage, c, argv);
         }
         if (!ok) {
-            return cli_usage_error("train", "bad value '%s' for %s", optarg, argv[optind - 1]);
+            return DG_EXIT_USAGE;
         }
     }
     if (optind < argc) {
         return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
-    }
-    if (o->optimizer && strcmp(o->optimizer, "adam") && strcmp(o->optimizer, "sgd")) {
-        return cli_usage_error("train", "unknown optimizer '%s' (adam or sgd)", o->optimizer);
-    }
-    if (o->schedule && strcmp(o->schedule, "constant") && strcmp(o->schedule, "onecycle") &&
-        strcmp(o->schedule, "cosine")) {
-        return cli_usage_error("train", "unknown schedule '%s' (constant, cosine or onecycle)",
-                               o->schedule);
     }
     if (o->preset && !dg_preset_spec(o->preset)) {
         char names[256];
@@ -423,13 +420,12 @@ static int parse_options(int argc, char **argv, train_options *o)
 static void apply_options(const train_options *o, dg_train_config *cfg)
 {
     dg_preset_train_config(o->preset ? o->preset : dg_preset_names()[0], cfg);
-    if (o->optimizer && !strcmp(o->optimizer, "sgd")) {
+    /* adam keeps the preset's settings (fast's betas); sgd brings its own */
+    if (o->optimizer >= 0 && optimizer_kinds[o->optimizer] == DG_OPTIM_SGD) {
         cfg->optim = dg_optim_defaults(DG_OPTIM_SGD);
     }
-    if (o->schedule) {
-        cfg->schedule = !strcmp(o->schedule, "onecycle") ? DG_SCHEDULE_ONECYCLE
-                        : !strcmp(o->schedule, "cosine") ? DG_SCHEDULE_COSINE
-                                                         : DG_SCHEDULE_CONSTANT;
+    if (o->schedule >= 0) {
+        cfg->schedule = schedule_kinds[o->schedule];
     }
     if (o->epochs) {
         cfg->epochs = (int)o->epochs;
@@ -449,8 +445,12 @@ static void apply_options(const train_options *o, dg_train_config *cfg)
 int cmd_train(int argc, char **argv)
 {
     double t_start = wall_seconds();
-    train_options o = {
-        .data = DG_DEFAULT_DATA, .output = DG_DEFAULT_MODEL, .seed = 1, .val_split = -1.0};
+    train_options o = {.data = DG_DEFAULT_DATA,
+                       .output = DG_DEFAULT_MODEL,
+                       .seed = 1,
+                       .val_split = -1.0,
+                       .optimizer = -1,
+                       .schedule = -1};
     int rc = parse_options(argc, argv, &o);
     if (rc) {
         return rc < 0 ? DG_EXIT_OK : rc;

@@ -5,7 +5,7 @@
  */
 #include "cli.h"
 
-#include <getopt.h>
+#include <getopt.h> /* optind */
 
 static const char usage[] =
     "usage: digits verify MODEL...\n"
@@ -39,25 +39,9 @@ static int verify_one(const char *path)
 
 int cmd_verify(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            fputs(usage, stdout);
-            return DG_EXIT_OK;
-        default:
-            return cli_usage_error("verify", "unknown option %s", argv[optind - 1]);
-        }
-    }
-    if (optind >= argc) {
-        return cli_usage_error("verify", "which model file? e.g. digits verify %s",
-                               DG_DEFAULT_MODEL);
+    int rc = cli_parse_model_args("verify", usage, argc, argc, argv);
+    if (rc >= 0) {
+        return rc;
     }
     int bad = 0;
     for (int i = optind; i < argc; i++) {

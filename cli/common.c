@@ -1,7 +1,7 @@
 /*
  * common.c - what the commands share: one-line error messages in the "digits: CMD: ..."
- * form, strict number parsing for option values, and loading a model with a message that
- * says what to do when there is none.
+ * form, option values parsed strictly with messages that name the option and what it
+ * takes, and loading a model with a message that says what to do when there is none.
  */
 #include "cli.h"
 
@@ -48,35 +48,105 @@ static int starts_like_number(const char *s)
     return s && s[0] && (s[0] == '-' || s[0] == '+' || s[0] == '.' || (s[0] >= '0' && s[0] <= '9'));
 }
 
-int cli_parse_int(const char *s, long lo, long hi, long *out)
+static bool parse_int(const char *s, long lo, long hi, long *out)
 {
     if (!starts_like_number(s)) {
-        return 0;
+        return false;
     }
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno != 0 || *end != '\0' || v < lo || v > hi) {
-        return 0;
+        return false;
     }
     *out = v;
-    return 1;
+    return true;
 }
 
-int cli_parse_double(const char *s, double lo, double hi, double *out)
+static bool parse_double(const char *s, double lo, double hi, double *out)
 {
     if (!starts_like_number(s) || strpbrk(s, "xX")) {
-        return 0;
+        return false;
     }
     char *end;
     errno = 0;
     double v = strtod(s, &end);
     /* strtod also takes "nan", "inf" and hex floats; only plain finite decimals pass */
     if (errno != 0 || *end != '\0' || !isfinite(v) || v < lo || v > hi) {
-        return 0;
+        return false;
     }
     *out = v;
-    return 1;
+    return true;
+}
+
+bool cli_int_option(const char *cmd, const char *option, const char *value, long lo, long hi,
+                    long *out)
+{
+    if (!parse_int(value, lo, hi, out)) {
+        cli_usage_error(cmd, "%s: '%s' is not a whole number in %ld..%ld", option, value, lo, hi);
+        return false;
+    }
+    return true;
+}
+
+bool cli_float_option(const char *cmd, const char *option, const char *value, double lo, double hi,
+                      double *out)
+{
+    if (!parse_double(value, lo, hi, out)) {
+        cli_usage_error(cmd, "%s: '%s' is not a number in %g..%g", option, value, lo, hi);
+        return false;
+    }
+    return true;
+}
+
+bool cli_choice_option(const char *cmd, const char *option, const char *value,
+                       const char *const *names, int *out)
+{
+    char list[256] = "";
+    size_t used = 0;
+    for (int i = 0; names[i]; i++) {
+        if (!strcmp(value, names[i])) {
+            *out = i;
+            return true;
+        }
+        int n = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", names[i]);
+        used += n > 0 && (size_t)n < sizeof list - used ? (size_t)n : 0;
+    }
+    cli_usage_error(cmd, "%s: '%s' is not one of %s", option, value, list);
+    return false;
+}
+
+int cli_other_option(const char *cmd, const char *usage, int c, char **argv)
+{
+    if (c == 'h') {
+        fputs(usage, stdout);
+        return DG_EXIT_OK;
+    }
+    if (c == ':') {
+        return cli_usage_error(cmd, "option %s needs a value", argv[optind - 1]);
+    }
+    return cli_usage_error(cmd, "unknown option %s", argv[optind - 1]);
+}
+
+int cli_parse_model_args(const char *cmd, const char *usage, int max_models, int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    opterr = 0;
+    optind = 1;
+    int c = getopt_long(argc, argv, ":h", longs, NULL);
+    if (c != -1) {
+        return cli_other_option(cmd, usage, c, argv); /* --help or a usage error */
+    }
+    if (optind >= argc) {
+        return cli_usage_error(cmd, "which model file? e.g. digits %s %s", cmd, DG_DEFAULT_MODEL);
+    }
+    if (argc - optind > max_models) {
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + max_models]);
+    }
+    return -1;
 }
 
 dg_net *cli_load_model(const char *cmd, const char *path, dg_model_meta *meta)
@@ -228,17 +298,12 @@ int cli_parse_image_options(const char *cmd, const char *usage, bool with_save_d
             o->plot = optarg;
             break;
         case 'k':
-            if (!cli_parse_double(optarg, 0.0, 1.0, &o->min_confidence)) {
-                return cli_usage_error(cmd, "bad value '%s' for --min-confidence", optarg);
+            if (!cli_float_option(cmd, "--min-confidence", optarg, 0.0, 1.0, &o->min_confidence)) {
+                return DG_EXIT_USAGE;
             }
             break;
-        case 'h':
-            fputs(usage, stdout);
-            return DG_EXIT_OK;
-        case ':':
-            return cli_usage_error(cmd, "option %s needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error(cmd, "unknown option %s", argv[optind - 1]);
+            return cli_other_option(cmd, usage, c, argv);
         }
     }
     if (optind >= argc) {

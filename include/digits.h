@@ -346,8 +346,14 @@ typedef struct dg_eval {
     int classes;
 } dg_eval;
 
-/* Evaluates net on examples [first, first+count) of ds. Optionally writes the predicted
- * class and its probability per example (arrays of count, may be NULL). */
+/* The index of the largest of values[0..n), the first one on a tie; 0 when n < 1.
+ * Values are compared with >, which is false for NaN: a NaN is never picked, except that
+ * a NaN at values[0] is never beaten, so the answer is then 0. */
+int dg_argmax(const float *values, int n);
+
+/* Evaluates net on examples [first, first+count) of ds (the predicted class of each is
+ * dg_argmax of its probabilities). Optionally writes the predicted class and its
+ * probability per example (arrays of count, may be NULL). */
 dg_status dg_evaluate(dg_net *net, const dg_dataset *ds, const dg_norm *norm, uint32_t first,
                       uint32_t count, dg_eval *out, uint8_t *predicted, float *confidence);
 

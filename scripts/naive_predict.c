@@ -107,7 +107,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "naive_predict: %s\n", dg_last_error());
         return 1;
     }
-    dg_net_set_threads(net, 1);
+    if (dg_net_set_threads(net, 1) != DG_OK) {
+        fprintf(stderr, "naive_predict: %s\n", dg_last_error());
+        dg_net_free(net);
+        return 1;
+    }
     printf("path,digit,confidence,status\n");
     int failed = 0;
     for (int i = first; i < argc; i++) {

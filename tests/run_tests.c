@@ -1,7 +1,8 @@
 /*
  * run_tests.c - the one test runner. The Makefile lists every DG_TEST in tests/test_*.c
  * into test_list.h; `run_tests [NAME...]` runs the tests whose names contain any NAME
- * (all when none), and ends with "N passed, N failed"; the exit status is 1 on failure.
+ * (all when none), prints "ok", "FAIL" or "skip NAME: REASON" for each, and ends with
+ * "N passed, N failed, N skipped"; the exit status is 1 on failure, 0 otherwise.
  */
 #define _XOPEN_SOURCE 700
 #include "test.h"
@@ -29,6 +30,7 @@ static const test_entry tests[] = {
 };
 
 static int current_failed;
+static char current_skip[256]; /* the reason the running test skipped, "" if it did not */
 static char tmp_dir[256];
 
 void test_fail(const char *file, int line, const char *fmt, ...)
@@ -40,6 +42,17 @@ void test_fail(const char *file, int line, const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     current_failed = 1;
+}
+
+void test_skip(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(current_skip, sizeof current_skip, fmt, ap);
+    va_end(ap);
+    if (!current_skip[0]) {
+        snprintf(current_skip, sizeof current_skip, "no reason given");
+    }
 }
 
 const char *test_data_dir(void)
@@ -85,6 +98,44 @@ const char *test_tmp_dir(void)
     return tmp_dir;
 }
 
+void *test_read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t cap = 0, used = 0;
+    for (;;) {
+        if (used + 1 >= cap) {
+            cap = cap ? 2 * cap : 4096;
+            char *grown = realloc(buf, cap);
+            if (!grown) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = grown;
+        }
+        size_t k = fread(buf + used, 1, cap - 1 - used, f);
+        used += k;
+        if (k == 0) {
+            break;
+        }
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(buf);
+        return NULL;
+    }
+    buf[used] = '\0';
+    if (n) {
+        *n = used;
+    }
+    return buf;
+}
+
 static int selected(const char *name, int argc, char **argv)
 {
     if (argc < 2) {
@@ -100,23 +151,27 @@ static int selected(const char *name, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    int passed = 0, failed = 0;
+    int passed = 0, failed = 0, skipped = 0;
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         if (!selected(tests[i].name, argc, argv)) {
             continue;
         }
         current_failed = 0;
+        current_skip[0] = '\0';
         tests[i].run();
         remove_tmp_dir();
         if (current_failed) {
             failed++;
             printf("FAIL %s\n", tests[i].name);
+        } else if (current_skip[0]) {
+            skipped++;
+            printf("skip %s: %s\n", tests[i].name, current_skip);
         } else {
             passed++;
             printf("ok   %s\n", tests[i].name);
         }
         fflush(stdout);
     }
-    printf("%d passed, %d failed\n", passed, failed);
+    printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
     return failed ? 1 : 0;
 }

@@ -1,7 +1,8 @@
 /*
  * test.h - the test harness: DG_TEST(name) defines a test, CHECK* macros record a failure
- * (file, line, expression) and end the test. build/run_tests runs the tests found by the
- * Makefile (every DG_TEST in tests/test_*.c), by name, and ends "N passed, N failed".
+ * (file, line, expression) and end the test; SKIP(reason) ends it as skipped, for a test
+ * whose data or tool is missing. build/run_tests runs the tests found by the Makefile (every
+ * DG_TEST in tests/test_*.c), by name, and ends "N passed, N failed, N skipped".
  */
 #ifndef DG_TEST_H
 #define DG_TEST_H
@@ -17,11 +18,16 @@
 
 /* Records one failure of the running test. */
 void test_fail(const char *file, int line, const char *fmt, ...);
+/* Marks the running test as skipped, with a reason (printf-style). */
+void test_skip(const char *fmt, ...);
 /* Path of the test data folder (tests/data) and of the MNIST folder if present, else NULL. */
 const char *test_data_dir(void);
 const char *test_mnist_dir(void);
 /* A fresh empty temporary folder for this test (removed at exit). */
 const char *test_tmp_dir(void);
+/* The whole file at path in a new buffer with a '\0' after it (so text can be searched),
+ * its size in *n (n may be NULL); NULL when it cannot be read. The caller frees it. */
+void *test_read_file(const char *path, size_t *n);
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
@@ -29,6 +35,13 @@ const char *test_tmp_dir(void);
             test_fail(__FILE__, __LINE__, "%s", #cond);                                            \
             return;                                                                                \
         }                                                                                          \
+    } while (0)
+
+/* Ends the running test as skipped: its data or a tool it needs is missing. */
+#define SKIP(...)                                                                                  \
+    do {                                                                                           \
+        test_skip(__VA_ARGS__);                                                                    \
+        return;                                                                                    \
     } while (0)
 
 #define CHECK_MSG(cond, ...)                                                                       \

@@ -37,7 +37,7 @@ DG_TEST(draw_canvas_filled)
     }
     dg_image_free(img);
     CHECK(ok);
-    CHECK(dg_canvas_new(0, 5, 0, &img) != DG_OK);
+    CHECK_STATUS(dg_canvas_new(0, 5, 0, &img), DG_ERR_ARG);
     CHECK(img == NULL);
 }
 

@@ -575,8 +575,7 @@ DG_TEST(idx_mnist)
 {
     const char *dir = test_mnist_dir();
     if (!dir) {
-        printf("     (no MNIST in data/mnist or $DIGITS_MNIST: skipped)\n");
-        return;
+        SKIP("MNIST not found in data/mnist or $DIGITS_MNIST; run make data");
     }
     static const uint8_t train_first[10] = {5, 0, 4, 1, 9, 2, 1, 3, 1, 4};
     static const uint8_t test_first[10] = {7, 2, 1, 0, 4, 1, 4, 9, 5, 9};

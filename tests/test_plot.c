@@ -383,27 +383,12 @@ DG_TEST(plot_history_png_matches_image)
     CHECK(same);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        return NULL;
-    }
-    char *buf = calloc(1, 1 << 22);
-    if (buf) {
-        size_t n = fread(buf, 1, (1 << 22) - 1, f);
-        buf[n] = '\0';
-    }
-    fclose(f);
-    return buf;
-}
-
 DG_TEST(plot_svg_output)
 {
     const dg_history_row rows[2] = {{1, 0.5, 0.85, 0.3, 0.9, 1}, {2, 0.3, 0.9, 0.2, 0.93, 1}};
     const char *path = tmp_file("curves.svg");
     CHECK_OK(dg_plot_history(rows, 2, path));
-    char *svg = slurp(path);
+    char *svg = test_read_file(path, NULL);
     CHECK(svg);
     int ok = !strncmp(svg, "<?xml", 5) && strstr(svg, "<svg ") && strstr(svg, "</svg>\n") &&
              strstr(svg, ">Loss</text>") && !strstr(svg, "nan") && !strstr(svg, "inf");
@@ -413,11 +398,23 @@ DG_TEST(plot_svg_output)
     float conf[2] = {0.9f, 0.6f};
     path = tmp_file("grid.SVG");
     CHECK_OK(dg_plot_predictions(images, labels, pred, conf, 2, 2, path));
-    svg = slurp(path);
+    svg = test_read_file(path, NULL);
     CHECK(svg);
     ok = strstr(svg, "pred 7 0.60") != NULL && strstr(svg, "#d62728") != NULL;
     free(svg);
     CHECK(ok);
+    /* class names are escaped, and what the bitmap font cannot draw reads '?' as in a PNG */
+    dg_eval ev = {.n = 3, .classes = 2};
+    ev.confusion[0][0] = 2;
+    ev.confusion[1][1] = 1;
+    const char names[2][32] = {"<a&b>", "\xc3\xa9'q\""};
+    path = tmp_file("confusion.svg");
+    CHECK_OK(dg_plot_confusion(&ev, names, path));
+    svg = test_read_file(path, NULL);
+    CHECK(svg);
+    ok = strstr(svg, ">&lt;a&amp;b&gt;<") && strstr(svg, ">??&#39;q&quot;<");
+    free(svg);
+    CHECK_MSG(ok, "class names not escaped for SVG text");
 }
 
 DG_TEST(plot_unwritable_path)
@@ -425,7 +422,7 @@ DG_TEST(plot_unwritable_path)
     const dg_history_row row = {1, 0.3, 0.9, -1, -1, 2.0};
     char path[600];
     snprintf(path, sizeof path, "%s/no/such/folder/x.png", test_tmp_dir());
-    CHECK(dg_plot_history(&row, 1, path) != DG_OK);
+    CHECK_STATUS(dg_plot_history(&row, 1, path), DG_ERR_NOT_FOUND);
     snprintf(path, sizeof path, "%s/no/such/folder/x.svg", test_tmp_dir());
     CHECK_STATUS(dg_plot_history(&row, 1, path), DG_ERR_IO);
 }

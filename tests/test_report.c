@@ -9,21 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        return NULL;
-    }
-    char *buf = calloc(1, 1 << 22);
-    if (buf) {
-        size_t n = fread(buf, 1, (1 << 22) - 1, f);
-        buf[n] = '\0';
-    }
-    fclose(f);
-    return buf;
-}
-
 /* Checks every src="..." and href="..." of html: a plain file name (no folder, scheme or
  * query) of a file in dir that decodes as an image of some size. Returns how many
  * references there were, or -1 after recording a failure. */
@@ -146,7 +131,7 @@ DG_TEST(report_self_contained)
 
     char path[600];
     snprintf(path, sizeof path, "%s/index.html", dir);
-    char *html = slurp(path);
+    char *html = test_read_file(path, NULL);
     CHECK(html);
     int refs = check_references(html, dir);
     int clean = self_contained(html);
@@ -176,7 +161,7 @@ DG_TEST(report_empty_parts_left_out)
     CHECK_OK(dg_report_write(dir, &r));
     char path[600];
     snprintf(path, sizeof path, "%s/index.html", dir);
-    char *html = slurp(path);
+    char *html = test_read_file(path, NULL);
     CHECK(html);
     int refs = check_references(html, dir);
     int clean = self_contained(html);

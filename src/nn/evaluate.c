@@ -12,6 +12,17 @@
 
 #define CHUNK 128
 
+int dg_argmax(const float *values, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++) {
+        if (values[i] > values[best]) {
+            best = i;
+        }
+    }
+    return best;
+}
+
 dg_status dg_evaluate(dg_net *net, const dg_dataset *ds, const dg_norm *norm, uint32_t first,
                       uint32_t count, dg_eval *out, uint8_t *predicted, float *confidence)
 {
@@ -45,12 +56,7 @@ dg_status dg_evaluate(dg_net *net, const dg_dataset *ds, const dg_norm *norm, ui
         }
         for (int i = 0; i < n; i++) {
             const float *p = probs + (size_t)i * classes;
-            int best = 0;
-            for (int c = 1; c < classes; c++) {
-                if (p[c] > p[best]) {
-                    best = c;
-                }
-            }
+            int best = dg_argmax(p, classes);
             uint8_t label = ds->labels[first + done + (uint32_t)i];
             if (label >= classes) {
                 free(xbuf);

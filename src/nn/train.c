@@ -57,17 +57,6 @@ static float scheduled_lr(const dg_train_config *cfg, long step, long total)
     return (float)(lo + (lr - lo) * 0.5 * (1.0 + cos(M_PI * t)));
 }
 
-static int argmax(const float *p, int n)
-{
-    int best = 0;
-    for (int i = 1; i < n; i++) {
-        if (p[i] > p[best]) {
-            best = i;
-        }
-    }
-    return best;
-}
-
 static dg_status check_data(const dg_net *net, const dg_dataset *ds)
 {
     dg_shape in = dg_net_input_shape(net);
@@ -128,7 +117,7 @@ static dg_status run_epoch(train_state *s, int epoch, dg_epoch_stats *st)
             return status;
         }
         for (int i = 0; i < n; i++) {
-            correct += argmax(probs + (size_t)i * classes, classes) == s->ybuf[i];
+            correct += dg_argmax(probs + (size_t)i * classes, classes) == s->ybuf[i];
         }
         float loss = dg_net_backward(s->net, s->ybuf, n);
         loss_sum += (double)loss * n;

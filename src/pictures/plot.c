@@ -588,14 +588,13 @@ dg_status dg_plot_probabilities(const dg_image *original, const uint8_t mnist28[
         return dg_fail(DG_ERR_ARG, "probability plot: no input or bad class count %d", classes);
     }
     double p[DG_MAX_CLASSES];
-    int best = 0;
+    float shown[DG_MAX_CLASSES]; /* p as float, exactly: the tallest bar is the answer */
     for (int i = 0; i < classes; i++) {
         double v = probs[i];
         p[i] = v >= 0.0 && v <= 1.0 ? v : (v > 1.0 ? 1.0 : 0.0); /* NaN reads as 0 */
-        if (p[i] > p[best]) {
-            best = i;
-        }
+        shown[i] = (float)p[i];
     }
+    int best = dg_argmax(shown, classes);
     const int margin = 24, gap = 32;
     int x = margin;
     int chart_w = classes <= 10 ? PROB_CHART : 60 + classes * 14;

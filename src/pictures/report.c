@@ -55,33 +55,10 @@ static const char style[] =
     ".pred{font-size:22px;font-weight:700}\n"
     "footer{color:#888;font-size:13px;text-align:center}\n";
 
-/* Writes s with the characters HTML gives meaning to escaped; control bytes dropped. */
+/* Text from outside (names, labels, the spec) in the page: escaped, UTF-8 kept. */
 static void html(FILE *f, const char *s)
 {
-    for (; s && *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        switch (ch) {
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        case '\'':
-            fputs("&#39;", f);
-            break;
-        default:
-            if (ch >= 32 || ch == '\t') {
-                fputc(ch, f);
-            }
-        }
-    }
+    dg_markup_text(f, s, false);
 }
 
 /* Creates dir and its missing parents, like mkdir -p. */
@@ -419,10 +396,7 @@ static dg_status write_page(const char *dir, const dg_report *r, const int have[
         fputs("<section>\n<h2>Your images</h2>\n<div class=\"samples\">\n", f);
         for (int i = 0; i < r->n_samples; i++) {
             const dg_report_sample *s = &r->samples[i];
-            int best = 0;
-            for (int j = 1; j < classes && s->probs; j++) {
-                best = s->probs[j] > s->probs[best] ? j : best;
-            }
+            int best = s->probs ? dg_argmax(s->probs, classes) : 0;
             char buf[16];
             fputs("<figure>\n", f);
             if (sample_ok[i]) {

@@ -147,10 +147,11 @@ void dg_surface_disc(dg_surface *c, double cx, double cy, double radius, dg_colo
     }
 }
 
-static void svg_escaped(FILE *f, const char *s)
+void dg_markup_text(FILE *f, const char *s, bool font_ascii)
 {
-    for (; *s; s++) {
-        switch (*s) {
+    for (; s && *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        switch (ch) {
         case '&':
             fputs("&amp;", f);
             break;
@@ -160,9 +161,18 @@ static void svg_escaped(FILE *f, const char *s)
         case '>':
             fputs("&gt;", f);
             break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        case '\'':
+            fputs("&#39;", f);
+            break;
         default:
-            /* the bitmap font has printable ASCII only: match it */
-            fputc(*s >= 32 && *s < 127 ? *s : '?', f);
+            if (font_ascii) {
+                fputc(ch >= 32 && ch < 127 ? ch : '?', f);
+            } else if (ch >= 32 || ch == '\t') {
+                fputc(ch, f);
+            }
         }
     }
 }
@@ -185,7 +195,7 @@ void dg_surface_text(dg_surface *c, int x, int y, const char *text, int scale, d
                 "monospace\" font-size=\"%d\" textLength=\"%d\" lengthAdjust=\"spacingAndGlyphs\" "
                 "style=\"white-space:pre\" fill=\"#%06x\">",
                 left, y + 10 * scale, 13 * scale, width, (unsigned)color & 0xffffffu);
-        svg_escaped(c->svg, text);
+        dg_markup_text(c->svg, text, true);
         fputs("</text>\n", c->svg);
     }
 }

@@ -42,4 +42,10 @@ void dg_surface_text(dg_surface *c, int x, int y, const char *text, int scale, d
 void dg_surface_grey(dg_surface *c, int x, int y, const uint8_t *grey, int w, int h, int scale);
 void dg_surface_image(dg_surface *c, int x, int y, int w, int h, const dg_image *src);
 
+/* Writes s (may be NULL) as text of an HTML or SVG file: & < > " ' escaped. With
+ * font_ascii, every byte the built-in bitmap font cannot draw (anything but printable
+ * ASCII) becomes '?', so an SVG says what the PNG shows; without it, UTF-8 passes and
+ * control bytes other than tab are dropped. */
+void dg_markup_text(FILE *f, const char *s, bool font_ascii);
+
 #endif

@@ -30,9 +30,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (dg_preprocess(img, out, &info) != DG_OK) {
             abort(); /* a valid image can only fail for lack of memory */
         }
+        /* the same holds for the ink map, and for the digit in its whole rectangle */
         dg_image *ink = NULL;
-        if (dg_ink_map(img, &ink, &info) == DG_OK) {
-            dg_ink_to_mnist(ink, 0, 0, ink->w, ink->h, out);
+        if (dg_ink_map(img, &ink, &info) != DG_OK ||
+            dg_ink_to_mnist(ink, 0, 0, ink->w, ink->h, out) != DG_OK) {
+            abort();
         }
         dg_image_free(ink);
     }
