@@ -171,7 +171,10 @@ int cmd_predict(int argc, char **argv)
     if (!run.net) {
         return DG_EXIT_FAIL;
     }
-    dg_net_set_threads(run.net, 1);
+    if (dg_net_set_threads(run.net, 1) != DG_OK) { /* one image at a time */
+        dg_net_free(run.net);
+        return cli_error("predict", "%s", dg_last_error());
+    }
     if (run.opt.csv) {
         printf("path,digit,confidence,status\n");
     }

@@ -252,7 +252,7 @@ float dg_net_backward(dg_net *net, const uint8_t *labels, int n);
 
 /* Gradient of the mean loss with respect to the input of the last backward, [n][c][h][w]
  * (borrowed). Computed only when dg_net_set_input_grad(net, true) (gradient checks). */
-void dg_net_set_input_grad(dg_net *net, bool on);
+dg_status dg_net_set_input_grad(dg_net *net, bool on);
 const float *dg_net_input_grad(const dg_net *net);
 
 /* ---------------------------------------------------------------- optimisers */

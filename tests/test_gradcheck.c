@@ -75,7 +75,7 @@ static void check_case(const grad_case *gc, bool reference, int threads)
     CHECK_OK(dg_net_new(gc->spec, gc->input, &net));
     dg_net_set_reference(net, reference);
     CHECK_OK(dg_net_set_threads(net, threads));
-    dg_net_set_input_grad(net, true);
+    CHECK_OK(dg_net_set_input_grad(net, true));
     dg_rng rng;
     dg_rng_seed(&rng, 42);
     dg_net_init_params(net, &rng);

@@ -346,9 +346,13 @@ DG_TEST(predict_image_wrong_input_shape)
     dg_norm norm = dg_norm_default();
     dg_prediction pred;
     st = dg_predict_image(net, &norm, img, DG_MIN_CONFIDENCE, &pred, NULL, NULL);
+    /* a blank picture too: the net is refused before the picture is judged empty */
+    memset(img->pixels, 255, (size_t)img->w * img->h * img->channels);
+    dg_status blank = dg_predict_image(net, &norm, img, DG_MIN_CONFIDENCE, &pred, NULL, NULL);
     dg_image_free(img);
     dg_net_free(net);
     CHECK_STATUS(st, DG_ERR_MISMATCH);
+    CHECK_STATUS(blank, DG_ERR_MISMATCH);
 }
 
 /* An invalid picture is the preprocessing's DG_ERR_ARG. */

@@ -355,16 +355,15 @@ void dg_net_set_reference(dg_net *net, bool reference)
     net->reference = reference;
 }
 
-void dg_net_set_input_grad(dg_net *net, bool on)
+dg_status dg_net_set_input_grad(dg_net *net, bool on)
 {
-    if (on != net->want_input_grad) {
-        int batch = net->max_batch;
-        free_replicas(net);
-        net->want_input_grad = on;
-        if (batch) {
-            dg_net_prepare(net, batch);
-        }
+    if (on == net->want_input_grad) {
+        return DG_OK;
     }
+    int batch = net->max_batch;
+    free_replicas(net);
+    net->want_input_grad = on;
+    return batch ? dg_net_prepare(net, batch) : DG_OK;
 }
 
 const float *dg_net_input_grad(const dg_net *net)

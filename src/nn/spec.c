@@ -28,6 +28,9 @@ bool dg_spec_int(const char *word, int *out)
 bool dg_spec_kernel(const char *word, int *out)
 {
     char buf[32];
+    if (strlen(word) >= sizeof buf) {
+        return false;
+    }
     snprintf(buf, sizeof buf, "%s", word);
     char *x = strchr(buf, 'x');
     if (!x) {

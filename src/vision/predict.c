@@ -45,19 +45,29 @@ static void rank_top3(dg_prediction *out)
     }
 }
 
-dg_status dg_predict_mnist(dg_net *net, const dg_norm *norm, const uint8_t mnist28[DG_MNIST_PIXELS],
-                           float min_confidence, dg_prediction *out)
+/* DG_ERR_MISMATCH unless the net takes one 28x28 grey digit. */
+static dg_status check_digit_input(const dg_net *net)
 {
-    memset(out, 0, sizeof *out);
     dg_shape in = dg_net_input_shape(net);
     if (in.c != 1 || in.h != DG_MNIST_SIDE || in.w != DG_MNIST_SIDE) {
         return dg_fail(DG_ERR_MISMATCH, "the model takes %dx%dx%d input, not 28x28 digits", in.c,
                        in.h, in.w);
     }
+    return DG_OK;
+}
+
+dg_status dg_predict_mnist(dg_net *net, const dg_norm *norm, const uint8_t mnist28[DG_MNIST_PIXELS],
+                           float min_confidence, dg_prediction *out)
+{
+    memset(out, 0, sizeof *out);
+    dg_status st = check_digit_input(net);
+    if (st != DG_OK) {
+        return st;
+    }
     float x[DG_MNIST_PIXELS];
     dg_normalise(norm, mnist28, DG_MNIST_PIXELS, x);
     const float *probs;
-    dg_status st = dg_net_forward(net, x, 1, false, NULL, &probs);
+    st = dg_net_forward(net, x, 1, false, NULL, &probs);
     if (st != DG_OK) {
         return st;
     }
@@ -79,7 +89,11 @@ dg_status dg_predict_image(dg_net *net, const dg_norm *norm, const dg_image *img
     uint8_t *digit = mnist28 ? mnist28 : local;
     dg_preprocess_info *pi = info ? info : &local_info;
     memset(out, 0, sizeof *out);
-    dg_status st = dg_preprocess(img, digit, pi);
+    dg_status st = check_digit_input(net);
+    if (st != DG_OK) {
+        return st;
+    }
+    st = dg_preprocess(img, digit, pi);
     if (st != DG_OK) {
         return st;
     }
