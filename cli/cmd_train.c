@@ -1,10 +1,12 @@
 /*
  * cmd_train.c - `digits train`: builds a network from a preset or spec, trains it on
  * MNIST-format data with Keras-style progress, evaluates it on the test set, writes the
- * history CSV and saves the model atomically.
+ * history CSV and saves the model atomically. A checkpoint beside the model after every
+ * epoch lets `--resume` continue a run stopped by Ctrl-C, SIGTERM, a crash or divergence.
  */
 #include "cli.h"
 
+#include <dirent.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 static const char usage[] =
     "usage: digits train [--preset NAME | --spec \"...\"] [--epochs N] [--batch N] [--lr X]\n"
     "                    [--seed N] [--threads N] [--data DIR] [-o MODEL]\n"
+    "       digits train --resume CKPT [--epochs N] [--threads N]\n"
     "\n"
     "Trains a network on DIR/train-* and evaluates it on DIR/t10k-*.\n"
     "\n"
@@ -38,7 +41,20 @@ static const char usage[] =
     "  --labels A,B,...   class names stored in the model (default 0,1,...,9), e.g. for\n"
     "                     Fashion-MNIST: --labels T-shirt,Trouser,Pullover,...\n"
     "  --no-test          skip the test-set evaluation at the end\n"
-    "  -q, --quiet        no progress output\n";
+    "  --early-stop N     stop when the validation loss has not improved for N epochs and\n"
+    "                     keep the weights of the best epoch\n"
+    "  --keep-best        save the epoch with the best validation accuracy\n"
+    "  --checkpoint-every N  also checkpoint every N steps (default: after every epoch)\n"
+    "  --resume CKPT      continue the run of checkpoint CKPT where it stopped\n"
+    "  -q, --quiet        no progress output\n"
+    "\n"
+    "After every epoch the whole training state goes to MODEL's .ckpt file (model/digits.ckpt\n"
+    "for model/digits.model). Ctrl-C or SIGTERM stops after the current step, writes the\n"
+    "checkpoint and the history so far, leaves MODEL as it was and exits with 130 (143);\n"
+    "a second Ctrl-C stops at once. --resume takes every setting from the checkpoint; only\n"
+    "--epochs (to extend the run), --threads, --data, -o, --history, --checkpoint-every,\n"
+    "--no-test and -q may be given with it (others only with the checkpoint's value). With\n"
+    "the same --threads the resumed run ends with the weights of the run never stopped.\n";
 
 /* ---------------------------------------------------------------- presets in the usage */
 
@@ -79,11 +95,16 @@ static void preset_values(setting_fn value, char *out, size_t size)
     const char *const *names = dg_preset_names();
     dg_train_config cfg;
     char first[32], other[32];
-    dg_preset_train_config(names[0], &cfg);
+    out[0] = '\0';
+    if (dg_preset_train_config(names[0], &cfg) != DG_OK) {
+        return; /* the names come from the same table */
+    }
     value(&cfg, first, sizeof first);
     size_t used = (size_t)snprintf(out, size, "default %s", first);
     for (int i = 1; names[i] && used < size; i++) {
-        dg_preset_train_config(names[i], &cfg);
+        if (dg_preset_train_config(names[i], &cfg) != DG_OK) {
+            continue;
+        }
         value(&cfg, other, sizeof other);
         if (strcmp(other, first)) {
             used += (size_t)snprintf(out + used, size - used, "; %s %s", names[i], other);
@@ -129,10 +150,15 @@ static void print_usage(void)
 
 typedef struct progress {
     bool tty, quiet;
-    int epochs;
+    int epochs, classes;
     double last_draw;
     double last_val_accuracy;
-    FILE *history;
+    dg_history_row *rows; /* [epochs] the run's history, from the checkpoint when resumed */
+    int n_rows;
+    const char *ckpt_path;
+    int ckpt_epoch, ckpt_step; /* where the last checkpoint written stands; -1 before */
+    bool restored;             /* best weights kept: the run's last checkpoint says which */
+    dg_train_progress last;
 } progress;
 
 static double wall_seconds(void)
@@ -181,10 +207,17 @@ static void on_step(void *user, int epoch, int step, int steps, double loss, dou
     }
 }
 
+/* No better than guessing: accuracy under 1.5 times that of picking a class at random. */
+static bool at_chance(double accuracy, int classes)
+{
+    return classes > 1 && accuracy >= 0 && accuracy < 1.5 / classes;
+}
+
 static bool on_epoch(void *user, const dg_epoch_stats *st)
 {
     progress *p = user;
     p->last_val_accuracy = st->val_accuracy;
+    double acc = st->val_accuracy >= 0 ? st->val_accuracy : st->accuracy;
     if (!p->quiet) {
         if (p->tty) {
             fprintf(stderr, "\r\033[K");
@@ -200,14 +233,32 @@ static bool on_epoch(void *user, const dg_epoch_stats *st)
             fprintf(stderr, " - val_loss: %.4f - val_accuracy: %.4f", st->val_loss,
                     st->val_accuracy);
         }
+        if (at_chance(acc, p->classes)) {
+            fprintf(stderr, " - warning: chance level");
+        }
         fputc('\n', stderr);
     }
-    if (p->history) {
+    if (p->n_rows < p->epochs) {
         dg_history_row row = {st->epoch,    st->loss,         st->accuracy,
                               st->val_loss, st->val_accuracy, st->seconds};
-        dg_history_write_row(p->history, &row);
+        p->rows[p->n_rows++] = row;
     }
     return true;
+}
+
+/* Writes the checkpoint; a second Ctrl-C waits for the rename. */
+static dg_status on_checkpoint(void *user, const dg_checkpoint *ck)
+{
+    progress *p = user;
+    cli_write_begin();
+    dg_status st = dg_checkpoint_save(p->ckpt_path, ck);
+    cli_write_end();
+    if (st == DG_OK) {
+        p->last = dg_checkpoint_progress(ck);
+        p->ckpt_epoch = p->last.epoch;
+        p->ckpt_step = p->last.step;
+    }
+    return st;
 }
 
 /* Fills meta's class names from "A,B,C"; false unless there is one per class. */
@@ -274,13 +325,54 @@ static void plot_curves(const char *history_path, const char *curves_path)
 {
     dg_history_row *rows = NULL;
     int n = 0;
-    if (dg_history_load(history_path, &rows, &n) != DG_OK ||
-        dg_plot_history(rows, n, curves_path) != DG_OK) {
+    dg_status st = dg_history_load(history_path, &rows, &n);
+    if (st == DG_OK) {
+        cli_write_begin();
+        st = dg_plot_history(rows, n, curves_path);
+        cli_write_end();
+    }
+    if (st != DG_OK) {
         fprintf(stderr, "digits: train: warning: no training curves: %s\n", dg_last_error());
     } else {
         printf("training curves in %s\n", curves_path);
     }
     free(rows);
+}
+
+/* Removes what a killed run may have left beside path: PATH.tmp.XXXXXX (an atomic write
+ * cut short) and PATH.part (the history of older versions). */
+static void remove_stale(const char *path)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *base = path;
+    if (!slash) {
+        snprintf(dir, sizeof dir, ".");
+    } else {
+        base = path + (slash - dir) + 1;
+        slash == dir ? (void)(dir[1] = '\0') : (void)(*slash = '\0');
+    }
+    size_t n = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d || n == 0) {
+        if (d) {
+            closedir(d);
+        }
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *rest = strncmp(e->d_name, base, n) ? NULL : e->d_name + n;
+        bool tmp = rest && !strncmp(rest, ".tmp.", 5) && strlen(rest + 5) == 6;
+        bool part = rest && !strcmp(rest, ".part");
+        if (tmp || part) {
+            char full[2400];
+            snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
+            unlink(full);
+        }
+    }
+    closedir(d);
 }
 
 enum {
@@ -299,6 +391,10 @@ enum {
     OPT_NO_TEST,
     OPT_LIMIT,
     OPT_LABELS,
+    OPT_EARLY_STOP,
+    OPT_KEEP_BEST,
+    OPT_CKPT_EVERY,
+    OPT_RESUME,
 };
 
 /* the names --optimizer and --schedule take, and what each stands for */
@@ -308,12 +404,13 @@ static const char *const schedule_names[] = {"constant", "cosine", "onecycle", N
 static const dg_schedule schedule_kinds[] = {DG_SCHEDULE_CONSTANT, DG_SCHEDULE_COSINE,
                                              DG_SCHEDULE_ONECYCLE};
 
+/* Every option's "not given" value is 0, NULL or -1. */
 typedef struct train_options {
-    const char *preset, *spec, *data, *output, *history, *labels;
-    long epochs, batch, seed, threads, limit;
+    const char *preset, *spec, *data, *output, *history, *labels, *resume;
+    long epochs, batch, seed, threads, limit, early_stop, checkpoint_every;
     double lr, val_split;
     int optimizer, schedule; /* index into optimizer_names, schedule_names; -1 if not given */
-    bool no_test, quiet;
+    bool no_test, quiet, keep_best;
 } train_options;
 
 static int parse_options(int argc, char **argv, train_options *o)
@@ -335,6 +432,10 @@ static int parse_options(int argc, char **argv, train_options *o)
         {"no-test", no_argument, 0, OPT_NO_TEST},
         {"limit", required_argument, 0, OPT_LIMIT},
         {"labels", required_argument, 0, OPT_LABELS},
+        {"early-stop", required_argument, 0, OPT_EARLY_STOP},
+        {"keep-best", no_argument, 0, OPT_KEEP_BEST},
+        {"checkpoint-every", required_argument, 0, OPT_CKPT_EVERY},
+        {"resume", required_argument, 0, OPT_RESUME},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -393,6 +494,19 @@ static int parse_options(int argc, char **argv, train_options *o)
         case OPT_LABELS:
             o->labels = optarg;
             break;
+        case OPT_EARLY_STOP:
+            ok = cli_int_option("train", "--early-stop", optarg, 1, 10000, &o->early_stop);
+            break;
+        case OPT_KEEP_BEST:
+            o->keep_best = true;
+            break;
+        case OPT_CKPT_EVERY:
+            ok = cli_int_option("train", "--checkpoint-every", optarg, 1, 1000000000,
+                                &o->checkpoint_every);
+            break;
+        case OPT_RESUME:
+            o->resume = optarg;
+            break;
         case 'q':
             o->quiet = true;
             break;
@@ -417,9 +531,11 @@ static int parse_options(int argc, char **argv, train_options *o)
     return 0;
 }
 
-static void apply_options(const train_options *o, dg_train_config *cfg)
+static int apply_options(const train_options *o, dg_train_config *cfg)
 {
-    dg_preset_train_config(o->preset ? o->preset : dg_preset_names()[0], cfg);
+    if (dg_preset_train_config(o->preset ? o->preset : dg_preset_names()[0], cfg) != DG_OK) {
+        return cli_error("train", "%s", dg_last_error());
+    }
     /* adam keeps the preset's settings (fast's betas); sgd brings its own */
     if (o->optimizer >= 0 && optimizer_kinds[o->optimizer] == DG_OPTIM_SGD) {
         cfg->optim = dg_optim_defaults(DG_OPTIM_SGD);
@@ -439,139 +555,391 @@ static void apply_options(const train_options *o, dg_train_config *cfg)
     if (o->val_split >= 0) {
         cfg->val_split = o->val_split;
     }
-    cfg->seed = (uint64_t)o->seed;
+    cfg->seed = (uint64_t)(o->seed >= 0 ? o->seed : 1);
+    cfg->early_stop = (int)o->early_stop;
+    cfg->keep_best = o->keep_best;
+    cfg->checkpoint_every = (int)(o->checkpoint_every > 0 ? o->checkpoint_every : 0);
+    if ((cfg->early_stop || cfg->keep_best) && !(cfg->val_split > 0)) {
+        return cli_usage_error("train", "--early-stop and --keep-best need a validation split "
+                                        "(--val-split above 0)");
+    }
+    return DG_EXIT_OK;
+}
+
+/* A setting given with --resume that differs from the checkpoint's: a usage error. */
+static int resume_conflict(const char *option, const char *value, const char *ckpt)
+{
+    return cli_usage_error("train",
+                           "%s cannot change when resuming: the run of %s uses %s (only "
+                           "--epochs, --threads, --data, -o, --history, --checkpoint-every, "
+                           "--no-test and -q may be given with --resume)",
+                           option, ckpt, value);
+}
+
+/* Checks the options given with --resume against the checkpoint's run. */
+static int check_resume_options(const train_options *o, const dg_checkpoint *ck)
+{
+    const dg_train_config *c = dg_checkpoint_config(ck);
+    const dg_model_meta *m = dg_checkpoint_meta(ck);
+    const dg_run_files *f = dg_checkpoint_files(ck);
+    const char *path = o->resume;
+    char v[64];
+    dg_net *net = NULL;
+    if (o->spec && dg_checkpoint_net(ck, &net) == DG_OK) {
+        bool same = !strcmp(o->spec, dg_net_spec(net));
+        dg_net_free(net);
+        if (!same) {
+            return resume_conflict("--spec", "another spec", path);
+        }
+    }
+    if (o->preset && strcmp(o->preset, m->preset)) {
+        return resume_conflict("--preset", m->preset[0] ? m->preset : "no preset", path);
+    }
+    snprintf(v, sizeof v, "%d", c->batch);
+    if (o->batch && o->batch != c->batch) {
+        return resume_conflict("--batch", v, path);
+    }
+    snprintf(v, sizeof v, "%g", (double)c->optim.lr);
+    if (o->lr > 0 && (float)o->lr != c->optim.lr) {
+        return resume_conflict("--lr", v, path);
+    }
+    if (o->optimizer >= 0 && optimizer_kinds[o->optimizer] != c->optim.kind) {
+        return resume_conflict("--optimizer", optimizer_names[c->optim.kind], path);
+    }
+    for (int i = 0; o->schedule >= 0 && schedule_names[i]; i++) {
+        if (schedule_kinds[i] == c->schedule && i != o->schedule) {
+            return resume_conflict("--schedule", schedule_names[i], path);
+        }
+    }
+    snprintf(v, sizeof v, "%g", c->val_split);
+    if (o->val_split >= 0 && o->val_split != c->val_split) {
+        return resume_conflict("--val-split", v, path);
+    }
+    snprintf(v, sizeof v, "%llu", (unsigned long long)c->seed);
+    if (o->seed >= 0 && (uint64_t)o->seed != c->seed) {
+        return resume_conflict("--seed", v, path);
+    }
+    snprintf(v, sizeof v, "%u", f->limit);
+    if (o->limit && (uint32_t)o->limit != f->limit) {
+        return resume_conflict("--limit", f->limit ? v : "all images", path);
+    }
+    snprintf(v, sizeof v, "%d", c->early_stop);
+    if (o->early_stop && o->early_stop != c->early_stop) {
+        return resume_conflict("--early-stop", c->early_stop ? v : "none", path);
+    }
+    if (o->keep_best && !c->keep_best) {
+        return resume_conflict("--keep-best", "the last epoch", path);
+    }
+    if (o->labels) {
+        return resume_conflict("--labels", "the labels stored in it", path);
+    }
+    int done = dg_checkpoint_progress(ck).epoch + (dg_checkpoint_progress(ck).step > 0);
+    if (o->epochs && o->epochs < done) {
+        return cli_usage_error("train", "--epochs %ld: the run of %s is already at epoch %d",
+                               o->epochs, path, done);
+    }
+    return DG_EXIT_OK;
+}
+
+/* Everything a run needs besides its options, owned by cmd_train. */
+typedef struct train_run {
+    dg_train_config cfg;
+    dg_model_meta meta;
+    dg_run_files files;
+    dg_checkpoint *ck; /* with --resume */
+    dg_net *net;
+    const char *preset; /* "" for a custom spec */
+    char ckpt_path[1100];
+} train_run;
+
+/* A fresh run from the options: settings, net, labels, files. */
+static int start_run(const train_options *o, train_run *r)
+{
+    int rc = apply_options(o, &r->cfg);
+    if (rc) {
+        return rc;
+    }
+    /* with --spec, a --preset gives only its training settings: the net has no preset */
+    r->preset = o->spec ? "" : (o->preset ? o->preset : dg_preset_names()[0]);
+    snprintf(r->files.data, sizeof r->files.data, "%s", o->data ? o->data : DG_DEFAULT_DATA);
+    snprintf(r->files.model, sizeof r->files.model, "%s", o->output ? o->output : DG_DEFAULT_MODEL);
+    if (o->history) {
+        snprintf(r->files.history, sizeof r->files.history, "%s", o->history);
+    } else {
+        path_beside(r->files.model, "history.csv", r->files.history, sizeof r->files.history);
+    }
+    r->files.limit = (uint32_t)o->limit;
+    /* the net is built once the data gives the image size */
+    return DG_EXIT_OK;
+}
+
+/* A resumed run: everything from the checkpoint, then the options that may change. */
+static int resume_run(const train_options *o, train_run *r)
+{
+    if (dg_checkpoint_load(o->resume, &r->ck) != DG_OK) {
+        return cli_error("train", "cannot resume: %s", dg_last_error());
+    }
+    int rc = check_resume_options(o, r->ck);
+    if (rc) {
+        return rc;
+    }
+    r->cfg = *dg_checkpoint_config(r->ck);
+    r->meta = *dg_checkpoint_meta(r->ck);
+    r->files = *dg_checkpoint_files(r->ck);
+    r->preset = r->meta.preset;
+    if (o->epochs) {
+        r->cfg.epochs = (int)o->epochs;
+    }
+    if (o->checkpoint_every) {
+        r->cfg.checkpoint_every = (int)o->checkpoint_every;
+    }
+    if (o->data) {
+        snprintf(r->files.data, sizeof r->files.data, "%s", o->data);
+    }
+    if (o->output) {
+        snprintf(r->files.model, sizeof r->files.model, "%s", o->output);
+        if (!o->history) {
+            path_beside(r->files.model, "history.csv", r->files.history, sizeof r->files.history);
+        }
+    }
+    if (o->history) {
+        snprintf(r->files.history, sizeof r->files.history, "%s", o->history);
+    }
+    snprintf(r->ckpt_path, sizeof r->ckpt_path, "%s", o->resume);
+    r->cfg.resume = r->ck;
+    if (dg_checkpoint_net(r->ck, &r->net) != DG_OK) {
+        return cli_error("train", "%s", dg_last_error());
+    }
+    return DG_EXIT_OK;
+}
+
+/* Writes the history rows so far; false (with the message printed) on failure. */
+static bool save_history(const char *path, const progress *p)
+{
+    cli_write_begin();
+    dg_status st = dg_history_save(path, p->rows, p->n_rows);
+    cli_write_end();
+    if (st != DG_OK) {
+        cli_error("train", "%s", dg_last_error());
+        return false;
+    }
+    return true;
+}
+
+/* After DG_ERR_STOPPED: where the run stopped and how to go on; the exit status. */
+static int report_stop(const train_run *r, const progress *p, int sig)
+{
+    bool history_ok = save_history(r->files.history, p);
+    if (p->ckpt_epoch < 0) {
+        fprintf(stderr, "digits: train: stopped before the first checkpoint; nothing to resume\n");
+    } else if (p->ckpt_step > 0) {
+        fprintf(stderr,
+                "digits: train: stopped in epoch %d after step %d of %d; %s left as it was; "
+                "continue with: digits train --resume %s\n",
+                p->ckpt_epoch + 1, p->ckpt_step, p->last.steps, r->files.model, r->ckpt_path);
+    } else {
+        fprintf(stderr,
+                "digits: train: stopped after epoch %d of %d; %s left as it was; continue "
+                "with: digits train --resume %s\n",
+                p->ckpt_epoch, r->cfg.epochs, r->files.model, r->ckpt_path);
+    }
+    return history_ok ? 128 + sig : DG_EXIT_FAIL;
 }
 
 int cmd_train(int argc, char **argv)
 {
     double t_start = wall_seconds();
-    train_options o = {.data = DG_DEFAULT_DATA,
-                       .output = DG_DEFAULT_MODEL,
-                       .seed = 1,
-                       .val_split = -1.0,
-                       .optimizer = -1,
-                       .schedule = -1};
+    train_options o = {.seed = -1, .val_split = -1.0, .optimizer = -1, .schedule = -1};
     int rc = parse_options(argc, argv, &o);
     if (rc) {
         return rc < 0 ? DG_EXIT_OK : rc;
     }
-    dg_train_config cfg;
-    apply_options(&o, &cfg);
-    /* with --spec, a --preset gives only its training settings: the net has no preset */
-    const char *preset = o.spec ? "" : (o.preset ? o.preset : dg_preset_names()[0]);
-    const char *spec = o.spec ? o.spec : dg_preset_spec(preset);
-
+    /* worker threads started from here on never take Ctrl-C: the main thread does */
+    cli_stop_block();
+    train_run r;
+    memset(&r, 0, sizeof r);
     dg_dataset *train = NULL, *test = NULL;
-    dg_net *net = NULL;
-    FILE *history = NULL;
-    char part_path[1100] = "";
+    progress prog = {.tty = isatty(2),
+                     .quiet = o.quiet,
+                     .last_val_accuracy = -1.0,
+                     .ckpt_epoch = -1,
+                     .ckpt_step = -1};
+    rc = o.resume ? resume_run(&o, &r) : start_run(&o, &r);
+    if (rc) {
+        goto done;
+    }
     rc = DG_EXIT_FAIL;
-    if (dg_dataset_load(o.data, DG_SPLIT_TRAIN, &train) != DG_OK) {
+    if (dg_dataset_load(r.files.data, DG_SPLIT_TRAIN, &train) != DG_OK) {
         cli_error("train", "%s", dg_last_error());
         goto done;
     }
-    if (o.limit > 0 && (uint32_t)o.limit < train->n) {
-        train->n = (uint32_t)o.limit; /* the arrays stay as loaded; only fewer are used */
+    if (r.files.limit > 0 && r.files.limit < train->n) {
+        train->n = r.files.limit; /* the arrays stay as loaded; only fewer are used */
     }
-    if (!o.no_test && dg_dataset_load(o.data, DG_SPLIT_TEST, &test) != DG_OK) {
+    if (!o.no_test && dg_dataset_load(r.files.data, DG_SPLIT_TEST, &test) != DG_OK) {
         cli_error("train", "%s (or pass --no-test)", dg_last_error());
         goto done;
     }
-    if (dg_net_new(spec, (dg_shape){1, (int)train->h, (int)train->w}, &net) != DG_OK ||
-        dg_net_set_threads(net, (int)o.threads) != DG_OK) {
+    if (!r.net) {
+        const char *spec = o.spec ? o.spec : dg_preset_spec(r.preset);
+        if (dg_net_new(spec, (dg_shape){1, (int)train->h, (int)train->w}, &r.net) != DG_OK) {
+            cli_error("train", "%s", dg_last_error());
+            rc = o.spec ? DG_EXIT_USAGE : DG_EXIT_FAIL;
+            goto done;
+        }
+    }
+    if (dg_net_set_threads(r.net, (int)o.threads) != DG_OK) {
         cli_error("train", "%s", dg_last_error());
-        rc = o.spec ? DG_EXIT_USAGE : DG_EXIT_FAIL;
         goto done;
     }
-    char history_path[1024];
-    if (o.history) {
-        snprintf(history_path, sizeof history_path, "%s", o.history);
-    } else {
-        path_beside(o.output, "history.csv", history_path, sizeof history_path);
+    if (!r.ck) {
+        dg_model_meta_default(&r.meta);
+        r.meta.classes = dg_net_classes(r.net);
+        for (int c = 0; c < r.meta.classes; c++) {
+            snprintf(r.meta.labels[c], sizeof r.meta.labels[c], "%d", c);
+        }
+        if (o.labels && !set_labels(o.labels, dg_net_classes(r.net), &r.meta)) {
+            rc = cli_usage_error("train",
+                                 "--labels wants %d comma-separated names of 1 to %zu "
+                                 "characters",
+                                 dg_net_classes(r.net), sizeof r.meta.labels[0] - 1);
+            goto done;
+        }
+        snprintf(r.meta.preset, sizeof r.meta.preset, "%s", r.preset);
+        snprintf(r.meta.dataset, sizeof r.meta.dataset, "%.*s", (int)sizeof r.meta.dataset - 1,
+                 r.files.data);
+        path_beside(r.files.model, "ckpt", r.ckpt_path, sizeof r.ckpt_path);
     }
-    dg_model_meta meta;
-    dg_model_meta_default(&meta);
-    meta.classes = dg_net_classes(net);
-    for (int c = 0; c < meta.classes; c++) {
-        snprintf(meta.labels[c], sizeof meta.labels[c], "%d", c);
-    }
-    if (o.labels && !set_labels(o.labels, dg_net_classes(net), &meta)) {
-        rc = cli_usage_error("train",
-                             "--labels wants %d comma-separated names of 1 to %zu "
-                             "characters",
-                             dg_net_classes(net), sizeof meta.labels[0] - 1);
-        goto done;
-    }
+    r.cfg.meta = &r.meta;
+    r.cfg.files = &r.files;
     /* fail before training, not after, when the model cannot be written */
-    if (!can_write_beside(o.output)) {
-        cli_error("train", "cannot write %s (is its folder writable?)", o.output);
+    if (!can_write_beside(r.files.model)) {
+        cli_error("train", "cannot write %s (is its folder writable?)", r.files.model);
         goto done;
     }
-    /* the history grows in HISTORY.part and replaces HISTORY only with the new model: a
-     * run that fails or is stopped leaves the old pair as it was */
-    snprintf(part_path, sizeof part_path, "%s.part", history_path);
-    history = fopen(part_path, "w");
-    if (!history) {
-        cli_error("train", "cannot write %s", part_path);
+    char curves_path[1100];
+    path_beside(r.files.model, "curves.png", curves_path, sizeof curves_path);
+    remove_stale(r.files.model);
+    remove_stale(r.files.history);
+    remove_stale(r.ckpt_path);
+    remove_stale(curves_path);
+    prog.epochs = r.cfg.epochs;
+    prog.classes = dg_net_classes(r.net);
+    prog.ckpt_path = r.ckpt_path;
+    prog.rows = calloc((size_t)r.cfg.epochs, sizeof *prog.rows);
+    if (!prog.rows) {
+        cli_error("train", "out of memory");
         goto done;
     }
-    dg_history_write_header(history);
-    progress prog = {.tty = isatty(2),
-                     .quiet = o.quiet,
-                     .epochs = cfg.epochs,
-                     .history = history,
-                     .last_val_accuracy = -1.0};
-    dg_train_callbacks cb = {.user = &prog, .on_step = on_step, .on_epoch = on_epoch};
-    if (!o.quiet) {
+    if (r.ck) {
+        int n = 0;
+        const dg_history_row *rows = dg_checkpoint_history(r.ck, &n);
+        memcpy(prog.rows, rows, (size_t)n * sizeof *rows);
+        prog.n_rows = n;
+        prog.last = dg_checkpoint_progress(r.ck);
+        prog.ckpt_epoch = prog.last.epoch;
+        prog.ckpt_step = prog.last.step;
+    }
+    if (!cli_stop_install()) {
+        cli_error("train", "cannot install the Ctrl-C handler");
+        goto done;
+    }
+    r.cfg.stop = cli_stop_flag();
+    dg_train_callbacks cb = {
+        .user = &prog, .on_step = on_step, .on_epoch = on_epoch, .on_checkpoint = on_checkpoint};
+    uint32_t n_train = train->n - (uint32_t)(train->n * r.cfg.val_split);
+    if (!o.quiet && r.ck) {
+        fprintf(stderr, "resuming %s at epoch %d of %d, step %d of %d (%s, %u images from %s)\n",
+                o.resume, prog.last.epoch + 1, r.cfg.epochs, prog.last.step, prog.last.steps,
+                r.preset[0] ? r.preset : dg_net_spec(r.net), n_train, r.files.data);
+    } else if (!o.quiet) {
         fprintf(stderr, "training %s (%zu parameters) on %u images from %s, %d threads\n",
-                o.spec ? dg_net_spec(net) : preset, dg_net_param_count(net),
-                train->n - (uint32_t)(train->n * cfg.val_split), o.data, dg_net_threads(net));
+                o.spec ? dg_net_spec(r.net) : r.preset, dg_net_param_count(r.net), n_train,
+                r.files.data, dg_net_threads(r.net));
     }
-    if (dg_train(net, train, &cfg, &cb) != DG_OK) {
-        cli_error("train", "%s", dg_last_error());
+    dg_status st = dg_train(r.net, train, &r.cfg, &cb);
+    int sig = (int)*cli_stop_flag();
+    if (st == DG_ERR_STOPPED) {
+        rc = report_stop(&r, &prog, sig);
         goto done;
     }
-    snprintf(meta.preset, sizeof meta.preset, "%s", preset);
-    snprintf(meta.dataset, sizeof meta.dataset, "%s", o.data);
-    meta.norm = cfg.norm;
-    meta.seed = cfg.seed;
-    meta.epochs = cfg.epochs;
-    meta.batch = cfg.batch;
-    meta.lr = cfg.optim.lr;
-    meta.n_train = train->n - (uint32_t)(train->n * cfg.val_split);
-    meta.created = (int64_t)time(NULL);
-    meta.val_accuracy = prog.last_val_accuracy;
-    if (test) {
+    if (st != DG_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", dg_last_error());
+        /* the history, like the checkpoint, stops at the last good epoch */
+        if (st == DG_ERR_DIVERGED && !save_history(r.files.history, &prog)) {
+            goto done;
+        }
+        if (st == DG_ERR_DIVERGED && prog.ckpt_epoch >= 0) {
+            char where[64];
+            snprintf(where, sizeof where, prog.ckpt_step ? "epoch %d, step %d" : "after epoch %d",
+                     prog.ckpt_step ? prog.ckpt_epoch + 1 : prog.ckpt_epoch, prog.ckpt_step);
+            cli_error("train", "%s; %s left as it was; the last good checkpoint is %s (%s)", why,
+                      r.files.model, r.ckpt_path, where);
+        } else {
+            cli_error("train", "%s", why);
+        }
+        goto done;
+    }
+    r.meta.norm = r.cfg.norm;
+    r.meta.seed = r.cfg.seed;
+    r.meta.epochs = r.cfg.epochs;
+    r.meta.batch = r.cfg.batch;
+    r.meta.lr = r.cfg.optim.lr;
+    r.meta.n_train = n_train;
+    r.meta.created = (int64_t)time(NULL);
+    r.meta.val_accuracy = prog.n_rows ? prog.rows[prog.n_rows - 1].val_accuracy : -1.0;
+    if (prog.last.best_epoch > 0 && (r.cfg.early_stop || r.cfg.keep_best)) {
+        r.meta.val_accuracy = prog.rows[prog.last.best_epoch - 1].val_accuracy;
+        fprintf(stderr, "kept the weights of epoch %d (val_loss %.4f, val_accuracy %.4f)%s\n",
+                prog.last.best_epoch, prog.rows[prog.last.best_epoch - 1].val_loss,
+                r.meta.val_accuracy, prog.last.early_stopped ? ", stopped early" : "");
+    }
+    double final_accuracy = prog.n_rows ? prog.rows[prog.n_rows - 1].accuracy : -1.0;
+    if (test && !sig) {
         dg_eval ev;
-        if (dg_evaluate(net, test, &cfg.norm, 0, test->n, &ev, NULL, NULL) != DG_OK) {
+        if (dg_evaluate(r.net, test, &r.cfg.norm, 0, test->n, &ev, NULL, NULL) != DG_OK) {
             cli_error("train", "%s", dg_last_error());
             goto done;
         }
-        meta.test_accuracy = ev.accuracy;
+        r.meta.test_accuracy = ev.accuracy;
+        final_accuracy = ev.accuracy;
         printf("test loss: %.4f\ntest accuracy: %.4f\n", ev.loss, ev.accuracy);
+    } else if (r.meta.val_accuracy >= 0) {
+        final_accuracy = r.meta.val_accuracy;
     }
-    if (dg_model_save(o.output, net, &meta) != DG_OK) {
+    cli_write_begin();
+    st = dg_model_save(r.files.model, r.net, &r.meta);
+    cli_write_end();
+    if (st != DG_OK) {
         cli_error("train", "%s", dg_last_error());
+        save_history(r.files.history, &prog);
         goto done;
     }
-    bool history_ok = fclose(history) == 0;
-    history = NULL;
-    if (!history_ok || rename(part_path, history_path) != 0) {
-        cli_error("train", "saved model to %s, but cannot write %s", o.output, history_path);
+    if (!save_history(r.files.history, &prog)) {
+        cli_error("train", "saved model to %s, but not its history", r.files.model);
         goto done;
     }
-    printf("saved model to %s\nhistory in %s\n", o.output, history_path);
-    char curves_path[1100];
-    path_beside(o.output, "curves.png", curves_path, sizeof curves_path);
-    plot_curves(history_path, curves_path);
+    printf("saved model to %s\nhistory in %s\n", r.files.model, r.files.history);
+    if (prog.n_rows > 0) {
+        plot_curves(r.files.history, curves_path);
+    }
+    if (at_chance(final_accuracy, prog.classes)) {
+        fprintf(stderr,
+                "digits: train: warning: the model is no better than chance (accuracy %.4f, "
+                "%d classes): try a smaller learning rate or another optimizer\n",
+                final_accuracy, prog.classes);
+    }
     printf("total time: %.2fs\n", wall_seconds() - t_start);
-    rc = DG_EXIT_OK;
-done:
-    if (history) {
-        fclose(history);
-        remove(part_path);
+    rc = sig ? 128 + sig : DG_EXIT_OK;
+    if (sig) {
+        fprintf(stderr, "digits: train: stopped after training; the model was saved%s\n",
+                test ? " without its test accuracy" : "");
     }
-    dg_net_free(net);
+done:
+    free(prog.rows);
+    dg_checkpoint_free(r.ck);
+    dg_net_free(r.net);
     dg_dataset_free(train);
     dg_dataset_free(test);
     return rc;
