@@ -399,3 +399,42 @@ DG_TEST(train_checkpoint_file_kinds_and_damage)
     dg_checkpoint_free(ck);
     CHECK(rows == 1 && p.epoch == 1 && p.step == 0);
 }
+
+/* keep_best ends with the weights of the epoch of the highest validation accuracy (the
+ * first of equals), not the last. */
+DG_TEST(train_keep_best_keeps_best_accuracy)
+{
+    dg_dataset *ds = make_data(200, 9, true);
+    CHECK(ds);
+    dg_net *net = NULL;
+    run_log log = {.snapshot = true};
+    dg_train_config cfg = small_config();
+    cfg.epochs = 8;
+    cfg.keep_best = true;
+    cfg.optim.lr = 1e-2f;
+    cfg.schedule = DG_SCHEDULE_CONSTANT;
+    dg_train_callbacks cb = {&log, NULL, log_epoch, NULL};
+    dg_status st = new_net(&net);
+    log.net = net;
+    st = st ? st : dg_train(net, ds, &cfg, &cb);
+    int best = 0;
+    for (int i = 1; i < log.n_epochs; i++) {
+        if (log.epochs[i].val_accuracy > log.epochs[best].val_accuracy) {
+            best = i;
+        }
+    }
+    bool restored =
+        st == DG_OK && log.snapshots[best] &&
+        !memcmp(dg_net_params(net), log.snapshots[best], dg_net_param_count(net) * sizeof(float));
+    bool last_differs =
+        log.n_epochs == 8 && log.snapshots[7] &&
+        memcmp(log.snapshots[best], log.snapshots[7], dg_net_param_count(net) * sizeof(float));
+    int n = log.n_epochs;
+    log_free(&log);
+    dg_net_free(net);
+    dg_dataset_free(ds);
+    CHECK_OK(st);
+    CHECK_MSG(n == 8, "%d epochs", n);
+    CHECK(restored);
+    CHECK_MSG(best == 7 || last_differs, "best epoch %d", best + 1);
+}
