@@ -351,7 +351,7 @@ static void remove_stale(const char *path)
         snprintf(dir, sizeof dir, ".");
     } else {
         base = path + (slash - dir) + 1;
-        slash == dir ? (void)(dir[1] = '\0') : (void)(*slash = '\0');
+        slash[slash == dir ? 1 : 0] = '\0';
     }
     size_t n = strlen(base);
     DIR *d = opendir(dir);
@@ -754,11 +754,10 @@ int cmd_train(int argc, char **argv)
     if (rc) {
         return rc < 0 ? DG_EXIT_OK : rc;
     }
-    /* worker threads started from here on never take Ctrl-C: the main thread does */
-    cli_stop_block();
     train_run r;
     memset(&r, 0, sizeof r);
     dg_dataset *train = NULL, *test = NULL;
+    dg_status st;
     progress prog = {.tty = isatty(2),
                      .quiet = o.quiet,
                      .last_val_accuracy = -1.0,
@@ -788,7 +787,16 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
     }
-    if (dg_net_set_threads(r.net, (int)o.threads) != DG_OK) {
+    /* the workers (ours, a BLAS library's) start with Ctrl-C and SIGTERM blocked: only the
+     * main thread takes them, once its handler is installed below */
+    cli_stop_block();
+    dg_blas_backend();
+    st = dg_net_set_threads(r.net, (int)o.threads);
+    if (!cli_stop_install()) {
+        cli_error("train", "cannot install the Ctrl-C handler");
+        goto done;
+    }
+    if (st != DG_OK) {
         cli_error("train", "%s", dg_last_error());
         goto done;
     }
@@ -840,10 +848,6 @@ int cmd_train(int argc, char **argv)
         prog.ckpt_epoch = prog.last.epoch;
         prog.ckpt_step = prog.last.step;
     }
-    if (!cli_stop_install()) {
-        cli_error("train", "cannot install the Ctrl-C handler");
-        goto done;
-    }
     r.cfg.stop = cli_stop_flag();
     dg_train_callbacks cb = {
         .user = &prog, .on_step = on_step, .on_epoch = on_epoch, .on_checkpoint = on_checkpoint};
@@ -857,7 +861,7 @@ int cmd_train(int argc, char **argv)
                 o.spec ? dg_net_spec(r.net) : r.preset, dg_net_param_count(r.net), n_train,
                 r.files.data, dg_net_threads(r.net));
     }
-    dg_status st = dg_train(r.net, train, &r.cfg, &cb);
+    st = dg_train(r.net, train, &r.cfg, &cb);
     int sig = (int)*cli_stop_flag();
     if (st == DG_ERR_STOPPED) {
         rc = report_stop(&r, &prog, sig);

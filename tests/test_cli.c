@@ -475,6 +475,7 @@ static void check_stop(int sig, bool twice)
     bool started = appears(ckpt, 60);
     kill(pid, sig);
     if (twice) {
+        sleep_ms(5); /* two signals at once would be delivered as one */
         kill(pid, sig);
     }
     st = wait_exit(pid, 60);
