@@ -115,6 +115,9 @@ bool cli_stop_install(void);
 volatile sig_atomic_t *cli_stop_flag(void);
 void cli_write_begin(void);
 void cli_write_end(void);
+/* Removes PATH.tmp.XXXXXX (an atomic write cut short by a kill) and PATH.part (the
+ * history of older versions) beside path. */
+void cli_remove_stale(const char *path);
 
 /* A CSV field on stdout, quoted when it holds a comma, quote or line break. */
 void cli_print_csv_field(const char *s);

@@ -4,9 +4,8 @@
  * history CSV and saves the model atomically. A checkpoint beside the model after every
  * epoch lets `--resume` continue a run stopped by Ctrl-C, SIGTERM, a crash or divergence.
  */
-#include "cli.h"
+#include "cli/train.h"
 
-#include <dirent.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,7 +308,7 @@ static bool can_write_beside(const char *path)
 }
 
 /* MODEL.model -> MODEL.SUFFIX, anything else -> NAME.SUFFIX */
-static void path_beside(const char *model, const char *suffix, char *out, size_t size)
+void cli_path_beside(const char *model, const char *suffix, char *out, size_t size)
 {
     size_t len = strlen(model);
     const char *ext = ".model";
@@ -339,42 +338,6 @@ static void plot_curves(const char *history_path, const char *curves_path)
     free(rows);
 }
 
-/* Removes what a killed run may have left beside path: PATH.tmp.XXXXXX (an atomic write
- * cut short) and PATH.part (the history of older versions). */
-static void remove_stale(const char *path)
-{
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    const char *base = path;
-    if (!slash) {
-        snprintf(dir, sizeof dir, ".");
-    } else {
-        base = path + (slash - dir) + 1;
-        slash[slash == dir ? 1 : 0] = '\0';
-    }
-    size_t n = strlen(base);
-    DIR *d = opendir(dir);
-    if (!d || n == 0) {
-        if (d) {
-            closedir(d);
-        }
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        const char *rest = strncmp(e->d_name, base, n) ? NULL : e->d_name + n;
-        bool tmp = rest && !strncmp(rest, ".tmp.", 5) && strlen(rest + 5) == 6;
-        bool part = rest && !strcmp(rest, ".part");
-        if (tmp || part) {
-            char full[2400];
-            snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
-            unlink(full);
-        }
-    }
-    closedir(d);
-}
-
 enum {
     OPT_PRESET = 256,
     OPT_SPEC,
@@ -396,22 +359,6 @@ enum {
     OPT_CKPT_EVERY,
     OPT_RESUME,
 };
-
-/* the names --optimizer and --schedule take, and what each stands for */
-static const char *const optimizer_names[] = {"adam", "sgd", NULL};
-static const dg_optim_kind optimizer_kinds[] = {DG_OPTIM_ADAM, DG_OPTIM_SGD};
-static const char *const schedule_names[] = {"constant", "cosine", "onecycle", NULL};
-static const dg_schedule schedule_kinds[] = {DG_SCHEDULE_CONSTANT, DG_SCHEDULE_COSINE,
-                                             DG_SCHEDULE_ONECYCLE};
-
-/* Every option's "not given" value is 0, NULL or -1. */
-typedef struct train_options {
-    const char *preset, *spec, *data, *output, *history, *labels, *resume;
-    long epochs, batch, seed, threads, limit, early_stop, checkpoint_every;
-    double lr, val_split;
-    int optimizer, schedule; /* index into optimizer_names, schedule_names; -1 if not given */
-    bool no_test, quiet, keep_best;
-} train_options;
 
 static int parse_options(int argc, char **argv, train_options *o)
 {
@@ -480,10 +427,11 @@ static int parse_options(int argc, char **argv, train_options *o)
             ok = cli_float_option("train", "--val-split", optarg, 0.0, 0.9, &o->val_split);
             break;
         case OPT_OPTIMIZER:
-            ok = cli_choice_option("train", "--optimizer", optarg, optimizer_names, &o->optimizer);
+            ok = cli_choice_option("train", "--optimizer", optarg, cli_optimizer_names,
+                                   &o->optimizer);
             break;
         case OPT_SCHEDULE:
-            ok = cli_choice_option("train", "--schedule", optarg, schedule_names, &o->schedule);
+            ok = cli_choice_option("train", "--schedule", optarg, cli_schedule_names, &o->schedule);
             break;
         case OPT_NO_TEST:
             o->no_test = true;
@@ -537,11 +485,11 @@ static int apply_options(const train_options *o, dg_train_config *cfg)
         return cli_error("train", "%s", dg_last_error());
     }
     /* adam keeps the preset's settings (fast's betas); sgd brings its own */
-    if (o->optimizer >= 0 && optimizer_kinds[o->optimizer] == DG_OPTIM_SGD) {
+    if (o->optimizer >= 0 && cli_optimizer_kinds[o->optimizer] == DG_OPTIM_SGD) {
         cfg->optim = dg_optim_defaults(DG_OPTIM_SGD);
     }
     if (o->schedule >= 0) {
-        cfg->schedule = schedule_kinds[o->schedule];
+        cfg->schedule = cli_schedule_kinds[o->schedule];
     }
     if (o->epochs) {
         cfg->epochs = (int)o->epochs;
@@ -566,92 +514,6 @@ static int apply_options(const train_options *o, dg_train_config *cfg)
     return DG_EXIT_OK;
 }
 
-/* A setting given with --resume that differs from the checkpoint's: a usage error. */
-static int resume_conflict(const char *option, const char *value, const char *ckpt)
-{
-    return cli_usage_error("train",
-                           "%s cannot change when resuming: the run of %s uses %s (only "
-                           "--epochs, --threads, --data, -o, --history, --checkpoint-every, "
-                           "--no-test and -q may be given with --resume)",
-                           option, ckpt, value);
-}
-
-/* Checks the options given with --resume against the checkpoint's run. */
-static int check_resume_options(const train_options *o, const dg_checkpoint *ck)
-{
-    const dg_train_config *c = dg_checkpoint_config(ck);
-    const dg_model_meta *m = dg_checkpoint_meta(ck);
-    const dg_run_files *f = dg_checkpoint_files(ck);
-    const char *path = o->resume;
-    char v[64];
-    dg_net *net = NULL;
-    if (o->spec && dg_checkpoint_net(ck, &net) == DG_OK) {
-        bool same = !strcmp(o->spec, dg_net_spec(net));
-        dg_net_free(net);
-        if (!same) {
-            return resume_conflict("--spec", "another spec", path);
-        }
-    }
-    if (o->preset && strcmp(o->preset, m->preset)) {
-        return resume_conflict("--preset", m->preset[0] ? m->preset : "no preset", path);
-    }
-    snprintf(v, sizeof v, "%d", c->batch);
-    if (o->batch && o->batch != c->batch) {
-        return resume_conflict("--batch", v, path);
-    }
-    snprintf(v, sizeof v, "%g", (double)c->optim.lr);
-    if (o->lr > 0 && (float)o->lr != c->optim.lr) {
-        return resume_conflict("--lr", v, path);
-    }
-    if (o->optimizer >= 0 && optimizer_kinds[o->optimizer] != c->optim.kind) {
-        return resume_conflict("--optimizer", optimizer_names[c->optim.kind], path);
-    }
-    for (int i = 0; o->schedule >= 0 && schedule_names[i]; i++) {
-        if (schedule_kinds[i] == c->schedule && i != o->schedule) {
-            return resume_conflict("--schedule", schedule_names[i], path);
-        }
-    }
-    snprintf(v, sizeof v, "%g", c->val_split);
-    if (o->val_split >= 0 && o->val_split != c->val_split) {
-        return resume_conflict("--val-split", v, path);
-    }
-    snprintf(v, sizeof v, "%llu", (unsigned long long)c->seed);
-    if (o->seed >= 0 && (uint64_t)o->seed != c->seed) {
-        return resume_conflict("--seed", v, path);
-    }
-    snprintf(v, sizeof v, "%u", f->limit);
-    if (o->limit && (uint32_t)o->limit != f->limit) {
-        return resume_conflict("--limit", f->limit ? v : "all images", path);
-    }
-    snprintf(v, sizeof v, "%d", c->early_stop);
-    if (o->early_stop && o->early_stop != c->early_stop) {
-        return resume_conflict("--early-stop", c->early_stop ? v : "none", path);
-    }
-    if (o->keep_best && !c->keep_best) {
-        return resume_conflict("--keep-best", "the last epoch", path);
-    }
-    if (o->labels) {
-        return resume_conflict("--labels", "the labels stored in it", path);
-    }
-    int done = dg_checkpoint_progress(ck).epoch + (dg_checkpoint_progress(ck).step > 0);
-    if (o->epochs && o->epochs < done) {
-        return cli_usage_error("train", "--epochs %ld: the run of %s is already at epoch %d",
-                               o->epochs, path, done);
-    }
-    return DG_EXIT_OK;
-}
-
-/* Everything a run needs besides its options, owned by cmd_train. */
-typedef struct train_run {
-    dg_train_config cfg;
-    dg_model_meta meta;
-    dg_run_files files;
-    dg_checkpoint *ck; /* with --resume */
-    dg_net *net;
-    const char *preset; /* "" for a custom spec */
-    char ckpt_path[1100];
-} train_run;
-
 /* A fresh run from the options: settings, net, labels, files. */
 static int start_run(const train_options *o, train_run *r)
 {
@@ -666,50 +528,10 @@ static int start_run(const train_options *o, train_run *r)
     if (o->history) {
         snprintf(r->files.history, sizeof r->files.history, "%s", o->history);
     } else {
-        path_beside(r->files.model, "history.csv", r->files.history, sizeof r->files.history);
+        cli_path_beside(r->files.model, "history.csv", r->files.history, sizeof r->files.history);
     }
     r->files.limit = (uint32_t)o->limit;
     /* the net is built once the data gives the image size */
-    return DG_EXIT_OK;
-}
-
-/* A resumed run: everything from the checkpoint, then the options that may change. */
-static int resume_run(const train_options *o, train_run *r)
-{
-    if (dg_checkpoint_load(o->resume, &r->ck) != DG_OK) {
-        return cli_error("train", "cannot resume: %s", dg_last_error());
-    }
-    int rc = check_resume_options(o, r->ck);
-    if (rc) {
-        return rc;
-    }
-    r->cfg = *dg_checkpoint_config(r->ck);
-    r->meta = *dg_checkpoint_meta(r->ck);
-    r->files = *dg_checkpoint_files(r->ck);
-    r->preset = r->meta.preset;
-    if (o->epochs) {
-        r->cfg.epochs = (int)o->epochs;
-    }
-    if (o->checkpoint_every) {
-        r->cfg.checkpoint_every = (int)o->checkpoint_every;
-    }
-    if (o->data) {
-        snprintf(r->files.data, sizeof r->files.data, "%s", o->data);
-    }
-    if (o->output) {
-        snprintf(r->files.model, sizeof r->files.model, "%s", o->output);
-        if (!o->history) {
-            path_beside(r->files.model, "history.csv", r->files.history, sizeof r->files.history);
-        }
-    }
-    if (o->history) {
-        snprintf(r->files.history, sizeof r->files.history, "%s", o->history);
-    }
-    snprintf(r->ckpt_path, sizeof r->ckpt_path, "%s", o->resume);
-    r->cfg.resume = r->ck;
-    if (dg_checkpoint_net(r->ck, &r->net) != DG_OK) {
-        return cli_error("train", "%s", dg_last_error());
-    }
     return DG_EXIT_OK;
 }
 
@@ -763,7 +585,7 @@ int cmd_train(int argc, char **argv)
                      .last_val_accuracy = -1.0,
                      .ckpt_epoch = -1,
                      .ckpt_step = -1};
-    rc = o.resume ? resume_run(&o, &r) : start_run(&o, &r);
+    rc = o.resume ? cli_train_resume(&o, &r) : start_run(&o, &r);
     if (rc) {
         goto done;
     }
@@ -816,7 +638,7 @@ int cmd_train(int argc, char **argv)
         snprintf(r.meta.preset, sizeof r.meta.preset, "%s", r.preset);
         snprintf(r.meta.dataset, sizeof r.meta.dataset, "%.*s", (int)sizeof r.meta.dataset - 1,
                  r.files.data);
-        path_beside(r.files.model, "ckpt", r.ckpt_path, sizeof r.ckpt_path);
+        cli_path_beside(r.files.model, "ckpt", r.ckpt_path, sizeof r.ckpt_path);
     }
     r.cfg.meta = &r.meta;
     r.cfg.files = &r.files;
@@ -826,11 +648,11 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     char curves_path[1100];
-    path_beside(r.files.model, "curves.png", curves_path, sizeof curves_path);
-    remove_stale(r.files.model);
-    remove_stale(r.files.history);
-    remove_stale(r.ckpt_path);
-    remove_stale(curves_path);
+    cli_path_beside(r.files.model, "curves.png", curves_path, sizeof curves_path);
+    cli_remove_stale(r.files.model);
+    cli_remove_stale(r.files.history);
+    cli_remove_stale(r.ckpt_path);
+    cli_remove_stale(curves_path);
     prog.epochs = r.cfg.epochs;
     prog.classes = dg_net_classes(r.net);
     prog.ckpt_path = r.ckpt_path;

@@ -5,11 +5,14 @@
  * second signal ends the process at once with that status, except while a file is being
  * replaced: then right after the rename, so that no file is left half-written and no
  * temporary file stays behind. The one other place than main() that ends the process.
+ * And what a killed run leaves behind, removed when the next one starts.
  */
 #include "cli.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -70,4 +73,40 @@ void cli_write_end(void)
     if (exit_after_write) {
         _exit(128 + exit_after_write);
     }
+}
+
+/* Removes what a killed run may have left beside path: PATH.tmp.XXXXXX (an atomic write
+ * cut short) and PATH.part (the history of older versions). */
+void cli_remove_stale(const char *path)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *base = path;
+    if (!slash) {
+        snprintf(dir, sizeof dir, ".");
+    } else {
+        base = path + (slash - dir) + 1;
+        slash[slash == dir ? 1 : 0] = '\0';
+    }
+    size_t n = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d || n == 0) {
+        if (d) {
+            closedir(d);
+        }
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *rest = strncmp(e->d_name, base, n) ? NULL : e->d_name + n;
+        bool tmp = rest && !strncmp(rest, ".tmp.", 5) && strlen(rest + 5) == 6;
+        bool part = rest && !strcmp(rest, ".part");
+        if (tmp || part) {
+            char full[2400];
+            snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
+            unlink(full);
+        }
+    }
+    closedir(d);
 }
