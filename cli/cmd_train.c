@@ -32,7 +32,8 @@ static const char usage[] =
     "  --schedule NAME    cosine (to lr/100), constant or onecycle (%s)\n"
     "  --val-split X      fraction held out for validation (%s)\n"
     "  --seed N           random seed for weights, shuffling and dropout (default 1)\n"
-    "  --threads N        worker threads, 1 to 64 (default: all cores)\n"
+    "  --threads N        worker threads, 1 to 64 (default: all cores; with --resume, the\n"
+    "                     checkpoint's)\n"
     "  --data DIR         MNIST-format IDX files (default data/mnist)\n"
     "  -o, --output MODEL where to save the model (default model/digits.model)\n"
     "  --history CSV      per-epoch history (default: MODEL with .history.csv)\n"
@@ -53,7 +54,7 @@ static const char usage[] =
     "a second Ctrl-C stops at once. --resume takes every setting from the checkpoint; only\n"
     "--epochs (to extend the run), --threads, --data, -o, --history, --checkpoint-every,\n"
     "--no-test and -q may be given with it (others only with the checkpoint's value). With\n"
-    "the same --threads the resumed run ends with the weights of the run never stopped.\n";
+    "the run's thread count (the default) it ends with the weights of the run never stopped.\n";
 
 /* ---------------------------------------------------------------- presets in the usage */
 
@@ -613,7 +614,16 @@ int cmd_train(int argc, char **argv)
      * main thread takes them, once its handler is installed below */
     cli_stop_block();
     dg_blas_backend();
-    st = dg_net_set_threads(r.net, (int)o.threads);
+    int threads = (int)o.threads;
+    if (r.ck && !threads) {
+        threads = dg_checkpoint_threads(r.ck); /* the same sums in the same order */
+    } else if (r.ck && threads != dg_checkpoint_threads(r.ck)) {
+        fprintf(stderr,
+                "digits: train: warning: %d threads where the run had %d: the weights will "
+                "differ slightly from those of a run never stopped\n",
+                threads, dg_checkpoint_threads(r.ck));
+    }
+    st = dg_net_set_threads(r.net, threads);
     if (!cli_stop_install()) {
         cli_error("train", "cannot install the Ctrl-C handler");
         goto done;

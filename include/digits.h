@@ -429,6 +429,9 @@ const dg_train_config *dg_checkpoint_config(const dg_checkpoint *ck);
 const dg_model_meta *dg_checkpoint_meta(const dg_checkpoint *ck);
 const dg_run_files *dg_checkpoint_files(const dg_checkpoint *ck);
 dg_train_progress dg_checkpoint_progress(const dg_checkpoint *ck);
+/* The thread count of the net that made it: resuming with the same count gives the bits
+ * of the run never stopped. */
+int dg_checkpoint_threads(const dg_checkpoint *ck);
 /* The history of the completed epochs, *n rows (epochs 1..n), borrowed. */
 const dg_history_row *dg_checkpoint_history(const dg_checkpoint *ck, int *n);
 

@@ -168,8 +168,10 @@ static void check_resume(const dg_train_config *base, int stop_epoch, int stop_s
         st = dg_net_set_threads(resumed, 1);
     }
     dg_train_progress prog = {0};
+    int threads = 0;
     if (st == DG_OK) {
         prog = dg_checkpoint_progress(ck);
+        threads = dg_checkpoint_threads(ck);
         dg_train_config again = *dg_checkpoint_config(ck);
         again.resume = ck;
         res_log.ckpt_path = path;
@@ -197,6 +199,7 @@ static void check_resume(const dg_train_config *base, int stop_epoch, int stop_s
     dg_dataset_free(ds);
     CHECK_MSG(st == DG_OK, "status %s: %s", dg_status_name(st), dg_last_error());
     CHECK_MSG(prog.epoch == want_epochs_done, "checkpoint after epoch %d", prog.epoch);
+    CHECK(threads == 1);
     CHECK(same);
     CHECK(epochs_agree);
 }

@@ -28,6 +28,7 @@ static const uint8_t model_magic[4] = {0x89, 'D', 'G', 'M'};
 #define MAX_PATH_TEXT 1023u
 #define HISTORY_ROW   44u /* u32 epoch, five f64 */
 #define MAX_EPOCHS    10000000u
+#define MAX_THREADS   64u /* dg_net_set_threads' limit */
 
 enum {
     SEC_MODL,
@@ -119,6 +120,11 @@ dg_train_progress dg_checkpoint_progress(const dg_checkpoint *ck)
     return ck->progress;
 }
 
+int dg_checkpoint_threads(const dg_checkpoint *ck)
+{
+    return ck->threads;
+}
+
 const dg_history_row *dg_checkpoint_history(const dg_checkpoint *ck, int *n)
 {
     *n = ck->progress.epoch;
@@ -169,6 +175,7 @@ static void encode(dg_writer *w, const dg_checkpoint *ck, const uint8_t *model, 
     dg_put_u32(w, (uint32_t)c->checkpoint_every);
     dg_put_u32(w, (uint32_t)c->early_stop);
     dg_put_u32(w, c->keep_best ? 1 : 0);
+    dg_put_u32(w, (uint32_t)ck->threads);
     dg_end_section(w, at);
 
     at = dg_begin_section(w, section_tags[SEC_FILE]);
@@ -337,10 +344,11 @@ static dg_status bad(const dg_reader *r, const char *what)
     return dg_fail(DG_ERR_FORMAT, "%s: section %s: %s", r->path, r->what, what);
 }
 
-static dg_status read_conf(dg_reader *r, dg_train_config *c)
+static dg_status read_conf(dg_reader *r, dg_checkpoint *ck)
 {
+    dg_train_config *c = &ck->cfg;
     uint32_t epochs = 0, batch = 0, kind = 0, schedule = 0, shuffle = 0, every = 0, early = 0,
-             keep = 0;
+             keep = 0, threads = 0;
     dg_status st = dg_get_u32(r, "epochs", &epochs);
     st = st ? st : dg_get_u32(r, "batch", &batch);
     st = st ? st : dg_get_u32(r, "optimiser", &kind);
@@ -356,6 +364,7 @@ static dg_status read_conf(dg_reader *r, dg_train_config *c)
     st = st ? st : dg_get_u32(r, "checkpoint interval", &every);
     st = st ? st : dg_get_u32(r, "early-stop patience", &early);
     st = st ? st : dg_get_u32(r, "keep best", &keep);
+    st = st ? st : dg_get_u32(r, "threads", &threads);
     st = st ? st : dg_end_of_payload(r);
     if (st != DG_OK) {
         return st;
@@ -363,10 +372,10 @@ static dg_status read_conf(dg_reader *r, dg_train_config *c)
     const dg_optim_config *o = &c->optim;
     if (epochs < 1 || epochs > MAX_EPOCHS || batch < 1 || batch > 65536 || kind > DG_OPTIM_SGD ||
         schedule > DG_SCHEDULE_COSINE || shuffle > 1 || keep > 1 || every > 1000000000u ||
-        early > MAX_EPOCHS || !(c->val_split >= 0 && c->val_split < 1) ||
-        !(o->lr > 0 && isfinite(o->lr)) || !(o->beta1 >= 0 && o->beta1 < 1) ||
-        !(o->beta2 >= 0 && o->beta2 < 1) || !(o->eps > 0 && isfinite(o->eps)) ||
-        !(o->momentum >= 0 && o->momentum < 1)) {
+        early > MAX_EPOCHS || threads < 1 || threads > MAX_THREADS ||
+        !(c->val_split >= 0 && c->val_split < 1) || !(o->lr > 0 && isfinite(o->lr)) ||
+        !(o->beta1 >= 0 && o->beta1 < 1) || !(o->beta2 >= 0 && o->beta2 < 1) ||
+        !(o->eps > 0 && isfinite(o->eps)) || !(o->momentum >= 0 && o->momentum < 1)) {
         return bad(r, "a training setting is out of range");
     }
     c->epochs = (int)epochs;
@@ -378,6 +387,7 @@ static dg_status read_conf(dg_reader *r, dg_train_config *c)
     c->early_stop = (int)early;
     c->keep_best = keep == 1;
     c->init_params = false;
+    ck->threads = (int)threads;
     return DG_OK;
 }
 
@@ -606,7 +616,7 @@ static dg_status decode(const char *path, const uint8_t *d, size_t n, dg_checkpo
     }
     ck->n_params = dg_net_param_count(ck->net);
     dg_reader r = section_reader(path, &s, SEC_CONF);
-    st = read_conf(&r, &ck->cfg);
+    st = read_conf(&r, ck);
     ck->cfg.norm = ck->meta.norm;
     if (st == DG_OK) {
         r = section_reader(path, &s, SEC_FILE);

@@ -12,6 +12,7 @@ struct dg_checkpoint {
     dg_model_meta meta;  /* as the model file stores it; meta.norm is cfg.norm */
     dg_train_config cfg; /* pointers NULL */
     dg_run_files files;
+    int threads; /* the net's thread count when the checkpoint was made */
     dg_train_progress progress;
     /* the data: examples in ds, a CRC-32 of their labels then images, the training part */
     uint32_t n_examples, data_crc, n_train;

@@ -152,6 +152,14 @@ static dg_status checkpoint(train_state *s)
     }
     dg_checkpoint *ck = s->ck;
     size_t n = dg_net_param_count(s->net);
+    /* an update can overflow with finite gradients: such weights are never checkpointed */
+    if (!all_finite(dg_net_params_const(s->net), n)) {
+        return dg_fail(DG_ERR_DIVERGED,
+                       "training diverged in epoch %d after step %d: a weight is not finite; "
+                       "try a smaller learning rate",
+                       s->prog.epoch + (s->k > 0), s->k ? s->k : s->steps);
+    }
+    ck->threads = dg_net_threads(s->net);
     memcpy(dg_net_params(ck->net), dg_net_params_const(s->net), n * sizeof(float));
     checkpoint_meta(s, &ck->meta);
     ck->cfg = *s->cfg;
