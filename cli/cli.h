@@ -102,6 +102,23 @@ typedef struct cli_image_options {
 int cli_parse_image_options(const char *cmd, const char *usage, bool with_save_dir, int argc,
                             char **argv, cli_image_options *o);
 
+/*
+ * Ctrl-C and SIGTERM during a long command (stop.c). cli_stop_block() blocks both signals
+ * in the calling thread, so that threads started after it (the library's workers) never
+ * take them; cli_stop_install() then installs the handlers and unblocks them again: the
+ * main thread alone receives them. The first signal sets *cli_stop_flag() to its number;
+ * a second one ends the process with 128 + its number, at once, or at cli_write_end()
+ * when it comes between cli_write_begin() and cli_write_end() (around each file written).
+ */
+void cli_stop_block(void);
+bool cli_stop_install(void);
+volatile sig_atomic_t *cli_stop_flag(void);
+void cli_write_begin(void);
+void cli_write_end(void);
+/* Removes PATH.tmp.XXXXXX (an atomic write cut short by a kill) and PATH.part (the
+ * history of older versions) beside path. */
+void cli_remove_stale(const char *path);
+
 /* A CSV field on stdout, quoted when it holds a comma, quote or line break. */
 void cli_print_csv_field(const char *s);
 

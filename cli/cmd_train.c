@@ -1,9 +1,10 @@
 /*
  * cmd_train.c - `digits train`: builds a network from a preset or spec, trains it on
  * MNIST-format data with Keras-style progress, evaluates it on the test set, writes the
- * history CSV and saves the model atomically.
+ * history CSV and saves the model atomically. A checkpoint beside the model after every
+ * epoch lets `--resume` continue a run stopped by Ctrl-C, SIGTERM, a crash or divergence.
  */
-#include "cli.h"
+#include "cli/train.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 static const char usage[] =
     "usage: digits train [--preset NAME | --spec \"...\"] [--epochs N] [--batch N] [--lr X]\n"
     "                    [--seed N] [--threads N] [--data DIR] [-o MODEL]\n"
+    "       digits train --resume CKPT [--epochs N] [--threads N]\n"
     "\n"
     "Trains a network on DIR/train-* and evaluates it on DIR/t10k-*.\n"
     "\n"
@@ -30,7 +32,8 @@ static const char usage[] =
     "  --schedule NAME    cosine (to lr/100), constant or onecycle (%s)\n"
     "  --val-split X      fraction held out for validation (%s)\n"
     "  --seed N           random seed for weights, shuffling and dropout (default 1)\n"
-    "  --threads N        worker threads, 1 to 64 (default: all cores)\n"
+    "  --threads N        worker threads, 1 to 64 (default: all cores; with --resume, the\n"
+    "                     checkpoint's)\n"
     "  --data DIR         MNIST-format IDX files (default data/mnist)\n"
     "  -o, --output MODEL where to save the model (default model/digits.model)\n"
     "  --history CSV      per-epoch history (default: MODEL with .history.csv)\n"
@@ -38,7 +41,20 @@ static const char usage[] =
     "  --labels A,B,...   class names stored in the model (default 0,1,...,9), e.g. for\n"
     "                     Fashion-MNIST: --labels T-shirt,Trouser,Pullover,...\n"
     "  --no-test          skip the test-set evaluation at the end\n"
-    "  -q, --quiet        no progress output\n";
+    "  --early-stop N     stop when the validation loss has not improved for N epochs and\n"
+    "                     keep the weights of the best epoch\n"
+    "  --keep-best        save the epoch with the best validation accuracy\n"
+    "  --checkpoint-every N  also checkpoint every N steps (default: after every epoch)\n"
+    "  --resume CKPT      continue the run of checkpoint CKPT where it stopped\n"
+    "  -q, --quiet        no progress output\n"
+    "\n"
+    "After every epoch the whole training state goes to MODEL's .ckpt file (model/digits.ckpt\n"
+    "for model/digits.model). Ctrl-C or SIGTERM stops after the current step, writes the\n"
+    "checkpoint and the history so far, leaves MODEL as it was and exits with 130 (143);\n"
+    "a second Ctrl-C stops at once. --resume takes every setting from the checkpoint; only\n"
+    "--epochs (to extend the run), --threads, --data, -o, --history, --checkpoint-every,\n"
+    "--no-test and -q may be given with it (others only with the checkpoint's value). With\n"
+    "the run's thread count (the default) it ends with the weights of the run never stopped.\n";
 
 /* ---------------------------------------------------------------- presets in the usage */
 
@@ -79,11 +95,16 @@ static void preset_values(setting_fn value, char *out, size_t size)
     const char *const *names = dg_preset_names();
     dg_train_config cfg;
     char first[32], other[32];
-    dg_preset_train_config(names[0], &cfg);
+    out[0] = '\0';
+    if (dg_preset_train_config(names[0], &cfg) != DG_OK) {
+        return; /* the names come from the same table */
+    }
     value(&cfg, first, sizeof first);
     size_t used = (size_t)snprintf(out, size, "default %s", first);
     for (int i = 1; names[i] && used < size; i++) {
-        dg_preset_train_config(names[i], &cfg);
+        if (dg_preset_train_config(names[i], &cfg) != DG_OK) {
+            continue;
+        }
         value(&cfg, other, sizeof other);
         if (strcmp(other, first)) {
             used += (size_t)snprintf(out + used, size - used, "; %s %s", names[i], other);
@@ -129,10 +150,15 @@ static void print_usage(void)
 
 typedef struct progress {
     bool tty, quiet;
-    int epochs;
+    int epochs, classes;
     double last_draw;
     double last_val_accuracy;
-    FILE *history;
+    dg_history_row *rows; /* [epochs] the run's history, from the checkpoint when resumed */
+    int n_rows;
+    const char *ckpt_path;
+    int ckpt_epoch, ckpt_step; /* where the last checkpoint written stands; -1 before */
+    bool restored;             /* best weights kept: the run's last checkpoint says which */
+    dg_train_progress last;
 } progress;
 
 static double wall_seconds(void)
@@ -181,10 +207,17 @@ static void on_step(void *user, int epoch, int step, int steps, double loss, dou
     }
 }
 
+/* No better than guessing: accuracy under 1.5 times that of picking a class at random. */
+static bool at_chance(double accuracy, int classes)
+{
+    return classes > 1 && accuracy >= 0 && accuracy < 1.5 / classes;
+}
+
 static bool on_epoch(void *user, const dg_epoch_stats *st)
 {
     progress *p = user;
     p->last_val_accuracy = st->val_accuracy;
+    double acc = st->val_accuracy >= 0 ? st->val_accuracy : st->accuracy;
     if (!p->quiet) {
         if (p->tty) {
             fprintf(stderr, "\r\033[K");
@@ -200,14 +233,32 @@ static bool on_epoch(void *user, const dg_epoch_stats *st)
             fprintf(stderr, " - val_loss: %.4f - val_accuracy: %.4f", st->val_loss,
                     st->val_accuracy);
         }
+        if (at_chance(acc, p->classes)) {
+            fprintf(stderr, " - warning: chance level");
+        }
         fputc('\n', stderr);
     }
-    if (p->history) {
+    if (p->n_rows < p->epochs) {
         dg_history_row row = {st->epoch,    st->loss,         st->accuracy,
                               st->val_loss, st->val_accuracy, st->seconds};
-        dg_history_write_row(p->history, &row);
+        p->rows[p->n_rows++] = row;
     }
     return true;
+}
+
+/* Writes the checkpoint; a second Ctrl-C waits for the rename. */
+static dg_status on_checkpoint(void *user, const dg_checkpoint *ck)
+{
+    progress *p = user;
+    cli_write_begin();
+    dg_status st = dg_checkpoint_save(p->ckpt_path, ck);
+    cli_write_end();
+    if (st == DG_OK) {
+        p->last = dg_checkpoint_progress(ck);
+        p->ckpt_epoch = p->last.epoch;
+        p->ckpt_step = p->last.step;
+    }
+    return st;
 }
 
 /* Fills meta's class names from "A,B,C"; false unless there is one per class. */
@@ -258,7 +309,7 @@ static bool can_write_beside(const char *path)
 }
 
 /* MODEL.model -> MODEL.SUFFIX, anything else -> NAME.SUFFIX */
-static void path_beside(const char *model, const char *suffix, char *out, size_t size)
+void cli_path_beside(const char *model, const char *suffix, char *out, size_t size)
 {
     size_t len = strlen(model);
     const char *ext = ".model";
@@ -274,8 +325,13 @@ static void plot_curves(const char *history_path, const char *curves_path)
 {
     dg_history_row *rows = NULL;
     int n = 0;
-    if (dg_history_load(history_path, &rows, &n) != DG_OK ||
-        dg_plot_history(rows, n, curves_path) != DG_OK) {
+    dg_status st = dg_history_load(history_path, &rows, &n);
+    if (st == DG_OK) {
+        cli_write_begin();
+        st = dg_plot_history(rows, n, curves_path);
+        cli_write_end();
+    }
+    if (st != DG_OK) {
         fprintf(stderr, "digits: train: warning: no training curves: %s\n", dg_last_error());
     } else {
         printf("training curves in %s\n", curves_path);
@@ -299,22 +355,11 @@ enum {
     OPT_NO_TEST,
     OPT_LIMIT,
     OPT_LABELS,
+    OPT_EARLY_STOP,
+    OPT_KEEP_BEST,
+    OPT_CKPT_EVERY,
+    OPT_RESUME,
 };
-
-/* the names --optimizer and --schedule take, and what each stands for */
-static const char *const optimizer_names[] = {"adam", "sgd", NULL};
-static const dg_optim_kind optimizer_kinds[] = {DG_OPTIM_ADAM, DG_OPTIM_SGD};
-static const char *const schedule_names[] = {"constant", "cosine", "onecycle", NULL};
-static const dg_schedule schedule_kinds[] = {DG_SCHEDULE_CONSTANT, DG_SCHEDULE_COSINE,
-                                             DG_SCHEDULE_ONECYCLE};
-
-typedef struct train_options {
-    const char *preset, *spec, *data, *output, *history, *labels;
-    long epochs, batch, seed, threads, limit;
-    double lr, val_split;
-    int optimizer, schedule; /* index into optimizer_names, schedule_names; -1 if not given */
-    bool no_test, quiet;
-} train_options;
 
 static int parse_options(int argc, char **argv, train_options *o)
 {
@@ -335,6 +380,10 @@ static int parse_options(int argc, char **argv, train_options *o)
         {"no-test", no_argument, 0, OPT_NO_TEST},
         {"limit", required_argument, 0, OPT_LIMIT},
         {"labels", required_argument, 0, OPT_LABELS},
+        {"early-stop", required_argument, 0, OPT_EARLY_STOP},
+        {"keep-best", no_argument, 0, OPT_KEEP_BEST},
+        {"checkpoint-every", required_argument, 0, OPT_CKPT_EVERY},
+        {"resume", required_argument, 0, OPT_RESUME},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -379,10 +428,11 @@ static int parse_options(int argc, char **argv, train_options *o)
             ok = cli_float_option("train", "--val-split", optarg, 0.0, 0.9, &o->val_split);
             break;
         case OPT_OPTIMIZER:
-            ok = cli_choice_option("train", "--optimizer", optarg, optimizer_names, &o->optimizer);
+            ok = cli_choice_option("train", "--optimizer", optarg, cli_optimizer_names,
+                                   &o->optimizer);
             break;
         case OPT_SCHEDULE:
-            ok = cli_choice_option("train", "--schedule", optarg, schedule_names, &o->schedule);
+            ok = cli_choice_option("train", "--schedule", optarg, cli_schedule_names, &o->schedule);
             break;
         case OPT_NO_TEST:
             o->no_test = true;
@@ -392,6 +442,19 @@ static int parse_options(int argc, char **argv, train_options *o)
             break;
         case OPT_LABELS:
             o->labels = optarg;
+            break;
+        case OPT_EARLY_STOP:
+            ok = cli_int_option("train", "--early-stop", optarg, 1, 10000, &o->early_stop);
+            break;
+        case OPT_KEEP_BEST:
+            o->keep_best = true;
+            break;
+        case OPT_CKPT_EVERY:
+            ok = cli_int_option("train", "--checkpoint-every", optarg, 1, 1000000000,
+                                &o->checkpoint_every);
+            break;
+        case OPT_RESUME:
+            o->resume = optarg;
             break;
         case 'q':
             o->quiet = true;
@@ -417,15 +480,17 @@ static int parse_options(int argc, char **argv, train_options *o)
     return 0;
 }
 
-static void apply_options(const train_options *o, dg_train_config *cfg)
+static int apply_options(const train_options *o, dg_train_config *cfg)
 {
-    dg_preset_train_config(o->preset ? o->preset : dg_preset_names()[0], cfg);
+    if (dg_preset_train_config(o->preset ? o->preset : dg_preset_names()[0], cfg) != DG_OK) {
+        return cli_error("train", "%s", dg_last_error());
+    }
     /* adam keeps the preset's settings (fast's betas); sgd brings its own */
-    if (o->optimizer >= 0 && optimizer_kinds[o->optimizer] == DG_OPTIM_SGD) {
+    if (o->optimizer >= 0 && cli_optimizer_kinds[o->optimizer] == DG_OPTIM_SGD) {
         cfg->optim = dg_optim_defaults(DG_OPTIM_SGD);
     }
     if (o->schedule >= 0) {
-        cfg->schedule = schedule_kinds[o->schedule];
+        cfg->schedule = cli_schedule_kinds[o->schedule];
     }
     if (o->epochs) {
         cfg->epochs = (int)o->epochs;
@@ -439,139 +504,278 @@ static void apply_options(const train_options *o, dg_train_config *cfg)
     if (o->val_split >= 0) {
         cfg->val_split = o->val_split;
     }
-    cfg->seed = (uint64_t)o->seed;
+    cfg->seed = (uint64_t)(o->seed >= 0 ? o->seed : 1);
+    cfg->early_stop = (int)o->early_stop;
+    cfg->keep_best = o->keep_best;
+    cfg->checkpoint_every = (int)(o->checkpoint_every > 0 ? o->checkpoint_every : 0);
+    if ((cfg->early_stop || cfg->keep_best) && !(cfg->val_split > 0)) {
+        return cli_usage_error("train", "--early-stop and --keep-best need a validation split "
+                                        "(--val-split above 0)");
+    }
+    return DG_EXIT_OK;
+}
+
+/* A fresh run from the options: settings, net, labels, files. */
+static int start_run(const train_options *o, train_run *r)
+{
+    int rc = apply_options(o, &r->cfg);
+    if (rc) {
+        return rc;
+    }
+    /* with --spec, a --preset gives only its training settings: the net has no preset */
+    r->preset = o->spec ? "" : (o->preset ? o->preset : dg_preset_names()[0]);
+    snprintf(r->files.data, sizeof r->files.data, "%s", o->data ? o->data : DG_DEFAULT_DATA);
+    snprintf(r->files.model, sizeof r->files.model, "%s", o->output ? o->output : DG_DEFAULT_MODEL);
+    if (o->history) {
+        snprintf(r->files.history, sizeof r->files.history, "%s", o->history);
+    } else {
+        cli_path_beside(r->files.model, "history.csv", r->files.history, sizeof r->files.history);
+    }
+    r->files.limit = (uint32_t)o->limit;
+    /* the net is built once the data gives the image size */
+    return DG_EXIT_OK;
+}
+
+/* Writes the history rows so far; false (with the message printed) on failure. */
+static bool save_history(const char *path, const progress *p)
+{
+    cli_write_begin();
+    dg_status st = dg_history_save(path, p->rows, p->n_rows);
+    cli_write_end();
+    if (st != DG_OK) {
+        cli_error("train", "%s", dg_last_error());
+        return false;
+    }
+    return true;
+}
+
+/* After DG_ERR_STOPPED: where the run stopped and how to go on; the exit status. */
+static int report_stop(const train_run *r, const progress *p, int sig)
+{
+    bool history_ok = save_history(r->files.history, p);
+    if (p->ckpt_epoch < 0) {
+        fprintf(stderr, "digits: train: stopped before the first checkpoint; nothing to resume\n");
+    } else if (p->ckpt_step > 0) {
+        fprintf(stderr,
+                "digits: train: stopped in epoch %d after step %d of %d; %s left as it was; "
+                "continue with: digits train --resume %s\n",
+                p->ckpt_epoch + 1, p->ckpt_step, p->last.steps, r->files.model, r->ckpt_path);
+    } else {
+        fprintf(stderr,
+                "digits: train: stopped after epoch %d of %d; %s left as it was; continue "
+                "with: digits train --resume %s\n",
+                p->ckpt_epoch, r->cfg.epochs, r->files.model, r->ckpt_path);
+    }
+    return history_ok ? 128 + sig : DG_EXIT_FAIL;
 }
 
 int cmd_train(int argc, char **argv)
 {
     double t_start = wall_seconds();
-    train_options o = {.data = DG_DEFAULT_DATA,
-                       .output = DG_DEFAULT_MODEL,
-                       .seed = 1,
-                       .val_split = -1.0,
-                       .optimizer = -1,
-                       .schedule = -1};
+    train_options o = {.seed = -1, .val_split = -1.0, .optimizer = -1, .schedule = -1};
     int rc = parse_options(argc, argv, &o);
     if (rc) {
         return rc < 0 ? DG_EXIT_OK : rc;
     }
-    dg_train_config cfg;
-    apply_options(&o, &cfg);
-    /* with --spec, a --preset gives only its training settings: the net has no preset */
-    const char *preset = o.spec ? "" : (o.preset ? o.preset : dg_preset_names()[0]);
-    const char *spec = o.spec ? o.spec : dg_preset_spec(preset);
-
+    train_run r;
+    memset(&r, 0, sizeof r);
     dg_dataset *train = NULL, *test = NULL;
-    dg_net *net = NULL;
-    FILE *history = NULL;
-    char part_path[1100] = "";
+    dg_status st;
+    progress prog = {.tty = isatty(2),
+                     .quiet = o.quiet,
+                     .last_val_accuracy = -1.0,
+                     .ckpt_epoch = -1,
+                     .ckpt_step = -1};
+    rc = o.resume ? cli_train_resume(&o, &r) : start_run(&o, &r);
+    if (rc) {
+        goto done;
+    }
     rc = DG_EXIT_FAIL;
-    if (dg_dataset_load(o.data, DG_SPLIT_TRAIN, &train) != DG_OK) {
+    if (dg_dataset_load(r.files.data, DG_SPLIT_TRAIN, &train) != DG_OK) {
         cli_error("train", "%s", dg_last_error());
         goto done;
     }
-    if (o.limit > 0 && (uint32_t)o.limit < train->n) {
-        train->n = (uint32_t)o.limit; /* the arrays stay as loaded; only fewer are used */
+    if (r.files.limit > 0 && r.files.limit < train->n) {
+        train->n = r.files.limit; /* the arrays stay as loaded; only fewer are used */
     }
-    if (!o.no_test && dg_dataset_load(o.data, DG_SPLIT_TEST, &test) != DG_OK) {
+    if (!o.no_test && dg_dataset_load(r.files.data, DG_SPLIT_TEST, &test) != DG_OK) {
         cli_error("train", "%s (or pass --no-test)", dg_last_error());
         goto done;
     }
-    if (dg_net_new(spec, (dg_shape){1, (int)train->h, (int)train->w}, &net) != DG_OK ||
-        dg_net_set_threads(net, (int)o.threads) != DG_OK) {
+    if (!r.net) {
+        const char *spec = o.spec ? o.spec : dg_preset_spec(r.preset);
+        if (dg_net_new(spec, (dg_shape){1, (int)train->h, (int)train->w}, &r.net) != DG_OK) {
+            cli_error("train", "%s", dg_last_error());
+            rc = o.spec ? DG_EXIT_USAGE : DG_EXIT_FAIL;
+            goto done;
+        }
+    }
+    /* the workers (ours, a BLAS library's) start with Ctrl-C and SIGTERM blocked: only the
+     * main thread takes them, once its handler is installed below */
+    cli_stop_block();
+    dg_blas_backend();
+    int threads = (int)o.threads;
+    if (r.ck && !threads) {
+        threads = dg_checkpoint_threads(r.ck); /* the same sums in the same order */
+    } else if (r.ck && threads != dg_checkpoint_threads(r.ck)) {
+        fprintf(stderr,
+                "digits: train: warning: %d threads where the run had %d: the weights will "
+                "differ slightly from those of a run never stopped\n",
+                threads, dg_checkpoint_threads(r.ck));
+    }
+    st = dg_net_set_threads(r.net, threads);
+    if (!cli_stop_install()) {
+        cli_error("train", "cannot install the Ctrl-C handler");
+        goto done;
+    }
+    if (st != DG_OK) {
         cli_error("train", "%s", dg_last_error());
-        rc = o.spec ? DG_EXIT_USAGE : DG_EXIT_FAIL;
         goto done;
     }
-    char history_path[1024];
-    if (o.history) {
-        snprintf(history_path, sizeof history_path, "%s", o.history);
-    } else {
-        path_beside(o.output, "history.csv", history_path, sizeof history_path);
+    if (!r.ck) {
+        dg_model_meta_default(&r.meta);
+        r.meta.classes = dg_net_classes(r.net);
+        for (int c = 0; c < r.meta.classes; c++) {
+            snprintf(r.meta.labels[c], sizeof r.meta.labels[c], "%d", c);
+        }
+        if (o.labels && !set_labels(o.labels, dg_net_classes(r.net), &r.meta)) {
+            rc = cli_usage_error("train",
+                                 "--labels wants %d comma-separated names of 1 to %zu "
+                                 "characters",
+                                 dg_net_classes(r.net), sizeof r.meta.labels[0] - 1);
+            goto done;
+        }
+        snprintf(r.meta.preset, sizeof r.meta.preset, "%s", r.preset);
+        snprintf(r.meta.dataset, sizeof r.meta.dataset, "%.*s", (int)sizeof r.meta.dataset - 1,
+                 r.files.data);
+        cli_path_beside(r.files.model, "ckpt", r.ckpt_path, sizeof r.ckpt_path);
     }
-    dg_model_meta meta;
-    dg_model_meta_default(&meta);
-    meta.classes = dg_net_classes(net);
-    for (int c = 0; c < meta.classes; c++) {
-        snprintf(meta.labels[c], sizeof meta.labels[c], "%d", c);
-    }
-    if (o.labels && !set_labels(o.labels, dg_net_classes(net), &meta)) {
-        rc = cli_usage_error("train",
-                             "--labels wants %d comma-separated names of 1 to %zu "
-                             "characters",
-                             dg_net_classes(net), sizeof meta.labels[0] - 1);
-        goto done;
-    }
+    r.cfg.meta = &r.meta;
+    r.cfg.files = &r.files;
     /* fail before training, not after, when the model cannot be written */
-    if (!can_write_beside(o.output)) {
-        cli_error("train", "cannot write %s (is its folder writable?)", o.output);
+    if (!can_write_beside(r.files.model)) {
+        cli_error("train", "cannot write %s (is its folder writable?)", r.files.model);
         goto done;
     }
-    /* the history grows in HISTORY.part and replaces HISTORY only with the new model: a
-     * run that fails or is stopped leaves the old pair as it was */
-    snprintf(part_path, sizeof part_path, "%s.part", history_path);
-    history = fopen(part_path, "w");
-    if (!history) {
-        cli_error("train", "cannot write %s", part_path);
+    char curves_path[1100];
+    cli_path_beside(r.files.model, "curves.png", curves_path, sizeof curves_path);
+    cli_remove_stale(r.files.model);
+    cli_remove_stale(r.files.history);
+    cli_remove_stale(r.ckpt_path);
+    cli_remove_stale(curves_path);
+    prog.epochs = r.cfg.epochs;
+    prog.classes = dg_net_classes(r.net);
+    prog.ckpt_path = r.ckpt_path;
+    prog.rows = calloc((size_t)r.cfg.epochs, sizeof *prog.rows);
+    if (!prog.rows) {
+        cli_error("train", "out of memory");
         goto done;
     }
-    dg_history_write_header(history);
-    progress prog = {.tty = isatty(2),
-                     .quiet = o.quiet,
-                     .epochs = cfg.epochs,
-                     .history = history,
-                     .last_val_accuracy = -1.0};
-    dg_train_callbacks cb = {.user = &prog, .on_step = on_step, .on_epoch = on_epoch};
-    if (!o.quiet) {
+    if (r.ck) {
+        int n = 0;
+        const dg_history_row *rows = dg_checkpoint_history(r.ck, &n);
+        memcpy(prog.rows, rows, (size_t)n * sizeof *rows);
+        prog.n_rows = n;
+        prog.last = dg_checkpoint_progress(r.ck);
+        prog.ckpt_epoch = prog.last.epoch;
+        prog.ckpt_step = prog.last.step;
+    }
+    r.cfg.stop = cli_stop_flag();
+    dg_train_callbacks cb = {
+        .user = &prog, .on_step = on_step, .on_epoch = on_epoch, .on_checkpoint = on_checkpoint};
+    uint32_t n_train = train->n - (uint32_t)(train->n * r.cfg.val_split);
+    if (!o.quiet && r.ck) {
+        fprintf(stderr, "resuming %s at epoch %d of %d, step %d of %d (%s, %u images from %s)\n",
+                o.resume, prog.last.epoch + 1, r.cfg.epochs, prog.last.step, prog.last.steps,
+                r.preset[0] ? r.preset : dg_net_spec(r.net), n_train, r.files.data);
+    } else if (!o.quiet) {
         fprintf(stderr, "training %s (%zu parameters) on %u images from %s, %d threads\n",
-                o.spec ? dg_net_spec(net) : preset, dg_net_param_count(net),
-                train->n - (uint32_t)(train->n * cfg.val_split), o.data, dg_net_threads(net));
+                o.spec ? dg_net_spec(r.net) : r.preset, dg_net_param_count(r.net), n_train,
+                r.files.data, dg_net_threads(r.net));
     }
-    if (dg_train(net, train, &cfg, &cb) != DG_OK) {
-        cli_error("train", "%s", dg_last_error());
+    st = dg_train(r.net, train, &r.cfg, &cb);
+    int sig = (int)*cli_stop_flag();
+    if (st == DG_ERR_STOPPED) {
+        rc = report_stop(&r, &prog, sig);
         goto done;
     }
-    snprintf(meta.preset, sizeof meta.preset, "%s", preset);
-    snprintf(meta.dataset, sizeof meta.dataset, "%s", o.data);
-    meta.norm = cfg.norm;
-    meta.seed = cfg.seed;
-    meta.epochs = cfg.epochs;
-    meta.batch = cfg.batch;
-    meta.lr = cfg.optim.lr;
-    meta.n_train = train->n - (uint32_t)(train->n * cfg.val_split);
-    meta.created = (int64_t)time(NULL);
-    meta.val_accuracy = prog.last_val_accuracy;
-    if (test) {
+    if (st != DG_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", dg_last_error());
+        /* the history, like the checkpoint, stops at the last good epoch */
+        if (st == DG_ERR_DIVERGED && !save_history(r.files.history, &prog)) {
+            goto done;
+        }
+        if (st == DG_ERR_DIVERGED && prog.ckpt_epoch >= 0) {
+            char where[64];
+            snprintf(where, sizeof where, prog.ckpt_step ? "epoch %d, step %d" : "after epoch %d",
+                     prog.ckpt_step ? prog.ckpt_epoch + 1 : prog.ckpt_epoch, prog.ckpt_step);
+            cli_error("train", "%s; %s left as it was; the last good checkpoint is %s (%s)", why,
+                      r.files.model, r.ckpt_path, where);
+        } else {
+            cli_error("train", "%s", why);
+        }
+        goto done;
+    }
+    r.meta.norm = r.cfg.norm;
+    r.meta.seed = r.cfg.seed;
+    r.meta.epochs = r.cfg.epochs;
+    r.meta.batch = r.cfg.batch;
+    r.meta.lr = r.cfg.optim.lr;
+    r.meta.n_train = n_train;
+    r.meta.created = (int64_t)time(NULL);
+    r.meta.val_accuracy = prog.n_rows ? prog.rows[prog.n_rows - 1].val_accuracy : -1.0;
+    if (prog.last.best_epoch > 0 && (r.cfg.early_stop || r.cfg.keep_best)) {
+        r.meta.val_accuracy = prog.rows[prog.last.best_epoch - 1].val_accuracy;
+        fprintf(stderr, "kept the weights of epoch %d (val_loss %.4f, val_accuracy %.4f)%s\n",
+                prog.last.best_epoch, prog.rows[prog.last.best_epoch - 1].val_loss,
+                r.meta.val_accuracy, prog.last.early_stopped ? ", stopped early" : "");
+    }
+    double final_accuracy = prog.n_rows ? prog.rows[prog.n_rows - 1].accuracy : -1.0;
+    if (test && !sig) {
         dg_eval ev;
-        if (dg_evaluate(net, test, &cfg.norm, 0, test->n, &ev, NULL, NULL) != DG_OK) {
+        if (dg_evaluate(r.net, test, &r.cfg.norm, 0, test->n, &ev, NULL, NULL) != DG_OK) {
             cli_error("train", "%s", dg_last_error());
             goto done;
         }
-        meta.test_accuracy = ev.accuracy;
+        r.meta.test_accuracy = ev.accuracy;
+        final_accuracy = ev.accuracy;
         printf("test loss: %.4f\ntest accuracy: %.4f\n", ev.loss, ev.accuracy);
+    } else if (r.meta.val_accuracy >= 0) {
+        final_accuracy = r.meta.val_accuracy;
     }
-    if (dg_model_save(o.output, net, &meta) != DG_OK) {
+    cli_write_begin();
+    st = dg_model_save(r.files.model, r.net, &r.meta);
+    cli_write_end();
+    if (st != DG_OK) {
         cli_error("train", "%s", dg_last_error());
+        save_history(r.files.history, &prog);
         goto done;
     }
-    bool history_ok = fclose(history) == 0;
-    history = NULL;
-    if (!history_ok || rename(part_path, history_path) != 0) {
-        cli_error("train", "saved model to %s, but cannot write %s", o.output, history_path);
+    if (!save_history(r.files.history, &prog)) {
+        cli_error("train", "saved model to %s, but not its history", r.files.model);
         goto done;
     }
-    printf("saved model to %s\nhistory in %s\n", o.output, history_path);
-    char curves_path[1100];
-    path_beside(o.output, "curves.png", curves_path, sizeof curves_path);
-    plot_curves(history_path, curves_path);
+    printf("saved model to %s\nhistory in %s\n", r.files.model, r.files.history);
+    if (prog.n_rows > 0) {
+        plot_curves(r.files.history, curves_path);
+    }
+    if (at_chance(final_accuracy, prog.classes)) {
+        fprintf(stderr,
+                "digits: train: warning: the model is no better than chance (accuracy %.4f, "
+                "%d classes): try a smaller learning rate or another optimizer\n",
+                final_accuracy, prog.classes);
+    }
     printf("total time: %.2fs\n", wall_seconds() - t_start);
-    rc = DG_EXIT_OK;
-done:
-    if (history) {
-        fclose(history);
-        remove(part_path);
+    rc = sig ? 128 + sig : DG_EXIT_OK;
+    if (sig) {
+        fprintf(stderr, "digits: train: stopped after training; the model was saved%s\n",
+                test ? " without its test accuracy" : "");
     }
-    dg_net_free(net);
+done:
+    free(prog.rows);
+    dg_checkpoint_free(r.ck);
+    dg_net_free(r.net);
     dg_dataset_free(train);
     dg_dataset_free(test);
     return rc;

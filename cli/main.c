@@ -9,8 +9,8 @@
 static const cli_command commands[] = {
     {"train", cmd_train,
      "[--preset NAME | --spec \"...\"] [--epochs N] [--batch N] [--lr X] [--seed N] "
-     "[--threads N] [--data DIR] [-o MODEL]",
-     "train a network on MNIST-format data and save it"},
+     "[--threads N] [--data DIR] [-o MODEL] | --resume CKPT",
+     "train a network on MNIST-format data and save it, or continue a stopped run"},
     {"evaluate", cmd_evaluate, "[--model MODEL] [--data DIR]",
      "test loss, accuracy, per-class accuracy and confusion matrix"},
     {"predict", cmd_predict, "[--model MODEL] [--csv] PATH...",

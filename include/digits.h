@@ -19,6 +19,7 @@
 #ifndef DIGITS_H
 #define DIGITS_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +50,8 @@ typedef enum dg_status {
     DG_ERR_MISMATCH,    /* two inputs disagree: image/label counts, model/data shapes */
     DG_ERR_UNSUPPORTED, /* a valid input this build cannot handle */
     DG_ERR_NOT_FOUND,   /* a file or directory does not exist */
+    DG_ERR_STOPPED,     /* training was asked to stop (dg_train_config.stop) and did */
+    DG_ERR_DIVERGED,    /* training met a NaN or infinite loss, gradient or weight */
     DG_STATUS_COUNT
 } dg_status;
 
@@ -151,6 +154,10 @@ dg_status dg_history_load(const char *path, dg_history_row **rows, int *n);
  * (validation columns left empty when negative), each flushed. DG_ERR_IO when f fails. */
 dg_status dg_history_write_header(FILE *f);
 dg_status dg_history_write_row(FILE *f, const dg_history_row *row);
+/* The header and rows[n] (n >= 0) written to path atomically, as model files are: on
+ * failure path is left as it was and no temporary file remains. DG_ERR_IO, _NOT_FOUND
+ * (no such folder), _NOMEM. */
+dg_status dg_history_save(const char *path, const dg_history_row *rows, int n);
 
 /* =============================================================================================
  * nn: networks, training, evaluation, model files (src/nn/)
@@ -294,6 +301,23 @@ typedef struct dg_epoch_stats {
     double images_per_second;
 } dg_epoch_stats;
 
+/* A training checkpoint: everything needed to continue a run exactly where it stopped
+ * (weights, optimiser moments, schedule position, epoch and step, shuffling and dropout
+ * random state, settings, history). Its own file kind, never read as a model. */
+typedef struct dg_checkpoint dg_checkpoint;
+
+/* How far a run has come, as a checkpoint records it. */
+typedef struct dg_train_progress {
+    int epoch;       /* epochs completed */
+    int step;        /* steps done of epoch `epoch + 1`; 0 at an epoch boundary */
+    int steps;       /* steps per epoch */
+    long total_step; /* optimiser steps since the run began: epoch * steps + step */
+    int best_epoch;  /* epoch of the kept weights (early_stop, keep_best), 0 = none yet */
+    double best_val_loss, best_val_accuracy; /* the best seen so far, -1 = none yet */
+    int bad_epochs;                          /* epochs since the validation loss last improved */
+    bool early_stopped;                      /* early stopping ended the run */
+} dg_train_progress;
+
 /* Progress reports; return false to stop training early. */
 typedef struct dg_train_callbacks {
     void *user;
@@ -301,7 +325,22 @@ typedef struct dg_train_callbacks {
     void (*on_step)(void *user, int epoch, int step, int steps, double loss, double accuracy,
                     double seconds_elapsed);
     bool (*on_epoch)(void *user, const dg_epoch_stats *stats);
+    /* A checkpoint of the run, after every epoch, every checkpoint_every steps and when
+     * stopped; borrowed for the call (save it with dg_checkpoint_save). A status other than
+     * DG_OK ends training with that status. NULL: no checkpoints are made. */
+    dg_status (*on_checkpoint)(void *user, const dg_checkpoint *ck);
 } dg_train_callbacks;
+
+typedef struct dg_model_meta dg_model_meta; /* model files, below */
+
+/* Where a run reads and writes, kept in its checkpoints so that a resumed run needs no
+ * other setting. Paths as given, relative to where the run started. */
+typedef struct dg_run_files {
+    char data[1024];    /* data folder */
+    char model[1024];   /* model file */
+    char history[1024]; /* history CSV */
+    uint32_t limit;     /* training examples used from the start of the split, 0 = all */
+} dg_run_files;
 
 typedef struct dg_train_config {
     int epochs;            /* default 5 */
@@ -313,6 +352,24 @@ typedef struct dg_train_config {
     bool shuffle;          /* shuffle every epoch, default true */
     bool init_params;      /* initialise the net's parameters first, default true */
     dg_norm norm;
+    int checkpoint_every; /* a checkpoint every this many steps too; 0 (default): epoch ends */
+    /* Early stopping (Keras EarlyStopping, restore_best_weights=True): stop when the
+     * validation loss has not improved for this many epochs and end with the weights of
+     * the best epoch. 0 (default) = off. Needs a validation split. */
+    int early_stop;
+    /* End with the weights of the epoch with the best validation accuracy (with
+     * early_stop, that epoch instead of the one with the best loss). Needs validation. */
+    bool keep_best;
+    /* The rest is not stored in checkpoints. */
+    /* When nonzero (e.g. set by a signal handler), training stops after the current step:
+     * a checkpoint is made and dg_train returns DG_ERR_STOPPED. NULL = never. */
+    volatile sig_atomic_t *stop;
+    /* Continue this checkpoint's run instead of starting one (see dg_train). */
+    const dg_checkpoint *resume;
+    /* Stored in checkpoints as they are: the model's labels, preset and dataset names
+     * (NULL: dg_model_meta_default with the net's classes), and the run's files (NULL: empty). */
+    const dg_model_meta *meta;
+    const dg_run_files *files;
 } dg_train_config;
 
 /* The Keras tutorial's settings: 5 epochs, batch 32, Adam at a constant 1e-3, 10% held
@@ -330,9 +387,53 @@ dg_status dg_preset_train_config(const char *name, dg_train_config *cfg);
  * Trains net on ds (the last val_split of the examples, before shuffling, are held out
  * for validation, as Keras's validation_split does). The net's thread setting is used.
  * Callbacks may be NULL. Returns DG_ERR_MISMATCH when the data does not fit the net.
+ *
+ * A NaN or infinite loss or gradient stops training at the step where it appears, before
+ * the update, with DG_ERR_DIVERGED and a message naming the epoch and step; no
+ * checkpoint is made of that state, so the last one saved stays the last good one.
+ * When *cfg->stop becomes nonzero, the current step finishes, a checkpoint is made and
+ * DG_ERR_STOPPED is returned. The library never installs signal handlers.
+ *
+ * With cfg->resume, net must have the checkpoint's spec (dg_checkpoint_net makes one); it
+ * receives the checkpoint's weights and the run continues from its epoch and step with
+ * its optimiser moments, schedule position and random state: with the same thread count
+ * the weights end bit-identical to those of the run never interrupted. The settings must
+ * be the checkpoint's (dg_checkpoint_config) except epochs (at least the epochs done; more
+ * extends the run, and a decaying schedule is then stretched over the new length),
+ * checkpoint_every, stop, meta and files; ds must hold the same examples (DG_ERR_MISMATCH).
  */
 dg_status dg_train(dg_net *net, const dg_dataset *ds, const dg_train_config *cfg,
                    const dg_train_callbacks *cb);
+
+/* ---------------------------------------------------------------- checkpoints */
+
+/* The checkpoint format this build writes and reads (docs/model-format.md). */
+#define DG_CHECKPOINT_FORMAT_VERSION 1u
+/* Checkpoint files larger than this are refused before reading (and never written). */
+#define DG_CHECKPOINT_MAX_BYTES (4ull << 30)
+
+/* Writes ck to path atomically, as dg_model_save does (an existing file is replaced only
+ * by a complete new one; no temporary file remains). DG_ERR_IO, _NOT_FOUND, _NOMEM. */
+dg_status dg_checkpoint_save(const char *path, const dg_checkpoint *ck);
+/* Reads a checkpoint, checking the checksum and every count before allocating; the
+ * caller frees *out with dg_checkpoint_free (NULL on failure). A model file, or anything
+ * else, is DG_ERR_FORMAT; then the statuses of dg_model_load. */
+dg_status dg_checkpoint_load(const char *path, dg_checkpoint **out);
+void dg_checkpoint_free(dg_checkpoint *ck);
+/* A new net with the checkpoint's spec and weights (as of the checkpoint, not the best
+ * kept ones); the caller frees it. DG_ERR_NOMEM. */
+dg_status dg_checkpoint_net(const dg_checkpoint *ck, dg_net **out);
+/* What it holds, borrowed from ck. The config's pointers (stop, resume, meta, files) are
+ * NULL and init_params is false. */
+const dg_train_config *dg_checkpoint_config(const dg_checkpoint *ck);
+const dg_model_meta *dg_checkpoint_meta(const dg_checkpoint *ck);
+const dg_run_files *dg_checkpoint_files(const dg_checkpoint *ck);
+dg_train_progress dg_checkpoint_progress(const dg_checkpoint *ck);
+/* The thread count of the net that made it: resuming with the same count gives the bits
+ * of the run never stopped. */
+int dg_checkpoint_threads(const dg_checkpoint *ck);
+/* The history of the completed epochs, *n rows (epochs 1..n), borrowed. */
+const dg_history_row *dg_checkpoint_history(const dg_checkpoint *ck, int *n);
 
 /* ---------------------------------------------------------------- evaluation */
 

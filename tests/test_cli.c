@@ -328,3 +328,295 @@ DG_TEST(cli_train_killed_keeps_old_model_and_history)
     dg_net_free(before);
     dg_net_free(after);
 }
+
+/* ---------------------------------------------------------------- stopping and resuming */
+
+#include <dirent.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Starts `digits train ARGS...` (NULL-terminated) with output to out_path; its pid. */
+static pid_t spawn_train(const char *out_path, const char *const *args)
+{
+    const char *argv[32] = {"digits", "train"};
+    int n = 2;
+    for (; args[n - 2] && n < 31; n++) {
+        argv[n] = args[n - 2];
+    }
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *out = freopen(out_path, "w", stdout);
+        if (!out || dup2(fileno(stdout), 2) < 0) {
+            _exit(99);
+        }
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        execv(digits_bin(), (char *const *)argv);
+        _exit(98);
+    }
+    return pid;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Waits for pid to end, at most seconds (then kills it): its exit status, -1 when it did not
+ * exit normally or had to be killed. */
+static int wait_exit(pid_t pid, int seconds)
+{
+    int status = 0;
+    for (int i = 0; i < seconds * 100; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        }
+        sleep_ms(10);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}
+
+/* Whether path exists within seconds. */
+static bool appears(const char *path, int seconds)
+{
+    for (int i = 0; i < seconds * 100; i++) {
+        if (access(path, F_OK) == 0) {
+            return true;
+        }
+        sleep_ms(10);
+    }
+    return false;
+}
+
+/* The name of a temporary or partial file left in dir, or "" when there is none. */
+static void leftover(const char *dir, char *name, size_t size)
+{
+    name[0] = '\0';
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strstr(e->d_name, ".tmp.") || strstr(e->d_name, ".part")) {
+            snprintf(name, size, "%s", e->d_name);
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+}
+
+/* Files equal byte for byte. */
+static bool same_file(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    char *x = test_read_file(a, &na), *y = test_read_file(b, &nb);
+    bool same = x && y && na == nb && !memcmp(x, y, na);
+    free(x);
+    free(y);
+    return same;
+}
+
+/* A run of a model to keep (m.model) and a copy of it (old.model), then a long run into
+ * the same files, stopped by sig once its first checkpoint exists (twice when twice):
+ * exit status 128 + sig, the old model untouched, the checkpoint and history readable, no
+ * temporary file; the run then resumes and finishes with the rows of every epoch once. */
+static void check_stop(int sig, bool twice)
+{
+    const char *dir = test_tmp_dir();
+    write_idx(dir, "train", 2000);
+    write_idx(dir, "t10k", 50);
+    char out[16384], args[2048], model[1024], old[1024], ckpt[1024], history[1024], log_path[1024],
+        stale[1100];
+    snprintf(model, sizeof model, "%s/m.model", dir);
+    snprintf(old, sizeof old, "%s/old.model", dir);
+    snprintf(ckpt, sizeof ckpt, "%s/m.ckpt", dir);
+    snprintf(history, sizeof history, "%s/m.history.csv", dir);
+    snprintf(log_path, sizeof log_path, "%s/log.txt", dir);
+    snprintf(args, sizeof args,
+             "train --spec 'flatten, dense 10' --epochs 1 --threads 1 --data %s -o %s --no-test",
+             dir, old);
+    int st = run_digits(args, out, sizeof out);
+    CHECK_MSG(st == 0, "train: exit %d: %s", st, out);
+    size_t n_old = 0;
+    char *bytes = test_read_file(old, &n_old);
+    FILE *f = bytes ? fopen(model, "wb") : NULL;
+    bool copied = f && fwrite(bytes, 1, n_old, f) == n_old;
+    copied = f && fclose(f) == 0 && copied;
+    free(bytes);
+    CHECK(copied);
+    /* what a run killed in the middle of a write leaves is removed on the next start */
+    snprintf(stale, sizeof stale, "%s.tmp.Ab12Cd", model);
+    f = fopen(stale, "w");
+    CHECK(f && fclose(f) == 0);
+    snprintf(stale, sizeof stale, "%s.part", history);
+    f = fopen(stale, "w");
+    CHECK(f && fclose(f) == 0);
+
+    const char *const long_run[] = {"--spec",
+                                    "flatten, dense 64 relu, dense 10",
+                                    "--epochs",
+                                    "10000",
+                                    "--threads",
+                                    "1",
+                                    "--checkpoint-every",
+                                    "7",
+                                    "--data",
+                                    dir,
+                                    "-o",
+                                    model,
+                                    "--no-test",
+                                    NULL};
+    pid_t pid = spawn_train(log_path, long_run);
+    CHECK(pid > 0);
+    bool started = appears(ckpt, 60);
+    kill(pid, sig);
+    if (twice) {
+        sleep_ms(5); /* two signals at once would be delivered as one */
+        kill(pid, sig);
+    }
+    st = wait_exit(pid, 60);
+    char *log = test_read_file(log_path, NULL);
+    snprintf(out, sizeof out, "%s", log ? log : "(no output)");
+    free(log);
+    CHECK_MSG(started, "no checkpoint appeared: %s", out);
+    CHECK_MSG(st == 128 + sig, "exit %d, want %d: %s", st, 128 + sig, out);
+    if (!twice) {
+        CHECK_MSG(strstr(out, "continue with: digits train --resume"), "no hint: %s", out);
+    }
+    CHECK_MSG(same_file(model, old), "the model was replaced");
+    char name[256];
+    leftover(dir, name, sizeof name);
+    CHECK_MSG(!name[0], "%s left behind", name);
+    dg_checkpoint *ck = NULL;
+    CHECK_OK(dg_checkpoint_load(ckpt, &ck));
+    dg_train_progress p = dg_checkpoint_progress(ck);
+    dg_checkpoint_free(ck);
+    dg_history_row *rows = NULL;
+    int n = 0;
+    if (!twice) {
+        /* the history shows the epochs done when it stopped */
+        dg_status hs = p.epoch > 0 ? dg_history_load(history, &rows, &n) : DG_OK;
+        free(rows);
+        CHECK_OK(hs);
+        CHECK_MSG(n == p.epoch, "%d history rows, %d epochs done", n, p.epoch);
+    }
+
+    /* the run goes on to the end of the next epoch: every epoch's row once */
+    int last = p.epoch + 1;
+    snprintf(args, sizeof args, "train --resume %s --epochs %d --no-test", ckpt, last);
+    st = run_digits(args, out, sizeof out);
+    CHECK_MSG(st == 0, "resume: exit %d: %s", st, out);
+    CHECK(!same_file(model, old));
+    CHECK_OK(dg_history_load(history, &rows, &n));
+    bool in_order = n == last;
+    for (int i = 0; in_order && i < n; i++) {
+        in_order = rows[i].epoch == i + 1;
+    }
+    free(rows);
+    CHECK_MSG(in_order, "%d history rows after resuming to epoch %d", n, last);
+    leftover(dir, name, sizeof name);
+    CHECK_MSG(!name[0], "%s left behind", name);
+}
+
+DG_TEST(cli_train_sigint_checkpoints_and_resumes)
+{
+    check_stop(SIGINT, false);
+}
+
+DG_TEST(cli_train_second_sigint_stops_at_once)
+{
+    check_stop(SIGINT, true);
+}
+
+DG_TEST(cli_train_sigterm_checkpoints_and_resumes)
+{
+    check_stop(SIGTERM, false);
+}
+
+/* --resume takes the run's settings: a different one is a usage error; a checkpoint is
+ * not a model anywhere one is expected. */
+DG_TEST(cli_train_resume_refusals)
+{
+    const char *dir = small_dataset_dir();
+    char out[16384], args[2048];
+    snprintf(args, sizeof args,
+             "train --spec 'flatten, dense 10' --epochs 1 --threads 1 --data %s -o %s/r.model "
+             "--no-test",
+             dir, dir);
+    int st = run_digits(args, out, sizeof out);
+    CHECK_MSG(st == 0, "train: exit %d: %s", st, out);
+    static const struct {
+        const char *args;
+        int status;
+        const char *text;
+    } cases[] = {
+        {"train --resume %s/r.ckpt --lr 0.5", 2, "--lr cannot change when resuming"},
+        {"train --resume %s/r.ckpt --batch 7", 2, "--batch cannot change when resuming"},
+        {"train --resume %s/r.ckpt --optimizer sgd", 2, "--optimizer cannot change"},
+        {"train --resume %s/r.ckpt --keep-best", 2, "--keep-best cannot change"},
+        {"train --resume %s/none.ckpt", 1, "no such file"},
+        {"train --resume %s/r.model", 1, "is a model, not a training checkpoint"},
+        {"evaluate --model %s/r.ckpt", 1,
+         "is a training checkpoint, not a model; continue it "
+         "with: digits train --resume"},
+        {"info %s/r.ckpt", 1, "is a training checkpoint"},
+        {"train --data %s --val-split 0 --early-stop 2", 2, "need a validation split"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(args, sizeof args, cases[i].args, dir);
+        st = run_digits(args, out, sizeof out);
+        CHECK_MSG(st == cases[i].status && strstr(out, cases[i].text),
+                  "digits %s: exit %d, want %d and '%s': %s", args, st, cases[i].status,
+                  cases[i].text, out);
+    }
+    /* the same value is no conflict; one more epoch extends the finished run */
+    snprintf(args, sizeof args, "train --resume %s/r.ckpt --epochs 2 --lr 0.001 --no-test", dir);
+    st = run_digits(args, out, sizeof out);
+    CHECK_MSG(st == 0 && strstr(out, "epoch 2/2"), "extend: exit %d: %s", st, out);
+}
+
+/* SGD at lr 9 learns nothing: the epoch line and the end say so, and the model is saved. */
+DG_TEST(cli_train_warns_at_chance_level)
+{
+    const char *dir = small_dataset_dir();
+    char out[16384], args[2048];
+    snprintf(args, sizeof args,
+             "train --spec 'conv 8 3 relu, maxpool 2, flatten, dense 10' --optimizer sgd --lr 9 "
+             "--epochs 2 "
+             "--threads 1 --data %s -o %s/c.model",
+             dir, dir);
+    int st = run_digits(args, out, sizeof out);
+    CHECK_MSG(st == 0, "exit %d: %s", st, out);
+    CHECK_MSG(strstr(out, "warning: chance level"), "no warning in the epoch line: %s", out);
+    CHECK_MSG(strstr(out, "no better than chance"), "no warning at the end: %s", out);
+}
+
+/* Two dense layers under SGD at lr 9: the gradient overflows at step 2 of epoch 2. The run
+ * stops there, says so, keeps the checkpoint of epoch 1 and writes no model. */
+DG_TEST(cli_train_divergence_keeps_last_checkpoint)
+{
+    const char *dir = small_dataset_dir();
+    char out[16384], args[2048], path[1024];
+    snprintf(args, sizeof args,
+             "train --spec 'flatten, dense 64 relu, dense 64 relu, dense 10' --optimizer sgd "
+             "--lr 9 --epochs 3 --threads 1 --data %s -o %s/d.model",
+             dir, dir);
+    int st = run_digits(args, out, sizeof out);
+    CHECK_MSG(st == 1, "exit %d: %s", st, out);
+    CHECK_MSG(strstr(out, "training diverged in epoch 2 at step 2 of 6"), "message: %s", out);
+    CHECK_MSG(strstr(out, "the last good checkpoint is"), "message: %s", out);
+    snprintf(path, sizeof path, "%s/d.model", dir);
+    CHECK_MSG(access(path, F_OK) != 0, "a diverged run wrote %s", path);
+    snprintf(path, sizeof path, "%s/d.ckpt", dir);
+    dg_checkpoint *ck = NULL;
+    CHECK_OK(dg_checkpoint_load(path, &ck));
+    dg_train_progress p = dg_checkpoint_progress(ck);
+    dg_checkpoint_free(ck);
+    CHECK(p.epoch == 1 && p.step == 0);
+    snprintf(path, sizeof path, "%s/d.history.csv", dir);
+    CHECK(file_has(path, "\n1,") && !file_has(path, "\n2,"));
+}

@@ -22,6 +22,8 @@ static const char *const status_names[DG_STATUS_COUNT] = {
     [DG_ERR_MISMATCH] = "mismatch",
     [DG_ERR_UNSUPPORTED] = "unsupported",
     [DG_ERR_NOT_FOUND] = "not found",
+    [DG_ERR_STOPPED] = "stopped",
+    [DG_ERR_DIVERGED] = "diverged",
 };
 
 const char *dg_last_error(void)

@@ -8,6 +8,7 @@
  * Validation columns are empty (or -1) when there was no validation split. The reader
  * checks every field and that epochs increase, and names the line of the first problem.
  */
+#include "base/fileio.h"
 #include "digits.h"
 
 #include <errno.h>
@@ -193,17 +194,46 @@ dg_status dg_history_write_header(FILE *f)
     return DG_OK;
 }
 
+/* One data row with its newline into buf; returns its length (snprintf's). */
+static int format_row(char *buf, size_t size, const dg_history_row *r)
+{
+    if (r->val_accuracy >= 0) {
+        return snprintf(buf, size, "%d,%.6f,%.6f,%.6f,%.6f,%.3f\n", r->epoch, r->loss, r->accuracy,
+                        r->val_loss, r->val_accuracy, r->seconds);
+    }
+    return snprintf(buf, size, "%d,%.6f,%.6f,,,%.3f\n", r->epoch, r->loss, r->accuracy, r->seconds);
+}
+
 dg_status dg_history_write_row(FILE *f, const dg_history_row *r)
 {
-    int n;
-    if (r->val_accuracy >= 0) {
-        n = fprintf(f, "%d,%.6f,%.6f,%.6f,%.6f,%.3f\n", r->epoch, r->loss, r->accuracy, r->val_loss,
-                    r->val_accuracy, r->seconds);
-    } else {
-        n = fprintf(f, "%d,%.6f,%.6f,,,%.3f\n", r->epoch, r->loss, r->accuracy, r->seconds);
-    }
-    if (n < 0 || fflush(f) != 0) {
+    char line[HISTORY_MAX_LINE];
+    int n = format_row(line, sizeof line, r);
+    if (n < 0 || (size_t)n >= sizeof line || fputs(line, f) < 0 || fflush(f) != 0) {
         return dg_fail(DG_ERR_IO, "history: write failed");
     }
     return DG_OK;
+}
+
+dg_status dg_history_save(const char *path, const dg_history_row *rows, int n)
+{
+    if (!path || n < 0 || (n > 0 && !rows)) {
+        return dg_fail(DG_ERR_ARG, "history: no path or rows");
+    }
+    size_t cap = sizeof HISTORY_HEADER + (size_t)n * HISTORY_MAX_LINE;
+    char *text = malloc(cap);
+    if (!text) {
+        return dg_fail(DG_ERR_NOMEM, "%s: out of memory for %d rows", path, n);
+    }
+    size_t used = (size_t)snprintf(text, cap, "%s\n", HISTORY_HEADER);
+    for (int i = 0; i < n; i++) {
+        int k = format_row(text + used, cap - used, &rows[i]);
+        if (k < 0 || (size_t)k >= cap - used) {
+            free(text);
+            return dg_fail(DG_ERR_ARG, "%s: history row %d does not fit a line", path, i + 1);
+        }
+        used += (size_t)k;
+    }
+    dg_status st = dg_write_file_atomic(path, (const uint8_t *)text, used);
+    free(text);
+    return st;
 }

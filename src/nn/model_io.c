@@ -15,6 +15,7 @@
  */
 #include "base/fileio.h"
 #include "digits.h"
+#include "nn/codec.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -27,19 +28,17 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 static const uint8_t magic[8] = {0x89, 'D', 'G', 'M', '\r', '\n', 0x1a, '\n'};
 
-#define HEADER_BYTES       24u
-#define SECTION_HEAD       12u /* tag + u64 length */
-#define TRAILER_BYTES      4u
+#define HEADER_BYTES       DG_FILE_HEADER_BYTES
+#define TRAILER_BYTES      DG_FILE_TRAILER_BYTES
 #define MAX_SIDE           4096u
 #define MAX_SPEC           4096u
 #define MAX_LABEL          31u /* fits dg_model_meta.labels[i] with its NUL */
 #define MAX_PRESET         31u
 #define MAX_DATASET        63u
-#define BYTE_ORDER_MARK    0x01020304u
+#define BYTE_ORDER_MARK    DG_BYTE_ORDER_MARK
 #define BYTE_ORDER_SWAPPED 0x04030201u
 
 /* Required sections, in the order the writer stores them. */
@@ -60,18 +59,6 @@ void dg_model_meta_default(dg_model_meta *meta)
     meta->val_accuracy = -1;
     meta->test_accuracy = -1;
     meta->preprocess = 1;
-}
-
-/* A name is printed on terminals as it is: no control bytes. UTF-8 bytes >= 0x80 pass. */
-static bool printable(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f) {
-            return false;
-        }
-    }
-    return true;
 }
 
 static bool accuracy_ok(double a)
@@ -96,19 +83,19 @@ static const char *meta_problem(const dg_model_meta *m, char *buf, size_t buf_si
     }
     for (int i = 0; i < m->classes; i++) {
         size_t n = strnlen(m->labels[i], sizeof m->labels[i]);
-        if (n == 0 || n > MAX_LABEL || !printable(m->labels[i], n)) {
-            snprintf(buf, buf_size, "label of class %d must be 1..%u printable bytes", i,
+        if (n == 0 || n > MAX_LABEL || !dg_printable(m->labels[i], n)) {
+            snprintf(buf, buf_size, "label of class %d must be 1..%u dg_printable bytes", i,
                      MAX_LABEL);
             return buf;
         }
     }
     size_t n_preset = strnlen(m->preset, sizeof m->preset);
-    if (n_preset > MAX_PRESET || !printable(m->preset, n_preset)) {
-        return "preset name must be 0..31 printable bytes";
+    if (n_preset > MAX_PRESET || !dg_printable(m->preset, n_preset)) {
+        return "preset name must be 0..31 dg_printable bytes";
     }
     size_t n_dataset = strnlen(m->dataset, sizeof m->dataset);
-    if (n_dataset > MAX_DATASET || !printable(m->dataset, n_dataset)) {
-        return "dataset name must be 0..63 printable bytes";
+    if (n_dataset > MAX_DATASET || !dg_printable(m->dataset, n_dataset)) {
+        return "dataset name must be 0..63 dg_printable bytes";
     }
     if (m->epochs < 0 || m->batch < 0) {
         return "epochs and batch must not be negative";
@@ -128,150 +115,62 @@ static bool shape_ok(dg_shape s)
            (unsigned)s.h <= MAX_SIDE && (unsigned)s.w <= MAX_SIDE;
 }
 
-/* ---------------------------------------------------------------- encoding */
-
-/*
- * Output cursor. With data == NULL it only counts, so the same encoder first measures the
- * file and then fills a buffer of exactly that size.
- */
-typedef struct writer {
-    uint8_t *data;
-    size_t pos, cap;
-} writer;
-
-static void put_bytes(writer *w, const void *src, size_t n)
-{
-    if (w->data) {
-        /* the measuring pass sized the buffer */
-        assert(w->pos + n <= w->cap);
-        memcpy(w->data + w->pos, src, n);
-    }
-    w->pos += n;
-}
-
-static void put_u32(writer *w, uint32_t v)
-{
-    uint8_t b[4];
-    for (int i = 0; i < 4; i++) {
-        b[i] = (uint8_t)(v >> (8 * i));
-    }
-    put_bytes(w, b, 4);
-}
-
-static void put_u64(writer *w, uint64_t v)
-{
-    uint8_t b[8];
-    for (int i = 0; i < 8; i++) {
-        b[i] = (uint8_t)(v >> (8 * i));
-    }
-    put_bytes(w, b, 8);
-}
-
-static void put_f32(writer *w, float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    put_u32(w, u);
-}
-
-static void put_f64(writer *w, double f)
-{
-    uint64_t u;
-    memcpy(&u, &f, sizeof u);
-    put_u64(w, u);
-}
-
-static void put_string(writer *w, const char *s, size_t n)
-{
-    put_u32(w, (uint32_t)n);
-    put_bytes(w, s, n);
-}
-
-/* Stores a u64 at an earlier position (a section length known only after its payload). */
-static void patch_u64(writer *w, size_t at, uint64_t v)
-{
-    if (w->data) {
-        for (int i = 0; i < 8; i++) {
-            w->data[at + (size_t)i] = (uint8_t)(v >> (8 * i));
-        }
-    }
-}
-
-/* Starts a section; returns where its length goes, for end_section. */
-static size_t begin_section(writer *w, int sec)
-{
-    put_bytes(w, section_tags[sec], 4);
-    size_t at = w->pos;
-    put_u64(w, 0);
-    return at;
-}
-
-static void end_section(writer *w, size_t at)
-{
-    patch_u64(w, at, (uint64_t)(w->pos - at - 8));
-}
-
 /* The whole file but the CRC, which the caller appends once the bytes are final. */
-static void encode(writer *w, const dg_net *net, const dg_model_meta *m)
+static void encode(dg_writer *w, const dg_net *net, const dg_model_meta *m)
 {
-    put_bytes(w, magic, sizeof magic);
-    put_u32(w, DG_MODEL_FORMAT_VERSION);
-    put_u32(w, BYTE_ORDER_MARK);
+    dg_put_bytes(w, magic, sizeof magic);
+    dg_put_u32(w, DG_MODEL_FORMAT_VERSION);
+    dg_put_u32(w, BYTE_ORDER_MARK);
     size_t size_at = w->pos;
-    put_u64(w, 0);
+    dg_put_u64(w, 0);
 
     dg_shape in = dg_net_input_shape(net);
     const char *spec = dg_net_spec(net);
-    size_t at = begin_section(w, SEC_ARCH);
-    put_u32(w, (uint32_t)in.c);
-    put_u32(w, (uint32_t)in.h);
-    put_u32(w, (uint32_t)in.w);
-    put_string(w, spec, strlen(spec));
-    end_section(w, at);
+    size_t at = dg_begin_section(w, section_tags[SEC_ARCH]);
+    dg_put_u32(w, (uint32_t)in.c);
+    dg_put_u32(w, (uint32_t)in.h);
+    dg_put_u32(w, (uint32_t)in.w);
+    dg_put_string(w, spec, strlen(spec));
+    dg_end_section(w, at);
 
-    at = begin_section(w, SEC_NORM);
-    put_f32(w, m->norm.scale);
-    put_f32(w, m->norm.mean);
-    put_f32(w, m->norm.std);
-    end_section(w, at);
+    at = dg_begin_section(w, section_tags[SEC_NORM]);
+    dg_put_f32(w, m->norm.scale);
+    dg_put_f32(w, m->norm.mean);
+    dg_put_f32(w, m->norm.std);
+    dg_end_section(w, at);
 
-    at = begin_section(w, SEC_LABL);
-    put_u32(w, (uint32_t)m->classes);
+    at = dg_begin_section(w, section_tags[SEC_LABL]);
+    dg_put_u32(w, (uint32_t)m->classes);
     for (int i = 0; i < m->classes; i++) {
-        put_string(w, m->labels[i], strnlen(m->labels[i], sizeof m->labels[i]));
+        dg_put_string(w, m->labels[i], strnlen(m->labels[i], sizeof m->labels[i]));
     }
-    end_section(w, at);
+    dg_end_section(w, at);
 
-    at = begin_section(w, SEC_TRAN);
-    put_u64(w, m->seed);
-    put_u32(w, (uint32_t)m->epochs);
-    put_u32(w, (uint32_t)m->batch);
-    put_f32(w, m->lr);
-    put_u32(w, m->n_train);
-    put_f64(w, m->val_accuracy);
-    put_f64(w, m->test_accuracy);
-    put_u64(w, (uint64_t)m->created);
-    put_u32(w, m->preprocess);
-    put_string(w, m->preset, strnlen(m->preset, sizeof m->preset));
-    put_string(w, m->dataset, strnlen(m->dataset, sizeof m->dataset));
-    end_section(w, at);
+    at = dg_begin_section(w, section_tags[SEC_TRAN]);
+    dg_put_u64(w, m->seed);
+    dg_put_u32(w, (uint32_t)m->epochs);
+    dg_put_u32(w, (uint32_t)m->batch);
+    dg_put_f32(w, m->lr);
+    dg_put_u32(w, m->n_train);
+    dg_put_f64(w, m->val_accuracy);
+    dg_put_f64(w, m->test_accuracy);
+    dg_put_u64(w, (uint64_t)m->created);
+    dg_put_u32(w, m->preprocess);
+    dg_put_string(w, m->preset, strnlen(m->preset, sizeof m->preset));
+    dg_put_string(w, m->dataset, strnlen(m->dataset, sizeof m->dataset));
+    dg_end_section(w, at);
 
     size_t n_params = dg_net_param_count(net);
     const float *params = dg_net_params_const(net);
-    at = begin_section(w, SEC_PARM);
-    put_u64(w, (uint64_t)n_params);
+    at = dg_begin_section(w, section_tags[SEC_PARM]);
+    dg_put_u64(w, (uint64_t)n_params);
     for (size_t i = 0; i < n_params; i++) {
-        put_f32(w, params[i]);
+        dg_put_f32(w, params[i]);
     }
-    end_section(w, at);
+    dg_end_section(w, at);
 
     /* The file size counts the trailer that follows. */
-    patch_u64(w, size_at, (uint64_t)(w->pos + TRAILER_BYTES));
-}
-
-static uint32_t crc_of(const uint8_t *data, size_t n)
-{
-    return (uint32_t)crc32_z(crc32_z(0L, Z_NULL, 0), data, n);
+    dg_patch_u64(w, size_at, (uint64_t)(w->pos + TRAILER_BYTES));
 }
 
 /* ---------------------------------------------------------------- saving */
@@ -293,11 +192,11 @@ static dg_status ensure_parent(const char *path)
     return st;
 }
 
-dg_status dg_model_save(const char *path, const dg_net *net, const dg_model_meta *meta)
+dg_status dg_model_encode(const char *path, const dg_net *net, const dg_model_meta *meta,
+                          uint8_t **out, size_t *n_out)
 {
-    if (!path || !path[0]) {
-        return dg_fail(DG_ERR_ARG, "model: no path to save to");
-    }
+    *out = NULL;
+    *n_out = 0;
     if (!net) {
         return dg_fail(DG_ERR_ARG, "%s: no network to save", path);
     }
@@ -329,7 +228,7 @@ dg_status dg_model_save(const char *path, const dg_net *net, const dg_model_meta
     const char *spec = dg_net_spec(net);
     size_t spec_len = strlen(spec);
     if (!shape_ok(dg_net_input_shape(net)) || spec_len == 0 || spec_len > MAX_SPEC ||
-        !printable(spec, spec_len)) {
+        !dg_printable(spec, spec_len)) {
         return dg_fail(DG_ERR_ARG, "%s: not saved: input shape or spec beyond the file limits",
                        path);
     }
@@ -346,7 +245,7 @@ dg_status dg_model_save(const char *path, const dg_net *net, const dg_model_meta
                            path, i, isnan(params[i]) ? "NaN" : "infinite");
         }
     }
-    writer w = {0};
+    dg_writer w = {0};
     encode(&w, net, &m);
     size_t n = w.pos + TRAILER_BYTES;
     if (n > DG_MODEL_MAX_BYTES) {
@@ -360,120 +259,32 @@ dg_status dg_model_save(const char *path, const dg_net *net, const dg_model_meta
     w.cap = n;
     w.pos = 0;
     encode(&w, net, &m);
-    put_u32(&w, crc_of(w.data, n - TRAILER_BYTES));
-    dg_status st = ensure_parent(path);
-    if (st == DG_OK) {
-        st = dg_write_file_atomic(path, w.data, n);
+    dg_put_u32(&w, dg_crc32(w.data, n - TRAILER_BYTES));
+    *out = w.data;
+    *n_out = n;
+    return DG_OK;
+}
+
+dg_status dg_model_save(const char *path, const dg_net *net, const dg_model_meta *meta)
+{
+    if (!path || !path[0]) {
+        return dg_fail(DG_ERR_ARG, "model: no path to save to");
     }
-    free(w.data);
+    uint8_t *bytes;
+    size_t n;
+    dg_status st = dg_model_encode(path, net, meta, &bytes, &n);
+    if (st != DG_OK) {
+        return st;
+    }
+    st = ensure_parent(path);
+    if (st == DG_OK) {
+        st = dg_write_file_atomic(path, bytes, n);
+    }
+    free(bytes);
     return st;
 }
 
 /* ---------------------------------------------------------------- reading */
-
-static uint32_t le32(const uint8_t *b)
-{
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *b)
-{
-    return (uint64_t)le32(b) | (uint64_t)le32(b + 4) << 32;
-}
-
-/* Input cursor over one section's payload; `what` names the section in messages. */
-typedef struct reader {
-    const uint8_t *p;
-    size_t n, pos;
-    const char *path;
-    const char *what;
-} reader;
-
-static dg_status runs_past(const reader *r, const char *field, uint64_t need)
-{
-    return dg_fail(DG_ERR_TRUNCATED, "%s: section %s: %s needs %llu bytes, %zu left", r->path,
-                   r->what, field, (unsigned long long)need, r->n - r->pos);
-}
-
-static dg_status get_bytes(reader *r, size_t n, const char *field, const uint8_t **out)
-{
-    if (n > r->n - r->pos) {
-        return runs_past(r, field, n);
-    }
-    *out = r->p + r->pos;
-    r->pos += n;
-    return DG_OK;
-}
-
-static dg_status get_u32(reader *r, const char *field, uint32_t *v)
-{
-    const uint8_t *b = NULL;
-    dg_status st = get_bytes(r, 4, field, &b);
-    if (st == DG_OK) {
-        *v = le32(b);
-    }
-    return st;
-}
-
-static dg_status get_u64(reader *r, const char *field, uint64_t *v)
-{
-    const uint8_t *b = NULL;
-    dg_status st = get_bytes(r, 8, field, &b);
-    if (st == DG_OK) {
-        *v = le64(b);
-    }
-    return st;
-}
-
-static dg_status get_f32(reader *r, const char *field, float *v)
-{
-    uint32_t u = 0;
-    dg_status st = get_u32(r, field, &u);
-    memcpy(v, &u, sizeof *v);
-    return st;
-}
-
-static dg_status get_f64(reader *r, const char *field, double *v)
-{
-    uint64_t u = 0;
-    dg_status st = get_u64(r, field, &u);
-    memcpy(v, &u, sizeof *v);
-    return st;
-}
-
-/* A string of lo..hi printable bytes into dst[hi + 1], NUL-terminated. */
-static dg_status get_string(reader *r, const char *field, size_t lo, size_t hi, char *dst)
-{
-    uint32_t len;
-    const uint8_t *b = NULL;
-    dg_status st = get_u32(r, field, &len);
-    if (st == DG_OK) {
-        st = get_bytes(r, len, field, &b);
-    }
-    if (st != DG_OK) {
-        return st;
-    }
-    if (len < lo || len > hi) {
-        return dg_fail(DG_ERR_FORMAT, "%s: section %s: %s is %u bytes (want %zu..%zu)", r->path,
-                       r->what, field, len, lo, hi);
-    }
-    if (!printable((const char *)b, len)) {
-        return dg_fail(DG_ERR_FORMAT, "%s: section %s: %s holds a control or NUL byte", r->path,
-                       r->what, field);
-    }
-    memcpy(dst, b, len);
-    dst[len] = '\0';
-    return DG_OK;
-}
-
-static dg_status end_of_payload(const reader *r)
-{
-    if (r->pos != r->n) {
-        return dg_fail(DG_ERR_FORMAT, "%s: section %s has %zu spare bytes", r->path, r->what,
-                       r->n - r->pos);
-    }
-    return DG_OK;
-}
 
 /* What a file that is not a model seems to be, for the message. */
 static const char *guess_kind(const uint8_t *d, size_t n)
@@ -511,6 +322,12 @@ static dg_status check_file(const char *path, const uint8_t *d, size_t n, dg_mod
     if (n == 0) {
         return dg_fail(DG_ERR_FORMAT, "%s: empty file, not a digits model", path);
     }
+    if (n >= sizeof dg_checkpoint_magic && !memcmp(d, dg_checkpoint_magic, sizeof magic)) {
+        return dg_fail(DG_ERR_FORMAT,
+                       "%s is a training checkpoint, not a model; continue it with: digits train "
+                       "--resume %s",
+                       path, path);
+    }
     if (memcmp(d, magic, n < sizeof magic ? n : sizeof magic) != 0) {
         return dg_fail(DG_ERR_FORMAT, "%s: not a digits model file%s", path, guess_kind(d, n));
     }
@@ -519,7 +336,7 @@ static dg_status check_file(const char *path, const uint8_t *d, size_t n, dg_mod
                        "%s: truncated: %zu bytes, shorter than the %u-byte header", path, n,
                        HEADER_BYTES);
     }
-    uint32_t mark = le32(d + 12);
+    uint32_t mark = dg_le32(d + 12);
     if (mark == BYTE_ORDER_SWAPPED) {
         return dg_fail(DG_ERR_UNSUPPORTED,
                        "%s: byte-swapped (big-endian) model file; model files are little-endian",
@@ -529,7 +346,7 @@ static dg_status check_file(const char *path, const uint8_t *d, size_t n, dg_mod
         return dg_fail(DG_ERR_FORMAT, "%s: bad byte-order mark 0x%08x (want 0x%08x)", path, mark,
                        BYTE_ORDER_MARK);
     }
-    uint32_t version = le32(d + 8);
+    uint32_t version = dg_le32(d + 8);
     if (version == 0) {
         return dg_fail(DG_ERR_FORMAT, "%s: format version 0 is not valid", path);
     }
@@ -538,7 +355,7 @@ static dg_status check_file(const char *path, const uint8_t *d, size_t n, dg_mod
                        "%s: written by a newer digits (format %u, this build reads %u)", path,
                        version, DG_MODEL_FORMAT_VERSION);
     }
-    uint64_t size = le64(d + 16);
+    uint64_t size = dg_le64(d + 16);
     if (size < HEADER_BYTES + TRAILER_BYTES) {
         return dg_fail(DG_ERR_FORMAT, "%s: header gives a file size of %llu bytes (minimum %u)",
                        path, (unsigned long long)size, HEADER_BYTES + TRAILER_BYTES);
@@ -551,8 +368,8 @@ static dg_status check_file(const char *path, const uint8_t *d, size_t n, dg_mod
         return dg_fail(DG_ERR_FORMAT, "%s: %llu bytes of model followed by %llu unexpected bytes",
                        path, (unsigned long long)size, (unsigned long long)(n - size));
     }
-    uint32_t stored = le32(d + n - TRAILER_BYTES);
-    uint32_t computed = crc_of(d, n - TRAILER_BYTES);
+    uint32_t stored = dg_le32(d + n - TRAILER_BYTES);
+    uint32_t computed = dg_crc32(d, n - TRAILER_BYTES);
     if (stored != computed) {
         return dg_fail(
             DG_ERR_CHECKSUM,
@@ -567,75 +384,9 @@ static dg_status check_file(const char *path, const uint8_t *d, size_t n, dg_mod
     return DG_OK;
 }
 
-/* Where the sections of a checked file are; payloads point into the file's bytes. */
-typedef struct sections {
-    const uint8_t *payload[SEC_COUNT];
-    size_t len[SEC_COUNT];
-} sections;
-
-/* A tag for messages: as text when it is printable ASCII, else in hex. */
-static void tag_text(const uint8_t *t, char out[16])
+static dg_reader section_reader(const char *path, const dg_sections *s, int sec)
 {
-    for (int i = 0; i < 4; i++) {
-        if (t[i] < 0x21 || t[i] > 0x7e) {
-            snprintf(out, 16, "0x%08x", le32(t));
-            return;
-        }
-    }
-    snprintf(out, 16, "'%c%c%c%c'", t[0], t[1], t[2], t[3]);
-}
-
-static dg_status find_sections(const char *path, const uint8_t *d, size_t n, sections *s)
-{
-    memset(s, 0, sizeof *s);
-    size_t end = n - TRAILER_BYTES;
-    size_t pos = HEADER_BYTES;
-    while (pos < end) {
-        if (end - pos < SECTION_HEAD) {
-            return dg_fail(DG_ERR_TRUNCATED,
-                           "%s: section header at offset %zu needs %u bytes, %zu left", path, pos,
-                           SECTION_HEAD, end - pos);
-        }
-        const uint8_t *tag = d + pos;
-        uint64_t len = le64(d + pos + 4);
-        char name[16];
-        tag_text(tag, name);
-        pos += SECTION_HEAD;
-        if (len > end - pos) {
-            return dg_fail(DG_ERR_TRUNCATED,
-                           "%s: section %s at offset %zu claims %llu bytes, %zu left", path, name,
-                           pos - SECTION_HEAD, (unsigned long long)len, end - pos);
-        }
-        int sec = -1;
-        for (int i = 0; i < SEC_COUNT; i++) {
-            if (!memcmp(tag, section_tags[i], 4)) {
-                sec = i;
-            }
-        }
-        if (sec < 0 && !(tag[0] >= 'a' && tag[0] <= 'z')) {
-            return dg_fail(DG_ERR_UNSUPPORTED,
-                           "%s: section %s is unknown to this build and not optional", path, name);
-        }
-        if (sec >= 0) {
-            if (s->payload[sec]) {
-                return dg_fail(DG_ERR_FORMAT, "%s: section %s appears twice", path, name);
-            }
-            s->payload[sec] = d + pos;
-            s->len[sec] = (size_t)len;
-        }
-        pos += (size_t)len;
-    }
-    for (int i = 0; i < SEC_COUNT; i++) {
-        if (!s->payload[i]) {
-            return dg_fail(DG_ERR_FORMAT, "%s: no %s section", path, section_tags[i]);
-        }
-    }
-    return DG_OK;
-}
-
-static reader section_reader(const char *path, const sections *s, int sec)
-{
-    reader r = {s->payload[sec], s->len[sec], 0, path, section_tags[sec]};
+    dg_reader r = {s->payload[sec], s->len[sec], 0, path, section_tags[sec]};
     return r;
 }
 
@@ -645,15 +396,15 @@ typedef struct arch {
     char spec[MAX_SPEC + 1];
 } arch;
 
-static dg_status read_arch(reader *r, arch *a)
+static dg_status read_arch(dg_reader *r, arch *a)
 {
     uint32_t c = 0, h = 0, w = 0;
-    dg_status st = get_u32(r, "channels", &c);
+    dg_status st = dg_get_u32(r, "channels", &c);
     if (st == DG_OK) {
-        st = get_u32(r, "height", &h);
+        st = dg_get_u32(r, "height", &h);
     }
     if (st == DG_OK) {
-        st = get_u32(r, "width", &w);
+        st = dg_get_u32(r, "width", &w);
     }
     if (st != DG_OK) {
         return st;
@@ -663,26 +414,26 @@ static dg_status read_arch(reader *r, arch *a)
                        c, h, w, MAX_SIDE);
     }
     a->in = (dg_shape){(int)c, (int)h, (int)w};
-    st = get_string(r, "spec", 1, MAX_SPEC, a->spec);
-    return st == DG_OK ? end_of_payload(r) : st;
+    st = dg_get_string(r, "spec", 1, MAX_SPEC, a->spec);
+    return st == DG_OK ? dg_end_of_payload(r) : st;
 }
 
-static dg_status read_norm(reader *r, dg_model_meta *m)
+static dg_status read_norm(dg_reader *r, dg_model_meta *m)
 {
-    dg_status st = get_f32(r, "scale", &m->norm.scale);
+    dg_status st = dg_get_f32(r, "scale", &m->norm.scale);
     if (st == DG_OK) {
-        st = get_f32(r, "mean", &m->norm.mean);
+        st = dg_get_f32(r, "mean", &m->norm.mean);
     }
     if (st == DG_OK) {
-        st = get_f32(r, "std", &m->norm.std);
+        st = dg_get_f32(r, "std", &m->norm.std);
     }
-    return st == DG_OK ? end_of_payload(r) : st;
+    return st == DG_OK ? dg_end_of_payload(r) : st;
 }
 
-static dg_status read_labels(reader *r, dg_model_meta *m)
+static dg_status read_labels(dg_reader *r, dg_model_meta *m)
 {
     uint32_t k;
-    dg_status st = get_u32(r, "class count", &k);
+    dg_status st = dg_get_u32(r, "class count", &k);
     if (st != DG_OK) {
         return st;
     }
@@ -691,45 +442,45 @@ static dg_status read_labels(reader *r, dg_model_meta *m)
     }
     m->classes = (int)k;
     for (uint32_t i = 0; i < k && st == DG_OK; i++) {
-        st = get_string(r, "label", 1, MAX_LABEL, m->labels[i]);
+        st = dg_get_string(r, "label", 1, MAX_LABEL, m->labels[i]);
     }
-    return st == DG_OK ? end_of_payload(r) : st;
+    return st == DG_OK ? dg_end_of_payload(r) : st;
 }
 
-static dg_status read_training(reader *r, dg_model_meta *m)
+static dg_status read_training(dg_reader *r, dg_model_meta *m)
 {
     uint32_t epochs = 0, batch = 0;
     uint64_t created = 0;
-    dg_status st = get_u64(r, "seed", &m->seed);
+    dg_status st = dg_get_u64(r, "seed", &m->seed);
     if (st == DG_OK) {
-        st = get_u32(r, "epochs", &epochs);
+        st = dg_get_u32(r, "epochs", &epochs);
     }
     if (st == DG_OK) {
-        st = get_u32(r, "batch", &batch);
+        st = dg_get_u32(r, "batch", &batch);
     }
     if (st == DG_OK) {
-        st = get_f32(r, "learning rate", &m->lr);
+        st = dg_get_f32(r, "learning rate", &m->lr);
     }
     if (st == DG_OK) {
-        st = get_u32(r, "training examples", &m->n_train);
+        st = dg_get_u32(r, "training examples", &m->n_train);
     }
     if (st == DG_OK) {
-        st = get_f64(r, "validation accuracy", &m->val_accuracy);
+        st = dg_get_f64(r, "validation accuracy", &m->val_accuracy);
     }
     if (st == DG_OK) {
-        st = get_f64(r, "test accuracy", &m->test_accuracy);
+        st = dg_get_f64(r, "test accuracy", &m->test_accuracy);
     }
     if (st == DG_OK) {
-        st = get_u64(r, "creation time", &created);
+        st = dg_get_u64(r, "creation time", &created);
     }
     if (st == DG_OK) {
-        st = get_u32(r, "preprocessing version", &m->preprocess);
+        st = dg_get_u32(r, "preprocessing version", &m->preprocess);
     }
     if (st == DG_OK) {
-        st = get_string(r, "preset", 0, MAX_PRESET, m->preset);
+        st = dg_get_string(r, "preset", 0, MAX_PRESET, m->preset);
     }
     if (st == DG_OK) {
-        st = get_string(r, "dataset", 0, MAX_DATASET, m->dataset);
+        st = dg_get_string(r, "dataset", 0, MAX_DATASET, m->dataset);
     }
     if (st != DG_OK) {
         return st;
@@ -742,19 +493,19 @@ static dg_status read_training(reader *r, dg_model_meta *m)
     m->batch = (int)batch;
     /* two's complement, as the writer stored it */
     memcpy(&m->created, &created, sizeof m->created);
-    return end_of_payload(r);
+    return dg_end_of_payload(r);
 }
 
 /* Checks PARM's count against its length; the values are decoded once the net exists. */
-static dg_status read_param_count(reader *r, uint64_t *count)
+static dg_status read_param_count(dg_reader *r, uint64_t *count)
 {
-    dg_status st = get_u64(r, "parameter count", count);
+    dg_status st = dg_get_u64(r, "parameter count", count);
     if (st != DG_OK) {
         return st;
     }
     size_t left = r->n - r->pos;
     if (*count > left / 4) {
-        return runs_past(r, "parameters", *count > UINT64_MAX / 4 ? UINT64_MAX : *count * 4);
+        return dg_runs_past(r, "parameters", *count > UINT64_MAX / 4 ? UINT64_MAX : *count * 4);
     }
     if (*count * 4 != left) {
         return dg_fail(DG_ERR_FORMAT, "%s: section PARM has %zu spare bytes", r->path,
@@ -767,14 +518,14 @@ static dg_status read_param_count(reader *r, uint64_t *count)
 static dg_status decode(const char *path, const uint8_t *d, size_t n, dg_net **out,
                         dg_model_meta *meta)
 {
-    sections s;
-    dg_status st = find_sections(path, d, n, &s);
+    dg_sections s;
+    dg_status st = dg_find_sections(path, d, n, section_tags, SEC_COUNT, &s);
     if (st != DG_OK) {
         return st;
     }
     arch a;
     uint64_t count = 0;
-    reader r = section_reader(path, &s, SEC_ARCH);
+    dg_reader r = section_reader(path, &s, SEC_ARCH);
     st = read_arch(&r, &a);
     if (st == DG_OK) {
         r = section_reader(path, &s, SEC_NORM);
@@ -833,7 +584,7 @@ static dg_status decode(const char *path, const uint8_t *d, size_t n, dg_net **o
     const uint8_t *src = s.payload[SEC_PARM] + 8;
     float *params = dg_net_params(net);
     for (size_t i = 0; i < (size_t)count; i++) {
-        uint32_t u = le32(src + 4 * i);
+        uint32_t u = dg_le32(src + 4 * i);
         float v;
         memcpy(&v, &u, sizeof v);
         if (!isfinite(v)) {
@@ -889,14 +640,22 @@ dg_status dg_model_load(const char *path, dg_net **net, dg_model_meta *meta)
     if (st != DG_OK) {
         return st;
     }
+    st = dg_model_decode(path, d, n, net, meta);
+    free(d);
+    return st;
+}
+
+dg_status dg_model_decode(const char *path, const uint8_t *d, size_t n, dg_net **net,
+                          dg_model_meta *meta)
+{
+    *net = NULL;
     /* filled apart from the caller's, which changes only on success */
     dg_model_meta m;
     memset(&m, 0, sizeof m);
-    st = check_file(path, d, n, NULL);
+    dg_status st = check_file(path, d, n, NULL);
     if (st == DG_OK) {
         st = decode(path, d, n, net, &m);
     }
-    free(d);
     if (st == DG_OK && meta) {
         *meta = m;
     }

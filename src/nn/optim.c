@@ -6,6 +6,7 @@
  * SGD with momentum follows Keras too: v = momentum * v - lr * g; p += v.
  */
 #include "digits.h"
+#include "nn/checkpoint.h"
 #include "nn/cpu/cpu.h"
 
 #include <math.h>
@@ -93,4 +94,11 @@ void dg_optim_step(dg_optim *opt, float *params, const float *grads, float lr)
     } else {
         sgd_step(opt, params, grads, lr);
     }
+}
+
+void dg_optim_state(dg_optim *opt, float **m, float **v, long **step)
+{
+    *m = opt->m;
+    *v = opt->v;
+    *step = &opt->step;
 }

@@ -1,14 +1,26 @@
 /*
  * train.c - the training loop: validation split, per-epoch shuffling, mini-batches of
- * normalised images, forward, backward, optimiser step, learning-rate schedule, and
- * progress through callbacks. Evaluation lives in evaluate.c.
+ * normalised images, forward, backward, optimiser step, learning-rate schedule, progress
+ * through callbacks; the divergence guard at every step, early stopping and the best
+ * epoch's weights; checkpoints of the whole state and resuming from one. Evaluation lives
+ * in evaluate.c, checkpoint files in checkpoint.c.
  *
- * Legend: N batch, S = H*W pixels of one image. xbuf [N][1][H][W] floats, ybuf [N].
+ * Everything that the rest of a run depends on is in train_state and goes into a
+ * checkpoint: weights, optimiser moments and step, the random state (shuffling and the
+ * dropout seeds), the example order, the position (epoch, step) and the epoch's running
+ * sums, the best epoch's record and the history. Resuming restores all of it, so the
+ * remaining steps compute the same bits.
+ *
+ * Legend: N batch, S = H*W pixels of one image, P parameters. xbuf [N][1][H][W] floats,
+ * ybuf [N].
  */
 #include "digits.h"
+#include "nn/checkpoint.h"
+#include "nn/codec.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define EVAL_CHUNK 128
@@ -25,6 +37,9 @@ dg_train_config dg_train_defaults(void)
         .shuffle = true,
         .init_params = true,
         .norm = dg_norm_default(),
+        .checkpoint_every = 0,
+        .early_stop = 0,
+        .keep_best = false,
     };
     return c;
 }
@@ -86,22 +101,135 @@ typedef struct train_state {
     uint32_t *order; /* [n_train] */
     float *xbuf;     /* [N][S] */
     uint8_t *ybuf;   /* [N] */
-    uint32_t n_train, n_val;
+    uint32_t n_train, n_val, data_crc;
     long step, total_steps;
+    int steps;                /* per epoch */
+    int k;                    /* steps done in the epoch in progress (0: not started) */
+    double loss_sum, seconds; /* the epoch in progress: sum of losses, seconds before now */
+    long correct, seen;
+    dg_train_progress prog;
+    dg_history_row *history; /* [epochs] */
+    float *best;             /* [P] weights of prog.best_epoch, when early_stop or keep_best */
+    dg_checkpoint *ck;       /* filled for on_checkpoint */
 } train_state;
+
+/* Whether every gradient is finite: one sum in double, which a NaN or infinity poisons
+ * and which finite floats cannot overflow. */
+static bool all_finite(const float *x, size_t n)
+{
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        sum += x[i];
+    }
+    return isfinite(sum);
+}
+
+/* The model metadata a checkpoint embeds: the caller's, or defaults for the net. */
+static void checkpoint_meta(const train_state *s, dg_model_meta *m)
+{
+    if (s->cfg->meta) {
+        *m = *s->cfg->meta;
+    } else {
+        dg_model_meta_default(m);
+        m->classes = dg_net_classes(s->net);
+        for (int c = 0; c < m->classes && c < DG_MAX_CLASSES; c++) {
+            snprintf(m->labels[c], sizeof m->labels[c], "%d", c);
+        }
+    }
+    m->norm = s->cfg->norm;
+    m->seed = s->cfg->seed;
+    m->epochs = s->cfg->epochs;
+    m->batch = s->cfg->batch;
+    m->lr = s->cfg->optim.lr;
+    m->n_train = s->n_train;
+}
+
+/* Copies the state into s->ck and hands it to on_checkpoint (nothing without one). */
+static dg_status checkpoint(train_state *s)
+{
+    if (!s->cb || !s->cb->on_checkpoint) {
+        return DG_OK;
+    }
+    dg_checkpoint *ck = s->ck;
+    size_t n = dg_net_param_count(s->net);
+    /* an update can overflow with finite gradients: such weights are never checkpointed */
+    if (!all_finite(dg_net_params_const(s->net), n)) {
+        return dg_fail(DG_ERR_DIVERGED,
+                       "training diverged in epoch %d after step %d: a weight is not finite; "
+                       "try a smaller learning rate",
+                       s->prog.epoch + (s->k > 0), s->k ? s->k : s->steps);
+    }
+    ck->threads = dg_net_threads(s->net);
+    memcpy(dg_net_params(ck->net), dg_net_params_const(s->net), n * sizeof(float));
+    checkpoint_meta(s, &ck->meta);
+    ck->cfg = *s->cfg;
+    ck->cfg.init_params = false;
+    ck->cfg.stop = NULL;
+    ck->cfg.resume = NULL;
+    ck->cfg.meta = NULL;
+    ck->cfg.files = NULL;
+    memset(&ck->files, 0, sizeof ck->files);
+    if (s->cfg->files) {
+        ck->files = *s->cfg->files;
+    }
+    ck->progress = s->prog;
+    ck->progress.step = s->k;
+    ck->progress.steps = s->steps;
+    ck->progress.total_step = s->step;
+    ck->n_examples = s->ds->n;
+    ck->data_crc = s->data_crc;
+    ck->n_train = s->n_train;
+    ck->rng = s->rng;
+    memcpy(ck->order, s->order, s->n_train * sizeof *s->order);
+    ck->loss_sum = s->k ? s->loss_sum : 0.0;
+    ck->correct = s->k ? (uint64_t)s->correct : 0;
+    ck->seen = s->k ? (uint64_t)s->seen : 0;
+    ck->seconds = s->k ? s->seconds : 0.0;
+    float *m, *v;
+    long *step;
+    dg_optim_state(s->opt, &m, &v, &step);
+    memcpy(ck->m, m, n * sizeof *m);
+    memcpy(ck->v, v, n * sizeof *v);
+    ck->optim_step = *step;
+    if (s->best && ck->best) {
+        memcpy(ck->best, s->best, n * sizeof *s->best);
+    }
+    memcpy(ck->history, s->history, (size_t)s->prog.epoch * sizeof *s->history);
+    return s->cb->on_checkpoint(s->cb->user, ck);
+}
+
+static dg_status stopped(const train_state *s, int epoch)
+{
+    if (s->k == 0) {
+        return dg_fail(DG_ERR_STOPPED, "training stopped after epoch %d of %d", epoch,
+                       s->cfg->epochs);
+    }
+    return dg_fail(DG_ERR_STOPPED, "training stopped in epoch %d of %d, after step %d of %d", epoch,
+                   s->cfg->epochs, s->k, s->steps);
+}
+
+static bool stop_requested(const train_state *s)
+{
+    return s->cfg->stop && *s->cfg->stop;
+}
 
 static dg_status run_epoch(train_state *s, int epoch, dg_epoch_stats *st)
 {
     const dg_train_config *cfg = s->cfg;
     size_t pixels = (size_t)s->ds->h * s->ds->w;
     int classes = dg_net_classes(s->net);
-    if (cfg->shuffle) {
-        dg_rng_shuffle(&s->rng, s->order, s->n_train);
+    size_t n_params = dg_net_param_count(s->net);
+    if (s->k == 0) {
+        if (cfg->shuffle) {
+            dg_rng_shuffle(&s->rng, s->order, s->n_train);
+        }
+        s->loss_sum = 0.0;
+        s->correct = s->seen = 0;
+        s->seconds = 0.0;
     }
-    int steps = (int)((s->n_train + (uint32_t)cfg->batch - 1) / (uint32_t)cfg->batch);
-    double loss_sum = 0.0, t0 = now_seconds();
-    long correct = 0, seen = 0;
-    for (int k = 0; k < steps; k++) {
+    int steps = s->steps;
+    double t0 = now_seconds();
+    for (int k = s->k; k < steps; k++) {
         uint32_t first = (uint32_t)k * (uint32_t)cfg->batch;
         int n = (int)(s->n_train - first < (uint32_t)cfg->batch ? s->n_train - first
                                                                 : (uint32_t)cfg->batch);
@@ -116,39 +244,213 @@ static dg_status run_epoch(train_state *s, int epoch, dg_epoch_stats *st)
         if (status != DG_OK) {
             return status;
         }
+        long correct = 0;
         for (int i = 0; i < n; i++) {
             correct += dg_argmax(probs + (size_t)i * classes, classes) == s->ybuf[i];
         }
         float loss = dg_net_backward(s->net, s->ybuf, n);
-        loss_sum += (double)loss * n;
-        seen += n;
+        /* before the update: the weights and the last checkpoint stay good */
+        if (!isfinite(loss) || !all_finite(dg_net_grads(s->net), n_params)) {
+            return dg_fail(DG_ERR_DIVERGED,
+                           "training diverged in epoch %d at step %d of %d: the %s is %s; try a "
+                           "smaller learning rate",
+                           epoch, k + 1, steps, isfinite(loss) ? "gradient" : "loss",
+                           isfinite(loss) ? "not finite" : (isnan(loss) ? "NaN" : "infinite"));
+        }
+        s->correct += correct;
+        s->loss_sum += (double)loss * n;
+        s->seen += n;
         float lr = scheduled_lr(cfg, s->step++, s->total_steps);
         dg_optim_step(s->opt, dg_net_params(s->net), dg_net_grads(s->net), lr);
+        s->k = k + 1;
+        double elapsed = s->seconds + (now_seconds() - t0);
         if (s->cb && s->cb->on_step) {
-            s->cb->on_step(s->cb->user, epoch, k + 1, steps, loss_sum / (double)seen,
-                           (double)correct / (double)seen, now_seconds() - t0);
+            s->cb->on_step(s->cb->user, epoch, k + 1, steps, s->loss_sum / (double)s->seen,
+                           (double)s->correct / (double)s->seen, elapsed);
+        }
+        /* the last step's state is saved at the epoch's end, after validation */
+        bool stop = stop_requested(s);
+        if (k + 1 < steps &&
+            (stop || (cfg->checkpoint_every > 0 && s->step % cfg->checkpoint_every == 0))) {
+            double saved = s->seconds;
+            s->seconds = elapsed;
+            status = checkpoint(s);
+            s->seconds = saved;
+            if (status != DG_OK) {
+                return status;
+            }
+            if (stop) {
+                return stopped(s, epoch);
+            }
         }
     }
     st->epoch = epoch;
-    st->seconds = now_seconds() - t0;
-    st->loss = loss_sum / (double)seen;
-    st->accuracy = (double)correct / (double)seen;
-    st->images_per_second = st->seconds > 0 ? (double)seen / st->seconds : 0.0;
+    st->seconds = s->seconds + (now_seconds() - t0);
+    st->loss = s->loss_sum / (double)s->seen;
+    st->accuracy = (double)s->correct / (double)s->seen;
+    st->images_per_second = st->seconds > 0 ? (double)s->seen / st->seconds : 0.0;
     st->val_loss = st->val_accuracy = -1.0;
+    return DG_OK;
+}
+
+/* Early stopping and the best epoch, after epoch e's validation (Keras's EarlyStopping:
+ * an improvement is a strictly lower loss; patience counts the epochs since the last). */
+static void track_best(train_state *s, const dg_epoch_stats *st)
+{
+    const dg_train_config *cfg = s->cfg;
+    dg_train_progress *p = &s->prog;
+    if (!s->best || st->val_accuracy < 0) {
+        return;
+    }
+    bool loss_better = p->best_epoch == 0 || st->val_loss < p->best_val_loss;
+    bool acc_better = p->best_epoch == 0 || st->val_accuracy > p->best_val_accuracy;
+    if (loss_better) {
+        p->bad_epochs = 0;
+    } else {
+        p->bad_epochs++;
+    }
+    bool keep = cfg->keep_best ? acc_better : loss_better;
+    if (keep) {
+        memcpy(s->best, dg_net_params_const(s->net), dg_net_param_count(s->net) * sizeof(float));
+        p->best_epoch = st->epoch;
+    }
+    if (loss_better || p->best_val_loss < 0) {
+        p->best_val_loss = st->val_loss;
+    }
+    if (acc_better) {
+        p->best_val_accuracy = st->val_accuracy;
+    }
+    if (cfg->early_stop > 0 && p->bad_epochs >= cfg->early_stop) {
+        p->early_stopped = true;
+    }
+}
+
+static bool same_settings(const dg_train_config *a, const dg_train_config *b, const char **what)
+{
+    *what = a->batch != b->batch                     ? "batch size"
+            : a->optim.kind != b->optim.kind         ? "optimiser"
+            : a->optim.lr != b->optim.lr             ? "learning rate"
+            : a->optim.beta1 != b->optim.beta1       ? "beta1"
+            : a->optim.beta2 != b->optim.beta2       ? "beta2"
+            : a->optim.eps != b->optim.eps           ? "epsilon"
+            : a->optim.momentum != b->optim.momentum ? "momentum"
+            : a->schedule != b->schedule             ? "schedule"
+            : a->val_split != b->val_split           ? "validation split"
+            : a->seed != b->seed                     ? "seed"
+            : a->shuffle != b->shuffle               ? "shuffling"
+            : a->norm.scale != b->norm.scale || a->norm.mean != b->norm.mean ||
+                    a->norm.std != b->norm.std
+                ? "normalisation"
+            : a->early_stop != b->early_stop ? "early-stop patience"
+            : a->keep_best != b->keep_best   ? "keep-best"
+                                             : NULL;
+    return *what == NULL;
+}
+
+/* Restores a checkpoint's state into s (buffers allocated, net built). */
+static dg_status resume(train_state *s, const dg_checkpoint *ck)
+{
+    const dg_train_config *cfg = s->cfg;
+    const char *what;
+    if (strcmp(dg_net_spec(s->net), dg_net_spec(ck->net)) ||
+        dg_net_param_count(s->net) != ck->n_params) {
+        return dg_fail(DG_ERR_MISMATCH, "the network is not the checkpoint's (%s)",
+                       dg_net_spec(ck->net));
+    }
+    if (!same_settings(cfg, &ck->cfg, &what)) {
+        return dg_fail(DG_ERR_MISMATCH, "the %s differs from the checkpoint's", what);
+    }
+    if (cfg->epochs < ck->progress.epoch + (ck->progress.step > 0)) {
+        return dg_fail(DG_ERR_ARG, "the checkpoint is %s epoch %d: %d epochs is too few",
+                       ck->progress.step > 0 ? "in" : "after",
+                       ck->progress.epoch + (ck->progress.step > 0), cfg->epochs);
+    }
+    if (s->ds->n != ck->n_examples || s->data_crc != ck->data_crc || s->n_train != ck->n_train) {
+        return dg_fail(DG_ERR_MISMATCH,
+                       "the data differs from the checkpoint's (%u examples, checksum 0x%08x; "
+                       "the checkpoint's run had %u, 0x%08x)",
+                       s->ds->n, s->data_crc, ck->n_examples, ck->data_crc);
+    }
+    if ((cfg->early_stop || cfg->keep_best) && ck->progress.best_epoch > 0 && !ck->best) {
+        return dg_fail(DG_ERR_MISMATCH, "the checkpoint lacks the best epoch's weights");
+    }
+    size_t n = ck->n_params;
+    memcpy(dg_net_params(s->net), dg_net_params_const(ck->net), n * sizeof(float));
+    float *m, *v;
+    long *step;
+    dg_optim_state(s->opt, &m, &v, &step);
+    memcpy(m, ck->m, n * sizeof *m);
+    memcpy(v, ck->v, n * sizeof *v);
+    *step = ck->optim_step;
+    s->rng = ck->rng;
+    memcpy(s->order, ck->order, s->n_train * sizeof *s->order);
+    s->prog = ck->progress;
+    s->step = ck->progress.total_step;
+    s->k = ck->progress.step;
+    s->loss_sum = ck->loss_sum;
+    s->correct = (long)ck->correct;
+    s->seen = (long)ck->seen;
+    s->seconds = ck->seconds;
+    if (s->best && ck->best) {
+        memcpy(s->best, ck->best, n * sizeof *s->best);
+    }
+    memcpy(s->history, ck->history, (size_t)ck->progress.epoch * sizeof *s->history);
+    return DG_OK;
+}
+
+static dg_status epoch_end(train_state *s, dg_epoch_stats *st, bool *go_on)
+{
+    const dg_train_config *cfg = s->cfg;
+    if (s->n_val > 0) {
+        dg_eval ev;
+        dg_status status =
+            dg_evaluate(s->net, s->ds, &cfg->norm, s->n_train, s->n_val, &ev, NULL, NULL);
+        if (status != DG_OK) {
+            return status;
+        }
+        st->val_loss = ev.loss;
+        st->val_accuracy = ev.accuracy;
+    }
+    if (!all_finite(dg_net_params_const(s->net), dg_net_param_count(s->net))) {
+        return dg_fail(DG_ERR_DIVERGED,
+                       "training diverged in epoch %d: a weight is not finite; try a smaller "
+                       "learning rate",
+                       st->epoch);
+    }
+    dg_history_row row = {st->epoch,    st->loss,         st->accuracy,
+                          st->val_loss, st->val_accuracy, st->seconds};
+    s->history[st->epoch - 1] = row;
+    track_best(s, st);
+    s->prog.epoch = st->epoch;
+    s->k = 0;
+    *go_on = !(s->cb && s->cb->on_epoch && !s->cb->on_epoch(s->cb->user, st));
+    return checkpoint(s);
+}
+
+static dg_status check_config(const dg_train_config *cfg)
+{
+    if (cfg->epochs < 1 || cfg->batch < 1 || cfg->batch > 65536 || !(cfg->val_split >= 0.0) ||
+        !(cfg->val_split < 1.0) || cfg->checkpoint_every < 0 || cfg->early_stop < 0) {
+        return dg_fail(DG_ERR_ARG,
+                       "training settings out of range (epochs %d, batch %d, "
+                       "validation split %g)",
+                       cfg->epochs, cfg->batch, cfg->val_split);
+    }
+    if ((cfg->early_stop > 0 || cfg->keep_best) && !(cfg->val_split > 0.0)) {
+        return dg_fail(DG_ERR_ARG, "early stopping and keeping the best epoch need a "
+                                   "validation split");
+    }
     return DG_OK;
 }
 
 dg_status dg_train(dg_net *net, const dg_dataset *ds, const dg_train_config *cfg,
                    const dg_train_callbacks *cb)
 {
-    if (cfg->epochs < 1 || cfg->batch < 1 || cfg->batch > 65536 || !(cfg->val_split >= 0.0) ||
-        !(cfg->val_split < 1.0)) {
-        return dg_fail(DG_ERR_ARG,
-                       "training settings out of range (epochs %d, batch %d, "
-                       "validation split %g)",
-                       cfg->epochs, cfg->batch, cfg->val_split);
+    dg_status status = check_config(cfg);
+    if (status != DG_OK) {
+        return status;
     }
-    dg_status status = check_data(net, ds);
+    status = check_data(net, ds);
     if (status != DG_OK) {
         return status;
     }
@@ -158,8 +460,9 @@ dg_status dg_train(dg_net *net, const dg_dataset *ds, const dg_train_config *cfg
     if (s.n_train < 1) {
         return dg_fail(DG_ERR_ARG, "no training examples left after the validation split");
     }
+    s.prog.best_val_loss = s.prog.best_val_accuracy = -1.0;
     dg_rng_seed(&s.rng, cfg->seed);
-    if (cfg->init_params) {
+    if (cfg->init_params && !cfg->resume) {
         dg_net_init_params(net, &s.rng);
     }
     status = dg_net_prepare(net, cfg->batch > EVAL_CHUNK ? cfg->batch : EVAL_CHUNK);
@@ -171,48 +474,67 @@ dg_status dg_train(dg_net *net, const dg_dataset *ds, const dg_train_config *cfg
         return status;
     }
     size_t pixels = (size_t)ds->h * ds->w;
+    size_t n_params = dg_net_param_count(net);
+    bool want_best = cfg->early_stop > 0 || cfg->keep_best;
     s.order = malloc(s.n_train * sizeof *s.order);
     s.xbuf = malloc((size_t)cfg->batch * pixels * sizeof *s.xbuf);
     s.ybuf = malloc((size_t)cfg->batch);
-    if (!s.order || !s.xbuf || !s.ybuf) {
+    s.history = calloc((size_t)cfg->epochs, sizeof *s.history);
+    s.best = want_best ? malloc((n_params ? n_params : 1) * sizeof *s.best) : NULL;
+    if (!s.order || !s.xbuf || !s.ybuf || !s.history || (want_best && !s.best)) {
         status = dg_fail(DG_ERR_NOMEM, "out of memory for training buffers");
         goto done;
+    }
+    if (cb && cb->on_checkpoint) {
+        status = dg_checkpoint_alloc(net, s.n_train, want_best, cfg->epochs, &s.ck);
+        if (status != DG_OK) {
+            goto done;
+        }
+    }
+    if ((cb && cb->on_checkpoint) || cfg->resume) {
+        /* what a resumed run checks that it trains on: the examples used, labels first */
+        s.data_crc = dg_crc32(ds->labels, ds->n);
+        s.data_crc = dg_crc32_more(s.data_crc, ds->images, (size_t)ds->n * pixels);
     }
     for (uint32_t i = 0; i < s.n_train; i++) {
         s.order[i] = i;
     }
-    long steps = (long)((s.n_train + (uint32_t)cfg->batch - 1) / (uint32_t)cfg->batch);
-    s.total_steps = steps * cfg->epochs;
-    for (int epoch = 1; epoch <= cfg->epochs; epoch++) {
-        dg_epoch_stats st;
-        status = run_epoch(&s, epoch, &st);
+    s.steps = (int)((s.n_train + (uint32_t)cfg->batch - 1) / (uint32_t)cfg->batch);
+    s.total_steps = (long)s.steps * cfg->epochs;
+    if (cfg->resume) {
+        status = resume(&s, cfg->resume);
         if (status != DG_OK) {
             goto done;
         }
-        if (s.n_val > 0) {
-            dg_eval ev;
-            status = dg_evaluate(net, ds, &cfg->norm, s.n_train, s.n_val, &ev, NULL, NULL);
-            if (status != DG_OK) {
-                goto done;
-            }
-            st.val_loss = ev.loss;
-            st.val_accuracy = ev.accuracy;
+    }
+    bool go_on = !s.prog.early_stopped;
+    for (int epoch = s.prog.epoch + 1; go_on && epoch <= cfg->epochs; epoch++) {
+        dg_epoch_stats st;
+        status = run_epoch(&s, epoch, &st);
+        if (status == DG_OK) {
+            status = epoch_end(&s, &st, &go_on);
         }
-        if (!isfinite(st.loss)) {
-            status = dg_fail(DG_ERR_ARG,
-                             "training diverged in epoch %d (loss is not finite); "
-                             "try a smaller learning rate",
-                             epoch);
+        if (status != DG_OK) {
             goto done;
         }
-        if (cb && cb->on_epoch && !cb->on_epoch(cb->user, &st)) {
+        if (s.prog.early_stopped) {
             break;
         }
+        if (stop_requested(&s) && epoch < cfg->epochs) {
+            status = stopped(&s, epoch);
+            goto done;
+        }
+    }
+    if (s.best && s.prog.best_epoch > 0) {
+        memcpy(dg_net_params(net), s.best, n_params * sizeof *s.best);
     }
 done:
+    dg_checkpoint_free(s.ck);
     dg_optim_free(s.opt);
     free(s.order);
     free(s.xbuf);
     free(s.ybuf);
+    free(s.history);
+    free(s.best);
     return status;
 }

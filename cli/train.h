@@ -1,0 +1,43 @@
+/*
+ * train.h - what cmd_train.c (options, the run) and train_resume.c (--resume) share.
+ */
+#ifndef DG_CLI_TRAIN_H
+#define DG_CLI_TRAIN_H
+
+#include "cli.h"
+
+/* the names --optimizer and --schedule take, and what each stands for (NULL-terminated) */
+extern const char *const cli_optimizer_names[];
+extern const dg_optim_kind cli_optimizer_kinds[];
+extern const char *const cli_schedule_names[];
+extern const dg_schedule cli_schedule_kinds[];
+
+/* Every option's "not given" value is 0, NULL or -1. */
+typedef struct train_options {
+    const char *preset, *spec, *data, *output, *history, *labels, *resume;
+    long epochs, batch, seed, threads, limit, early_stop, checkpoint_every;
+    double lr, val_split;
+    int optimizer, schedule; /* index into cli_optimizer_names, cli_schedule_names; -1: none */
+    bool no_test, quiet, keep_best;
+} train_options;
+
+/* Everything a run needs besides its options, owned by cmd_train. */
+typedef struct train_run {
+    dg_train_config cfg;
+    dg_model_meta meta;
+    dg_run_files files;
+    dg_checkpoint *ck; /* with --resume */
+    dg_net *net;
+    const char *preset; /* "" for a custom spec */
+    char ckpt_path[1100];
+} train_run;
+
+/* MODEL.model -> MODEL.SUFFIX, anything else -> NAME.SUFFIX */
+void cli_path_beside(const char *model, const char *suffix, char *out, size_t size);
+
+/* --resume: loads o->resume into r (settings, labels, files, net from the checkpoint, then
+ * the options that may change); a usage error for any other option given with another
+ * value than the checkpoint's. Prints its error; returns the exit status (0 on success). */
+int cli_train_resume(const train_options *o, train_run *r);
+
+#endif
