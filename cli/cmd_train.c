@@ -32,7 +32,8 @@ static const char usage[] =
     "  --seed N           random seed for weights, shuffling and dropout (default 1)\n"
     "  --threads N        worker threads, 1 to 64 (default: all cores)\n"
     "  --data DIR         MNIST-format IDX files (default data/mnist)\n"
-    "  -o, --output MODEL where to save the model (default model/digits.model)\n"
+    "  -o, --output MODEL where to save the model (default model/digits.model);\n"
+    "  -m, --model MODEL  the same\n"
     "  --history CSV      per-epoch history (default: MODEL with .history.csv)\n"
     "  --limit N          train on the first N training images only\n"
     "  --labels A,B,...   class names stored in the model (default 0,1,...,9), e.g. for\n"
@@ -328,6 +329,7 @@ static int parse_options(int argc, char **argv, train_options *o)
         {"threads", required_argument, 0, OPT_THREADS},
         {"data", required_argument, 0, OPT_DATA},
         {"output", required_argument, 0, 'o'},
+        {"model", required_argument, 0, 'o'},
         {"history", required_argument, 0, OPT_HISTORY},
         {"val-split", required_argument, 0, OPT_VAL},
         {"optimizer", required_argument, 0, OPT_OPTIMIZER},
@@ -342,7 +344,7 @@ static int parse_options(int argc, char **argv, train_options *o)
     int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":o:qh", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:m:qh", longs, NULL)) != -1) {
         bool ok = true;
         switch (c) {
         case OPT_PRESET:
@@ -370,6 +372,7 @@ static int parse_options(int argc, char **argv, train_options *o)
             o->data = optarg;
             break;
         case 'o':
+        case 'm':
             o->output = optarg;
             break;
         case OPT_HISTORY:
@@ -523,9 +526,13 @@ int cmd_train(int argc, char **argv)
                      .last_val_accuracy = -1.0};
     dg_train_callbacks cb = {.user = &prog, .on_step = on_step, .on_epoch = on_epoch};
     if (!o.quiet) {
-        fprintf(stderr, "training %s (%zu parameters) on %u images from %s, %d threads\n",
-                o.spec ? dg_net_spec(net) : preset, dg_net_param_count(net),
-                train->n - (uint32_t)(train->n * cfg.val_split), o.data, dg_net_threads(net));
+        char params[32], images[32];
+        int threads = dg_net_threads(net);
+        fprintf(stderr, "training %s (%s parameters) on %s images from %s, %d thread%s\n",
+                o.spec ? dg_net_spec(net) : preset,
+                dg_format_count(dg_net_param_count(net), params),
+                dg_format_count(train->n - (uint32_t)(train->n * cfg.val_split), images), o.data,
+                threads, threads == 1 ? "" : "s");
     }
     if (dg_train(net, train, &cfg, &cb) != DG_OK) {
         cli_error("train", "%s", dg_last_error());
@@ -548,7 +555,9 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
         meta.test_accuracy = ev.accuracy;
-        printf("test loss: %.4f\ntest accuracy: %.4f\n", ev.loss, ev.accuracy);
+        char pct[16];
+        printf("test loss: %.4f\ntest accuracy: %s\n", ev.loss,
+               dg_format_accuracy(ev.accuracy, pct));
     }
     if (dg_model_save(o.output, net, &meta) != DG_OK) {
         cli_error("train", "%s", dg_last_error());

@@ -270,7 +270,7 @@ DG_TEST(plot_predictions_png)
         conf[i] = 0.5f + 0.05f * i;
     }
     const char *path = tmp_file("grid.png");
-    CHECK_OK(dg_plot_predictions(images, labels, pred, conf, N, 4, path));
+    CHECK_OK(dg_plot_predictions(images, labels, pred, conf, N, 0, 4, path));
     dg_image *img = NULL;
     CHECK_OK(dg_image_load(path, &img));
     int red = count_colour(img, RED);
@@ -282,13 +282,13 @@ DG_TEST(plot_predictions_png)
 
     /* no mistakes: no red at all */
     pred[3] = 3;
-    CHECK_OK(dg_plot_predictions(images, labels, pred, NULL, N, 5, path));
+    CHECK_OK(dg_plot_predictions(images, labels, pred, NULL, N, 0, 5, path));
     CHECK_OK(dg_image_load(path, &img));
     red = count_colour(img, RED);
     dg_image_free(img);
     CHECK(red == 0);
-    CHECK_STATUS(dg_plot_predictions(images, labels, pred, conf, 0, 4, path), DG_ERR_ARG);
-    CHECK_STATUS(dg_plot_predictions(images, labels, pred, conf, 3, 0, path), DG_ERR_ARG);
+    CHECK_STATUS(dg_plot_predictions(images, labels, pred, conf, 0, 0, 4, path), DG_ERR_ARG);
+    CHECK_STATUS(dg_plot_predictions(images, labels, pred, conf, 3, 0, 0, path), DG_ERR_ARG);
 }
 
 static void fake_eval(dg_eval *ev)
@@ -397,10 +397,10 @@ DG_TEST(plot_svg_output)
     uint8_t images[2 * DG_MNIST_PIXELS] = {0}, labels[2] = {1, 2}, pred[2] = {1, 7};
     float conf[2] = {0.9f, 0.6f};
     path = tmp_file("grid.SVG");
-    CHECK_OK(dg_plot_predictions(images, labels, pred, conf, 2, 2, path));
+    CHECK_OK(dg_plot_predictions(images, labels, pred, conf, 2, 0, 2, path));
     svg = test_read_file(path, NULL);
     CHECK(svg);
-    ok = strstr(svg, "pred 7 0.60") != NULL && strstr(svg, "#d62728") != NULL;
+    ok = strstr(svg, "pred 7 60.0%") != NULL && strstr(svg, "#d62728") != NULL;
     free(svg);
     CHECK(ok);
     /* class names are escaped, and what the bitmap font cannot draw reads '?' as in a PNG */
@@ -425,4 +425,66 @@ DG_TEST(plot_unwritable_path)
     CHECK_STATUS(dg_plot_history(&row, 1, path), DG_ERR_NOT_FOUND);
     snprintf(path, sizeof path, "%s/no/such/folder/x.svg", test_tmp_dir());
     CHECK_STATUS(dg_plot_history(&row, 1, path), DG_ERR_IO);
+}
+
+/* A "?" is drawn as one: an unsure answer says so and shows its best guess as a guess,
+ * an empty image says it is empty and draws no bars; read's picture marks unsure digits. */
+DG_TEST(plot_prediction_honest)
+{
+    uint8_t digit[DG_MNIST_PIXELS] = {0};
+    memset(digit + 300, 255, 100);
+    dg_prediction p = {.answer = DG_ANSWER_UNSURE, .digit = 7, .confidence = 0.394f, .classes = 10};
+    p.probs[7] = 0.394f;
+    p.probs[0] = 0.35f;
+    p.probs[1] = 0.256f;
+    const char *path = tmp_file("unsure.svg");
+    CHECK_OK(dg_plot_prediction(NULL, digit, &p, NULL, path));
+    char *svg = test_read_file(path, NULL);
+    CHECK(svg);
+    bool ok = strstr(svg, ">Unsure: ?<") && strstr(svg, ">best guess 7, only 39.4% sure<") &&
+              strstr(svg, ">39.4%<") && !strstr(svg, "Prediction");
+    free(svg);
+    CHECK_MSG(ok, "the unsure answer is not drawn as unsure");
+
+    dg_prediction empty = {.answer = DG_ANSWER_EMPTY, .digit = -1, .classes = 10};
+    dg_image *blank = NULL;
+    CHECK_OK(dg_canvas_new(40, 30, 0xffffff, &blank));
+    path = tmp_file("empty.svg");
+    dg_status st = dg_plot_prediction(blank, digit, &empty, NULL, path);
+    dg_image_free(blank);
+    CHECK_OK(st);
+    svg = test_read_file(path, NULL);
+    CHECK(svg);
+    ok = strstr(svg, ">Empty image: ?<") && strstr(svg, ">no ink found, nothing to recognise<") &&
+         !strstr(svg, "probability per class");
+    free(svg);
+    CHECK_MSG(ok, "the empty image is not drawn as empty");
+    CHECK_OK(dg_plot_prediction(NULL, NULL, &empty, NULL, tmp_file("empty.png")));
+
+    /* a number: the second digit only a guess */
+    dg_image *img = NULL;
+    CHECK_OK(dg_canvas_new(240, 100, 0xffffff, &img));
+    dg_draw_line(img, 60, 15, 60, 85, 8, 0);
+    dg_draw_line(img, 150, 15, 190, 85, 8, 0);
+    dg_segmentation *seg = NULL;
+    st = dg_segment(img, &seg);
+    if (st != DG_OK) {
+        dg_image_free(img);
+    }
+    CHECK_OK(st);
+    dg_prediction d[2] = {
+        {.answer = DG_ANSWER_DIGIT, .digit = 1, .confidence = 0.98f, .classes = 10},
+        {.answer = DG_ANSWER_UNSURE, .digit = 7, .confidence = 0.41f, .classes = 10}};
+    path = tmp_file("number.svg");
+    st = seg->n == 2 ? dg_plot_number(img, seg, d, NULL, path) : DG_ERR_ARG;
+    dg_segmentation_free(seg);
+    dg_image_free(img);
+    CHECK_OK(st);
+    svg = test_read_file(path, NULL);
+    CHECK(svg);
+    ok = strstr(svg, ">read: 1?<") && strstr(svg, ">98.0%<") && strstr(svg, ">7? 41.0%<") &&
+         strstr(svg, "1 unsure");
+    free(svg);
+    CHECK_MSG(ok, "the read number does not mark its unsure digit");
+    CHECK_STATUS(dg_plot_prediction(NULL, digit, NULL, NULL, path), DG_ERR_ARG);
 }
