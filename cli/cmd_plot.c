@@ -1,7 +1,8 @@
 /*
  * cmd_plot.c - `digits plot`: pictures instead of numbers. `history` draws the training
  * curves from a history CSV, `predictions` a grid of test images with what the model said
- * (random ones, or only its mistakes, worst first), `confusion` the confusion heat-map.
+ * (random ones, or only its mistakes, worst first), `confusion` the confusion heat-map,
+ * `filters` the first convolution's kernels, `activations` the feature maps of one image.
  * An output name ending in .svg gives SVG, .png PNG; others are refused. Also the test-set run that
  * `report` shares.
  */
@@ -17,6 +18,8 @@ static const char usage[] =
     "       digits plot predictions [--model MODEL] [--data DIR] [--n N] [--cols N]\n"
     "                               [--errors] [--seed N] [-o OUT]\n"
     "       digits plot confusion [--model MODEL] [--data DIR] [-o OUT]\n"
+    "       digits plot filters [--model MODEL] [-o OUT]\n"
+    "       digits plot activations IMAGE [--model MODEL] [-o OUT]\n"
     "\n"
     "Draws a picture into OUT, PNG or SVG after its extension (.png or .svg; any other is\n"
     "refused), and says where it went.\n"
@@ -28,6 +31,9 @@ static const char usage[] =
     "                mistakes framed in red; default OUT predictions.png\n"
     "  confusion     the confusion matrix as a heat-map, with recall and precision per\n"
     "                class; default OUT confusion.png\n"
+    "  filters       the first convolution's kernels; default OUT filters.png\n"
+    "  activations   the feature maps of every convolution for one image (preprocessed as\n"
+    "                by predict); default OUT activations.png\n"
     "\n"
     "  -m, --model MODEL  model file (default model/digits.model)\n"
     "  --data DIR      MNIST-format IDX files, the test split is used (default data/mnist)\n"
@@ -331,21 +337,73 @@ static int plot_confusion(plot_opts *o)
     return rc;
 }
 
+static int plot_filters(plot_opts *o)
+{
+    const char *cmd = "plot filters";
+    if (o->n_args != 0) {
+        return cli_usage_error(cmd, "unexpected argument '%s'", o->args[0]);
+    }
+    const char *out = o->out ? o->out : "filters.png";
+    dg_model_meta meta;
+    dg_net *net = cli_load_model(cmd, o->model, &meta);
+    if (!net) {
+        return DG_EXIT_FAIL;
+    }
+    int rc = DG_EXIT_OK;
+    if (dg_plot_filters(net, out) != DG_OK) {
+        rc = cli_error(cmd, "%s", dg_last_error());
+    } else {
+        cli_wrote(false, "%s (the first convolution's kernels of %s)", out, o->model);
+    }
+    dg_net_free(net);
+    return rc;
+}
+
+static int plot_activations(plot_opts *o)
+{
+    const char *cmd = "plot activations";
+    if (o->n_args != 1) {
+        return cli_usage_error(cmd, "%s", o->n_args ? "one image, please" : "which image?");
+    }
+    const char *out = o->out ? o->out : "activations.png";
+    dg_model_meta meta;
+    dg_net *net = cli_load_model(cmd, o->model, &meta);
+    if (!net) {
+        return DG_EXIT_FAIL;
+    }
+    dg_image *img = NULL;
+    uint8_t digit[DG_MNIST_PIXELS];
+    dg_prediction p;
+    int rc = DG_EXIT_FAIL;
+    if (dg_net_set_threads(net, (int)o->threads) != DG_OK ||
+        dg_image_load(o->args[0], &img) != DG_OK ||
+        dg_predict_image(net, &meta.norm, img, DG_MIN_CONFIDENCE, &p, digit, NULL) != DG_OK ||
+        dg_plot_activations(net, digit, out) != DG_OK) {
+        cli_error(cmd, "%s", dg_last_error());
+    } else {
+        cli_wrote(false, "%s (feature maps of every convolution for %s)", out, o->args[0]);
+        rc = DG_EXIT_OK;
+    }
+    dg_image_free(img);
+    dg_net_free(net);
+    return rc;
+}
+
 typedef struct subcommand {
     const char *name;
     int (*run)(plot_opts *o);
 } subcommand;
 
 static const subcommand subcommands[] = {
-    {"history", plot_history},
-    {"predictions", plot_predictions},
-    {"confusion", plot_confusion},
+    {"history", plot_history}, {"predictions", plot_predictions}, {"confusion", plot_confusion},
+    {"filters", plot_filters}, {"activations", plot_activations},
 };
 
 int cmd_plot(int argc, char **argv)
 {
     if (argc < 2) {
-        return cli_usage_error("plot", "what to plot? history, predictions or confusion");
+        return cli_usage_error("plot", "what to plot? history, predictions, confusion, filters or "
+                                       "activations");
     }
     const char *what = argv[1];
     if (!strcmp(what, "--help") || !strcmp(what, "-h") || !strcmp(what, "help")) {
@@ -361,5 +419,6 @@ int cmd_plot(int argc, char **argv)
             return rc >= 0 ? rc : subcommands[i].run(&o);
         }
     }
-    return cli_usage_error("plot", "unknown plot '%s': history, predictions or confusion", what);
+    return cli_usage_error(
+        "plot", "unknown plot '%s': history, predictions, confusion, filters or activations", what);
 }

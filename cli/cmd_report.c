@@ -393,6 +393,17 @@ int cmd_report(int argc, char **argv)
     r.classes = dg_net_classes(net);
     r.notes = nt.ptr;
     r.n_notes = nt.n;
+    /* feature maps of the first sample with a digit: the net's last forward must be it */
+    for (int i = 0; i < n_samples; i++) {
+        dg_prediction again;
+        if (s[i].recognised && !s[i].seg &&
+            (s[i].pred.answer == DG_ANSWER_DIGIT || s[i].pred.answer == DG_ANSWER_UNSURE) &&
+            dg_predict_mnist(net, &meta.norm, s[i].mnist, DG_MIN_CONFIDENCE, &again) == DG_OK) {
+            r.activations_mnist = s[i].mnist;
+            r.activations_name = s[i].name;
+            break;
+        }
+    }
     if (dg_report_write(out, &r) != DG_OK) {
         cli_error(CMD, "%s", dg_last_error());
         goto done;

@@ -225,6 +225,12 @@ void dg_net_layer_info(const dg_net *net, int i, dg_layer_info *info);
  * "(None, 26, 26, 32)" (height, width, channels), "(None, 128)" once a flatten or dense
  * layer is passed; i = -1 is the input. */
 void dg_net_shape_text(const dg_net *net, int i, char *buf, size_t size);
+/* Layer i's weights (borrowed; PyTorch's layouts: conv [O][C][K][K], dense [O][I]) and
+ * their count in *n; NULL and 0 for a layer without weights or a bad i. */
+const float *dg_net_layer_weights(const dg_net *net, int i, size_t *n);
+/* After a forward over exactly one example: layer i's output for it, [out.c][out.h][out.w]
+ * (borrowed, valid until the next forward); NULL otherwise or for a bad i. */
+const float *dg_net_layer_output(const dg_net *net, int i);
 
 /* Glorot-uniform weights, zero biases. */
 void dg_net_init_params(dg_net *net, dg_rng *rng);
@@ -708,6 +714,17 @@ dg_status dg_plot_probabilities(const dg_image *original, const uint8_t mnist28[
 dg_status dg_plot_number(const dg_image *img, const dg_segmentation *seg, const dg_prediction *pred,
                          const char (*labels)[32], const char *path);
 
+/* The first convolution's kernels, one tile each (input channels side by side), on one
+ * diverging scale: blue positive, red negative, white zero. DG_ERR_ARG without a
+ * convolution. */
+dg_status dg_plot_filters(const dg_net *net, const char *path);
+/* The feature maps of every convolution for the one example the net's last forward ran
+ * over (dg_predict_mnist or dg_predict_image just before), each map scaled to its own
+ * strongest response; mnist28 (may be NULL) is that example, drawn first. DG_ERR_ARG
+ * without a convolution or such a forward. */
+dg_status dg_plot_activations(const dg_net *net, const uint8_t mnist28[DG_MNIST_PIXELS],
+                              const char *path);
+
 /* ---------------------------------------------------------------- report */
 
 /* One picture for the report: what it is called, what it looked like, what was seen. */
@@ -740,6 +757,11 @@ typedef struct dg_report {
     int classes;              /* for samples' answers when there is no eval or meta */
     const char *const *notes; /* [n_notes] shown at the top: what was left out and why */
     int n_notes;
+    /* Inside the network: the first convolution's filters (drawn from net), and the
+     * feature maps for one example whose forward was net's last (dg_plot_activations),
+     * named activations_name; NULL to leave them out. */
+    const uint8_t *activations_mnist;
+    const char *activations_name;
 } dg_report;
 
 /*

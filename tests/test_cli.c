@@ -446,6 +446,8 @@ DG_TEST(cli_model_named_everywhere)
         {"report model/digits.model --data . -o r2", 0, "wrote r2/index.html"},
         {"report -m model/digits.model --data . -o r3", 0, "wrote r3/index.html"},
         {"report --model nowhere.model", 1, "no model at nowhere.model"},
+        {"plot filters -m model/digits.model -o f.png", 1, "has no convolution"},
+        {"plot activations bar.png -o a.svg", 1, "has no convolution"},
         {"info nowhere.model", 1, "no model at nowhere.model"},
     };
     char out[16384];

@@ -488,3 +488,45 @@ DG_TEST(plot_prediction_honest)
     CHECK_MSG(ok, "the read number does not mark its unsure digit");
     CHECK_STATUS(dg_plot_prediction(NULL, digit, NULL, NULL, path), DG_ERR_ARG);
 }
+
+/* Filters need a convolution; feature maps need the one image the net just saw. */
+DG_TEST(plot_filters_and_activations)
+{
+    dg_net *net = NULL;
+    CHECK_OK(
+        dg_net_new("conv 4 3 relu, maxpool 2, flatten, dense 10", (dg_shape){1, 28, 28}, &net));
+    dg_rng rng;
+    dg_rng_seed(&rng, 1);
+    dg_net_init_params(net, &rng);
+    uint8_t digit[DG_MNIST_PIXELS] = {0};
+    memset(digit + 300, 255, 100);
+    dg_status before = dg_plot_activations(net, digit, tmp_file("early.svg"));
+    dg_prediction p;
+    dg_norm norm = dg_norm_default();
+    dg_status st = dg_predict_mnist(net, &norm, digit, 0.5f, &p);
+    char maps[600], filters[600];
+    const char *tmp = test_tmp_dir();
+    snprintf(maps, sizeof maps, "%s/maps.svg", tmp);
+    snprintf(filters, sizeof filters, "%s/filters.svg", tmp);
+    dg_status drawn = st == DG_OK ? dg_plot_activations(net, digit, maps) : st;
+    dg_status drawn_filters = dg_plot_filters(net, filters);
+    dg_net_free(net);
+    CHECK_STATUS(before, DG_ERR_ARG);
+    CHECK_OK(drawn);
+    CHECK_OK(drawn_filters);
+    char *svg = test_read_file(maps, NULL);
+    bool ok = svg && strstr(svg, ">layer 1: conv 4 3 relu, 4 maps of 26x26<");
+    free(svg);
+    CHECK_MSG(ok, "no feature maps of layer 1");
+    svg = test_read_file(filters, NULL);
+    ok = svg && strstr(svg, ">Filters of layer 1: conv 4 3 relu<") &&
+         strstr(svg, "4 kernels of 3x3");
+    free(svg);
+    CHECK_MSG(ok, "no filters of layer 1");
+    CHECK_OK(dg_net_new("flatten, dense 10", (dg_shape){1, 28, 28}, &net));
+    st = dg_plot_filters(net, tmp_file("none.png"));
+    dg_status st2 = dg_plot_activations(net, digit, tmp_file("none2.png"));
+    dg_net_free(net);
+    CHECK_STATUS(st, DG_ERR_ARG);
+    CHECK_STATUS(st2, DG_ERR_ARG);
+}

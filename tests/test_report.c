@@ -144,7 +144,8 @@ static void fake_eval(dg_eval *ev)
 }
 
 /* A report with every part: curves, test results, 5 of 12 mistakes, and samples that are
- * a sure digit, an unsure one, an empty picture and a number of two digits. */
+ * a sure digit, an unsure one, an empty picture and a number of two digits, filters and
+ * feature maps. */
 enum { M = 5 };
 typedef struct fixture {
     dg_history_row hist[3];
@@ -207,6 +208,18 @@ static bool fixture_make(fixture *fx)
     /* two separate strokes: a number of two digits */
     dg_draw_line(fx->number, 60, 15, 60, 85, 8, 0);
     dg_draw_line(fx->number, 150, 15, 190, 85, 8, 0);
+    /* feature maps of the first mistake's image: the net's last forward */
+    dg_rng rng;
+    dg_rng_seed(&rng, 1);
+    dg_net_init_params(fx->net, &rng);
+    dg_prediction seen;
+    dg_norm norm = dg_norm_default();
+    if (dg_predict_mnist(fx->net, &norm, fx->images, 0.5f, &seen) != DG_OK) {
+        test_fail(__FILE__, __LINE__, "forward: %s", dg_last_error());
+        return false;
+    }
+    fx->r.activations_mnist = fx->images;
+    fx->r.activations_name = "first <mistake>";
     if (dg_segment(fx->number, &fx->seg) != DG_OK || fx->seg->n != 2) {
         test_fail(__FILE__, __LINE__, "the number has %d digits, want 2",
                   fx->seg ? fx->seg->n : -1);
@@ -270,6 +283,7 @@ DG_TEST(report_self_contained)
     int images = check_images(html, tmp, 28);
     int clean = self_contained(html);
     int charts = count_of(html, "<svg ");
+    int inside = strstr(html, "Feature maps of first &lt;mistake&gt;") != NULL;
     int escaped = strstr(html, "one &lt;b&gt;&amp;amp;&lt;/b&gt;.png") &&
                   strstr(html, "&lt;fast &amp; &quot;small&quot;&gt;") &&
                   strstr(html, "model/&lt;digits&gt;.model") && !strstr(html, "<digits>") &&
@@ -281,8 +295,9 @@ DG_TEST(report_self_contained)
                  strstr(html, "empty: no ink found") && strstr(html, ">1?</div>") &&
                  strstr(html, "a number of 2 digits") && strstr(html, "17-number.png");
     free(html);
-    CHECK_MSG(images == M + 2 + 2 + 1 + 1, "%d images", images);
-    CHECK_MSG(charts == 2, "%d inline SVG charts, want curves and confusion", charts);
+    CHECK_MSG(images == M + 2 + 2 + 1 + 1 + 1, "%d images", images);
+    CHECK_MSG(charts == 3, "%d inline SVG charts, want curves, confusion and filters", charts);
+    CHECK(inside);
     CHECK(clean);
     CHECK(escaped);
     CHECK(numbers);
@@ -344,7 +359,7 @@ DG_TEST(report_browser_layout)
         SKIP("the browser test cannot run: %s", out);
     }
     CHECK_MSG(code == 0, "layout problems:\n%s", out);
-    CHECK_MSG(strstr(out, "1280 px: 11 images") && strstr(out, "390 px: 11 images"),
+    CHECK_MSG(strstr(out, "1280 px: 12 images") && strstr(out, "390 px: 12 images"),
               "not every image was seen: %s", out);
 }
 

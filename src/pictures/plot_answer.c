@@ -195,7 +195,7 @@ dg_status dg_plot_number(const dg_image *img, const dg_segmentation *seg, const 
     int w = (int)(img->w * f + 0.5), h = (int)(img->h * f + 0.5);
     const int title_scale = 2, digit_scale = 3, margin = 8;
     int title_h = DG_FONT_H * title_scale + 2 * margin;
-    int labels_h = DG_FONT_H * (digit_scale + 1) + margin;
+    int labels_h = DG_FONT_H * (digit_scale + 2) + margin; /* the answer, two lanes of figures */
     int top = title_h + labels_h;
     dg_surface c;
     dg_status st = dg_surface_start(&c, w, top + h, WHITE, path);
@@ -223,6 +223,7 @@ dg_status dg_plot_number(const dg_image *img, const dg_segmentation *seg, const 
     }
     dg_surface_image(&c, 0, top, w, h, img);
     int thick = h >= 400 ? 3 : 2;
+    int lane_end[2] = {-1000, -1000}; /* right end of the last figure in each lane */
     for (int k = 0; k < seg->n; k++) {
         const dg_digit_box *b = &seg->boxes[k];
         int bx = (int)(b->x * f), by = (int)(b->y * f) + top;
@@ -240,7 +241,12 @@ dg_status dg_plot_number(const dg_image *img, const dg_segmentation *seg, const 
         }
         int cx = bx + bw / 2;
         dg_surface_text(&c, cx, title_h, text, digit_scale, color, 0);
-        dg_surface_text(&c, cx, title_h + DG_FONT_H * digit_scale, conf, 1, color, 0);
+        /* figures of narrow neighbours take turns in two lanes rather than overlap */
+        int half = dg_text_width(conf, 1) / 2;
+        int lane = cx - half >= lane_end[0] + 4 ? 0 : (cx - half >= lane_end[1] + 4 ? 1 : 0);
+        lane_end[lane] = cx + half;
+        dg_surface_text(&c, cx, title_h + DG_FONT_H * digit_scale + lane * (DG_FONT_H + 1), conf, 1,
+                        color, 0);
     }
     return dg_surface_finish(&c, path);
 }

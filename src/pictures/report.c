@@ -69,7 +69,9 @@ static const char style[] =
     ".gallery.small{grid-template-columns:repeat(auto-fill,minmax(96px,1fr))}\n"
     ".gallery figure{margin:0;border:1px solid #e2e4e8;border-radius:8px;padding:10px;"
     "min-width:0;display:flex;flex-direction:column;gap:4px}\n"
-    ".gallery figure.wide{grid-column:1/-1}\n"
+    ".gallery figure.wide{grid-column:span 2}\n"
+    "@media (min-width:900px){.gallery figure.wide{grid-column:span 3}}\n"
+    "@media (max-width:359px){.gallery figure.wide{grid-column:1/-1}}\n"
     ".pics{display:flex;gap:8px;align-items:flex-end}\n"
     ".thumb{width:84px;height:84px;border:1px solid #e2e4e8;border-radius:4px}\n"
     ".px{width:42px;height:42px;image-rendering:pixelated;border:1px solid #e2e4e8}\n"
@@ -276,6 +278,23 @@ static void embed_svg(page *pg, dg_status drawn, const char *label)
     }
     fputs("</div></div>\n", pg->f);
     free(text);
+}
+
+/* A wide raster picture drawn at pg->png, in the same scrolling box as a chart. */
+static void embed_png(page *pg, dg_status drawn, int width, const char *label)
+{
+    if (drawn != DG_OK) {
+        pg->st = pg->st != DG_OK ? pg->st : drawn;
+        return;
+    }
+    fprintf(pg->f,
+            "<div class=\"scroll chart\"><div style=\"min-width:%dpx;max-width:%dpx\">"
+            "<img style=\"width:100%%;height:auto\" src=\"",
+            (int)(width * CHART_MIN_SCALE), width);
+    data_uri(pg, pg->png);
+    fputs("\" alt=\"", pg->f);
+    html(pg->f, label);
+    fputs("\"></div></div>\n", pg->f);
 }
 
 /* A confidence bar and its figure. */
@@ -653,6 +672,42 @@ static void write_samples(page *pg, const dg_report *r)
     fputs("</div>\n</section>\n", pg->f);
 }
 
+/* The first convolution's filters and one image's feature maps. */
+static void write_inside(page *pg, const dg_report *r)
+{
+    if (!r->net) {
+        return;
+    }
+    bool has_conv = false;
+    for (int i = 0; i < dg_net_layer_count(r->net); i++) {
+        dg_layer_info info;
+        dg_net_layer_info(r->net, i, &info);
+        has_conv = has_conv || !strcmp(info.kind, "conv");
+    }
+    if (!has_conv) {
+        return;
+    }
+    fputs("<section>\n<h2>Inside the network</h2>\n<p class=\"note\">The patterns the first "
+          "convolution looks for, and what every convolution's channels make of one image.</p>\n",
+          pg->f);
+    embed_svg(pg, dg_plot_filters(r->net, pg->svg), "the first convolution's filters");
+    if (r->activations_mnist) {
+        fputs("<h3>Feature maps of ", pg->f);
+        html(pg->f, r->activations_name ? r->activations_name : "one image");
+        fputs("</h3>\n", pg->f);
+        dg_image *img = NULL;
+        dg_status st = dg_plot_activations(r->net, r->activations_mnist, pg->png);
+        if (st == DG_OK && (st = dg_image_load(pg->png, &img)) == DG_OK) {
+            embed_png(pg, st, img->w, "feature maps");
+        } else {
+            pg->st = pg->st != DG_OK ? pg->st : st;
+            remove(pg->png);
+        }
+        dg_image_free(img);
+    }
+    fputs("</section>\n", pg->f);
+}
+
 static void write_notes(FILE *f, const dg_report *r)
 {
     if (!r->notes || r->n_notes < 1) {
@@ -712,6 +767,7 @@ dg_status dg_report_write(const char *dir, const dg_report *r)
     write_eval(&pg, r);
     write_mistakes(&pg, r);
     write_samples(&pg, r);
+    write_inside(&pg, r);
     fprintf(f, "<footer>made by digits %s</footer>\n</main>\n</body>\n</html>\n",
             DG_VERSION_STRING);
     int bad = fflush(f) != 0 || ferror(f);
