@@ -523,3 +523,34 @@ DG_TEST(cli_pictures_honest)
     CHECK_OK(dg_image_load(path, &img));
     dg_image_free(img);
 }
+
+/* completion/digits.bash completes commands, options (from each command's --help),
+ * presets and plot kinds. */
+DG_TEST(cli_bash_completion)
+{
+    if (!have_command("bash")) {
+        SKIP("no bash to load completion/digits.bash into");
+    }
+    char bin[4096];
+    CHECK(realpath(digits_bin(), bin));
+    char *slash = strrchr(bin, '/');
+    CHECK(slash);
+    *slash = '\0';
+    char line[6000], out[8192];
+    snprintf(line, sizeof line,
+             "PATH='%s':\"$PATH\" bash -c 'shopt -s extglob; . completion/digits.bash; "
+             "t() { COMP_WORDS=(\"$@\"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _digits; "
+             "echo \"$2: ${COMPREPLY[*]}\"; }; "
+             "t digits \"\"; t digits train --preset \"\"; t digits predict --min; "
+             "t digits plot \"\"; t digits report --thr'",
+             bin);
+    int st = run_shell(line, out, sizeof out);
+    CHECK_MSG(st == 0, "bash: exit %d: %s", st, out);
+    CHECK_MSG(strstr(out, ": train evaluate predict read info verify plot report help"),
+              "commands: %s", out);
+    CHECK_MSG(strstr(out, "train: seed-cnn seed-cnn-dropout mlp fast"), "presets: %s", out);
+    CHECK_MSG(strstr(out, "predict: --min-confidence"), "options: %s", out);
+    CHECK_MSG(strstr(out, "plot: history predictions confusion filters activations"),
+              "plot kinds: %s", out);
+    CHECK_MSG(strstr(out, "report: --threads"), "report options: %s", out);
+}
