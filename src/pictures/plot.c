@@ -479,15 +479,16 @@ dg_status dg_plot_confusion(const dg_eval *ev, const char labels[][32], const ch
     const int margin = 24, title_h = 74, head_h = 52;
     int grid_x = margin + 30 + label_w + 10; /* rotated "true class", row labels */
     int grid_y = title_h + head_h;
-    int side_w = dg_text_width("recall", 1) > 6 * DG_FONT_W ? dg_text_width("recall", 1) : 48;
+    int side_w = dg_text_width("100.00%", 1); /* the widest recall */
     int w = grid_x + k * cell + 14 + side_w + margin;
     int h = grid_y + k * cell + 8 + cell / 2 + 16 + 52 + margin;
     char title[160], sub[200];
     snprintf(title, sizeof title, "Confusion matrix");
-    snprintf(sub, sizeof sub, "%llu images, %llu right (%.2f%%), %llu wrong",
-             (unsigned long long)total, (unsigned long long)right,
-             total ? 100.0 * (double)right / (double)total : 0.0,
-             (unsigned long long)(total - right));
+    char n_total[32], n_right[32], n_wrong[32], acc[16];
+    snprintf(sub, sizeof sub, "%s images, %s right (%s), %s wrong", dg_format_count(total, n_total),
+             dg_format_count(right, n_right),
+             dg_format_accuracy(total ? (double)right / (double)total : 0.0, acc),
+             dg_format_count(total - right, n_wrong));
     int tw = margin + dg_text_width(sub, 1) + margin;
     w = w < tw ? tw : w;
     w = w < 560 ? 560 : w;
@@ -527,13 +528,13 @@ dg_status dg_plot_confusion(const dg_eval *ev, const char labels[][32], const ch
                 fg = t > 0.6 ? WHITE : INK;
             }
             dg_surface_rect(&c, x, y, cell, cell, bg);
-            snprintf(text, sizeof text, "%u", v);
+            dg_format_count(v, text);
             if (dg_text_width(text, 1) <= cell - 4) {
                 dg_surface_text(&c, x + cell / 2, y + cell / 2 - 6, text, 1, fg, 0);
             }
         }
         if (recall[i] >= 0) {
-            snprintf(text, sizeof text, "%.1f%%", recall[i]);
+            dg_format_accuracy(recall[i] / 100.0, text);
         } else {
             snprintf(text, sizeof text, "-");
         }
@@ -549,7 +550,11 @@ dg_status dg_plot_confusion(const dg_eval *ev, const char labels[][32], const ch
     dg_surface_text(&c, grid_x - 10, py + 2, "precision", 1, INK, 1);
     for (int j = 0; j < k; j++) {
         if (precision[j] >= 0) {
-            snprintf(text, sizeof text, cell >= 48 ? "%.1f%%" : "%.0f", precision[j]);
+            /* as the report's table writes it, where the cell is wide enough */
+            dg_format_accuracy(precision[j] / 100.0, text);
+            if (dg_text_width(text, 1) > cell) {
+                snprintf(text, sizeof text, "%.0f%%", precision[j]);
+            }
         } else {
             snprintf(text, sizeof text, "-");
         }
