@@ -31,7 +31,8 @@ static const char usage[] =
     "in the samples folder. A part that cannot be made is left out with a note on the page.\n"
     "\n"
     "  MODEL, -m, --model MODEL   model file (default model/digits.model)\n"
-    "  --data DIR      MNIST-format IDX files, the test split is used (default data/mnist)\n"
+    "  --data DIR      MNIST-format IDX files, the test split is used (default data/mnist\n"
+    "                  here, else beside the model's folder)\n"
     "  --history CSV   training history (default: MODEL with .model replaced by\n"
     "                  .history.csv)\n"
     "  --samples DIR   pictures to recognise: PNG, JPEG, PGM/PPM or BMP (default\n"
@@ -204,20 +205,20 @@ static void free_mistakes(mistakes *m)
     free(m->confidence);
 }
 
-/* The samples folder when none was named: samples/digits here, else beside the model's
- * folder (model/digits.model -> model/../samples/digits), so that a report made from
- * another folder still finds it. Returns false when neither exists. */
-static bool find_samples(const char *model, char *out, size_t size)
+/* A folder the report looks for when none was named (samples/digits, data/mnist): here,
+ * else beside the model's folder (model/digits.model -> model/../samples/digits), so that
+ * a report made from another folder still finds it. Returns false when neither exists. */
+static bool find_folder(const char *model, const char *rel, char *out, size_t size)
 {
-    snprintf(out, size, "samples/digits");
+    snprintf(out, size, "%s", rel);
     if (is_dir(out)) {
         return true;
     }
     const char *slash = strrchr(model, '/');
     if (slash) {
-        snprintf(out, size, "%.*s/../samples/digits", (int)(slash - model), model);
+        snprintf(out, size, "%.*s/../%s", (int)(slash - model), model, rel);
     } else {
-        snprintf(out, size, "../samples/digits");
+        snprintf(out, size, "../%s", rel);
     }
     return is_dir(out);
 }
@@ -329,8 +330,11 @@ int cmd_report(int argc, char **argv)
         goto done;
     }
     /* test results */
-    const char *data_dir = data ? data : DG_DEFAULT_DATA;
-    if (data || is_dir(data_dir)) {
+    char data_dir[4096];
+    if (data) {
+        snprintf(data_dir, sizeof data_dir, "%s", data);
+    }
+    if (data || find_folder(model, DG_DEFAULT_DATA, data_dir, sizeof data_dir)) {
         if (cli_test_run_load(CMD, net, &meta, data_dir, &run) != DG_EXIT_OK) {
             goto done;
         }
@@ -339,15 +343,17 @@ int cmd_report(int argc, char **argv)
             goto done;
         }
     } else {
-        note(&nt, "No test data in %s: test results and mistakes are left out (--data DIR).",
-             data_dir);
+        note(&nt,
+             "No test data (looked for data/mnist here and beside %s): test results and "
+             "mistakes are left out (--data DIR).",
+             model);
     }
     /* samples */
     char samples_dir[4096];
     bool have_samples = true;
     if (samples) {
         snprintf(samples_dir, sizeof samples_dir, "%s", samples);
-    } else if (!find_samples(model, samples_dir, sizeof samples_dir)) {
+    } else if (!find_folder(model, "samples/digits", samples_dir, sizeof samples_dir)) {
         have_samples = false;
         note(&nt,
              "No samples folder (looked for samples/digits here and beside %s): \"Your "

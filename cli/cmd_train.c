@@ -104,17 +104,6 @@ static void preset_lines(char *out, size_t size)
     }
 }
 
-/* "seed-cnn, seed-cnn-dropout, mlp, fast" */
-static void preset_list(char *out, size_t size)
-{
-    const char *const *names = dg_preset_names();
-    size_t used = 0;
-    out[0] = '\0';
-    for (int i = 0; names[i] && used < size; i++) {
-        used += (size_t)snprintf(out + used, size - used, "%s%s", i ? ", " : "", names[i]);
-    }
-}
-
 static void print_usage(void)
 {
     char presets[1024], epochs[128], batch[128], lr[128], schedule[128], val_split[128];
@@ -412,10 +401,10 @@ static int parse_options(int argc, char **argv, train_options *o)
     if (optind < argc) {
         return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
     }
-    if (o->preset && !dg_preset_spec(o->preset)) {
-        char names[256];
-        preset_list(names, sizeof names);
-        return cli_usage_error("train", "unknown preset '%s' (%s)", o->preset, names);
+    int preset;
+    if (o->preset &&
+        !cli_choice_option("train", "--preset", o->preset, dg_preset_names(), &preset)) {
+        return DG_EXIT_USAGE;
     }
     return 0;
 }
@@ -500,9 +489,9 @@ int cmd_train(int argc, char **argv)
     }
     if (o.labels && !set_labels(o.labels, dg_net_classes(net), &meta)) {
         rc = cli_usage_error("train",
-                             "--labels wants %d comma-separated names of 1 to %zu "
+                             "--labels: '%s' is not %d comma-separated names of 1 to %zu "
                              "characters",
-                             dg_net_classes(net), sizeof meta.labels[0] - 1);
+                             o.labels, dg_net_classes(net), sizeof meta.labels[0] - 1);
         goto done;
     }
     /* fail before training, not after, when the model cannot be written */
