@@ -23,7 +23,8 @@ static const char usage[] =
     "reported as a number, for `digits read`. Confidences are percentages.\n"
     "\n"
     "  -m, --model MODEL      model file (default model/digits.model)\n"
-    "  --csv                  print path,digit,confidence,status rows (confidence 0..1)\n"
+    "  --csv                  print path,digit,confidence,status rows: confidence 0..1,\n"
+    "                         status ok, unsure, empty, no digit or number of N digits\n"
     "  --show                 print the 28x28 the network saw and each class's probability\n"
     "  --save-preprocessed D  write each 28x28 as D/NAME.png\n"
     "  --min-confidence X     answer '?' below this top probability, 0..1 (default 0.6)\n"
@@ -129,14 +130,18 @@ static void predict_one(predict_run *run, const char *path)
         printf("%s: %s", path, sure ? run->meta.labels[p.digit] : "?");
         if (seg) {
             printf("  looks like a number of %d digits; try `digits read`", seg->n);
-        } else if (found) {
+        } else if (sure) {
             printf("  (%s sure; top 3: ", dg_format_percent(p.confidence, pct));
             print_top3(run, &p);
             printf(")");
-        }
-        if (!seg && p.answer == DG_ANSWER_UNSURE) {
-            printf("  unsure: best guess %s", run->meta.labels[p.digit]);
-        } else if (!seg && !found) {
+        } else if (found) {
+            char limit[16];
+            printf("  unsure: best guess %s at %s, below %s (top 3: ", run->meta.labels[p.digit],
+                   dg_format_percent(p.confidence, pct),
+                   dg_format_percent(run->opt.min_confidence, limit));
+            print_top3(run, &p);
+            printf(")");
+        } else {
             printf("  %s", p.answer == DG_ANSWER_EMPTY ? "empty: no ink found"
                                                        : "no digit: only lines, frames or noise");
         }
