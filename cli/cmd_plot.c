@@ -218,7 +218,7 @@ static int plot_history(plot_opts *o)
         return cli_error(cmd, "%s", dg_last_error());
     }
     free(rows);
-    cli_wrote(false, "%s (%d epochs from %s)", out, n, csv);
+    cli_wrote(false, "%s (%d epoch%s from %s)", out, n, n == 1 ? "" : "s", csv);
     return DG_EXIT_OK;
 }
 

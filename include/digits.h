@@ -687,6 +687,9 @@ void dg_plot_area_map(const dg_plot_area *area, double x, double y, double *px, 
 dg_status dg_chart_history(const dg_history_row *rows, int n, dg_image **out,
                            dg_plot_area panels[2]);
 dg_status dg_plot_history(const dg_history_row *rows, int n, const char *path);
+/* One of the two panels alone, half as wide: which = 0 loss, 1 accuracy (for pages that
+ * stack them on a narrow screen). */
+dg_status dg_plot_history_panel(const dg_history_row *rows, int n, int which, const char *path);
 /* A grid of cols columns of 28x28 images [n][DG_MNIST_PIXELS] titled "true T" /
  * "pred P 93.1%"; wrong predictions are framed and labelled in red. confidence may be NULL.
  * n_total is how many the n were chosen from (n or less: just n), so that the title counts

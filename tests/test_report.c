@@ -296,7 +296,8 @@ DG_TEST(report_self_contained)
                  strstr(html, "a number of 2 digits") && strstr(html, "17-number.png");
     free(html);
     CHECK_MSG(images == M + 2 + 2 + 1 + 1 + 1, "%d images", images);
-    CHECK_MSG(charts == 3, "%d inline SVG charts, want curves, confusion and filters", charts);
+    CHECK_MSG(charts == 4, "%d inline SVG charts, want loss, accuracy, confusion and filters",
+              charts);
     CHECK(inside);
     CHECK(clean);
     CHECK(escaped);

@@ -202,6 +202,10 @@ static void history_panel(dg_surface *c, int px0, int pw, const dg_history_row *
     }
     if (which == 0) {
         lo = 0; /* losses are read against zero */
+    } else if (hi - lo < 1.0) {
+        /* one epoch, or a flat run: a few points around it, never above 100% */
+        lo = hi - 5.0;
+        hi = fmin(hi + 5.0, 100.0);
     }
     double yt[MAX_TICKS];
     int ny = dg_nice_ticks(lo, hi, 5, yt, MAX_TICKS);
@@ -331,6 +335,21 @@ dg_status dg_plot_history(const dg_history_row *rows, int n, const char *path)
         return st;
     }
     history_draw(&c, rows, n, NULL);
+    return dg_surface_finish(&c, path);
+}
+
+dg_status dg_plot_history_panel(const dg_history_row *rows, int n, int which, const char *path)
+{
+    dg_status st = history_check(rows, n);
+    if (st == DG_OK && which != 0 && which != 1) {
+        st = dg_fail(DG_ERR_ARG, "history plot: panel %d (want 0 loss or 1 accuracy)", which);
+    }
+    dg_surface c;
+    if (st != DG_OK || (st = dg_surface_start(&c, HIST_W / 2, HIST_H, WHITE, path)) != DG_OK) {
+        return st;
+    }
+    dg_plot_area a;
+    history_panel(&c, 0, HIST_W / 2, rows, n, which, &a);
     return dg_surface_finish(&c, path);
 }
 

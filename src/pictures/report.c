@@ -59,6 +59,8 @@ static const char style[] =
     "td.l,th.l{text-align:left}\n"
     "code{background:#f0f2f5;padding:1px 5px;border-radius:4px;overflow-wrap:anywhere}\n"
     ".chart svg{display:block;width:100%;height:auto}\n"
+    ".pair{display:flex;flex-wrap:wrap;gap:8px}\n"
+    ".pair>.chart{flex:1 1 320px}\n"
     "img{display:block}\n"
     ".bar{display:inline-block;height:10px;background:#1f77b4;vertical-align:middle;"
     "margin-right:8px}\n"
@@ -342,10 +344,11 @@ static void write_cards(FILE *f, const dg_report *r)
         for (int i = 0; i < r->n_history; i++) {
             total += r->history[i].seconds;
         }
+        int epochs = r->history[r->n_history - 1].epoch;
         fprintf(f,
-                "<div class=\"card\"><div class=\"v\">%d</div><div class=\"k\">epochs, %.0f s "
+                "<div class=\"card\"><div class=\"v\">%d</div><div class=\"k\">epoch%s, %.0f s "
                 "of training</div></div>\n",
-                r->history[r->n_history - 1].epoch, total);
+                epochs, epochs == 1 ? "" : "s", total);
     }
     fputs("</div>\n", f);
 }
@@ -429,8 +432,12 @@ static void write_history(page *pg, const dg_report *r)
     FILE *f = pg->f;
     char pct[16];
     fputs("<section>\n<h2>Training</h2>\n", f);
-    embed_svg(pg, dg_plot_history(r->history, r->n_history, pg->svg),
-              "loss and accuracy per epoch");
+    /* the two panels side by side where they fit, one above the other on a phone */
+    fputs("<div class=\"pair\">\n", f);
+    embed_svg(pg, dg_plot_history_panel(r->history, r->n_history, 0, pg->svg), "loss per epoch");
+    embed_svg(pg, dg_plot_history_panel(r->history, r->n_history, 1, pg->svg),
+              "accuracy per epoch");
+    fputs("</div>\n", f);
     fputs("<details><summary>numbers per epoch</summary>\n<div class=\"scroll\"><table>\n"
           "<tr><th>epoch</th><th>loss</th><th>accuracy</th><th>val loss</th>"
           "<th>val accuracy</th><th>seconds</th></tr>\n",
