@@ -530,3 +530,17 @@ DG_TEST(plot_filters_and_activations)
     CHECK_STATUS(st, DG_ERR_ARG);
     CHECK_STATUS(st2, DG_ERR_ARG);
 }
+
+/* One epoch: the accuracy axis is a few points around it and never passes 100%. */
+DG_TEST(plot_history_one_epoch_axis)
+{
+    const dg_history_row row = {1, 0.15, 0.9564, -1, -1, 27.0};
+    dg_image *img = NULL;
+    dg_plot_area panels[2];
+    CHECK_OK(dg_chart_history(&row, 1, &img, panels));
+    dg_image_free(img);
+    CHECK_MSG(panels[1].y1 <= 100.0 && panels[1].y0 < 95.64 && panels[1].y1 > 95.64,
+              "accuracy axis %g..%g", panels[1].y0, panels[1].y1);
+    CHECK_OK(dg_plot_history_panel(&row, 1, 1, tmp_file("acc.svg")));
+    CHECK_STATUS(dg_plot_history_panel(&row, 1, 2, tmp_file("bad.svg")), DG_ERR_ARG);
+}
