@@ -448,7 +448,7 @@ dg_status dg_plot_confusion(const dg_eval *ev, const char labels[][32], const ch
         return dg_fail(DG_ERR_ARG, "confusion plot: bad class count %d", ev ? ev->classes : 0);
     }
     int k = ev->classes;
-    int cell = k <= 12 ? 54 : (k <= 30 ? 660 / k : 22);
+    int cell = k <= 12 ? 60 : (k <= 30 ? 720 / k : 22); /* "100.00%" fits */
     char names[DG_MAX_CLASSES][12];
     int label_w = dg_text_width("precision", 1);
     int ls = 2; /* class names at scale 2 when every one fits its cell */
