@@ -6,6 +6,8 @@
 #   make format-check  fail when a source is not formatted
 #   make fuzz-corpus   minimise what make fuzz found into tests/fuzz/corpus (docs/fuzzing.md)
 #   make check-clang   build everything (tests, fuzz replays, bench) with clang -Werror
+#   make browser-deps  chromium, node and puppeteer-core for the report's browser test
+#                      (skipped by make test, with a message, until they are there)
 # PORTABLE=1 builds without -march=native; SAN=1 adds ASan+UBSan; WERROR=1 adds -Werror.
 #
 # Layout: src/<module>/ is libdigits (docs/architecture.md), synth/ the synthetic
@@ -60,7 +62,7 @@ FORMAT_SRC := $(sort $(wildcard include/*.h src/*/*.[ch] src/*/*/*.[ch] synth/*.
                 tests/*.[ch] tests/fuzz/*.[ch] bench/*.[ch] scripts/*.c))
 LIBS      := $(B)/libdigits_synth.a $(B)/libdigits.a
 
-.PHONY: all programs deps data demo test bench fuzz fuzz-build fuzz-corpus format format-check check-clang clean
+.PHONY: all programs deps browser-deps data demo test bench fuzz fuzz-build fuzz-corpus format format-check check-clang clean
 all: $(B)/digits $(B)/libdigits.a $(TOOL_BIN)
 
 # everything that compiles: what make test builds, and the bench programs
@@ -120,6 +122,9 @@ $(B)/bench_%: bench/bench_%.c $(LIBS)
 
 deps:
 	@scripts/install-deps.sh
+
+browser-deps:
+	@scripts/browser-deps.sh
 
 data:
 	@scripts/get-mnist.sh data/mnist

@@ -20,7 +20,7 @@ for run in $runs; do
         # shellcheck disable=SC2086 # ACCURACY_ARGS is a list of flags
         acc=$("$build/digits" train --preset "$preset" --epochs "$epochs" --seed "$seed" \
             --val-split 0 ${ACCURACY_ARGS:-} -q -o "$tmp/m.model" |
-            sed -n 's/^test accuracy: //p')
+            sed -n 's/^test accuracy: \([0-9.]*\)%*$/\1/p')
         printf '%-18s %6s %5s %10s\n' "$preset" "$epochs" "$seed" "$acc" | tee -a "$tmp/all"
     done
 done

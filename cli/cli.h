@@ -81,10 +81,36 @@ bool cli_choice_option(const char *cmd, const char *option, const char *value,
 /* The getopt_long results every command treats alike: 'h' prints usage and gives
  * DG_EXIT_OK, ':' (an option without its value) and anything unknown a usage error. */
 int cli_other_option(const char *cmd, const char *usage, int c, char **argv);
-/* `digits CMD [--help] MODEL...` (info, verify): parses the options; returns -1 when the
- * command should go on with the model files argv[optind..] (at least one, at most
- * max_models), else the status to exit with. */
-int cli_parse_model_args(const char *cmd, const char *usage, int max_models, int argc, char **argv);
+/*
+ * The model a command acts on, named the same way everywhere: `--model/-m MODEL`, or, for
+ * the commands that act on model files (info, verify, evaluate, report), the MODEL
+ * argument too; model/digits.model when neither is given.
+ *
+ * cli_parse_model_args parses `digits CMD [--model MODEL] [--help] [MODEL...]` (info,
+ * verify): fills models[0..*n_models) (at most max_models) and returns -1 to go on, else
+ * the status to exit with. cli_one_model, for commands that parsed their own options, takes
+ * --model's value (named, may be NULL) or the one argument left at argv[optind], not both;
+ * NULL after printing a usage error.
+ */
+int cli_parse_model_args(const char *cmd, const char *usage, int max_models, int argc, char **argv,
+                         const char **models, int *n_models);
+const char *cli_one_model(const char *cmd, const char *named, int argc, char **argv);
+/* A model's training history: MODEL with ".model" replaced by ".history.csv" (appended
+ * when it has no such end), as `digits train` writes it. */
+void cli_history_path(const char *model, char *out, size_t size);
+/* Whether path names a picture digits can write: ends in .png or .svg (any case). When
+ * not, prints "digits: CMD: -o: 'h.pdf' is not a .png or .svg name..." and returns false
+ * (a usage error). */
+bool cli_picture_path(const char *cmd, const char *option, const char *path);
+/* "wrote WHAT" on stdout, or on stderr when stdout carries CSV. */
+void cli_wrote(bool to_stderr, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* The 28x28 the network saw as terminal art, each class's probability beside it when
+ * there was a digit to recognise (p may be NULL). */
+void cli_show_digit(const uint8_t *d, const dg_prediction *p, const dg_model_meta *meta);
 /* Loads a model for a command; when the file is missing says how to train one. Prints
  * the error itself and returns NULL on failure. */
 dg_net *cli_load_model(const char *cmd, const char *path, dg_model_meta *meta);
@@ -118,6 +144,13 @@ void cli_write_end(void);
 /* Removes PATH.tmp.XXXXXX (an atomic write cut short by a kill) and PATH.part (the
  * history of older versions) beside path. */
 void cli_remove_stale(const char *path);
+
+/* What `digits read` does to one image: segments it into digits (*seg, free with
+ * dg_segmentation_free) and classifies each (pred[(*seg)->n]). On failure *seg is NULL and
+ * dg_last_error() says why. */
+dg_status cli_read_number(dg_net *net, const dg_model_meta *meta, float min_confidence,
+                          const dg_image *img, dg_segmentation **seg,
+                          dg_prediction pred[DG_SEGMENT_MAX_DIGITS]);
 
 /* A CSV field on stdout, quoted when it holds a comma, quote or line break. */
 void cli_print_csv_field(const char *s);

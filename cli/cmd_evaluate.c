@@ -8,20 +8,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] = "usage: digits evaluate [--model MODEL] [--data DIR] [--threads N]\n"
-                            "\n"
-                            "Evaluates a saved model on the test set (DIR/t10k-*).\n"
-                            "\n"
-                            "  --model MODEL   model file (default model/digits.model)\n"
-                            "  --data DIR      MNIST-format IDX files (default data/mnist)\n"
-                            "  --threads N     worker threads, 1 to 64 (default: all cores)\n";
+static const char usage[] =
+    "usage: digits evaluate [MODEL | --model MODEL] [--data DIR] [--threads N]\n"
+    "\n"
+    "Evaluates a saved model on the test set (DIR/t10k-*).\n"
+    "\n"
+    "  MODEL, -m, --model MODEL   model file (default model/digits.model)\n"
+    "  --data DIR                 MNIST-format IDX files (default data/mnist)\n"
+    "  --threads N                worker threads, 1 to 64 (default: all cores)\n";
 
 static void print_report(const dg_eval *ev, const dg_model_meta *meta)
 {
     int k = ev->classes;
-    printf("test images: %u\n", ev->n);
+    char images[32];
+    printf("test images: %s\n", dg_format_count(ev->n, images));
     printf("test loss: %.4f\n", ev->loss);
-    printf("test accuracy: %.4f\n", ev->accuracy);
+    char pct[16], count[32];
+    printf("test accuracy: %s\n", dg_format_accuracy(ev->accuracy, pct));
     printf("\nper-class accuracy:\n");
     int width = 6; /* the longest class name, so that the figures line up */
     for (int t = 0; t < k; t++) {
@@ -33,8 +36,9 @@ static void print_report(const dg_eval *ev, const dg_model_meta *meta)
         for (int p = 0; p < k; p++) {
             total += ev->confusion[t][p];
         }
-        printf("  %-*s %.4f  (%u of %u)\n", width, meta->labels[t],
-               total ? (double)ev->confusion[t][t] / total : 0.0, ev->confusion[t][t], total);
+        printf("  %-*s %7s  (%u of %s)\n", width, meta->labels[t],
+               dg_format_accuracy(total ? (double)ev->confusion[t][t] / total : 0.0, pct),
+               ev->confusion[t][t], dg_format_count(total, count));
     }
     printf("\nconfusion matrix (rows: true, columns: predicted):\n      ");
     for (int p = 0; p < k; p++) {
@@ -59,12 +63,12 @@ int cmd_evaluate(int argc, char **argv)
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    const char *model = DG_DEFAULT_MODEL, *data = DG_DEFAULT_DATA;
+    const char *model = NULL, *data = DG_DEFAULT_DATA;
     long threads = 0; /* all cores */
     int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hm:", longs, NULL)) != -1) {
         switch (c) {
         case 'm':
             model = optarg;
@@ -81,8 +85,9 @@ int cmd_evaluate(int argc, char **argv)
             return cli_other_option("evaluate", usage, c, argv);
         }
     }
-    if (optind < argc) {
-        return cli_usage_error("evaluate", "unexpected argument '%s'", argv[optind]);
+    model = cli_one_model("evaluate", model, argc, argv);
+    if (!model) {
+        return DG_EXIT_USAGE;
     }
     dg_model_meta meta;
     dg_net *net = cli_load_model("evaluate", model, &meta);

@@ -3,51 +3,25 @@
  * output shape, parameters; totals), then how the model was made: preset, spec, data,
  * training settings, accuracies, date, normalisation, classes, and the file itself.
  *
- * Output shapes are printed in Keras order, (None, H, W, C) and (None, N), so that they
- * can be compared line by line with the Keras MNIST tutorial's summary; the network itself
- * computes channels first (C, H, W), which the Input line also shows.
+ * Output shapes are printed in Keras order, (None, H, W, C) and (None, N) (dg_net_shape_text,
+ * as everywhere in digits), so that they can be compared line by line with the Keras MNIST
+ * tutorial's summary; the network itself computes channels first.
  */
 #include "cli.h"
 
-#include <getopt.h> /* optind */
 #include <string.h>
 #include <time.h>
 
 static const char usage[] =
-    "usage: digits info MODEL\n"
+    "usage: digits info [MODEL | --model MODEL]\n"
     "\n"
     "Shows a model file's layers with their output shapes and parameter counts (as Keras's\n"
     "model.summary() does, shapes in Keras order (None, H, W, C)), then its metadata:\n"
     "preset, spec, dataset, training settings, accuracies, creation date, normalisation,\n"
     "classes, format version and file size.\n"
     "\n"
-    "  -h, --help   show this help\n";
-
-/* 1234567 -> "1,234,567" */
-static const char *grouped(uint64_t v, char buf[32])
-{
-    char digits[24];
-    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
-    int o = 0;
-    for (int i = 0; i < n; i++) {
-        if (i > 0 && (n - i) % 3 == 0) {
-            buf[o++] = ',';
-        }
-        buf[o++] = digits[i];
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
-/* A layer's output shape in Keras order; flat once a flatten or dense layer is passed. */
-static void keras_shape(dg_shape s, int flat, char *buf, size_t size)
-{
-    if (flat) {
-        snprintf(buf, size, "(None, %d)", s.c * s.h * s.w);
-    } else {
-        snprintf(buf, size, "(None, %d, %d, %d)", s.h, s.w, s.c);
-    }
-}
+    "  MODEL, -m, --model MODEL   model file (default model/digits.model)\n"
+    "  -h, --help                 show this help\n";
 
 static void rule(char c, int width)
 {
@@ -74,18 +48,16 @@ static void print_layers(const dg_net *net)
     printf(" %-4s%-*s  %-*s%*s\n", "#", desc_width, "Layer", shape_width, "Output Shape",
            param_width, "Param #");
     rule('=', width);
-    int flat = 0;
     for (int i = 0; i < n; i++) {
         dg_layer_info info;
         dg_net_layer_info(net, i, &info);
-        flat = flat || !strcmp(info.kind, "flatten") || !strcmp(info.kind, "dense");
-        keras_shape(info.out, flat, shape, sizeof shape);
+        dg_net_shape_text(net, i, shape, sizeof shape);
         printf(" %-4d%-*s  %-*s%*s\n", i + 1, desc_width, info.desc, shape_width, shape,
-               param_width, grouped(info.n_params, num));
+               param_width, dg_format_count(info.n_params, num));
     }
     rule('=', width);
     size_t total = dg_net_param_count(net);
-    printf("Total params: %s (%.2f KB)\n", grouped(total, num), (double)total * 4 / 1024);
+    printf("Total params: %s (%.2f KB)\n", dg_format_count(total, num), (double)total * 4 / 1024);
     printf("Trainable params: %s\n", num);
     printf("Non-trainable params: 0\n");
     rule('_', width);
@@ -96,27 +68,26 @@ static void print_accuracy(const char *label, double a)
     if (a < 0) {
         printf("%-16s unknown\n", label);
     } else {
-        printf("%-16s %.2f%%\n", label, 100 * a);
+        char pct[16];
+        printf("%-16s %s\n", label, dg_format_accuracy(a, pct));
     }
 }
 
 static void print_meta(const dg_net *net, const dg_model_meta *m, const dg_model_file *file)
 {
     char num[32], shape[64];
-    dg_shape in = dg_net_input_shape(net);
-    keras_shape(in, 0, shape, sizeof shape);
-    printf("%-16s %s; computed channels first, C x H x W = %d x %d x %d\n", "Input:", shape, in.c,
-           in.h, in.w);
+    dg_net_shape_text(net, -1, shape, sizeof shape);
+    printf("%-16s %s (height, width, channels; computed channels first)\n", "Input:", shape);
     printf("%-16s %s\n", "Preset:", m->preset[0] ? m->preset : "(none: custom spec)");
     printf("%-16s %s\n", "Spec:", dg_net_spec(net));
     printf("%-16s %s", "Dataset:", m->dataset[0] ? m->dataset : "unknown");
     if (m->n_train > 0) {
-        printf(", trained on %s examples", grouped(m->n_train, num));
+        printf(", trained on %s examples", dg_format_count(m->n_train, num));
     }
     printf("\n");
     if (m->epochs > 0) {
-        printf("%-16s %d epochs, batch %d, learning rate %g, seed %llu\n", "Training:", m->epochs,
-               m->batch, (double)m->lr, (unsigned long long)m->seed);
+        printf("%-16s %d epoch%s, batch %d, learning rate %g, seed %llu\n", "Training:", m->epochs,
+               m->epochs == 1 ? "" : "s", m->batch, (double)m->lr, (unsigned long long)m->seed);
     } else {
         printf("%-16s not recorded\n", "Training:");
     }
@@ -145,16 +116,17 @@ static void print_meta(const dg_net *net, const dg_model_meta *m, const dg_model
     printf("%-16s version %u%s\n", "Preprocessing:", m->preprocess,
            m->preprocess == 1 ? " (MNIST-style: crop, fit 20x20, centre of mass in 28x28)" : "");
     printf("%-16s format %u, %s bytes, CRC-32 0x%08x\n", "File:", file->version,
-           grouped(file->n_bytes, num), file->checksum);
+           dg_format_count(file->n_bytes, num), file->checksum);
 }
 
 int cmd_info(int argc, char **argv)
 {
-    int rc = cli_parse_model_args("info", usage, 1, argc, argv);
+    const char *path;
+    int n_models;
+    int rc = cli_parse_model_args("info", usage, 1, argc, argv, &path, &n_models);
     if (rc >= 0) {
         return rc;
     }
-    const char *path = argv[optind];
     dg_model_meta meta;
     dg_net *net = cli_load_model("info", path, &meta);
     if (!net) {

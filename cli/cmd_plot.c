@@ -1,8 +1,9 @@
 /*
  * cmd_plot.c - `digits plot`: pictures instead of numbers. `history` draws the training
  * curves from a history CSV, `predictions` a grid of test images with what the model said
- * (random ones, or only its mistakes, worst first), `confusion` the confusion heat-map.
- * An output name ending in .svg gives SVG, anything else PNG. Also the test-set run that
+ * (random ones, or only its mistakes, worst first), `confusion` the confusion heat-map,
+ * `filters` the first convolution's kernels, `activations` the feature maps of one image.
+ * An output name ending in .svg gives SVG, .png PNG; others are refused. Also the test-set run that
  * `report` shares.
  */
 #include "cli.h"
@@ -13,21 +14,28 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: digits plot history CSV [-o OUT]\n"
+    "usage: digits plot history [CSV] [--model MODEL] [-o OUT]\n"
     "       digits plot predictions [--model MODEL] [--data DIR] [--n N] [--cols N]\n"
     "                               [--errors] [--seed N] [-o OUT]\n"
     "       digits plot confusion [--model MODEL] [--data DIR] [-o OUT]\n"
+    "       digits plot filters [--model MODEL] [-o OUT]\n"
+    "       digits plot activations IMAGE [--model MODEL] [-o OUT]\n"
     "\n"
-    "Draws a picture into OUT: PNG, or SVG when OUT ends in .svg.\n"
+    "Draws a picture into OUT, PNG or SVG after its extension (.png or .svg; any other is\n"
+    "refused), and says where it went.\n"
     "\n"
     "  history       loss and accuracy per epoch from the history CSV that `digits train`\n"
-    "                writes (MODEL.history.csv); default OUT curves.png\n"
+    "                writes beside the model (default: MODEL's, model/digits.history.csv);\n"
+    "                default OUT curves.png\n"
     "  predictions   test images with the true and predicted class and the confidence,\n"
     "                mistakes framed in red; default OUT predictions.png\n"
     "  confusion     the confusion matrix as a heat-map, with recall and precision per\n"
     "                class; default OUT confusion.png\n"
+    "  filters       the first convolution's kernels; default OUT filters.png\n"
+    "  activations   the feature maps of every convolution for one image (preprocessed as\n"
+    "                by predict); default OUT activations.png\n"
     "\n"
-    "  --model MODEL   model file (default model/digits.model)\n"
+    "  -m, --model MODEL  model file (default model/digits.model)\n"
     "  --data DIR      MNIST-format IDX files, the test split is used (default data/mnist)\n"
     "  --n N           images in the grid (default 36)\n"
     "  --cols N        grid columns (default: a square grid, at most 10)\n"
@@ -138,7 +146,7 @@ static int parse(const char *cmd, int argc, char **argv, plot_opts *o)
     int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":ho:", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":ho:m:", longs, NULL)) != -1) {
         bool ok = true;
         switch (c) {
         case 'm':
@@ -148,6 +156,7 @@ static int parse(const char *cmd, int argc, char **argv, plot_opts *o)
             o->data = optarg;
             break;
         case 'o':
+            ok = cli_picture_path(cmd, "-o", optarg);
             o->out = optarg;
             break;
         case 'e':
@@ -186,19 +195,30 @@ static int parse(const char *cmd, int argc, char **argv, plot_opts *o)
 static int plot_history(plot_opts *o)
 {
     const char *cmd = "plot history";
-    if (o->n_args != 1) {
-        return cli_usage_error(cmd, "%s",
-                               o->n_args ? "one history CSV, please" : "which history CSV?");
+    if (o->n_args > 1) {
+        return cli_usage_error(cmd, "unexpected argument '%s'", o->args[1]);
+    }
+    /* without a CSV, the history `digits train` wrote beside the model */
+    char csv[4096];
+    if (o->n_args == 1) {
+        snprintf(csv, sizeof csv, "%s", o->args[0]);
+    } else {
+        cli_history_path(o->model, csv, sizeof csv);
     }
     const char *out = o->out ? o->out : "curves.png";
     dg_history_row *rows = NULL;
     int n = 0;
-    if (dg_history_load(o->args[0], &rows, &n) != DG_OK || dg_plot_history(rows, n, out) != DG_OK) {
+    dg_status st = dg_history_load(csv, &rows, &n);
+    if (st == DG_ERR_NOT_FOUND && o->n_args == 0) {
+        return cli_error(cmd, "no training history at %s (digits train writes it beside the model)",
+                         csv);
+    }
+    if (st != DG_OK || dg_plot_history(rows, n, out) != DG_OK) {
         free(rows);
         return cli_error(cmd, "%s", dg_last_error());
     }
     free(rows);
-    printf("wrote %s (%d epochs)\n", out, n);
+    cli_wrote(false, "%s (%d epoch%s from %s)", out, n, n == 1 ? "" : "s", csv);
     return DG_EXIT_OK;
 }
 
@@ -268,18 +288,21 @@ static int plot_predictions(plot_opts *o)
         }
         int cols = o->cols ? (int)o->cols : (int)ceil(sqrt((double)n));
         cols = cols > 10 && !o->cols ? 10 : cols;
-        if (dg_plot_predictions(images, labels, pred, conf, n, cols, out) != DG_OK) {
+        if (dg_plot_predictions(images, labels, pred, conf, n, o->errors ? (int)count : (int)ds->n,
+                                cols, out) != DG_OK) {
             cli_error(cmd, "%s", dg_last_error());
         } else {
             int wrong = 0;
             for (int i = 0; i < n; i++) {
                 wrong += labels[i] != pred[i];
             }
+            char all[32], total[32];
+            dg_format_count(ds->n, all);
             if (o->errors) {
-                printf("wrote %s (%d of the %u mistakes on %u test images)\n", out, n, count,
-                       ds->n);
+                cli_wrote(false, "%s (%d of %s mistakes on %s test images)", out, n,
+                          dg_format_count(count, total), all);
             } else {
-                printf("wrote %s (%d test images, %d wrong)\n", out, n, wrong);
+                cli_wrote(false, "%s (%d of %s test images, %d wrong)", out, n, all, wrong);
             }
             rc = DG_EXIT_OK;
         }
@@ -306,10 +329,63 @@ static int plot_confusion(plot_opts *o)
     if (dg_plot_confusion(&run.ev, (const char(*)[32])meta.labels, out) != DG_OK) {
         rc = cli_error(cmd, "%s", dg_last_error());
     } else {
-        printf("wrote %s (%u test images, accuracy %.2f%%)\n", out, run.ev.n,
-               100.0 * run.ev.accuracy);
+        char all[32], pct[16];
+        cli_wrote(false, "%s (%s test images, accuracy %s)", out, dg_format_count(run.ev.n, all),
+                  dg_format_accuracy(run.ev.accuracy, pct));
     }
     cli_test_run_free(&run);
+    return rc;
+}
+
+static int plot_filters(plot_opts *o)
+{
+    const char *cmd = "plot filters";
+    if (o->n_args != 0) {
+        return cli_usage_error(cmd, "unexpected argument '%s'", o->args[0]);
+    }
+    const char *out = o->out ? o->out : "filters.png";
+    dg_model_meta meta;
+    dg_net *net = cli_load_model(cmd, o->model, &meta);
+    if (!net) {
+        return DG_EXIT_FAIL;
+    }
+    int rc = DG_EXIT_OK;
+    if (dg_plot_filters(net, out) != DG_OK) {
+        rc = cli_error(cmd, "%s", dg_last_error());
+    } else {
+        cli_wrote(false, "%s (the first convolution's kernels of %s)", out, o->model);
+    }
+    dg_net_free(net);
+    return rc;
+}
+
+static int plot_activations(plot_opts *o)
+{
+    const char *cmd = "plot activations";
+    if (o->n_args != 1) {
+        return cli_usage_error(cmd, "%s", o->n_args ? "one image, please" : "which image?");
+    }
+    const char *out = o->out ? o->out : "activations.png";
+    dg_model_meta meta;
+    dg_net *net = cli_load_model(cmd, o->model, &meta);
+    if (!net) {
+        return DG_EXIT_FAIL;
+    }
+    dg_image *img = NULL;
+    uint8_t digit[DG_MNIST_PIXELS];
+    dg_prediction p;
+    int rc = DG_EXIT_FAIL;
+    if (dg_net_set_threads(net, (int)o->threads) != DG_OK ||
+        dg_image_load(o->args[0], &img) != DG_OK ||
+        dg_predict_image(net, &meta.norm, img, DG_MIN_CONFIDENCE, &p, digit, NULL) != DG_OK ||
+        dg_plot_activations(net, digit, out) != DG_OK) {
+        cli_error(cmd, "%s", dg_last_error());
+    } else {
+        cli_wrote(false, "%s (feature maps of every convolution for %s)", out, o->args[0]);
+        rc = DG_EXIT_OK;
+    }
+    dg_image_free(img);
+    dg_net_free(net);
     return rc;
 }
 
@@ -319,15 +395,15 @@ typedef struct subcommand {
 } subcommand;
 
 static const subcommand subcommands[] = {
-    {"history", plot_history},
-    {"predictions", plot_predictions},
-    {"confusion", plot_confusion},
+    {"history", plot_history}, {"predictions", plot_predictions}, {"confusion", plot_confusion},
+    {"filters", plot_filters}, {"activations", plot_activations},
 };
 
 int cmd_plot(int argc, char **argv)
 {
     if (argc < 2) {
-        return cli_usage_error("plot", "what to plot? history, predictions or confusion");
+        return cli_usage_error("plot", "what to plot? history, predictions, confusion, filters or "
+                                       "activations");
     }
     const char *what = argv[1];
     if (!strcmp(what, "--help") || !strcmp(what, "-h") || !strcmp(what, "help")) {
@@ -343,5 +419,6 @@ int cmd_plot(int argc, char **argv)
             return rc >= 0 ? rc : subcommands[i].run(&o);
         }
     }
-    return cli_usage_error("plot", "unknown plot '%s': history, predictions or confusion", what);
+    return cli_usage_error(
+        "plot", "unknown plot '%s': history, predictions, confusion, filters or activations", what);
 }

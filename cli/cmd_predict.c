@@ -14,47 +14,29 @@
 
 static const char usage[] =
     "usage: digits predict [--model MODEL] [--csv] [--show] [--save-preprocessed DIR]\n"
-    "                      [--min-confidence X] [--plot OUT.png] PATH...\n"
+    "                      [--min-confidence X] [--plot OUT.png|OUT.svg] PATH...\n"
     "\n"
     "Recognises the digit in PNG, JPEG, PGM/PPM or BMP images; a folder is read in sorted\n"
     "order. Images are turned into MNIST-like 28x28 digits first (docs/preprocessing.md).\n"
+    "The answer is '?' when the image is empty, holds no digit, or the network is unsure\n"
+    "(its best guess is then shown as a guess); an image of several separate digits is\n"
+    "reported as a number, for `digits read`. Confidences are percentages.\n"
     "\n"
-    "  --model MODEL          model file (default model/digits.model)\n"
-    "  --csv                  print path,digit,confidence,status rows\n"
-    "  --show                 print the 28x28 the network saw and its top-3 answers\n"
+    "  -m, --model MODEL      model file (default model/digits.model)\n"
+    "  --csv                  print path,digit,confidence,status rows: confidence 0..1,\n"
+    "                         status ok, unsure, empty, no digit or number of N digits\n"
+    "  --show                 print the 28x28 the network saw and each class's probability\n"
     "  --save-preprocessed D  write each 28x28 as D/NAME.png\n"
-    "  --min-confidence X     answer '?' below this top probability (default 0.6)\n"
-    "  --plot OUT.png         draw the image, its 28x28 and the ten probabilities (one image)\n";
+    "  --min-confidence X     answer '?' below this top probability, 0..1 (default 0.6)\n"
+    "  --plot OUT             draw the image, its 28x28 and the probabilities (one image);\n"
+    "                         PNG or SVG after OUT's extension (.png or .svg)\n";
 
 typedef struct predict_run {
     cli_image_options opt;
     dg_net *net;
     dg_model_meta meta;
-    int n_images, n_failed;
+    int n_images, n_failed, n_saved;
 } predict_run;
-
-static void show_digit(const uint8_t *d, const dg_prediction *p, const dg_model_meta *meta)
-{
-    static const char ramp[] = " .:-=+*#%@";
-    for (int r = 0; r < 28; r++) {
-        printf("  ");
-        for (int c = 0; c < 28; c++) {
-            char ch = ramp[d[r * 28 + c] * 9 / 255];
-            putchar(ch);
-            putchar(ch);
-        }
-        int cls = r / 2 - 2;
-        if (r % 2 == 0 && cls >= 0 && cls < p->classes && p->answer != DG_ANSWER_EMPTY &&
-            p->answer != DG_ANSWER_NO_DIGIT) {
-            int bar = (int)(p->probs[cls] * 30.0f + 0.5f);
-            printf("   %-3.3s %5.3f ", meta->labels[cls], (double)p->probs[cls]);
-            for (int i = 0; i < bar; i++) {
-                putchar('#');
-            }
-        }
-        putchar('\n');
-    }
-}
 
 static void save_preprocessed(predict_run *run, const char *path, const uint8_t *d)
 {
@@ -65,11 +47,13 @@ static void save_preprocessed(predict_run *run, const char *path, const uint8_t 
     int len = dot ? (int)(dot - base) : (int)strlen(base);
     snprintf(name, sizeof name, "%s/%.*s.png", run->opt.save_dir, len, base);
     dg_image *img = NULL;
-    if (dg_image_new(28, 28, 1, &img) == DG_OK) {
+    if (dg_image_new(DG_MNIST_SIDE, DG_MNIST_SIDE, 1, &img) == DG_OK) {
         memcpy(img->pixels, d, DG_MNIST_PIXELS);
         if (dg_image_save_png(name, img) != DG_OK) {
             cli_error("predict", "%s", dg_last_error());
             run->n_failed++;
+        } else {
+            run->n_saved++;
         }
     }
     dg_image_free(img);
@@ -90,6 +74,18 @@ static void report_failure(predict_run *run, const char *path, const char *messa
     }
 }
 
+/* The top three as "7 99.3%, 2 0.5%, 1 0.1%". */
+static void print_top3(const predict_run *run, const dg_prediction *p)
+{
+    char pct[16];
+    for (int i = 0; i < 3 && i < p->classes; i++) {
+        printf("%s%s %s", i ? ", " : "", run->meta.labels[p->top[i]],
+               dg_format_percent(p->top_p[i], pct));
+    }
+}
+
+/* One image: the answer (a digit, or "?" with why), or, when the image holds several
+ * separate digits, that it looks like a number for `digits read`. */
 static void predict_one(predict_run *run, const char *path)
 {
     run->n_images++;
@@ -100,48 +96,76 @@ static void predict_one(predict_run *run, const char *path)
     }
     uint8_t digit[DG_MNIST_PIXELS];
     dg_prediction p;
-    dg_preprocess_info info;
     if (dg_predict_image(run->net, &run->meta.norm, img, (float)run->opt.min_confidence, &p, digit,
-                         &info) != DG_OK) {
+                         NULL) != DG_OK) {
         report_failure(run, path, dg_last_error());
         dg_image_free(img);
         return;
     }
-    bool sure = p.answer == DG_ANSWER_DIGIT;
-    bool found = p.answer == DG_ANSWER_DIGIT || p.answer == DG_ANSWER_UNSURE;
+    /* several separate digits: one answer for the whole image would be a wrong one */
+    dg_segmentation *seg = NULL;
+    dg_prediction digits[DG_SEGMENT_MAX_DIGITS];
+    if (p.answer != DG_ANSWER_EMPTY &&
+        cli_read_number(run->net, &run->meta, (float)run->opt.min_confidence, img, &seg, digits) ==
+            DG_OK &&
+        seg->n < 2) {
+        dg_segmentation_free(seg);
+        seg = NULL;
+    }
+    bool sure = p.answer == DG_ANSWER_DIGIT && !seg;
+    bool found = (p.answer == DG_ANSWER_DIGIT || p.answer == DG_ANSWER_UNSURE) && !seg;
+    char pct[16];
     if (run->opt.csv) {
         cli_print_csv_field(path);
         printf(",%s,", sure ? run->meta.labels[p.digit] : "");
         if (found) {
             printf("%.4f", (double)p.confidence);
         }
-        printf(",%s\n", dg_answer_name(p.answer));
+        if (seg) {
+            printf(",number of %d digits\n", seg->n);
+        } else {
+            printf(",%s\n", dg_answer_name(p.answer));
+        }
     } else {
         printf("%s: %s", path, sure ? run->meta.labels[p.digit] : "?");
-        if (found) {
-            printf("  (confidence %.3f; top 3: %s %.3f, %s %.3f, %s %.3f)", (double)p.confidence,
-                   run->meta.labels[p.top[0]], (double)p.top_p[0], run->meta.labels[p.top[1]],
-                   (double)p.top_p[1], run->meta.labels[p.top[2]], (double)p.top_p[2]);
-        }
-        if (p.answer == DG_ANSWER_UNSURE) {
-            printf("  unsure: best guess %s", run->meta.labels[p.digit]);
-        } else if (!found) {
+        if (seg) {
+            printf("  looks like a number of %d digits; try `digits read`", seg->n);
+        } else if (sure) {
+            printf("  (%s sure; top 3: ", dg_format_percent(p.confidence, pct));
+            print_top3(run, &p);
+            printf(")");
+        } else if (found) {
+            char limit[16];
+            printf("  unsure: best guess %s at %s, below %s (top 3: ", run->meta.labels[p.digit],
+                   dg_format_percent(p.confidence, pct),
+                   dg_format_percent(run->opt.min_confidence, limit));
+            print_top3(run, &p);
+            printf(")");
+        } else {
             printf("  %s", p.answer == DG_ANSWER_EMPTY ? "empty: no ink found"
                                                        : "no digit: only lines, frames or noise");
         }
         putchar('\n');
         if (run->opt.show) {
-            show_digit(digit, &p, &run->meta);
+            cli_show_digit(digit, found ? &p : NULL, &run->meta);
         }
     }
     if (run->opt.save_dir) {
         save_preprocessed(run, path, digit);
     }
-    if (run->opt.plot && dg_plot_probabilities(img, digit, found ? p.probs : NULL, p.classes,
-                                               run->opt.plot) != DG_OK) {
-        cli_error("predict", "%s", dg_last_error());
-        run->n_failed++;
+    if (run->opt.plot) {
+        dg_status st = seg ? dg_plot_number(img, seg, digits, (const char(*)[32])run->meta.labels,
+                                            run->opt.plot)
+                           : dg_plot_prediction(img, digit, &p, (const char(*)[32])run->meta.labels,
+                                                run->opt.plot);
+        if (st != DG_OK) {
+            cli_error("predict", "%s", dg_last_error());
+            run->n_failed++;
+        } else {
+            cli_wrote(run->opt.csv, "%s", run->opt.plot);
+        }
     }
+    dg_segmentation_free(seg);
     dg_image_free(img);
 }
 
@@ -180,6 +204,10 @@ int cmd_predict(int argc, char **argv)
     }
     cli_walk_images(argv + optind, argc - optind, visit_image, fail_path, &run);
     dg_net_free(run.net);
+    if (run.n_saved > 0) {
+        cli_wrote(run.opt.csv, "%d preprocessed 28x28 picture%s to %s", run.n_saved,
+                  run.n_saved == 1 ? "" : "s", run.opt.save_dir);
+    }
     if (run.n_images == 0) {
         return cli_error("predict", "no images found in the given paths");
     }

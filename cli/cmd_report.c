@@ -21,19 +21,22 @@
 #define MAX_SAMPLES 200
 
 static const char usage[] =
-    "usage: digits report [--model MODEL] [--data DIR] [--history CSV] [--samples DIR]\n"
-    "                     [--mistakes N] [--threads N] [-o DIR]\n"
+    "usage: digits report [MODEL | --model MODEL] [--data DIR] [--history CSV]\n"
+    "                     [--samples DIR] [--mistakes N] [--threads N] [-o DIR]\n"
     "\n"
-    "Writes DIR/index.html (default report/index.html) and the pictures it shows: one\n"
-    "self-contained page that opens offline, with the model's layers, training curves,\n"
-    "test accuracy, confusion heat-map, precision and recall per class, the worst\n"
-    "mistakes, and the predictions for the images in the samples folder.\n"
+    "Writes DIR/index.html (default report/index.html): one self-contained page, every\n"
+    "picture inside it (charts as SVG, images as PNG data URIs), that opens offline on any\n"
+    "screen, with the model's layers, training curves, test accuracy, confusion heat-map,\n"
+    "precision and recall per class, the worst mistakes, and the answers for the images\n"
+    "in the samples folder. A part that cannot be made is left out with a note on the page.\n"
     "\n"
-    "  --model MODEL   model file (default model/digits.model)\n"
-    "  --data DIR      MNIST-format IDX files, the test split is used (default data/mnist)\n"
+    "  MODEL, -m, --model MODEL   model file (default model/digits.model)\n"
+    "  --data DIR      MNIST-format IDX files, the test split is used (default data/mnist\n"
+    "                  here, else beside the model's folder)\n"
     "  --history CSV   training history (default: MODEL with .model replaced by\n"
     "                  .history.csv)\n"
-    "  --samples DIR   pictures to recognise: PNG, JPEG, PGM/PPM or BMP (default samples/digits)\n"
+    "  --samples DIR   pictures to recognise: PNG, JPEG, PGM/PPM or BMP (default\n"
+    "                  samples/digits here, else beside the model's folder)\n"
     "  --mistakes N    how many of the worst mistakes to show (default 24, 0 for none)\n"
     "  --threads N     worker threads, 1 to 64 (default: all cores)\n"
     "  -o DIR          output folder (default report)\n";
@@ -42,23 +45,12 @@ typedef struct sample {
     char name[256];
     dg_image *img;
     uint8_t mnist[DG_MNIST_PIXELS];
-    float probs[DG_MAX_CLASSES];
-    int recognised;   /* probs hold the network's answer */
+    dg_prediction pred;
+    int recognised;       /* pred holds the answer */
+    dg_segmentation *seg; /* several digits: read's boxes, else NULL */
+    dg_prediction digits[DG_SEGMENT_MAX_DIGITS];
     const char *note; /* what to say besides, or NULL */
 } sample;
-
-/* MODEL with ".model" replaced by ".history.csv" (appended when it has no such end). */
-static void default_history(const char *model, char *out, size_t size)
-{
-    size_t n = strlen(model);
-    const char *ext = ".model";
-    size_t e = strlen(ext);
-    if (n >= e && !strcmp(model + n - e, ext)) {
-        snprintf(out, size, "%.*s.history.csv", (int)(n - e), model);
-    } else {
-        snprintf(out, size, "%s.history.csv", model);
-    }
-}
 
 static int is_dir(const char *path)
 {
@@ -93,7 +85,7 @@ static int list_samples(const char *dir, sample **out)
         if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof s[0].name) {
             continue;
         }
-        char path[4096];
+        char path[4096 + 256 + 2];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         struct stat st;
         if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -123,7 +115,8 @@ static int recognise_samples(const char *dir, dg_net *net, const dg_model_meta *
     }
     dg_shape in = dg_net_input_shape(net);
     int classes = dg_net_classes(net);
-    if (in.c != 1 || in.h != 28 || in.w != 28 || classes < 1 || classes > DG_MAX_CLASSES) {
+    if (in.c != 1 || in.h != DG_MNIST_SIDE || in.w != DG_MNIST_SIDE || classes < 1 ||
+        classes > DG_MAX_CLASSES) {
         fprintf(stderr, "digits: %s: the model does not take 28x28 digits: samples skipped\n", CMD);
         free(s);
         *out = NULL;
@@ -131,7 +124,7 @@ static int recognise_samples(const char *dir, dg_net *net, const dg_model_meta *
     }
     int kept = 0;
     for (int i = 0; i < listed; i++) {
-        char path[4096];
+        char path[4096 + 256 + 2];
         snprintf(path, sizeof path, "%s/%s", dir, s[i].name);
         dg_image *img = NULL;
         if (dg_image_load(path, &img) != DG_OK) {
@@ -144,30 +137,24 @@ static int recognise_samples(const char *dir, dg_net *net, const dg_model_meta *
         }
         t->img = img;
         t->recognised = 0;
-        t->note = "could not be read";
+        t->seg = NULL;
+        t->note = "could not be recognised";
         kept++;
-        /* the same answers as `digits predict`: empty, no digit, unsure or a digit */
-        dg_prediction pred;
-        if (dg_predict_image(net, &meta->norm, img, DG_MIN_CONFIDENCE, &pred, t->mnist, NULL) !=
+        /* the same answers as `digits predict`: empty, no digit, unsure, a digit, or a
+         * number of several digits, drawn as `digits read` draws it */
+        if (dg_predict_image(net, &meta->norm, img, DG_MIN_CONFIDENCE, &t->pred, t->mnist, NULL) !=
             DG_OK) {
             fprintf(stderr, "digits: %s: %s: %s\n", CMD, path, dg_last_error());
             continue;
         }
-        switch (pred.answer) {
-        case DG_ANSWER_EMPTY:
-            t->note = "no ink found";
-            continue;
-        case DG_ANSWER_NO_DIGIT:
-            t->note = "no digit found";
-            continue;
-        case DG_ANSWER_UNSURE:
-            t->note = "unsure: no class is likely enough";
-            break;
-        default:
-            t->note = NULL;
-        }
-        memcpy(t->probs, pred.probs, (size_t)classes * sizeof *t->probs);
+        t->note = NULL;
         t->recognised = 1;
+        if (t->pred.answer != DG_ANSWER_EMPTY &&
+            cli_read_number(net, meta, DG_MIN_CONFIDENCE, img, &t->seg, t->digits) == DG_OK &&
+            t->seg->n < 2) {
+            dg_segmentation_free(t->seg);
+            t->seg = NULL;
+        }
     }
     *out = s;
     return kept;
@@ -180,7 +167,7 @@ typedef struct mistakes {
     int n;
 } mistakes;
 
-static int collect_mistakes(const cli_test_run *run, int want, mistakes *m)
+static int collect_mistakes(const cli_test_run *run, int want, mistakes *m, int *total)
 {
     memset(m, 0, sizeof *m);
     const dg_dataset *ds = run->ds;
@@ -197,6 +184,7 @@ static int collect_mistakes(const cli_test_run *run, int want, mistakes *m)
         return cli_error(CMD, "out of memory");
     }
     uint32_t count = cli_test_run_mistakes(run, idx);
+    *total = (int)count;
     m->n = count < (uint32_t)want ? (int)count : want;
     for (int i = 0; i < m->n; i++) {
         memcpy(m->images + (size_t)i * DG_MNIST_PIXELS,
@@ -217,6 +205,41 @@ static void free_mistakes(mistakes *m)
     free(m->confidence);
 }
 
+/* A folder the report looks for when none was named (samples/digits, data/mnist): here,
+ * else beside the model's folder (model/digits.model -> model/../samples/digits), so that
+ * a report made from another folder still finds it. Returns false when neither exists. */
+static bool find_folder(const char *model, const char *rel, char *out, size_t size)
+{
+    snprintf(out, size, "%s", rel);
+    if (is_dir(out)) {
+        return true;
+    }
+    const char *slash = strrchr(model, '/');
+    if (slash) {
+        snprintf(out, size, "%.*s/../%s", (int)(slash - model), model, rel);
+    } else {
+        snprintf(out, size, "../%s", rel);
+    }
+    return is_dir(out);
+}
+
+/* Notes for the top of the page: what was left out and why. */
+typedef struct notes {
+    char text[4][4400];
+    const char *ptr[4];
+    int n;
+} notes;
+
+static void note(notes *nt, const char *fmt, const char *path)
+{
+    if (nt->n < 4) {
+        snprintf(nt->text[nt->n], sizeof nt->text[0], fmt, path);
+        fprintf(stderr, "digits: %s: %s\n", CMD, nt->text[nt->n]);
+        nt->ptr[nt->n] = nt->text[nt->n];
+        nt->n++;
+    }
+}
+
 int cmd_report(int argc, char **argv)
 {
     static const struct option longs[] = {
@@ -230,13 +253,13 @@ int cmd_report(int argc, char **argv)
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    const char *model = DG_DEFAULT_MODEL, *data = NULL, *history = NULL, *samples = NULL;
+    const char *model = NULL, *data = NULL, *history = NULL, *samples = NULL;
     const char *out = "report";
     long n_mistakes = 24, threads = 0; /* all cores */
     int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":ho:", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":ho:m:", longs, NULL)) != -1) {
         bool ok = true;
         switch (c) {
         case 'm':
@@ -267,8 +290,9 @@ int cmd_report(int argc, char **argv)
             return DG_EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    model = cli_one_model(CMD, model, argc, argv);
+    if (!model) {
+        return DG_EXIT_USAGE;
     }
 
     dg_model_meta meta;
@@ -278,13 +302,14 @@ int cmd_report(int argc, char **argv)
     }
     int rc = DG_EXIT_FAIL;
     cli_test_run run = {0};
-    int have_run = 0;
+    int have_run = 0, total_mistakes = 0;
     mistakes m = {0};
     dg_history_row *rows = NULL;
     int n_rows = 0;
     sample *s = NULL;
     int n_samples = 0;
     dg_report_sample *rs = NULL;
+    notes nt = {0};
 
     if (dg_net_set_threads(net, (int)threads) != DG_OK) {
         cli_error(CMD, "%s", dg_last_error());
@@ -295,32 +320,47 @@ int cmd_report(int argc, char **argv)
     if (history) {
         snprintf(history_path, sizeof history_path, "%s", history);
     } else {
-        default_history(model, history_path, sizeof history_path);
+        cli_history_path(model, history_path, sizeof history_path);
     }
     dg_status st = dg_history_load(history_path, &rows, &n_rows);
     if (st == DG_ERR_NOT_FOUND && !history) {
-        fprintf(stderr, "digits: %s: no training history at %s: curves left out\n", CMD,
-                history_path);
+        note(&nt, "No training history at %s: the curves are left out.", history_path);
     } else if (st != DG_OK) {
         cli_error(CMD, "%s", dg_last_error());
         goto done;
     }
     /* test results */
-    const char *data_dir = data ? data : DG_DEFAULT_DATA;
-    if (data || is_dir(data_dir)) {
+    char data_dir[4096];
+    if (data) {
+        snprintf(data_dir, sizeof data_dir, "%s", data);
+    }
+    if (data || find_folder(model, DG_DEFAULT_DATA, data_dir, sizeof data_dir)) {
         if (cli_test_run_load(CMD, net, &meta, data_dir, &run) != DG_EXIT_OK) {
             goto done;
         }
         have_run = 1;
-        if (collect_mistakes(&run, (int)n_mistakes, &m) != DG_EXIT_OK) {
+        if (collect_mistakes(&run, (int)n_mistakes, &m, &total_mistakes) != DG_EXIT_OK) {
             goto done;
         }
     } else {
-        fprintf(stderr, "digits: %s: no test data in %s: test results left out\n", CMD, data_dir);
+        note(&nt,
+             "No test data (looked for data/mnist here and beside %s): test results and "
+             "mistakes are left out (--data DIR).",
+             model);
     }
     /* samples */
-    const char *samples_dir = samples ? samples : "samples/digits";
-    if (samples || is_dir(samples_dir)) {
+    char samples_dir[4096];
+    bool have_samples = true;
+    if (samples) {
+        snprintf(samples_dir, sizeof samples_dir, "%s", samples);
+    } else if (!find_folder(model, "samples/digits", samples_dir, sizeof samples_dir)) {
+        have_samples = false;
+        note(&nt,
+             "No samples folder (looked for samples/digits here and beside %s): \"Your "
+             "images\" is left out (--samples DIR).",
+             model);
+    }
+    if (have_samples) {
         n_samples = recognise_samples(samples_dir, net, &meta, &s);
         if (n_samples < 0) {
             goto done;
@@ -333,8 +373,10 @@ int cmd_report(int argc, char **argv)
         for (int i = 0; i < n_samples; i++) {
             rs[i].name = s[i].name;
             rs[i].original = s[i].img;
-            rs[i].mnist = s[i].mnist;
-            rs[i].probs = s[i].recognised ? s[i].probs : NULL;
+            rs[i].mnist = s[i].recognised ? s[i].mnist : NULL;
+            rs[i].pred = s[i].recognised ? &s[i].pred : NULL;
+            rs[i].seg = s[i].seg;
+            rs[i].digits = s[i].digits;
             rs[i].note = s[i].note;
         }
     }
@@ -351,24 +393,44 @@ int cmd_report(int argc, char **argv)
     r.mistake_predicted = m.predicted;
     r.mistake_confidence = m.confidence;
     r.n_mistakes = m.n;
+    r.n_mistakes_total = total_mistakes;
     r.samples = rs;
     r.n_samples = n_samples;
     r.classes = dg_net_classes(net);
+    r.notes = nt.ptr;
+    r.n_notes = nt.n;
+    /* feature maps of the first sample with a digit: the net's last forward must be it */
+    for (int i = 0; i < n_samples; i++) {
+        dg_prediction again;
+        if (s[i].recognised && !s[i].seg &&
+            (s[i].pred.answer == DG_ANSWER_DIGIT || s[i].pred.answer == DG_ANSWER_UNSURE) &&
+            dg_predict_mnist(net, &meta.norm, s[i].mnist, DG_MIN_CONFIDENCE, &again) == DG_OK) {
+            r.activations_mnist = s[i].mnist;
+            r.activations_name = s[i].name;
+            break;
+        }
+    }
     if (dg_report_write(out, &r) != DG_OK) {
         cli_error(CMD, "%s", dg_last_error());
         goto done;
     }
-    printf("wrote %s/index.html", out);
+    char pct[16], shown[32], all[32];
     if (have_run) {
-        printf(" (test accuracy %.2f%%, %d mistakes shown", 100.0 * run.ev.accuracy, m.n);
-        printf(", %d sample images)\n", n_samples);
+        cli_wrote(false,
+                  "%s/index.html (test accuracy %s, %s of %s mistakes shown, %d sample "
+                  "images from %s)",
+                  out, dg_format_accuracy(run.ev.accuracy, pct), dg_format_count(m.n, shown),
+                  dg_format_count(total_mistakes, all), n_samples,
+                  have_samples ? samples_dir : "nowhere");
     } else {
-        printf(" (%d sample images)\n", n_samples);
+        cli_wrote(false, "%s/index.html (%d sample images from %s)", out, n_samples,
+                  have_samples ? samples_dir : "nowhere");
     }
     rc = DG_EXIT_OK;
 done:
     for (int i = 0; i < n_samples; i++) {
         dg_image_free(s[i].img);
+        dg_segmentation_free(s[i].seg);
     }
     free(s);
     free(rs);

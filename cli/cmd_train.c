@@ -35,7 +35,8 @@ static const char usage[] =
     "  --threads N        worker threads, 1 to 64 (default: all cores; with --resume, the\n"
     "                     checkpoint's)\n"
     "  --data DIR         MNIST-format IDX files (default data/mnist)\n"
-    "  -o, --output MODEL where to save the model (default model/digits.model)\n"
+    "  -o, --output MODEL where to save the model (default model/digits.model);\n"
+    "  -m, --model MODEL  the same\n"
     "  --history CSV      per-epoch history (default: MODEL with .history.csv)\n"
     "  --limit N          train on the first N training images only\n"
     "  --labels A,B,...   class names stored in the model (default 0,1,...,9), e.g. for\n"
@@ -121,17 +122,6 @@ static void preset_lines(char *out, size_t size)
     for (int i = 0; names[i] && used < size; i++) {
         used += (size_t)snprintf(out + used, size - used, "%21s%-18s%s\n", "", names[i],
                                  dg_preset_description(names[i]));
-    }
-}
-
-/* "seed-cnn, seed-cnn-dropout, mlp, fast" */
-static void preset_list(char *out, size_t size)
-{
-    const char *const *names = dg_preset_names();
-    size_t used = 0;
-    out[0] = '\0';
-    for (int i = 0; names[i] && used < size; i++) {
-        used += (size_t)snprintf(out + used, size - used, "%s%s", i ? ", " : "", names[i]);
     }
 }
 
@@ -373,6 +363,7 @@ static int parse_options(int argc, char **argv, train_options *o)
         {"threads", required_argument, 0, OPT_THREADS},
         {"data", required_argument, 0, OPT_DATA},
         {"output", required_argument, 0, 'o'},
+        {"model", required_argument, 0, 'o'},
         {"history", required_argument, 0, OPT_HISTORY},
         {"val-split", required_argument, 0, OPT_VAL},
         {"optimizer", required_argument, 0, OPT_OPTIMIZER},
@@ -391,7 +382,7 @@ static int parse_options(int argc, char **argv, train_options *o)
     int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":o:qh", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:m:qh", longs, NULL)) != -1) {
         bool ok = true;
         switch (c) {
         case OPT_PRESET:
@@ -419,6 +410,7 @@ static int parse_options(int argc, char **argv, train_options *o)
             o->data = optarg;
             break;
         case 'o':
+        case 'm':
             o->output = optarg;
             break;
         case OPT_HISTORY:
@@ -472,10 +464,10 @@ static int parse_options(int argc, char **argv, train_options *o)
     if (optind < argc) {
         return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
     }
-    if (o->preset && !dg_preset_spec(o->preset)) {
-        char names[256];
-        preset_list(names, sizeof names);
-        return cli_usage_error("train", "unknown preset '%s' (%s)", o->preset, names);
+    int preset;
+    if (o->preset &&
+        !cli_choice_option("train", "--preset", o->preset, dg_preset_names(), &preset)) {
+        return DG_EXIT_USAGE;
     }
     return 0;
 }
@@ -640,9 +632,9 @@ int cmd_train(int argc, char **argv)
         }
         if (o.labels && !set_labels(o.labels, dg_net_classes(r.net), &r.meta)) {
             rc = cli_usage_error("train",
-                                 "--labels wants %d comma-separated names of 1 to %zu "
+                                 "--labels: '%s' is not %d comma-separated names of 1 to %zu "
                                  "characters",
-                                 dg_net_classes(r.net), sizeof r.meta.labels[0] - 1);
+                                 o.labels, dg_net_classes(r.net), sizeof r.meta.labels[0] - 1);
             goto done;
         }
         snprintf(r.meta.preset, sizeof r.meta.preset, "%s", r.preset);
@@ -689,9 +681,12 @@ int cmd_train(int argc, char **argv)
                 o.resume, prog.last.epoch + 1, r.cfg.epochs, prog.last.step, prog.last.steps,
                 r.preset[0] ? r.preset : dg_net_spec(r.net), n_train, r.files.data);
     } else if (!o.quiet) {
-        fprintf(stderr, "training %s (%zu parameters) on %u images from %s, %d threads\n",
-                o.spec ? dg_net_spec(r.net) : r.preset, dg_net_param_count(r.net), n_train,
-                r.files.data, dg_net_threads(r.net));
+        char params[32], images[32];
+        int threads = dg_net_threads(r.net);
+        fprintf(stderr, "training %s (%s parameters) on %s images from %s, %d thread%s\n",
+                o.spec ? dg_net_spec(r.net) : r.preset,
+                dg_format_count(dg_net_param_count(r.net), params),
+                dg_format_count(n_train, images), r.files.data, threads, threads == 1 ? "" : "s");
     }
     st = dg_train(r.net, train, &r.cfg, &cb);
     int sig = (int)*cli_stop_flag();
@@ -740,7 +735,9 @@ int cmd_train(int argc, char **argv)
         }
         r.meta.test_accuracy = ev.accuracy;
         final_accuracy = ev.accuracy;
-        printf("test loss: %.4f\ntest accuracy: %.4f\n", ev.loss, ev.accuracy);
+        char pct[16];
+        printf("test loss: %.4f\ntest accuracy: %s\n", ev.loss,
+               dg_format_accuracy(ev.accuracy, pct));
     } else if (r.meta.val_accuracy >= 0) {
         final_accuracy = r.meta.val_accuracy;
     }

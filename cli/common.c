@@ -128,25 +128,116 @@ int cli_other_option(const char *cmd, const char *usage, int c, char **argv)
     return cli_usage_error(cmd, "unknown option %s", argv[optind - 1]);
 }
 
-int cli_parse_model_args(const char *cmd, const char *usage, int max_models, int argc, char **argv)
+int cli_parse_model_args(const char *cmd, const char *usage, int max_models, int argc, char **argv,
+                         const char **models, int *n_models)
 {
     static const struct option longs[] = {
+        {"model", required_argument, 0, 'm'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
+    const char *named = NULL;
+    int c;
     opterr = 0;
     optind = 1;
-    int c = getopt_long(argc, argv, ":h", longs, NULL);
-    if (c != -1) {
-        return cli_other_option(cmd, usage, c, argv); /* --help or a usage error */
+    while ((c = getopt_long(argc, argv, ":hm:", longs, NULL)) != -1) {
+        if (c != 'm') {
+            return cli_other_option(cmd, usage, c, argv); /* --help or a usage error */
+        }
+        named = optarg;
     }
-    if (optind >= argc) {
-        return cli_usage_error(cmd, "which model file? e.g. digits %s %s", cmd, DG_DEFAULT_MODEL);
+    *n_models = 0;
+    if (named) {
+        models[(*n_models)++] = named;
     }
-    if (argc - optind > max_models) {
-        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + max_models]);
+    for (int i = optind; i < argc; i++) {
+        if (*n_models == max_models) {
+            return max_models == 1 && named
+                       ? cli_usage_error(cmd, "two models: --model %s and '%s'; give one", named,
+                                         argv[i])
+                       : cli_usage_error(cmd, "unexpected argument '%s'", argv[i]);
+        }
+        models[(*n_models)++] = argv[i];
+    }
+    if (*n_models == 0) {
+        models[(*n_models)++] = DG_DEFAULT_MODEL;
     }
     return -1;
+}
+
+const char *cli_one_model(const char *cmd, const char *named, int argc, char **argv)
+{
+    if (optind >= argc) {
+        return named ? named : DG_DEFAULT_MODEL;
+    }
+    if (named) {
+        cli_usage_error(cmd, "two models: --model %s and '%s'; give one", named, argv[optind]);
+        return NULL;
+    }
+    if (argc - optind > 1) {
+        cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
+        return NULL;
+    }
+    return argv[optind];
+}
+
+void cli_history_path(const char *model, char *out, size_t size)
+{
+    size_t n = strlen(model);
+    const char *ext = ".model";
+    size_t e = strlen(ext);
+    if (n >= e && !strcmp(model + n - e, ext)) {
+        snprintf(out, size, "%.*s.history.csv", (int)(n - e), model);
+    } else {
+        snprintf(out, size, "%s.history.csv", model);
+    }
+}
+
+bool cli_picture_path(const char *cmd, const char *option, const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    if (dot && (!slash || dot > slash) && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".svg"))) {
+        return true;
+    }
+    cli_usage_error(cmd, "%s: '%s' is not a .png or .svg name: pictures are written as PNG or SVG",
+                    option, path);
+    return false;
+}
+
+void cli_wrote(bool to_stderr, const char *fmt, ...)
+{
+    FILE *f = to_stderr ? stderr : stdout;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("wrote ", f);
+    vfprintf(f, fmt, ap);
+    fputc('\n', f);
+    va_end(ap);
+}
+
+void cli_show_digit(const uint8_t *d, const dg_prediction *p, const dg_model_meta *meta)
+{
+    static const char ramp[] = " .:-=+*#%@";
+    bool found = p && (p->answer == DG_ANSWER_DIGIT || p->answer == DG_ANSWER_UNSURE);
+    for (int r = 0; r < DG_MNIST_SIDE; r++) {
+        printf("  ");
+        for (int c = 0; c < DG_MNIST_SIDE; c++) {
+            char ch = ramp[d[r * DG_MNIST_SIDE + c] * 9 / 255];
+            putchar(ch);
+            putchar(ch);
+        }
+        int cls = r / 2 - 2;
+        if (r % 2 == 0 && found && cls >= 0 && cls < p->classes) {
+            char pct[16];
+            int bar = (int)(p->probs[cls] * 30.0f + 0.5f);
+            printf("   %-3.3s %6s ", meta->labels[cls], dg_format_percent(p->probs[cls], pct));
+            for (int i = 0; i < bar; i++) {
+                putchar('#');
+            }
+        }
+        putchar('\n');
+    }
 }
 
 dg_net *cli_load_model(const char *cmd, const char *path, dg_model_meta *meta)
@@ -239,7 +330,9 @@ static void walk_path(walk *w, const char *path, int depth)
         const char *name = entries[i]->d_name;
         if (name[0] != '.') {
             char child[4096];
-            snprintf(child, sizeof child, "%s/%s", path, name);
+            size_t len = strlen(path);
+            bool slash = len > 0 && path[len - 1] == '/'; /* "samples/" gives no "//" */
+            snprintf(child, sizeof child, "%s%s%s", path, slash ? "" : "/", name);
             struct stat cst;
             if (stat(child, &cst) == 0 && (S_ISDIR(cst.st_mode) || has_image_ext(name))) {
                 walk_path(w, child, depth + 1);
@@ -280,7 +373,7 @@ int cli_parse_image_options(const char *cmd, const char *usage, bool with_save_d
     int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hm:", longs, NULL)) != -1) {
         switch (c) {
         case 'm':
             o->model = optarg;
@@ -295,6 +388,9 @@ int cli_parse_image_options(const char *cmd, const char *usage, bool with_save_d
             o->save_dir = optarg;
             break;
         case 'P':
+            if (!cli_picture_path(cmd, "--plot", optarg)) {
+                return DG_EXIT_USAGE;
+            }
             o->plot = optarg;
             break;
         case 'k':
@@ -313,4 +409,23 @@ int cli_parse_image_options(const char *cmd, const char *usage, bool with_save_d
         return cli_usage_error(cmd, "--plot takes exactly one image");
     }
     return -1;
+}
+
+dg_status cli_read_number(dg_net *net, const dg_model_meta *meta, float min_confidence,
+                          const dg_image *img, dg_segmentation **seg,
+                          dg_prediction pred[DG_SEGMENT_MAX_DIGITS])
+{
+    dg_status st = dg_segment(img, seg);
+    for (int k = 0; st == DG_OK && k < (*seg)->n; k++) {
+        uint8_t digit[DG_MNIST_PIXELS];
+        st = dg_segment_to_mnist(*seg, k, digit);
+        if (st == DG_OK) {
+            st = dg_predict_mnist(net, &meta->norm, digit, min_confidence, &pred[k]);
+        }
+    }
+    if (st != DG_OK) {
+        dg_segmentation_free(*seg);
+        *seg = NULL;
+    }
+    return st;
 }

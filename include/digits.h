@@ -68,6 +68,18 @@ dg_status dg_fail(dg_status status, const char *fmt, ...)
 #endif
     ;
 
+/* ---------------------------------------------------------------- numbers for people */
+
+/* One way to write each quantity wherever people read it. A count with a comma every
+ * three digits: 121930 -> "121,930". Returns buf. */
+const char *dg_format_count(uint64_t v, char buf[32]);
+/* A share in 0..1 (a probability, a confidence, an accuracy) as a percentage with one
+ * decimal: 0.99274 -> "99.3%"; clamped to 0..1, "-" when not finite. Returns buf. */
+const char *dg_format_percent(double share, char buf[16]);
+/* An accuracy in 0..1 as a percentage with two decimals, enough to tell runs apart:
+ * 0.99134 -> "99.13%"; "-" when not finite. Returns buf. */
+const char *dg_format_accuracy(double accuracy, char buf[16]);
+
 /* ---------------------------------------------------------------- random numbers */
 
 /* xoshiro256** generator. A small value: copy it to fork a stream. */
@@ -216,6 +228,16 @@ typedef struct dg_layer_info {
 } dg_layer_info;
 int dg_net_layer_count(const dg_net *net);
 void dg_net_layer_info(const dg_net *net, int i, dg_layer_info *info);
+/* Layer i's output shape as Keras prints it, the one way digits writes shapes:
+ * "(None, 26, 26, 32)" (height, width, channels), "(None, 128)" once a flatten or dense
+ * layer is passed; i = -1 is the input. */
+void dg_net_shape_text(const dg_net *net, int i, char *buf, size_t size);
+/* Layer i's weights (borrowed; PyTorch's layouts: conv [O][C][K][K], dense [O][I]) and
+ * their count in *n; NULL and 0 for a layer without weights or a bad i. */
+const float *dg_net_layer_weights(const dg_net *net, int i, size_t *n);
+/* After a forward over exactly one example: layer i's output for it, [out.c][out.h][out.w]
+ * (borrowed, valid until the next forward); NULL otherwise or for a bad i. */
+const float *dg_net_layer_output(const dg_net *net, int i);
 
 /* Glorot-uniform weights, zero biases. */
 void dg_net_init_params(dg_net *net, dg_rng *rng);
@@ -766,28 +788,58 @@ void dg_plot_area_map(const dg_plot_area *area, double x, double y, double *px, 
 dg_status dg_chart_history(const dg_history_row *rows, int n, dg_image **out,
                            dg_plot_area panels[2]);
 dg_status dg_plot_history(const dg_history_row *rows, int n, const char *path);
+/* One of the two panels alone, half as wide: which = 0 loss, 1 accuracy (for pages that
+ * stack them on a narrow screen). */
+dg_status dg_plot_history_panel(const dg_history_row *rows, int n, int which, const char *path);
 /* A grid of cols columns of 28x28 images [n][DG_MNIST_PIXELS] titled "true T" /
- * "pred P 0.93"; wrong predictions are framed and labelled in red. confidence may be NULL. */
+ * "pred P 93.1%"; wrong predictions are framed and labelled in red. confidence may be NULL.
+ * n_total is how many the n were chosen from (n or less: just n), so that the title counts
+ * what it shows out of the whole: "24 of 73 mistakes". */
 dg_status dg_plot_predictions(const uint8_t *images, const uint8_t *labels,
-                              const uint8_t *predicted, const float *confidence, int n, int cols,
-                              const char *path);
+                              const uint8_t *predicted, const float *confidence, int n, int n_total,
+                              int cols, const char *path);
 /* The confusion matrix as a heat-map with the counts (correct cells blue, mistakes red),
  * recall per row and precision per column. labels may be NULL ("0", "1", ...). */
 dg_status dg_plot_confusion(const dg_eval *ev, const char labels[][32], const char *path);
-/* One prediction: the original picture (may be NULL), the 28x28 the network saw, and
- * the probabilities [classes] as bars with the most likely one highlighted. */
+/* One prediction: the original picture (may be NULL), the 28x28 the network saw (may be
+ * NULL for an empty image), and the probabilities as bars, headed by what the answer is:
+ * "Prediction: 7" and how sure, "Unsure: ?" with the best guess drawn as a guess, or
+ * "Empty image" / "No digit" with no bars. labels [p->classes] may be NULL ("0", "1", ...).
+ * DG_ERR_ARG for a bad class count. */
+dg_status dg_plot_prediction(const dg_image *original, const uint8_t mnist28[DG_MNIST_PIXELS],
+                             const dg_prediction *p, const char (*labels)[32], const char *path);
+/* dg_plot_prediction for probabilities [classes] taken as a confident answer. */
 dg_status dg_plot_probabilities(const dg_image *original, const uint8_t mnist28[DG_MNIST_PIXELS],
                                 const float *probs, int classes, const char *path);
+
+/* A read number: img with each digit of seg framed and labelled above, pred[seg->n] the
+ * answers (a confident digit in green, an unsure one as "?" with its guess, in orange),
+ * the number read in the title. DG_ERR_ARG without an image. */
+dg_status dg_plot_number(const dg_image *img, const dg_segmentation *seg, const dg_prediction *pred,
+                         const char (*labels)[32], const char *path);
+
+/* The first convolution's kernels, one tile each (input channels side by side), on one
+ * diverging scale: blue positive, red negative, white zero. DG_ERR_ARG without a
+ * convolution. */
+dg_status dg_plot_filters(const dg_net *net, const char *path);
+/* The feature maps of every convolution for the one example the net's last forward ran
+ * over (dg_predict_mnist or dg_predict_image just before), each map scaled to its own
+ * strongest response; mnist28 (may be NULL) is that example, drawn first. DG_ERR_ARG
+ * without a convolution or such a forward. */
+dg_status dg_plot_activations(const dg_net *net, const uint8_t mnist28[DG_MNIST_PIXELS],
+                              const char *path);
 
 /* ---------------------------------------------------------------- report */
 
 /* One picture for the report: what it is called, what it looked like, what was seen. */
 typedef struct dg_report_sample {
-    const char *name;         /* shown as is, e.g. the file name */
-    const dg_image *original; /* the picture as loaded, or NULL */
-    const uint8_t *mnist;     /* [DG_MNIST_PIXELS] what the network saw */
-    const float *probs;       /* [classes], or NULL when there was nothing to recognise */
-    const char *note;         /* shown with the result, e.g. "no digit found", or NULL */
+    const char *name;            /* shown as is, e.g. the file name */
+    const dg_image *original;    /* the picture as loaded, or NULL */
+    const uint8_t *mnist;        /* [DG_MNIST_PIXELS] what the network saw, or NULL */
+    const dg_prediction *pred;   /* the answer, as dg_predict_image gave it, or NULL */
+    const dg_segmentation *seg;  /* a picture of several digits: their boxes, else NULL */
+    const dg_prediction *digits; /* with seg: the answer for each of its seg->n digits */
+    const char *note;            /* shown with the result, e.g. "could not be read", or NULL */
 } dg_report_sample;
 
 /* What goes into a report; every part may be left out (NULL or 0). Pointers are borrowed. */
@@ -803,15 +855,24 @@ typedef struct dg_report {
     const uint8_t *mistake_predicted;
     const float *mistake_confidence;
     int n_mistakes;
+    int n_mistakes_total;            /* all the mistakes the n_mistakes were chosen from */
     const dg_report_sample *samples; /* [n_samples] */
     int n_samples;
-    int classes; /* for samples' probs when there is no eval or meta */
+    int classes;              /* for samples' answers when there is no eval or meta */
+    const char *const *notes; /* [n_notes] shown at the top: what was left out and why */
+    int n_notes;
+    /* Inside the network: the first convolution's filters (drawn from net), and the
+     * feature maps for one example whose forward was net's last (dg_plot_activations),
+     * named activations_name; NULL to leave them out. */
+    const uint8_t *activations_mnist;
+    const char *activations_name;
 } dg_report;
 
 /*
- * Writes dir/index.html (created with dir if missing) and the PNGs it shows beside it.
- * The page is self-contained and offline: inline style, no scripts, images by relative
- * file name only. Returns DG_ERR_IO when a file cannot be written.
+ * Writes dir/index.html (created with dir if missing): one self-contained page that opens
+ * offline from anywhere, the charts inline as SVG and the pictures as PNG data URIs, with
+ * inline style and no scripts; nothing else is left in dir. Returns DG_ERR_IO when the
+ * page cannot be written, or a drawing's status.
  */
 dg_status dg_report_write(const char *dir, const dg_report *report);
 

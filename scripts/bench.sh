@@ -296,7 +296,7 @@ while [ "$r" -le "$ROUNDS" ]; do
         run fast-d "$B/digits" train --preset fast -q --threads "$OUR_T" --data "$DATA" \
             -o "$TMP/fast.model" || die "digits fast recipe failed"
         record digits fast_total_s "$(awk -v t="$WALL_MS" 'BEGIN { printf "%.2f", t / 1e3 }')"
-        acc=$(sed -n 's/^test accuracy: //p' "$TMP/fast-d.out")
+        acc=$(sed -n 's/^test accuracy: \([0-9.]*\)%*$/\1/p' "$TMP/fast-d.out")
         record digits fast_test_accuracy "$acc"
         msg="  fast recipe: digits ${WALL_MS} ms, accuracy $acc"
         if [ "$TORCH" = 1 ] && run fast-t "$PY" "$REF" --mode fast --threads "$TORCH_T" \

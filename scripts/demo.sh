@@ -36,6 +36,8 @@ step "pictures"
 "$digits" plot confusion --model "$model" -o "$out/confusion.png"
 "$digits" predict --model "$model" --plot "$out/predict-one.png" samples/digits/7-paint-thin.png
 "$digits" read --model "$model" --plot "$out/read-one.png" samples/numbers/2024-year.png
+"$digits" plot filters --model "$model" -o "$out/filters.png"
+"$digits" plot activations --model "$model" -o "$out/activations.png" samples/digits/7-paint-thin.png
 
 step "report"
 "$digits" report --model "$model" --samples samples/digits -o report
@@ -51,5 +53,7 @@ worst mistakes:   $out/mistakes.png
 confusion map:    $out/confusion.png
 one prediction:   $out/predict-one.png
 one number read:  $out/read-one.png
-report:           report/index.html   (open it in a browser; works offline)
+filters:          $out/filters.png
+feature maps:     $out/activations.png
+report:           report/index.html   (one self-contained file: open it in a browser, offline)
 END

@@ -6,9 +6,14 @@
  */
 #include "test.h"
 
+#include <dirent.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
 static const char *digits_bin(void)
@@ -17,12 +22,13 @@ static const char *digits_bin(void)
     return bin ? bin : "build/digits";
 }
 
-/* Runs `digits ARGS` with stdin from /dev/null; returns its exit status (-1 if it did
- * not exit normally, e.g. a crash) and its combined output in out. */
-static int run_digits(const char *args, char *out, size_t size)
+/* Runs the shell command line with stdin from /dev/null; returns its exit status (-1 if it
+ * did not exit normally, e.g. a crash) and its combined output in out. run_digits runs
+ * `digits ARGS`. */
+static int run_shell(const char *line, char *out, size_t size)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1 </dev/null", digits_bin(), args);
+    char cmd[8400];
+    snprintf(cmd, sizeof cmd, "%s 2>&1 </dev/null", line);
     FILE *p = popen(cmd, "r");
     if (!p) {
         return -2;
@@ -33,6 +39,13 @@ static int run_digits(const char *args, char *out, size_t size)
     }
     int status = pclose(p);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int run_digits(const char *args, char *out, size_t size)
+{
+    char line[4096];
+    snprintf(line, sizeof line, "%s %s", digits_bin(), args);
+    return run_shell(line, out, size);
 }
 
 /* Whether the shell finds the program NAME. */
@@ -70,14 +83,18 @@ DG_TEST(cli_usage_errors)
         {"frobnicate", 2, "unknown command"},
         {"train --bogus", 2, "unknown option"},
         {"train --epochs", 2, "needs a value"},
-        {"train --preset nope", 2, "unknown preset"},
+        {"train --preset nope", 2,
+         "--preset: 'nope' is not one of seed-cnn, seed-cnn-dropout, mlp, fast"},
         {"train extra-argument", 2, "unexpected argument"},
         {"predict", 2, "no image"},
-        {"info", 2, "which model file?"},
         {"info a.model b.model", 2, "unexpected argument 'b.model'"},
-        {"verify", 2, "which model file?"},
+        {"info --model a.model b.model", 2, "two models: --model a.model and 'b.model'"},
+        {"evaluate a.model b.model", 2, "unexpected argument 'b.model'"},
+        {"evaluate -m a.model b.model", 2, "two models"},
+        {"report a.model b.model", 2, "unexpected argument 'b.model'"},
         {"verify --bogus", 2, "unknown option --bogus"},
         {"plot", 2, ""},
+        {"help nosuch", 2, "unknown command 'nosuch'"},
     };
     check_cases(cases, sizeof cases / sizeof cases[0]);
 }
@@ -101,6 +118,10 @@ DG_TEST(cli_option_values_named)
         {"plot predictions --n 0", 2, "--n: '0' is not a whole number in 1..1000"},
         {"plot confusion --threads 65", 2, "--threads: '65' is not a whole number in 1..64"},
         {"report --mistakes -1", 2, "--mistakes: '-1' is not a whole number in 0..1000"},
+        {"plot history -o h.pdf", 2, "-o: 'h.pdf' is not a .png or .svg name"},
+        {"plot confusion -o noext", 2, "-o: 'noext' is not a .png or .svg name"},
+        {"predict --plot out.jpg x.png", 2, "--plot: 'out.jpg' is not a .png or .svg name"},
+        {"read --plot out.gif x.png", 2, "--plot: 'out.gif' is not a .png or .svg name"},
     };
     check_cases(cases, sizeof cases / sizeof cases[0]);
 }
@@ -115,6 +136,22 @@ DG_TEST(cli_help_everywhere)
         int st = run_digits(args, out, sizeof out);
         CHECK_MSG(st == 0, "digits %s: exit %d; output: %s", args, st, out);
         CHECK_MSG(strstr(out, "usage"), "digits %s prints no usage: %s", args, out);
+    }
+}
+
+/* `digits help COMMAND` prints what `digits COMMAND --help` prints. */
+DG_TEST(cli_help_command)
+{
+    static const char *const commands[] = {"train", "evaluate", "predict", "read",
+                                           "info",  "verify",   "plot",    "report"};
+    char help[8192], direct[8192], args[64];
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        snprintf(args, sizeof args, "help %s", commands[i]);
+        int st = run_digits(args, help, sizeof help);
+        snprintf(args, sizeof args, "%s --help", commands[i]);
+        run_digits(args, direct, sizeof direct);
+        CHECK_MSG(st == 0 && !strcmp(help, direct), "digits help %s differs from --help: %s",
+                  commands[i], help);
     }
 }
 
@@ -195,6 +232,7 @@ DG_TEST(cli_train_evaluate_predict_round)
     int st = run_digits(args, out, sizeof out);
     CHECK_MSG(st == 0, "train: exit %d: %s", st, out);
     CHECK(strstr(out, "test accuracy: "));
+    CHECK_MSG(strstr(out, ", 1 thread\n"), "not '1 thread': %s", out);
     snprintf(args, sizeof args, "evaluate --model %s/m.model --data %s", dir, dir);
     st = run_digits(args, out, sizeof out);
     CHECK_MSG(st == 0, "evaluate: exit %d: %s", st, out);
@@ -330,11 +368,6 @@ DG_TEST(cli_train_killed_keeps_old_model_and_history)
 }
 
 /* ---------------------------------------------------------------- stopping and resuming */
-
-#include <dirent.h>
-#include <signal.h>
-#include <time.h>
-#include <unistd.h>
 
 /* Starts `digits train ARGS...` (NULL-terminated) with output to out_path; its pid. */
 static pid_t spawn_train(const char *out_path, const char *const *args)
@@ -619,4 +652,197 @@ DG_TEST(cli_train_divergence_keeps_last_checkpoint)
     CHECK(p.epoch == 1 && p.step == 0);
     snprintf(path, sizeof path, "%s/d.history.csv", dir);
     CHECK(file_has(path, "\n1,") && !file_has(path, "\n2,"));
+}
+
+/* Trains the bar model into DIR/model/digits.model (and its history beside it); false
+ * after recording a failure. */
+static bool train_default_model(const char *dir)
+{
+    char out[16384], args[2048];
+    snprintf(args, sizeof args,
+             "train --spec 'flatten, dense 16 relu, dense 10' --epochs 2 --threads 1 -q --data %s "
+             "-m %s/model/digits.model",
+             dir, dir);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/model", dir);
+    mkdir(path, 0777);
+    int st = run_digits(args, out, sizeof out);
+    if (st != 0) {
+        test_fail(__FILE__, __LINE__, "train: exit %d: %s", st, out);
+        return false;
+    }
+    return true;
+}
+
+/* Runs `cd DIR && digits ARGS`, the program named by its absolute path. */
+static int run_in(const char *dir, const char *args, char *out, size_t size)
+{
+    char bin[4096], cmd[8192];
+    if (!realpath(digits_bin(), bin)) {
+        return -2;
+    }
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s", dir, bin, args);
+    return run_shell(cmd, out, size);
+}
+
+/* A picture: one bar (a digit of the bar data), two strokes far apart (a number of two
+ * digits) or nothing. */
+static bool write_bar_picture(const char *path, int bars)
+{
+    dg_image *img = NULL;
+    if (dg_canvas_new(bars > 1 ? 240 : 28, bars > 1 ? 100 : 28, bars > 1 ? 0xffffff : 0, &img) !=
+        DG_OK) {
+        return false;
+    }
+    if (bars == 1) {
+        dg_draw_rect(img, 4, 12, 20, 2, 0xffffff);
+    } else if (bars > 1) {
+        dg_draw_line(img, 60, 15, 60, 85, 8, 0);
+        dg_draw_line(img, 150, 15, 190, 85, 8, 0);
+    }
+    bool ok = dg_image_save_png(path, img) == DG_OK;
+    dg_image_free(img);
+    return ok;
+}
+
+/* One rule for the model: --model/-m everywhere, MODEL as an argument for the commands
+ * that act on a model file, model/digits.model when none is named; `plot history` finds
+ * the model's own history. */
+DG_TEST(cli_model_named_everywhere)
+{
+    const char *dir = small_dataset_dir();
+    if (!train_default_model(dir)) {
+        return;
+    }
+    char img[1024];
+    snprintf(img, sizeof img, "%s/bar.png", dir);
+    CHECK(write_bar_picture(img, 1));
+    static const cli_case in_dir[] = {
+        {"info", 0, "Model: model/digits.model"},
+        {"info model/digits.model", 0, "Model: model/digits.model"},
+        {"info --model model/digits.model", 0, "Model: model/digits.model"},
+        {"info -m model/digits.model", 0, "Total params"},
+        {"verify", 0, "model/digits.model: ok"},
+        {"verify -m model/digits.model", 0, "model/digits.model: ok"},
+        {"verify model/digits.model model/digits.model", 0, "ok"},
+        {"evaluate --data .", 0, "model: model/digits.model"},
+        {"evaluate model/digits.model --data .", 0, "test accuracy: "},
+        {"evaluate -m model/digits.model --data .", 0, "test accuracy: "},
+        {"plot history -o h.png", 0, "wrote h.png (2 epochs from model/digits.history.csv)"},
+        {"plot history -m model/digits.model -o h.svg", 0, "wrote h.svg"},
+        {"plot confusion -m model/digits.model --data . -o c.svg", 0, "wrote c.svg"},
+        {"predict -m model/digits.model bar.png", 0, "bar.png: "},
+        {"predict bar.png", 0, "bar.png: "},
+        {"read -m model/digits.model bar.png", 0, "bar.png: "},
+        {"report --data . -o r1", 0, "wrote r1/index.html"},
+        {"report model/digits.model --data . -o r2", 0, "wrote r2/index.html"},
+        {"report -m model/digits.model --data . -o r3", 0, "wrote r3/index.html"},
+        {"report --model nowhere.model", 1, "no model at nowhere.model"},
+        {"plot filters -m model/digits.model -o f.png", 1, "has no convolution"},
+        {"plot activations bar.png -o a.svg", 1, "has no convolution"},
+        {"info nowhere.model", 1, "no model at nowhere.model"},
+    };
+    char out[16384];
+    for (size_t i = 0; i < sizeof in_dir / sizeof in_dir[0]; i++) {
+        int st = run_in(dir, in_dir[i].args, out, sizeof out);
+        CHECK_MSG(st == in_dir[i].want_status, "digits %s: exit %d, want %d: %s", in_dir[i].args,
+                  st, in_dir[i].want_status, out);
+        CHECK_MSG(strstr(out, in_dir[i].want_text), "digits %s: output lacks '%s': %s",
+                  in_dir[i].args, in_dir[i].want_text, out);
+    }
+    /* no samples folder here: the page says so instead of silently leaving it out */
+    char path[1100];
+    snprintf(path, sizeof path, "%s/r1/index.html", dir);
+    CHECK_MSG(file_has(path, "No samples folder"), "the report does not say where its samples are");
+}
+
+/* Pictures say what the terminal says: an unsure answer, an empty image and a number of
+ * several digits are drawn as such; every written file is announced; a folder walk
+ * writes no double slash. */
+DG_TEST(cli_pictures_honest)
+{
+    const char *dir = small_dataset_dir();
+    if (!train_default_model(dir)) {
+        return;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/pics", dir);
+    mkdir(path, 0777);
+    snprintf(path, sizeof path, "%s/pics/bar.png", dir);
+    CHECK(write_bar_picture(path, 1));
+    snprintf(path, sizeof path, "%s/pics/blank.png", dir);
+    CHECK(write_bar_picture(path, 0));
+    snprintf(path, sizeof path, "%s/pics/number.png", dir);
+    CHECK(write_bar_picture(path, 2));
+    static const cli_case cases[] = {
+        {"predict --plot blank.png pics/blank.png", 0, "pics/blank.png: ?  empty: no ink found"},
+        {"predict --plot blank.svg pics/blank.png", 0, "wrote blank.svg"},
+        {"predict --min-confidence 1 --plot unsure.svg pics/bar.png", 0, "unsure: best guess"},
+        {"predict --plot number.svg pics/number.png", 0,
+         "?  looks like a number of 2 digits; try `digits read`"},
+        {"predict --csv pics/number.png", 0, ",,number of 2 digits"},
+        {"predict --plot p.png pics/bar.png", 0, "wrote p.png"},
+        {"read --plot r.svg pics/number.png", 0, "wrote r.svg"},
+        {"predict pics/", 0, "pics/bar.png: "},
+        {"predict --save-preprocessed pre pics", 0, "wrote 3 preprocessed 28x28 pictures to pre"},
+    };
+    char out[16384];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int st = run_in(dir, cases[i].args, out, sizeof out);
+        CHECK_MSG(st == cases[i].want_status, "digits %s: exit %d, want %d: %s", cases[i].args, st,
+                  cases[i].want_status, out);
+        CHECK_MSG(strstr(out, cases[i].want_text), "digits %s: output lacks '%s': %s",
+                  cases[i].args, cases[i].want_text, out);
+        CHECK_MSG(!strstr(out, "//"), "digits %s: a double slash: %s", cases[i].args, out);
+    }
+    static const struct {
+        const char *file, *want, *not_want;
+    } pictures[] = {
+        {"blank.svg", ">Empty image: ?<", "probability per class"},
+        {"unsure.svg", ">Unsure: ?<", "Prediction:"},
+        {"number.svg", ">read: ", "Prediction:"},
+        {"r.svg", ">read: ", "Prediction:"},
+    };
+    for (size_t i = 0; i < sizeof pictures / sizeof pictures[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, pictures[i].file);
+        char *svg = test_read_file(path, NULL);
+        bool ok = svg && strstr(svg, pictures[i].want) && !strstr(svg, pictures[i].not_want);
+        free(svg);
+        CHECK_MSG(ok, "%s does not say '%s'", pictures[i].file, pictures[i].want);
+    }
+    snprintf(path, sizeof path, "%s/blank.png", dir);
+    dg_image *img = NULL;
+    CHECK_OK(dg_image_load(path, &img));
+    dg_image_free(img);
+}
+
+/* completion/digits.bash completes commands, options (from each command's --help),
+ * presets and plot kinds. */
+DG_TEST(cli_bash_completion)
+{
+    if (!have_command("bash")) {
+        SKIP("no bash to load completion/digits.bash into");
+    }
+    char bin[4096];
+    CHECK(realpath(digits_bin(), bin));
+    char *slash = strrchr(bin, '/');
+    CHECK(slash);
+    *slash = '\0';
+    char line[6000], out[8192];
+    snprintf(line, sizeof line,
+             "PATH='%s':\"$PATH\" bash -c 'shopt -s extglob; . completion/digits.bash; "
+             "t() { COMP_WORDS=(\"$@\"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _digits; "
+             "echo \"$2: ${COMPREPLY[*]}\"; }; "
+             "t digits \"\"; t digits train --preset \"\"; t digits predict --min; "
+             "t digits plot \"\"; t digits report --thr'",
+             bin);
+    int st = run_shell(line, out, sizeof out);
+    CHECK_MSG(st == 0, "bash: exit %d: %s", st, out);
+    CHECK_MSG(strstr(out, ": train evaluate predict read info verify plot report help"),
+              "commands: %s", out);
+    CHECK_MSG(strstr(out, "train: seed-cnn seed-cnn-dropout mlp fast"), "presets: %s", out);
+    CHECK_MSG(strstr(out, "predict: --min-confidence"), "options: %s", out);
+    CHECK_MSG(strstr(out, "plot: history predictions confusion filters activations"),
+              "plot kinds: %s", out);
+    CHECK_MSG(strstr(out, "report: --threads"), "report options: %s", out);
 }

@@ -270,7 +270,7 @@ DG_TEST(plot_predictions_png)
         conf[i] = 0.5f + 0.05f * i;
     }
     const char *path = tmp_file("grid.png");
-    CHECK_OK(dg_plot_predictions(images, labels, pred, conf, N, 4, path));
+    CHECK_OK(dg_plot_predictions(images, labels, pred, conf, N, 0, 4, path));
     dg_image *img = NULL;
     CHECK_OK(dg_image_load(path, &img));
     int red = count_colour(img, RED);
@@ -282,13 +282,13 @@ DG_TEST(plot_predictions_png)
 
     /* no mistakes: no red at all */
     pred[3] = 3;
-    CHECK_OK(dg_plot_predictions(images, labels, pred, NULL, N, 5, path));
+    CHECK_OK(dg_plot_predictions(images, labels, pred, NULL, N, 0, 5, path));
     CHECK_OK(dg_image_load(path, &img));
     red = count_colour(img, RED);
     dg_image_free(img);
     CHECK(red == 0);
-    CHECK_STATUS(dg_plot_predictions(images, labels, pred, conf, 0, 4, path), DG_ERR_ARG);
-    CHECK_STATUS(dg_plot_predictions(images, labels, pred, conf, 3, 0, path), DG_ERR_ARG);
+    CHECK_STATUS(dg_plot_predictions(images, labels, pred, conf, 0, 0, 4, path), DG_ERR_ARG);
+    CHECK_STATUS(dg_plot_predictions(images, labels, pred, conf, 3, 0, 0, path), DG_ERR_ARG);
 }
 
 static void fake_eval(dg_eval *ev)
@@ -397,10 +397,10 @@ DG_TEST(plot_svg_output)
     uint8_t images[2 * DG_MNIST_PIXELS] = {0}, labels[2] = {1, 2}, pred[2] = {1, 7};
     float conf[2] = {0.9f, 0.6f};
     path = tmp_file("grid.SVG");
-    CHECK_OK(dg_plot_predictions(images, labels, pred, conf, 2, 2, path));
+    CHECK_OK(dg_plot_predictions(images, labels, pred, conf, 2, 0, 2, path));
     svg = test_read_file(path, NULL);
     CHECK(svg);
-    ok = strstr(svg, "pred 7 0.60") != NULL && strstr(svg, "#d62728") != NULL;
+    ok = strstr(svg, "pred 7 60.0%") != NULL && strstr(svg, "#d62728") != NULL;
     free(svg);
     CHECK(ok);
     /* class names are escaped, and what the bitmap font cannot draw reads '?' as in a PNG */
@@ -425,4 +425,122 @@ DG_TEST(plot_unwritable_path)
     CHECK_STATUS(dg_plot_history(&row, 1, path), DG_ERR_NOT_FOUND);
     snprintf(path, sizeof path, "%s/no/such/folder/x.svg", test_tmp_dir());
     CHECK_STATUS(dg_plot_history(&row, 1, path), DG_ERR_IO);
+}
+
+/* A "?" is drawn as one: an unsure answer says so and shows its best guess as a guess,
+ * an empty image says it is empty and draws no bars; read's picture marks unsure digits. */
+DG_TEST(plot_prediction_honest)
+{
+    uint8_t digit[DG_MNIST_PIXELS] = {0};
+    memset(digit + 300, 255, 100);
+    dg_prediction p = {.answer = DG_ANSWER_UNSURE, .digit = 7, .confidence = 0.394f, .classes = 10};
+    p.probs[7] = 0.394f;
+    p.probs[0] = 0.35f;
+    p.probs[1] = 0.256f;
+    const char *path = tmp_file("unsure.svg");
+    CHECK_OK(dg_plot_prediction(NULL, digit, &p, NULL, path));
+    char *svg = test_read_file(path, NULL);
+    CHECK(svg);
+    bool ok = strstr(svg, ">Unsure: ?<") && strstr(svg, ">best guess 7, only 39.4% sure<") &&
+              strstr(svg, ">39.4%<") && !strstr(svg, "Prediction");
+    free(svg);
+    CHECK_MSG(ok, "the unsure answer is not drawn as unsure");
+
+    dg_prediction empty = {.answer = DG_ANSWER_EMPTY, .digit = -1, .classes = 10};
+    dg_image *blank = NULL;
+    CHECK_OK(dg_canvas_new(40, 30, 0xffffff, &blank));
+    path = tmp_file("empty.svg");
+    dg_status st = dg_plot_prediction(blank, digit, &empty, NULL, path);
+    dg_image_free(blank);
+    CHECK_OK(st);
+    svg = test_read_file(path, NULL);
+    CHECK(svg);
+    ok = strstr(svg, ">Empty image: ?<") && strstr(svg, ">no ink found, nothing to recognise<") &&
+         !strstr(svg, "probability per class");
+    free(svg);
+    CHECK_MSG(ok, "the empty image is not drawn as empty");
+    CHECK_OK(dg_plot_prediction(NULL, NULL, &empty, NULL, tmp_file("empty.png")));
+
+    /* a number: the second digit only a guess */
+    dg_image *img = NULL;
+    CHECK_OK(dg_canvas_new(240, 100, 0xffffff, &img));
+    dg_draw_line(img, 60, 15, 60, 85, 8, 0);
+    dg_draw_line(img, 150, 15, 190, 85, 8, 0);
+    dg_segmentation *seg = NULL;
+    st = dg_segment(img, &seg);
+    if (st != DG_OK) {
+        dg_image_free(img);
+    }
+    CHECK_OK(st);
+    dg_prediction d[2] = {
+        {.answer = DG_ANSWER_DIGIT, .digit = 1, .confidence = 0.98f, .classes = 10},
+        {.answer = DG_ANSWER_UNSURE, .digit = 7, .confidence = 0.41f, .classes = 10}};
+    path = tmp_file("number.svg");
+    st = seg->n == 2 ? dg_plot_number(img, seg, d, NULL, path) : DG_ERR_ARG;
+    dg_segmentation_free(seg);
+    dg_image_free(img);
+    CHECK_OK(st);
+    svg = test_read_file(path, NULL);
+    CHECK(svg);
+    ok = strstr(svg, ">read: 1?<") && strstr(svg, ">98.0%<") && strstr(svg, ">7? 41.0%<") &&
+         strstr(svg, "1 unsure");
+    free(svg);
+    CHECK_MSG(ok, "the read number does not mark its unsure digit");
+    CHECK_STATUS(dg_plot_prediction(NULL, digit, NULL, NULL, path), DG_ERR_ARG);
+}
+
+/* Filters need a convolution; feature maps need the one image the net just saw. */
+DG_TEST(plot_filters_and_activations)
+{
+    dg_net *net = NULL;
+    CHECK_OK(
+        dg_net_new("conv 4 3 relu, maxpool 2, flatten, dense 10", (dg_shape){1, 28, 28}, &net));
+    dg_rng rng;
+    dg_rng_seed(&rng, 1);
+    dg_net_init_params(net, &rng);
+    uint8_t digit[DG_MNIST_PIXELS] = {0};
+    memset(digit + 300, 255, 100);
+    dg_status before = dg_plot_activations(net, digit, tmp_file("early.svg"));
+    dg_prediction p;
+    dg_norm norm = dg_norm_default();
+    dg_status st = dg_predict_mnist(net, &norm, digit, 0.5f, &p);
+    char maps[600], filters[600];
+    const char *tmp = test_tmp_dir();
+    snprintf(maps, sizeof maps, "%s/maps.svg", tmp);
+    snprintf(filters, sizeof filters, "%s/filters.svg", tmp);
+    dg_status drawn = st == DG_OK ? dg_plot_activations(net, digit, maps) : st;
+    dg_status drawn_filters = dg_plot_filters(net, filters);
+    dg_net_free(net);
+    CHECK_STATUS(before, DG_ERR_ARG);
+    CHECK_OK(drawn);
+    CHECK_OK(drawn_filters);
+    char *svg = test_read_file(maps, NULL);
+    bool ok = svg && strstr(svg, ">layer 1: conv 4 3 relu, 4 maps of 26x26<");
+    free(svg);
+    CHECK_MSG(ok, "no feature maps of layer 1");
+    svg = test_read_file(filters, NULL);
+    ok = svg && strstr(svg, ">Filters of layer 1: conv 4 3 relu<") &&
+         strstr(svg, "4 kernels of 3x3");
+    free(svg);
+    CHECK_MSG(ok, "no filters of layer 1");
+    CHECK_OK(dg_net_new("flatten, dense 10", (dg_shape){1, 28, 28}, &net));
+    st = dg_plot_filters(net, tmp_file("none.png"));
+    dg_status st2 = dg_plot_activations(net, digit, tmp_file("none2.png"));
+    dg_net_free(net);
+    CHECK_STATUS(st, DG_ERR_ARG);
+    CHECK_STATUS(st2, DG_ERR_ARG);
+}
+
+/* One epoch: the accuracy axis is a few points around it and never passes 100%. */
+DG_TEST(plot_history_one_epoch_axis)
+{
+    const dg_history_row row = {1, 0.15, 0.9564, -1, -1, 27.0};
+    dg_image *img = NULL;
+    dg_plot_area panels[2];
+    CHECK_OK(dg_chart_history(&row, 1, &img, panels));
+    dg_image_free(img);
+    CHECK_MSG(panels[1].y1 <= 100.0 && panels[1].y0 < 95.64 && panels[1].y1 > 95.64,
+              "accuracy axis %g..%g", panels[1].y0, panels[1].y1);
+    CHECK_OK(dg_plot_history_panel(&row, 1, 1, tmp_file("acc.svg")));
+    CHECK_STATUS(dg_plot_history_panel(&row, 1, 2, tmp_file("bad.svg")), DG_ERR_ARG);
 }

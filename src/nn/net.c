@@ -301,6 +301,39 @@ void dg_net_layer_info(const dg_net *net, int i, dg_layer_info *info)
     info->n_params = l->n_weights + l->n_bias;
 }
 
+const float *dg_net_layer_output(const dg_net *net, int i)
+{
+    if (i < 0 || i >= net->n_layers || net->last_n != 1 || !net->reps || !net->reps[0].act) {
+        return NULL;
+    }
+    return net->reps[0].act[i + 1]; /* one example: the first replica's first */
+}
+
+const float *dg_net_layer_weights(const dg_net *net, int i, size_t *n)
+{
+    *n = 0;
+    if (i < 0 || i >= net->n_layers || net->layers[i].n_weights == 0) {
+        return NULL;
+    }
+    *n = net->layers[i].n_weights;
+    return net->layers[i].w;
+}
+
+void dg_net_shape_text(const dg_net *net, int i, char *buf, size_t size)
+{
+    bool flat = false;
+    for (int k = 0; k <= i && k < net->n_layers; k++) {
+        const char *kind = net->layers[k].ops->name;
+        flat = flat || !strcmp(kind, "flatten") || !strcmp(kind, "dense");
+    }
+    dg_shape s = i < 0 || i >= net->n_layers ? net->input : net->layers[i].out;
+    if (flat) {
+        snprintf(buf, size, "(None, %d)", s.c * s.h * s.w);
+    } else {
+        snprintf(buf, size, "(None, %d, %d, %d)", s.h, s.w, s.c);
+    }
+}
+
 void dg_net_init_params(dg_net *net, dg_rng *rng)
 {
     for (int i = 0; i < net->n_layers; i++) {

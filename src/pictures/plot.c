@@ -15,21 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The palette: dark text on white, one colour per series, red for anything wrong. */
-#define INK        0x222222u
-#define MUTED      0x666666u
-#define FAINT      0xc8c8c8u
-#define GRID       0xe8e8e8u
-#define AXIS       0x555555u
-#define WHITE      0xffffffu
-#define TRAIN      0x1f77b4u /* blue */
-#define VALIDATION 0xff7f0eu /* orange */
-#define WRONG      0xd62728u /* red */
-#define WRONG_BG   0xffe9e7u
-#define RIGHT      0x1a7f37u /* green */
-#define BAR        0xb4b4b4u
-#define CELL_BLUE  0x2166acu
-
 /* ---------------------------------------------------------------- scales and ticks */
 
 int dg_nice_ticks(double lo, double hi, int target, double *ticks, int max)
@@ -217,6 +202,10 @@ static void history_panel(dg_surface *c, int px0, int pw, const dg_history_row *
     }
     if (which == 0) {
         lo = 0; /* losses are read against zero */
+    } else if (hi - lo < 1.0) {
+        /* one epoch, or a flat run: a few points around it, never above 100% */
+        lo = hi - 5.0;
+        hi = fmin(hi + 5.0, 100.0);
     }
     double yt[MAX_TICKS];
     int ny = dg_nice_ticks(lo, hi, 5, yt, MAX_TICKS);
@@ -349,6 +338,21 @@ dg_status dg_plot_history(const dg_history_row *rows, int n, const char *path)
     return dg_surface_finish(&c, path);
 }
 
+dg_status dg_plot_history_panel(const dg_history_row *rows, int n, int which, const char *path)
+{
+    dg_status st = history_check(rows, n);
+    if (st == DG_OK && which != 0 && which != 1) {
+        st = dg_fail(DG_ERR_ARG, "history plot: panel %d (want 0 loss or 1 accuracy)", which);
+    }
+    dg_surface c;
+    if (st != DG_OK || (st = dg_surface_start(&c, HIST_W / 2, HIST_H, WHITE, path)) != DG_OK) {
+        return st;
+    }
+    dg_plot_area a;
+    history_panel(&c, 0, HIST_W / 2, rows, n, which, &a);
+    return dg_surface_finish(&c, path);
+}
+
 /* ---------------------------------------------------------------- prediction grid */
 
 #define TILE_SCALE 4 /* 28x28 shown as 112x112 */
@@ -359,8 +363,8 @@ dg_status dg_plot_history(const dg_history_row *rows, int n, const char *path)
 #define GRID_TOP   62
 
 dg_status dg_plot_predictions(const uint8_t *images, const uint8_t *labels,
-                              const uint8_t *predicted, const float *confidence, int n, int cols,
-                              const char *path)
+                              const uint8_t *predicted, const float *confidence, int n, int n_total,
+                              int cols, const char *path)
 {
     if (!images || !labels || !predicted || n < 1 || cols < 1) {
         return dg_fail(DG_ERR_ARG, "prediction grid: no images (n %d, cols %d)", n, cols);
@@ -374,12 +378,22 @@ dg_status dg_plot_predictions(const uint8_t *images, const uint8_t *labels,
     for (int i = 0; i < n; i++) {
         wrong += labels[i] != predicted[i];
     }
-    char title[160], sub[160];
+    n_total = n_total > n ? n_total : n;
+    char title[160], sub[160], shown[32], total[32];
+    dg_format_count((uint64_t)n, shown);
+    dg_format_count((uint64_t)n_total, total);
     snprintf(title, sizeof title, "%d of %d right", n - wrong, n);
     if (wrong == n) {
-        /* a gallery of mistakes */
-        snprintf(title, sizeof title, "%d mistake%s", n, n == 1 ? "" : "s");
+        /* a gallery of mistakes: how many of all of them */
+        if (n_total > n) {
+            snprintf(title, sizeof title, "%s of %s mistakes", shown, total);
+        } else {
+            snprintf(title, sizeof title, "%s mistake%s", shown, n == 1 ? "" : "s");
+        }
         snprintf(sub, sizeof sub, "true class, then the network's answer and its confidence");
+    } else if (n_total > n) {
+        snprintf(sub, sizeof sub, "%s of %s images; %d wrong%s", shown, total, wrong,
+                 wrong ? ", framed in red" : "");
     } else if (wrong) {
         snprintf(sub, sizeof sub, "%d wrong, framed in red", wrong);
     } else {
@@ -415,9 +429,9 @@ dg_status dg_plot_predictions(const uint8_t *images, const uint8_t *labels,
         snprintf(line, sizeof line, "true %u", (unsigned)labels[i]);
         dg_surface_text(&c, ix, y1, line, 1, INK, -1);
         if (confidence) {
-            float conf = confidence[i];
-            snprintf(line, sizeof line, "pred %u %.2f", (unsigned)predicted[i],
-                     conf >= 0.0f && conf <= 1.0f ? (double)conf : 0.0);
+            char pct[16];
+            snprintf(line, sizeof line, "pred %u %s", (unsigned)predicted[i],
+                     dg_format_percent(confidence[i], pct));
         } else {
             snprintf(line, sizeof line, "pred %u", (unsigned)predicted[i]);
         }
@@ -434,7 +448,7 @@ dg_status dg_plot_confusion(const dg_eval *ev, const char labels[][32], const ch
         return dg_fail(DG_ERR_ARG, "confusion plot: bad class count %d", ev ? ev->classes : 0);
     }
     int k = ev->classes;
-    int cell = k <= 12 ? 54 : (k <= 30 ? 660 / k : 22);
+    int cell = k <= 12 ? 60 : (k <= 30 ? 720 / k : 22); /* "100.00%" fits */
     char names[DG_MAX_CLASSES][12];
     int label_w = dg_text_width("precision", 1);
     int ls = 2; /* class names at scale 2 when every one fits its cell */
@@ -484,15 +498,16 @@ dg_status dg_plot_confusion(const dg_eval *ev, const char labels[][32], const ch
     const int margin = 24, title_h = 74, head_h = 52;
     int grid_x = margin + 30 + label_w + 10; /* rotated "true class", row labels */
     int grid_y = title_h + head_h;
-    int side_w = dg_text_width("recall", 1) > 6 * DG_FONT_W ? dg_text_width("recall", 1) : 48;
+    int side_w = dg_text_width("100.00%", 1); /* the widest recall */
     int w = grid_x + k * cell + 14 + side_w + margin;
     int h = grid_y + k * cell + 8 + cell / 2 + 16 + 52 + margin;
     char title[160], sub[200];
     snprintf(title, sizeof title, "Confusion matrix");
-    snprintf(sub, sizeof sub, "%llu images, %llu right (%.2f%%), %llu wrong",
-             (unsigned long long)total, (unsigned long long)right,
-             total ? 100.0 * (double)right / (double)total : 0.0,
-             (unsigned long long)(total - right));
+    char n_total[32], n_right[32], n_wrong[32], acc[16];
+    snprintf(sub, sizeof sub, "%s images, %s right (%s), %s wrong", dg_format_count(total, n_total),
+             dg_format_count(right, n_right),
+             dg_format_accuracy(total ? (double)right / (double)total : 0.0, acc),
+             dg_format_count(total - right, n_wrong));
     int tw = margin + dg_text_width(sub, 1) + margin;
     w = w < tw ? tw : w;
     w = w < 560 ? 560 : w;
@@ -532,13 +547,13 @@ dg_status dg_plot_confusion(const dg_eval *ev, const char labels[][32], const ch
                 fg = t > 0.6 ? WHITE : INK;
             }
             dg_surface_rect(&c, x, y, cell, cell, bg);
-            snprintf(text, sizeof text, "%u", v);
+            dg_format_count(v, text);
             if (dg_text_width(text, 1) <= cell - 4) {
                 dg_surface_text(&c, x + cell / 2, y + cell / 2 - 6, text, 1, fg, 0);
             }
         }
         if (recall[i] >= 0) {
-            snprintf(text, sizeof text, "%.1f%%", recall[i]);
+            dg_format_accuracy(recall[i] / 100.0, text);
         } else {
             snprintf(text, sizeof text, "-");
         }
@@ -554,7 +569,11 @@ dg_status dg_plot_confusion(const dg_eval *ev, const char labels[][32], const ch
     dg_surface_text(&c, grid_x - 10, py + 2, "precision", 1, INK, 1);
     for (int j = 0; j < k; j++) {
         if (precision[j] >= 0) {
-            snprintf(text, sizeof text, cell >= 48 ? "%.1f%%" : "%.0f", precision[j]);
+            /* as the report's table writes it, where the cell is wide enough */
+            dg_format_accuracy(precision[j] / 100.0, text);
+            if (dg_text_width(text, 1) > cell) {
+                snprintf(text, sizeof text, "%.0f%%", precision[j]);
+            }
         } else {
             snprintf(text, sizeof text, "-");
         }
@@ -572,95 +591,5 @@ dg_status dg_plot_confusion(const dg_eval *ev, const char labels[][32], const ch
     dg_surface_rect(&c, kx, ky, 16, 16, 0xb2182bu);
     dg_surface_text(&c, kx + 24, ky + 2, "wrong (darker: more)", 1, INK, -1);
     dg_surface_text(&c, grid_x, ky + 26, "lowest recall and precision in red", 1, MUTED, -1);
-    return dg_surface_finish(&c, path);
-}
-
-/* ---------------------------------------------------------------- one prediction */
-
-#define PROB_BOX   224 /* picture boxes: 28 x 8 */
-#define PROB_TOP   72
-#define PROB_CHART 460
-
-dg_status dg_plot_probabilities(const dg_image *original, const uint8_t mnist28[DG_MNIST_PIXELS],
-                                const float *probs, int classes, const char *path)
-{
-    if (!mnist28 || !probs || classes < 1 || classes > DG_MAX_CLASSES) {
-        return dg_fail(DG_ERR_ARG, "probability plot: no input or bad class count %d", classes);
-    }
-    double p[DG_MAX_CLASSES];
-    float shown[DG_MAX_CLASSES]; /* p as float, exactly: the tallest bar is the answer */
-    for (int i = 0; i < classes; i++) {
-        double v = probs[i];
-        p[i] = v >= 0.0 && v <= 1.0 ? v : (v > 1.0 ? 1.0 : 0.0); /* NaN reads as 0 */
-        shown[i] = (float)p[i];
-    }
-    int best = dg_argmax(shown, classes);
-    const int margin = 24, gap = 32;
-    int x = margin;
-    int chart_w = classes <= 10 ? PROB_CHART : 60 + classes * 14;
-    int w = margin + (original ? PROB_BOX + gap : 0) + PROB_BOX + gap + chart_w + margin;
-    int h = PROB_TOP + PROB_BOX + 64;
-    dg_surface c;
-    dg_status st = dg_surface_start(&c, w, h, WHITE, path);
-    if (st != DG_OK) {
-        return st;
-    }
-    char text[96];
-    snprintf(text, sizeof text, "Prediction: %d", best);
-    dg_surface_text(&c, margin, 16, text, 2, INK, -1);
-    snprintf(text, sizeof text, "%.1f%% sure", 100.0 * p[best]);
-    dg_surface_text(&c, margin + dg_text_width("Prediction: 00", 2) + 12, 26, text, 1,
-                    p[best] >= 0.8 ? RIGHT : (p[best] >= 0.5 ? 0xb26b00u : WRONG), -1);
-    if (original) {
-        dg_surface_rect(&c, x, PROB_TOP, PROB_BOX, PROB_BOX, 0xf4f4f4u);
-        dg_surface_image(&c, x, PROB_TOP, PROB_BOX, PROB_BOX, original);
-        dg_surface_frame(&c, x - 1, PROB_TOP - 1, PROB_BOX + 2, PROB_BOX + 2, 1, FAINT);
-        snprintf(text, sizeof text, "your image (%dx%d)", original->w, original->h);
-        dg_surface_text(&c, x + PROB_BOX / 2, PROB_TOP + PROB_BOX + 12, text, 1, MUTED, 0);
-        x += PROB_BOX + gap;
-    }
-    dg_surface_grey(&c, x, PROB_TOP, mnist28, 28, 28, PROB_BOX / 28);
-    dg_surface_frame(&c, x - 1, PROB_TOP - 1, PROB_BOX + 2, PROB_BOX + 2, 1, FAINT);
-    dg_surface_text(&c, x + PROB_BOX / 2, PROB_TOP + PROB_BOX + 12, "what the network saw", 1,
-                    MUTED, 0);
-    dg_surface_text(&c, x + PROB_BOX / 2, PROB_TOP + PROB_BOX + 28, "(28x28)", 1, MUTED, 0);
-    x += PROB_BOX + gap;
-
-    /* bar chart: 0..100% against the classes */
-    dg_plot_area a = {x + 48, PROB_TOP + 20, chart_w - 56, PROB_BOX - 20, -0.5, classes - 0.5, 0,
-                      100};
-    dg_surface_text(&c, x, PROB_TOP - 22, "probability per class", 1, INK, -1);
-    for (int t = 0; t <= 100; t += 25) {
-        double py;
-        dg_plot_area_map(&a, 0, t, NULL, &py);
-        int iy = (int)lround(py);
-        dg_surface_line(&c, a.x, iy, a.x + a.w, iy, 1, t ? GRID : AXIS);
-        snprintf(text, sizeof text, "%d%%", t);
-        dg_surface_text(&c, a.x - 8, iy - 6, text, 1, INK, 1);
-    }
-    double slot = (double)a.w / classes;
-    int bar_w = (int)(slot * 0.7);
-    bar_w = bar_w < 2 ? 2 : bar_w;
-    int label_scale = slot >= 2 * DG_FONT_W + 4 ? 2 : 1;
-    for (int i = 0; i < classes; i++) {
-        double cx, top, base;
-        dg_plot_area_map(&a, i, 100.0 * p[i], &cx, &top);
-        dg_plot_area_map(&a, i, 0, NULL, &base);
-        int bx = (int)lround(cx - bar_w / 2.0), by = (int)lround(top);
-        int bh = (int)lround(base) - by;
-        if (bh > 0) {
-            dg_surface_rect(&c, bx, by, bar_w, bh, i == best ? TRAIN : BAR);
-        }
-        snprintf(text, sizeof text, "%d", i);
-        dg_surface_text(&c, (int)lround(cx), a.y + a.h + 8, text, label_scale,
-                        i == best ? TRAIN : INK, 0);
-        if (p[i] >= 0.005 && slot >= 36) {
-            snprintf(text, sizeof text, p[i] >= 0.995 ? "%.0f%%" : "%.1f%%", 100.0 * p[i]);
-            if (dg_text_width(text, 1) > slot) {
-                snprintf(text, sizeof text, "%.0f", 100.0 * p[i]);
-            }
-            dg_surface_text(&c, (int)lround(cx), by - 16, text, 1, i == best ? TRAIN : MUTED, 0);
-        }
-    }
     return dg_surface_finish(&c, path);
 }

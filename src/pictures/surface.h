@@ -11,6 +11,23 @@
 
 #include <stdio.h>
 
+/* The palette: dark text on white, one colour per series, red for anything wrong. */
+#define INK        0x222222u
+#define MUTED      0x666666u
+#define FAINT      0xc8c8c8u
+#define GRID       0xe8e8e8u
+#define AXIS       0x555555u
+#define WHITE      0xffffffu
+#define TRAIN      0x1f77b4u /* blue */
+#define VALIDATION 0xff7f0eu /* orange */
+#define WRONG      0xd62728u /* red */
+#define WRONG_BG   0xffe9e7u
+#define RIGHT      0x1a7f37u /* green */
+#define BAR        0xb4b4b4u
+#define CELL_BLUE  0x2166acu
+
+#define UNSURE 0xb26b00u /* dark orange: a best guess, not an answer */
+
 typedef struct dg_surface {
     int w, h;
     dg_image *img; /* raster target (owned until dg_surface_finish or dg_surface_take) or NULL */
