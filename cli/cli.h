@@ -89,15 +89,16 @@ int cli_parse_model_args(const char *cmd, const char *usage, int max_models, int
  * the error itself and returns NULL on failure. */
 dg_net *cli_load_model(const char *cmd, const char *path, dg_model_meta *meta);
 
-/* The options `predict` and `read` share; save_dir (--save-preprocessed) is predict's. */
+/* The options `predict` and `read` share; save_dir (--save-preprocessed) and explain
+ * (--explain) are predict's. */
 typedef struct cli_image_options {
-    const char *model, *save_dir, *plot;
+    const char *model, *save_dir, *plot, *explain;
     bool csv, show;
     double min_confidence;
 } cli_image_options;
 /* Parses argv's options into o (defaults first) and checks that images follow (exactly
- * one with --plot); --save-preprocessed only when with_save_dir. Returns -1 when the
- * command should go on with argv[optind..], else the status to exit with (after --help
+ * one with --plot or --explain); --save-preprocessed and --explain only when with_save_dir. Returns
+ * -1 when the command should go on with argv[optind..], else the status to exit with (after --help
  * or a usage error, whose message it prints). */
 int cli_parse_image_options(const char *cmd, const char *usage, bool with_save_dir, int argc,
                             char **argv, cli_image_options *o);

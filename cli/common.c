@@ -262,7 +262,8 @@ int cli_walk_images(char **paths, int n, cli_visit_fn visit, cli_fail_fn fail, v
 int cli_parse_image_options(const char *cmd, const char *usage, bool with_save_dir, int argc,
                             char **argv, cli_image_options *o)
 {
-    /* the last option is predict's alone: without it, the table ends one row earlier */
+    /* the last two options are predict's alone: without them, the table ends two rows
+     * earlier */
     struct option longs[] = {
         {"model", required_argument, 0, 'm'},
         {"csv", no_argument, 0, 'c'},
@@ -271,10 +272,11 @@ int cli_parse_image_options(const char *cmd, const char *usage, bool with_save_d
         {"plot", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},
         {"save-preprocessed", required_argument, 0, 'p'},
+        {"explain", required_argument, 0, 'E'},
         {0, 0, 0, 0},
     };
     if (!with_save_dir) {
-        longs[sizeof longs / sizeof longs[0] - 2] = (struct option){0, 0, 0, 0};
+        longs[sizeof longs / sizeof longs[0] - 3] = (struct option){0, 0, 0, 0};
     }
     *o = (cli_image_options){.model = DG_DEFAULT_MODEL, .min_confidence = DG_MIN_CONFIDENCE};
     int c;
@@ -297,6 +299,9 @@ int cli_parse_image_options(const char *cmd, const char *usage, bool with_save_d
         case 'P':
             o->plot = optarg;
             break;
+        case 'E':
+            o->explain = optarg;
+            break;
         case 'k':
             if (!cli_float_option(cmd, "--min-confidence", optarg, 0.0, 1.0, &o->min_confidence)) {
                 return DG_EXIT_USAGE;
@@ -311,6 +316,9 @@ int cli_parse_image_options(const char *cmd, const char *usage, bool with_save_d
     }
     if (o->plot && argc - optind != 1) {
         return cli_usage_error(cmd, "--plot takes exactly one image");
+    }
+    if (o->explain && argc - optind != 1) {
+        return cli_usage_error(cmd, "--explain takes exactly one image");
     }
     return -1;
 }

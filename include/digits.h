@@ -255,6 +255,12 @@ float dg_net_backward(dg_net *net, const uint8_t *labels, int n);
 dg_status dg_net_set_input_grad(dg_net *net, bool on);
 const float *dg_net_input_grad(const dg_net *net);
 
+/* Gradient of class cls's logit (its score before softmax) with respect to one input
+ * x[c][h][w], at inference (no dropout), into grad[c][h][w]: which inputs raise or lower
+ * that score. Turns the input gradient on (dg_net_set_input_grad); overwrites the
+ * parameter gradients and the last forward's outputs. DG_ERR_ARG for a bad class. */
+dg_status dg_net_class_gradient(dg_net *net, const float *x, int cls, float *grad);
+
 /* ---------------------------------------------------------------- optimisers */
 
 typedef enum dg_optim_kind { DG_OPTIM_ADAM, DG_OPTIM_SGD } dg_optim_kind;
@@ -438,6 +444,10 @@ dg_status dg_image_load(const char *path, dg_image **out);
 dg_status dg_image_load_memory(const uint8_t *data, size_t n_bytes, dg_image **out);
 /* Writes PNG (any channel count). Atomic like model files. */
 dg_status dg_image_save_png(const char *path, const dg_image *img);
+/* The PNG file of img in memory: on DG_OK *data holds *n_bytes bytes, freed by the caller
+ * with free(); on failure *data is NULL and *n_bytes 0 (DG_ERR_ARG for an invalid image,
+ * DG_ERR_NOMEM). */
+dg_status dg_image_encode_png(const dg_image *img, uint8_t **data, size_t *n_bytes);
 
 /* ---------------------------------------------------------------- preprocessing */
 
@@ -556,6 +566,13 @@ dg_status dg_predict_mnist(dg_net *net, const dg_norm *norm, const uint8_t mnist
 dg_status dg_predict_image(dg_net *net, const dg_norm *norm, const dg_image *img,
                            float min_confidence, dg_prediction *out,
                            uint8_t mnist28[DG_MNIST_PIXELS], dg_preprocess_info *info);
+
+/* Why the net answers class cls for a 28x28 digit: heat[i] is the gradient of cls's score
+ * (its logit) with respect to pixel i, per pixel level (0..255): positive where more ink
+ * would raise the score, negative where it would lower it. Overwrites the net's last
+ * outputs. DG_ERR_ARG for a bad class, DG_ERR_MISMATCH as dg_predict_mnist. */
+dg_status dg_explain_mnist(dg_net *net, const dg_norm *norm, const uint8_t mnist28[DG_MNIST_PIXELS],
+                           int cls, float heat[DG_MNIST_PIXELS]);
 
 /* ---------------------------------------------------------------- segmentation */
 
@@ -677,6 +694,14 @@ dg_status dg_plot_confusion(const dg_eval *ev, const char labels[][32], const ch
  * the probabilities [classes] as bars with the most likely one highlighted. */
 dg_status dg_plot_probabilities(const dg_image *original, const uint8_t mnist28[DG_MNIST_PIXELS],
                                 const float *probs, int classes, const char *path);
+
+/* A heat-map of dg_explain_mnist over the digit it explains: the 28x28 drawn in light grey,
+ * each pixel a scale x scale block, tinted red where heat is positive (the pixel pushes
+ * towards the class) and blue where negative, in proportion to |heat| / max |heat|. A new
+ * RGB image of 28*scale pixels a side (free with dg_image_free); DG_ERR_ARG for scale
+ * outside 1..64. */
+dg_status dg_heatmap_picture(const uint8_t mnist28[DG_MNIST_PIXELS],
+                             const float heat[DG_MNIST_PIXELS], int scale, dg_image **out);
 
 /* ---------------------------------------------------------------- report */
 
