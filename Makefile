@@ -24,7 +24,7 @@ endif
 ifeq ($(WERROR),1)
 CFLAGS  += -Werror
 endif
-LDLIBS  := -lpng -ljpeg -lz -lm -ldl -pthread
+LDLIBS  := -lmicrohttpd -lpng -ljpeg -lz -lm -ldl -pthread
 
 B ?= build
 ifeq ($(FUZZ),1)
@@ -42,7 +42,9 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 LIB_SRC   := $(sort $(wildcard src/*/*.c src/*/*/*.c))
-LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
+# the served page's files, compiled into the library as C arrays (scripts/embed-assets.sh)
+WEB_FILES := $(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg))
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/serve_assets.o
 SYNTH_SRC := $(sort $(wildcard synth/*.c))
 SYNTH_OBJ := $(SYNTH_SRC:%.c=$(B)/%.o)
 CLI_SRC   := $(sort $(wildcard cli/*.c))
@@ -68,6 +70,13 @@ programs: all $(B)/run_tests $(FUZZ_BIN) $(BENCH_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/gen/serve_assets.c: scripts/embed-assets.sh $(WEB_FILES)
+	@mkdir -p $(dir $@)
+	scripts/embed-assets.sh $@ $(WEB_FILES)
+
+$(B)/gen/serve_assets.o: $(B)/gen/serve_assets.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(B)/libdigits.a: $(LIB_OBJ)

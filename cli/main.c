@@ -23,6 +23,8 @@ static const cli_command commands[] = {
      "draw training curves, prediction grids or a confusion heat-map (PNG or SVG)"},
     {"report", cmd_report, "[--model MODEL] [--data DIR] [--history CSV] [--samples DIR] [-o DIR]",
      "write an offline HTML report: model, curves, test results, mistakes, samples"},
+    {"serve", cmd_serve, "[--model MODEL] [--host 127.0.0.1] [--port 8080] [--threads N]",
+     "the page (draw, upload, photograph a digit) and the JSON API over HTTP"},
 };
 
 static void print_usage(FILE *f)
