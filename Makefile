@@ -4,6 +4,7 @@
 #   make data       MNIST into data/mnist              make fuzz    build, run libFuzzer targets
 #   make deps       install missing system packages    make format  clang-format the sources
 #   make format-check  fail when a source is not formatted
+#   make browser-deps  puppeteer-core into build-browser/, for the browser test of serve
 #   make fuzz-corpus   minimise what make fuzz found into tests/fuzz/corpus (docs/fuzzing.md)
 #   make check-clang   build everything (tests, fuzz replays, bench) with clang -Werror
 # PORTABLE=1 builds without -march=native; SAN=1 adds ASan+UBSan; WERROR=1 adds -Werror.
@@ -62,7 +63,8 @@ FORMAT_SRC := $(sort $(wildcard include/*.h src/*/*.[ch] src/*/*/*.[ch] synth/*.
                 tests/*.[ch] tests/fuzz/*.[ch] bench/*.[ch] scripts/*.c))
 LIBS      := $(B)/libdigits_synth.a $(B)/libdigits.a
 
-.PHONY: all programs deps data demo test bench fuzz fuzz-build fuzz-corpus format format-check check-clang clean
+.PHONY: all programs deps data demo test bench fuzz fuzz-build fuzz-corpus format format-check check-clang clean \
+        browser-deps
 all: $(B)/digits $(B)/libdigits.a $(TOOL_BIN)
 
 # everything that compiles: what make test builds, and the bench programs
@@ -132,6 +134,9 @@ deps:
 
 data:
 	@scripts/get-mnist.sh data/mnist
+
+browser-deps:
+	@scripts/browser-test.sh --install
 
 test: deps
 	@$(MAKE) --no-print-directory all $(B)/run_tests $(FUZZ_BIN)

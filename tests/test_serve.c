@@ -56,8 +56,13 @@ DG_TEST(serve_json_numbers)
 DG_TEST(serve_base64_vectors)
 {
     static const char *const cases[][2] = {
-        {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},          {"foo", "Zm9v"},
-        {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+        {"", ""},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dg_buf b = {0};
@@ -206,15 +211,14 @@ DG_TEST(serve_api_routes_and_statuses)
         bool ok = resp.status == c->want_status && resp.body && resp.content_type &&
                   memmem(resp.body, resp.n_body, c->want_text, strlen(c->want_text));
         if (!ok) {
-            test_fail(__FILE__, __LINE__, "%s %s: %d %.*s, want %d with '%s'", c->method,
-                      c->target, resp.status, (int)(resp.n_body < 300 ? resp.n_body : 300),
+            test_fail(__FILE__, __LINE__, "%s %s: %d %.*s, want %d with '%s'", c->method, c->target,
+                      resp.status, (int)(resp.n_body < 300 ? resp.n_body : 300),
                       resp.body ? (const char *)resp.body : "", c->want_status, c->want_text);
         }
         if (ok && c->want_status == 405) {
             ok = resp.allow != NULL;
             if (!ok) {
-                test_fail(__FILE__, __LINE__, "%s %s: a 405 without Allow", c->method,
-                          c->target);
+                test_fail(__FILE__, __LINE__, "%s %s: a 405 without Allow", c->method, c->target);
             }
         }
         dg_http_response_free(&resp);
@@ -277,7 +281,8 @@ DG_TEST(serve_api_honest_answers)
     if (st == DG_OK) {
         dg_api_handle(api, &req, &resp);
     }
-    bool explain_empty = resp.status == 200 && memmem(resp.body, resp.n_body, "\"heatmap\":null", 14);
+    bool explain_empty =
+        resp.status == 200 && memmem(resp.body, resp.n_body, "\"heatmap\":null", 14);
     dg_http_response_free(&resp);
     free(png);
     dg_api_free(api);

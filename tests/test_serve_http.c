@@ -251,14 +251,13 @@ DG_TEST(serve_http_endpoints_and_errors)
     static const raw_case cases[] = {
         {"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404, "not found"},
         {"GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404, ""},
-        {"GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404,
-         ""},
+        {"GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404, ""},
         {"GET /..%2fMakefile HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404, ""},
         {"GET //etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404, ""},
         {"GET /%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400, "bad request target"},
         {"GET /api/predict HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 405, "Allow: POST"},
-        {"PUT /api/read HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-         405, "Allow: POST"},
+        {"PUT /api/read HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 405,
+         "Allow: POST"},
         {"DELETE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 405, "Allow: GET, HEAD"},
         {"POST /api/predict HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 411, "length"},
         {"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n"
@@ -292,8 +291,8 @@ DG_TEST(serve_http_endpoints_and_errors)
     memcpy(huge + n + big, "\r\nConnection: close\r\n\r\n", 24);
     int s_big = exchange(t.port, huge, NULL, 0, out, sizeof out);
     free(huge);
-    CHECK_MSG(s_big == 431 || s_big == 413 || s_big == 400 || s_big <= 0,
-              "a 200 KB header: %d", s_big);
+    CHECK_MSG(s_big == 431 || s_big == 413 || s_big == 400 || s_big <= 0, "a 200 KB header: %d",
+              s_big);
 
     /* a body that stops early, then the client goes: no answer, and nothing left behind */
     int fd = connect_to(t.port);
@@ -509,8 +508,8 @@ DG_TEST(serve_http_same_answers_as_cli)
         snprintf(path, sizeof path, "samples/digits/%.127s", rows[i].name);
         size_t size;
         uint8_t *png = test_read_file(path, &size);
-        int status = png ? post(t.port, "/api/predict?preprocessed=0", png, size, out, sizeof out)
-                         : -1;
+        int status =
+            png ? post(t.port, "/api/predict?preprocessed=0", png, size, out, sizeof out) : -1;
         free(png);
         char *json = strstr(out, "\r\n\r\n");
         char digit[32], conf[32], state[32], api[128];
@@ -534,8 +533,8 @@ DG_TEST(serve_http_same_answers_as_cli)
         snprintf(path, sizeof path, "samples/numbers/%.127s", rows[i].name);
         size_t size;
         uint8_t *png = test_read_file(path, &size);
-        int status = png ? post(t.port, "/api/read?preprocessed=0", png, size, out, sizeof out)
-                         : -1;
+        int status =
+            png ? post(t.port, "/api/read?preprocessed=0", png, size, out, sizeof out) : -1;
         free(png);
         char *json = strstr(out, "\r\n\r\n");
         char number[128], want[128];
@@ -649,8 +648,8 @@ DG_TEST(serve_program_stops_cleanly)
              "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n"
              "Connection: close\r\n\r\n",
              n_png);
-    bool sent = st == DG_OK && fd >= 0 && send_all(fd, head, strlen(head)) &&
-                send_all(fd, png, n_png / 2);
+    bool sent =
+        st == DG_OK && fd >= 0 && send_all(fd, head, strlen(head)) && send_all(fd, png, n_png / 2);
     struct timespec pause = {0, 200 * 1000 * 1000};
     nanosleep(&pause, NULL);
     kill(c.pid, SIGTERM);
@@ -745,4 +744,23 @@ DG_TEST(serve_predict_explain_cli)
     exit_status = reap(&c);
     CHECK_MSG(exit_status == 2 && strstr(log, "exactly one image"), "exit %d: %s", exit_status,
               log);
+}
+
+/* The page in a real browser (scripts/browser-test.sh, tests/browser/serve.test.js):
+ * drawing, uploading, whole numbers, at 1280 and 390 pixels wide. */
+DG_TEST(serve_browser_page)
+{
+    char cmd[1024], out[16384];
+    snprintf(cmd, sizeof cmd, "scripts/browser-test.sh %s model/digits.model 2>&1", digits_bin());
+    FILE *p = popen(cmd, "r");
+    CHECK(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (code == 77) {
+        out[strcspn(out, "\n")] = '\0';
+        SKIP("%s", out);
+    }
+    CHECK_MSG(code == 0, "browser test: exit %d:\n%s", code, out);
 }
