@@ -5,6 +5,7 @@
 #   make deps       install missing system packages    make format  clang-format the sources
 #   make format-check  fail when a source is not formatted
 #   make browser-deps  puppeteer-core into build-browser/, for the browser test of serve
+#   make bench-serve   digits serve under wrk beside a Python + PyTorch server (figures)
 #   make fuzz-corpus   minimise what make fuzz found into tests/fuzz/corpus (docs/fuzzing.md)
 #   make check-clang   build everything (tests, fuzz replays, bench) with clang -Werror
 # PORTABLE=1 builds without -march=native; SAN=1 adds ASan+UBSan; WERROR=1 adds -Werror.
@@ -64,7 +65,7 @@ FORMAT_SRC := $(sort $(wildcard include/*.h src/*/*.[ch] src/*/*/*.[ch] synth/*.
 LIBS      := $(B)/libdigits_synth.a $(B)/libdigits.a
 
 .PHONY: all programs deps data demo test bench fuzz fuzz-build fuzz-corpus format format-check check-clang clean \
-        browser-deps
+        browser-deps bench-serve
 all: $(B)/digits $(B)/libdigits.a $(TOOL_BIN)
 
 # everything that compiles: what make test builds, and the bench programs
@@ -151,6 +152,10 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@scripts/bench.sh $(B)
+
+bench-serve: deps
+	@$(MAKE) --no-print-directory all
+	@bench/serve_bench.sh $(B)
 
 fuzz: fuzz-build
 	@scripts/fuzz.sh run -t $(FUZZ_SECONDS) -j $(FUZZ_JOBS) $(FUZZ_TARGETS)
