@@ -747,6 +747,9 @@ dg_status dg_report_write(const char *dir, const dg_report *report);
 
 /* Bodies larger than this are refused (413) unless dg_api_config.max_body says otherwise. */
 #define DG_API_DEFAULT_MAX_BODY (8u * 1024u * 1024u)
+/* Pictures of more pixels are refused (413) once decoded: a few kilobytes of PNG can hold
+ * a picture that takes seconds to preprocess. A 12-megapixel phone photo passes. */
+#define DG_API_MAX_PIXELS (24u * 1000u * 1000u)
 
 /* One HTTP request as the server read it. Borrowed strings. */
 typedef struct dg_http_request {

@@ -305,3 +305,35 @@ DG_TEST(serve_api_refuses_other_nets)
     dg_net_free(net);
     CHECK(st == DG_ERR_MISMATCH && api == NULL);
 }
+
+/* A small PNG of a huge picture is refused once decoded, before it is preprocessed. */
+DG_TEST(serve_api_refuses_huge_pictures)
+{
+    dg_image *img;
+    CHECK_OK(dg_image_new(6000, 4001, 1, &img));
+    memset(img->pixels, 255, (size_t)6000 * 4001);
+    uint8_t *png = NULL;
+    size_t n = 0;
+    dg_status st = dg_image_encode_png(img, &png, &n);
+    dg_image_free(img);
+    CHECK_OK(st);
+    dg_net *net;
+    st = sided_net(&net);
+    dg_api *api = NULL;
+    if (st == DG_OK) {
+        st = dg_api_new(net, NULL, NULL, &api);
+        dg_net_free(net);
+    }
+    dg_http_response resp = {0};
+    if (st == DG_OK) {
+        dg_http_request req = {"POST", "/api/predict", NULL, (int64_t)n, false, png, n};
+        dg_api_handle(api, &req, &resp);
+    }
+    bool refused = resp.status == 413 && memmem(resp.body, resp.n_body, "6000x4001", 9);
+    dg_http_response_free(&resp);
+    dg_api_free(api);
+    free(png);
+    CHECK_OK(st);
+    CHECK_MSG(n < DG_API_DEFAULT_MAX_BODY, "the PNG is %zu bytes", n);
+    CHECK(refused);
+}

@@ -68,6 +68,21 @@ function setAnswer(text, kind) {
   a.className = "answer" + (kind ? " " + kind : "");
 }
 
+// the one-line answer under the canvas, for phones
+function setMini(answer, detail, kind) {
+  const mini = $("mini");
+  mini.textContent = "";
+  mini.className = "mini" + (kind ? " " + kind : "");
+  if (answer) {
+    const b = document.createElement("b");
+    b.textContent = answer;
+    mini.appendChild(b);
+    mini.appendChild(document.createTextNode(" " + detail));
+  } else {
+    mini.textContent = detail;
+  }
+}
+
 function setBars(probs, top, unsure) {
   const bars = $("bars").children;
   for (let d = 0; d < bars.length; d++) {
@@ -90,16 +105,20 @@ function showResult(r) {
   if (r.status === "ok") {
     setAnswer(r.label, "");
     status.textContent = "It's a " + r.label + ".";
+    setMini(r.label, (100 * r.confidence).toFixed(0) + "% sure", "");
   } else if (r.status === "unsure") {
     setAnswer("?", "unsure");
     status.textContent = "Unsure: best guess " + r.guess + ".";
     status.className = "status unsure";
+    setMini("?", "unsure: best guess " + r.guess, "unsure");
   } else if (r.status === "empty") {
     setAnswer("\u2013", "empty");
     status.textContent = state.mode === "draw" ? "Empty canvas: draw a digit." : "Empty: no ink found.";
+    setMini("", status.textContent, "");
   } else {
     setAnswer("\u2013", "empty");
     status.textContent = "No digit: only lines, frames or noise.";
+    setMini("", status.textContent, "");
   }
   $("confidence").textContent = r.guess != null ? "confidence " + (100 * r.confidence).toFixed(1) + "%" +
     (r.top3.length > 1 ? "; then " + r.top3.slice(1).map((t) => t.label + " " + (100 * t.probability).toFixed(1) + "%").join(", ") : "") : "";
@@ -118,6 +137,7 @@ function showResult(r) {
 
 function showError(message) {
   setAnswer("!", "unsure");
+  setMini("!", message, "unsure");
   $("status").textContent = message;
   $("status").className = "status unsure";
   $("confidence").textContent = "";
@@ -126,6 +146,7 @@ function showError(message) {
 
 function resetResult(message) {
   setAnswer("\u2013", "empty");
+  setMini("", message, "");
   $("status").textContent = message;
   $("status").className = "status";
   $("confidence").textContent = "";

@@ -438,6 +438,14 @@ static void image_answer(dg_api *api, const route *r, const char *query, const d
         dg_api_error(resp, image_failure_status(st), image_error());
         return;
     }
+    if ((uint64_t)img->w * (uint64_t)img->h > DG_API_MAX_PIXELS) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "picture too large: %dx%d, at most %u megapixels", img->w, img->h,
+                 DG_API_MAX_PIXELS / 1000000u);
+        dg_image_free(img);
+        dg_api_error(resp, 413, msg);
+        return;
+    }
     dg_answer_ctx ctx = {&api->meta, api->min_confidence, preprocessed == 1};
     dg_buf b = {0};
     int worker = take_net(api);

@@ -104,6 +104,10 @@ async function run(page, url, width) {
   check(topBar === "7", tag + "the highest bar is 7's");
   const bars = await page.$$eval("#bars .bar", (b) => b.length);
   check(bars === 10, tag + "ten bars");
+  if (width < 720) {
+    const mini = await page.$eval("#mini", (e) => getComputedStyle(e).display !== "none" && e.textContent);
+    check(typeof mini === "string" && mini.startsWith("7"), tag + "the answer also shows under the canvas: " + mini);
+  }
 
   // why
   await page.click("#why-button");
