@@ -88,10 +88,10 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     atomic_fetch_add(&s->connections, code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *c, const char *method,
-                                     dg_http_response *resp)
+/* Queues resp with its headers and frees it. libmicrohttpd leaves the body out of an
+ * answer to HEAD itself. */
+static enum MHD_Result send_response(struct MHD_Connection *c, dg_http_response *resp)
 {
-    bool head = !strcmp(method, "HEAD");
     struct MHD_Response *m = MHD_create_response_from_buffer(resp->n_body, (void *)resp->body,
                                                              resp->owned ? MHD_RESPMEM_MUST_COPY
                                                                          : MHD_RESPMEM_PERSISTENT);
@@ -99,7 +99,6 @@ static enum MHD_Result send_response(struct MHD_Connection *c, const char *metho
         dg_http_response_free(resp);
         return MHD_NO;
     }
-    (void)head; /* libmicrohttpd leaves the body out of HEAD answers itself */
     bool ok =
         MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type) &&
         MHD_add_response_header(m, "X-Content-Type-Options", "nosniff") &&
@@ -119,12 +118,11 @@ static enum MHD_Result send_response(struct MHD_Connection *c, const char *metho
     return result;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, const char *method, int status,
-                                  const char *message)
+static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *message)
 {
     dg_http_response resp;
     dg_api_error(&resp, status, message);
-    return send_response(c, method, &resp);
+    return send_response(c, &resp);
 }
 
 /* Content-Length as the client sent it: -1 when absent. libmicrohttpd has already
@@ -190,17 +188,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     dg_server *s = cls;
     request *r = *con_cls;
     if (!r || !r->target) {
-        return send_error(c, method, 503, "out of memory");
+        return send_error(c, 503, "out of memory");
     }
     if (!r->started) {
         r->started = true;
         if (atomic_load(&s->connections) > s->max_connections) {
-            return send_error(c, method, 503, "overloaded: too many connections, try again");
+            return send_error(c, 503, "overloaded: too many connections, try again");
         }
         dg_http_request req = make_request(c, r, method);
         dg_http_response resp;
         if (dg_api_precheck(s->api, &req, &resp)) {
-            return send_response(c, method, &resp);
+            return send_response(c, &resp);
         }
         return MHD_YES; /* the body, if any, comes next */
     }
@@ -214,7 +212,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     dg_http_request req = make_request(c, r, method);
     dg_http_response resp;
     dg_api_handle(s->api, &req, &resp);
-    return send_response(c, method, &resp);
+    return send_response(c, &resp);
 }
 
 /* Resolves host:port into addr; DG_ERR_ARG when it does not resolve. */
