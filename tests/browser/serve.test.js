@@ -133,6 +133,11 @@ async function run(page, url, width) {
 
   // upload one digit
   await page.click("#mode-upload");
+  await page.focus("#mode-upload");
+  await page.keyboard.press("Tab");
+  const focused = await page.evaluate(() => document.activeElement.id + " " +
+    getComputedStyle(document.querySelector("label[for=" + document.activeElement.id + "]")).outlineStyle);
+  check(focused === "file solid", tag + "Tab reaches the file picker, and its button shows focus: " + focused);
   const file = await page.$("#file");
   await file.uploadFile(path.join(root, "samples/digits/3-paper-blue.png"));
   check(await waitText(page, "#status", "It's a 3"), tag + "an uploaded 3 is read as 3 (status: " +
