@@ -35,9 +35,11 @@ typedef struct route {
 } route;
 
 static const route routes[] = {
-    {"/healthz", ROUTE_HEALTH, false},     {"/api/model", ROUTE_MODEL, false},
-    {"/api/predict", ROUTE_PREDICT, true}, {"/api/read", ROUTE_READ, true},
-    {"/api/explain", ROUTE_EXPLAIN, true},
+    {"/healthz", ROUTE_HEALTH, false},     /* {"status":"ok"} */
+    {"/api/model", ROUTE_MODEL, false},    /* what the model is */
+    {"/api/predict", ROUTE_PREDICT, true}, /* one digit, as digits predict */
+    {"/api/read", ROUTE_READ, true},       /* a whole number, as digits read */
+    {"/api/explain", ROUTE_EXPLAIN, true}, /* one digit and why */
 };
 
 struct dg_api {
