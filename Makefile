@@ -4,10 +4,11 @@
 #   make data       MNIST into data/mnist              make fuzz    build, run libFuzzer targets
 #   make deps       install missing system packages    make format  clang-format the sources
 #   make format-check  fail when a source is not formatted
+#   make bench-serve   digits serve under wrk beside a Python + PyTorch server (figures)
 #   make fuzz-corpus   minimise what make fuzz found into tests/fuzz/corpus (docs/fuzzing.md)
 #   make check-clang   build everything (tests, fuzz replays, bench) with clang -Werror
-#   make browser-deps  chromium, node and puppeteer-core for the report's browser test
-#                      (skipped by make test, with a message, until they are there)
+#   make browser-deps  chromium, node and puppeteer-core for the browser tests of the
+#                      report and of serve (skipped by make test, with a message, until then)
 # PORTABLE=1 builds without -march=native; SAN=1 adds ASan+UBSan; WERROR=1 adds -Werror.
 #
 # Layout: src/<module>/ is libdigits (docs/architecture.md), synth/ the synthetic
@@ -26,7 +27,7 @@ endif
 ifeq ($(WERROR),1)
 CFLAGS  += -Werror
 endif
-LDLIBS  := -lpng -ljpeg -lz -lm -ldl -pthread
+LDLIBS  := -lmicrohttpd -lpng -ljpeg -lz -lm -ldl -pthread
 
 B ?= build
 ifeq ($(FUZZ),1)
@@ -44,7 +45,9 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 LIB_SRC   := $(sort $(wildcard src/*/*.c src/*/*/*.c))
-LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
+# the served page's files, compiled into the library as C arrays (scripts/embed-assets.sh)
+WEB_FILES := $(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg))
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/serve_assets.o
 SYNTH_SRC := $(sort $(wildcard synth/*.c))
 SYNTH_OBJ := $(SYNTH_SRC:%.c=$(B)/%.o)
 CLI_SRC   := $(sort $(wildcard cli/*.c))
@@ -62,7 +65,8 @@ FORMAT_SRC := $(sort $(wildcard include/*.h src/*/*.[ch] src/*/*/*.[ch] synth/*.
                 tests/*.[ch] tests/fuzz/*.[ch] bench/*.[ch] scripts/*.c))
 LIBS      := $(B)/libdigits_synth.a $(B)/libdigits.a
 
-.PHONY: all programs deps browser-deps data demo test bench fuzz fuzz-build fuzz-corpus format format-check check-clang clean
+.PHONY: all programs deps data demo test bench fuzz fuzz-build fuzz-corpus format format-check check-clang clean \
+        browser-deps bench-serve
 all: $(B)/digits $(B)/libdigits.a $(TOOL_BIN)
 
 # everything that compiles: what make test builds, and the bench programs
@@ -70,6 +74,13 @@ programs: all $(B)/run_tests $(FUZZ_BIN) $(BENCH_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/gen/serve_assets.c: scripts/embed-assets.sh $(WEB_FILES)
+	@mkdir -p $(dir $@)
+	scripts/embed-assets.sh $@ $(WEB_FILES)
+
+$(B)/gen/serve_assets.o: $(B)/gen/serve_assets.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(B)/libdigits.a: $(LIB_OBJ)
@@ -142,6 +153,10 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@scripts/bench.sh $(B)
+
+bench-serve: deps
+	@$(MAKE) --no-print-directory all
+	@bench/serve_bench.sh $(B)
 
 fuzz: fuzz-build
 	@scripts/fuzz.sh run -t $(FUZZ_SECONDS) -j $(FUZZ_JOBS) $(FUZZ_TARGETS)

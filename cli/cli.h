@@ -36,6 +36,7 @@ int cmd_info(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* A model's predictions on the test set, shared by `plot` and `report` (cmd_plot.c). */
 typedef struct cli_test_run {
@@ -102,6 +103,8 @@ void cli_history_path(const char *model, char *out, size_t size);
  * not, prints "digits: CMD: -o: 'h.pdf' is not a .png or .svg name..." and returns false
  * (a usage error). */
 bool cli_picture_path(const char *cmd, const char *option, const char *path);
+/* The same for a picture written as PNG only (an image, not a chart): ends in .png. */
+bool cli_png_path(const char *cmd, const char *option, const char *path);
 /* "wrote WHAT" on stdout, or on stderr when stdout carries CSV. */
 void cli_wrote(bool to_stderr, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -115,15 +118,16 @@ void cli_show_digit(const uint8_t *d, const dg_prediction *p, const dg_model_met
  * the error itself and returns NULL on failure. */
 dg_net *cli_load_model(const char *cmd, const char *path, dg_model_meta *meta);
 
-/* The options `predict` and `read` share; save_dir (--save-preprocessed) is predict's. */
+/* The options `predict` and `read` share; save_dir (--save-preprocessed) and explain
+ * (--explain) are predict's. */
 typedef struct cli_image_options {
-    const char *model, *save_dir, *plot;
+    const char *model, *save_dir, *plot, *explain;
     bool csv, show;
     double min_confidence;
 } cli_image_options;
 /* Parses argv's options into o (defaults first) and checks that images follow (exactly
- * one with --plot); --save-preprocessed only when with_save_dir. Returns -1 when the
- * command should go on with argv[optind..], else the status to exit with (after --help
+ * one with --plot or --explain); --save-preprocessed and --explain only when with_save_dir. Returns
+ * -1 when the command should go on with argv[optind..], else the status to exit with (after --help
  * or a usage error, whose message it prints). */
 int cli_parse_image_options(const char *cmd, const char *usage, bool with_save_dir, int argc,
                             char **argv, cli_image_options *o);

@@ -14,7 +14,8 @@
 
 static const char usage[] =
     "usage: digits predict [--model MODEL] [--csv] [--show] [--save-preprocessed DIR]\n"
-    "                      [--min-confidence X] [--plot OUT.png|OUT.svg] PATH...\n"
+    "                      [--min-confidence X] [--plot OUT.png|OUT.svg] [--explain OUT.png]\n"
+    "                      PATH...\n"
     "\n"
     "Recognises the digit in PNG, JPEG, PGM/PPM or BMP images; a folder is read in sorted\n"
     "order. Images are turned into MNIST-like 28x28 digits first (docs/preprocessing.md).\n"
@@ -29,7 +30,9 @@ static const char usage[] =
     "  --save-preprocessed D  write each 28x28 as D/NAME.png\n"
     "  --min-confidence X     answer '?' below this top probability, 0..1 (default 0.6)\n"
     "  --plot OUT             draw the image, its 28x28 and the probabilities (one image);\n"
-    "                         PNG or SVG after OUT's extension (.png or .svg)\n";
+    "                         PNG or SVG after OUT's extension (.png or .svg)\n"
+    "  --explain OUT.png      draw which strokes drove the answer: the gradient of its score\n"
+    "                         over the 28x28, red towards it, blue against (one image)\n";
 
 typedef struct predict_run {
     cli_image_options opt;
@@ -57,6 +60,25 @@ static void save_preprocessed(predict_run *run, const char *path, const uint8_t 
         }
     }
     dg_image_free(img);
+}
+
+/* The heat-map of the answer's score over the 28x28 (docs/api.md, "Why"). */
+static dg_status explain(predict_run *run, const uint8_t *digit, const dg_prediction *p)
+{
+    if (p->answer == DG_ANSWER_EMPTY || p->answer == DG_ANSWER_NO_DIGIT) {
+        return dg_fail(DG_ERR_ARG, "--explain: no digit found, nothing to explain");
+    }
+    float heat[DG_MNIST_PIXELS];
+    dg_status st = dg_explain_mnist(run->net, &run->meta.norm, digit, p->digit, heat);
+    dg_image *pic = NULL;
+    if (st == DG_OK) {
+        st = dg_heatmap_picture(digit, heat, 10, &pic);
+    }
+    if (st == DG_OK) {
+        st = dg_image_save_png(run->opt.explain, pic);
+    }
+    dg_image_free(pic);
+    return st;
 }
 
 static void report_failure(predict_run *run, const char *path, const char *message)
@@ -163,6 +185,14 @@ static void predict_one(predict_run *run, const char *path)
             run->n_failed++;
         } else {
             cli_wrote(run->opt.csv, "%s", run->opt.plot);
+        }
+    }
+    if (run->opt.explain) {
+        if (explain(run, digit, &p) != DG_OK) {
+            cli_error("predict", "%s", dg_last_error());
+            run->n_failed++;
+        } else {
+            cli_wrote(run->opt.csv, "%s", run->opt.explain);
         }
     }
     dg_segmentation_free(seg);

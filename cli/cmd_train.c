@@ -682,11 +682,12 @@ int cmd_train(int argc, char **argv)
                 r.preset[0] ? r.preset : dg_net_spec(r.net), n_train, r.files.data);
     } else if (!o.quiet) {
         char params[32], images[32];
-        int threads = dg_net_threads(r.net);
+        int n_threads = dg_net_threads(r.net);
         fprintf(stderr, "training %s (%s parameters) on %s images from %s, %d thread%s\n",
                 o.spec ? dg_net_spec(r.net) : r.preset,
                 dg_format_count(dg_net_param_count(r.net), params),
-                dg_format_count(n_train, images), r.files.data, threads, threads == 1 ? "" : "s");
+                dg_format_count(n_train, images), r.files.data, n_threads,
+                n_threads == 1 ? "" : "s");
     }
     st = dg_train(r.net, train, &r.cfg, &cb);
     int sig = (int)*cli_stop_flag();

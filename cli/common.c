@@ -193,15 +193,32 @@ void cli_history_path(const char *model, char *out, size_t size)
     }
 }
 
-bool cli_picture_path(const char *cmd, const char *option, const char *path)
+/* The extension of path's last component ("" when none). */
+static const char *extension(const char *path)
 {
     const char *dot = strrchr(path, '.');
     const char *slash = strrchr(path, '/');
-    if (dot && (!slash || dot > slash) && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".svg"))) {
+    return dot && (!slash || dot > slash) ? dot : "";
+}
+
+bool cli_picture_path(const char *cmd, const char *option, const char *path)
+{
+    const char *ext = extension(path);
+    if (!strcasecmp(ext, ".png") || !strcasecmp(ext, ".svg")) {
         return true;
     }
     cli_usage_error(cmd, "%s: '%s' is not a .png or .svg name: pictures are written as PNG or SVG",
                     option, path);
+    return false;
+}
+
+bool cli_png_path(const char *cmd, const char *option, const char *path)
+{
+    if (!strcasecmp(extension(path), ".png")) {
+        return true;
+    }
+    cli_usage_error(cmd, "%s: '%s' is not a .png name: this picture is written as PNG", option,
+                    path);
     return false;
 }
 
@@ -355,7 +372,8 @@ int cli_walk_images(char **paths, int n, cli_visit_fn visit, cli_fail_fn fail, v
 int cli_parse_image_options(const char *cmd, const char *usage, bool with_save_dir, int argc,
                             char **argv, cli_image_options *o)
 {
-    /* the last option is predict's alone: without it, the table ends one row earlier */
+    /* the last two options are predict's alone: without them, the table ends two rows
+     * earlier */
     struct option longs[] = {
         {"model", required_argument, 0, 'm'},
         {"csv", no_argument, 0, 'c'},
@@ -364,10 +382,11 @@ int cli_parse_image_options(const char *cmd, const char *usage, bool with_save_d
         {"plot", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},
         {"save-preprocessed", required_argument, 0, 'p'},
+        {"explain", required_argument, 0, 'E'},
         {0, 0, 0, 0},
     };
     if (!with_save_dir) {
-        longs[sizeof longs / sizeof longs[0] - 2] = (struct option){0, 0, 0, 0};
+        longs[sizeof longs / sizeof longs[0] - 3] = (struct option){0, 0, 0, 0};
     }
     *o = (cli_image_options){.model = DG_DEFAULT_MODEL, .min_confidence = DG_MIN_CONFIDENCE};
     int c;
@@ -393,6 +412,12 @@ int cli_parse_image_options(const char *cmd, const char *usage, bool with_save_d
             }
             o->plot = optarg;
             break;
+        case 'E':
+            if (!cli_png_path(cmd, "--explain", optarg)) {
+                return DG_EXIT_USAGE;
+            }
+            o->explain = optarg;
+            break;
         case 'k':
             if (!cli_float_option(cmd, "--min-confidence", optarg, 0.0, 1.0, &o->min_confidence)) {
                 return DG_EXIT_USAGE;
@@ -407,6 +432,9 @@ int cli_parse_image_options(const char *cmd, const char *usage, bool with_save_d
     }
     if (o->plot && argc - optind != 1) {
         return cli_usage_error(cmd, "--plot takes exactly one image");
+    }
+    if (o->explain && argc - optind != 1) {
+        return cli_usage_error(cmd, "--explain takes exactly one image");
     }
     return -1;
 }

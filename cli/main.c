@@ -28,6 +28,8 @@ static const cli_command commands[] = {
     {"report", cmd_report,
      "[MODEL | --model MODEL] [--data DIR] [--history CSV] [--samples DIR] [-o DIR]",
      "write a self-contained HTML report: model, curves, test results, mistakes, samples"},
+    {"serve", cmd_serve, "[--model MODEL] [--host 127.0.0.1] [--port 8080] [--threads N]",
+     "the page (draw, upload, photograph a digit) and the JSON API over HTTP"},
 };
 
 static void print_usage(FILE *f)

@@ -284,6 +284,12 @@ float dg_net_backward(dg_net *net, const uint8_t *labels, int n);
 dg_status dg_net_set_input_grad(dg_net *net, bool on);
 const float *dg_net_input_grad(const dg_net *net);
 
+/* Gradient of class cls's logit (its score before softmax) with respect to one input
+ * x[c][h][w], at inference (no dropout), into grad[c][h][w]: which inputs raise or lower
+ * that score. Turns the input gradient on (dg_net_set_input_grad); overwrites the
+ * parameter gradients and the last forward's outputs. DG_ERR_ARG for a bad class. */
+dg_status dg_net_class_gradient(dg_net *net, const float *x, int cls, float *grad);
+
 /* ---------------------------------------------------------------- optimisers */
 
 typedef enum dg_optim_kind { DG_OPTIM_ADAM, DG_OPTIM_SGD } dg_optim_kind;
@@ -561,6 +567,10 @@ dg_status dg_image_load(const char *path, dg_image **out);
 dg_status dg_image_load_memory(const uint8_t *data, size_t n_bytes, dg_image **out);
 /* Writes PNG (any channel count). Atomic like model files. */
 dg_status dg_image_save_png(const char *path, const dg_image *img);
+/* The PNG file of img in memory: on DG_OK *data holds *n_bytes bytes, freed by the caller
+ * with free(); on failure *data is NULL and *n_bytes 0 (DG_ERR_ARG for an invalid image,
+ * DG_ERR_NOMEM). */
+dg_status dg_image_encode_png(const dg_image *img, uint8_t **data, size_t *n_bytes);
 
 /* ---------------------------------------------------------------- preprocessing */
 
@@ -679,6 +689,13 @@ dg_status dg_predict_mnist(dg_net *net, const dg_norm *norm, const uint8_t mnist
 dg_status dg_predict_image(dg_net *net, const dg_norm *norm, const dg_image *img,
                            float min_confidence, dg_prediction *out,
                            uint8_t mnist28[DG_MNIST_PIXELS], dg_preprocess_info *info);
+
+/* Why the net answers class cls for a 28x28 digit: heat[i] is the gradient of cls's score
+ * (its logit) with respect to pixel i, per pixel level (0..255): positive where more ink
+ * would raise the score, negative where it would lower it. Overwrites the net's last
+ * outputs. DG_ERR_ARG for a bad class, DG_ERR_MISMATCH as dg_predict_mnist. */
+dg_status dg_explain_mnist(dg_net *net, const dg_norm *norm, const uint8_t mnist28[DG_MNIST_PIXELS],
+                           int cls, float heat[DG_MNIST_PIXELS]);
 
 /* ---------------------------------------------------------------- segmentation */
 
@@ -829,6 +846,14 @@ dg_status dg_plot_filters(const dg_net *net, const char *path);
 dg_status dg_plot_activations(const dg_net *net, const uint8_t mnist28[DG_MNIST_PIXELS],
                               const char *path);
 
+/* A heat-map of dg_explain_mnist over the digit it explains: the 28x28 drawn in light grey,
+ * each pixel a scale x scale block, tinted red where heat is positive (the pixel pushes
+ * towards the class) and blue where negative, in proportion to |heat| / max |heat|. A new
+ * RGB image of 28*scale pixels a side (free with dg_image_free); DG_ERR_ARG for scale
+ * outside 1..64. */
+dg_status dg_heatmap_picture(const uint8_t mnist28[DG_MNIST_PIXELS],
+                             const float heat[DG_MNIST_PIXELS], int scale, dg_image **out);
+
 /* ---------------------------------------------------------------- report */
 
 /* One picture for the report: what it is called, what it looked like, what was seen. */
@@ -875,6 +900,114 @@ typedef struct dg_report {
  * page cannot be written, or a drawing's status.
  */
 dg_status dg_report_write(const char *dir, const dg_report *report);
+
+/* =============================================================================================
+ * serve: the HTTP API as functions over bytes, and the server (src/serve/)
+ * ============================================================================================= */
+
+/* ---------------------------------------------------------------- requests and answers */
+
+/* Bodies larger than this are refused (413) unless dg_api_config.max_body says otherwise. */
+#define DG_API_DEFAULT_MAX_BODY (8u * 1024u * 1024u)
+/* Pictures of more pixels are refused (413) once decoded: a few kilobytes of PNG can hold
+ * a picture that takes seconds to preprocess. A 12-megapixel phone photo passes. */
+#define DG_API_MAX_PIXELS (24u * 1000u * 1000u)
+
+/* One HTTP request as the server read it. Borrowed strings. */
+typedef struct dg_http_request {
+    const char *method;       /* "GET", "POST", ... */
+    const char *target;       /* the request target as sent: "/api/predict?preprocessed=0" */
+    const char *content_type; /* the Content-Type header, NULL when absent */
+    int64_t content_length;   /* the Content-Length header, -1 when absent */
+    bool chunked;             /* Transfer-Encoding: chunked (a body without a length) */
+    const uint8_t *body;      /* n_body bytes, NULL when there are none */
+    size_t n_body;
+} dg_http_request;
+
+/* The answer to send. The body is borrowed from the api (pages) or owned (JSON): free
+ * with dg_http_response_free, which also resets it. */
+typedef struct dg_http_response {
+    int status;               /* 200, 400, 404, ... */
+    const char *content_type; /* static text */
+    const char *allow;        /* the Allow header of a 405 (static), else NULL */
+    const uint8_t *body;
+    size_t n_body;
+    bool is_page; /* a page of the interface: sent with its Content-Security-Policy */
+    void *owned;  /* what dg_http_response_free frees */
+} dg_http_response;
+void dg_http_response_free(dg_http_response *resp);
+
+/* How an api answers. */
+typedef struct dg_api_config {
+    const char *model_name; /* shown by GET /api/model, e.g. the model's path */
+    size_t max_body;        /* largest body taken; 0 means DG_API_DEFAULT_MAX_BODY */
+    float min_confidence;   /* below it an answer is "unsure"; 0 means DG_MIN_CONFIDENCE */
+    int workers;            /* requests answered at once (each has its own copy of the
+                               net); < 1 means 1 */
+} dg_api_config;
+
+typedef struct dg_api dg_api;
+
+/*
+ * An api answering with a copy of net (and meta, may be NULL for the defaults): one copy
+ * per worker, each set to one thread, so that concurrent requests never share one net's
+ * buffers. net itself is not kept. DG_ERR_MISMATCH when the net does not take 28x28
+ * digits, DG_ERR_NOMEM. Free with dg_api_free.
+ */
+dg_status dg_api_new(const dg_net *net, const dg_model_meta *meta, const dg_api_config *cfg,
+                     dg_api **out);
+void dg_api_free(dg_api *api);
+/* The api's largest body in bytes. */
+size_t dg_api_max_body(const dg_api *api);
+
+/*
+ * Answers what can be answered before the body is read, from the request line and the
+ * headers (req->body ignored): a bad target (400), an unknown path (404), a method the
+ * path does not take (405, with Allow), a POST without Content-Length or chunked body
+ * (411), a Content-Length over the limit (413), a form instead of image bytes (415).
+ * Returns true when *resp holds that answer; false when the request goes on (the body
+ * is to be read), *resp then untouched.
+ */
+bool dg_api_precheck(const dg_api *api, const dg_http_request *req, dg_http_response *resp);
+/*
+ * The whole answer to a request, body included (docs/api.md): the pages of the
+ * interface, GET /healthz, GET /api/model, POST /api/predict, /api/read and /api/explain.
+ * Safe to call from several threads at once: each call takes one of the api's nets,
+ * waiting for one to be free. Every failure is an answer, {"error": "..."} with its
+ * status; never fails otherwise.
+ */
+void dg_api_handle(dg_api *api, const dg_http_request *req, dg_http_response *resp);
+/* {"error": message} with the given status. */
+void dg_api_error(dg_http_response *resp, int status, const char *message);
+
+/* ---------------------------------------------------------------- the server */
+
+/* How a server listens. */
+typedef struct dg_server_config {
+    const char *host;    /* address or name to bind; NULL means "127.0.0.1" */
+    int port;            /* 0 picks a free port (dg_server_port says which) */
+    int threads;         /* threads answering requests; < 1 means 1. The api should have
+                            as many workers. */
+    int max_connections; /* open connections beyond this get 503; < 1 means 256 */
+} dg_server_config;
+
+typedef struct dg_server dg_server;
+
+/*
+ * Starts an HTTP/1.1 server (libmicrohttpd, its own threads) answering every request with
+ * api (borrowed: it must outlive the server). Headers are capped by libmicrohttpd's
+ * per-connection memory, bodies by dg_api_max_body while they are read. DG_ERR_ARG for a
+ * host that does not resolve, DG_ERR_IO when the address cannot be bound (the message
+ * says why, e.g. already in use). Stop and free with dg_server_stop.
+ */
+dg_status dg_server_start(dg_api *api, const dg_server_config *cfg, dg_server **out);
+/* The port the server listens on. */
+int dg_server_port(const dg_server *server);
+/* Whether the server is bound to a loopback address only. */
+bool dg_server_is_loopback(const dg_server *server);
+/* Stops taking connections, lets the requests under way finish (waiting up to
+ * wait_ms milliseconds), then closes everything and frees the server. NULL does nothing. */
+void dg_server_stop(dg_server *server, int wait_ms);
 
 #ifdef __cplusplus
 }

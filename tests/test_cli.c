@@ -129,7 +129,7 @@ DG_TEST(cli_option_values_named)
 DG_TEST(cli_help_everywhere)
 {
     static const char *const commands[] = {"",       "train", "evaluate", "predict", "info",
-                                           "verify", "plot",  "report",   "read"};
+                                           "verify", "plot",  "report",   "read",    "serve"};
     char out[8192], args[64];
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         snprintf(args, sizeof args, "%s --help", commands[i]);

@@ -41,6 +41,9 @@ struct dg_net {
     float *input_grad;  /* [max_batch][input] when want_input_grad */
     int last_n;
     bool last_training;
+    bool keep_aux;          /* the next forward keeps pooling argmaxes for backward */
+    const float *seed_grad; /* [classes]: backward starts from this logit gradient, not
+                               the loss (dg_net_class_gradient) */
     uint64_t dropout_seed;
     const uint8_t *labels; /* during backward */
 };
@@ -524,6 +527,7 @@ static dg_layer_ctx make_ctx(const dg_net *net, replica *r, int layer)
         .aux = r->aux[layer],
         .dparams = r->grads,
         .is_training = net->last_training,
+        .keep_aux = net->keep_aux,
         .reference = net->reference,
         .dropout_seed = net->dropout_seed,
         .first_item = r->first,
@@ -640,8 +644,11 @@ static void backward_task(void *arg, int t, int n_threads)
     int k = net->classes;
     float inv_n = 1.0f / (float)net->last_n;
     float *dy = r->grad_a, *dx = r->grad_b;
-    /* d(mean CE)/d logits = (softmax - onehot) / N */
-    for (int i = 0; i < r->n; i++) {
+    /* d(mean CE)/d logits = (softmax - onehot) / N, or the given logit gradient */
+    for (int i = 0; i < r->n && net->seed_grad; i++) {
+        memcpy(dy + (size_t)i * k, net->seed_grad, (size_t)k * sizeof *dy);
+    }
+    for (int i = 0; i < r->n && !net->seed_grad; i++) {
         const float *p = net->probs + (size_t)(r->first + i) * k;
         int label = net->labels[r->first + i];
         float pl = p[label] > 1e-30f ? p[label] : 1e-30f;
@@ -685,4 +692,29 @@ float dg_net_backward(dg_net *net, const uint8_t *labels, int n)
     }
     net->labels = NULL;
     return (float)(loss / net->last_n);
+}
+
+dg_status dg_net_class_gradient(dg_net *net, const float *x, int cls, float *grad)
+{
+    if (cls < 0 || cls >= net->classes) {
+        return dg_fail(DG_ERR_ARG, "class %d out of range 0..%d", cls, net->classes - 1);
+    }
+    dg_status st = dg_net_set_input_grad(net, true);
+    if (st != DG_OK) {
+        return st;
+    }
+    net->keep_aux = true;
+    st = dg_net_forward(net, x, 1, false, NULL, NULL);
+    net->keep_aux = false;
+    if (st != DG_OK) {
+        return st;
+    }
+    float seed[DG_MAX_CLASSES] = {0};
+    seed[cls] = 1.0f;
+    net->seed_grad = seed;
+    pass_args a = {net, NULL, NULL};
+    dg_pool_run(net->pool, backward_task, &a);
+    net->seed_grad = NULL;
+    memcpy(grad, net->input_grad, dg_shape_size(net->input) * sizeof *grad);
+    return DG_OK;
 }

@@ -24,6 +24,8 @@ typedef struct dg_layer_ctx {
     void *aux;      /* layer->aux_bytes_per_item * n bytes kept from forward to backward */
     float *dparams; /* this replica's gradient arena (layer offsets apply) */
     bool is_training;
+    bool keep_aux;         /* forward keeps what backward needs (pooling argmax) even when not
+                              training: an input gradient at inference */
     bool reference;        /* use the plain loops */
     uint64_t dropout_seed; /* per step; examples draw from seed + global example index */
     int first_item;        /* index of this slice's first example in the batch */

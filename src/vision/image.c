@@ -361,14 +361,13 @@ static int png_encode_protected(png_write_job *job)
     return 0;
 }
 
-dg_status dg_image_save_png(const char *path, const dg_image *img)
+dg_status dg_image_encode_png(const dg_image *img, uint8_t **data, size_t *n_bytes)
 {
-    if (!path || !path[0]) {
-        return dg_fail(DG_ERR_ARG, "image: no path to save to");
-    }
+    *data = NULL;
+    *n_bytes = 0;
     if (!img || !img->pixels || img->w <= 0 || img->h <= 0 ||
         (img->channels != 1 && img->channels != 3 && img->channels != 4)) {
-        return dg_fail(DG_ERR_ARG, "%s: not saved: not a valid 1, 3 or 4 channel image", path);
+        return dg_fail(DG_ERR_ARG, "PNG encoder: not a valid 1, 3 or 4 channel image");
     }
     png_write_job job;
     memset(&job, 0, sizeof job);
@@ -382,19 +381,33 @@ dg_status dg_image_save_png(const char *path, const dg_image *img)
     if (!job.rows || !job.png || !job.info) {
         png_destroy_write_struct(job.png ? &job.png : NULL, NULL);
         free(job.rows);
-        return dg_fail(DG_ERR_NOMEM, "%s: not saved: out of memory", path);
+        return dg_fail(DG_ERR_NOMEM, "PNG encoder: out of memory");
     }
     int failed = png_encode_protected(&job);
     png_destroy_write_struct(&job.png, &job.info);
     free(job.rows);
-    dg_status st;
     if (failed) {
-        st = dg_fail(job.sink.failed ? DG_ERR_NOMEM : DG_ERR_IO, "%s: not saved: PNG encoder: %s",
-                     path, job.msg);
-    } else {
-        st = dg_write_file_atomic(path, job.sink.data, job.sink.n);
+        free(job.sink.data);
+        return dg_fail(job.sink.failed ? DG_ERR_NOMEM : DG_ERR_IO, "PNG encoder: %s", job.msg);
     }
-    free(job.sink.data);
+    *data = job.sink.data;
+    *n_bytes = job.sink.n;
+    return DG_OK;
+}
+
+dg_status dg_image_save_png(const char *path, const dg_image *img)
+{
+    if (!path || !path[0]) {
+        return dg_fail(DG_ERR_ARG, "image: no path to save to");
+    }
+    uint8_t *data;
+    size_t n;
+    dg_status st = dg_image_encode_png(img, &data, &n);
+    if (st != DG_OK) {
+        return dg_fail(st, "%s: not saved: %s", path, dg_last_error());
+    }
+    st = dg_write_file_atomic(path, data, n);
+    free(data);
     return st;
 }
 

@@ -108,3 +108,24 @@ dg_status dg_predict_image(dg_net *net, const dg_norm *norm, const dg_image *img
     }
     return dg_predict_mnist(net, norm, digit, min_confidence, out);
 }
+
+dg_status dg_explain_mnist(dg_net *net, const dg_norm *norm, const uint8_t mnist28[DG_MNIST_PIXELS],
+                           int cls, float heat[DG_MNIST_PIXELS])
+{
+    dg_status st = check_digit_input(net);
+    if (st != DG_OK) {
+        return st;
+    }
+    float x[DG_MNIST_PIXELS];
+    dg_normalise(norm, mnist28, DG_MNIST_PIXELS, x);
+    st = dg_net_class_gradient(net, x, cls, heat);
+    if (st != DG_OK) {
+        return st;
+    }
+    /* x = (p * scale - mean) / std: one pixel level moves x by scale / std */
+    float per_level = norm->std != 0.0f ? norm->scale / norm->std : norm->scale;
+    for (int i = 0; i < DG_MNIST_PIXELS; i++) {
+        heat[i] *= per_level;
+    }
+    return DG_OK;
+}

@@ -67,7 +67,7 @@ static void maxpool_forward(const dg_layer *l, const float *x, float *y, int n, 
     int32_t *arg = ctx->aux;
     size_t planes = (size_t)n * l->in.c;
     if (k == 2 && !ctx->reference) {
-        pool_planes args = {l, x, y, ctx->is_training ? arg : NULL, planes};
+        pool_planes args = {l, x, y, ctx->is_training || ctx->keep_aux ? arg : NULL, planes};
         if (ctx->pool) {
             dg_pool_run(ctx->pool, pool_planes_task, &args);
         } else {
