@@ -23,6 +23,9 @@ static const cli_command commands[] = {
      "draw training curves, prediction grids or a confusion heat-map (PNG or SVG)"},
     {"report", cmd_report, "[--model MODEL] [--data DIR] [--history CSV] [--samples DIR] [-o DIR]",
      "write an offline HTML report: model, curves, test results, mistakes, samples"},
+    {"export", cmd_export, "MODEL -o OUT.onnx", "write a model as an ONNX file"},
+    {"import", cmd_import, "IN.onnx -o MODEL [--input-scale X] [--input-mean X] [--input-std X]",
+     "turn an ONNX model (PyTorch, digits export) into a digits model"},
 };
 
 static void print_usage(FILE *f)

@@ -417,6 +417,44 @@ dg_status dg_model_save(const char *path, const dg_net *net, const dg_model_meta
 dg_status dg_model_load(const char *path, dg_net **net, dg_model_meta *meta);
 
 /* =============================================================================================
+ * onnx: ONNX export and import (src/onnx/)
+ * ============================================================================================= */
+
+/* ONNX files larger than this are refused before reading. */
+#define DG_ONNX_MAX_BYTES (1ull << 30)
+
+/*
+ * Writes net as a standard ONNX model (opset 13) to path, atomically like dg_model_save:
+ * input "input" float [N][C][H][W] with a dynamic batch N, taking the normalised pixels
+ * (p * scale - mean) / std; outputs "logits" [N][classes] and "probabilities" (their
+ * softmax). Dropout is left out. meta (NULL: dg_model_save's defaults) goes into
+ * metadata_props: the normalisation, the class labels and the training record, under
+ * "digits.*" keys. Layout and keys: docs/onnx.md. DG_ERR_ARG as dg_model_save,
+ * DG_ERR_UNSUPPORTED for a layer kind with no ONNX form, DG_ERR_IO, DG_ERR_NOMEM.
+ */
+dg_status dg_onnx_export(const char *path, const dg_net *net, const dg_model_meta *meta);
+/* The same file's bytes in a new buffer (*out, freed by the caller with free(); *n bytes).
+ * On failure *out is NULL. */
+dg_status dg_onnx_export_memory(const dg_net *net, const dg_model_meta *meta, uint8_t **out,
+                                size_t *n);
+
+/*
+ * Reads an ONNX model whose graph is one chain of operators digits has (Conv, Relu,
+ * MaxPool, AveragePool, Flatten, Reshape to a flat vector, Gemm, MatMul + Add, Softmax,
+ * Dropout, Identity; docs/onnx.md says which attributes) from its float [N][C][H][W] input
+ * to its output, and builds the same network as a digits net (freed by the caller with
+ * dg_net_free). meta (may be NULL) receives the metadata dg_onnx_export writes, or
+ * defaults for other files: normalisation x/255, labels "0".."N-1", nothing known of
+ * training. On failure *net is NULL and the one-line message names the node and the
+ * reason: DG_ERR_UNSUPPORTED (an operator, attribute or graph digits cannot run, external
+ * data), DG_ERR_FORMAT / DG_ERR_TRUNCATED (not valid protobuf or ONNX), DG_ERR_TOO_LARGE,
+ * DG_ERR_NOT_FOUND, DG_ERR_IO, DG_ERR_NOMEM.
+ */
+dg_status dg_onnx_import(const char *path, dg_net **net, dg_model_meta *meta);
+/* The same from the bytes data[n] of a file. */
+dg_status dg_onnx_import_memory(const uint8_t *data, size_t n, dg_net **net, dg_model_meta *meta);
+
+/* =============================================================================================
  * vision: images, preprocessing, prediction, segmentation (src/vision/)
  * ============================================================================================= */
 

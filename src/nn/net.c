@@ -292,6 +292,11 @@ int dg_net_layer_count(const dg_net *net)
     return net->n_layers;
 }
 
+const dg_layer *dg_net_layer(const dg_net *net, int i)
+{
+    return &net->layers[i];
+}
+
 void dg_net_layer_info(const dg_net *net, int i, dg_layer_info *info)
 {
     const dg_layer *l = &net->layers[i];

@@ -74,6 +74,10 @@ struct dg_layer {
     const float *w, *b; /* into the net's parameter arena */
 };
 
+/* Layer i (0..dg_net_layer_count - 1) of net, borrowed: for readers of a whole net such as
+ * the ONNX exporter. */
+const dg_layer *dg_net_layer(const dg_net *net, int i);
+
 /* The registry of layer kinds (layers/registry.c): every kind once, NULL-terminated. */
 extern const dg_layer_ops *const dg_layer_registry[];
 /* The kind whose name is name, or NULL. */
