@@ -7,6 +7,7 @@
 #   make fuzz-corpus   minimise what make fuzz found into tests/fuzz/corpus (docs/fuzzing.md)
 #   make check-clang   build everything (tests, fuzz replays, bench) with clang -Werror
 # PORTABLE=1 builds without -march=native; SAN=1 adds ASan+UBSan; WERROR=1 adds -Werror.
+#   make TSAN=1 test-threads   threads sharing one net, under ThreadSanitizer (build-tsan/)
 #
 # Layout: src/<module>/ is libdigits (docs/architecture.md), synth/ the synthetic
 # handwriting archive for tests and tools, cli/ the program, tests/ bench/ scripts/ users.
@@ -35,6 +36,11 @@ endif
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS    ?= 1
 FUZZ_TARGETS ?=
+ifeq ($(TSAN),1)
+B := build-tsan
+CFLAGS  += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=thread
+endif
 ifeq ($(SAN),1)
 B := build-san
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -60,7 +66,7 @@ FORMAT_SRC := $(sort $(wildcard include/*.h src/*/*.[ch] src/*/*/*.[ch] synth/*.
                 tests/*.[ch] tests/fuzz/*.[ch] bench/*.[ch] scripts/*.c))
 LIBS      := $(B)/libdigits_synth.a $(B)/libdigits.a
 
-.PHONY: all programs deps data demo test bench fuzz fuzz-build fuzz-corpus format format-check check-clang clean
+.PHONY: all programs deps data demo test test-threads bench fuzz fuzz-build fuzz-corpus format format-check check-clang clean
 all: $(B)/digits $(B)/libdigits.a $(TOOL_BIN)
 
 # everything that compiles: what make test builds, and the bench programs
@@ -129,6 +135,11 @@ test: deps
 	@scripts/run-fuzz-corpora.sh $(B)
 	DIGITS_BIN=$(B)/digits $(B)/run_tests
 
+# the tests of threads sharing one net; with TSAN=1, under ThreadSanitizer
+test-threads:
+	@$(MAKE) --no-print-directory $(B)/run_tests
+	$(B)/run_tests threads_predict_shared_net
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/get-mnist.sh data/mnist
@@ -162,4 +173,4 @@ check-clang:
 	@$(MAKE) --no-print-directory CC=clang WERROR=1 B=build-clang programs
 
 clean:
-	rm -rf build build-san build-fuzz build-portable build-clang
+	rm -rf build build-san build-fuzz build-portable build-clang build-tsan

@@ -12,6 +12,15 @@
  * dg_x_free(); on failure the out-pointer is NULL and nothing leaks; dg_x_free(NULL) is a
  * no-op. Pointers returned by accessors are borrowed: valid until the owner is freed.
  *
+ * Threads: functions that take different objects may run at once on different threads
+ * (there is no global mutable state; dg_last_error() is per thread). One net may be
+ * shared by many threads that only predict: dg_net_predict, dg_predict_mnist and
+ * dg_predict_image (and so reading a written number: dg_segment, dg_segment_to_mnist,
+ * then dg_predict_mnist per digit) lock the net for their pass and copy the answer out.
+ * Everything else that changes a net is for one thread at a time and not while others
+ * predict with it: dg_net_forward (its probabilities are borrowed from the net),
+ * dg_net_backward, training, dg_net_prepare, dg_net_set_threads, loading parameters.
+ *
  * Sections follow the library's layers from the bottom up (base, data, nn, vision,
  * pictures, as the folders of src/): each uses only what comes before it. Synthetic
  * handwriting, for tests and benchmarks, has its own header (synth/synth.h).
@@ -239,6 +248,13 @@ dg_status dg_net_prepare(dg_net *net, int max_batch);
  */
 dg_status dg_net_forward(dg_net *net, const float *x, int n, bool is_training, dg_rng *rng,
                          const float **probs);
+/*
+ * Inference that may run on several threads at once with one shared net: the forward pass
+ * of n examples x[n][c][h][w] (normalised) under the net's lock, the probabilities copied
+ * into the caller's probs[n][classes] before it is released. Same failures as
+ * dg_net_forward; probs is unchanged then.
+ */
+dg_status dg_net_predict(dg_net *net, const float *x, int n, float *probs);
 /* Logits [n][classes] of the last forward (borrowed). */
 const float *dg_net_logits(const dg_net *net);
 
@@ -585,12 +601,14 @@ const char *dg_answer_name(dg_answer answer);
 
 /* Classifies one MNIST-like 28x28 digit (0 background, 255 ink) with the model's
  * normalisation; answers DG_ANSWER_UNSURE below min_confidence. DG_ERR_MISMATCH when the
- * net does not take 1x28x28 input. */
+ * net does not take 1x28x28 input. Safe to call from several threads with one net
+ * (dg_net_predict). */
 dg_status dg_predict_mnist(dg_net *net, const dg_norm *norm, const uint8_t mnist28[DG_MNIST_PIXELS],
                            float min_confidence, dg_prediction *out);
 
 /* Preprocesses a user's image (dg_preprocess) and classifies it. mnist28 (may be NULL)
- * receives the 28x28 the network saw, info (may be NULL) what preprocessing found. */
+ * receives the 28x28 the network saw, info (may be NULL) what preprocessing found. Safe
+ * to call from several threads with one net, as dg_predict_mnist. */
 dg_status dg_predict_image(dg_net *net, const dg_norm *norm, const dg_image *img,
                            float min_confidence, dg_prediction *out,
                            uint8_t mnist28[DG_MNIST_PIXELS], dg_preprocess_info *info);

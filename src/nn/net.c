@@ -9,6 +9,7 @@
 
 #include <assert.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,10 @@ struct dg_net {
     bool last_training;
     uint64_t dropout_seed;
     const uint8_t *labels; /* during backward */
+    /* dg_net_predict holds it for its whole pass: replicas, probabilities and the pool
+     * serve one pass at a time */
+    pthread_mutex_t predict_lock;
+    bool has_lock;
 };
 
 /* ------------------------------------------------------------------ building */
@@ -148,6 +153,11 @@ static dg_status new_layers_only(const char *spec, dg_shape input, dg_net **out)
     }
     net->input = input;
     net->threads = 1;
+    if (pthread_mutex_init(&net->predict_lock, NULL) != 0) {
+        free(net);
+        return dg_fail(DG_ERR_NOMEM, "cannot make a network's lock");
+    }
+    net->has_lock = true;
     dg_status st = build_layers(net, spec);
     if (st != DG_OK) {
         dg_net_free(net);
@@ -247,6 +257,9 @@ void dg_net_free(dg_net *net)
     free(net->params);
     free(net->grads);
     free(net->spec);
+    if (net->has_lock) {
+        pthread_mutex_destroy(&net->predict_lock);
+    }
     free(net);
 }
 
@@ -596,6 +609,23 @@ dg_status dg_net_forward(dg_net *net, const float *x, int n, bool is_training, d
         *probs = net->probs;
     }
     return DG_OK;
+}
+
+dg_status dg_net_predict(dg_net *net, const float *x, int n, float *probs)
+{
+    if (n < 1) {
+        return dg_fail(DG_ERR_ARG, "predict: %d examples (want at least 1)", n);
+    }
+    if (pthread_mutex_lock(&net->predict_lock) != 0) {
+        return dg_fail(DG_ERR_ARG, "predict: the network's lock failed");
+    }
+    const float *p;
+    dg_status st = dg_net_forward(net, x, n, false, NULL, &p);
+    if (st == DG_OK) {
+        memcpy(probs, p, (size_t)n * (size_t)net->classes * sizeof *probs);
+    }
+    pthread_mutex_unlock(&net->predict_lock);
+    return st;
 }
 
 static void backward_task(void *arg, int t, int n_threads)
