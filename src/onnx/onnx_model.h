@@ -85,22 +85,22 @@ typedef struct ox_model {
 /* Reads a ModelProto from data[n]. DG_ERR_FORMAT, _TRUNCATED, _TOO_LARGE (counts past
  * the caps), _UNSUPPORTED (sparse initializers, functions, a tensor of rank > 8), _NOMEM;
  * on failure m is empty. m's slices point into data, which must outlive it. */
-dg_status ox_parse(const uint8_t *data, size_t n, ox_model *m);
-void ox_model_free(ox_model *m);
+dg_status dg_ox_parse(const uint8_t *data, size_t n, ox_model *m);
+void dg_ox_model_free(ox_model *m);
 
 /* Decodes a tensor's attribute number k (0..n_attrs-1) of node nd into *a. */
-dg_status ox_node_attr(const ox_node *nd, int k, ox_attr *a);
+dg_status dg_ox_node_attr(const ox_node *nd, int k, ox_attr *a);
 
 /* Checks, before anything is allocated for it, that t has data type `type` (OX_FLOAT or
  * OX_INT64), keeps its data in the file, and is small enough for its message to hold
  * t->count values (4 bytes per float, 1 per int64 at least). DG_ERR_FORMAT,
  * DG_ERR_UNSUPPORTED (external data). */
-dg_status ox_tensor_check(const ox_tensor *t, int type);
+dg_status dg_ox_tensor_check(const ox_tensor *t, int type);
 /* A FLOAT tensor's t->count values into out, from raw_data (little-endian) or float_data.
  * DG_ERR_FORMAT when the type is not FLOAT or the data holds another number of values,
  * DG_ERR_UNSUPPORTED for external data. */
-dg_status ox_tensor_floats(const ox_tensor *t, float *out);
+dg_status dg_ox_tensor_floats(const ox_tensor *t, float *out);
 /* An INT64 tensor's values into out[max]; DG_ERR_FORMAT as above or past max. */
-dg_status ox_tensor_int64s(const ox_tensor *t, int64_t *out, size_t max);
+dg_status dg_ox_tensor_int64s(const ox_tensor *t, int64_t *out, size_t max);
 
 #endif

@@ -127,7 +127,7 @@ static dg_status parse_tensor(dg_pb_bytes msg, ox_tensor *t)
     return DG_OK;
 }
 
-dg_status ox_tensor_check(const ox_tensor *t, int type)
+dg_status dg_ox_tensor_check(const ox_tensor *t, int type)
 {
     if (t->type != type) {
         return dg_fail(DG_ERR_FORMAT, "tensor '%.*s' has data type %d, want %s (%d)",
@@ -154,7 +154,7 @@ static dg_status tensor_data(const ox_tensor *t, int type, const char *type_name
                              void (*put)(void *out, uint64_t i, uint64_t bits), void *out)
 {
     (void)type_name;
-    dg_status st = ox_tensor_check(t, type);
+    dg_status st = dg_ox_tensor_check(t, type);
     if (st != DG_OK) {
         return st;
     }
@@ -254,12 +254,12 @@ static void put_int64(void *out, uint64_t i, uint64_t bits)
     ((int64_t *)out)[i] = (int64_t)bits;
 }
 
-dg_status ox_tensor_floats(const ox_tensor *t, float *out)
+dg_status dg_ox_tensor_floats(const ox_tensor *t, float *out)
 {
     return tensor_data(t, OX_FLOAT, "FLOAT", put_float, out);
 }
 
-dg_status ox_tensor_int64s(const ox_tensor *t, int64_t *out, size_t max)
+dg_status dg_ox_tensor_int64s(const ox_tensor *t, int64_t *out, size_t max)
 {
     if (t->count > max) {
         return dg_fail(DG_ERR_FORMAT, "tensor '%.*s' has %llu values, want at most %zu",
@@ -282,7 +282,7 @@ static dg_status add_attr_int(void *user, uint64_t v)
     return DG_OK;
 }
 
-dg_status ox_node_attr(const ox_node *nd, int k, ox_attr *a)
+dg_status dg_ox_node_attr(const ox_node *nd, int k, ox_attr *a)
 {
     memset(a, 0, sizeof *a);
     dg_pb_reader r = dg_pb_reader_of(nd->attrs[k]);
@@ -533,7 +533,7 @@ static dg_status parse_graph(dg_pb_bytes msg, ox_model *m)
     return DG_OK;
 }
 
-void ox_model_free(ox_model *m)
+void dg_ox_model_free(ox_model *m)
 {
     free(m->nodes);
     free(m->inits);
@@ -596,7 +596,7 @@ static dg_status parse_props(dg_pb_bytes model, ox_model *m, int count)
     return DG_OK;
 }
 
-dg_status ox_parse(const uint8_t *data, size_t n, ox_model *m)
+dg_status dg_ox_parse(const uint8_t *data, size_t n, ox_model *m)
 {
     memset(m, 0, sizeof *m);
     dg_pb_bytes all = {data, n};
@@ -652,7 +652,7 @@ dg_status ox_parse(const uint8_t *data, size_t n, ox_model *m)
         st = parse_graph(graph, m);
     }
     if (st != DG_OK) {
-        ox_model_free(m);
+        dg_ox_model_free(m);
     }
     return st;
 }

@@ -110,6 +110,11 @@ bool dg_pb_eq(dg_pb_bytes b, const char *s)
     return b.n == n && (n == 0 || memcmp(b.p, s, n) == 0);
 }
 
+bool dg_pb_same(dg_pb_bytes a, dg_pb_bytes b)
+{
+    return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
+}
+
 /* ------------------------------------------------------------------ writing */
 
 static bool reserve(dg_pb_writer *w, size_t more)

@@ -56,8 +56,9 @@ int dg_pb_next(dg_pb_reader *r, dg_pb_field *f);
 /* Reads one varint of a packed repeated field. Same returns as dg_pb_next. */
 int dg_pb_next_varint(dg_pb_reader *r, uint64_t *v);
 
-/* Whether a slice equals the C string s. */
+/* Whether a slice equals the C string s; whether two slices hold the same bytes. */
 bool dg_pb_eq(dg_pb_bytes b, const char *s);
+bool dg_pb_same(dg_pb_bytes a, dg_pb_bytes b);
 
 /* ------------------------------------------------------------------ writing */
 
