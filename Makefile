@@ -6,6 +6,11 @@
 #   make format-check  fail when a source is not formatted
 #   make fuzz-corpus   minimise what make fuzz found into tests/fuzz/corpus (docs/fuzzing.md)
 #   make check-clang   build everything (tests, fuzz replays, bench) with clang -Werror
+#   make lib        libdigits.a and libdigits.so (objects built -fPIC in BUILD/pic/)
+#   make install    PREFIX=/usr/local DESTDIR=: the program, both libraries, digits.h,
+#                   digits.pc, the man page; make uninstall removes them
+#   make check-install  install into a temporary prefix, check the exported symbols, build
+#                   examples/ with pkg-config alone and run them
 # PORTABLE=1 builds without -march=native; SAN=1 adds ASan+UBSan; WERROR=1 adds -Werror.
 #   make TSAN=1 test-threads   threads sharing one net, under ThreadSanitizer (build-tsan/)
 #
@@ -63,10 +68,18 @@ TOOL_SRC  := $(sort $(wildcard scripts/*.c))
 TOOL_BIN  := $(TOOL_SRC:scripts/%.c=$(B)/%)
 # every C source and header of the project, for make format
 FORMAT_SRC := $(sort $(wildcard include/*.h src/*/*.[ch] src/*/*/*.[ch] synth/*.[ch] cli/*.[ch] \
-                tests/*.[ch] tests/fuzz/*.[ch] bench/*.[ch] scripts/*.c))
+                tests/*.[ch] tests/fuzz/*.[ch] bench/*.[ch] scripts/*.c examples/*.c))
 LIBS      := $(B)/libdigits_synth.a $(B)/libdigits.a
+# the shared library: objects built -fPIC, soname libdigits.so.MAJOR
+VERSION   := $(shell sed -n 's/^\#define DG_VERSION_STRING "\(.*\)"/\1/p' include/digits.h)
+SO_MAJOR  := $(firstword $(subst ., ,$(VERSION)))
+SO_NAME   := libdigits.so.$(SO_MAJOR)
+SO_FILE   := libdigits.so.$(VERSION)
+PIC_OBJ   := $(LIB_SRC:%.c=$(B)/pic/%.o)
+PREFIX    ?= /usr/local
+DESTDIR   ?=
 
-.PHONY: all programs deps data demo test test-threads bench fuzz fuzz-build fuzz-corpus format format-check check-clang clean
+.PHONY: all programs lib install uninstall check-install deps data demo test test-threads bench fuzz fuzz-build fuzz-corpus format format-check check-clang clean
 all: $(B)/digits $(B)/libdigits.a $(TOOL_BIN)
 
 # everything that compiles: what make test builds, and the bench programs
@@ -79,6 +92,44 @@ $(B)/%.o: %.c
 $(B)/libdigits.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
+
+$(B)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -c $< -o $@
+
+$(B)/$(SO_FILE): $(PIC_OBJ) src/libdigits.map
+	$(CC) -shared -Wl,-soname,$(SO_NAME) -Wl,--version-script=src/libdigits.map $(LDFLAGS) \
+	  $(PIC_OBJ) $(LDLIBS) -o $@
+
+lib: $(B)/libdigits.a $(B)/$(SO_FILE)
+
+# what make install puts where, under $(DESTDIR)$(PREFIX)
+INSTALL_FILES := bin/digits lib/$(SO_FILE) lib/$(SO_NAME) lib/libdigits.so lib/libdigits.a \
+                 include/digits.h lib/pkgconfig/digits.pc share/man/man1/digits.1 \
+                 share/bash-completion/completions/digits
+
+install: $(B)/digits $(B)/libdigits.a $(B)/$(SO_FILE)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(B)/digits $(DESTDIR)$(PREFIX)/bin/digits
+	install -m 755 $(B)/$(SO_FILE) $(DESTDIR)$(PREFIX)/lib/$(SO_FILE)
+	ln -sf $(SO_FILE) $(DESTDIR)$(PREFIX)/lib/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DESTDIR)$(PREFIX)/lib/libdigits.so
+	install -m 644 $(B)/libdigits.a $(DESTDIR)$(PREFIX)/lib/libdigits.a
+	install -m 644 include/digits.h $(DESTDIR)$(PREFIX)/include/digits.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' digits.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/digits.pc
+	install -m 644 docs/digits.1 $(DESTDIR)$(PREFIX)/share/man/man1/digits.1
+	if [ -f completion/digits.bash ]; then \
+	  install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions && \
+	  install -m 644 completion/digits.bash \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/digits; fi
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALL_FILES))
+
+check-install:
+	@scripts/check-install.sh $(B)
 
 $(B)/libdigits_synth.a: $(SYNTH_OBJ)
 	rm -f $@
@@ -121,7 +172,7 @@ $(B)/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBS)
 $(B)/bench_%: bench/bench_%.c $(LIBS)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIBS) $(LDLIBS) -o $@
 
--include $(LIB_OBJ:.o=.d) $(SYNTH_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) \
+-include $(LIB_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(SYNTH_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) \
          $(FUZZ_BIN:=.d) $(BENCH_BIN:=.d) $(TOOL_BIN:=.d) $(FUZZ_SRC:tests/fuzz/%.c=$(B)/%.d)
 
 deps:

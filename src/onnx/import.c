@@ -512,13 +512,21 @@ dg_status dg_onnx_import_memory(const uint8_t *data, size_t n, dg_net **net, dg_
 {
     *net = NULL;
     ox_model m;
-    dg_status st = dg_ox_parse(data, n, &m);
-    if (st != DG_OK) {
-        return st;
-    }
     dg_model_meta local;
-    st = build(&m, net, &local);
-    dg_ox_model_free(&m);
+    dg_status st = dg_ox_parse(data, n, &m);
+    if (st == DG_OK) {
+        st = build(&m, net, &local);
+        dg_ox_model_free(&m);
+    }
+    if (st != DG_OK) {
+        /* names in the message come from the file: one line of printable text */
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", dg_last_error());
+        for (char *c = msg; *c; c++) {
+            *c = ((unsigned char)*c < 0x20 || *c == 0x7f) ? '?' : *c;
+        }
+        dg_fail(st, "%s", msg);
+    }
     if (st == DG_OK && meta) {
         *meta = local;
     }
