@@ -178,7 +178,7 @@ typedef struct dg_net dg_net;
  * Builds a network from a spec: layers separated by commas, for example
  *   "conv 32 3 relu, maxpool 2, conv 64 3 relu, maxpool 2, flatten, dense 64 relu, dense 10"
  * Layer forms include "conv OUT K [relu]", "maxpool K", "flatten", "dense OUT [relu]",
- * "dropout P" and "relu"; the message for an unknown one lists every kind. The last
+ * "dropout P", "relu", "tanh" and "sigmoid"; the message for an unknown one lists every kind. The last
  * layer's outputs are the class logits; softmax and cross-entropy are applied by the net.
  * Parameters are uninitialised: call dg_net_init_params() or load them. DG_ERR_ARG with a
  * message on a malformed spec.
@@ -455,9 +455,9 @@ dg_status dg_onnx_export_memory(const dg_net *net, const dg_model_meta *meta, ui
                                 size_t *n);
 
 /*
- * Reads an ONNX model whose graph is one chain of operators digits has (Conv, Relu,
- * MaxPool, AveragePool, Flatten, Reshape to a flat vector, Gemm, MatMul + Add, Softmax,
- * Dropout, Identity; docs/onnx.md says which attributes) from its float [N][C][H][W] input
+ * Reads an ONNX model whose graph is one chain of operators digits has (Conv, Relu, Tanh,
+ * Sigmoid, MaxPool, AveragePool, Flatten, Reshape to a flat vector, Gemm, MatMul + Add,
+ * Softmax, Dropout, Identity; docs/onnx.md says which attributes) from its float [N][C][H][W] input
  * to its output, and builds the same network as a digits net (freed by the caller with
  * dg_net_free). meta (may be NULL) receives the metadata dg_onnx_export writes, or
  * defaults for other files: normalisation x/255, labels "0".."N-1", nothing known of

@@ -29,6 +29,8 @@ static const grad_case cases[] = {
     {"avgpool", "conv 2 3, avgpool 2, flatten, dense 3", {1, 7, 7}},
     {"dense_relu", "flatten, dense 5 relu, dense 3", {1, 3, 4}},
     {"relu", "flatten, dense 6, relu, dense 3", {1, 2, 5}},
+    {"tanh", "conv 2 3, tanh, flatten, dense 3", {1, 5, 5}},
+    {"sigmoid", "flatten, dense 6, sigmoid, dense 3", {1, 2, 5}},
     {"dropout", "flatten, dense 8 relu, dropout 0.3, dense 3", {1, 3, 3}},
     {"seed_cnn_small",
      "conv 4 3 relu, maxpool 2, conv 5 3 relu, maxpool 2, flatten, "

@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 
 #define ALL_KINDS                                                                                  \
-    "conv 4 3 relu, maxpool 2, conv 6 3, relu, avgpool 2, flatten, dropout 0.5, dense 12 relu, "   \
-    "dense 10"
+    "conv 4 3 relu, maxpool 2, conv 6 3, relu, avgpool 2, tanh, flatten, dropout 0.5, dense 12 "   \
+    "relu, dense 8, sigmoid, dense 10"
 
 static dg_net *random_net(const char *spec, uint64_t seed)
 {
@@ -109,8 +109,8 @@ DG_TEST(onnx_round_trip)
     dg_net_free(back);
     CHECK_OK(st);
     /* dropout is left out at inference */
-    CHECK_MSG(!strcmp(spec_copy, "conv 4 3 relu, maxpool 2, conv 6 3 relu, avgpool 2, flatten, "
-                                 "dense 12 relu, dense 10"),
+    CHECK_MSG(!strcmp(spec_copy, "conv 4 3 relu, maxpool 2, conv 6 3 relu, avgpool 2, tanh, "
+                                 "flatten, dense 12 relu, dense 8, sigmoid, dense 10"),
               "spec back: %s", spec_copy);
     for (int i = 0; i < 40; i++) {
         CHECK_NEAR(a[i], b[i], 1e-6);
@@ -482,8 +482,8 @@ DG_TEST(onnx_runtime_agrees)
     if (system("test -f node/node_modules/onnxruntime-node/package.json") != 0) {
         SKIP("onnxruntime-node is missing: run scripts/get-onnxruntime.sh");
     }
-    dg_net *net = random_net("conv 8 5 relu, maxpool 2, conv 8 3, relu, avgpool 2, flatten, "
-                             "dense 32 relu, dropout 0.25, dense 10",
+    dg_net *net = random_net("conv 8 5 relu, maxpool 2, conv 8 3, tanh, avgpool 2, flatten, "
+                             "dense 32 relu, dropout 0.25, dense 16, sigmoid, dense 10",
                              9);
     CHECK(net);
     const char *dir = test_tmp_dir();

@@ -10,6 +10,7 @@
  *   dense O [relu]   Gemm with transB 1: W [O][I], B [O] (+ Relu); a Flatten first when
  *                    its input is still [N][C][1][1]
  *   relu             Relu                              dropout P   nothing (inference)
+ *   tanh             Tanh                              sigmoid     Sigmoid
  *   then "logits" [N][classes] and Softmax (axis 1) into "probabilities".
  *
  * Field numbers as in onnx_read.c; ModelProto also 3 producer_version and 6 doc_string,
@@ -86,9 +87,13 @@ static dg_status layer_nodes(graph *g, const dg_layer *l, int i)
         }
         snprintf(name, sizeof name, "layer%d.gemm", n);
         add(g, "Gemm", A_GEMM, 0, i, name);
-    } else if (!strcmp(kind, "relu")) {
-        snprintf(name, sizeof name, "layer%d.relu", n);
-        add(g, "Relu", A_NONE, 0, -1, name);
+    } else if (!strcmp(kind, "relu") || !strcmp(kind, "tanh") || !strcmp(kind, "sigmoid")) {
+        snprintf(name, sizeof name, "layer%d.%s", n, kind);
+        add(g,
+            !strcmp(kind, "relu")   ? "Relu"
+            : !strcmp(kind, "tanh") ? "Tanh"
+                                    : "Sigmoid",
+            A_NONE, 0, -1, name);
     } else if (!strcmp(kind, "dropout")) {
         return DG_OK;
     } else {

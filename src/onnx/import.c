@@ -6,6 +6,7 @@
  *
  *   Conv (stride 1, no padding, odd square kernel)  conv O K     weights [O][C][K][K]
  *   Relu                                            relu, or fused into the conv/dense before
+ *   Tanh, Sigmoid                                   tanh, sigmoid
  *   MaxPool / AveragePool (K x K, stride K)         maxpool K / avgpool K
  *   Flatten (axis 1), Reshape to [N, C*H*W]         flatten (nothing on a flat input)
  *   Gemm, MatMul (+ Add of a bias)                  dense O      weights [O][I]
@@ -183,6 +184,8 @@ static dg_status translate(builder *b, int i, dg_pb_bytes *cur)
         return dg_ox_conv(b, i);
     } else if (dg_pb_eq(op, "Relu")) {
         return dg_ox_relu(b, i);
+    } else if (dg_pb_eq(op, "Tanh") || dg_pb_eq(op, "Sigmoid")) {
+        return dg_ox_activation(b, i, dg_pb_eq(op, "Tanh") ? K_TANH : K_SIGMOID);
     } else if (dg_pb_eq(op, "MaxPool") || dg_pb_eq(op, "AveragePool")) {
         return dg_ox_pool(b, i, dg_pb_eq(op, "MaxPool"));
     } else if (dg_pb_eq(op, "Flatten")) {
@@ -340,6 +343,12 @@ static dg_status spec_text(const builder *b, char *spec, size_t size)
             break;
         case K_DENSE:
             snprintf(one, sizeof one, "dense %d%s", e->units, relu);
+            break;
+        case K_TANH:
+            snprintf(one, sizeof one, "tanh");
+            break;
+        case K_SIGMOID:
+            snprintf(one, sizeof one, "sigmoid");
             break;
         default:
             snprintf(one, sizeof one, "relu");

@@ -9,7 +9,7 @@
 #include "nn/net.h"
 #include "onnx/onnx_model.h"
 
-enum { K_CONV, K_MAXPOOL, K_AVGPOOL, K_FLATTEN, K_DENSE, K_RELU };
+enum { K_CONV, K_MAXPOOL, K_AVGPOOL, K_FLATTEN, K_DENSE, K_RELU, K_TANH, K_SIGMOID };
 
 typedef struct entry {
     int kind;
@@ -56,6 +56,8 @@ dg_status dg_ox_reshape(builder *b, int i);
 dg_status dg_ox_gemm(builder *b, int i);
 dg_status dg_ox_matmul(builder *b, int i, dg_pb_bytes *next);
 dg_status dg_ox_relu(builder *b, int i);
+/* Tanh or Sigmoid (kind K_TANH, K_SIGMOID): a layer of their own. */
+dg_status dg_ox_activation(builder *b, int i, int kind);
 dg_status dg_ox_softmax(builder *b, int i);
 dg_status dg_ox_dropout(builder *b, int i);
 dg_status dg_ox_pad(builder *b, int i);

@@ -500,6 +500,12 @@ dg_status dg_ox_relu(builder *b, int i)
     return push(b, i, (entry){K_RELU, 0, 0, false});
 }
 
+dg_status dg_ox_activation(builder *b, int i, int kind)
+{
+    dg_status st = dg_ox_known_attrs(b, i, "");
+    return st == DG_OK ? push(b, i, (entry){kind, 0, 0, false}) : st;
+}
+
 /* Softmax or LogSoftmax over the classes, as the graph's last node. */
 dg_status dg_ox_softmax(builder *b, int i)
 {
