@@ -178,8 +178,9 @@ typedef struct dg_net dg_net;
  * Builds a network from a spec: layers separated by commas, for example
  *   "conv 32 3 relu, maxpool 2, conv 64 3 relu, maxpool 2, flatten, dense 64 relu, dense 10"
  * Layer forms include "conv OUT K [relu]", "maxpool K", "flatten", "dense OUT [relu]",
- * "dropout P", "relu", "tanh" and "sigmoid"; the message for an unknown one lists every kind. The last
- * layer's outputs are the class logits; softmax and cross-entropy are applied by the net.
+ * "dropout P", "relu", "tanh" and "sigmoid"; the message for an unknown one lists every
+ * kind. The last layer's outputs are the class logits; softmax and cross-entropy are
+ * applied by the net.
  * Parameters are uninitialised: call dg_net_init_params() or load them. DG_ERR_ARG with a
  * message on a malformed spec.
  */
