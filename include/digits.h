@@ -177,7 +177,7 @@ typedef struct dg_net dg_net;
 /*
  * Builds a network from a spec: layers separated by commas, for example
  *   "conv 32 3 relu, maxpool 2, conv 64 3 relu, maxpool 2, flatten, dense 64 relu, dense 10"
- * Layer forms include "conv OUT K [relu]", "maxpool K", "flatten", "dense OUT [relu]",
+ * Layer forms include "conv OUT K [pad P] [relu]", "maxpool K", "flatten", "dense OUT [relu]",
  * "dropout P", "relu", "tanh" and "sigmoid"; the message for an unknown one lists every
  * kind. The last layer's outputs are the class logits; softmax and cross-entropy are
  * applied by the net.

@@ -9,7 +9,7 @@ check that `digits import` of them gives PyTorch's answers (docs/onnx.md).
                                        images: same argmax, largest probability difference;
                                        exit status 1 above 1e-5
   scripts/torch_onnx.py fixture DIR    writes DIR/torch-tiny.onnx, a tiny net that uses Conv,
-                                       Relu, AveragePool, MaxPool, Reshape, Gemm, Dropout,
+                                       (padded) Relu, AveragePool, MaxPool, Reshape, Gemm, Dropout,
                                        MatMul + Add and Softmax, trained briefly when MNIST is
                                        there, and DIR/torch-tiny.txt: PyTorch's probabilities
                                        for the inputs of fixture_pixels() (tests/test_onnx.c)
@@ -93,17 +93,17 @@ class Tiny(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.conv = nn.Conv2d(1, 4, 5)
+        self.conv = nn.Conv2d(1, 4, 5, padding=2)
         self.avg = nn.AvgPool2d(2)
         self.pool = nn.MaxPool2d(2)
-        self.fc = nn.Linear(144, 16)
+        self.fc = nn.Linear(196, 16)
         self.drop = nn.Dropout(0.25)
         self.w = nn.Parameter(torch.randn(16, 10) * 0.25)
         self.b = nn.Parameter(torch.zeros(10))
 
     def forward(self, x):
         x = self.pool(self.avg(torch.relu(self.conv(x))))
-        x = x.reshape(-1, 144)
+        x = x.reshape(-1, 196)
         x = self.drop(torch.relu(self.fc(x)))
         return torch.softmax(x @ self.w + self.b, dim=1)
 

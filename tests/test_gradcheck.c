@@ -25,6 +25,8 @@ static const grad_case cases[] = {
     {"conv_relu", "conv 3 3 relu, flatten, dense 4", {2, 6, 6}},
     {"conv_k5", "conv 2 5 relu, flatten, dense 3", {1, 7, 8}},
     {"conv_k1", "conv 3 1, flatten, dense 3", {2, 4, 4}},
+    {"conv_pad", "conv 3 3 pad 1 relu, flatten, dense 3", {2, 5, 4}},
+    {"conv_pad2_k5", "conv 2 5 pad 2, maxpool 2, flatten, dense 3", {1, 6, 6}},
     {"maxpool", "conv 2 3, maxpool 2, flatten, dense 3", {1, 7, 7}},
     {"avgpool", "conv 2 3, avgpool 2, flatten, dense 3", {1, 7, 7}},
     {"dense_relu", "flatten, dense 5 relu, dense 3", {1, 3, 4}},

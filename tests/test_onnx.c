@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 
 #define ALL_KINDS                                                                                  \
-    "conv 4 3 relu, maxpool 2, conv 6 3, relu, avgpool 2, tanh, flatten, dropout 0.5, dense 12 "   \
-    "relu, dense 8, sigmoid, dense 10"
+    "conv 4 3 relu, maxpool 2, conv 6 3 pad 1, relu, avgpool 2, tanh, flatten, dropout 0.5, "      \
+    "dense 12 relu, dense 8, sigmoid, dense 10"
 
 static dg_net *random_net(const char *spec, uint64_t seed)
 {
@@ -109,7 +109,7 @@ DG_TEST(onnx_round_trip)
     dg_net_free(back);
     CHECK_OK(st);
     /* dropout is left out at inference */
-    CHECK_MSG(!strcmp(spec_copy, "conv 4 3 relu, maxpool 2, conv 6 3 relu, avgpool 2, tanh, "
+    CHECK_MSG(!strcmp(spec_copy, "conv 4 3 relu, maxpool 2, conv 6 3 pad 1 relu, avgpool 2, tanh, "
                                  "flatten, dense 12 relu, dense 8, sigmoid, dense 10"),
               "spec back: %s", spec_copy);
     for (int i = 0; i < 40; i++) {
@@ -169,7 +169,8 @@ DG_TEST(onnx_torch_fixture)
     dg_net_free(net);
     CHECK_OK(st);
     CHECK_MSG(
-        !strcmp(spec, "conv 4 5 relu, avgpool 2, maxpool 2, flatten, dense 16 relu, dense 10"),
+        !strcmp(spec,
+                "conv 4 5 pad 2 relu, avgpool 2, maxpool 2, flatten, dense 16 relu, dense 10"),
         "spec: %s", spec);
     snprintf(path, sizeof path, "%s/onnx/torch-tiny.txt", test_data_dir());
     char *text = test_read_file(path, NULL);
@@ -402,11 +403,11 @@ DG_TEST(onnx_hostile_graphs)
                         "node 'conv1' (Conv): strides 2: digits convolves "
                         "with stride 1"));
     static const tnode padded[] = {
-        {"Conv", {"input", "k"}, "c", "conv1", "pads", 4, {1, 1, 1, 1}},
+        {"Conv", {"input", "k"}, "c", "conv1", "pads", 4, {1, 0, 1, 0}},
         {"Flatten", {"c"}, "out", "flat", NULL, 0, {0}},
     };
     CHECK(graph_refused(&(tgraph){padded, 2, conv_w, 1, 4, {-1, 1, 28, 28}, "out"},
-                        DG_ERR_UNSUPPORTED, "without padding"));
+                        DG_ERR_UNSUPPORTED, "digits pads every side of the image alike"));
     static const tnode pool3[] = {
         {"MaxPool", {"input"}, "p", "pool", "kernel_shape", 2, {3, 3}},
         {"Flatten", {"p"}, "out", "flat", NULL, 0, {0}},
@@ -482,7 +483,7 @@ DG_TEST(onnx_runtime_agrees)
     if (system("test -f node/node_modules/onnxruntime-node/package.json") != 0) {
         SKIP("onnxruntime-node is missing: run scripts/get-onnxruntime.sh");
     }
-    dg_net *net = random_net("conv 8 5 relu, maxpool 2, conv 8 3, tanh, avgpool 2, flatten, "
+    dg_net *net = random_net("conv 8 5 pad 2 relu, maxpool 2, conv 8 3, tanh, avgpool 2, flatten, "
                              "dense 32 relu, dropout 0.25, dense 16, sigmoid, dense 10",
                              9);
     CHECK(net);

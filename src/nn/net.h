@@ -65,6 +65,7 @@ struct dg_layer {
     const dg_layer_ops *ops;
     int units;  /* conv: output channels; dense: outputs */
     int k;      /* conv kernel side, pool size */
+    int pad;    /* conv: zeros added on each side of the input, 0..K-1 */
     float rate; /* dropout rate */
     bool relu;  /* fused ReLU on the output */
     dg_shape in, out;

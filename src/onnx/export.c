@@ -3,8 +3,8 @@
  * graph runs the layers in order, written with the protobuf writer of pb.c.
  *
  *   input "input" float [N][C][H][W], N dynamic, the normalised pixels
- *   conv O K [relu]  Conv (kernel K, stride 1, no padding) with W [O][C][K][K], B [O]
- *                    (+ Relu)
+ *   conv O K [pad P] [relu]  Conv (kernel K, stride 1, pads P) with W [O][C][K][K],
+ *                    B [O] (+ Relu)
  *   maxpool K        MaxPool, kernel K, stride K       avgpool K   AveragePool, alike
  *   flatten          Flatten, axis 1 (C, H, W order, as digits' flatten)
  *   dense O [relu]   Gemm with transB 1: W [O][I], B [O] (+ Relu); a Flatten first when
@@ -38,6 +38,7 @@ typedef struct xnode {
     const char *op;
     int attrs; /* A_*: which attributes it takes */
     int k;     /* kernel side for A_CONV and A_POOL */
+    int pad;   /* A_CONV: zeros on each side */
     int layer; /* the layer whose weights it uses, -1 for none */
     char in[NAME_MAX_], out[NAME_MAX_], name[NAME_MAX_];
 } xnode;
@@ -71,6 +72,7 @@ static dg_status layer_nodes(graph *g, const dg_layer *l, int i)
     if (!strcmp(kind, "conv")) {
         snprintf(name, sizeof name, "layer%d.conv", n);
         add(g, "Conv", A_CONV, l->k, i, name);
+        g->nodes[g->n - 1].pad = l->pad;
     } else if (!strcmp(kind, "maxpool") || !strcmp(kind, "avgpool")) {
         bool max = !strcmp(kind, "maxpool");
         snprintf(name, sizeof name, "layer%d.%s", n, kind);
@@ -168,7 +170,7 @@ static void put_node(dg_pb_writer *w, const xnode *x)
     case A_CONV:
         attr_ints(w, "kernel_shape", 2, x->k);
         attr_ints(w, "strides", 2, 1);
-        attr_ints(w, "pads", 4, 0);
+        attr_ints(w, "pads", 4, x->pad);
         attr_ints(w, "dilations", 2, 1);
         attr_int(w, "group", 1);
         break;

@@ -4,7 +4,8 @@
  * and constants (initializers or Constant nodes) for the rest. Each node becomes a layer
  * of a spec, or is folded into one:
  *
- *   Conv (stride 1, no padding, odd square kernel)  conv O K     weights [O][C][K][K]
+ *   Conv (stride 1, odd square kernel, padding      conv O K [pad P]  weights [O][C][K][K]
+ *         the same on every side)
  *   Relu                                            relu, or fused into the conv/dense before
  *   Tanh, Sigmoid                                   tanh, sigmoid
  *   MaxPool / AveragePool (K x K, stride K)         maxpool K / avgpool K
@@ -330,7 +331,11 @@ static dg_status spec_text(const builder *b, char *spec, size_t size)
         const char *relu = e->relu ? " relu" : "";
         switch (e->kind) {
         case K_CONV:
-            snprintf(one, sizeof one, "conv %d %d%s", e->units, e->k, relu);
+            if (e->pad) {
+                snprintf(one, sizeof one, "conv %d %d pad %d%s", e->units, e->k, e->pad, relu);
+            } else {
+                snprintf(one, sizeof one, "conv %d %d%s", e->units, e->k, relu);
+            }
             break;
         case K_MAXPOOL:
             snprintf(one, sizeof one, "maxpool %d", e->k);

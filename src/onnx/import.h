@@ -15,6 +15,7 @@ typedef struct entry {
     int kind;
     int units, k;
     bool relu;
+    int pad; /* conv */
 } entry;
 
 typedef struct builder {

@@ -185,6 +185,33 @@ static dg_status flat_input(const builder *b, int i)
     return DG_OK;
 }
 
+/* A convolution's padding: pads [P, P, P, P] (the same on every side), or auto_pad
+ * SAME_UPPER / SAME_LOWER, which for stride 1 and an odd kernel is (K-1)/2 on each side. */
+static dg_status conv_pads(const builder *b, int i, int k, int *pad)
+{
+    ox_attr a;
+    bool found;
+    dg_status st = dg_ox_attr(b, i, "auto_pad", OX_ATTR_STRING, &a, &found);
+    if (st != DG_OK) {
+        return st;
+    }
+    if (found && (dg_pb_eq(a.s, "SAME_UPPER") || dg_pb_eq(a.s, "SAME_LOWER"))) {
+        *pad = (k - 1) / 2;
+        return DG_OK;
+    }
+    if ((st = no_auto_pad(b, i)) != DG_OK ||
+        (st = dg_ox_attr(b, i, "pads", OX_ATTR_INTS, &a, &found)) != DG_OK || !found) {
+        return st;
+    }
+    if (a.n_ints != 4 || a.ints[0] != a.ints[1] || a.ints[0] != a.ints[2] ||
+        a.ints[0] != a.ints[3] || a.ints[0] < 0 || a.ints[0] > 4096) {
+        return dg_ox_fail(b, i, DG_ERR_UNSUPPORTED,
+                          "pads of %d values: digits pads every side of the image alike", a.n_ints);
+    }
+    *pad = (int)a.ints[0];
+    return DG_OK;
+}
+
 dg_status dg_ox_conv(builder *b, int i)
 {
     dg_status st = dg_ox_known_attrs(b, i, "kernel_shape strides pads dilations group auto_pad");
@@ -203,13 +230,12 @@ dg_status dg_ox_conv(builder *b, int i)
                           "weights must be a constant [O][C][K][K] tensor with a square kernel");
     }
     int64_t group;
-    int k = (int)w->dims[2];
+    int k = (int)w->dims[2], pad = 0;
     if ((st = int_attr(b, i, "group", 1, &group)) != DG_OK ||
         (st = kernel_attr(b, i, &k, false)) != DG_OK ||
         (st = ints_all(b, i, "strides", 1, "digits convolves with stride 1")) != DG_OK ||
-        (st = ints_all(b, i, "pads", 0, "digits convolves without padding")) != DG_OK ||
         (st = ints_all(b, i, "dilations", 1, "digits convolves without dilation")) != DG_OK ||
-        (st = no_auto_pad(b, i)) != DG_OK) {
+        (st = conv_pads(b, i, k, &pad)) != DG_OK) {
         return st;
     }
     if (group != 1) {
@@ -229,9 +255,13 @@ dg_status dg_ox_conv(builder *b, int i)
         return dg_ox_fail(b, i, DG_ERR_UNSUPPORTED, "kernel %dx%d: digits takes odd kernel sides",
                           k, k);
     }
-    if (k > b->h || k > b->w) {
+    if (pad >= k) {
+        return dg_ox_fail(b, i, DG_ERR_UNSUPPORTED, "pads %d: digits pads less than the kernel %d",
+                          pad, k);
+    }
+    if (k > b->h + 2 * pad || k > b->w + 2 * pad) {
         return dg_ox_fail(b, i, DG_ERR_FORMAT, "kernel %dx%d larger than its %dx%d input", k, k,
-                          b->h, b->w);
+                          b->h + 2 * pad, b->w + 2 * pad);
     }
     const ox_tensor *bias = const_input(b, i, 2, false, &st);
     if (b->m->nodes[i].n_in > 2 && b->m->nodes[i].in[2].n && !bias) {
@@ -252,9 +282,9 @@ dg_status dg_ox_conv(builder *b, int i)
         return st;
     }
     b->c = (int)o;
-    b->h -= k - 1;
-    b->w -= k - 1;
-    return push(b, i, (entry){K_CONV, (int)o, k, false});
+    b->h += 2 * pad - (k - 1);
+    b->w += 2 * pad - (k - 1);
+    return push(b, i, (entry){K_CONV, (int)o, k, false, pad});
 }
 
 dg_status dg_ox_pool(builder *b, int i, bool max)
@@ -303,7 +333,7 @@ dg_status dg_ox_pool(builder *b, int i, bool max)
     }
     b->h /= k;
     b->w /= k;
-    return push(b, i, (entry){max ? K_MAXPOOL : K_AVGPOOL, 0, k, false});
+    return push(b, i, (entry){max ? K_MAXPOOL : K_AVGPOOL, 0, k, false, 0});
 }
 
 dg_status dg_ox_flatten(builder *b, int i)
@@ -326,7 +356,7 @@ dg_status dg_ox_flatten(builder *b, int i)
     b->rank = 2;
     b->c *= b->h * b->w;
     b->h = b->w = 1;
-    return push(b, i, (entry){K_FLATTEN, 0, 0, false});
+    return push(b, i, (entry){K_FLATTEN, 0, 0, false, 0});
 }
 
 dg_status dg_ox_reshape(builder *b, int i)
@@ -367,7 +397,7 @@ dg_status dg_ox_reshape(builder *b, int i)
     b->rank = 2;
     b->c = (int)flat;
     b->h = b->w = 1;
-    return push(b, i, (entry){K_FLATTEN, 0, 0, false});
+    return push(b, i, (entry){K_FLATTEN, 0, 0, false, 0});
 }
 
 /* A dense layer of o outputs from weights v: [o][in] when transposed, else [in][o]. */
@@ -390,7 +420,7 @@ static dg_status put_dense(builder *b, int i, const float *v, bool transposed, f
         return st;
     }
     b->c = o;
-    return push(b, i, (entry){K_DENSE, o, 0, false});
+    return push(b, i, (entry){K_DENSE, o, 0, false, 0});
 }
 
 /* Gemm(A, B, C) = alpha A B' + beta C with B' = B or its transpose. */
@@ -497,13 +527,13 @@ dg_status dg_ox_relu(builder *b, int i)
         last->relu = true;
         return DG_OK;
     }
-    return push(b, i, (entry){K_RELU, 0, 0, false});
+    return push(b, i, (entry){K_RELU, 0, 0, false, 0});
 }
 
 dg_status dg_ox_activation(builder *b, int i, int kind)
 {
     dg_status st = dg_ox_known_attrs(b, i, "");
-    return st == DG_OK ? push(b, i, (entry){kind, 0, 0, false}) : st;
+    return st == DG_OK ? push(b, i, (entry){kind, 0, 0, false, 0}) : st;
 }
 
 /* Softmax or LogSoftmax over the classes, as the graph's last node. */
