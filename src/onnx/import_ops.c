@@ -169,6 +169,10 @@ static dg_status put_bias(builder *b, int i, const ox_tensor *t, float scale, fl
     if (st == DG_OK) {
         for (int o = 0; o < n; o++) {
             dst[o] = scale * v[t->count == 1 ? 0 : o];
+            if (!isfinite(dst[o])) {
+                st = dg_ox_fail(b, i, DG_ERR_FORMAT, "beta times the bias is not finite");
+                break;
+            }
         }
         free(v);
     }
@@ -411,8 +415,11 @@ static dg_status put_dense(builder *b, int i, const float *v, bool transposed, f
     }
     for (int r = 0; r < o; r++) {
         for (int c = 0; c < in; c++) {
-            dst[(size_t)r * in + c] =
-                alpha * (transposed ? v[(size_t)r * in + c] : v[(size_t)c * o + r]);
+            float x = alpha * (transposed ? v[(size_t)r * in + c] : v[(size_t)c * o + r]);
+            if (!isfinite(x)) {
+                return dg_ox_fail(b, i, DG_ERR_FORMAT, "alpha times the weights is not finite");
+            }
+            dst[(size_t)r * in + c] = x;
         }
     }
     dg_status st = put_bias(b, i, bias, beta, dst + (size_t)o * in, o);
