@@ -9,7 +9,13 @@
 #   make check-clang   build everything (tests, fuzz replays, bench) with clang -Werror
 #   make browser-deps  chromium, node and puppeteer-core for the browser tests of the
 #                      report and of serve (skipped by make test, with a message, until then)
+#   make lib        libdigits.a and libdigits.so (objects built -fPIC in BUILD/pic/)
+#   make install    PREFIX=/usr/local DESTDIR=: the program, both libraries, digits.h,
+#                   digits.pc, the man page; make uninstall removes them
+#   make check-install  install into a temporary prefix, check the exported symbols, build
+#                   examples/ with pkg-config alone and run them
 # PORTABLE=1 builds without -march=native; SAN=1 adds ASan+UBSan; WERROR=1 adds -Werror.
+#   make TSAN=1 test-threads   threads sharing one net, under ThreadSanitizer (build-tsan/)
 #
 # Layout: src/<module>/ is libdigits (docs/architecture.md), synth/ the synthetic
 # handwriting archive for tests and tools, cli/ the program, tests/ bench/ scripts/ users.
@@ -38,6 +44,11 @@ endif
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS    ?= 1
 FUZZ_TARGETS ?=
+ifeq ($(TSAN),1)
+B := build-tsan
+CFLAGS  += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=thread
+endif
 ifeq ($(SAN),1)
 B := build-san
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -62,11 +73,19 @@ TOOL_SRC  := $(sort $(wildcard scripts/*.c))
 TOOL_BIN  := $(TOOL_SRC:scripts/%.c=$(B)/%)
 # every C source and header of the project, for make format
 FORMAT_SRC := $(sort $(wildcard include/*.h src/*/*.[ch] src/*/*/*.[ch] synth/*.[ch] cli/*.[ch] \
-                tests/*.[ch] tests/fuzz/*.[ch] bench/*.[ch] scripts/*.c))
+                tests/*.[ch] tests/fuzz/*.[ch] bench/*.[ch] scripts/*.c examples/*.c))
 LIBS      := $(B)/libdigits_synth.a $(B)/libdigits.a
+# the shared library: objects built -fPIC, soname libdigits.so.MAJOR
+VERSION   := $(shell sed -n 's/^\#define DG_VERSION_STRING "\(.*\)"/\1/p' include/digits.h)
+SO_MAJOR  := $(firstword $(subst ., ,$(VERSION)))
+SO_NAME   := libdigits.so.$(SO_MAJOR)
+SO_FILE   := libdigits.so.$(VERSION)
+PIC_OBJ   := $(LIB_SRC:%.c=$(B)/pic/%.o) $(B)/pic/gen/serve_assets.o
+PREFIX    ?= /usr/local
+DESTDIR   ?=
 
-.PHONY: all programs deps data demo test bench fuzz fuzz-build fuzz-corpus format format-check check-clang clean \
-        browser-deps bench-serve
+.PHONY: all programs lib install uninstall check-install deps data demo test test-threads bench fuzz \
+        fuzz-build fuzz-corpus format format-check check-clang clean browser-deps bench-serve
 all: $(B)/digits $(B)/libdigits.a $(TOOL_BIN)
 
 # everything that compiles: what make test builds, and the bench programs
@@ -86,6 +105,48 @@ $(B)/gen/serve_assets.o: $(B)/gen/serve_assets.c
 $(B)/libdigits.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
+
+$(B)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -c $< -o $@
+
+$(B)/pic/gen/serve_assets.o: $(B)/gen/serve_assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -c $< -o $@
+
+$(B)/$(SO_FILE): $(PIC_OBJ) src/libdigits.map
+	$(CC) -shared -Wl,-soname,$(SO_NAME) -Wl,--version-script=src/libdigits.map $(LDFLAGS) \
+	  $(PIC_OBJ) $(LDLIBS) -o $@
+
+lib: $(B)/libdigits.a $(B)/$(SO_FILE)
+
+# what make install puts where, under $(DESTDIR)$(PREFIX)
+INSTALL_FILES := bin/digits lib/$(SO_FILE) lib/$(SO_NAME) lib/libdigits.so lib/libdigits.a \
+                 include/digits.h lib/pkgconfig/digits.pc share/man/man1/digits.1 \
+                 share/bash-completion/completions/digits
+
+install: $(B)/digits $(B)/libdigits.a $(B)/$(SO_FILE)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(B)/digits $(DESTDIR)$(PREFIX)/bin/digits
+	install -m 755 $(B)/$(SO_FILE) $(DESTDIR)$(PREFIX)/lib/$(SO_FILE)
+	ln -sf $(SO_FILE) $(DESTDIR)$(PREFIX)/lib/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DESTDIR)$(PREFIX)/lib/libdigits.so
+	install -m 644 $(B)/libdigits.a $(DESTDIR)$(PREFIX)/lib/libdigits.a
+	install -m 644 include/digits.h $(DESTDIR)$(PREFIX)/include/digits.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' digits.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/digits.pc
+	install -m 644 docs/digits.1 $(DESTDIR)$(PREFIX)/share/man/man1/digits.1
+	if [ -f completion/digits.bash ]; then \
+	  install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions && \
+	  install -m 644 completion/digits.bash \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/digits; fi
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALL_FILES))
+
+check-install:
+	@scripts/check-install.sh $(B)
 
 $(B)/libdigits_synth.a: $(SYNTH_OBJ)
 	rm -f $@
@@ -128,7 +189,7 @@ $(B)/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBS)
 $(B)/bench_%: bench/bench_%.c $(LIBS)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIBS) $(LDLIBS) -o $@
 
--include $(LIB_OBJ:.o=.d) $(SYNTH_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) \
+-include $(LIB_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(SYNTH_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) \
          $(FUZZ_BIN:=.d) $(BENCH_BIN:=.d) $(TOOL_BIN:=.d) $(FUZZ_SRC:tests/fuzz/%.c=$(B)/%.d)
 
 deps:
@@ -144,6 +205,11 @@ test: deps
 	@$(MAKE) --no-print-directory all $(B)/run_tests $(FUZZ_BIN)
 	@scripts/run-fuzz-corpora.sh $(B)
 	DIGITS_BIN=$(B)/digits $(B)/run_tests
+
+# the tests of threads sharing one net; with TSAN=1, under ThreadSanitizer
+test-threads:
+	@$(MAKE) --no-print-directory $(B)/run_tests
+	$(B)/run_tests threads_predict_shared_net
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -182,4 +248,4 @@ check-clang:
 	@$(MAKE) --no-print-directory CC=clang WERROR=1 B=build-clang programs
 
 clean:
-	rm -rf build build-san build-fuzz build-portable build-clang
+	rm -rf build build-san build-fuzz build-portable build-clang build-tsan

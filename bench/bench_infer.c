@@ -5,6 +5,8 @@
  *   one image    dg_net_forward with n = 1 on one thread and on all cores (the better is
  *                infer1_us), called in a loop: after a
  *                warm-up, the median of many timed calls, in microseconds;
+ *   predict      dg_predict_mnist (normalise, forward, copy out the probabilities, rank)
+ *                of one test image on one thread, the same way: predict1_us;
  *   batches      forwards of 1000 test images with --threads threads (default all cores):
  *                the median batch time over a few passes of the test set, as images/s.
  *
@@ -129,6 +131,36 @@ static int time_one(dg_net *net, const float *x, const bench_options *o, int thr
     return 0;
 }
 
+/* Median microseconds of dg_predict_mnist of the first test image on one thread. */
+static int time_predict(dg_net *net, const dg_dataset *test, const dg_norm *norm,
+                        const bench_options *o, double *us)
+{
+    double *t = malloc((size_t)o->runs * sizeof *t);
+    if (!t || dg_net_set_threads(net, 1) != DG_OK) {
+        fprintf(stderr, "bench_infer: %s\n", t ? dg_last_error() : "out of memory");
+        free(t);
+        return 1;
+    }
+    dg_prediction pred;
+    dg_status st = DG_OK;
+    for (long i = 0; i < o->warmup && st == DG_OK; i++) {
+        st = dg_predict_mnist(net, norm, test->images, 0.0f, &pred);
+    }
+    for (long i = 0; i < o->runs && st == DG_OK; i++) {
+        double t0 = bench_seconds();
+        st = dg_predict_mnist(net, norm, test->images, 0.0f, &pred);
+        t[i] = bench_seconds() - t0;
+    }
+    if (st != DG_OK) {
+        fprintf(stderr, "bench_infer: %s\n", dg_last_error());
+        free(t);
+        return 1;
+    }
+    *us = bench_median(t, (size_t)o->runs) * 1e6;
+    free(t);
+    return 0;
+}
+
 /* Images per second over batches of BATCH test images (median batch time), and the
  * accuracy of the last pass. */
 static int time_batches(dg_net *net, const dg_dataset *test, const float *x, const bench_options *o,
@@ -209,8 +241,9 @@ int main(int argc, char **argv)
         goto done;
     }
     dg_normalise(&meta.norm, test->images, pixels, x);
-    double us1, us_all, images_per_s, accuracy;
+    double us1, us_all, us_predict, images_per_s, accuracy;
     if (time_one(net, x, &o, 1, &us1) || time_one(net, x, &o, 0, &us_all) ||
+        time_predict(net, test, &meta.norm, &o, &us_predict) ||
         time_batches(net, test, x, &o, &images_per_s, &accuracy)) {
         goto done;
     }
@@ -221,6 +254,7 @@ int main(int argc, char **argv)
     printf("RESULT digits infer1_us_1thread %.1f\n", us1);
     printf("RESULT digits infer1_us_all_cores %.1f\n", us_all);
     printf("RESULT digits infer1_us %.1f\n", us1 < us_all ? us1 : us_all);
+    printf("RESULT digits predict1_us_1thread %.1f\n", us_predict);
     printf("RESULT digits infer1000_images_per_s %.0f\n", images_per_s);
     printf("RESULT digits infer_threads %d\n", dg_net_threads(net));
     printf("RESULT digits test_accuracy %.4f\n", accuracy);

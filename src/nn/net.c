@@ -9,6 +9,7 @@
 
 #include <assert.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,10 @@ struct dg_net {
                                the loss (dg_net_class_gradient) */
     uint64_t dropout_seed;
     const uint8_t *labels; /* during backward */
+    /* dg_net_predict holds it for its whole pass: replicas, probabilities and the pool
+     * serve one pass at a time */
+    pthread_mutex_t predict_lock;
+    bool has_lock;
 };
 
 /* ------------------------------------------------------------------ building */
@@ -151,6 +156,11 @@ static dg_status new_layers_only(const char *spec, dg_shape input, dg_net **out)
     }
     net->input = input;
     net->threads = 1;
+    if (pthread_mutex_init(&net->predict_lock, NULL) != 0) {
+        free(net);
+        return dg_fail(DG_ERR_NOMEM, "cannot make a network's lock");
+    }
+    net->has_lock = true;
     dg_status st = build_layers(net, spec);
     if (st != DG_OK) {
         dg_net_free(net);
@@ -250,6 +260,9 @@ void dg_net_free(dg_net *net)
     free(net->params);
     free(net->grads);
     free(net->spec);
+    if (net->has_lock) {
+        pthread_mutex_destroy(&net->predict_lock);
+    }
     free(net);
 }
 
@@ -293,6 +306,11 @@ float *dg_net_grads(dg_net *net)
 int dg_net_layer_count(const dg_net *net)
 {
     return net->n_layers;
+}
+
+const dg_layer *dg_net_layer(const dg_net *net, int i)
+{
+    return &net->layers[i];
 }
 
 void dg_net_layer_info(const dg_net *net, int i, dg_layer_info *info)
@@ -628,6 +646,23 @@ dg_status dg_net_forward(dg_net *net, const float *x, int n, bool is_training, d
         *probs = net->probs;
     }
     return DG_OK;
+}
+
+dg_status dg_net_predict(dg_net *net, const float *x, int n, float *probs)
+{
+    if (n < 1) {
+        return dg_fail(DG_ERR_ARG, "predict: %d examples (want at least 1)", n);
+    }
+    if (pthread_mutex_lock(&net->predict_lock) != 0) {
+        return dg_fail(DG_ERR_ARG, "predict: the network's lock failed");
+    }
+    const float *p;
+    dg_status st = dg_net_forward(net, x, n, false, NULL, &p);
+    if (st == DG_OK) {
+        memcpy(probs, p, (size_t)n * (size_t)net->classes * sizeof *probs);
+    }
+    pthread_mutex_unlock(&net->predict_lock);
+    return st;
 }
 
 static void backward_task(void *arg, int t, int n_threads)

@@ -67,6 +67,7 @@ struct dg_layer {
     const dg_layer_ops *ops;
     int units;  /* conv: output channels; dense: outputs */
     int k;      /* conv kernel side, pool size */
+    int pad;    /* conv: zeros added on each side of the input, 0..K-1 */
     float rate; /* dropout rate */
     bool relu;  /* fused ReLU on the output */
     dg_shape in, out;
@@ -75,6 +76,10 @@ struct dg_layer {
     size_t aux_bytes_per_item;
     const float *w, *b; /* into the net's parameter arena */
 };
+
+/* Layer i (0..dg_net_layer_count - 1) of net, borrowed: for readers of a whole net such as
+ * the ONNX exporter. */
+const dg_layer *dg_net_layer(const dg_net *net, int i);
 
 /* The registry of layer kinds (layers/registry.c): every kind once, NULL-terminated. */
 extern const dg_layer_ops *const dg_layer_registry[];

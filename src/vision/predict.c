@@ -66,13 +66,13 @@ dg_status dg_predict_mnist(dg_net *net, const dg_norm *norm, const uint8_t mnist
     }
     float x[DG_MNIST_PIXELS];
     dg_normalise(norm, mnist28, DG_MNIST_PIXELS, x);
-    const float *probs;
-    st = dg_net_forward(net, x, 1, false, NULL, &probs);
+    /* into the caller's answer under the net's lock: other threads may share the net */
+    st = dg_net_predict(net, x, 1, out->probs);
     if (st != DG_OK) {
+        memset(out, 0, sizeof *out);
         return st;
     }
     out->classes = dg_net_classes(net);
-    memcpy(out->probs, probs, (size_t)out->classes * sizeof *probs);
     rank_top3(out);
     out->digit = out->top[0];
     out->confidence = out->top_p[0];

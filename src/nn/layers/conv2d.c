@@ -20,15 +20,24 @@
 #include <stdio.h>
 #include <string.h>
 
+/* "OUT K [pad P] [relu]" */
 static bool conv_parse(dg_layer *l, char **words, int n)
 {
     n = dg_spec_take_relu(l, words, n);
-    return n == 2 && dg_spec_int(words[0], &l->units) && dg_spec_kernel(words[1], &l->k);
+    if (n == 4 && (strcmp(words[2], "pad") || !dg_spec_int(words[3], &l->pad))) {
+        return false;
+    }
+    return (n == 2 || n == 4) && dg_spec_int(words[0], &l->units) &&
+           dg_spec_kernel(words[1], &l->k);
 }
 
 static void conv_describe(const dg_layer *l, char *buf, size_t size)
 {
-    snprintf(buf, size, "conv %d %d%s", l->units, l->k, l->relu ? " relu" : "");
+    char pad[24] = "";
+    if (l->pad) {
+        snprintf(pad, sizeof pad, " pad %d", l->pad);
+    }
+    snprintf(buf, size, "conv %d %d%s%s", l->units, l->k, pad, l->relu ? " relu" : "");
 }
 
 /* A weight connects one of C*K*K inputs to one of O*K*K outputs. */
@@ -47,11 +56,15 @@ static dg_status conv_init(dg_layer *l)
     if (l->k < 1 || l->k % 2 == 0) {
         return dg_fail(DG_ERR_ARG, "kernel size %d (want an odd size >= 1)", l->k);
     }
-    if (l->k > l->in.h || l->k > l->in.w) {
-        return dg_fail(DG_ERR_ARG, "kernel %dx%d larger than its %dx%d input", l->k, l->k, l->in.h,
-                       l->in.w);
+    if (l->pad < 0 || l->pad >= l->k) {
+        return dg_fail(DG_ERR_ARG, "padding %d (want 0..%d for a kernel of %d)", l->pad, l->k - 1,
+                       l->k);
     }
-    l->out = (dg_shape){l->units, l->in.h - l->k + 1, l->in.w - l->k + 1};
+    int h = l->in.h + 2 * l->pad, w = l->in.w + 2 * l->pad;
+    if (l->k > h || l->k > w) {
+        return dg_fail(DG_ERR_ARG, "kernel %dx%d larger than its %dx%d input", l->k, l->k, h, w);
+    }
+    l->out = (dg_shape){l->units, h - l->k + 1, w - l->k + 1};
     l->n_weights = (size_t)l->units * l->in.c * l->k * l->k;
     l->n_bias = (size_t)l->units;
     l->aux_bytes_per_item = 0;
@@ -71,8 +84,32 @@ static int conv_chunk(const dg_layer *l)
     return chunk < 1 ? 1 : chunk > 1024 ? 1024 : (int)chunk;
 }
 
+/* A padded convolution runs as a valid one over a zero-padded copy of its input: the same
+ * layer seen with that input. */
+static dg_layer padded_view(const dg_layer *l)
+{
+    dg_layer v = *l;
+    v.in.h += 2 * l->pad;
+    v.in.w += 2 * l->pad;
+    v.pad = 0;
+    return v;
+}
+
+static size_t conv_scratch_floats(const dg_layer *l, int n);
+
+/* Scratch of a padded convolution: the padded input [N][C][H+2P][W+2P], for backward also
+ * its gradient, then the valid convolution's own scratch. */
+static size_t padded_scratch_floats(const dg_layer *l, int n)
+{
+    dg_layer v = padded_view(l);
+    return 2 * (size_t)n * dg_shape_size(v.in) + conv_scratch_floats(&v, n);
+}
+
 static size_t conv_scratch_floats(const dg_layer *l, int n)
 {
+    if (l->pad) {
+        return padded_scratch_floats(l, n);
+    }
     size_t ckk = (size_t)l->in.c * l->k * l->k;
     int chunk = conv_chunk(l);
     size_t np = (size_t)(n < chunk ? n : chunk) * l->out.h * l->out.w;
@@ -285,7 +322,73 @@ static void conv_window_task(void *arg, int t, int n_threads)
 }
 #endif
 
+/* xp[n][C][H+2P][W+2P]: x with P zeros around each plane. */
+static void pad_input(const dg_layer *l, const float *x, float *xp, int n)
+{
+    int p = l->pad, h = l->in.h, w = l->in.w, hp = h + 2 * p, wp = w + 2 * p;
+    size_t planes = (size_t)n * l->in.c;
+    memset(xp, 0, planes * hp * wp * sizeof(float));
+    for (size_t pl = 0; pl < planes; pl++) {
+        for (int i = 0; i < h; i++) {
+            memcpy(xp + (pl * hp + (size_t)(i + p)) * wp + p, x + (pl * h + (size_t)i) * w,
+                   (size_t)w * sizeof(float));
+        }
+    }
+}
+
+/* dx[n][C][H][W]: the inside of the padded input's gradient dxp. */
+static void crop_grad(const dg_layer *l, const float *dxp, float *dx, int n)
+{
+    int p = l->pad, h = l->in.h, w = l->in.w, hp = h + 2 * p, wp = w + 2 * p;
+    size_t planes = (size_t)n * l->in.c;
+    for (size_t pl = 0; pl < planes; pl++) {
+        for (int i = 0; i < h; i++) {
+            memcpy(dx + (pl * h + (size_t)i) * w, dxp + (pl * hp + (size_t)(i + p)) * wp + p,
+                   (size_t)w * sizeof(float));
+        }
+    }
+}
+
+static void conv_forward_valid(const dg_layer *l, const float *x, float *y, int n,
+                               dg_layer_ctx *ctx);
+static void conv_backward_valid(const dg_layer *l, const float *x, const float *y, const float *dy,
+                                float *dx, int n, dg_layer_ctx *ctx);
+
 static void conv_forward(const dg_layer *l, const float *x, float *y, int n, dg_layer_ctx *ctx)
+{
+    if (!l->pad) {
+        conv_forward_valid(l, x, y, n, ctx);
+        return;
+    }
+    dg_layer v = padded_view(l);
+    dg_layer_ctx inner = *ctx;
+    float *xp = ctx->scratch; /* [N][C][H+2P][W+2P] */
+    inner.scratch = xp + 2 * (size_t)n * dg_shape_size(v.in);
+    pad_input(l, x, xp, n);
+    conv_forward_valid(&v, xp, y, n, &inner);
+}
+
+static void conv_backward(const dg_layer *l, const float *x, const float *y, const float *dy,
+                          float *dx, int n, dg_layer_ctx *ctx)
+{
+    if (!l->pad) {
+        conv_backward_valid(l, x, y, dy, dx, n, ctx);
+        return;
+    }
+    dg_layer v = padded_view(l);
+    dg_layer_ctx inner = *ctx;
+    size_t padded = (size_t)n * dg_shape_size(v.in);
+    float *xp = ctx->scratch, *dxp = xp + padded; /* each [N][C][H+2P][W+2P] */
+    inner.scratch = dxp + padded;
+    pad_input(l, x, xp, n);
+    conv_backward_valid(&v, xp, y, dy, dx ? dxp : NULL, n, &inner);
+    if (dx) {
+        crop_grad(l, dxp, dx, n);
+    }
+}
+
+static void conv_forward_valid(const dg_layer *l, const float *x, float *y, int n,
+                               dg_layer_ctx *ctx)
 {
     if (ctx->reference) {
         conv_forward_ref(l, x, y, n);
@@ -310,8 +413,8 @@ static void conv_forward(const dg_layer *l, const float *x, float *y, int n, dg_
     }
 }
 
-static void conv_backward(const dg_layer *l, const float *x, const float *y, const float *dy,
-                          float *dx, int n, dg_layer_ctx *ctx)
+static void conv_backward_valid(const dg_layer *l, const float *x, const float *y, const float *dy,
+                                float *dx, int n, dg_layer_ctx *ctx)
 {
     if (ctx->reference) {
         float *dw = ctx->dparams + l->param_offset;
@@ -332,7 +435,7 @@ const dg_layer_ops dg_conv2d_ops = {
     .id = 1,
     .name = "conv",
     .parse = conv_parse,
-    .usage = "OUT K [relu]",
+    .usage = "OUT K [pad P] [relu]",
     .example = "conv 32 3 relu",
     .describe = conv_describe,
     .fans = conv_fans,

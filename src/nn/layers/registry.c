@@ -17,6 +17,8 @@
     X(dropout)                                                                                     \
     X(relu)                                                                                        \
     X(avgpool2d)                                                                                   \
+    X(tanh)                                                                                        \
+    X(sigmoid)                                                                                     \
     /* one row per kind, each line ending in a backslash */
 
 #define DECLARE(file) extern const dg_layer_ops dg_##file##_ops;
