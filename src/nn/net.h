@@ -76,6 +76,10 @@ struct dg_layer {
     const float *w, *b; /* into the net's parameter arena */
 };
 
+/* The net's worker threads (dg_net_threads of them), for work around forward and backward
+ * such as preparing a batch (train.c); free between passes. */
+dg_pool *dg_net_pool(dg_net *net);
+
 /* The registry of layer kinds (layers/registry.c): every kind once, NULL-terminated. */
 extern const dg_layer_ops *const dg_layer_registry[];
 /* The kind whose name is name, or NULL. */
