@@ -8,7 +8,7 @@
 #include <string.h>
 
 /* Epochs of the best preset: what fits in about 20 minutes on two cores. */
-#define BEST_EPOCHS 12
+#define BEST_EPOCHS 18
 
 typedef struct preset {
     const char *name, *spec, *description;
