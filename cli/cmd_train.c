@@ -46,6 +46,15 @@ static const char usage[] =
     "                     keep the weights of the best epoch\n"
     "  --keep-best        save the epoch with the best validation accuracy\n"
     "  --checkpoint-every N  also checkpoint every N steps (default: after every epoch)\n"
+    "  --augment          distort every training image at random each time it is used\n"
+    "                     (%s); the ranges, each turning it on:\n"
+    "  --rotate DEG       rotation within +-DEG degrees (default %g)\n"
+    "  --scale F          scaling by 1-F to 1+F (default %g)\n"
+    "  --shift PX         shift within +-PX pixels on each axis (default %g)\n"
+    "  --shear DEG        shear within +-DEG degrees (default %g)\n"
+    "  --elastic A[,S]    elastic distortion: random displacements smoothed by a Gaussian\n"
+    "                     of S pixels (default %g), scaled by A pixels (e.g. 34; default none)\n"
+    "  --no-augment       no augmentation, not even a preset's\n"
     "  --resume CKPT      continue the run of checkpoint CKPT where it stopped\n"
     "  -q, --quiet        no progress output\n"
     "\n"
@@ -89,6 +98,11 @@ static void val_split_value(const dg_train_config *cfg, char *buf, size_t size)
     snprintf(buf, size, "%g", cfg->val_split);
 }
 
+static void augment_value(const dg_train_config *cfg, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", cfg->augment.on ? "on" : "off");
+}
+
 /* "default 5; mlp 3; fast 1": the default preset's value of a setting, then those of
  * the presets that differ. */
 static void preset_values(setting_fn value, char *out, size_t size)
@@ -127,15 +141,20 @@ static void preset_lines(char *out, size_t size)
 
 static void print_usage(void)
 {
-    char presets[1024], epochs[128], batch[128], lr[128], schedule[128], val_split[128];
+    char presets[1024], epochs[128], batch[128], lr[128], schedule[128], val_split[128],
+        augment[128];
     preset_lines(presets, sizeof presets);
+    preset_values(augment_value, augment, sizeof augment);
     preset_values(epochs_value, epochs, sizeof epochs);
     preset_values(batch_value, batch, sizeof batch);
     preset_values(lr_value, lr, sizeof lr);
     preset_values(schedule_value, schedule, sizeof schedule);
     preset_values(val_split_value, val_split, sizeof val_split);
+    dg_augment a = dg_augment_defaults();
     printf(usage, dg_preset_names()[0], presets, epochs, batch, lr,
-           (double)dg_optim_defaults(DG_OPTIM_SGD).lr, schedule, val_split);
+           (double)dg_optim_defaults(DG_OPTIM_SGD).lr, schedule, val_split, augment,
+           (double)a.rotate, (double)a.scale, (double)a.shift, (double)a.shear,
+           (double)a.elastic_sigma);
 }
 
 typedef struct progress {
@@ -349,7 +368,49 @@ enum {
     OPT_KEEP_BEST,
     OPT_CKPT_EVERY,
     OPT_RESUME,
+    OPT_AUGMENT,
+    OPT_NO_AUGMENT,
+    OPT_ROTATE,
+    OPT_SCALE,
+    OPT_SHIFT,
+    OPT_SHEAR,
+    OPT_ELASTIC,
 };
+
+/* --elastic ALPHA[,SIGMA] */
+static bool elastic_option(const char *value, train_options *o)
+{
+    char alpha[64];
+    const char *comma = strchr(value, ',');
+    size_t len = comma ? (size_t)(comma - value) : strlen(value);
+    if (len >= sizeof alpha) {
+        len = sizeof alpha - 1;
+    }
+    memcpy(alpha, value, len);
+    alpha[len] = '\0';
+    if (!cli_float_option("train", "--elastic", alpha, 0.0, 1000.0, &o->elastic_alpha)) {
+        return false;
+    }
+    return !comma || cli_float_option("train", "--elastic", comma + 1, 0.5,
+                                      (double)DG_AUGMENT_MAX_SIGMA, &o->elastic_sigma);
+}
+
+void cli_train_augment(const train_options *o, dg_augment *a)
+{
+    const double given[] = {o->rotate, o->scale,         o->shift,
+                            o->shear,  o->elastic_alpha, o->elastic_sigma};
+    float *field[] = {&a->rotate, &a->scale,         &a->shift,
+                      &a->shear,  &a->elastic_alpha, &a->elastic_sigma};
+    for (size_t i = 0; i < sizeof given / sizeof given[0]; i++) {
+        if (given[i] >= 0) {
+            *field[i] = (float)given[i];
+            a->on = true;
+        }
+    }
+    if (o->augment >= 0) {
+        a->on = o->augment == 1;
+    }
+}
 
 static int parse_options(int argc, char **argv, train_options *o)
 {
@@ -375,6 +436,13 @@ static int parse_options(int argc, char **argv, train_options *o)
         {"keep-best", no_argument, 0, OPT_KEEP_BEST},
         {"checkpoint-every", required_argument, 0, OPT_CKPT_EVERY},
         {"resume", required_argument, 0, OPT_RESUME},
+        {"augment", no_argument, 0, OPT_AUGMENT},
+        {"no-augment", no_argument, 0, OPT_NO_AUGMENT},
+        {"rotate", required_argument, 0, OPT_ROTATE},
+        {"scale", required_argument, 0, OPT_SCALE},
+        {"shift", required_argument, 0, OPT_SHIFT},
+        {"shear", required_argument, 0, OPT_SHEAR},
+        {"elastic", required_argument, 0, OPT_ELASTIC},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -448,6 +516,28 @@ static int parse_options(int argc, char **argv, train_options *o)
         case OPT_RESUME:
             o->resume = optarg;
             break;
+        case OPT_AUGMENT:
+        case OPT_NO_AUGMENT:
+            if (o->augment >= 0 && o->augment != (c == OPT_AUGMENT)) {
+                return cli_usage_error("train", "--augment and --no-augment together");
+            }
+            o->augment = c == OPT_AUGMENT;
+            break;
+        case OPT_ROTATE:
+            ok = cli_float_option("train", "--rotate", optarg, 0.0, 180.0, &o->rotate);
+            break;
+        case OPT_SCALE:
+            ok = cli_float_option("train", "--scale", optarg, 0.0, 0.9, &o->scale);
+            break;
+        case OPT_SHIFT:
+            ok = cli_float_option("train", "--shift", optarg, 0.0, 64.0, &o->shift);
+            break;
+        case OPT_SHEAR:
+            ok = cli_float_option("train", "--shear", optarg, 0.0, 75.0, &o->shear);
+            break;
+        case OPT_ELASTIC:
+            ok = elastic_option(optarg, o);
+            break;
         case 'q':
             o->quiet = true;
             break;
@@ -463,6 +553,10 @@ static int parse_options(int argc, char **argv, train_options *o)
     }
     if (optind < argc) {
         return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+    }
+    if (o->augment == 0 && (o->rotate >= 0 || o->scale >= 0 || o->shift >= 0 || o->shear >= 0 ||
+                            o->elastic_alpha >= 0)) {
+        return cli_usage_error("train", "--no-augment with an augmentation range");
     }
     int preset;
     if (o->preset &&
@@ -500,6 +594,7 @@ static int apply_options(const train_options *o, dg_train_config *cfg)
     cfg->early_stop = (int)o->early_stop;
     cfg->keep_best = o->keep_best;
     cfg->checkpoint_every = (int)(o->checkpoint_every > 0 ? o->checkpoint_every : 0);
+    cli_train_augment(o, &cfg->augment);
     if ((cfg->early_stop || cfg->keep_best) && !(cfg->val_split > 0)) {
         return cli_usage_error("train", "--early-stop and --keep-best need a validation split "
                                         "(--val-split above 0)");
@@ -564,7 +659,17 @@ static int report_stop(const train_run *r, const progress *p, int sig)
 int cmd_train(int argc, char **argv)
 {
     double t_start = wall_seconds();
-    train_options o = {.seed = -1, .val_split = -1.0, .optimizer = -1, .schedule = -1};
+    train_options o = {.seed = -1,
+                       .val_split = -1.0,
+                       .optimizer = -1,
+                       .schedule = -1,
+                       .augment = -1,
+                       .rotate = -1.0,
+                       .scale = -1.0,
+                       .shift = -1.0,
+                       .shear = -1.0,
+                       .elastic_alpha = -1.0,
+                       .elastic_sigma = -1.0};
     int rc = parse_options(argc, argv, &o);
     if (rc) {
         return rc < 0 ? DG_EXIT_OK : rc;

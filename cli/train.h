@@ -19,7 +19,14 @@ typedef struct train_options {
     double lr, val_split;
     int optimizer, schedule; /* index into cli_optimizer_names, cli_schedule_names; -1: none */
     bool no_test, quiet, keep_best;
+    int augment; /* 1 --augment, 0 --no-augment, -1 neither */
+    /* --rotate, --scale, --shift, --shear, --elastic ALPHA[,SIGMA]; -1: not given */
+    double rotate, scale, shift, shear, elastic_alpha, elastic_sigma;
 } train_options;
+
+/* The augmentation the options make of a run's (a preset's, a checkpoint's): --augment
+ * turns it on, a range option sets that range and turns it on, --no-augment turns it off. */
+void cli_train_augment(const train_options *o, dg_augment *a);
 
 /* Everything a run needs besides its options, owned by cmd_train. */
 typedef struct train_run {

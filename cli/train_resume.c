@@ -6,6 +6,7 @@
  */
 #include "cli/train.h"
 
+#include <stddef.h>
 #include <string.h>
 
 /* the names --optimizer and --schedule take, and what each stands for */
@@ -81,6 +82,13 @@ static int check_resume_options(const train_options *o, const dg_checkpoint *ck)
     }
     if (o->labels) {
         return resume_conflict("--labels", "the labels stored in it", path);
+    }
+    dg_augment a = c->augment;
+    cli_train_augment(o, &a);
+    if (a.on != c->augment.on ||
+        (a.on && memcmp(&a.rotate, &c->augment.rotate, sizeof a - offsetof(dg_augment, rotate)))) {
+        return resume_conflict("--augment and its ranges",
+                               c->augment.on ? "other augmentation" : "no augmentation", path);
     }
     int done = dg_checkpoint_progress(ck).epoch + (dg_checkpoint_progress(ck).step > 0);
     if (o->epochs && o->epochs < done) {

@@ -84,7 +84,12 @@ DG_TEST(cli_usage_errors)
         {"train --bogus", 2, "unknown option"},
         {"train --epochs", 2, "needs a value"},
         {"train --preset nope", 2,
-         "--preset: 'nope' is not one of seed-cnn, seed-cnn-dropout, mlp, fast"},
+         "--preset: 'nope' is not one of seed-cnn, seed-cnn-dropout, mlp, fast, best"},
+        {"train --augment --no-augment", 2, "--augment and --no-augment together"},
+        {"train --no-augment --rotate 5", 2, "--no-augment with an augmentation range"},
+        {"train --rotate 200", 2, "--rotate"},
+        {"train --elastic 34,0.1", 2, "--elastic"},
+        {"train --elastic x", 2, "--elastic"},
         {"train extra-argument", 2, "unexpected argument"},
         {"predict", 2, "no image"},
         {"info a.model b.model", 2, "unexpected argument 'b.model'"},
@@ -591,6 +596,8 @@ DG_TEST(cli_train_resume_refusals)
         {"train --resume %s/r.ckpt --batch 7", 2, "--batch cannot change when resuming"},
         {"train --resume %s/r.ckpt --optimizer sgd", 2, "--optimizer cannot change"},
         {"train --resume %s/r.ckpt --keep-best", 2, "--keep-best cannot change"},
+        {"train --resume %s/r.ckpt --augment", 2, "--augment and its ranges cannot change"},
+        {"train --resume %s/r.ckpt --shift 1", 2, "--augment and its ranges cannot change"},
         {"train --resume %s/none.ckpt", 1, "no such file"},
         {"train --resume %s/r.model", 1, "is a model, not a training checkpoint"},
         {"evaluate --model %s/r.ckpt", 1,
@@ -842,7 +849,7 @@ DG_TEST(cli_bash_completion)
         strstr(out,
                ": train evaluate predict read info verify plot report serve export import help"),
         "commands: %s", out);
-    CHECK_MSG(strstr(out, "train: seed-cnn seed-cnn-dropout mlp fast"), "presets: %s", out);
+    CHECK_MSG(strstr(out, "train: seed-cnn seed-cnn-dropout mlp fast best"), "presets: %s", out);
     CHECK_MSG(strstr(out, "predict: --min-confidence"), "options: %s", out);
     CHECK_MSG(strstr(out, "plot: history predictions confusion filters activations"),
               "plot kinds: %s", out);

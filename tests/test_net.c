@@ -46,8 +46,13 @@ DG_TEST(net_presets_one_table)
         CHECK_OK(dg_preset_train_config(names[n], &cfg));
         CHECK(cfg.epochs >= 1 && cfg.batch >= 1 && cfg.optim.lr > 0.0f);
     }
-    CHECK(n == 4 && !strcmp(names[0], "seed-cnn"));
+    CHECK(n == 5 && !strcmp(names[0], "seed-cnn") && !strcmp(names[4], "best"));
     dg_train_config cfg;
+    CHECK_OK(dg_preset_train_config("seed-cnn", &cfg));
+    CHECK(!cfg.augment.on);
+    CHECK_OK(dg_preset_train_config("best", &cfg));
+    CHECK(cfg.augment.on && cfg.val_split == 0.0);
+    CHECK_OK(dg_augment_check(&cfg.augment));
     CHECK_OK(dg_preset_train_config("fast", &cfg));
     CHECK(cfg.epochs == 1 && cfg.batch == 128 && cfg.optim.lr == 1e-2f && cfg.optim.beta1 == 0.7f &&
           cfg.optim.beta2 == 0.9f && cfg.schedule == DG_SCHEDULE_ONECYCLE && cfg.val_split == 0.0);

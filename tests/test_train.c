@@ -217,6 +217,17 @@ DG_TEST(train_resume_mid_epoch_is_bit_identical)
     check_resume(&cfg, 2, 4, 0, 1);
 }
 
+/* Augmented images come from the checkpointed generator: a resumed run draws the same. */
+DG_TEST(train_resume_mid_epoch_with_augmentation_is_bit_identical)
+{
+    dg_train_config cfg = small_config();
+    cfg.augment = dg_augment_defaults();
+    cfg.augment.on = true;
+    cfg.augment.elastic_alpha = 3.0f;
+    cfg.augment.elastic_sigma = 1.5f;
+    check_resume(&cfg, 2, 6, 0, 1);
+}
+
 DG_TEST(train_resume_sgd_with_periodic_checkpoints)
 {
     dg_train_config cfg = small_config();
@@ -249,7 +260,7 @@ DG_TEST(train_resume_refuses_other_data_and_settings)
     dg_status st = ds && other ? new_net(&net) : DG_ERR_NOMEM;
     st = st ? st : dg_train(net, ds, &cfg, &cb);
     dg_status loaded = dg_checkpoint_load(path, &ck);
-    dg_status other_data = DG_OK, other_lr = DG_OK, too_few = DG_OK;
+    dg_status other_data = DG_OK, other_lr = DG_OK, other_augment = DG_OK, too_few = DG_OK;
     char msg[512] = "";
     if (loaded == DG_OK && dg_checkpoint_net(ck, &again) == DG_OK) {
         dg_train_config c = *dg_checkpoint_config(ck);
@@ -258,6 +269,10 @@ DG_TEST(train_resume_refuses_other_data_and_settings)
         snprintf(msg, sizeof msg, "%s", dg_last_error());
         c.optim.lr *= 2;
         other_lr = dg_train(again, ds, &c, NULL);
+        c = *dg_checkpoint_config(ck);
+        c.resume = ck;
+        c.augment.on = true;
+        other_augment = dg_train(again, ds, &c, NULL);
         c = *dg_checkpoint_config(ck);
         c.resume = ck;
         c.epochs = 1; /* the checkpoint is in epoch 2 */
@@ -273,6 +288,7 @@ DG_TEST(train_resume_refuses_other_data_and_settings)
     CHECK(other_data == DG_ERR_MISMATCH);
     CHECK_MSG(strstr(msg, "data differs"), "message: %s", msg);
     CHECK(other_lr == DG_ERR_MISMATCH);
+    CHECK(other_augment == DG_ERR_MISMATCH);
     CHECK(too_few == DG_ERR_ARG);
 }
 

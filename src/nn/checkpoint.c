@@ -7,7 +7,8 @@
  *
  *   header   8 magic "\x89DGC\r\n\x1a\n", u32 version, u32 byte-order mark 0x01020304,
  *            u64 file size                                                      (24 bytes)
- *   sections MODL (a whole model file), CONF, FILE, DATA, POSN, ORDR, OPTM, BEST, HIST
+ *   sections MODL (a whole model file), CONF, FILE, DATA, POSN, ORDR, OPTM, BEST, HIST,
+ *            AUGM (format 2; a format 1 file has none: no augmentation)
  *   trailer  u32 CRC-32 of everything before it
  *
  * Every count is checked against the bytes of its section before anything is allocated.
@@ -40,10 +41,11 @@ enum {
     SEC_OPTM,
     SEC_BEST,
     SEC_HIST,
+    SEC_AUGM,
     SEC_COUNT
 };
 static const char section_tags[SEC_COUNT][5] = {"MODL", "CONF", "FILE", "DATA", "POSN",
-                                                "ORDR", "OPTM", "BEST", "HIST"};
+                                                "ORDR", "OPTM", "BEST", "HIST", "AUGM"};
 
 /* ---------------------------------------------------------------- memory */
 
@@ -244,6 +246,17 @@ static void encode(dg_writer *w, const dg_checkpoint *ck, const uint8_t *model, 
         dg_put_f64(w, r->val_accuracy);
         dg_put_f64(w, r->seconds);
     }
+    dg_end_section(w, at);
+
+    const dg_augment *a = &c->augment;
+    at = dg_begin_section(w, section_tags[SEC_AUGM]);
+    dg_put_u32(w, a->on ? 1 : 0);
+    dg_put_f32(w, a->rotate);
+    dg_put_f32(w, a->scale);
+    dg_put_f32(w, a->shift);
+    dg_put_f32(w, a->shear);
+    dg_put_f32(w, a->elastic_alpha);
+    dg_put_f32(w, a->elastic_sigma);
     dg_end_section(w, at);
 
     dg_patch_u64(w, size_at, (uint64_t)(w->pos + DG_FILE_TRAILER_BYTES));
@@ -603,10 +616,34 @@ static dg_status read_history(dg_reader *r, dg_checkpoint *ck)
     return st;
 }
 
+/* u32 on, then f32 rotate, scale, shift, shear, elastic alpha, elastic sigma */
+static dg_status read_augment(dg_reader *r, dg_augment *a)
+{
+    uint32_t on = 0;
+    dg_status st = dg_get_u32(r, "on", &on);
+    st = st ? st : dg_get_f32(r, "rotate", &a->rotate);
+    st = st ? st : dg_get_f32(r, "scale", &a->scale);
+    st = st ? st : dg_get_f32(r, "shift", &a->shift);
+    st = st ? st : dg_get_f32(r, "shear", &a->shear);
+    st = st ? st : dg_get_f32(r, "elastic alpha", &a->elastic_alpha);
+    st = st ? st : dg_get_f32(r, "elastic sigma", &a->elastic_sigma);
+    st = st ? st : dg_end_of_payload(r);
+    if (st != DG_OK) {
+        return st;
+    }
+    a->on = on == 1;
+    if (on > 1 || dg_augment_check(a) != DG_OK) {
+        return bad(r, "an augmentation range is out of range");
+    }
+    return DG_OK;
+}
+
 static dg_status decode(const char *path, const uint8_t *d, size_t n, dg_checkpoint *ck)
 {
     dg_sections s;
-    dg_status st = dg_find_sections(path, d, n, section_tags, SEC_COUNT, &s);
+    /* format 1 has no AUGM section: its runs had no augmentation */
+    int n_sections = dg_le32(d + 8) >= 2 ? SEC_COUNT : SEC_AUGM;
+    dg_status st = dg_find_sections(path, d, n, section_tags, n_sections, &s);
     if (st != DG_OK) {
         return st;
     }
@@ -645,6 +682,11 @@ static dg_status decode(const char *path, const uint8_t *d, size_t n, dg_checkpo
     if (st == DG_OK) {
         r = section_reader(path, &s, SEC_HIST);
         st = read_history(&r, ck);
+    }
+    ck->cfg.augment = dg_augment_defaults();
+    if (st == DG_OK && n_sections == SEC_COUNT) {
+        r = section_reader(path, &s, SEC_AUGM);
+        st = read_augment(&r, &ck->cfg.augment);
     }
     return st;
 }

@@ -404,6 +404,11 @@ int dg_net_threads(const dg_net *net)
     return net->threads;
 }
 
+dg_pool *dg_net_pool(dg_net *net)
+{
+    return net->pool;
+}
+
 void dg_net_set_reference(dg_net *net, bool reference)
 {
     net->reference = reference;

@@ -11,12 +11,18 @@
  * sums, the best epoch's record and the history. Resuming restores all of it, so the
  * remaining steps compute the same bits.
  *
- * Legend: N batch, S = H*W pixels of one image, P parameters. xbuf [N][1][H][W] floats,
- * ybuf [N].
+ * With augmentation on, each step draws one seed from the run's generator and the net's
+ * threads fill the batch, example i of the step from seed + i (data/augment.c): the
+ * images depend on the seed and the step only, not on the thread count, and the seed
+ * comes from the checkpointed generator, so a resumed run draws the same images.
+ *
+ * Legend: N batch, S = H*W pixels of one image, P parameters, T threads. xbuf
+ * [N][1][H][W] floats, ybuf [N], aug_work [T][dg_augment_work_floats].
  */
 #include "digits.h"
 #include "nn/checkpoint.h"
 #include "nn/codec.h"
+#include "nn/net.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -40,6 +46,7 @@ dg_train_config dg_train_defaults(void)
         .checkpoint_every = 0,
         .early_stop = 0,
         .keep_best = false,
+        .augment = dg_augment_defaults(),
     };
     return c;
 }
@@ -111,7 +118,33 @@ typedef struct train_state {
     dg_history_row *history; /* [epochs] */
     float *best;             /* [P] weights of prog.best_epoch, when early_stop or keep_best */
     dg_checkpoint *ck;       /* filled for on_checkpoint */
+    float *aug_work;         /* [T][work] when augmenting */
+    size_t aug_floats;       /* work floats per thread */
 } train_state;
+
+/* What the threads filling an augmented batch share. */
+typedef struct fill_args {
+    train_state *s;
+    uint32_t first; /* the batch's first position in s->order */
+    int n;
+    uint64_t seed;
+} fill_args;
+
+/* Thread t of T augments its contiguous share of the batch. */
+static void fill_task(void *arg, int t, int n_threads)
+{
+    const fill_args *a = arg;
+    const train_state *s = a->s;
+    size_t pixels = (size_t)s->ds->h * s->ds->w;
+    float *work = s->aug_work + (size_t)t * s->aug_floats;
+    int lo = (int)((long)a->n * t / n_threads), hi = (int)((long)a->n * (t + 1) / n_threads);
+    for (int i = lo; i < hi; i++) {
+        uint32_t e = s->order[a->first + (uint32_t)i];
+        dg_augment_image(&s->cfg->augment, &s->cfg->norm, a->seed + (uint64_t)i,
+                         s->ds->images + (size_t)e * pixels, s->ds->h, s->ds->w, work,
+                         s->xbuf + (size_t)i * pixels);
+    }
+}
 
 /* Whether every gradient is finite: one sum in double, which a NaN or infinity poisons
  * and which finite floats cannot overflow. */
@@ -235,9 +268,15 @@ static dg_status run_epoch(train_state *s, int epoch, dg_epoch_stats *st)
                                                                 : (uint32_t)cfg->batch);
         for (int i = 0; i < n; i++) {
             uint32_t e = s->order[first + (uint32_t)i];
-            dg_normalise(&cfg->norm, s->ds->images + (size_t)e * pixels, pixels,
-                         s->xbuf + (size_t)i * pixels);
+            if (!cfg->augment.on) {
+                dg_normalise(&cfg->norm, s->ds->images + (size_t)e * pixels, pixels,
+                             s->xbuf + (size_t)i * pixels);
+            }
             s->ybuf[i] = s->ds->labels[e];
+        }
+        if (cfg->augment.on) {
+            fill_args fa = {s, first, n, dg_rng_next(&s->rng)};
+            dg_pool_run(dg_net_pool(s->net), fill_task, &fa);
         }
         const float *probs;
         dg_status status = dg_net_forward(s->net, s->xbuf, n, true, &s->rng, &probs);
@@ -325,6 +364,17 @@ static void track_best(train_state *s, const dg_epoch_stats *st)
     }
 }
 
+/* Off on both, or on with the same ranges. */
+static bool same_augment(const dg_augment *a, const dg_augment *b)
+{
+    if (a->on != b->on) {
+        return false;
+    }
+    return !a->on || (a->rotate == b->rotate && a->scale == b->scale && a->shift == b->shift &&
+                      a->shear == b->shear && a->elastic_alpha == b->elastic_alpha &&
+                      a->elastic_sigma == b->elastic_sigma);
+}
+
 static bool same_settings(const dg_train_config *a, const dg_train_config *b, const char **what)
 {
     *what = a->batch != b->batch                     ? "batch size"
@@ -341,9 +391,10 @@ static bool same_settings(const dg_train_config *a, const dg_train_config *b, co
             : a->norm.scale != b->norm.scale || a->norm.mean != b->norm.mean ||
                     a->norm.std != b->norm.std
                 ? "normalisation"
-            : a->early_stop != b->early_stop ? "early-stop patience"
-            : a->keep_best != b->keep_best   ? "keep-best"
-                                             : NULL;
+            : a->early_stop != b->early_stop          ? "early-stop patience"
+            : a->keep_best != b->keep_best            ? "keep-best"
+            : !same_augment(&a->augment, &b->augment) ? "augmentation"
+                                                      : NULL;
     return *what == NULL;
 }
 
@@ -436,6 +487,12 @@ static dg_status check_config(const dg_train_config *cfg)
                        "validation split %g)",
                        cfg->epochs, cfg->batch, cfg->val_split);
     }
+    if (cfg->augment.on) {
+        dg_status st = dg_augment_check(&cfg->augment);
+        if (st != DG_OK) {
+            return st;
+        }
+    }
     if ((cfg->early_stop > 0 || cfg->keep_best) && !(cfg->val_split > 0.0)) {
         return dg_fail(DG_ERR_ARG, "early stopping and keeping the best epoch need a "
                                    "validation split");
@@ -481,7 +538,12 @@ dg_status dg_train(dg_net *net, const dg_dataset *ds, const dg_train_config *cfg
     s.ybuf = malloc((size_t)cfg->batch);
     s.history = calloc((size_t)cfg->epochs, sizeof *s.history);
     s.best = want_best ? malloc((n_params ? n_params : 1) * sizeof *s.best) : NULL;
-    if (!s.order || !s.xbuf || !s.ybuf || !s.history || (want_best && !s.best)) {
+    if (cfg->augment.on) {
+        s.aug_floats = dg_augment_work_floats(ds->h, ds->w);
+        s.aug_work = malloc((size_t)dg_net_threads(net) * s.aug_floats * sizeof *s.aug_work);
+    }
+    if (!s.order || !s.xbuf || !s.ybuf || !s.history || (want_best && !s.best) ||
+        (cfg->augment.on && !s.aug_work)) {
         status = dg_fail(DG_ERR_NOMEM, "out of memory for training buffers");
         goto done;
     }
@@ -536,5 +598,6 @@ done:
     free(s.ybuf);
     free(s.history);
     free(s.best);
+    free(s.aug_work);
     return status;
 }
