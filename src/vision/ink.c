@@ -46,6 +46,7 @@ void dg_prep_free(dg_prep *p)
     free(p->planes);
     free(p->smooth);
     free(p->bg);
+    free(p->desk);
     dg_image_free(p->ink);
     free(p->strong);
     free(p->weak);

@@ -27,11 +27,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BG_CELLS        32 /* background grid: cells along the longer side */
-#define BG_RADIUS       2  /* closing/opening radius in cells: removes ink filling < 5 cells */
-#define BG_RADIUS_BOLD  6  /* the same for bold strokes, up to 13 cells */
-#define BG_GLOBAL_SIDE  64 /* images this small get one flat background level */
-#define POLARITY_RADIUS 4  /* local median window for the polarity vote, cells */
+#define BG_CELLS          32    /* background grid: cells along the longer side */
+#define BG_RADIUS         2     /* closing/opening radius in cells: removes ink filling < 5 cells */
+#define BG_RADIUS_BOLD    6     /* the same for bold strokes, up to 13 cells */
+#define BG_GLOBAL_SIDE    64    /* images this small get one flat background level */
+#define POLARITY_RADIUS   4     /* local median window for the polarity vote, cells */
+#define FINE_SIDE         512   /* the stroke-scale background: at most this many cells a side */
+#define CLOSE_DIV         40    /* its closing radius: the longer side over this, in cells */
+#define SHADOW_GROUND_MIN 80.0f /* dimmer ground than this is a dark screen or board */
+#define LIGHT_RATIO       0.33f /* closing darker than this part of the paper: ink, not light */
 
 /* ---------------------------------------------------------------- small helpers */
 
@@ -130,6 +134,7 @@ typedef struct bg_cells {
     float *tmp;             /* scratch */
     float *count;           /* pixels in the cell */
     float *window;          /* [(2 * POLARITY_RADIUS + 1)^2] scratch for local medians */
+    const uint8_t *desk;    /* the desk's cells, which take no part, or NULL */
 } bg_cells;
 
 /* Cell sums and extremes of both planes, and their mean. */
@@ -166,6 +171,99 @@ static void cell_stats(const dg_prep *p, bg_cells *g)
     }
 }
 
+/*
+ * The desk around a page that does not fill the photo: the cells connected to the image's
+ * border through cells with no paper in them (their mean and brightest pixel well below the
+ * paper's level), when they reach all four sides, so surround the page, and leave it at
+ * least a quarter of the image, solid and bright. A shadow or a dark side of the page reaches two
+ * or three sides at most and stays paper, ink in it included. The desk's pixels take no part in the
+ * polarity vote or the levels, and hold no ink.
+ */
+static dg_status find_desk(dg_prep *p, bg_cells *g)
+{
+    int n = g->n, gw = p->bgw, gh = p->bgh, n_border = 0;
+    for (int c = 0; c < n; c++) {
+        int x = c % gw, y = c / gw;
+        if (x == 0 || y == 0 || x == gw - 1 || y == gh - 1) {
+            g->tmp[n_border++] = g->mid[c];
+        }
+    }
+    if (gw < 8 || gh < 8) {
+        return DG_OK;
+    }
+    float desk = select_kth(g->tmp, n_border, n_border / 2);
+    memcpy(g->tmp, g->mid, sizeof *g->tmp * (size_t)n);
+    float paper = select_kth(g->tmp, n, n * 9 / 10);
+    if (paper - desk < 40.0f) {
+        return DG_OK;
+    }
+    float t = 0.5f * (paper + desk), t_bright = 0.5f * (t + paper);
+    uint8_t *mark = calloc((size_t)n, 1);
+    int32_t *queue = malloc(sizeof *queue * (size_t)n);
+    if (!mark || !queue) {
+        free(mark);
+        free(queue);
+        return dg_prep_nomem();
+    }
+    size_t head = 0, tail = 0;
+    for (int c = 0; c < n; c++) {
+        int x = c % gw, y = c / gw;
+        if ((x == 0 || y == 0 || x == gw - 1 || y == gh - 1) && g->mid[c] < t &&
+            g->max_hi[c] < t_bright) {
+            mark[c] = 1;
+            queue[tail++] = c;
+        }
+    }
+    while (head < tail) {
+        int c = queue[head++], x = c % gw, y = c / gw;
+        const int nb[4][2] = {{x - 1, y}, {x + 1, y}, {x, y - 1}, {x, y + 1}};
+        for (int k = 0; k < 4; k++) {
+            int xx = nb[k][0], yy = nb[k][1], d = yy * gw + xx;
+            if (xx >= 0 && yy >= 0 && xx < gw && yy < gh && !mark[d] && g->mid[d] < t &&
+                g->max_hi[d] < t_bright) {
+                mark[d] = 1;
+                queue[tail++] = d;
+            }
+        }
+    }
+    free(queue);
+    int sides = 0;
+    for (int i = 0; i < gw; i++) {
+        sides |= mark[i] ? 1 : 0;
+        sides |= mark[(gh - 1) * gw + i] ? 2 : 0;
+    }
+    for (int i = 0; i < gh; i++) {
+        sides |= mark[i * gw] ? 4 : 0;
+        sides |= mark[i * gw + gw - 1] ? 8 : 0;
+    }
+    /* The page: a quarter of the image or more, solid (filling its box) and paper (bright):
+     * not the strokes of a big light digit on a dark ground, whose box is mostly ground
+     * and whose loops hold dark cells. */
+    int n_page = 0, n_bright = 0, x0 = gw, y0 = gh, x1 = -1, y1 = -1;
+    for (int c = 0; c < n; c++) {
+        if (!mark[c]) {
+            int x = c % gw, y = c / gw;
+            n_page++;
+            n_bright += g->mid[c] >= t;
+            x0 = x < x0 ? x : x0;
+            x1 = x > x1 ? x : x1;
+            y0 = y < y0 ? y : y0;
+            y1 = y > y1 ? y : y1;
+        }
+    }
+    int box = n_page ? (x1 - x0 + 1) * (y1 - y0 + 1) : 1;
+    if (sides != 15 || 4 * n_page < n || 100 * n_page < 85 * box || 10 * n_bright < 7 * n_page) {
+        free(mark);
+        return DG_OK;
+    }
+    p->desk = mark;
+    p->ds = p->bs;
+    p->dgw = gw;
+    p->dgh = gh;
+    g->desk = mark;
+    return DG_OK;
+}
+
 /* Polarity against the local median of the cell means; on small images (global), which
  * are crops of one digit whose bold strokes may fill most of any local window, against
  * the median of the whole image. */
@@ -176,6 +274,16 @@ static void polarity_refs(const dg_prep *p, bg_cells *g, int global)
         memcpy(g->tmp, g->mid, sizeof *g->tmp * (size_t)g->n);
         global_ref = select_kth(g->tmp, g->n, g->n / 2);
     }
+    float page_ref = 0;
+    if (g->desk) {
+        int n = 0;
+        for (int c = 0; c < g->n; c++) {
+            if (!g->desk[c]) {
+                g->tmp[n++] = g->mid[c];
+            }
+        }
+        page_ref = select_kth(g->tmp, n, n / 2);
+    }
     for (int gy = 0; gy < p->bgh; gy++) {
         for (int gx = 0; gx < p->bgw; gx++) {
             int c = gy * p->bgw + gx, n = 0;
@@ -185,21 +293,32 @@ static void polarity_refs(const dg_prep *p, bg_cells *g, int global)
             }
             for (int yy = gy - POLARITY_RADIUS; yy <= gy + POLARITY_RADIUS; yy++) {
                 for (int xx = gx - POLARITY_RADIUS; xx <= gx + POLARITY_RADIUS; xx++) {
-                    if (yy >= 0 && yy < p->bgh && xx >= 0 && xx < p->bgw) {
+                    if (yy >= 0 && yy < p->bgh && xx >= 0 && xx < p->bgw &&
+                        !(g->desk && g->desk[yy * p->bgw + xx])) {
                         g->window[n++] = g->mid[yy * p->bgw + xx];
                     }
                 }
             }
-            g->ref[c] = select_kth(g->window, n, n / 2);
+            g->ref[c] = n ? select_kth(g->window, n, n / 2) : page_ref;
         }
     }
 }
 
 /* Whether the ink is darker than the background: the cells' dark and light evidence
  * against their references, weighed with a prior from the background's brightness. */
-static int vote_dark(bg_cells *g)
+static int vote_dark(bg_cells *g, float *ground_out)
 {
-    int n_cells = g->n;
+    /* the page's cells only: the desk around it is neither paper nor ink */
+    int n_cells = 0;
+    for (int c = 0; c < g->n; c++) {
+        if (!g->desk || !g->desk[c]) {
+            g->ref[n_cells] = g->ref[c];
+            g->min_lo[n_cells] = g->min_lo[c];
+            g->max_hi[n_cells] = g->max_hi[c];
+            g->mid[n_cells] = g->mid[c];
+            n_cells++;
+        }
+    }
     float *tmp = g->tmp;
     /* Each cell's deviations beyond what a typical (ink-free) cell shows: on a noisy photo
      * every cell has extremes both ways, and only what exceeds them is evidence. */
@@ -223,6 +342,7 @@ static int vote_dark(bg_cells *g)
      * is brighter than grey paper in the maximum channel, and must not flip the image). */
     memcpy(tmp, g->mid, sizeof *tmp * (size_t)n_cells);
     float ground = select_kth(tmp, n_cells, n_cells / 2);
+    *ground_out = ground;
     return ground >= 128.0f ? !(light > 2.0 * dark) : dark > 2.0 * light;
 }
 
@@ -303,6 +423,308 @@ static void follow_lighting(dg_prep *p, int global, float *large, float *tmp)
     box_blur_3(p->bg, tmp, p->bgw, p->bgh);
 }
 
+/* ---------------------------------------------------------------- stroke-scale lighting */
+
+/* Max (is_max) or min filter of radius r along the rows (or columns) of a [h][w] byte
+ * plane, from src into dst; windows are clipped at the ends. Written as one pass per
+ * offset over whole lines, which the compiler vectorises. */
+static void byte_filter_rows(const uint8_t *src, uint8_t *dst, int w, int h, int r, int is_max)
+{
+    for (int y = 0; y < h; y++) {
+        const uint8_t *s = src + (size_t)y * w;
+        uint8_t *d = dst + (size_t)y * w;
+        memcpy(d, s, (size_t)w);
+        for (int k = 1; k <= r && k < w; k++) {
+            for (int x = 0; x + k < w; x++) {
+                uint8_t a = s[x + k], b = s[x];
+                d[x] = is_max ? (a > d[x] ? a : d[x]) : (a < d[x] ? a : d[x]);
+                d[x + k] = is_max ? (b > d[x + k] ? b : d[x + k]) : (b < d[x + k] ? b : d[x + k]);
+            }
+        }
+    }
+}
+
+static void byte_filter_cols(const uint8_t *src, uint8_t *dst, int w, int h, int r, int is_max)
+{
+    for (int y = 0; y < h; y++) {
+        uint8_t *d = dst + (size_t)y * w;
+        memcpy(d, src + (size_t)y * w, (size_t)w);
+        int y0 = y - r < 0 ? 0 : y - r, y1 = y + r >= h ? h - 1 : y + r;
+        for (int yy = y0; yy <= y1; yy++) {
+            const uint8_t *s = src + (size_t)yy * w;
+            for (int x = 0; x < w; x++) {
+                d[x] = is_max ? (s[x] > d[x] ? s[x] : d[x]) : (s[x] < d[x] ? s[x] : d[x]);
+            }
+        }
+    }
+}
+
+/* The coarse background's level at pixel (x, y), interpolated as the residuals do. */
+static float coarse_at(const dg_prep *p, float x, float y)
+{
+    float tx = x / (float)p->bs - 0.5f, ty = y / (float)p->bs - 0.5f;
+    tx = dg_clampf(tx, 0.0f, (float)(p->bgw - 1));
+    ty = dg_clampf(ty, 0.0f, (float)(p->bgh - 1));
+    int x0 = (int)tx, y0 = (int)ty;
+    int x1 = x0 + 1 < p->bgw ? x0 + 1 : x0, y1 = y0 + 1 < p->bgh ? y0 + 1 : y0;
+    float fx = tx - (float)x0, fy = ty - (float)y0;
+    const float *g = p->bg;
+    float top = g[y0 * p->bgw + x0] + fx * (g[y0 * p->bgw + x1] - g[y0 * p->bgw + x0]);
+    float bot = g[y1 * p->bgw + x0] + fx * (g[y1 * p->bgw + x1] - g[y1 * p->bgw + x0]);
+    return top + fy * (bot - top);
+}
+
+/*
+ * The desk's edge at the scale of strokes: the coarse desk cells stop short of the page's
+ * edge, and the cells between hold the thin shadow the page casts on the desk, and the
+ * desk's grain, which look like strokes. The closing a ([fh][fw], paper side up) keeps
+ * the page's edge where it is and fills the ink on the page, so near the coarse desk a
+ * fine cell is desk where the closing is nearer the desk's level than the paper's (the
+ * median of the page's coarse cells). Replaces p->desk by the fine mask.
+ */
+static dg_status refine_desk(dg_prep *p, const uint8_t *a, int f, int fw, int fh)
+{
+    size_t n = (size_t)fw * (size_t)fh;
+    uint8_t *fine = calloc(n, 1);
+    if (!fine) {
+        return dg_prep_nomem();
+    }
+    double sum = 0;
+    size_t count = 0;
+    for (int cy = 0; cy < fh; cy++) {
+        for (int cx = 0; cx < fw; cx++) {
+            int dx = cx * f / p->ds, dy = cy * f / p->ds;
+            if (p->desk[(size_t)dy * p->dgw + dx]) {
+                sum += a[(size_t)cy * fw + cx];
+                count++;
+            }
+        }
+    }
+    float desk = count ? (float)(sum / (double)count) : 0.0f;
+    /* the page's level: the median of the coarse background over the page's cells */
+    float *tmp = malloc(sizeof *tmp * (size_t)p->bgw * (size_t)p->bgh);
+    if (!tmp) {
+        free(fine);
+        return dg_prep_nomem();
+    }
+    int n_page = 0;
+    for (int c = 0; c < p->bgw * p->bgh; c++) {
+        if (!p->desk[c]) {
+            tmp[n_page++] = p->dark ? p->bg[c] : 255.0f - p->bg[c];
+        }
+    }
+    float paper = n_page ? select_kth(tmp, n_page, n_page / 2) : 255.0f;
+    free(tmp);
+    float cut = 0.5f * (desk + paper);
+    for (int cy = 0; cy < fh; cy++) {
+        for (int cx = 0; cx < fw; cx++) {
+            int dx = cx * f / p->ds, dy = cy * f / p->ds, near = 0;
+            for (int yy = dy - 1; yy <= dy + 1; yy++) {
+                for (int xx = dx - 1; xx <= dx + 1; xx++) {
+                    near |= yy >= 0 && xx >= 0 && yy < p->dgh && xx < p->dgw &&
+                            p->desk[(size_t)yy * p->dgw + xx];
+                }
+            }
+            fine[(size_t)cy * fw + cx] = near && (float)a[(size_t)cy * fw + cx] < cut;
+        }
+    }
+    free(p->desk);
+    p->desk = fine;
+    p->ds = f;
+    p->dgw = fw;
+    p->dgh = fh;
+    return DG_OK;
+}
+
+/*
+ * The background at the scale of strokes: a grey closing (dark ink; an opening for light
+ * ink) of the ink-side plane, pooled to at most FINE_SIDE cells a side by the paper-side
+ * extreme, with a radius of a fortieth of the image. A closing keeps every step of
+ * brightness wider than its window exactly where it is (a hard shadow's edge, the page's
+ * edge on a desk, a finger) and fills what is narrower (strokes), so dividing it out
+ * leaves the paper uniform up to a shadow's edge. It replaces the coarse background
+ * wherever it differs from it by more than the noise and stays above LIGHT_RATIO of it: darker
+ * still, it met ink bolder than its window, which the coarse background was made for. On pooled
+ * planes a cell that straddles a shadow's edge takes the lit side's level, so the closing ends with
+ * one more cell of erosion: an edge then errs towards the shadow, which costs strokes there a
+ * little contrast instead of drawing a false stroke along it. The result becomes p->bg.
+ */
+static dg_status follow_strokes(dg_prep *p)
+{
+    int L = p->w > p->h ? p->w : p->h;
+    int f = dg_ceil_div(L, FINE_SIDE);
+    int fw = dg_ceil_div(p->w, f), fh = dg_ceil_div(p->h, f);
+    size_t n = (size_t)fw * (size_t)fh;
+    uint8_t *a = malloc(n), *b = malloc(n);
+    uint32_t *sum = calloc(n, sizeof *sum);
+    float *g = malloc(sizeof *g * n);
+    if (!a || !b || !sum || !g) {
+        free(a);
+        free(b);
+        free(sum);
+        free(g);
+        return dg_prep_nomem();
+    }
+    /* pooled, paper side up: the brightest of a block for dark ink, the darkest inverted
+     * for light ink; and the blocks' sums */
+    const uint8_t *plane = p->dark ? p->lo : p->hi;
+    uint8_t flip = p->dark ? 0 : 255;
+    memset(a, 0, n);
+    for (int y = 0; y < p->h; y++) {
+        const uint8_t *row = plane + (size_t)y * p->w;
+        uint8_t *o = a + (size_t)(y / f) * fw;
+        uint32_t *so = sum + (size_t)(y / f) * fw;
+        for (int x = 0; x < p->w; x++) {
+            uint8_t v = (uint8_t)(row[x] ^ flip);
+            o[x / f] = v > o[x / f] ? v : o[x / f];
+            so[x / f] += v;
+        }
+    }
+    int r = (fw > fh ? fw : fh) / CLOSE_DIV;
+    r = r < 2 ? 2 : r;
+    int extra = f > 1;
+    byte_filter_rows(a, b, fw, fh, r, 1);
+    byte_filter_cols(b, a, fw, fh, r, 1);
+    byte_filter_rows(a, b, fw, fh, r + extra, 0);
+    byte_filter_cols(b, a, fw, fh, r + extra, 0);
+    /* Noise: the extremes of a noisy plane stand above its mean, and so does the closing.
+     * What the closing stands above the blocks' means on most of the image is that bias,
+     * taken off so that the paper's residual stays centred on 0. */
+    uint32_t hist[256] = {0};
+    for (int cy = 0; cy < fh; cy++) {
+        int rows = (cy + 1) * f < p->h ? f : p->h - cy * f;
+        for (int cx = 0; cx < fw; cx++) {
+            int cols = (cx + 1) * f < p->w ? f : p->w - cx * f;
+            size_t c = (size_t)cy * fw + cx;
+            int d =
+                (int)a[c] - (int)((sum[c] + (uint32_t)(rows * cols) / 2) / (uint32_t)(rows * cols));
+            hist[d < 0 ? 0 : d]++;
+        }
+    }
+    free(sum);
+    size_t seen = 0;
+    int bias = 0;
+    while (bias < 255 && seen + hist[bias] < (n + 1) / 2) {
+        seen += hist[bias++];
+    }
+    for (size_t c = 0; c < n; c++) {
+        a[c] = (uint8_t)(a[c] > bias ? a[c] - bias : 0);
+    }
+    /* The closing carries the plane's noise; where it stays near the coarse background,
+     * the smooth coarse one is kept, and only steps of light (a shadow's edge, the desk)
+     * take the closing. */
+    float delta = 12.0f + 2.0f * (float)bias;
+    for (int cy = 0; cy < fh; cy++) {
+        for (int cx = 0; cx < fw; cx++) {
+            float coarse =
+                coarse_at(p, ((float)cx + 0.5f) * (float)f, ((float)cy + 0.5f) * (float)f);
+            float paper = p->dark ? coarse : 255.0f - coarse; /* paper side up */
+            float closed = (float)a[(size_t)cy * fw + cx];
+            float level =
+                fabsf(closed - paper) > delta && closed >= LIGHT_RATIO * paper ? closed : paper;
+            g[(size_t)cy * fw + cx] = p->dark ? level : 255.0f - level;
+        }
+    }
+    dg_status st = p->desk ? refine_desk(p, a, f, fw, fh) : DG_OK;
+    free(a);
+    free(b);
+    free(p->bg);
+    p->bg = g;
+    p->bs = f;
+    p->bgw = fw;
+    p->bgh = fh;
+    return st;
+}
+
+/* The sum over a [n] plane of what exceeds 1.5 times its median (what every cell shows:
+ * grain, noise). v is reordered. */
+static double excess(uint8_t *v, size_t n)
+{
+    uint32_t hist[256] = {0};
+    for (size_t i = 0; i < n; i++) {
+        hist[v[i]]++;
+    }
+    size_t seen = 0;
+    int med = 0;
+    while (med < 255 && seen + hist[med] < (n + 1) / 2) {
+        seen += hist[med++];
+    }
+    double floor_v = 1.5 * med + 2.0, sum = 0;
+    for (int k = 0; k < 256; k++) {
+        sum += k > floor_v ? (k - floor_v) * (double)hist[k] : 0.0;
+    }
+    return sum;
+}
+
+/*
+ * A second opinion on the polarity when vote_dark found light ink on a dim ground, which
+ * is also what paper looks like under a shadow covering most of it (the lit paper beyond
+ * the shadow's edge then passes for light ink). From thin strokes only: dark ones are
+ * what a small closing of the darkest minimum fills (the black top-hat), light ones what
+ * a small opening of the brightest maximum removes (the white top-hat), with a third of
+ * follow_strokes' radius, so that the inside of a loop seldom counts. A shadow's edge is
+ * a step, which neither responds to. Dark ink wins when its evidence is three times the
+ * light's.
+ */
+static dg_status vote_strokes(dg_prep *p)
+{
+    int L = p->w > p->h ? p->w : p->h;
+    int f = dg_ceil_div(L, FINE_SIDE);
+    int fw = dg_ceil_div(p->w, f), fh = dg_ceil_div(p->h, f);
+    size_t n = (size_t)fw * (size_t)fh;
+    uint8_t *lo = malloc(n), *hi = malloc(n), *a = malloc(n), *b = malloc(n);
+    if (!lo || !hi || !a || !b) {
+        free(lo);
+        free(hi);
+        free(a);
+        free(b);
+        return dg_prep_nomem();
+    }
+    memset(lo, 255, n);
+    memset(hi, 0, n);
+    for (int y = 0; y < p->h; y++) {
+        const uint8_t *rl = p->lo + (size_t)y * p->w, *rh = p->hi + (size_t)y * p->w;
+        uint8_t *ol = lo + (size_t)(y / f) * fw, *oh = hi + (size_t)(y / f) * fw;
+        for (int x = 0; x < p->w; x++) {
+            ol[x / f] = rl[x] < ol[x / f] ? rl[x] : ol[x / f];
+            oh[x / f] = rh[x] > oh[x / f] ? rh[x] : oh[x / f];
+        }
+    }
+    int r = (fw > fh ? fw : fh) / (3 * CLOSE_DIV);
+    r = r < 2 ? 2 : r;
+    byte_filter_rows(lo, b, fw, fh, r, 1);
+    byte_filter_cols(b, a, fw, fh, r, 1);
+    byte_filter_rows(a, b, fw, fh, r, 0);
+    byte_filter_cols(b, a, fw, fh, r, 0);
+    for (size_t i = 0; i < n; i++) {
+        lo[i] = (uint8_t)(a[i] - lo[i]); /* closing >= the plane */
+    }
+    byte_filter_rows(hi, b, fw, fh, r, 0);
+    byte_filter_cols(b, a, fw, fh, r, 0);
+    byte_filter_rows(a, b, fw, fh, r, 1);
+    byte_filter_cols(b, a, fw, fh, r, 1);
+    for (size_t i = 0; i < n; i++) {
+        hi[i] = (uint8_t)(hi[i] - a[i]); /* opening <= the plane */
+    }
+    if (p->desk) {
+        for (int cy = 0; cy < fh; cy++) {
+            for (int cx = 0; cx < fw; cx++) {
+                size_t c = (size_t)(cy * f / p->ds) * p->dgw + (size_t)(cx * f / p->ds);
+                if (p->desk[c]) {
+                    lo[(size_t)cy * fw + cx] = hi[(size_t)cy * fw + cx] = 0;
+                }
+            }
+        }
+    }
+    double dark = excess(lo, n), light = excess(hi, n);
+    p->dark = dark > 3.0 * light;
+    free(lo);
+    free(hi);
+    free(a);
+    free(b);
+    return DG_OK;
+}
+
 /* The grid, the polarity (p->dark) and the background level of every cell (p->bg). */
 dg_status dg_prep_background(dg_prep *p)
 {
@@ -330,16 +752,49 @@ dg_status dg_prep_background(dg_prep *p)
     g.window = cell + 6 * n_cells;
     int global = L <= BG_GLOBAL_SIDE;
     cell_stats(p, &g);
+    dg_status st = global ? DG_OK : find_desk(p, &g);
+    if (st != DG_OK) {
+        free(g.sum);
+        free(cell);
+        return st;
+    }
     polarity_refs(p, &g, global);
-    p->dark = vote_dark(&g);
-    dg_status st = cell_medians(p);
+    float ground;
+    p->dark = vote_dark(&g, &ground);
+    if (!global && !p->dark && ground >= SHADOW_GROUND_MIN && ground < 128.0f) {
+        st = vote_strokes(p);
+    }
+    if (st == DG_OK) {
+        st = cell_medians(p);
+    }
     if (st == DG_OK) {
         /* the polarity references are no longer needed */
         follow_lighting(p, global, g.ref, g.tmp);
     }
     free(g.sum);
     free(cell);
+    if (st == DG_OK && !global) {
+        st = follow_strokes(p);
+    }
     return st;
+}
+
+/* Which pixels of row y lie in desk cells, into mask[w]; 0 when none do. */
+static int desk_row(const dg_prep *p, int y, uint8_t *mask)
+{
+    const uint8_t *d = p->desk + (size_t)(y / p->ds) * p->dgw;
+    int any = 0;
+    for (int c = 0; c < p->dgw; c++) {
+        any |= d[c];
+    }
+    if (!any) {
+        return 0;
+    }
+    for (int c = 0; c < p->dgw; c++) {
+        int x0 = c * p->ds, x1 = x0 + p->ds < p->w ? x0 + p->ds : p->w;
+        memset(mask + x0, d[c], (size_t)(x1 - x0));
+    }
+    return 1;
 }
 
 /* Residuals into p->ink (clamped to 0..255) and their histogram, -255..255.
@@ -354,7 +809,9 @@ dg_status dg_prep_residuals(dg_prep *p, uint32_t hist[511])
     float *bgrow = malloc(sizeof *bgrow * (size_t)p->w);
     int16_t *rrow = malloc(sizeof *rrow * (size_t)p->w);
     uint32_t(*sub)[511] = calloc(4, sizeof *sub);
-    if (!cells || !bgrow || !rrow || !sub) {
+    uint8_t *deskrow = p->desk ? malloc((size_t)p->w) : NULL;
+    if (!cells || !bgrow || !rrow || !sub || (p->desk && !deskrow)) {
+        free(deskrow);
         free(cells);
         free(bgrow);
         free(rrow);
@@ -418,11 +875,21 @@ dg_status dg_prep_residuals(dg_prep *p, uint32_t hist[511])
         for (; x < p->w; x++) {
             sub[0][rrow[x] + 255]++;
         }
+        if (p->desk && desk_row(p, y, deskrow)) {
+            /* the desk: no ink, and taken back out of the page's levels */
+            for (int k = 0; k < p->w; k++) {
+                if (deskrow[k]) {
+                    out[k] = 0;
+                    sub[0][rrow[k] + 255]--;
+                }
+            }
+        }
     }
     for (int i = 0; i < 511; i++) {
         hist[i] = sub[0][i] + sub[1][i] + sub[2][i] + sub[3][i];
     }
 
+    free(deskrow);
     free(cells);
     free(bgrow);
     free(rrow);

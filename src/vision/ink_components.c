@@ -306,6 +306,10 @@ static void grow_component(dg_prep *p, size_t start, int id, int32_t *queue)
         c->y0 = y < c->y0 ? y : c->y0;
         c->y1 = y > c->y1 ? y : c->y1;
         c->n_cells++;
+        c->n_edge[0] += x == 0;
+        c->n_edge[1] += x == gw - 1;
+        c->n_edge[2] += y == 0;
+        c->n_edge[3] += y == gh - 1;
         c->area += p->strong[cell];
         c->sx += (double)p->strong[cell] * ((x + 0.5) * p->cs);
         c->sy += (double)p->strong[cell] * ((y + 0.5) * p->cs);
@@ -435,6 +439,19 @@ static int border_structure(const dg_prep *p, const dg_prep_comp *c)
            5 * (uint64_t)c->n_cells >= (uint64_t)p->cgw * p->cgh;
 }
 
+/* A sliver lying along the image's border: at least three times as long as wide, and
+ * touching the border over half its length or more. What a photo shows there is the edge
+ * of the page, a strip of desk, a finger; a digit cut by the frame touches it with the
+ * ends of its strokes. */
+static int along_border(const dg_prep_comp *c)
+{
+    uint64_t bw = (uint64_t)(c->x1 - c->x0 + 1), bh = (uint64_t)(c->y1 - c->y0 + 1);
+    return (bh >= 3 * bw &&
+            2 * (uint64_t)(c->n_edge[0] > c->n_edge[1] ? c->n_edge[0] : c->n_edge[1]) >= bh) ||
+           (bw >= 3 * bh &&
+            2 * (uint64_t)(c->n_edge[2] > c->n_edge[3] ? c->n_edge[2] : c->n_edge[3]) >= bw);
+}
+
 /* Its cells hug the edges of its own box: a frame, a rectangle, a line. */
 static int ring_like(const dg_prep_comp *c)
 {
@@ -466,14 +483,14 @@ static void filter_components(dg_prep *p)
     for (int i = 0; i < p->n_comps; i++) {
         const dg_prep_comp *c = &p->comps[i];
         int side = c->x1 - c->x0 > c->y1 - c->y0 ? c->x1 - c->x0 + 1 : c->y1 - c->y0 + 1;
-        if (c->keep && !border_structure(p, c) && !ring_like(c) &&
+        if (c->keep && !border_structure(p, c) && !ring_like(c) && !along_border(c) &&
             (double)c->area >= SPECK_FRACTION * (double)largest && 25 * side >= min_side) {
             digit_inside = 1;
         }
     }
     for (int i = 0; i < p->n_comps; i++) {
         dg_prep_comp *c = &p->comps[i];
-        if (border_structure(p, c) && (digit_inside || ring_like(c))) {
+        if ((border_structure(p, c) || along_border(c)) && (digit_inside || ring_like(c))) {
             c->keep = 0;
         }
     }

@@ -17,10 +17,11 @@
 typedef struct dg_prep_comp {
     int x0, y0, x1, y1; /* bounding box in cells, inclusive */
     uint32_t n_cells;
-    uint64_t area;    /* strong pixels */
-    double sx, sy;    /* area-weighted sums of cell centres, pixels */
-    uint32_t n_band;  /* cells near the edges of its own box (ring and line test) */
-    uint64_t n_alone; /* strong pixels without a strong 8-neighbour (noise test) */
+    uint64_t area;      /* strong pixels */
+    double sx, sy;      /* area-weighted sums of cell centres, pixels */
+    uint32_t n_band;    /* cells near the edges of its own box (ring and line test) */
+    uint64_t n_alone;   /* strong pixels without a strong 8-neighbour (noise test) */
+    uint32_t n_edge[4]; /* cells on the grid's left, right, top and bottom border */
     int keep;
 } dg_prep_comp;
 
@@ -33,6 +34,8 @@ typedef struct dg_prep {
     const uint8_t *lo, *hi; /* [h][w] minimum and maximum channel */
 
     int bs, bgw, bgh; /* background grid: cell side in pixels, grid size */
+    uint8_t *desk;    /* [dgh][dgw] cells of the desk around the page, or NULL: no ink there */
+    int ds, dgw, dgh; /* the desk's grid: the background's first (coarse) one */
     float *bg;        /* [bgh][bgw] background level in the ink-side plane */
     int dark;         /* ink darker than the background */
     float base, sigma, contrast, t_low, t_high;
