@@ -34,6 +34,7 @@
 #define POLARITY_RADIUS   4     /* local median window for the polarity vote, cells */
 #define FINE_SIDE         512   /* the stroke-scale background: at most this many cells a side */
 #define CLOSE_DIV         40    /* its closing radius: the longer side over this, in cells */
+#define FLAT_RANGE        16.0f /* a coarse background within this many levels is flat */
 #define SHADOW_GROUND_MIN 80.0f /* dimmer ground than this is a dark screen or board */
 #define LIGHT_RATIO       0.33f /* closing darker than this part of the paper: ink, not light */
 
@@ -425,38 +426,119 @@ static void follow_lighting(dg_prep *p, int global, float *large, float *tmp)
 
 /* ---------------------------------------------------------------- stroke-scale lighting */
 
-/* Max (is_max) or min filter of radius r along the rows (or columns) of a [h][w] byte
- * plane, from src into dst; windows are clipped at the ends. Written as one pass per
- * offset over whole lines, which the compiler vectorises. */
-static void byte_filter_rows(const uint8_t *src, uint8_t *dst, int w, int h, int r, int is_max)
+/* d = max (is_max) or min of d and s, elementwise over n bytes; one loop each way so that
+ * the compiler vectorises both. */
+static inline void byte_extreme(uint8_t *restrict d, const uint8_t *restrict s, int n, int is_max)
 {
+    if (is_max) {
+        for (int x = 0; x < n; x++) {
+            d[x] = s[x] > d[x] ? s[x] : d[x];
+        }
+    } else {
+        for (int x = 0; x < n; x++) {
+            d[x] = s[x] < d[x] ? s[x] : d[x];
+        }
+    }
+}
+
+static inline uint8_t pick(uint8_t a, uint8_t b, int is_max)
+{
+    return is_max ? (a > b ? a : b) : (a < b ? a : b);
+}
+
+/* The window [lo, hi] of a van Herk / Gil-Werman filter with blocks of k from g (running
+ * extremes from each block's start) and h (to each block's end), n long: the window is
+ * whole blocks' worth unless clipped at an end, where one of the two covers it alone. */
+static inline int vhgw_same_block(int lo, int hi, int k)
+{
+    return lo / k == hi / k;
+}
+
+/* Max (is_max) or min filter of radius r along each row of a [h][w] byte plane, src into
+ * dst, windows clipped at the ends: van Herk / Gil-Werman, three comparisons a pixel
+ * whatever r. g and h are [w] scratch. */
+static void byte_filter_rows(const uint8_t *src, uint8_t *dst, int w, int h, int r, int is_max,
+                             uint8_t *g, uint8_t *hs)
+{
+    int k = 2 * r + 1;
     for (int y = 0; y < h; y++) {
         const uint8_t *s = src + (size_t)y * w;
         uint8_t *d = dst + (size_t)y * w;
-        memcpy(d, s, (size_t)w);
-        for (int k = 1; k <= r && k < w; k++) {
-            for (int x = 0; x + k < w; x++) {
-                uint8_t a = s[x + k], b = s[x];
-                d[x] = is_max ? (a > d[x] ? a : d[x]) : (a < d[x] ? a : d[x]);
-                d[x + k] = is_max ? (b > d[x + k] ? b : d[x + k]) : (b < d[x + k] ? b : d[x + k]);
+        for (int b0 = 0; b0 < w; b0 += k) {
+            int b1 = b0 + k < w ? b0 + k : w;
+            g[b0] = s[b0];
+            for (int x = b0 + 1; x < b1; x++) {
+                g[x] = pick(g[x - 1], s[x], is_max);
+            }
+            hs[b1 - 1] = s[b1 - 1];
+            for (int x = b1 - 2; x >= b0; x--) {
+                hs[x] = pick(hs[x + 1], s[x], is_max);
+            }
+        }
+        for (int x = 0; x < w; x++) {
+            int lo = x - r < 0 ? 0 : x - r, hi = x + r >= w ? w - 1 : x + r;
+            if (!vhgw_same_block(lo, hi, k)) {
+                d[x] = pick(hs[lo], g[hi], is_max);
+            } else {
+                d[x] = lo % k == 0 ? g[hi] : hs[lo];
             }
         }
     }
 }
 
-static void byte_filter_cols(const uint8_t *src, uint8_t *dst, int w, int h, int r, int is_max)
+/* d = max (is_max) or min of a and b, elementwise over n bytes. */
+static void byte_pick(uint8_t *d, const uint8_t *a, const uint8_t *b, int n, int is_max)
 {
-    for (int y = 0; y < h; y++) {
-        uint8_t *d = dst + (size_t)y * w;
-        memcpy(d, src + (size_t)y * w, (size_t)w);
-        int y0 = y - r < 0 ? 0 : y - r, y1 = y + r >= h ? h - 1 : y + r;
-        for (int yy = y0; yy <= y1; yy++) {
-            const uint8_t *s = src + (size_t)yy * w;
-            for (int x = 0; x < w; x++) {
-                d[x] = is_max ? (s[x] > d[x] ? s[x] : d[x]) : (s[x] < d[x] ? s[x] : d[x]);
-            }
+    if (is_max) {
+        for (int x = 0; x < n; x++) {
+            d[x] = a[x] > b[x] ? a[x] : b[x];
+        }
+    } else {
+        for (int x = 0; x < n; x++) {
+            d[x] = a[x] < b[x] ? a[x] : b[x];
         }
     }
+}
+
+/* The same down the columns, whole rows at a time; g and hs are [h][w] scratch. */
+static void byte_filter_cols(const uint8_t *src, uint8_t *dst, int w, int h, int r, int is_max,
+                             uint8_t *g, uint8_t *hs)
+{
+    int k = 2 * r + 1;
+    size_t W = (size_t)w;
+    for (int y = 0; y < h; y++) {
+        if (y % k == 0) {
+            memcpy(g + y * W, src + y * W, W);
+        } else {
+            byte_pick(g + y * W, g + (y - 1) * W, src + y * W, w, is_max);
+        }
+    }
+    for (int y = h - 1; y >= 0; y--) {
+        if (y == h - 1 || (y + 1) % k == 0) {
+            memcpy(hs + y * W, src + y * W, W);
+        } else {
+            byte_pick(hs + y * W, hs + (y + 1) * W, src + y * W, w, is_max);
+        }
+    }
+    for (int y = 0; y < h; y++) {
+        int lo = y - r < 0 ? 0 : y - r, hi = y + r >= h ? h - 1 : y + r;
+        if (!vhgw_same_block(lo, hi, k)) {
+            byte_pick(dst + y * W, hs + lo * W, g + hi * W, w, is_max);
+        } else {
+            memcpy(dst + y * W, lo % k == 0 ? g + hi * W : hs + lo * W, W);
+        }
+    }
+}
+
+/* Closing (a dilation then an erosion of radius r_out; is_max) or opening (!is_max) of a
+ * [h][w] plane in place; tmp is [h][w], g and hs [h][w] scratch. */
+static void byte_morph(uint8_t *a, uint8_t *tmp, int w, int h, int r_in, int r_out, int is_max,
+                       uint8_t *g, uint8_t *hs)
+{
+    byte_filter_rows(a, tmp, w, h, r_in, is_max, g, hs);
+    byte_filter_cols(tmp, a, w, h, r_in, is_max, g, hs);
+    byte_filter_rows(a, tmp, w, h, r_out, !is_max, g, hs);
+    byte_filter_cols(tmp, a, w, h, r_out, !is_max, g, hs);
 }
 
 /* The coarse background's level at pixel (x, y), interpolated as the residuals do. */
@@ -574,19 +656,32 @@ static dg_status follow_strokes(dg_prep *p)
         const uint8_t *row = plane + (size_t)y * p->w;
         uint8_t *o = a + (size_t)(y / f) * fw;
         uint32_t *so = sum + (size_t)(y / f) * fw;
-        for (int x = 0; x < p->w; x++) {
-            uint8_t v = (uint8_t)(row[x] ^ flip);
-            o[x / f] = v > o[x / f] ? v : o[x / f];
-            so[x / f] += v;
+        for (int cx = 0; cx < fw; cx++) {
+            int x0 = cx * f, x1 = x0 + f < p->w ? x0 + f : p->w;
+            uint8_t m = o[cx];
+            uint32_t t = 0;
+            for (int x = x0; x < x1; x++) {
+                uint8_t v = (uint8_t)(row[x] ^ flip);
+                m = v > m ? v : m;
+                t += v;
+            }
+            o[cx] = m;
+            so[cx] += t;
         }
     }
     int r = (fw > fh ? fw : fh) / CLOSE_DIV;
     r = r < 2 ? 2 : r;
     int extra = f > 1;
-    byte_filter_rows(a, b, fw, fh, r, 1);
-    byte_filter_cols(b, a, fw, fh, r, 1);
-    byte_filter_rows(a, b, fw, fh, r + extra, 0);
-    byte_filter_cols(b, a, fw, fh, r + extra, 0);
+    uint8_t *scratch = malloc(2 * n);
+    if (!scratch) {
+        free(a);
+        free(b);
+        free(sum);
+        free(g);
+        return dg_prep_nomem();
+    }
+    byte_morph(a, b, fw, fh, r, r + extra, 1, scratch, scratch + n);
+    free(scratch);
     /* Noise: the extremes of a noisy plane stand above its mean, and so does the closing.
      * What the closing stands above the blocks' means on most of the image is that bias,
      * taken off so that the paper's residual stays centred on 0. */
@@ -685,27 +780,38 @@ static dg_status vote_strokes(dg_prep *p)
     for (int y = 0; y < p->h; y++) {
         const uint8_t *rl = p->lo + (size_t)y * p->w, *rh = p->hi + (size_t)y * p->w;
         uint8_t *ol = lo + (size_t)(y / f) * fw, *oh = hi + (size_t)(y / f) * fw;
-        for (int x = 0; x < p->w; x++) {
-            ol[x / f] = rl[x] < ol[x / f] ? rl[x] : ol[x / f];
-            oh[x / f] = rh[x] > oh[x / f] ? rh[x] : oh[x / f];
+        for (int cx = 0; cx < fw; cx++) {
+            int x0 = cx * f, x1 = x0 + f < p->w ? x0 + f : p->w;
+            uint8_t mn = ol[cx], mx = oh[cx];
+            for (int x = x0; x < x1; x++) {
+                mn = rl[x] < mn ? rl[x] : mn;
+                mx = rh[x] > mx ? rh[x] : mx;
+            }
+            ol[cx] = mn;
+            oh[cx] = mx;
         }
     }
     int r = (fw > fh ? fw : fh) / (3 * CLOSE_DIV);
     r = r < 2 ? 2 : r;
-    byte_filter_rows(lo, b, fw, fh, r, 1);
-    byte_filter_cols(b, a, fw, fh, r, 1);
-    byte_filter_rows(a, b, fw, fh, r, 0);
-    byte_filter_cols(b, a, fw, fh, r, 0);
+    uint8_t *scratch = malloc(2 * n);
+    if (!scratch) {
+        free(lo);
+        free(hi);
+        free(a);
+        free(b);
+        return dg_prep_nomem();
+    }
+    memcpy(a, lo, n);
+    byte_morph(a, b, fw, fh, r, r, 1, scratch, scratch + n);
     for (size_t i = 0; i < n; i++) {
         lo[i] = (uint8_t)(a[i] - lo[i]); /* closing >= the plane */
     }
-    byte_filter_rows(hi, b, fw, fh, r, 0);
-    byte_filter_cols(b, a, fw, fh, r, 0);
-    byte_filter_rows(a, b, fw, fh, r, 1);
-    byte_filter_cols(b, a, fw, fh, r, 1);
+    memcpy(a, hi, n);
+    byte_morph(a, b, fw, fh, r, r, 0, scratch, scratch + n);
     for (size_t i = 0; i < n; i++) {
         hi[i] = (uint8_t)(hi[i] - a[i]); /* opening <= the plane */
     }
+    free(scratch);
     if (p->desk) {
         for (int cy = 0; cy < fh; cy++) {
             for (int cx = 0; cx < fw; cx++) {
@@ -723,6 +829,20 @@ static dg_status vote_strokes(dg_prep *p)
     free(a);
     free(b);
     return DG_OK;
+}
+
+/* Whether the cells' medians are one level within FLAT_RANGE, and no desk was found: a
+ * drawing program's canvas or an evenly lit scan, where the stroke-scale background has
+ * nothing to add. (Before follow_lighting, which may take a shadow over a band of cells
+ * for a bold stroke and fill it.) */
+static int flat_lighting(const dg_prep *p)
+{
+    float lo = p->bg[0], hi = p->bg[0];
+    for (int c = 1; c < p->bgw * p->bgh; c++) {
+        lo = fminf(lo, p->bg[c]);
+        hi = fmaxf(hi, p->bg[c]);
+    }
+    return !p->desk && hi - lo < FLAT_RANGE;
 }
 
 /* The grid, the polarity (p->dark) and the background level of every cell (p->bg). */
@@ -767,13 +887,14 @@ dg_status dg_prep_background(dg_prep *p)
     if (st == DG_OK) {
         st = cell_medians(p);
     }
+    int flat = st == DG_OK && flat_lighting(p);
     if (st == DG_OK) {
         /* the polarity references are no longer needed */
         follow_lighting(p, global, g.ref, g.tmp);
     }
     free(g.sum);
     free(cell);
-    if (st == DG_OK && !global) {
+    if (st == DG_OK && !global && !flat) {
         st = follow_strokes(p);
     }
     return st;

@@ -22,6 +22,7 @@ typedef struct dg_prep_comp {
     uint32_t n_band;    /* cells near the edges of its own box (ring and line test) */
     uint64_t n_alone;   /* strong pixels without a strong 8-neighbour (noise test) */
     uint32_t n_edge[4]; /* cells on the grid's left, right, top and bottom border */
+    uint32_t n_desk;    /* cells beside the desk (p->desk) */
     int keep;
 } dg_prep_comp;
 
