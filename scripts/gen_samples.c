@@ -307,6 +307,7 @@ static void photo_shadow(dg_rng *rng, dg_synth_style *s)
     s->paper[0] = 236;
     s->paper[1] = s->paper[2] = 232;
     s->margin = 1.2f;
+    s->gap = 0.35f;
     s->shadow = 0.5f;
 }
 
