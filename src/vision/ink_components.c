@@ -507,6 +507,7 @@ static void filter_components(dg_prep *p)
         dg_prep_comp *c = &p->comps[i];
         /* made of scattered dots (cells merge nearby dust into one component) */
         c->keep = 10 * c->n_alone < 3 * c->area;
+        c->why = DG_PREP_DROP_NOISE;
         if (c->keep && c->area > largest) {
             largest = c->area;
         }
@@ -525,9 +526,11 @@ static void filter_components(dg_prep *p)
     }
     for (int i = 0; i < p->n_comps; i++) {
         dg_prep_comp *c = &p->comps[i];
-        if ((border_structure(p, c) || along_border(c) || along_desk(c)) &&
+        if (c->keep && (border_structure(p, c) || along_border(c) || along_desk(c)) &&
             (digit_inside || ring_like(c))) {
             c->keep = 0;
+            c->why =
+                along_desk(c) && !border_structure(p, c) ? DG_PREP_DROP_DESK : DG_PREP_DROP_BORDER;
         }
     }
     /* frames drawn around other ink */
@@ -540,6 +543,7 @@ static void filter_components(dg_prep *p)
             const dg_prep_comp *d = &p->comps[j];
             if (j != i && d->keep && box_inside(d, c) && 10 * d->area >= c->area / 10) {
                 c->keep = 0;
+                c->why = DG_PREP_DROP_FRAME;
                 break;
             }
         }
@@ -555,6 +559,7 @@ static void filter_components(dg_prep *p)
         dg_prep_comp *c = &p->comps[i];
         if (c->keep && (double)c->area < SPECK_FRACTION * (double)largest) {
             c->keep = 0;
+            c->why = DG_PREP_DROP_SPECK;
         }
     }
 }
