@@ -287,7 +287,7 @@ dg_status dg_prep_follow_strokes(dg_prep *p)
     }
     /* The closing carries the plane's noise; where it stays near the coarse background,
      * the smooth coarse one is kept, and only steps of light (a shadow's edge, the desk)
-     * take the closing. */
+     * take the closing, blended in over delta. */
     float delta = 12.0f + 2.0f * (float)bias;
     for (int cy = 0; cy < fh; cy++) {
         for (int cx = 0; cx < fw; cx++) {
@@ -295,8 +295,10 @@ dg_status dg_prep_follow_strokes(dg_prep *p)
                 coarse_at(p, ((float)cx + 0.5f) * (float)f, ((float)cy + 0.5f) * (float)f);
             float paper = p->dark ? coarse : 255.0f - coarse; /* paper side up */
             float closed = (float)a[(size_t)cy * fw + cx];
-            float level =
-                fabsf(closed - paper) > delta && closed >= LIGHT_RATIO * paper ? closed : paper;
+            /* from the coarse level to the closing as their difference grows past the
+             * noise: a blend, so that no sharp step of background is drawn as a line */
+            float w = dg_clampf((fabsf(closed - paper) - 0.5f * delta) / delta, 0.0f, 1.0f);
+            float level = closed >= LIGHT_RATIO * paper ? paper + w * (closed - paper) : paper;
             g[(size_t)cy * fw + cx] = p->dark ? level : 255.0f - level;
         }
     }
@@ -338,7 +340,7 @@ static double excess(uint8_t *v, size_t n)
  * what a small closing of the darkest minimum fills (the black top-hat), light ones what
  * a small opening of the brightest maximum removes (the white top-hat), with a third of
  * follow_strokes' radius, so that the inside of a loop seldom counts. A shadow's edge is
- * a step, which neither responds to. Dark ink wins when its evidence is three times the
+ * a step, which neither responds to. Dark ink wins when its evidence is twice the
  * light's.
  */
 dg_status dg_prep_vote_strokes(dg_prep *p)
@@ -403,7 +405,7 @@ dg_status dg_prep_vote_strokes(dg_prep *p)
         }
     }
     double dark = excess(lo, n), light = excess(hi, n);
-    p->dark = dark > 3.0 * light;
+    p->dark = dark > 2.0 * light;
     free(lo);
     free(hi);
     free(a);
