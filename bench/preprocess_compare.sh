@@ -77,7 +77,7 @@ grep '^all ' "$tmp/both.txt" | row
     true
 score "$tmp/light.csv" "$tmp/light/labels.csv" >"$tmp/light.txt"
 awk -F, -v labels="$tmp/lightnum/labels.csv" '
-    BEGIN { while ((getline line < labels) > 0) { split(line, f, ","); label[f[1]] = f[2]; cond[f[1]] = f[3] } }
+    BEGIN { while ((getline line < labels) > 0) { split(line, col, ","); label[col[1]] = col[2]; cond[col[1]] = col[3] } }
     FNR > 1 {
         n = split($1, part, "/"); f = part[n]
         if (!(f in label)) next
