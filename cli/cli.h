@@ -113,6 +113,10 @@ void cli_wrote(bool to_stderr, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* Prints, indented, what preprocessing decided (--show): the polarity and levels,
+ * whether the page's light was followed at the scale of strokes and a desk left out, and
+ * how many ink components were kept and dropped, and why. */
+void cli_show_preprocess(const dg_preprocess_info *info);
 /* The 28x28 the network saw as terminal art, each class's probability beside it when
  * there was a digit to recognise (p may be NULL). */
 void cli_show_digit(const uint8_t *d, const dg_prediction *p, const dg_model_meta *meta);

@@ -26,7 +26,9 @@ static const char usage[] =
     "  -m, --model MODEL      model file (default model/digits.model)\n"
     "  --csv                  print path,digit,confidence,status rows: confidence 0..1,\n"
     "                         status ok, unsure, empty, no digit or number of N digits\n"
-    "  --show                 print the 28x28 the network saw and each class's probability\n"
+    "  --show                 print what preprocessing decided (polarity, levels, light,\n"
+    "                         desk, ink components kept and dropped and why), the 28x28\n"
+    "                         the network saw and each class's probability\n"
     "  --save-preprocessed D  write each 28x28 as D/NAME.png\n"
     "  --min-confidence X     answer '?' below this top probability, 0..1 (default 0.6)\n"
     "  --plot OUT             draw the image, its 28x28 and the probabilities (one image);\n"
@@ -118,8 +120,9 @@ static void predict_one(predict_run *run, const char *path)
     }
     uint8_t digit[DG_MNIST_PIXELS];
     dg_prediction p;
+    dg_preprocess_info info;
     if (dg_predict_image(run->net, &run->meta.norm, img, (float)run->opt.min_confidence, &p, digit,
-                         NULL) != DG_OK) {
+                         &info) != DG_OK) {
         report_failure(run, path, dg_last_error());
         dg_image_free(img);
         return;
@@ -169,6 +172,7 @@ static void predict_one(predict_run *run, const char *path)
         }
         putchar('\n');
         if (run->opt.show) {
+            cli_show_preprocess(&info);
             cli_show_digit(digit, found ? &p : NULL, &run->meta);
         }
     }

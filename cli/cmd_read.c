@@ -22,8 +22,10 @@ static const char usage[] =
     "\n"
     "  -m, --model MODEL     model file (default model/digits.model)\n"
     "  --csv                 print path,number,digits,confidences,status rows (0..1)\n"
-    "  --show                print each digit's box (x,y width x height), the 28x28 the\n"
-    "                        network saw and each class's probability, as predict --show\n"
+    "  --show                print what preprocessing decided (polarity, levels, light, desk,\n"
+    "                        ink components kept and dropped and why), each digit's box\n"
+    "                        (x,y width x height), the 28x28 the network saw and each\n"
+    "                        class's probability, as predict --show\n"
     "  --min-confidence X    answer '?' below this top probability, 0..1 (default 0.6)\n"
     "  --plot OUT            draw the image with each digit boxed and labelled (one image);\n"
     "                        PNG or SVG after OUT's extension (.png or .svg)\n";
@@ -60,7 +62,8 @@ static const char *answer_text(const read_run *run, const dg_prediction *p)
 }
 
 static void print_result(const read_run *run, const char *path, const dg_segmentation *seg,
-                         const dg_prediction *pred, uint8_t (*digits)[DG_MNIST_PIXELS])
+                         const dg_prediction *pred, uint8_t (*digits)[DG_MNIST_PIXELS],
+                         const dg_preprocess_info *info)
 {
     char number[DG_SEGMENT_MAX_DIGITS * 32 + 1] = "";
     bool unsure = false;
@@ -96,6 +99,9 @@ static void print_result(const read_run *run, const char *path, const dg_segment
     if (!run->opt.show) {
         return;
     }
+    if (info) {
+        cli_show_preprocess(info);
+    }
     for (int k = 0; k < seg->n; k++) {
         const dg_digit_box *b = &seg->boxes[k];
         printf("  digit %d of %d: %s, box %d,%d %dx%d\n", k + 1, seg->n, answer_text(run, &pred[k]),
@@ -125,7 +131,12 @@ static void read_one(read_run *run, const char *path)
             memset(digits[k], 0, DG_MNIST_PIXELS);
         }
     }
-    print_result(run, path, seg, pred, digits);
+    /* what the ink map decided, for --show: the segmentation keeps only the ink */
+    dg_preprocess_info info;
+    dg_image *ink = NULL;
+    bool have_info = run->opt.show && dg_ink_map(img, &ink, &info) == DG_OK;
+    dg_image_free(ink);
+    print_result(run, path, seg, pred, digits, have_info ? &info : NULL);
     if (run->opt.plot) {
         if (dg_plot_number(img, seg, pred, (const char(*)[32])run->meta.labels, run->opt.plot) !=
             DG_OK) {

@@ -232,6 +232,30 @@ void cli_wrote(bool to_stderr, const char *fmt, ...)
     fputc('\n', f);
     va_end(ap);
 }
+void cli_show_preprocess(const dg_preprocess_info *info)
+{
+    printf("  preprocessing: %s ink, background %.0f, contrast %.0f, noise %.1f",
+           info->inverted ? "dark" : "light", (double)info->background, (double)info->contrast,
+           (double)info->noise);
+    if (info->light_followed) {
+        printf("; light followed at the scale of strokes");
+    }
+    if (info->desk) {
+        printf("; the page lies on a desk, left out");
+    }
+    printf("\n  ink components: %d left", info->components);
+    if (info->kept) {
+        printf(", %d kept as the digit", info->kept);
+    }
+    const char *sep = "; dropped: ";
+    for (int r = 0; r < DG_PREP_DROP_COUNT; r++) {
+        if (info->dropped[r]) {
+            printf("%s%d %s", sep, info->dropped[r], dg_prep_drop_name((dg_prep_drop)r));
+            sep = ", ";
+        }
+    }
+    printf("\n");
+}
 
 void cli_show_digit(const uint8_t *d, const dg_prediction *p, const dg_model_meta *meta)
 {

@@ -577,7 +577,8 @@ typedef struct dg_model_meta {
 } dg_model_meta;
 
 /* Metadata for an MNIST digit model: x/255, labels "0".."9", dataset "mnist",
- * preprocessing version 1, accuracies unknown (-1), created 0 (set when saved). */
+ * preprocessing version DG_PREPROCESS_VERSION, accuracies unknown (-1), created 0 (set when
+ * saved). */
 void dg_model_meta_default(dg_model_meta *meta);
 
 /*
@@ -678,8 +679,10 @@ dg_status dg_image_encode_png(const dg_image *img, uint8_t **data, size_t *n_byt
 #define DG_MNIST_PIXELS (DG_MNIST_SIDE * DG_MNIST_SIDE) /* 784 */
 
 /* Changes whenever the output for the same input changes on purpose; a model records the
- * version its users' images need (dg_model_meta.preprocess). */
-#define DG_PREPROCESS_VERSION 1u
+ * version its users' images need (dg_model_meta.preprocess). 1: MNIST-style crop, fit
+ * into 20x20, centre of mass in 28x28; 2: the same, with the page's light normalised at
+ * the scale of strokes (hard shadows, the desk around the page) first. */
+#define DG_PREPROCESS_VERSION 2u
 
 typedef enum dg_prep_status {
     DG_PREP_OK = 0,  /* a digit was found and converted */
@@ -687,20 +690,36 @@ typedef enum dg_prep_status {
     DG_PREP_NO_DIGIT /* ink, but nothing digit-like (only noise, lines, a frame); all 0 */
 } dg_prep_status;
 
+/* Why a component of ink was not taken for part of a digit. */
+typedef enum dg_prep_drop {
+    DG_PREP_DROP_NOISE,  /* scattered dots: dust, grain, pepper noise */
+    DG_PREP_DROP_BORDER, /* across or along the image's border: paper edge, desk, a finger */
+    DG_PREP_DROP_DESK,   /* along the desk's edge: the page's edge and its shadow */
+    DG_PREP_DROP_FRAME,  /* a frame or ring drawn around other ink */
+    DG_PREP_DROP_SPECK,  /* under 2% of the largest component */
+    DG_PREP_DROP_COUNT
+} dg_prep_drop;
+
 /* What preprocessing found. Every field is filled on DG_OK; box and stroke are 0 when
  * there is no ink. */
 typedef struct dg_preprocess_info {
     dg_prep_status status;
-    bool inverted;                  /* dark ink on a light background was found (and flipped) */
-    int box_x, box_y, box_w, box_h; /* the kept ink's bounding box in the source image */
-    float stroke_px;                /* estimated stroke width of the kept ink, source pixels */
-    bool restroked;                 /* strokes were redrawn at MNIST width (too thin or thick) */
-    float background;               /* background level in the ink channel, 0..255 */
-    float contrast;                 /* ink level minus background level, 0..255 */
-    float noise;                    /* robust standard deviation of the background, levels */
-    int components;                 /* ink components left after removing lines, frames, specks */
-    int kept;                       /* of those, kept as the digit (dg_preprocess only) */
+    bool inverted;                   /* dark ink on a light background was found (and flipped) */
+    int box_x, box_y, box_w, box_h;  /* the kept ink's bounding box in the source image */
+    float stroke_px;                 /* estimated stroke width of the kept ink, source pixels */
+    bool restroked;                  /* strokes were redrawn at MNIST width (too thin or thick) */
+    float background;                /* background level in the ink channel, 0..255 */
+    float contrast;                  /* ink level minus background level, 0..255 */
+    float noise;                     /* robust standard deviation of the background, levels */
+    int components;                  /* ink components left after removing lines, frames, specks */
+    int kept;                        /* of those, kept as the digit (dg_preprocess only) */
+    bool light_followed;             /* the page's light was followed at the scale of strokes */
+    bool desk;                       /* the page lies on a desk, which was left out */
+    int dropped[DG_PREP_DROP_COUNT]; /* components dropped, by reason */
 } dg_preprocess_info;
+
+/* A short phrase for why components were dropped ("along the border", ...). */
+const char *dg_prep_drop_name(dg_prep_drop why);
 
 /*
  * Turns img (any size, 1/3/4 channels; transparent pixels count as background) into a

@@ -4,10 +4,13 @@
  *   gen_samples DIR                      the committed samples: a few dozen looks (Paint,
  *                                        paper scans, photos, dark screens, MNIST), each
  *                                        named LABEL-LOOK.png, always the same images
- *   gen_samples --set N [--seed S] [--numbers] DIR
+ *   gen_samples --set N [--seed S] [--numbers] [--light] DIR
  *                                        an evaluation set: N images NNNNN_labelL.png with
  *                                        random styles (single digits, or 2-6 digit numbers
- *                                        with --numbers) and DIR/labels.csv "file,label,canvas"
+ *                                        with --numbers) and DIR/labels.csv "file,label,canvas";
+ *                                        with --light, phone photos of a page under one of
+ *                                        the conditions of real light (shadow, falloff, desk,
+ *                                        edge, blur, keystone), named in the canvas column
  *
  * The two modes seed their generators from different constants, so an evaluation set
  * never repeats a sample image whatever S is.
@@ -15,6 +18,7 @@
 #include "synth/synth.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,6 +225,100 @@ static void broken(dg_rng *rng, dg_synth_style *s)
     s->broken = 1.0f;
 }
 
+/* ---------------------------------------------------------------- phone photos */
+
+/* A phone photo of a page written with a pen, before the light's conditions: a paper
+ * style without printed lines or pencil, and no lighting of its own; digits whole and
+ * apart, so that the set measures the light (the random sets measure the handwriting). */
+static void photo_page(dg_rng *rng, dg_synth_style *s)
+{
+    dg_synth_style keep;
+    dg_synth_random_style(rng, &keep); /* the writer: slant, jitter, gaps, broken strokes */
+    do {
+        dg_synth_random_style(rng, s);
+    } while (s->canvas != DG_SYNTH_PAPER);
+    s->slant = keep.slant;
+    s->rotation = keep.rotation;
+    s->jitter = keep.jitter;
+    s->gap = fmaxf(keep.gap, 0.1f);
+    s->broken = 0.0f;
+    if (s->grain > 0.35f) { /* pencil: a black pen instead */
+        s->ink[0] = s->ink[1] = s->ink[2] = 30;
+        s->grain = 0.1f;
+    }
+    s->lines = DG_SYNTH_LINES_NONE;
+    s->lighting = 0.0f;
+    s->specks = fminf(s->specks, 0.5f);
+}
+
+/* The conditions of real light, one per image of a --light set in turn; "plain" is the
+ * same photo without any, for comparison. */
+enum {
+    LIGHT_PLAIN,
+    LIGHT_SHADOW,
+    LIGHT_FALLOFF,
+    LIGHT_DESK,
+    LIGHT_EDGE,
+    LIGHT_BLUR,
+    LIGHT_KEYSTONE,
+    LIGHT_COUNT
+};
+static const char *const light_names[LIGHT_COUNT] = {"plain", "shadow", "falloff", "desk",
+                                                     "edge",  "blur",   "keystone"};
+
+static void light_condition(dg_rng *rng, int kind, dg_synth_style *s)
+{
+    float u = dg_rng_uniform(rng);
+    switch (kind) {
+    case LIGHT_PLAIN:
+        break;
+    case LIGHT_SHADOW: /* a phone or a hand: straight or curved edge, 20-60% darker */
+        s->shadow = 0.2f + 0.4f * dg_rng_uniform(rng);
+        s->shadow_curved = u < 0.5f;
+        break;
+    case LIGHT_FALLOFF:
+        s->falloff = 0.2f + 0.4f * dg_rng_uniform(rng);
+        break;
+    case LIGHT_DESK:
+        s->desk = u < 0.5f ? DG_SYNTH_DESK_DARK : DG_SYNTH_DESK_PATTERN;
+        break;
+    case LIGHT_EDGE:
+        s->desk = u < 0.5f ? DG_SYNTH_DESK_EDGE : DG_SYNTH_DESK_NONE;
+        s->fold = u >= 0.5f;
+        break;
+    case LIGHT_BLUR:
+        s->defocus = 1.0f + dg_rng_uniform(rng) * (s->height >= 80 ? 1.5f : 0.5f);
+        break;
+    case LIGHT_KEYSTONE:
+        s->perspective = 0.08f + 0.17f * dg_rng_uniform(rng);
+        break;
+    default:
+        break;
+    }
+}
+
+static void photo_shadow(dg_rng *rng, dg_synth_style *s)
+{
+    photo_page(rng, s);
+    s->height = 90;
+    s->channels = 3;
+    s->stroke = 0.06f;
+    s->ink[0] = s->ink[1] = s->ink[2] = 30;
+    s->paper[0] = 236;
+    s->paper[1] = s->paper[2] = 232;
+    s->margin = 1.2f;
+    s->gap = 0.35f;
+    s->shadow = 0.5f;
+}
+
+static void photo_desk(dg_rng *rng, dg_synth_style *s)
+{
+    photo_shadow(rng, s);
+    s->shadow = 0.0f;
+    s->falloff = 0.35f;
+    s->desk = DG_SYNTH_DESK_PATTERN;
+}
+
 static const sample samples[] = {
     {"0", "paint-thin", paint_thin, -1},
     {"1", "paint-marker", paint_marker, 0},
@@ -260,6 +358,10 @@ static const sample samples[] = {
     {"1234567890", "paint", paint_pixels, -1},
     {"47", "scan-grey", scan_grey, -1},
     {"600", "chalk", chalk, -1},
+    {"3", "phone-shadow", photo_shadow, 0},
+    {"8", "desk", photo_desk, 0},
+    {"4096", "phone-shadow", photo_shadow, -1},
+    {"2718281828", "desk", photo_desk, -1},
 };
 
 static int make_dir(const char *dir)
@@ -317,7 +419,7 @@ static int write_samples(const char *dir)
     return 1;
 }
 
-static int write_set(const char *dir, long n, unsigned long long seed, int numbers)
+static int write_set(const char *dir, long n, unsigned long long seed, int numbers, int light)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/labels.csv", dir);
@@ -337,7 +439,13 @@ static int write_set(const char *dir, long n, unsigned long long seed, int numbe
         }
         label[len] = '\0';
         dg_synth_style style;
-        dg_synth_random_style(&rng, &style);
+        int kind = (int)(i % LIGHT_COUNT);
+        if (light) {
+            photo_page(&rng, &style);
+            light_condition(&rng, kind, &style);
+        } else {
+            dg_synth_random_style(&rng, &style);
+        }
         if (!numbers) {
             style.broken *= 0.5f; /* single digits: mostly whole strokes */
         }
@@ -356,7 +464,8 @@ static int write_set(const char *dir, long n, unsigned long long seed, int numbe
             fclose(csv);
             return 0;
         }
-        fprintf(csv, "%s,%s,%s\n", name, label, canvas_names[style.canvas]);
+        fprintf(csv, "%s,%s,%s\n", name, label,
+                light ? light_names[kind] : canvas_names[style.canvas]);
     }
     if (fclose(csv) != 0) {
         fprintf(stderr, "gen_samples: cannot write %s/labels.csv\n", dir);
@@ -369,7 +478,7 @@ static int write_set(const char *dir, long n, unsigned long long seed, int numbe
 static int usage(void)
 {
     fprintf(stderr, "usage: gen_samples DIR\n"
-                    "       gen_samples --set N [--seed S] [--numbers] DIR\n");
+                    "       gen_samples --set N [--seed S] [--numbers] [--light] DIR\n");
     return 2;
 }
 
@@ -377,7 +486,7 @@ int main(int argc, char **argv)
 {
     long n = -1;
     unsigned long long seed = 1;
-    int numbers = 0;
+    int numbers = 0, light = 0;
     const char *dir = NULL;
     for (int i = 1; i < argc; i++) {
         char *end;
@@ -397,18 +506,20 @@ int main(int argc, char **argv)
             }
         } else if (!strcmp(argv[i], "--numbers")) {
             numbers = 1;
+        } else if (!strcmp(argv[i], "--light")) {
+            light = 1;
         } else if (argv[i][0] == '-' || dir) {
             return usage();
         } else {
             dir = argv[i];
         }
     }
-    if (!dir || (numbers && n < 0)) {
+    if (!dir || ((numbers || light) && n < 0)) {
         return usage();
     }
     if (!make_dir(dir)) {
         return 1;
     }
-    int ok = n > 0 ? write_set(dir, n, seed, numbers) : write_samples(dir);
+    int ok = n > 0 ? write_set(dir, n, seed, numbers, light) : write_samples(dir);
     return ok ? 0 : 1;
 }

@@ -12,6 +12,8 @@
  */
 #include "synth/synth.h"
 
+#include "synth/photo.h"
+
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
@@ -911,7 +913,14 @@ static dg_status check_style(const dg_synth_style *st)
     RANGE(gap, -0.3f, 1.0f);
     RANGE(broken, 0.0f, 1.0f);
     RANGE(margin, 0.0f, 4.0f);
+    RANGE(shadow, 0.0f, 0.7f);
+    RANGE(falloff, 0.0f, 0.7f);
+    RANGE(defocus, 0.0f, 4.0f);
+    RANGE(perspective, 0.0f, 0.3f);
 #undef RANGE
+    if ((int)st->desk < 0 || st->desk > DG_SYNTH_DESK_EDGE) {
+        return dg_fail(DG_ERR_ARG, "synth: unknown desk %d", (int)st->desk);
+    }
     return DG_OK;
 }
 
@@ -1058,6 +1067,9 @@ static dg_status render_page(const glyph *g, int n, const layout *lo, float pen_
     if (status == DG_OK) {
         compose(*out, &r, st, rng, (float)st->height, m[0]);
         add_specks(*out, st, rng);
+        if (dg_synth_photo_wanted(st)) {
+            status = dg_synth_photo(rng, st, out, boxes, n);
+        }
     }
     free(r.alpha);
     return status;

@@ -30,6 +30,14 @@ typedef enum dg_synth_lines {
     DG_SYNTH_LINES_GRID   /* squared paper */
 } dg_synth_lines;
 
+/* What lies around the page in a phone photo of it (synth_photo.c). */
+typedef enum dg_synth_desk {
+    DG_SYNTH_DESK_NONE,    /* the page fills the photo */
+    DG_SYNTH_DESK_DARK,    /* the page smaller than the photo, on a darker plain desk */
+    DG_SYNTH_DESK_PATTERN, /* ... on a wood-grain desk */
+    DG_SYNTH_DESK_EDGE     /* one edge of the page in the frame, the desk beyond it */
+} dg_synth_desk;
+
 /* How one writer and one medium draw digits; each digit then varies a little around it.
  * The MNIST canvas uses only the shape fields: stroke to variant, pressure, gap, broken. */
 typedef struct dg_synth_style {
@@ -55,6 +63,14 @@ typedef struct dg_synth_style {
     float gap;            /* mean gap between digits of a number, fraction of height, -0.3..1 */
     float broken;         /* probability that a digit's strokes are broken or detached, 0..1 */
     float margin;         /* room around the ink, fraction of height, 0..4 */
+    /* A phone photo of the page (synth_photo.c; all 0 for none), applied in this order: */
+    float shadow;       /* a hard shadow over part of the page: that much darker, 0..0.7 */
+    bool shadow_curved; /* its edge an arc (a hand, a round phone corner), not straight */
+    float falloff;      /* brightness falling off across the page by that much, 0..0.7 */
+    bool fold;          /* a fold line across the page */
+    dg_synth_desk desk; /* what shows around the page */
+    float defocus;      /* blur of the whole photo, radius in pixels, 0..4 */
+    float perspective;  /* keystone: the far edge that much narrower, 0..0.3 */
 } dg_synth_style;
 
 /* Black anti-aliased ink of width 0.08 on a white Paint canvas, digit height 100 px,

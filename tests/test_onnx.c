@@ -121,7 +121,8 @@ DG_TEST(onnx_round_trip)
     CHECK(!strcmp(got.preset, "custom") && !strcmp(got.dataset, "mnist"));
     CHECK(got.seed == meta.seed && got.epochs == 4 && got.batch == 64 && got.lr == meta.lr);
     CHECK(got.n_train == 60000 && got.val_accuracy == 0.9875 && got.test_accuracy == -1);
-    CHECK(got.created == 1700000000 && got.preprocess == 1 && got.classes == 10);
+    CHECK(got.created == 1700000000 && got.preprocess == DG_PREPROCESS_VERSION &&
+          got.classes == 10);
 }
 
 DG_TEST(onnx_export_file_atomic)

@@ -251,3 +251,96 @@ DG_TEST(segment_bad_input)
     CHECK_STATUS(dg_segment_to_mnist(NULL, 0, (uint8_t[DG_MNIST_PIXELS]){0}), DG_ERR_ARG);
     dg_segmentation_free(NULL);
 }
+
+/* A page of paper of size w x h (RGB) with noise, and the number `img` pasted at (x, y). */
+static dg_image *page_with(const dg_image *img, int w, int h, int x, int y, dg_rng *rng)
+{
+    dg_image *page;
+    if (dg_image_new(w, h, 3, &page) != DG_OK) {
+        return NULL;
+    }
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        int v = 232 + (int)(3.0f * dg_rng_normal(rng));
+        page->pixels[3 * i] = page->pixels[3 * i + 1] = page->pixels[3 * i + 2] = (uint8_t)v;
+    }
+    for (int yy = 0; yy < img->h; yy++) {
+        memcpy(&page->pixels[((size_t)(y + yy) * w + x) * 3], &img->pixels[(size_t)yy * img->w * 3],
+               (size_t)img->w * 3);
+    }
+    return page;
+}
+
+/* The issue's photo: a ten-digit number near the top of a white page, the hard shadow of
+ * the phone over the lower third, half as bright; then the same with the shadow's edge
+ * crossing the digits. The shadow is lighting, not ink. */
+DG_TEST(segment_number_beside_and_under_a_hard_shadow)
+{
+    for (int crossing = 0; crossing < 2; crossing++) {
+        dg_rng rng;
+        dg_rng_seed(&rng, 1234);
+        dg_synth_style st;
+        dg_synth_style_default(&st);
+        st.paper[0] = st.paper[1] = st.paper[2] = 232;
+        st.ink[0] = st.ink[1] = st.ink[2] = 35;
+        st.height = 60;
+        st.gap = 0.3f;
+        st.margin = 0.2f;
+        st.noise = 3.0f;
+        dg_image *num;
+        dg_digit_box truth[10];
+        CHECK_OK(dg_synth_number(&rng, "4815162342", &st, &num, truth));
+        int W = num->w + 80, H = 3 * num->h + 200, ox = 40, oy = 60;
+        dg_image *img = page_with(num, W, H, ox, oy, &rng);
+        CHECK(img != NULL);
+        for (int k = 0; k < 10; k++) {
+            truth[k].x += ox;
+            truth[k].y += oy;
+        }
+        /* straight hard edge: the lower third, or a slant through the digits' lower half */
+        for (int y = 0; y < H; y++) {
+            for (int x = 0; x < W; x++) {
+                double edge = crossing ? oy + 0.7 * num->h + 0.15 * (x - W / 2) : 2.0 * H / 3.0;
+                if (y > edge) {
+                    uint8_t *px = &img->pixels[((size_t)y * W + x) * 3];
+                    for (int c = 0; c < 3; c++) {
+                        px[c] = (uint8_t)(px[c] / 2);
+                    }
+                }
+            }
+        }
+        dg_segmentation *seg;
+        CHECK_OK(dg_segment(img, &seg));
+        CHECK_MSG(matches(seg, truth, 10), "shadow %s: found %d digits",
+                  crossing ? "through the digits" : "below", seg->n);
+        dg_segmentation_free(seg);
+        dg_image_free(img);
+        dg_image_free(num);
+    }
+}
+
+/* A page that does not fill the photo: on a dark desk, and on wood grain. */
+DG_TEST(segment_number_on_a_page_on_a_desk)
+{
+    for (int grain = 0; grain < 2; grain++) {
+        dg_rng rng;
+        dg_rng_seed(&rng, 77 + (uint64_t)grain);
+        dg_synth_style st;
+        dg_synth_style_default(&st);
+        st.paper[0] = st.paper[1] = st.paper[2] = 236;
+        st.ink[0] = st.ink[1] = st.ink[2] = 30;
+        st.height = 70;
+        st.gap = 0.3f;
+        st.margin = 1.0f;
+        st.noise = 3.0f;
+        st.desk = grain ? DG_SYNTH_DESK_PATTERN : DG_SYNTH_DESK_DARK;
+        dg_image *img;
+        dg_digit_box truth[4];
+        CHECK_OK(dg_synth_number(&rng, "2718", &st, &img, truth));
+        dg_segmentation *seg;
+        CHECK_OK(dg_segment(img, &seg));
+        CHECK_MSG(matches(seg, truth, 4), "%s desk: found %d digits", grain ? "wood" : "dark",
+                  seg->n);
+        dg_segmentation_free(seg);
+        dg_image_free(img);
+    }
+}

@@ -58,7 +58,7 @@ void dg_model_meta_default(dg_model_meta *meta)
     snprintf(meta->dataset, sizeof meta->dataset, "mnist");
     meta->val_accuracy = -1;
     meta->test_accuracy = -1;
-    meta->preprocess = 1;
+    meta->preprocess = DG_PREPROCESS_VERSION;
 }
 
 static bool accuracy_ok(double a)

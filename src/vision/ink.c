@@ -46,6 +46,7 @@ void dg_prep_free(dg_prep *p)
     free(p->planes);
     free(p->smooth);
     free(p->bg);
+    free(p->desk);
     dg_image_free(p->ink);
     free(p->strong);
     free(p->weak);
@@ -382,6 +383,21 @@ void dg_prep_fill_levels(const dg_prep *p, dg_preprocess_info *info)
     info->background = dg_clampf(base_level + (p->dark ? -p->base : p->base), 0, 255);
     info->contrast = p->contrast;
     info->noise = p->sigma;
+    info->light_followed = p->followed != 0;
+    info->desk = p->desk != NULL;
+    for (int i = 0; i < p->n_comps; i++) {
+        if (!p->comps[i].keep) {
+            info->dropped[p->comps[i].why]++;
+        }
+    }
+}
+
+const char *dg_prep_drop_name(dg_prep_drop why)
+{
+    static const char *const names[DG_PREP_DROP_COUNT] = {
+        "scattered dots", "across or along the border", "along the desk's edge",
+        "a frame around other ink", "specks"};
+    return (int)why >= 0 && why < DG_PREP_DROP_COUNT ? names[why] : "?";
 }
 
 dg_status dg_ink_map(const dg_image *img, dg_image **ink_out, dg_preprocess_info *info)

@@ -20,6 +20,11 @@
  * in grey levels: for light ink max - background; for dark ink (background - min) *
  * 255 / background, relative to the paper's brightness because light falls on ink and
  * paper alike, so strokes in a shadow keep their weight.
+ * A page that does not fill the photo: the desk around it (find_desk) takes no part in the
+ * polarity vote or the levels and holds no ink. Unless the cells are all one level, the
+ * background is then refined at the scale of strokes (ink_light.c), which follows a hard
+ * shadow's edge and the desk's; and light ink found on a dim ground (what a shadow over
+ * most of the page looks like) is checked on thin strokes (ink_light.c).
  */
 #include "vision/preprocess.h"
 
@@ -27,16 +32,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BG_CELLS        32 /* background grid: cells along the longer side */
-#define BG_RADIUS       2  /* closing/opening radius in cells: removes ink filling < 5 cells */
-#define BG_RADIUS_BOLD  6  /* the same for bold strokes, up to 13 cells */
-#define BG_GLOBAL_SIDE  64 /* images this small get one flat background level */
-#define POLARITY_RADIUS 4  /* local median window for the polarity vote, cells */
+#define BG_CELLS          32    /* background grid: cells along the longer side */
+#define BG_RADIUS         2     /* closing/opening radius in cells: removes ink filling < 5 cells */
+#define BG_RADIUS_BOLD    6     /* the same for bold strokes, up to 13 cells */
+#define BG_GLOBAL_SIDE    64    /* images this small get one flat background level */
+#define POLARITY_RADIUS   4     /* local median window for the polarity vote, cells */
+#define FLAT_RANGE        16.0f /* a coarse background within this many levels is flat */
+#define SHADOW_GROUND_MIN 80.0f /* dimmer ground than this is a dark screen or board */
 
 /* ---------------------------------------------------------------- small helpers */
 
 /* The k-th smallest of v[0..n), k < n; reorders v. */
-static float select_kth(float *v, int n, int k)
+float dg_prep_select_kth(float *v, int n, int k)
 {
     int lo = 0, hi = n - 1;
     while (lo < hi) {
@@ -130,6 +137,7 @@ typedef struct bg_cells {
     float *tmp;             /* scratch */
     float *count;           /* pixels in the cell */
     float *window;          /* [(2 * POLARITY_RADIUS + 1)^2] scratch for local medians */
+    const uint8_t *desk;    /* the desk's cells, which take no part, or NULL */
 } bg_cells;
 
 /* Cell sums and extremes of both planes, and their mean. */
@@ -166,6 +174,99 @@ static void cell_stats(const dg_prep *p, bg_cells *g)
     }
 }
 
+/*
+ * The desk around a page that does not fill the photo: the cells connected to the image's
+ * border through cells with no paper in them (their mean and brightest pixel well below the
+ * paper's level), when they reach all four sides, so surround the page, and leave it at
+ * least a quarter of the image, solid and bright. A shadow or a dark side of the page reaches two
+ * or three sides at most and stays paper, ink in it included. The desk's pixels take no part in the
+ * polarity vote or the levels, and hold no ink.
+ */
+static dg_status find_desk(dg_prep *p, bg_cells *g)
+{
+    int n = g->n, gw = p->bgw, gh = p->bgh, n_border = 0;
+    for (int c = 0; c < n; c++) {
+        int x = c % gw, y = c / gw;
+        if (x == 0 || y == 0 || x == gw - 1 || y == gh - 1) {
+            g->tmp[n_border++] = g->mid[c];
+        }
+    }
+    if (gw < 8 || gh < 8) {
+        return DG_OK;
+    }
+    float desk = dg_prep_select_kth(g->tmp, n_border, n_border / 2);
+    memcpy(g->tmp, g->mid, sizeof *g->tmp * (size_t)n);
+    float paper = dg_prep_select_kth(g->tmp, n, n * 9 / 10);
+    if (paper - desk < 40.0f) {
+        return DG_OK;
+    }
+    float t = 0.5f * (paper + desk), t_bright = 0.5f * (t + paper);
+    uint8_t *mark = calloc((size_t)n, 1);
+    int32_t *queue = malloc(sizeof *queue * (size_t)n);
+    if (!mark || !queue) {
+        free(mark);
+        free(queue);
+        return dg_prep_nomem();
+    }
+    size_t head = 0, tail = 0;
+    for (int c = 0; c < n; c++) {
+        int x = c % gw, y = c / gw;
+        if ((x == 0 || y == 0 || x == gw - 1 || y == gh - 1) && g->mid[c] < t &&
+            g->max_hi[c] < t_bright) {
+            mark[c] = 1;
+            queue[tail++] = c;
+        }
+    }
+    while (head < tail) {
+        int c = queue[head++], x = c % gw, y = c / gw;
+        const int nb[4][2] = {{x - 1, y}, {x + 1, y}, {x, y - 1}, {x, y + 1}};
+        for (int k = 0; k < 4; k++) {
+            int xx = nb[k][0], yy = nb[k][1], d = yy * gw + xx;
+            if (xx >= 0 && yy >= 0 && xx < gw && yy < gh && !mark[d] && g->mid[d] < t &&
+                g->max_hi[d] < t_bright) {
+                mark[d] = 1;
+                queue[tail++] = d;
+            }
+        }
+    }
+    free(queue);
+    int sides = 0;
+    for (int i = 0; i < gw; i++) {
+        sides |= mark[i] ? 1 : 0;
+        sides |= mark[(gh - 1) * gw + i] ? 2 : 0;
+    }
+    for (int i = 0; i < gh; i++) {
+        sides |= mark[i * gw] ? 4 : 0;
+        sides |= mark[i * gw + gw - 1] ? 8 : 0;
+    }
+    /* The page: a quarter of the image or more, solid (filling its box) and paper (bright):
+     * not the strokes of a big light digit on a dark ground, whose box is mostly ground
+     * and whose loops hold dark cells. */
+    int n_page = 0, n_bright = 0, x0 = gw, y0 = gh, x1 = -1, y1 = -1;
+    for (int c = 0; c < n; c++) {
+        if (!mark[c]) {
+            int x = c % gw, y = c / gw;
+            n_page++;
+            n_bright += g->mid[c] >= t;
+            x0 = x < x0 ? x : x0;
+            x1 = x > x1 ? x : x1;
+            y0 = y < y0 ? y : y0;
+            y1 = y > y1 ? y : y1;
+        }
+    }
+    int box = n_page ? (x1 - x0 + 1) * (y1 - y0 + 1) : 1;
+    if (sides != 15 || 4 * n_page < n || 100 * n_page < 85 * box || 10 * n_bright < 7 * n_page) {
+        free(mark);
+        return DG_OK;
+    }
+    p->desk = mark;
+    p->ds = p->bs;
+    p->dgw = gw;
+    p->dgh = gh;
+    g->desk = mark;
+    return DG_OK;
+}
+
 /* Polarity against the local median of the cell means; on small images (global), which
  * are crops of one digit whose bold strokes may fill most of any local window, against
  * the median of the whole image. */
@@ -174,7 +275,17 @@ static void polarity_refs(const dg_prep *p, bg_cells *g, int global)
     float global_ref = 0;
     if (global) {
         memcpy(g->tmp, g->mid, sizeof *g->tmp * (size_t)g->n);
-        global_ref = select_kth(g->tmp, g->n, g->n / 2);
+        global_ref = dg_prep_select_kth(g->tmp, g->n, g->n / 2);
+    }
+    float page_ref = 0;
+    if (g->desk) {
+        int n = 0;
+        for (int c = 0; c < g->n; c++) {
+            if (!g->desk[c]) {
+                g->tmp[n++] = g->mid[c];
+            }
+        }
+        page_ref = dg_prep_select_kth(g->tmp, n, n / 2);
     }
     for (int gy = 0; gy < p->bgh; gy++) {
         for (int gx = 0; gx < p->bgw; gx++) {
@@ -185,32 +296,43 @@ static void polarity_refs(const dg_prep *p, bg_cells *g, int global)
             }
             for (int yy = gy - POLARITY_RADIUS; yy <= gy + POLARITY_RADIUS; yy++) {
                 for (int xx = gx - POLARITY_RADIUS; xx <= gx + POLARITY_RADIUS; xx++) {
-                    if (yy >= 0 && yy < p->bgh && xx >= 0 && xx < p->bgw) {
+                    if (yy >= 0 && yy < p->bgh && xx >= 0 && xx < p->bgw &&
+                        !(g->desk && g->desk[yy * p->bgw + xx])) {
                         g->window[n++] = g->mid[yy * p->bgw + xx];
                     }
                 }
             }
-            g->ref[c] = select_kth(g->window, n, n / 2);
+            g->ref[c] = n ? dg_prep_select_kth(g->window, n, n / 2) : page_ref;
         }
     }
 }
 
 /* Whether the ink is darker than the background: the cells' dark and light evidence
  * against their references, weighed with a prior from the background's brightness. */
-static int vote_dark(bg_cells *g)
+static int vote_dark(bg_cells *g, float *ground_out)
 {
-    int n_cells = g->n;
+    /* the page's cells only: the desk around it is neither paper nor ink */
+    int n_cells = 0;
+    for (int c = 0; c < g->n; c++) {
+        if (!g->desk || !g->desk[c]) {
+            g->ref[n_cells] = g->ref[c];
+            g->min_lo[n_cells] = g->min_lo[c];
+            g->max_hi[n_cells] = g->max_hi[c];
+            g->mid[n_cells] = g->mid[c];
+            n_cells++;
+        }
+    }
     float *tmp = g->tmp;
     /* Each cell's deviations beyond what a typical (ink-free) cell shows: on a noisy photo
      * every cell has extremes both ways, and only what exceeds them is evidence. */
     for (int c = 0; c < n_cells; c++) {
         tmp[c] = g->ref[c] - g->min_lo[c];
     }
-    float noise_dark = select_kth(tmp, n_cells, n_cells / 2);
+    float noise_dark = dg_prep_select_kth(tmp, n_cells, n_cells / 2);
     for (int c = 0; c < n_cells; c++) {
         tmp[c] = g->max_hi[c] - g->ref[c];
     }
-    float noise_light = select_kth(tmp, n_cells, n_cells / 2);
+    float noise_light = dg_prep_select_kth(tmp, n_cells, n_cells / 2);
     double dark = 0, light = 0;
     for (int c = 0; c < n_cells; c++) {
         float d = g->ref[c] - g->min_lo[c] - 1.5f * fmaxf(noise_dark, 0.0f);
@@ -222,7 +344,8 @@ static int vote_dark(bg_cells *g)
      * screen light, unless the evidence against it is twice as strong (a red margin line
      * is brighter than grey paper in the maximum channel, and must not flip the image). */
     memcpy(tmp, g->mid, sizeof *tmp * (size_t)n_cells);
-    float ground = select_kth(tmp, n_cells, n_cells / 2);
+    float ground = dg_prep_select_kth(tmp, n_cells, n_cells / 2);
+    *ground_out = ground;
     return ground >= 128.0f ? !(light > 2.0 * dark) : dark > 2.0 * light;
 }
 
@@ -303,6 +426,20 @@ static void follow_lighting(dg_prep *p, int global, float *large, float *tmp)
     box_blur_3(p->bg, tmp, p->bgw, p->bgh);
 }
 
+/* Whether the cells' medians are one level within FLAT_RANGE, and no desk was found: a
+ * drawing program's canvas or an evenly lit scan, where the stroke-scale background has
+ * nothing to add. (Before follow_lighting, which may take a shadow over a band of cells
+ * for a bold stroke and fill it.) */
+static int flat_lighting(const dg_prep *p)
+{
+    float lo = p->bg[0], hi = p->bg[0];
+    for (int c = 1; c < p->bgw * p->bgh; c++) {
+        lo = fminf(lo, p->bg[c]);
+        hi = fmaxf(hi, p->bg[c]);
+    }
+    return !p->desk && hi - lo < FLAT_RANGE;
+}
+
 /* The grid, the polarity (p->dark) and the background level of every cell (p->bg). */
 dg_status dg_prep_background(dg_prep *p)
 {
@@ -330,16 +467,51 @@ dg_status dg_prep_background(dg_prep *p)
     g.window = cell + 6 * n_cells;
     int global = L <= BG_GLOBAL_SIDE;
     cell_stats(p, &g);
+    dg_status st = global ? DG_OK : find_desk(p, &g);
+    if (st != DG_OK) {
+        free(g.sum);
+        free(cell);
+        return st;
+    }
     polarity_refs(p, &g, global);
-    p->dark = vote_dark(&g);
-    dg_status st = cell_medians(p);
+    float ground;
+    p->dark = vote_dark(&g, &ground);
+    if (!global && !p->dark && ground >= SHADOW_GROUND_MIN && ground < 128.0f) {
+        st = dg_prep_vote_strokes(p);
+    }
+    if (st == DG_OK) {
+        st = cell_medians(p);
+    }
+    int flat = st == DG_OK && flat_lighting(p);
     if (st == DG_OK) {
         /* the polarity references are no longer needed */
         follow_lighting(p, global, g.ref, g.tmp);
     }
     free(g.sum);
     free(cell);
+    if (st == DG_OK && !global && !flat) {
+        p->followed = 1;
+        st = dg_prep_follow_strokes(p);
+    }
     return st;
+}
+
+/* Which pixels of row y lie in desk cells, into mask[w]; 0 when none do. */
+static int desk_row(const dg_prep *p, int y, uint8_t *mask)
+{
+    const uint8_t *d = p->desk + (size_t)(y / p->ds) * p->dgw;
+    int any = 0;
+    for (int c = 0; c < p->dgw; c++) {
+        any |= d[c];
+    }
+    if (!any) {
+        return 0;
+    }
+    for (int c = 0; c < p->dgw; c++) {
+        int x0 = c * p->ds, x1 = x0 + p->ds < p->w ? x0 + p->ds : p->w;
+        memset(mask + x0, d[c], (size_t)(x1 - x0));
+    }
+    return 1;
 }
 
 /* Residuals into p->ink (clamped to 0..255) and their histogram, -255..255.
@@ -354,7 +526,9 @@ dg_status dg_prep_residuals(dg_prep *p, uint32_t hist[511])
     float *bgrow = malloc(sizeof *bgrow * (size_t)p->w);
     int16_t *rrow = malloc(sizeof *rrow * (size_t)p->w);
     uint32_t(*sub)[511] = calloc(4, sizeof *sub);
-    if (!cells || !bgrow || !rrow || !sub) {
+    uint8_t *deskrow = p->desk ? malloc((size_t)p->w) : NULL;
+    if (!cells || !bgrow || !rrow || !sub || (p->desk && !deskrow)) {
+        free(deskrow);
         free(cells);
         free(bgrow);
         free(rrow);
@@ -418,11 +592,21 @@ dg_status dg_prep_residuals(dg_prep *p, uint32_t hist[511])
         for (; x < p->w; x++) {
             sub[0][rrow[x] + 255]++;
         }
+        if (p->desk && desk_row(p, y, deskrow)) {
+            /* the desk: no ink, and taken back out of the page's levels */
+            for (int k = 0; k < p->w; k++) {
+                if (deskrow[k]) {
+                    out[k] = 0;
+                    sub[0][rrow[k] + 255]--;
+                }
+            }
+        }
     }
     for (int i = 0; i < 511; i++) {
         hist[i] = sub[0][i] + sub[1][i] + sub[2][i] + sub[3][i];
     }
 
+    free(deskrow);
     free(cells);
     free(bgrow);
     free(rrow);
@@ -439,7 +623,7 @@ float dg_prep_background_median(const dg_prep *p)
         float *tmp = malloc(sizeof *tmp * (size_t)n);
         if (tmp) {
             memcpy(tmp, p->bg, sizeof *tmp * (size_t)n);
-            level = select_kth(tmp, n, n / 2);
+            level = dg_prep_select_kth(tmp, n, n / 2);
             free(tmp);
         }
     }

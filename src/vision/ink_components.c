@@ -306,6 +306,10 @@ static void grow_component(dg_prep *p, size_t start, int id, int32_t *queue)
         c->y0 = y < c->y0 ? y : c->y0;
         c->y1 = y > c->y1 ? y : c->y1;
         c->n_cells++;
+        c->n_edge[0] += x == 0;
+        c->n_edge[1] += x == gw - 1;
+        c->n_edge[2] += y == 0;
+        c->n_edge[3] += y == gh - 1;
         c->area += p->strong[cell];
         c->sx += (double)p->strong[cell] * ((x + 0.5) * p->cs);
         c->sy += (double)p->strong[cell] * ((y + 0.5) * p->cs);
@@ -385,6 +389,29 @@ static void count_alone_pixels(dg_prep *p)
     }
 }
 
+/* Counts each component's cells within one desk cell of the desk (n_desk). */
+static void count_desk_cells(dg_prep *p)
+{
+    for (int cy = 0; cy < p->cgh; cy++) {
+        for (int cx = 0; cx < p->cgw; cx++) {
+            int id = p->label[cy * p->cgw + cx];
+            if (id < 0) {
+                continue;
+            }
+            int dx = clampi((cx * p->cs + p->cs / 2) / p->ds, 0, p->dgw - 1);
+            int dy = clampi((cy * p->cs + p->cs / 2) / p->ds, 0, p->dgh - 1);
+            int near = 0;
+            for (int yy = dy - 1; yy <= dy + 1 && !near; yy++) {
+                for (int xx = dx - 1; xx <= dx + 1 && !near; xx++) {
+                    near = yy >= 0 && xx >= 0 && yy < p->dgh && xx < p->dgw &&
+                           p->desk[(size_t)yy * p->dgw + xx];
+                }
+            }
+            p->comps[id].n_desk += (uint32_t)near;
+        }
+    }
+}
+
 /* Finds the components of the strong cells left after peeling lines, and measures them. */
 static dg_status label_components(dg_prep *p)
 {
@@ -415,6 +442,9 @@ static dg_status label_components(dg_prep *p)
     free(queue);
     count_band_cells(p);
     count_alone_pixels(p);
+    if (p->desk) {
+        count_desk_cells(p);
+    }
     p->n_found = p->n_comps;
     return DG_OK;
 }
@@ -433,6 +463,27 @@ static int border_structure(const dg_prep *p, const dg_prep_comp *c)
     int bw = c->x1 - c->x0 + 1, bh = c->y1 - c->y0 + 1;
     return 10 * bw >= 9 * p->cgw || 10 * bh >= 9 * p->cgh ||
            5 * (uint64_t)c->n_cells >= (uint64_t)p->cgw * p->cgh;
+}
+
+/* A sliver lying along the image's border: at least three times as long as wide, and
+ * touching the border over half its length or more. What a photo shows there is the edge
+ * of the page, a strip of desk, a finger; a digit cut by the frame touches it with the
+ * ends of its strokes. */
+static int along_border(const dg_prep_comp *c)
+{
+    uint64_t bw = (uint64_t)(c->x1 - c->x0 + 1), bh = (uint64_t)(c->y1 - c->y0 + 1);
+    return (bh >= 3 * bw &&
+            2 * (uint64_t)(c->n_edge[0] > c->n_edge[1] ? c->n_edge[0] : c->n_edge[1]) >= bh) ||
+           (bw >= 3 * bh &&
+            2 * (uint64_t)(c->n_edge[2] > c->n_edge[3] ? c->n_edge[2] : c->n_edge[3]) >= bw);
+}
+
+/* A sliver along the desk's edge: at least three times as long as wide, and most of its
+ * cells beside the desk (the page's edge and the shadow it casts, the desk's grain). */
+static int along_desk(const dg_prep_comp *c)
+{
+    uint64_t bw = (uint64_t)(c->x1 - c->x0 + 1), bh = (uint64_t)(c->y1 - c->y0 + 1);
+    return (bh >= 3 * bw || bw >= 3 * bh) && 10 * (uint64_t)c->n_desk >= 6 * (uint64_t)c->n_cells;
 }
 
 /* Its cells hug the edges of its own box: a frame, a rectangle, a line. */
@@ -456,6 +507,7 @@ static void filter_components(dg_prep *p)
         dg_prep_comp *c = &p->comps[i];
         /* made of scattered dots (cells merge nearby dust into one component) */
         c->keep = 10 * c->n_alone < 3 * c->area;
+        c->why = DG_PREP_DROP_NOISE;
         if (c->keep && c->area > largest) {
             largest = c->area;
         }
@@ -466,15 +518,19 @@ static void filter_components(dg_prep *p)
     for (int i = 0; i < p->n_comps; i++) {
         const dg_prep_comp *c = &p->comps[i];
         int side = c->x1 - c->x0 > c->y1 - c->y0 ? c->x1 - c->x0 + 1 : c->y1 - c->y0 + 1;
-        if (c->keep && !border_structure(p, c) && !ring_like(c) &&
-            (double)c->area >= SPECK_FRACTION * (double)largest && 25 * side >= min_side) {
+        if (c->keep && !border_structure(p, c) && !ring_like(c) && !along_border(c) &&
+            !along_desk(c) && (double)c->area >= SPECK_FRACTION * (double)largest &&
+            25 * side >= min_side) {
             digit_inside = 1;
         }
     }
     for (int i = 0; i < p->n_comps; i++) {
         dg_prep_comp *c = &p->comps[i];
-        if (border_structure(p, c) && (digit_inside || ring_like(c))) {
+        if (c->keep && (border_structure(p, c) || along_border(c) || along_desk(c)) &&
+            (digit_inside || ring_like(c))) {
             c->keep = 0;
+            c->why =
+                along_desk(c) && !border_structure(p, c) ? DG_PREP_DROP_DESK : DG_PREP_DROP_BORDER;
         }
     }
     /* frames drawn around other ink */
@@ -487,6 +543,7 @@ static void filter_components(dg_prep *p)
             const dg_prep_comp *d = &p->comps[j];
             if (j != i && d->keep && box_inside(d, c) && 10 * d->area >= c->area / 10) {
                 c->keep = 0;
+                c->why = DG_PREP_DROP_FRAME;
                 break;
             }
         }
@@ -502,6 +559,7 @@ static void filter_components(dg_prep *p)
         dg_prep_comp *c = &p->comps[i];
         if (c->keep && (double)c->area < SPECK_FRACTION * (double)largest) {
             c->keep = 0;
+            c->why = DG_PREP_DROP_SPECK;
         }
     }
 }

@@ -17,11 +17,14 @@
 typedef struct dg_prep_comp {
     int x0, y0, x1, y1; /* bounding box in cells, inclusive */
     uint32_t n_cells;
-    uint64_t area;    /* strong pixels */
-    double sx, sy;    /* area-weighted sums of cell centres, pixels */
-    uint32_t n_band;  /* cells near the edges of its own box (ring and line test) */
-    uint64_t n_alone; /* strong pixels without a strong 8-neighbour (noise test) */
+    uint64_t area;      /* strong pixels */
+    double sx, sy;      /* area-weighted sums of cell centres, pixels */
+    uint32_t n_band;    /* cells near the edges of its own box (ring and line test) */
+    uint64_t n_alone;   /* strong pixels without a strong 8-neighbour (noise test) */
+    uint32_t n_edge[4]; /* cells on the grid's left, right, top and bottom border */
+    uint32_t n_desk;    /* cells beside the desk (p->desk) */
     int keep;
+    dg_prep_drop why; /* when !keep after filtering */
 } dg_prep_comp;
 
 typedef struct dg_prep {
@@ -33,6 +36,9 @@ typedef struct dg_prep {
     const uint8_t *lo, *hi; /* [h][w] minimum and maximum channel */
 
     int bs, bgw, bgh; /* background grid: cell side in pixels, grid size */
+    int followed;     /* the background was followed at the scale of strokes */
+    uint8_t *desk;    /* [dgh][dgw] cells of the desk around the page, or NULL: no ink there */
+    int ds, dgw, dgh; /* the desk's grid: the background's first (coarse) one */
     float *bg;        /* [bgh][bgw] background level in the ink-side plane */
     int dark;         /* ink darker than the background */
     float base, sigma, contrast, t_low, t_high;
@@ -73,7 +79,8 @@ dg_status dg_prep_check_image(const dg_image *img, const char *what);
  * ink; p->ink all 0), else the components are labelled and filtered (their keep flags). */
 dg_status dg_prep_build_ink(dg_prep *p, const dg_image *img, int q, dg_prep_status *status);
 void dg_prep_free(dg_prep *p);
-/* The polarity, background, contrast and noise fields of info. */
+/* The polarity, background, contrast and noise fields of info, whether the light was
+ * followed at the scale of strokes and a desk found, and the dropped components. */
 void dg_prep_fill_levels(const dg_prep *p, dg_preprocess_info *info);
 
 /* ink_background.c: step 2 of the ink map, from the grey planes p->lo and p->hi. The
@@ -84,6 +91,13 @@ dg_status dg_prep_background(dg_prep *p);
 dg_status dg_prep_residuals(dg_prep *p, uint32_t hist[511]);
 /* The median of the cells' background levels (0 before there are any), for reporting. */
 float dg_prep_background_median(const dg_prep *p);
+/* The k-th smallest of v[0..n), k < n; reorders v. */
+float dg_prep_select_kth(float *v, int n, int k);
+
+/* ink_light.c: the background at the scale of strokes, replacing p->bg (and the desk's
+ * mask p->desk by a finer one); and the polarity p->dark decided from thin strokes. */
+dg_status dg_prep_follow_strokes(dg_prep *p);
+dg_status dg_prep_vote_strokes(dg_prep *p);
 
 /* ink_components.c: step 4 of the ink map, once the levels are known: the cells, ruling
  * lines peeled off, components labelled and filtered. */
