@@ -134,25 +134,8 @@ record() { # SIDE MEASURE VALUE; an empty value (a missing figure) is left out
     [ -z "${3:-}" ] || echo "$1 $2 $3" >>"$RES"
 }
 
-# value of "RESULT SIDE MEASURE VALUE" in a file (last one), empty if absent
-result_of() {
-    awk -v m="$2" '$1 == "RESULT" && $3 == m { v = $4 } END { if (v != "") print v }' "$1"
-}
-
-# images/s of the epoch line `digits train` prints ("epoch 1/1: 8.8s - 6779 images/s - ...")
-digits_images_per_s() {
-    sed -n 's|^epoch 1/1: .* - \([0-9.]*\) images/s.*|\1|p' "$1" | tail -n 1
-}
-
-# the percentage of its "test accuracy: 98.91%" line
-digits_accuracy() {
-    sed -n 's/^test accuracy: \([0-9.]*\)%*$/\1/p' "$1" | tail -n 1
-}
-
-# a fraction (0.9891) as a percentage with two decimals (98.91)
-percent() {
-    [ -z "$1" ] || awk -v f="$1" 'BEGIN { printf "%.2f", 100 * f }'
-}
+# result_of, digits_images_per_s, digits_accuracy, percent
+. bench/bench_parse.sh
 
 # run NAME CMD...: runs CMD with its output in $TMP/NAME.out and .err, under GNU time when
 # available (peak RSS in KiB in $TMP/NAME.rss); sets WALL_MS. Returns CMD's status.
