@@ -47,6 +47,18 @@ typedef struct dg_conv_args {
  * for tiles [first, end) of dg_conv_window_tiles(l) (conv_avx512.c). */
 int dg_conv_window_tiles(const dg_conv_args *l);
 void dg_conv_window_avx512(const dg_conv_args *l, const float *x, float *y, int first, int end);
+
+/* One example's output gradient through the ReLU (when relu) from y, dy [O][P]:
+ * dz [O][P], the same transposed dz_t [P][O], and db[o] += the sum of dz[o]
+ * (conv_grad_avx512.c). */
+void dg_conv_output_grad_avx512(const float *y, const float *dy, int o_count, int p, bool relu,
+                                float *dz, float *dz_t, float *db);
+
+/* dw [O][C][K][K] += the weight gradient over n examples x [n][C][H][W], from the output
+ * gradient transposed, dz_t [n][OH*OW][O] (conv_grad_avx512.c). l->w, l->b and l->relu
+ * are not used. */
+void dg_conv_weight_grad_avx512(const dg_conv_args *l, const float *x, const float *dz_t, int n,
+                                float *dw);
 #endif
 
 /* y[r][c] += bias[r], then max(y, 0) when relu; y [rows][cols] */

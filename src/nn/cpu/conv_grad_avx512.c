@@ -1,0 +1,128 @@
+/*
+ * conv_grad_avx512.c - the weight gradient of a convolution without im2col, with AVX-512
+ * intrinsics, used by conv2d.c when the AVX-512 kernels are in use.
+ *
+ * Legend: N examples, C input channels, H/W input size, K kernel side, O output channels,
+ * OH/OW output size, P = OH*OW output positions, R = C*K*K patch rows (c, u, v).
+ *
+ *   dw[o][c][u][v] += sum over n, i, j of dz[n][i*OW + j][o] * x[n][c][i+u][j+v]
+ *
+ * Read as a matrix product, dw^T [R][O] = patches [R][N*P] * dz [N*P][O]: the output
+ * gradient comes transposed, [N][P][O], so that 16 output channels are one vector, and
+ * the patches are never gathered: element (r, (n, i, j)) of the left operand is
+ * x[n][c][i+u][j+v], broadcast straight from the input. A tile of 12 patch rows x 32
+ * output channels keeps 24 vectors of sums in registers over every position of every
+ * example (per position: 2 loads, 12 broadcasts, 24 FMAs), and is added into dw, whose
+ * layout is [O][R], once at the end. Each weight's sum runs in the same order on every
+ * call.
+ */
+#include "nn/cpu/cpu.h"
+
+#if defined(__AVX512F__)
+
+#include "nn/cpu/avx512.h"
+
+#define TILE_R 12 /* patch rows per tile */
+#define TILE_O 32 /* output channels per tile: two vectors */
+
+static __mmask16 lanes(int n)
+{
+    return n <= 0 ? 0 : n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
+}
+
+/* The tile of patch rows r0.. and output channels o0.. over n examples, added into dw. */
+static void weight_grad_tile(const dg_conv_args *l, const float *x, const float *dz_t, int n,
+                             int r0, int o0, float *dw)
+{
+    int k = l->k, kk = k * k, w = l->in.w, oh = l->out.h, ow = l->out.w, o_count = l->units;
+    int rows_total = l->in.c * kk;
+    size_t x_size = (size_t)l->in.c * l->in.h * w, dz_size = (size_t)oh * ow * o_count;
+    __mmask16 m0 = lanes(o_count - o0), m1 = lanes(o_count - o0 - 16);
+    size_t x_at[TILE_R];
+    for (int t = 0; t < TILE_R; t++) {
+        /* rows past the last repeat the tile's first; they are not stored */
+        int r = r0 + t < rows_total ? r0 + t : r0;
+        int c = r / kk, u = r % kk / k, v = r % k;
+        x_at[t] = ((size_t)c * l->in.h + u) * w + v;
+    }
+    __m512 acc[TILE_R][2];
+#pragma GCC unroll 12
+    for (int t = 0; t < TILE_R; t++) {
+        acc[t][0] = acc[t][1] = _mm512_setzero_ps();
+    }
+    for (int b = 0; b < n; b++) {
+        const float *xb = x + (size_t)b * x_size;
+        const float *dzb = dz_t + (size_t)b * dz_size + o0;
+        for (int i = 0; i < oh; i++) {
+            const float *xi = xb + (size_t)i * w;
+            const float *dzi = dzb + (size_t)i * ow * o_count;
+            for (int j = 0; j < ow; j++) {
+                __m512 g0 = _mm512_maskz_loadu_ps(m0, dzi + (size_t)j * o_count);
+                __m512 g1 = _mm512_maskz_loadu_ps(m1, dzi + (size_t)j * o_count + 16);
+#pragma GCC unroll 12
+                for (int t = 0; t < TILE_R; t++) {
+                    __m512 a = _mm512_set1_ps(xi[x_at[t] + j]);
+                    acc[t][0] = _mm512_fmadd_ps(a, g0, acc[t][0]);
+                    acc[t][1] = _mm512_fmadd_ps(a, g1, acc[t][1]);
+                }
+            }
+        }
+    }
+    /* every accumulator indexed by constants, so that all of them stay in registers */
+    float tile[TILE_R][TILE_O] __attribute__((aligned(64)));
+#pragma GCC unroll 12
+    for (int t = 0; t < TILE_R; t++) {
+        _mm512_store_ps(tile[t], acc[t][0]);
+        _mm512_store_ps(tile[t] + 16, acc[t][1]);
+    }
+    int rows = rows_total - r0 < TILE_R ? rows_total - r0 : TILE_R;
+    int cols = o_count - o0 < TILE_O ? o_count - o0 : TILE_O;
+    for (int c = 0; c < cols; c++) {
+        float *dwo = dw + (size_t)(o0 + c) * rows_total + r0;
+        for (int t = 0; t < rows; t++) {
+            dwo[t] += tile[t][c];
+        }
+    }
+}
+
+void dg_conv_output_grad_avx512(const float *y, const float *dy, int o_count, int p, bool relu,
+                                float *dz, float *dz_t, float *db)
+{
+    /* each plane in one sequential pass, then the transpose out of the cache */
+    for (int o = 0; o < o_count; o++) {
+        db[o] +=
+            dg_relu_grad_sum(y + (size_t)o * p, dy + (size_t)o * p, dz + (size_t)o * p, p, relu);
+    }
+    for (int o0 = 0; o0 < o_count; o0 += 16) {
+        int rows = o_count - o0 < 16 ? o_count - o0 : 16;
+        __mmask16 row_lanes = lanes(rows);
+        for (int p0 = 0; p0 < p; p0 += 16) {
+            int cols = p - p0 < 16 ? p - p0 : 16;
+            __mmask16 m = lanes(cols);
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++) {
+                r[i] = _mm512_maskz_loadu_ps(i < rows ? m : 0, dz + (size_t)(o0 + i) * p + p0);
+            }
+            dg_transpose16(r);
+#pragma GCC unroll 16
+            for (int j = 0; j < 16; j++) {
+                _mm512_mask_storeu_ps(dz_t + (size_t)(p0 + j) * o_count + o0,
+                                      j < cols ? row_lanes : 0, r[j]);
+            }
+        }
+    }
+}
+
+void dg_conv_weight_grad_avx512(const dg_conv_args *l, const float *x, const float *dz_t, int n,
+                                float *dw)
+{
+    int rows_total = l->in.c * l->k * l->k;
+    for (int o0 = 0; o0 < l->units; o0 += TILE_O) {
+        for (int r0 = 0; r0 < rows_total; r0 += TILE_R) {
+            weight_grad_tile(l, x, dz_t, n, r0, o0, dw);
+        }
+    }
+}
+
+#endif
