@@ -164,3 +164,12 @@ void dg_pool_run(dg_pool *pool, dg_pool_fn fn, void *arg)
         }
     }
 }
+
+void dg_pool_range(size_t n, int t, int n_threads, size_t *first, size_t *end)
+{
+    size_t lines = (n + 15) / 16;
+    size_t a = 16 * (lines * (size_t)t / (size_t)n_threads);
+    size_t b = 16 * (lines * (size_t)(t + 1) / (size_t)n_threads);
+    *first = a < n ? a : n;
+    *end = b < n ? b : n;
+}

@@ -81,6 +81,10 @@ struct dg_layer {
  * the ONNX exporter. */
 const dg_layer *dg_net_layer(const dg_net *net, int i);
 
+/* The pool of net's threads, borrowed: for work beside the passes, such as the
+ * optimiser's update, split the same way. */
+dg_pool *dg_net_pool(dg_net *net);
+
 /* The registry of layer kinds (layers/registry.c): every kind once, NULL-terminated. */
 extern const dg_layer_ops *const dg_layer_registry[];
 /* The kind whose name is name, or NULL. */

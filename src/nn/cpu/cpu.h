@@ -79,6 +79,9 @@ void dg_copy_floats(float *dst, const float *src, int n);
  * product for one example. Each row's result is the same whatever rows surround it. */
 void dg_dot_rows(const float *w, size_t ld, int rows, const float *x, int n, float *out);
 
+/* Whether every x[i] is finite (no NaN, no infinity). */
+bool dg_floats_finite(const float *x, size_t n);
+
 /* Adam update with bias correction folded into lr_t:
  * m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr_t m / (sqrt(v) + eps) */
 void dg_adam_update(float *p, const float *g, float *m, float *v, size_t n, float b1, float b2,
