@@ -1,20 +1,27 @@
 /*
- * conv_grad_avx512.c - the weight gradient of a convolution without im2col, with AVX-512
+ * conv_grad_avx512.c - the gradients of a convolution without im2col, with AVX-512
  * intrinsics, used by conv2d.c when the AVX-512 kernels are in use.
  *
  * Legend: N examples, C input channels, H/W input size, K kernel side, O output channels,
  * OH/OW output size, P = OH*OW output positions, R = C*K*K patch rows (c, u, v).
  *
- *   dw[o][c][u][v] += sum over n, i, j of dz[n][i*OW + j][o] * x[n][c][i+u][j+v]
+ * Both are matrix products whose left operand is never gathered: each of its elements is
+ * broadcast from where it lies, and the right operand has the 32 columns of a tile
+ * consecutive, so that a tile of 12 rows x 32 columns keeps 24 vectors of sums in
+ * registers over the whole sum (per step: 2 loads, 12 broadcasts, 24 FMAs), as the GEMM's
+ * micro-kernel does, but without packing.
  *
- * Read as a matrix product, dw^T [R][O] = patches [R][N*P] * dz [N*P][O]: the output
- * gradient comes transposed, [N][P][O], so that 16 output channels are one vector, and
- * the patches are never gathered: element (r, (n, i, j)) of the left operand is
- * x[n][c][i+u][j+v], broadcast straight from the input. A tile of 12 patch rows x 32
- * output channels keeps 24 vectors of sums in registers over every position of every
- * example (per position: 2 loads, 12 broadcasts, 24 FMAs), and is added into dw, whose
- * layout is [O][R], once at the end. Each weight's sum runs in the same order on every
- * call.
+ * Weight gradient, dw^T [R][O] = patches [R][N*P] * dz [N*P][O]:
+ *   dw[o][c][u][v] += sum over n, i, j of x[n][c][i+u][j+v] * dz_t[n][i*OW + j][o]
+ * the output gradient transposed so that 16 output channels are one vector, the patches
+ * read from x in place; added into dw, whose layout is [O][R], once at the end.
+ *
+ * Input gradient, one example, dx^T [H*W][C] = padded dz windows [H*W][O*K*K] * w_t:
+ *   dx[c][i][j] = sum over o, u, v of dzp[o][i+u][j+v] * w_t[o][u][v][c]
+ * with dzp the output gradient padded by K-1 on every side, read in place, and
+ * w_t[o][u][v][c] = w[o][c][K-1-u][K-1-v] (the weights flipped, channels last).
+ *
+ * Each element's sum runs in the same order on every call.
  */
 #include "nn/cpu/cpu.h"
 
@@ -121,6 +128,68 @@ void dg_conv_weight_grad_avx512(const dg_conv_args *l, const float *x, const flo
     for (int o0 = 0; o0 < l->units; o0 += TILE_O) {
         for (int r0 = 0; r0 < rows_total; r0 += TILE_R) {
             weight_grad_tile(l, x, dz_t, n, r0, o0, dw);
+        }
+    }
+}
+
+/* The tile of input positions q0.. (of H*W) and input channels c0.. of one example's
+ * input gradient. */
+static void input_grad_tile(const dg_conv_args *l, const float *dzp, const float *w_t, int q0,
+                            int c0, float *dx)
+{
+    int k = l->k, c_count = l->in.c, h = l->in.h, w = l->in.w, positions = h * w;
+    int pw = w + k - 1, plane = (h + k - 1) * pw;
+    __mmask16 m0 = lanes(c_count - c0), m1 = lanes(c_count - c0 - 16);
+    int at[TILE_R];
+    for (int t = 0; t < TILE_R; t++) {
+        /* positions past the last repeat the tile's first; they are not stored */
+        int q = q0 + t < positions ? q0 + t : q0;
+        at[t] = q / w * pw + q % w;
+    }
+    __m512 acc[TILE_R][2];
+#pragma GCC unroll 12
+    for (int t = 0; t < TILE_R; t++) {
+        acc[t][0] = acc[t][1] = _mm512_setzero_ps();
+    }
+    const float *wk = w_t + c0;
+    for (int o = 0; o < l->units; o++) {
+        for (int u = 0; u < k; u++) {
+            const float *row = dzp + (size_t)o * plane + (size_t)u * pw;
+            for (int v = 0; v < k; v++, wk += c_count) {
+                __m512 b0 = _mm512_maskz_loadu_ps(m0, wk);
+                __m512 b1 = _mm512_maskz_loadu_ps(m1, wk + 16);
+#pragma GCC unroll 12
+                for (int t = 0; t < TILE_R; t++) {
+                    __m512 a = _mm512_set1_ps(row[at[t] + v]);
+                    acc[t][0] = _mm512_fmadd_ps(a, b0, acc[t][0]);
+                    acc[t][1] = _mm512_fmadd_ps(a, b1, acc[t][1]);
+                }
+            }
+        }
+    }
+    float tile[TILE_R][TILE_O] __attribute__((aligned(64)));
+#pragma GCC unroll 12
+    for (int t = 0; t < TILE_R; t++) {
+        _mm512_store_ps(tile[t], acc[t][0]);
+        _mm512_store_ps(tile[t] + 16, acc[t][1]);
+    }
+    int rows = positions - q0 < TILE_R ? positions - q0 : TILE_R;
+    int cols = c_count - c0 < TILE_O ? c_count - c0 : TILE_O;
+    for (int c = 0; c < cols; c++) {
+        float *dxc = dx + (size_t)(c0 + c) * positions + q0;
+        for (int t = 0; t < rows; t++) {
+            dxc[t] = tile[t][c];
+        }
+    }
+}
+
+void dg_conv_input_grad_avx512(const dg_conv_args *l, const float *dz_padded, const float *w_t,
+                               float *dx)
+{
+    int positions = l->in.h * l->in.w;
+    for (int c0 = 0; c0 < l->in.c; c0 += TILE_O) {
+        for (int q0 = 0; q0 < positions; q0 += TILE_R) {
+            input_grad_tile(l, dz_padded, w_t, q0, c0, dx);
         }
     }
 }

@@ -54,6 +54,12 @@ void dg_conv_window_avx512(const dg_conv_args *l, const float *x, float *y, int 
 void dg_conv_output_grad_avx512(const float *y, const float *dy, int o_count, int p, bool relu,
                                 float *dz, float *dz_t, float *db);
 
+/* One example's input gradient dx [C][H][W] (overwritten) from its output gradient
+ * padded by K-1 on every side, dz_padded [O][H+K-1][W+K-1], and the weights flipped with
+ * the channels last, w_t [O][K][K][C] = w[o][c][K-1-u][K-1-v] (conv_grad_avx512.c). */
+void dg_conv_input_grad_avx512(const dg_conv_args *l, const float *dz_padded, const float *w_t,
+                               float *dx);
+
 /* dw [O][C][K][K] += the weight gradient over n examples x [n][C][H][W], from the output
  * gradient transposed, dz_t [n][OH*OW][O] (conv_grad_avx512.c). l->w, l->b and l->relu
  * are not used. */

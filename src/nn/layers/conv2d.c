@@ -7,9 +7,9 @@
  *   y[n][o][i][j] = b[o] + sum_{c,u,v} w[o][c][u][v] * x[n][c][i+u][j+v]
  *
  * With the AVX-512 kernels nothing is gathered: forward is conv_avx512.c, which reads the
- * input in place; backward takes the weight gradient from the input in place and the
- * output gradient transposed (conv_grad_avx512.c), and the input gradient from the
- * forward kernel run over the padded output gradient with the weights flipped. Otherwise,
+ * input in place; backward (conv_grad_avx512.c) takes the weight gradient from the input
+ * in place and the output gradient transposed, and the input gradient from the output
+ * gradient padded by K-1, read in place, and the weights flipped. Otherwise,
  * per chunk of N examples (as many as keep the chunk's work in the L2 cache): im2col
  * gathers the input patches of all N into col [C*K*K][N*P], then one GEMM gives
  * w (O x CKK) * col = [O][N*P], copied into y with bias and ReLU; backward uses
@@ -115,7 +115,7 @@ static size_t whole_lines(size_t floats)
 
 /* Scratch of the backward pass without im2col: the output gradient transposed
  * [N][P][O], one example's [O][P] and padded by K-1 on every side [O][OH+2K-2][OW+2K-2],
- * the weights flipped [C][O][K][K] and C zero biases. */
+ * the weights flipped [O][K][K][C]. */
 static size_t window_backward_floats(const dg_layer *l, int n)
 {
     int k = l->k;
@@ -346,9 +346,9 @@ static void conv_window_task(void *arg, int t, int n_threads)
 
 /* Backward without im2col, one example at a time: dz = dy through the ReLU [O][P], kept
  * transposed [P][O] for the weight gradient, which reads x in place once every example's
- * is there (conv_grad_avx512.c); the input gradient as the forward kernel's convolution of
- * dz, padded by K-1, with the weights flipped and the channels swapped:
- *   dx[c][i][j] = sum over o, u, v of w[o][c][K-1-u][K-1-v] * dzp[o][i+u][j+v]. */
+ * is there; the input gradient from dz padded by K-1 and the weights flipped,
+ *   dx[c][i][j] = sum over o, u, v of dzp[o][i+u][j+v] * w[o][c][K-1-u][K-1-v]
+ * (conv_grad_avx512.c). */
 static void conv_backward_window(const dg_layer *l, const float *x, const float *y, const float *dy,
                                  float *dx, int n, dg_layer_ctx *ctx)
 {
@@ -358,23 +358,21 @@ static void conv_backward_window(const dg_layer *l, const float *x, const float 
     int oh = l->out.h, ow = l->out.w, p = oh * ow, ph = oh + 2 * k - 2, pw = ow + 2 * k - 2;
     size_t out_size = dg_shape_size(l->out), in_size = dg_shape_size(l->in);
     size_t padded_size = (size_t)o_count * ph * pw;
-    float *dz_t = ctx->scratch;                                 /* [N][P][O] */
-    float *dz = dz_t + whole_lines((size_t)n * out_size);       /* [O][P] */
-    float *dzp = dz + whole_lines(out_size);                    /* [O][OH+2K-2][OW+2K-2] */
-    float *flipped = dzp + whole_lines(padded_size);            /* [C][O][K][K] */
-    float *zeros = flipped + (size_t)c_count * o_count * k * k; /* [C] */
-    dg_conv_args back = {{o_count, ph, pw}, l->in, c_count, k, false, flipped, zeros};
-    int tiles = dg_conv_window_tiles(&back);
+    float *dz_t = ctx->scratch;                           /* [N][P][O] */
+    float *dz = dz_t + whole_lines((size_t)n * out_size); /* [O][P] */
+    float *dzp = dz + whole_lines(out_size);              /* [O][OH+2K-2][OW+2K-2] */
+    float *flipped = dzp + whole_lines(padded_size);      /* [O][K][K][C] */
+    dg_conv_args args = {l->in, l->out, o_count, k, false, l->w, l->b};
     if (dx) {
-        for (int c = 0; c < c_count; c++) {
-            for (int o = 0; o < o_count; o++) {
-                const float *src = l->w + ((size_t)o * c_count + c) * k * k;
-                float *dst = flipped + ((size_t)c * o_count + o) * k * k;
-                for (int t = 0; t < k * k; t++) {
-                    dst[t] = src[k * k - 1 - t];
+        int kk = k * k;
+        for (int o = 0; o < o_count; o++) {
+            for (int c = 0; c < c_count; c++) {
+                const float *src = l->w + ((size_t)o * c_count + c) * kk;
+                float *dst = flipped + (size_t)o * kk * c_count + c;
+                for (int t = 0; t < kk; t++) {
+                    dst[(size_t)t * c_count] = src[kk - 1 - t];
                 }
             }
-            zeros[c] = 0.0f;
         }
         /* the border stays zero: each example writes only the inside */
         memset(dzp, 0, padded_size * sizeof(float));
@@ -393,9 +391,8 @@ static void conv_backward_window(const dg_layer *l, const float *x, const float 
                        (size_t)ow * sizeof(float));
             }
         }
-        dg_conv_window_avx512(&back, dzp, dx + (size_t)b * in_size, 0, tiles);
+        dg_conv_input_grad_avx512(&args, dzp, flipped, dx + (size_t)b * in_size);
     }
-    dg_conv_args args = {l->in, l->out, o_count, k, false, l->w, l->b};
     dg_conv_weight_grad_avx512(&args, x, dz_t, n, dw);
 }
 #endif
