@@ -100,7 +100,7 @@ void dg_conv_output_grad_avx512(const float *y, const float *dy, int o_count, in
         db[o] +=
             dg_relu_grad_sum(y + (size_t)o * p, dy + (size_t)o * p, dz + (size_t)o * p, p, relu);
     }
-    for (int o0 = 0; o0 < o_count; o0 += 16) {
+    for (int o0 = 0; dz_t && o0 < o_count; o0 += 16) {
         int rows = o_count - o0 < 16 ? o_count - o0 : 16;
         __mmask16 row_lanes = lanes(rows);
         for (int p0 = 0; p0 < p; p0 += 16) {
@@ -190,6 +190,93 @@ void dg_conv_input_grad_avx512(const dg_conv_args *l, const float *dz_padded, co
     for (int c0 = 0; c0 < l->in.c; c0 += TILE_O) {
         for (int q0 = 0; q0 < positions; q0 += TILE_R) {
             input_grad_tile(l, dz_padded, w_t, q0, c0, dx);
+        }
+    }
+}
+
+/* Patch rows below which the weight gradient is taken by dot products: transposing the
+ * output gradient would cost more than the few rows' products. */
+#define FEW_ROWS 32
+#define DOT_O    3 /* output channels per dot-product tile */
+#define DOT_R    9 /* patch rows per dot-product tile */
+
+bool dg_conv_weight_grad_by_dots(const dg_conv_args *l)
+{
+    return l->in.c * l->k * l->k < FEW_ROWS;
+}
+
+/* The dot-product tile of output channels o0.. and patch rows r0..: 27 vectors of partial
+ * sums along the output rows of every example, each added up once at the end. */
+static void weight_dots_tile(const dg_conv_args *l, const float *x, const float *dz, int n, int o0,
+                             int r0, float *dw)
+{
+    int k = l->k, kk = k * k, w = l->in.w, oh = l->out.h, ow = l->out.w;
+    int rows_total = l->in.c * kk;
+    size_t x_size = (size_t)l->in.c * l->in.h * w, p = (size_t)oh * ow, dz_size = p * l->units;
+    size_t dz_at[DOT_O], x_at[DOT_R];
+    for (int s = 0; s < DOT_O; s++) {
+        /* channels and rows past the last repeat the tile's first; they are not stored */
+        dz_at[s] = (size_t)(o0 + s < l->units ? o0 + s : o0) * p;
+    }
+    for (int t = 0; t < DOT_R; t++) {
+        int r = r0 + t < rows_total ? r0 + t : r0;
+        x_at[t] = ((size_t)(r / kk) * l->in.h + (size_t)(r % kk / k)) * w + (size_t)(r % k);
+    }
+    __m512 acc[DOT_O][DOT_R];
+#pragma GCC unroll 3
+    for (int s = 0; s < DOT_O; s++) {
+#pragma GCC unroll 9
+        for (int t = 0; t < DOT_R; t++) {
+            acc[s][t] = _mm512_setzero_ps();
+        }
+    }
+    for (int b = 0; b < n; b++) {
+        const float *xb = x + (size_t)b * x_size, *dzb = dz + (size_t)b * dz_size;
+        for (int i = 0; i < oh; i++) {
+            const float *xi = xb + (size_t)i * w, *dzi = dzb + (size_t)i * ow;
+            for (int j = 0; j < ow; j += 16) {
+                __mmask16 m = lanes(ow - j);
+                __m512 d[DOT_O];
+#pragma GCC unroll 3
+                for (int s = 0; s < DOT_O; s++) {
+                    d[s] = _mm512_maskz_loadu_ps(m, dzi + dz_at[s] + j);
+                }
+#pragma GCC unroll 9
+                for (int t = 0; t < DOT_R; t++) {
+                    __m512 xv = _mm512_maskz_loadu_ps(m, xi + x_at[t] + j);
+#pragma GCC unroll 3
+                    for (int s = 0; s < DOT_O; s++) {
+                        acc[s][t] = _mm512_fmadd_ps(d[s], xv, acc[s][t]);
+                    }
+                }
+            }
+        }
+    }
+    /* every accumulator indexed by constants, so that all of them stay in registers */
+    float sums[DOT_O][DOT_R];
+#pragma GCC unroll 3
+    for (int s = 0; s < DOT_O; s++) {
+#pragma GCC unroll 9
+        for (int t = 0; t < DOT_R; t++) {
+            sums[s][t] = _mm512_reduce_add_ps(acc[s][t]);
+        }
+    }
+    int outs = l->units - o0 < DOT_O ? l->units - o0 : DOT_O;
+    int rows = rows_total - r0 < DOT_R ? rows_total - r0 : DOT_R;
+    for (int s = 0; s < outs; s++) {
+        for (int t = 0; t < rows; t++) {
+            dw[(size_t)(o0 + s) * rows_total + r0 + t] += sums[s][t];
+        }
+    }
+}
+
+void dg_conv_weight_grad_dots_avx512(const dg_conv_args *l, const float *x, const float *dz, int n,
+                                     float *dw)
+{
+    int rows_total = l->in.c * l->k * l->k;
+    for (int o0 = 0; o0 < l->units; o0 += DOT_O) {
+        for (int r0 = 0; r0 < rows_total; r0 += DOT_R) {
+            weight_dots_tile(l, x, dz, n, o0, r0, dw);
         }
     }
 }

@@ -49,8 +49,8 @@ int dg_conv_window_tiles(const dg_conv_args *l);
 void dg_conv_window_avx512(const dg_conv_args *l, const float *x, float *y, int first, int end);
 
 /* One example's output gradient through the ReLU (when relu) from y, dy [O][P]:
- * dz [O][P], the same transposed dz_t [P][O], and db[o] += the sum of dz[o]
- * (conv_grad_avx512.c). */
+ * dz [O][P], the same transposed dz_t [P][O] (unless dz_t is NULL), and db[o] += the sum
+ * of dz[o] (conv_grad_avx512.c). */
 void dg_conv_output_grad_avx512(const float *y, const float *dy, int o_count, int p, bool relu,
                                 float *dz, float *dz_t, float *db);
 
@@ -59,6 +59,16 @@ void dg_conv_output_grad_avx512(const float *y, const float *dy, int o_count, in
  * the channels last, w_t [O][K][K][C] = w[o][c][K-1-u][K-1-v] (conv_grad_avx512.c). */
 void dg_conv_input_grad_avx512(const dg_conv_args *l, const float *dz_padded, const float *w_t,
                                float *dx);
+
+/* True when the layer has so few patch rows (C*K*K) that its weight gradient is taken by
+ * dot products along the positions, dg_conv_weight_grad_dots_avx512, rather than from the
+ * transposed output gradient. */
+bool dg_conv_weight_grad_by_dots(const dg_conv_args *l);
+
+/* dw [O][C][K][K] += the weight gradient over n examples x [n][C][H][W], from the output
+ * gradient as it is, dz [n][O][OH*OW] (conv_grad_avx512.c). */
+void dg_conv_weight_grad_dots_avx512(const dg_conv_args *l, const float *x, const float *dz, int n,
+                                     float *dw);
 
 /* dw [O][C][K][K] += the weight gradient over n examples x [n][C][H][W], from the output
  * gradient transposed, dz_t [n][OH*OW][O] (conv_grad_avx512.c). l->w, l->b and l->relu

@@ -377,23 +377,30 @@ static void conv_backward_window(const dg_layer *l, const float *x, const float 
         /* the border stays zero: each example writes only the inside */
         memset(dzp, 0, padded_size * sizeof(float));
     }
+    /* few patch rows: dz kept as it is for every example, in dz_t's place, not transposed */
+    bool by_dots = dg_conv_weight_grad_by_dots(&args);
     for (int b = 0; b < n; b++) {
-        float *dz_tb = dz_t + (size_t)b * out_size;
         size_t at = (size_t)b * out_size;
-        dg_conv_output_grad_avx512(y + at, dy + at, o_count, p, l->relu, dz, dz_tb, db);
+        float *dzb = by_dots ? dz_t + at : dz;
+        dg_conv_output_grad_avx512(y + at, dy + at, o_count, p, l->relu, dzb,
+                                   by_dots ? NULL : dz_t + at, db);
         if (!dx) {
             continue;
         }
         for (int o = 0; o < o_count; o++) {
             float *dst = dzp + ((size_t)o * ph + (size_t)(k - 1)) * pw + (k - 1);
             for (int i = 0; i < oh; i++) {
-                memcpy(dst + (size_t)i * pw, dz + (size_t)o * p + (size_t)i * ow,
+                memcpy(dst + (size_t)i * pw, dzb + (size_t)o * p + (size_t)i * ow,
                        (size_t)ow * sizeof(float));
             }
         }
         dg_conv_input_grad_avx512(&args, dzp, flipped, dx + (size_t)b * in_size);
     }
-    dg_conv_weight_grad_avx512(&args, x, dz_t, n, dw);
+    if (by_dots) {
+        dg_conv_weight_grad_dots_avx512(&args, x, dz_t, n, dw);
+    } else {
+        dg_conv_weight_grad_avx512(&args, x, dz_t, n, dw);
+    }
 }
 #endif
 
