@@ -40,10 +40,11 @@ enum {
     SEC_OPTM,
     SEC_BEST,
     SEC_HIST,
+    SEC_PREC, /* optional */
     SEC_COUNT
 };
 static const char section_tags[SEC_COUNT][5] = {"MODL", "CONF", "FILE", "DATA", "POSN",
-                                                "ORDR", "OPTM", "BEST", "HIST"};
+                                                "ORDR", "OPTM", "BEST", "HIST", DG_PRECISION_TAG};
 
 /* ---------------------------------------------------------------- memory */
 
@@ -245,6 +246,7 @@ static void encode(dg_writer *w, const dg_checkpoint *ck, const uint8_t *model, 
         dg_put_f64(w, r->seconds);
     }
     dg_end_section(w, at);
+    dg_put_precision(w, c->precision);
 
     dg_patch_u64(w, size_at, (uint64_t)(w->pos + DG_FILE_TRAILER_BYTES));
 }
@@ -645,6 +647,9 @@ static dg_status decode(const char *path, const uint8_t *d, size_t n, dg_checkpo
     if (st == DG_OK) {
         r = section_reader(path, &s, SEC_HIST);
         st = read_history(&r, ck);
+    }
+    if (st == DG_OK) {
+        st = dg_read_precision(path, s.payload[SEC_PREC], s.len[SEC_PREC], &ck->cfg.precision);
     }
     return st;
 }

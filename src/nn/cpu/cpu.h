@@ -28,6 +28,20 @@ void dg_sgemm_avx512(bool trans_a, bool trans_b, int m, int n, int k, float alph
                      int lda, const float *b, int ldb, float beta, float *c, int ldc);
 #endif
 
+/* The signature of dg_sgemm and dg_gemm_bf16, for a layer that picks one per call. */
+typedef void (*dg_gemm_fn)(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                           const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                           int ldc);
+
+/* The same product with op(A) and op(B) rounded to bf16 (to nearest, ties to even;
+ * denormals read as zero) and fp32 sums, by AVX512_BF16 (gemm_bf16.c): the training
+ * products of precision bf16. dg_sgemm when dg_bf16_available() is false. */
+void dg_gemm_bf16(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
+                  int lda, const float *b, int ldb, float beta, float *c, int ldc);
+
+/* dg_gemm_bf16 when bf16, else dg_sgemm. */
+dg_gemm_fn dg_gemm_for(bool bf16);
+
 /* True when the AVX-512 kernels are in use: the build and the CPU have AVX-512 and
  * DIGITS_BLAS does not ask for another backend. */
 bool dg_avx512_active(void);

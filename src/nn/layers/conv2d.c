@@ -12,7 +12,8 @@
  * col [C*K*K][N*P], then one GEMM gives w (O x CKK) * col = [O][N*P], copied into y with
  * bias and ReLU; backward uses dw += dz * col^T and dcol = w^T * dz over all N at once,
  * then col2im. The plain loops (conv_*_ref) stay beside them as the reference the fast
- * paths are checked against.
+ * paths are checked against. In bf16 training (ctx->bf16) the three products go through
+ * dg_gemm_bf16 instead, the forward pass too (im2col, then the product).
  */
 #include "nn/cpu/cpu.h"
 #include "nn/net.h"
@@ -224,6 +225,7 @@ typedef struct conv_cols {
     const float *col;
     float *out;
     int np;
+    dg_gemm_fn gemm; /* dg_sgemm, or dg_gemm_bf16 in bf16 training */
 } conv_cols;
 
 static void conv_cols_task(void *arg, int t, int n_threads)
@@ -234,8 +236,8 @@ static void conv_cols_task(void *arg, int t, int n_threads)
     int j0 = 16 * (blocks * t / n_threads), j1 = 16 * (blocks * (t + 1) / n_threads);
     j1 = j1 < a->np ? j1 : a->np;
     if (j1 > j0) {
-        dg_sgemm(false, false, a->l->units, j1 - j0, ckk, 1.0f, a->l->w, ckk, a->col + j0, a->np,
-                 0.0f, a->out + j0, a->np);
+        a->gemm(false, false, a->l->units, j1 - j0, ckk, 1.0f, a->l->w, ckk, a->col + j0, a->np,
+                0.0f, a->out + j0, a->np);
     }
 }
 
@@ -251,7 +253,7 @@ static void conv_forward_chunk(const dg_layer *l, const float *x, float *y, int 
         im2col(l, x + (size_t)b * in_size, col + (size_t)b * p, np);
     }
     /* one product for the whole slice: the weights are packed once */
-    conv_cols cols = {l, col, out, (int)np};
+    conv_cols cols = {l, col, out, (int)np, dg_gemm_for(ctx->bf16)};
     if (ctx->pool) {
         dg_pool_run(ctx->pool, conv_cols_task, &cols);
     } else {
@@ -289,10 +291,10 @@ static void conv_backward_chunk(const dg_layer *l, const float *x, const float *
     for (int b = 0; b < n; b++) {
         im2col(l, x + (size_t)b * in_size, col + (size_t)b * p, np);
     }
-    dg_sgemm(false, true, o_count, ckk, (int)np, 1.0f, dz, (int)np, col, (int)np, 1.0f, dw, ckk);
+    dg_gemm_fn gemm = dg_gemm_for(ctx->bf16);
+    gemm(false, true, o_count, ckk, (int)np, 1.0f, dz, (int)np, col, (int)np, 1.0f, dw, ckk);
     if (dx) {
-        dg_sgemm(true, false, ckk, (int)np, o_count, 1.0f, l->w, ckk, dz, (int)np, 0.0f, dcol,
-                 (int)np);
+        gemm(true, false, ckk, (int)np, o_count, 1.0f, l->w, ckk, dz, (int)np, 0.0f, dcol, (int)np);
         memset(dx, 0, (size_t)n * in_size * sizeof(float));
         for (int b = 0; b < n; b++) {
             col2im(l, dcol + (size_t)b * p, np, dx + (size_t)b * in_size);
@@ -395,7 +397,7 @@ static void conv_forward_valid(const dg_layer *l, const float *x, float *y, int 
         return;
     }
 #if defined(__AVX512F__)
-    if (dg_avx512_active()) {
+    if (dg_avx512_active() && !ctx->bf16) {
         conv_window args = {{l->in, l->out, l->units, l->k, l->relu, l->w, l->b}, x, y, n};
         if (ctx->pool) {
             dg_pool_run(ctx->pool, conv_window_task, &args);
