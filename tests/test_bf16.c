@@ -335,3 +335,86 @@ DG_TEST(bf16_checkpoint_and_model_keep_precision)
     CHECK(back.precision == DG_PRECISION_FP32);
     CHECK(n_bf16 == n_fp32 + 16); /* the optional section: tag, length, u32 */
 }
+
+/* The bf16 forward convolution (no im2col) against sums in double of bf16-rounded weights
+ * and inputs plus the bias, then ReLU: within fp32 summing's (C*K*K + 2) * 2^-24 of the sum
+ * of |terms|. Shapes: MNIST's first layer, rows wider than a panel, rows narrower than a
+ * vector, a 1x1 kernel, one output channel, a channel count past a multiple of the tile. */
+DG_TEST(bf16_conv_forward_matches_rounded_reference)
+{
+    if (!dg_bf16_available()) {
+        SKIP("no AVX512_BF16 here (or DIGITS_NO_BF16 is set)");
+    }
+    static const struct {
+        int c, h, w, k, o;
+        bool relu;
+    } cases[] = {
+        {1, 28, 28, 3, 32, true}, {3, 9, 40, 3, 13, false}, {2, 7, 5, 5, 7, true},
+        {4, 6, 6, 1, 20, true},   {5, 3, 3, 3, 1, false},   {32, 13, 13, 3, 64, true},
+    };
+    dg_rng rng;
+    dg_rng_seed(&rng, 8);
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        int c = cases[ci].c, h = cases[ci].h, w = cases[ci].w, k = cases[ci].k, o = cases[ci].o;
+        int oh = h - k + 1, ow = w - k + 1, n = 3, ckk = c * k * k;
+        dg_conv_args l = {{c, h, w}, {o, oh, ow}, o, k, cases[ci].relu, NULL, NULL};
+        size_t nx = (size_t)n * c * h * w, ny = (size_t)n * o * oh * ow;
+        float *x = malloc(nx * sizeof *x), *y = malloc(ny * sizeof *y);
+        float *wt = malloc((size_t)o * ckk * sizeof *wt), *b = malloc((size_t)o * sizeof *b);
+        float *work = malloc(dg_conv_bf16_work_floats(&l) * sizeof *work);
+        CHECK(x && y && wt && b && work);
+        for (size_t i = 0; i < nx; i++) {
+            x[i] = uniform(&rng);
+        }
+        for (int i = 0; i < o * ckk; i++) {
+            wt[i] = uniform(&rng);
+        }
+        for (int i = 0; i < o; i++) {
+            b[i] = uniform(&rng);
+        }
+        l.w = wt;
+        l.b = b;
+        bool ran = dg_conv_forward_bf16(&l, x, y, n, work);
+        bool ok = ran;
+        size_t bad = 0;
+        for (int e = 0; e < n && ok; e++) {
+            for (int oc = 0; oc < o && ok; oc++) {
+                for (int i = 0; i < oh * ow && ok; i++) {
+                    double s = b[oc], mag = fabs(b[oc]);
+                    for (int t = 0; t < ckk; t++) {
+                        int ch = t / (k * k), u = t / k % k, v = t % k;
+                        float xv = x[(((size_t)e * c + ch) * h + i / ow + u) * w + i % ow + v];
+                        double term = (double)round_bf16(wt[oc * ckk + t]) * round_bf16(xv);
+                        s += term;
+                        mag += fabs(term);
+                    }
+                    s = cases[ci].relu && s < 0 ? 0 : s;
+                    bad = (((size_t)e * o + oc) * oh * ow) + i;
+                    ok = fabs(y[bad] - s) <= (ckk + 2) * 0x1p-24 * mag + 1e-30;
+                }
+            }
+        }
+        free(x);
+        free(y);
+        free(wt);
+        free(b);
+        free(work);
+        CHECK_MSG(ok, "case %zu: output %zu off (ran %d)", ci, bad, ran);
+    }
+}
+
+/* Where the CPU reports AVX512_BF16 and nothing turns it off, the kernels are in the build
+ * and in use: a build that compiled them out would only skip the tests above. */
+DG_TEST(bf16_available_where_the_cpu_has_it)
+{
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    const char *off = getenv("DIGITS_NO_BF16");
+    if (!__builtin_cpu_supports("avx512bf16") || (off && *off && strcmp(off, "0"))) {
+        SKIP("this CPU has no AVX512_BF16, or DIGITS_NO_BF16 is set");
+    }
+    CHECK(dg_bf16_available());
+#else
+    SKIP("not an x86-64 build");
+#endif
+}

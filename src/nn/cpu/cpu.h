@@ -63,6 +63,12 @@ int dg_conv_window_tiles(const dg_conv_args *l);
 void dg_conv_window_avx512(const dg_conv_args *l, const float *x, float *y, int first, int end);
 #endif
 
+/* Forward convolution of n examples x [N][C][H][W] into y [N][O][OH][OW] with bias and
+ * ReLU, products on bf16-rounded inputs with fp32 sums, no im2col (conv_bf16.c); work holds
+ * dg_conv_bf16_work_floats(l) floats. False, nothing done, without dg_bf16_available(). */
+size_t dg_conv_bf16_work_floats(const dg_conv_args *l);
+bool dg_conv_forward_bf16(const dg_conv_args *l, const float *x, float *y, int n, float *work);
+
 /* y[r][c] += bias[r], then max(y, 0) when relu; y [rows][cols] */
 void dg_bias_relu_rows(float *y, const float *bias, int rows, int cols, bool relu);
 

@@ -12,8 +12,8 @@
  * col [C*K*K][N*P], then one GEMM gives w (O x CKK) * col = [O][N*P], copied into y with
  * bias and ReLU; backward uses dw += dz * col^T and dcol = w^T * dz over all N at once,
  * then col2im. The plain loops (conv_*_ref) stay beside them as the reference the fast
- * paths are checked against. In bf16 training (ctx->bf16) the three products go through
- * dg_gemm_bf16 instead, the forward pass too (im2col, then the product).
+ * paths are checked against. In bf16 training (ctx->bf16) the forward pass is
+ * conv_bf16.c's (no im2col either) and backward's two products go through dg_gemm_bf16.
  */
 #include "nn/cpu/cpu.h"
 #include "nn/net.h"
@@ -115,7 +115,11 @@ static size_t conv_scratch_floats(const dg_layer *l, int n)
     int chunk = conv_chunk(l);
     size_t np = (size_t)(n < chunk ? n : chunk) * l->out.h * l->out.w;
     /* col and dcol [CKK][C*P], and the GEMM output or dz [O][C*P], C examples a chunk */
-    return (2 * ckk + (size_t)l->units) * np;
+    size_t floats = (2 * ckk + (size_t)l->units) * np;
+    /* or the packed panels of the bf16 forward pass */
+    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
+    size_t bf16 = dg_conv_bf16_work_floats(&args);
+    return floats > bf16 ? floats : bf16;
 }
 /* col[c*K*K + u*K + v][i*OW + j] = x[c][i+u][j+v]; rows of col are ld floats apart */
 static void im2col(const dg_layer *l, const float *x, float *col, size_t ld)
@@ -396,13 +400,17 @@ static void conv_forward_valid(const dg_layer *l, const float *x, float *y, int 
         conv_forward_ref(l, x, y, n);
         return;
     }
+    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
+    if (ctx->bf16 && dg_conv_forward_bf16(&args, x, y, n, ctx->scratch)) {
+        return;
+    }
 #if defined(__AVX512F__)
-    if (dg_avx512_active() && !ctx->bf16) {
-        conv_window args = {{l->in, l->out, l->units, l->k, l->relu, l->w, l->b}, x, y, n};
+    if (dg_avx512_active()) {
+        conv_window window = {args, x, y, n};
         if (ctx->pool) {
-            dg_pool_run(ctx->pool, conv_window_task, &args);
+            dg_pool_run(ctx->pool, conv_window_task, &window);
         } else {
-            conv_window_task(&args, 0, 1);
+            conv_window_task(&window, 0, 1);
         }
         return;
     }
