@@ -86,8 +86,9 @@ static void print_meta(const dg_net *net, const dg_model_meta *m, const dg_model
     }
     printf("\n");
     if (m->epochs > 0) {
-        printf("%-16s %d epoch%s, batch %d, learning rate %g, seed %llu\n", "Training:", m->epochs,
-               m->epochs == 1 ? "" : "s", m->batch, (double)m->lr, (unsigned long long)m->seed);
+        printf("%-16s %d epoch%s, batch %d, learning rate %g, seed %llu, %s products\n",
+               "Training:", m->epochs, m->epochs == 1 ? "" : "s", m->batch, (double)m->lr,
+               (unsigned long long)m->seed, dg_precision_name(m->precision));
     } else {
         printf("%-16s not recorded\n", "Training:");
     }

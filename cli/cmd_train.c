@@ -32,6 +32,10 @@ static const char usage[] =
     "  --schedule NAME    cosine (to lr/100), constant or onecycle (%s)\n"
     "  --val-split X      fraction held out for validation (%s)\n"
     "  --seed N           random seed for weights, shuffling and dropout (default 1)\n"
+    "  --precision P      fp32 (default) or bf16: the matrix products of training round\n"
+    "                     their inputs to bf16 and sum in fp32 (AVX512_BF16; on a CPU\n"
+    "                     without it, or with DIGITS_NO_BF16=1, fp32 and a notice);\n"
+    "                     weights, optimiser and the saved model stay fp32\n"
     "  --threads N        worker threads, 1 to 64 (default: all cores; with --resume, the\n"
     "                     checkpoint's)\n"
     "  --data DIR         MNIST-format IDX files (default data/mnist)\n"
@@ -375,6 +379,7 @@ enum {
     OPT_SHIFT,
     OPT_SHEAR,
     OPT_ELASTIC,
+    OPT_PRECISION,
 };
 
 /* --elastic ALPHA[,SIGMA] */
@@ -443,6 +448,7 @@ static int parse_options(int argc, char **argv, train_options *o)
         {"shift", required_argument, 0, OPT_SHIFT},
         {"shear", required_argument, 0, OPT_SHEAR},
         {"elastic", required_argument, 0, OPT_ELASTIC},
+        {"precision", required_argument, 0, OPT_PRECISION},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -538,6 +544,10 @@ static int parse_options(int argc, char **argv, train_options *o)
         case OPT_ELASTIC:
             ok = elastic_option(optarg, o);
             break;
+        case OPT_PRECISION:
+            ok = cli_choice_option("train", "--precision", optarg, cli_precision_names,
+                                   &o->precision);
+            break;
         case 'q':
             o->quiet = true;
             break;
@@ -577,6 +587,9 @@ static int apply_options(const train_options *o, dg_train_config *cfg)
     }
     if (o->schedule >= 0) {
         cfg->schedule = cli_schedule_kinds[o->schedule];
+    }
+    if (o->precision >= 0) {
+        cfg->precision = cli_precision_kinds[o->precision];
     }
     if (o->epochs) {
         cfg->epochs = (int)o->epochs;
@@ -669,7 +682,8 @@ int cmd_train(int argc, char **argv)
                        .shift = -1.0,
                        .shear = -1.0,
                        .elastic_alpha = -1.0,
-                       .elastic_sigma = -1.0};
+                       .elastic_sigma = -1.0,
+                       .precision = -1};
     int rc = parse_options(argc, argv, &o);
     if (rc) {
         return rc < 0 ? DG_EXIT_OK : rc;
@@ -747,6 +761,11 @@ int cmd_train(int argc, char **argv)
                  r.files.data);
         cli_path_beside(r.files.model, "ckpt", r.ckpt_path, sizeof r.ckpt_path);
     }
+    r.meta.precision = dg_net_set_precision(r.net, r.cfg.precision);
+    if (r.cfg.precision == DG_PRECISION_BF16 && r.meta.precision != DG_PRECISION_BF16) {
+        fprintf(stderr, "digits: train: bf16 needs AVX512_BF16, which this CPU or build lacks "
+                        "(or DIGITS_NO_BF16 is set): training in fp32\n");
+    }
     r.cfg.meta = &r.meta;
     r.cfg.files = &r.files;
     /* fail before training, not after, when the model cannot be written */
@@ -788,11 +807,11 @@ int cmd_train(int argc, char **argv)
     } else if (!o.quiet) {
         char params[32], images[32];
         int n_threads = dg_net_threads(r.net);
-        fprintf(stderr, "training %s (%s parameters) on %s images from %s, %d thread%s\n",
+        fprintf(stderr, "training %s (%s parameters) on %s images from %s, %d thread%s%s\n",
                 o.spec ? dg_net_spec(r.net) : r.preset,
                 dg_format_count(dg_net_param_count(r.net), params),
                 dg_format_count(n_train, images), r.files.data, n_threads,
-                n_threads == 1 ? "" : "s");
+                n_threads == 1 ? "" : "s", r.meta.precision == DG_PRECISION_BF16 ? ", bf16" : "");
     }
     st = dg_train(r.net, train, &r.cfg, &cb);
     int sig = (int)*cli_stop_flag();

@@ -11,6 +11,8 @@ extern const char *const cli_optimizer_names[];
 extern const dg_optim_kind cli_optimizer_kinds[];
 extern const char *const cli_schedule_names[];
 extern const dg_schedule cli_schedule_kinds[];
+extern const char *const cli_precision_names[];
+extern const dg_precision cli_precision_kinds[];
 
 /* Every option's "not given" value is 0, NULL or -1. */
 typedef struct train_options {
@@ -18,6 +20,7 @@ typedef struct train_options {
     long epochs, batch, seed, threads, limit, early_stop, checkpoint_every;
     double lr, val_split;
     int optimizer, schedule; /* index into cli_optimizer_names, cli_schedule_names; -1: none */
+    int precision;           /* index into cli_precision_names; -1: none */
     bool no_test, quiet, keep_best;
     int augment; /* 1 --augment, 0 --no-augment, -1 neither */
     /* --rotate, --scale, --shift, --shear, --elastic ALPHA[,SIGMA]; -1: not given */

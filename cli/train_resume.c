@@ -15,6 +15,8 @@ const dg_optim_kind cli_optimizer_kinds[] = {DG_OPTIM_ADAM, DG_OPTIM_SGD};
 const char *const cli_schedule_names[] = {"constant", "cosine", "onecycle", NULL};
 const dg_schedule cli_schedule_kinds[] = {DG_SCHEDULE_CONSTANT, DG_SCHEDULE_COSINE,
                                           DG_SCHEDULE_ONECYCLE};
+const char *const cli_precision_names[] = {"fp32", "bf16", NULL};
+const dg_precision cli_precision_kinds[] = {DG_PRECISION_FP32, DG_PRECISION_BF16};
 
 /* A setting given with --resume that differs from the checkpoint's: a usage error. */
 static int resume_conflict(const char *option, const char *value, const char *ckpt)
@@ -60,6 +62,9 @@ static int check_resume_options(const train_options *o, const dg_checkpoint *ck)
         if (cli_schedule_kinds[i] == c->schedule && i != o->schedule) {
             return resume_conflict("--schedule", cli_schedule_names[i], path);
         }
+    }
+    if (o->precision >= 0 && cli_precision_kinds[o->precision] != c->precision) {
+        return resume_conflict("--precision", dg_precision_name(c->precision), path);
     }
     snprintf(v, sizeof v, "%g", c->val_split);
     if (o->val_split >= 0 && o->val_split != c->val_split) {

@@ -72,6 +72,10 @@ _digits()
         COMPREPLY=($(compgen -W "cosine constant onecycle" -- "$cur"))
         return
         ;;
+    --precision)
+        COMPREPLY=($(compgen -W "fp32 bf16" -- "$cur"))
+        return
+        ;;
     -m | --model)
         COMPREPLY=($(compgen -f -X '!*.model' -- "$cur") $(compgen -d -- "$cur"))
         return

@@ -290,6 +290,28 @@ int dg_net_threads(const dg_net *net);
 /* The matrix-multiply backend in use: "openblas" or "builtin" (loads it on first call). */
 const char *dg_blas_backend(void);
 
+/* Number formats of the matrix products of training. */
+typedef enum dg_precision {
+    DG_PRECISION_FP32 = 0, /* fp32 throughout */
+    /* The products of training (convolution forward, input and weight gradients; dense
+     * forward and backward) round their inputs to bf16 (to nearest, ties to even) and sum
+     * in fp32, by AVX512_BF16; weights, optimiser and the element-wise work stay fp32. */
+    DG_PRECISION_BF16 = 1,
+} dg_precision;
+
+/* "fp32" or "bf16". */
+const char *dg_precision_name(dg_precision p);
+/* Reads "fp32" or "bf16" into *out; DG_ERR_ARG otherwise, *out unchanged. */
+dg_status dg_precision_parse(const char *text, dg_precision *out);
+/* Whether this build and this CPU have the bf16 kernels (AVX512_BF16). False when the
+ * environment variable DIGITS_NO_BF16 is set to anything but "" or "0". */
+bool dg_bf16_available(void);
+/* The precision of the net's training passes (a forward with is_training, and backward);
+ * inference always runs in fp32. DG_PRECISION_BF16 without dg_bf16_available() gives
+ * fp32. Returns the precision now in effect. */
+dg_precision dg_net_set_precision(dg_net *net, dg_precision p);
+dg_precision dg_net_precision(const dg_net *net);
+
 /* Use the plain reference loops instead of the fast kernels (for checks). */
 void dg_net_set_reference(dg_net *net, bool reference);
 
@@ -439,6 +461,9 @@ typedef struct dg_train_config {
      * images are never augmented); default off. The per-step seed is drawn from the run's
      * generator only when on, so runs without augmentation are unchanged. */
     dg_augment augment;
+    /* The products' precision, default fp32. bf16 where the CPU lacks AVX512_BF16 trains
+     * in fp32 (dg_net_set_precision); the model is fp32 either way. */
+    dg_precision precision;
     /* The rest is not stored in checkpoints. */
     /* When nonzero (e.g. set by a signal handler), training stops after the current step:
      * a checkpoint is made and dg_train returns DG_ERR_STOPPED. NULL = never. */
@@ -569,11 +594,12 @@ typedef struct dg_model_meta {
     uint64_t seed;
     int epochs, batch;
     float lr;
-    uint32_t n_train;     /* examples trained on */
-    double val_accuracy;  /* -1 if unknown */
-    double test_accuracy; /* -1 if unknown */
-    int64_t created;      /* Unix time */
-    uint32_t preprocess;  /* preprocessing version users' images need */
+    uint32_t n_train;       /* examples trained on */
+    double val_accuracy;    /* -1 if unknown */
+    double test_accuracy;   /* -1 if unknown */
+    int64_t created;        /* Unix time */
+    uint32_t preprocess;    /* preprocessing version users' images need */
+    dg_precision precision; /* of the training products (the weights are fp32 either way) */
 } dg_model_meta;
 
 /* Metadata for an MNIST digit model: x/255, labels "0".."9", dataset "mnist",

@@ -621,6 +621,7 @@ DG_TEST(cli_train_resume_refusals)
         {"train --resume %s/r.ckpt --keep-best", 2, "--keep-best cannot change"},
         {"train --resume %s/r.ckpt --augment", 2, "--augment and its ranges cannot change"},
         {"train --resume %s/r.ckpt --shift 1", 2, "--augment and its ranges cannot change"},
+        {"train --resume %s/r.ckpt --precision bf16", 2, "--precision cannot change"},
         {"train --resume %s/none.ckpt", 1, "no such file"},
         {"train --resume %s/r.model", 1, "is a model, not a training checkpoint"},
         {"evaluate --model %s/r.ckpt", 1,
@@ -640,6 +641,54 @@ DG_TEST(cli_train_resume_refusals)
     snprintf(args, sizeof args, "train --resume %s/r.ckpt --epochs 2 --lr 0.001 --no-test", dir);
     st = run_digits(args, out, sizeof out);
     CHECK_MSG(st == 0 && strstr(out, "epoch 2/2"), "extend: exit %d: %s", st, out);
+}
+
+/* --precision bf16: the model records it (info shows it) and a resume keeps it; where the
+ * kernels are off (DIGITS_NO_BF16=1, as on a CPU without AVX512_BF16) the run trains in
+ * fp32 after a one-line notice, and the model says fp32. */
+DG_TEST(cli_train_precision_bf16_and_fallback)
+{
+    const char *dir = small_dataset_dir();
+    char out[16384], args[2048], line[4200];
+    CHECK(run_digits("train --precision fp16", out, sizeof out) == 2);
+    CHECK_MSG(strstr(out, "--precision: 'fp16' is not one of fp32, bf16"), "%s", out);
+    const char *spec = "--spec 'conv 4 3 relu, maxpool 2, flatten, dense 10'";
+    snprintf(line, sizeof line,
+             "DIGITS_NO_BF16=1 %s train %s --precision bf16 --epochs 1 --threads 1 --data %s "
+             "-o %s/off.model --no-test",
+             digits_bin(), spec, dir, dir);
+    int st = run_shell(line, out, sizeof out);
+    CHECK_MSG(st == 0, "train: exit %d: %s", st, out);
+    CHECK_MSG(strstr(out, "digits: train: bf16 needs AVX512_BF16") && strstr(out, "in fp32\n"),
+              "no notice: %s", out);
+    snprintf(args, sizeof args, "info %s/off.model", dir);
+    CHECK(run_digits(args, out, sizeof out) == 0);
+    CHECK_MSG(strstr(out, "fp32 products"), "info: %s", out);
+
+    snprintf(args, sizeof args,
+             "train %s --precision bf16 --epochs 1 --threads 1 --data %s -o %s/on.model "
+             "--no-test",
+             spec, dir, dir);
+    st = run_digits(args, out, sizeof out);
+    CHECK_MSG(st == 0, "train: exit %d: %s", st, out);
+    bool on = dg_bf16_available();
+    CHECK_MSG(on == (strstr(out, ", 1 thread, bf16\n") != NULL), "banner: %s", out);
+    snprintf(args, sizeof args, "info %s/on.model", dir);
+    CHECK(run_digits(args, out, sizeof out) == 0);
+    CHECK_MSG(strstr(out, on ? "bf16 products" : "fp32 products"), "info: %s", out);
+    /* the checkpoint asked for bf16: resuming keeps it, and fp32 is a conflict */
+    snprintf(args, sizeof args, "train --resume %s/on.ckpt --precision fp32", dir);
+    CHECK(run_digits(args, out, sizeof out) == 2);
+    CHECK_MSG(strstr(out, "--precision cannot change when resuming: the run of"), "%s", out);
+    snprintf(args, sizeof args, "train --resume %s/on.ckpt --epochs 2 --precision bf16 --no-test",
+             dir);
+    st = run_digits(args, out, sizeof out);
+    CHECK_MSG(st == 0 && strstr(out, "epoch 2/2"), "resume: exit %d: %s", st, out);
+    snprintf(args, sizeof args, "info %s/on.model", dir);
+    CHECK(run_digits(args, out, sizeof out) == 0);
+    CHECK_MSG(strstr(out, on ? "2 epochs, batch 32, learning rate 0.001, seed 1, bf16 products"
+                             : "fp32 products"),
+              "info after resume: %s", out);
 }
 
 /* SGD at lr 9 learns nothing: the epoch line and the end say so, and the model is saved. */

@@ -42,10 +42,11 @@ enum {
     SEC_BEST,
     SEC_HIST,
     SEC_AUGM,
+    SEC_PREC, /* optional */
     SEC_COUNT
 };
-static const char section_tags[SEC_COUNT][5] = {"MODL", "CONF", "FILE", "DATA", "POSN",
-                                                "ORDR", "OPTM", "BEST", "HIST", "AUGM"};
+static const char section_tags[SEC_COUNT][5] = {"MODL", "CONF", "FILE", "DATA", "POSN",   "ORDR",
+                                                "OPTM", "BEST", "HIST", "AUGM", DG_PRECISION_TAG};
 
 /* ---------------------------------------------------------------- memory */
 
@@ -247,6 +248,7 @@ static void encode(dg_writer *w, const dg_checkpoint *ck, const uint8_t *model, 
         dg_put_f64(w, r->seconds);
     }
     dg_end_section(w, at);
+    dg_put_precision(w, c->precision);
 
     const dg_augment *a = &c->augment;
     at = dg_begin_section(w, section_tags[SEC_AUGM]);
@@ -687,6 +689,9 @@ static dg_status decode(const char *path, const uint8_t *d, size_t n, dg_checkpo
     if (st == DG_OK && n_sections == SEC_COUNT) {
         r = section_reader(path, &s, SEC_AUGM);
         st = read_augment(&r, &ck->cfg.augment);
+    }
+    if (st == DG_OK) {
+        st = dg_read_precision(path, s.payload[SEC_PREC], s.len[SEC_PREC], &ck->cfg.precision);
     }
     return st;
 }

@@ -259,9 +259,38 @@ dg_status dg_find_sections(const char *path, const uint8_t *d, size_t n, const c
         pos += (size_t)len;
     }
     for (int i = 0; i < n_tags; i++) {
-        if (!s->payload[i]) {
+        if (!s->payload[i] && !(tags[i][0] >= 'a' && tags[i][0] <= 'z')) {
             return dg_fail(DG_ERR_FORMAT, "%s: no %s section", path, tags[i]);
         }
     }
+    return DG_OK;
+}
+
+void dg_put_precision(dg_writer *w, dg_precision p)
+{
+    if (p == DG_PRECISION_FP32) {
+        return;
+    }
+    size_t at = dg_begin_section(w, DG_PRECISION_TAG);
+    dg_put_u32(w, (uint32_t)p);
+    dg_end_section(w, at);
+}
+
+dg_status dg_read_precision(const char *path, const uint8_t *payload, size_t n, dg_precision *out)
+{
+    *out = DG_PRECISION_FP32;
+    if (!payload) {
+        return DG_OK;
+    }
+    if (n != 4) {
+        return dg_fail(DG_ERR_FORMAT, "%s: section %s has %zu bytes (want 4)", path,
+                       DG_PRECISION_TAG, n);
+    }
+    uint32_t v = dg_le32(payload);
+    if (v > DG_PRECISION_BF16) {
+        return dg_fail(DG_ERR_FORMAT, "%s: section %s: precision %u (want 0 fp32 or 1 bf16)", path,
+                       DG_PRECISION_TAG, v);
+    }
+    *out = (dg_precision)v;
     return DG_OK;
 }

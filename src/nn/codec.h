@@ -75,10 +75,20 @@ typedef struct dg_sections {
 } dg_sections;
 
 /* Walks the sections of a file whose header, size and CRC were checked (n >= 28): each of
- * the n_tags required tags exactly once, in any order; an unknown tag starting with a
- * lowercase letter is skipped, any other is DG_ERR_UNSUPPORTED. */
+ * the n_tags tags at most once, in any order, and exactly once unless it starts with a
+ * lowercase letter (optional; its payload NULL when absent); an unknown tag starting with
+ * a lowercase letter is skipped, any other is DG_ERR_UNSUPPORTED. */
 dg_status dg_find_sections(const char *path, const uint8_t *d, size_t n, const char (*tags)[5],
                            int n_tags, dg_sections *s);
+
+/* The optional section both file kinds share: "prec", a u32 payload, the precision of the
+ * training products (1 bf16). Written only for bf16, so that fp32 files keep the bytes of
+ * builds that never knew it; a missing section reads as fp32. */
+#define DG_PRECISION_TAG "prec"
+void dg_put_precision(dg_writer *w, dg_precision p);
+/* From the section's payload[n] (NULL when absent); DG_ERR_FORMAT for another length or
+ * value. */
+dg_status dg_read_precision(const char *path, const uint8_t *payload, size_t n, dg_precision *out);
 
 /* The first 8 bytes of a training checkpoint (checkpoint.c); model files start "\x89DGM". */
 extern const uint8_t dg_checkpoint_magic[8];

@@ -6,7 +6,8 @@
  *
  *   header   8 magic "\x89DGM\r\n\x1a\n", u32 version, u32 byte-order mark 0x01020304,
  *            u64 file size                                                      (24 bytes)
- *   sections 4-byte tag, u64 payload length, payload: ARCH NORM LABL TRAN PARM
+ *   sections 4-byte tag, u64 payload length, payload: ARCH NORM LABL TRAN PARM, and the
+ *            optional prec (the training products' precision) after a bf16 run
  *   trailer  u32 CRC-32 of everything before it
  *
  * All numbers are little-endian whatever the host; they are encoded byte by byte.
@@ -41,9 +42,10 @@ static const uint8_t magic[8] = {0x89, 'D', 'G', 'M', '\r', '\n', 0x1a, '\n'};
 #define BYTE_ORDER_MARK    DG_BYTE_ORDER_MARK
 #define BYTE_ORDER_SWAPPED 0x04030201u
 
-/* Required sections, in the order the writer stores them. */
-enum { SEC_ARCH, SEC_NORM, SEC_LABL, SEC_TRAN, SEC_PARM, SEC_COUNT };
-static const char section_tags[SEC_COUNT][5] = {"ARCH", "NORM", "LABL", "TRAN", "PARM"};
+/* The sections, in the order the writer stores them; prec is optional. */
+enum { SEC_ARCH, SEC_NORM, SEC_LABL, SEC_TRAN, SEC_PARM, SEC_PREC, SEC_COUNT };
+static const char section_tags[SEC_COUNT][5] = {"ARCH", "NORM", "LABL",
+                                                "TRAN", "PARM", DG_PRECISION_TAG};
 
 /* ---------------------------------------------------------------- metadata */
 
@@ -105,6 +107,9 @@ static const char *meta_problem(const dg_model_meta *m, char *buf, size_t buf_si
     }
     if (!accuracy_ok(m->val_accuracy) || !accuracy_ok(m->test_accuracy)) {
         return "accuracies must be in 0..1 or -1 (unknown)";
+    }
+    if (m->precision != DG_PRECISION_FP32 && m->precision != DG_PRECISION_BF16) {
+        return "precision must be fp32 or bf16";
     }
     return NULL;
 }
@@ -168,6 +173,7 @@ static void encode(dg_writer *w, const dg_net *net, const dg_model_meta *m)
         dg_put_f32(w, params[i]);
     }
     dg_end_section(w, at);
+    dg_put_precision(w, m->precision);
 
     /* The file size counts the trailer that follows. */
     dg_patch_u64(w, size_at, (uint64_t)(w->pos + TRAILER_BYTES));
@@ -542,6 +548,9 @@ static dg_status decode(const char *path, const uint8_t *d, size_t n, dg_net **o
     if (st == DG_OK) {
         r = section_reader(path, &s, SEC_PARM);
         st = read_param_count(&r, &count);
+    }
+    if (st == DG_OK) {
+        st = dg_read_precision(path, s.payload[SEC_PREC], s.len[SEC_PREC], &meta->precision);
     }
     if (st != DG_OK) {
         return st;

@@ -34,6 +34,7 @@ struct dg_net {
     int threads;
     dg_pool *pool;
     bool reference;
+    dg_precision precision; /* of the training passes; bf16 only where available */
     bool want_input_grad;
     int max_batch, cap; /* prepared batch, examples per replica */
     replica *reps;      /* [threads] */
@@ -409,6 +410,34 @@ int dg_net_threads(const dg_net *net)
     return net->threads;
 }
 
+const char *dg_precision_name(dg_precision p)
+{
+    return p == DG_PRECISION_BF16 ? "bf16" : "fp32";
+}
+
+dg_status dg_precision_parse(const char *text, dg_precision *out)
+{
+    if (!strcmp(text, "fp32")) {
+        *out = DG_PRECISION_FP32;
+    } else if (!strcmp(text, "bf16")) {
+        *out = DG_PRECISION_BF16;
+    } else {
+        return dg_fail(DG_ERR_ARG, "precision '%s' (want fp32 or bf16)", text);
+    }
+    return DG_OK;
+}
+
+dg_precision dg_net_set_precision(dg_net *net, dg_precision p)
+{
+    net->precision = p == DG_PRECISION_BF16 && dg_bf16_available() ? p : DG_PRECISION_FP32;
+    return net->precision;
+}
+
+dg_precision dg_net_precision(const dg_net *net)
+{
+    return net->precision;
+}
+
 void dg_net_set_reference(dg_net *net, bool reference)
 {
     net->reference = reference;
@@ -552,6 +581,7 @@ static dg_layer_ctx make_ctx(const dg_net *net, replica *r, int layer)
         .is_training = net->last_training,
         .keep_aux = net->keep_aux,
         .reference = net->reference,
+        .bf16 = net->precision == DG_PRECISION_BF16 && net->last_training,
         .dropout_seed = net->dropout_seed,
         .first_item = r->first,
     };

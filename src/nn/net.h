@@ -27,6 +27,8 @@ typedef struct dg_layer_ctx {
     bool keep_aux;         /* forward keeps what backward needs (pooling argmax) even when not
                               training: an input gradient at inference */
     bool reference;        /* use the plain loops */
+    bool bf16;             /* matrix products in bf16 with fp32 sums (dg_gemm_bf16): set in
+                              the training passes of a net whose precision is bf16 */
     uint64_t dropout_seed; /* per step; examples draw from seed + global example index */
     int first_item;        /* index of this slice's first example in the batch */
     dg_pool *pool;         /* when the whole batch is one slice (a single image): threads a

@@ -171,6 +171,7 @@ static void checkpoint_meta(const train_state *s, dg_model_meta *m)
     m->batch = s->cfg->batch;
     m->lr = s->cfg->optim.lr;
     m->n_train = s->n_train;
+    m->precision = dg_net_precision(s->net);
 }
 
 /* Copies the state into s->ck and hands it to on_checkpoint (nothing without one). */
@@ -391,6 +392,7 @@ static bool same_settings(const dg_train_config *a, const dg_train_config *b, co
             : a->early_stop != b->early_stop          ? "early-stop patience"
             : a->keep_best != b->keep_best            ? "keep-best"
             : !same_augment(&a->augment, &b->augment) ? "augmentation"
+            : a->precision != b->precision            ? "precision"
                                                       : NULL;
     return *what == NULL;
 }
@@ -519,12 +521,14 @@ dg_status dg_train(dg_net *net, const dg_dataset *ds, const dg_train_config *cfg
     if (cfg->init_params && !cfg->resume) {
         dg_net_init_params(net, &s.rng);
     }
+    dg_precision was = dg_net_precision(net);
+    dg_net_set_precision(net, cfg->precision);
     status = dg_net_prepare(net, cfg->batch > EVAL_CHUNK ? cfg->batch : EVAL_CHUNK);
-    if (status != DG_OK) {
-        return status;
+    if (status == DG_OK) {
+        status = dg_optim_new(&cfg->optim, dg_net_param_count(net), &s.opt);
     }
-    status = dg_optim_new(&cfg->optim, dg_net_param_count(net), &s.opt);
     if (status != DG_OK) {
+        dg_net_set_precision(net, was);
         return status;
     }
     size_t pixels = (size_t)ds->h * ds->w;
@@ -588,6 +592,7 @@ dg_status dg_train(dg_net *net, const dg_dataset *ds, const dg_train_config *cfg
         memcpy(dg_net_params(net), s.best, n_params * sizeof *s.best);
     }
 done:
+    dg_net_set_precision(net, was);
     dg_checkpoint_free(s.ck);
     dg_optim_free(s.opt);
     free(s.order);

@@ -28,6 +28,20 @@ void dg_sgemm_avx512(bool trans_a, bool trans_b, int m, int n, int k, float alph
                      int lda, const float *b, int ldb, float beta, float *c, int ldc);
 #endif
 
+/* The signature of dg_sgemm and dg_gemm_bf16, for a layer that picks one per call. */
+typedef void (*dg_gemm_fn)(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                           const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                           int ldc);
+
+/* The same product with op(A) and op(B) rounded to bf16 (to nearest, ties to even;
+ * denormals read as zero) and fp32 sums, by AVX512_BF16 (gemm_bf16.c): the training
+ * products of precision bf16. dg_sgemm when dg_bf16_available() is false. */
+void dg_gemm_bf16(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
+                  int lda, const float *b, int ldb, float beta, float *c, int ldc);
+
+/* dg_gemm_bf16 when bf16, else dg_sgemm. */
+dg_gemm_fn dg_gemm_for(bool bf16);
+
 /* True when the AVX-512 kernels are in use: the build and the CPU have AVX-512 and
  * DIGITS_BLAS does not ask for another backend. */
 bool dg_avx512_active(void);
@@ -76,6 +90,12 @@ void dg_conv_weight_grad_dots_avx512(const dg_conv_args *l, const float *x, cons
 void dg_conv_weight_grad_avx512(const dg_conv_args *l, const float *x, const float *dz_t, int n,
                                 float *dw);
 #endif
+
+/* Forward convolution of n examples x [N][C][H][W] into y [N][O][OH][OW] with bias and
+ * ReLU, products on bf16-rounded inputs with fp32 sums, no im2col (conv_bf16.c); work holds
+ * dg_conv_bf16_work_floats(l) floats. False, nothing done, without dg_bf16_available(). */
+size_t dg_conv_bf16_work_floats(const dg_conv_args *l);
+bool dg_conv_forward_bf16(const dg_conv_args *l, const float *x, float *y, int n, float *work);
 
 /* y[r][c] += bias[r], then max(y, 0) when relu; y [rows][cols] */
 void dg_bias_relu_rows(float *y, const float *bias, int rows, int cols, bool relu);

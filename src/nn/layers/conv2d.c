@@ -14,7 +14,9 @@
  * gathers the input patches of all N into col [C*K*K][N*P], then one GEMM gives
  * w (O x CKK) * col = [O][N*P], copied into y with bias and ReLU; backward uses
  * dw += dz * col^T and dcol = w^T * dz over all N at once, then col2im. The plain loops
- * (conv_*_ref) stay beside them as the reference the fast paths are checked against.
+ * (conv_*_ref) stay beside them as the reference the fast paths are checked against. In bf16 training
+ * (ctx->bf16) the forward pass is conv_bf16.c's (no im2col either) and backward's two
+ * products go through im2col and dg_gemm_bf16.
  */
 #include "nn/cpu/cpu.h"
 #include "nn/net.h"
@@ -137,7 +139,11 @@ static size_t conv_scratch_floats(const dg_layer *l, int n)
     /* col and dcol [CKK][C*P], and the GEMM output or dz [O][C*P], C examples a chunk */
     size_t im2col_floats = (2 * ckk + (size_t)l->units) * np;
     size_t window_floats = window_backward_floats(l, n);
-    return im2col_floats > window_floats ? im2col_floats : window_floats;
+    size_t floats = im2col_floats > window_floats ? im2col_floats : window_floats;
+    /* or the packed panels of the bf16 forward pass */
+    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
+    size_t bf16 = dg_conv_bf16_work_floats(&args);
+    return floats > bf16 ? floats : bf16;
 }
 /* col[c*K*K + u*K + v][i*OW + j] = x[c][i+u][j+v]; rows of col are ld floats apart */
 static void im2col(const dg_layer *l, const float *x, float *col, size_t ld)
@@ -247,6 +253,7 @@ typedef struct conv_cols {
     const float *col;
     float *out;
     int np;
+    dg_gemm_fn gemm; /* dg_sgemm, or dg_gemm_bf16 in bf16 training */
 } conv_cols;
 
 static void conv_cols_task(void *arg, int t, int n_threads)
@@ -257,8 +264,8 @@ static void conv_cols_task(void *arg, int t, int n_threads)
     int j0 = 16 * (blocks * t / n_threads), j1 = 16 * (blocks * (t + 1) / n_threads);
     j1 = j1 < a->np ? j1 : a->np;
     if (j1 > j0) {
-        dg_sgemm(false, false, a->l->units, j1 - j0, ckk, 1.0f, a->l->w, ckk, a->col + j0, a->np,
-                 0.0f, a->out + j0, a->np);
+        a->gemm(false, false, a->l->units, j1 - j0, ckk, 1.0f, a->l->w, ckk, a->col + j0, a->np,
+                0.0f, a->out + j0, a->np);
     }
 }
 
@@ -274,7 +281,7 @@ static void conv_forward_chunk(const dg_layer *l, const float *x, float *y, int 
         im2col(l, x + (size_t)b * in_size, col + (size_t)b * p, np);
     }
     /* one product for the whole slice: the weights are packed once */
-    conv_cols cols = {l, col, out, (int)np};
+    conv_cols cols = {l, col, out, (int)np, dg_gemm_for(ctx->bf16)};
     if (ctx->pool) {
         dg_pool_run(ctx->pool, conv_cols_task, &cols);
     } else {
@@ -312,10 +319,10 @@ static void conv_backward_chunk(const dg_layer *l, const float *x, const float *
     for (int b = 0; b < n; b++) {
         im2col(l, x + (size_t)b * in_size, col + (size_t)b * p, np);
     }
-    dg_sgemm(false, true, o_count, ckk, (int)np, 1.0f, dz, (int)np, col, (int)np, 1.0f, dw, ckk);
+    dg_gemm_fn gemm = dg_gemm_for(ctx->bf16);
+    gemm(false, true, o_count, ckk, (int)np, 1.0f, dz, (int)np, col, (int)np, 1.0f, dw, ckk);
     if (dx) {
-        dg_sgemm(true, false, ckk, (int)np, o_count, 1.0f, l->w, ckk, dz, (int)np, 0.0f, dcol,
-                 (int)np);
+        gemm(true, false, ckk, (int)np, o_count, 1.0f, l->w, ckk, dz, (int)np, 0.0f, dcol, (int)np);
         memset(dx, 0, (size_t)n * in_size * sizeof(float));
         for (int b = 0; b < n; b++) {
             col2im(l, dcol + (size_t)b * p, np, dx + (size_t)b * in_size);
@@ -476,13 +483,17 @@ static void conv_forward_valid(const dg_layer *l, const float *x, float *y, int 
         conv_forward_ref(l, x, y, n);
         return;
     }
+    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
+    if (ctx->bf16 && dg_conv_forward_bf16(&args, x, y, n, ctx->scratch)) {
+        return;
+    }
 #if defined(__AVX512F__)
     if (dg_avx512_active()) {
-        conv_window args = {{l->in, l->out, l->units, l->k, l->relu, l->w, l->b}, x, y, n};
+        conv_window window = {args, x, y, n};
         if (ctx->pool) {
-            dg_pool_run(ctx->pool, conv_window_task, &args);
+            dg_pool_run(ctx->pool, conv_window_task, &window);
         } else {
-            conv_window_task(&args, 0, 1);
+            conv_window_task(&window, 0, 1);
         }
         return;
     }
@@ -504,7 +515,8 @@ static void conv_backward_valid(const dg_layer *l, const float *x, const float *
         return;
     }
 #if defined(__AVX512F__)
-    if (dg_avx512_active()) {
+    /* bf16 training takes its two products through im2col and dg_gemm_bf16 below */
+    if (dg_avx512_active() && !ctx->bf16) {
         conv_backward_window(l, x, y, dy, dx, n, ctx);
         return;
     }

@@ -4,7 +4,8 @@
  * Legend: N batch, I inputs, O outputs.
  *   x [N][I]   w [O][I]   b [O]   y [N][O] = x * w^T + b
  * Backward: dz = dy masked by ReLU, db += column sums of dz, dw += dz^T * x,
- * dx = dz * w. The fast path is one GEMM each; the plain loops are the reference.
+ * dx = dz * w. The fast path is one GEMM each (dg_gemm_bf16 in bf16 training); the plain
+ * loops are the reference.
  */
 #include "nn/cpu/cpu.h"
 #include "nn/net.h"
@@ -96,7 +97,7 @@ static void dense_forward(const dg_layer *l, const float *x, float *y, int n, dg
             dense_dots_task(&args, 0, 1);
         }
     } else {
-        dg_sgemm(false, true, n, out, in, 1.0f, x, in, l->w, in, 0.0f, y, out);
+        dg_gemm_for(ctx->bf16)(false, true, n, out, in, 1.0f, x, in, l->w, in, 0.0f, y, out);
     }
     for (int r = 0; r < n; r++) {
         float *row = y + (size_t)r * out;
@@ -144,9 +145,10 @@ static void dense_backward(const dg_layer *l, const float *x, const float *y, co
         }
         return;
     }
-    dg_sgemm(true, false, out, in, n, 1.0f, dz, out, x, in, 1.0f, dw, in);
+    dg_gemm_fn gemm = dg_gemm_for(ctx->bf16);
+    gemm(true, false, out, in, n, 1.0f, dz, out, x, in, 1.0f, dw, in);
     if (dx) {
-        dg_sgemm(false, false, n, in, out, 1.0f, dz, out, l->w, in, 0.0f, dx, in);
+        gemm(false, false, n, in, out, 1.0f, dz, out, l->w, in, 0.0f, dx, in);
     }
 }
 
