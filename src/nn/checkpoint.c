@@ -45,8 +45,9 @@ enum {
     SEC_PREC, /* optional */
     SEC_COUNT
 };
-static const char section_tags[SEC_COUNT][5] = {"MODL", "CONF", "FILE", "DATA", "POSN",   "ORDR",
-                                                "OPTM", "BEST", "HIST", "AUGM", DG_PRECISION_TAG};
+static const char section_tags[SEC_COUNT][5] = {"MODL", "CONF", "FILE",          "DATA",
+                                                "POSN", "ORDR", "OPTM",          "BEST",
+                                                "HIST", "AUGM", DG_PRECISION_TAG};
 
 /* ---------------------------------------------------------------- memory */
 

@@ -14,8 +14,8 @@
  * gathers the input patches of all N into col [C*K*K][N*P], then one GEMM gives
  * w (O x CKK) * col = [O][N*P], copied into y with bias and ReLU; backward uses
  * dw += dz * col^T and dcol = w^T * dz over all N at once, then col2im. The plain loops
- * (conv_*_ref) stay beside them as the reference the fast paths are checked against. In bf16 training
- * (ctx->bf16) the forward pass is conv_bf16.c's (no im2col either) and backward's two
+ * (conv_*_ref) stay beside them as the reference the fast paths are checked against. In bf16
+ * training (ctx->bf16) the forward pass is conv_bf16.c's (no im2col either) and backward's two
  * products go through im2col and dg_gemm_bf16.
  */
 #include "nn/cpu/cpu.h"
