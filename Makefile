@@ -33,7 +33,7 @@ endif
 ifeq ($(WERROR),1)
 CFLAGS  += -Werror
 endif
-LDLIBS  := -lmicrohttpd -lpng -ljpeg -lz -lm -ldl -pthread
+LDLIBS  := -lmicrohttpd -lpng -ljpeg -ldeflate -lz -lm -ldl -pthread
 
 B ?= build
 ifeq ($(FUZZ),1)
