@@ -561,35 +561,36 @@ dg_status dg_prep_residuals(dg_prep *p, uint32_t hist[511])
             }
         }
         const uint8_t *v = plane + (size_t)y * p->w;
+        int w = p->w; /* not reread after each byte stored: the loops vectorise */
         uint8_t *out = p->ink->pixels + (size_t)y * p->w;
         if (p->dark) {
             /* Light falls on ink and paper alike: dark ink is measured relative to the
              * paper's brightness, so strokes in a shadow keep their weight. */
-            for (int x = 0; x < p->w; x++) {
+            for (int x = 0; x < w; x++) {
                 float b = bgrow[x];
                 float r = (b - (float)v[x]) * 255.0f / (b > 24.0f ? b : 24.0f);
                 r = r < -255.0f ? -255.0f : r > 255.0f ? 255.0f : r;
                 rrow[x] = (int16_t)(r + 255.5f) - 255; /* rounded */
             }
         } else {
-            for (int x = 0; x < p->w; x++) {
+            for (int x = 0; x < w; x++) {
                 float r = (float)v[x] - bgrow[x];
                 r = r < -255.0f ? -255.0f : r > 255.0f ? 255.0f : r;
                 rrow[x] = (int16_t)(r + 255.5f) - 255;
             }
         }
-        for (int x = 0; x < p->w; x++) {
+        for (int x = 0; x < w; x++) {
             int r = rrow[x];
             out[x] = (uint8_t)(r < 0 ? 0 : r);
         }
         int x = 0;
-        for (; x + 4 <= p->w; x += 4) {
+        for (; x + 4 <= w; x += 4) {
             sub[0][rrow[x] + 255]++;
             sub[1][rrow[x + 1] + 255]++;
             sub[2][rrow[x + 2] + 255]++;
             sub[3][rrow[x + 3] + 255]++;
         }
-        for (; x < p->w; x++) {
+        for (; x < w; x++) {
             sub[0][rrow[x] + 255]++;
         }
         if (p->desk && desk_row(p, y, deskrow)) {
