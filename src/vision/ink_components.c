@@ -86,8 +86,19 @@ static dg_status classify(dg_prep *p)
             for (int x = 0; x < w; x++) {
                 col_strong[x] += px[x] >= strong_from;
             }
-            for (int x = 0; x < w; x++) {
-                px[x] = lut[px[x]];
+            /* lut[0] is 0: the blocks of paper without ink are left as they are */
+            int b = 0;
+            for (; b + 32 <= w; b += 32) {
+                unsigned any_ink = 0;
+                for (int k = b; k < b + 32; k++) {
+                    any_ink |= px[k];
+                }
+                for (int k = b; any_ink && k < b + 32; k++) {
+                    px[k] = lut[px[k]];
+                }
+            }
+            for (; b < w; b++) {
+                px[b] = lut[px[b]];
             }
             for (int x = 0; x < w; x++) {
                 col_any[x] |= px[x];
