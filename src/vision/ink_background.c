@@ -634,6 +634,23 @@ dg_status dg_prep_residuals(dg_prep *p, uint32_t hist[511])
             out[x] = (uint8_t)(r < 0 ? 0 : r);
         }
         int x = 0;
+        for (; x + 32 <= w; x += 32) {
+            /* a block of paper exactly at the background level is one count */
+            int any = 0;
+            for (int k = x; k < x + 32; k++) {
+                any |= rrow[k];
+            }
+            if (!any) {
+                sub[0][255] += 32;
+                continue;
+            }
+            for (int k = x; k < x + 32; k += 4) {
+                sub[0][rrow[k] + 255]++;
+                sub[1][rrow[k + 1] + 255]++;
+                sub[2][rrow[k + 2] + 255]++;
+                sub[3][rrow[k + 3] + 255]++;
+            }
+        }
         for (; x + 4 <= w; x += 4) {
             sub[0][rrow[x] + 255]++;
             sub[1][rrow[x + 1] + 255]++;
