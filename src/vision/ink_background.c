@@ -598,8 +598,16 @@ dg_status dg_prep_residuals(dg_prep *p, uint32_t hist[511])
         for (int gx = 0; gx < p->bgw; gx++) {
             cells[gx] = g0[gx] + f * (g1[gx] - g0[gx]);
         }
-        /* horizontal: flat before the first and after the last centre, linear between */
-        for (int gx = -1; gx < p->bgw; gx++) {
+        /* horizontal: flat before the first and after the last centre, linear between;
+         * a row of equal cells is that level throughout (every slope is 0) */
+        int level = 1;
+        for (int gx = 1; gx < p->bgw && level; gx++) {
+            level = cells[gx] == cells[0];
+        }
+        for (int x = 0; level && x < p->w; x++) {
+            bgrow[x] = cells[0];
+        }
+        for (int gx = -1; !level && gx < p->bgw; gx++) {
             int x0 = gx < 0 ? 0 : (int)((float)gx * p->bs + half);
             int x1 = gx + 1 < p->bgw ? (int)((float)(gx + 1) * p->bs + half) : p->w;
             x1 = x1 > p->w ? p->w : x1;
