@@ -210,7 +210,7 @@ data:
 	@scripts/get-mnist.sh data/mnist
 
 test: deps
-	@$(MAKE) --no-print-directory all $(B)/run_tests $(FUZZ_BIN)
+	@$(MAKE) --no-print-directory all $(B)/run_tests $(FUZZ_BIN) $(BENCH_BIN)
 	@scripts/run-fuzz-corpora.sh $(B)
 	DIGITS_BIN=$(B)/digits $(B)/run_tests
 

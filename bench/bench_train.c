@@ -6,9 +6,18 @@
  *   RESULT digits train_images_per_s 8149.2
  *   RESULT digits train_seconds 2.454
  *   RESULT digits peak_rss_mb 96
+ *   RESULT digits train_flop_per_image 15168000
  *
  * Only the epochs are timed (as torch_reference.py --mode train does): loading the data
  * and building the net are not. Peak RSS is the whole process's, from getrusage.
+ *
+ * With --flops it only counts the work of one training image of the preset's net on a
+ * 28x28 MNIST image, from the layer shapes, and prints the FLOP lines (scripts/bench.sh
+ * turns images/s into GFLOP/s with them). Forward: a convolution uses each of its weights
+ * once per output position, a dense layer each weight once, 2 FLOPs per multiply-add;
+ * pooling, activations and biases are left out, as FLOP counts of networks usually do.
+ * Training is counted as 3 forwards (the forward, then the products for the input and
+ * the weight gradients, each as large as the forward's).
  */
 #include "bench/bench_util.h"
 
@@ -21,12 +30,14 @@
 static const char usage[] =
     "usage: bench_train [--preset NAME] [--epochs N] [--limit N] [--batch N] [--threads N]\n"
     "                   [--data DIR] [--test]\n"
-    "Trains on the first N training images (default all) and prints RESULT lines.\n";
+    "       bench_train [--preset NAME] --flops\n"
+    "Trains on the first N training images (default all) and prints RESULT lines;\n"
+    "--flops prints the FLOPs of one training image instead.\n";
 
 typedef struct bench_options {
     const char *preset, *data;
     long epochs, limit, batch, threads;
-    bool test;
+    bool test, flops_only;
 } bench_options;
 
 typedef struct epoch_totals {
@@ -48,15 +59,11 @@ static bool on_epoch(void *user, const dg_epoch_stats *st)
 static int parse_options(int argc, char **argv, bench_options *o)
 {
     static const struct option longs[] = {
-        {"preset", required_argument, 0, 'p'},
-        {"epochs", required_argument, 0, 'e'},
-        {"limit", required_argument, 0, 'l'},
-        {"batch", required_argument, 0, 'b'},
-        {"threads", required_argument, 0, 't'},
-        {"data", required_argument, 0, 'd'},
-        {"test", no_argument, 0, 'T'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
+        {"preset", required_argument, 0, 'p'},  {"epochs", required_argument, 0, 'e'},
+        {"limit", required_argument, 0, 'l'},   {"batch", required_argument, 0, 'b'},
+        {"threads", required_argument, 0, 't'}, {"data", required_argument, 0, 'd'},
+        {"test", no_argument, 0, 'T'},          {"flops", no_argument, 0, 'F'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
@@ -84,6 +91,9 @@ static int parse_options(int argc, char **argv, bench_options *o)
         case 'T':
             o->test = true;
             break;
+        case 'F':
+            o->flops_only = true;
+            break;
         default:
             return bench_other_option(usage, c);
         }
@@ -102,12 +112,52 @@ static int parse_options(int argc, char **argv, bench_options *o)
     return 0;
 }
 
+/* Multiply-adds of one image's forward pass (see the top of the file). */
+static double forward_multiply_adds(const dg_net *net)
+{
+    double total = 0.0;
+    for (int i = 0; i < dg_net_layer_count(net); i++) {
+        size_t n_weights;
+        if (!dg_net_layer_weights(net, i, &n_weights)) {
+            continue;
+        }
+        dg_layer_info info;
+        dg_net_layer_info(net, i, &info);
+        double uses = strcmp(info.kind, "conv") == 0 ? (double)info.out.h * info.out.w : 1.0;
+        total += (double)n_weights * uses;
+    }
+    return total;
+}
+
+static void print_flops(const dg_net *net)
+{
+    double forward = 2.0 * forward_multiply_adds(net);
+    printf("RESULT digits forward_flop_per_image %.0f\n", forward);
+    printf("RESULT digits train_flop_per_image %.0f\n", 3.0 * forward);
+}
+
+/* --flops: the preset's net on a 28x28 image, counted without data or training. */
+static int count_flops(const char *preset)
+{
+    dg_net *net = NULL;
+    if (dg_net_new(dg_preset_spec(preset), (dg_shape){1, 28, 28}, &net) != DG_OK) {
+        fprintf(stderr, "bench_train: %s\n", dg_last_error());
+        return 1;
+    }
+    print_flops(net);
+    dg_net_free(net);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     bench_options o = {.preset = "seed-cnn", .data = "data/mnist", .epochs = 1, .batch = 32};
     int rc = parse_options(argc, argv, &o);
     if (rc) {
         return rc < 0 ? 0 : 2;
+    }
+    if (o.flops_only) {
+        return count_flops(o.preset);
     }
     dg_dataset *train = NULL, *test = NULL;
     dg_net *net = NULL;
@@ -148,6 +198,7 @@ int main(int argc, char **argv)
     double images = (double)part.n * (double)totals.epochs;
     printf("RESULT digits train_images_per_s %.1f\n", images / totals.seconds);
     printf("RESULT digits train_seconds %.3f\n", totals.seconds);
+    print_flops(net);
     printf("RESULT digits threads %d\n", dg_net_threads(net));
     if (test) {
         dg_eval ev;

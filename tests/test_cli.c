@@ -274,6 +274,29 @@ DG_TEST(cli_train_evaluate_predict_round)
     CHECK_MSG(strstr(out, "bar.png,") && strstr(out, "broken.png,,,"), "rows missing: %s", out);
 }
 
+/* scripts/bench.sh reads images/s and the test accuracy from these lines of digits train
+ * (with bench/bench_parse.sh): the lines and the readers must keep matching. */
+DG_TEST(cli_train_prints_what_bench_reads)
+{
+    const char *dir = small_dataset_dir();
+    char out[16384], line[4096];
+    snprintf(line, sizeof line,
+             "%s train --spec 'flatten, dense 10' --epochs 1 --val-split 0 --threads 1 --data %s "
+             "-o %s/b.model >%s/train.out 2>&1",
+             digits_bin(), dir, dir, dir);
+    int st = run_shell(line, out, sizeof out);
+    CHECK_MSG(st == 0, "train: exit %d", st);
+    snprintf(line, sizeof line,
+             "sh -c '. bench/bench_parse.sh && echo \"$(digits_images_per_s %s/train.out) "
+             "$(digits_accuracy %s/train.out)\"'",
+             dir, dir);
+    CHECK(run_shell(line, out, sizeof out) == 0);
+    double images_per_s = 0.0, accuracy = -1.0;
+    CHECK_MSG(sscanf(out, "%lf %lf", &images_per_s, &accuracy) == 2, "read '%s'", out);
+    CHECK_MSG(images_per_s > 0.0, "images/s %g", images_per_s);
+    CHECK_MSG(accuracy >= 0.0 && accuracy <= 100.0, "accuracy %g", accuracy);
+}
+
 static bool file_has(const char *path, const char *text)
 {
     char *buf = test_read_file(path, NULL);

@@ -229,7 +229,8 @@ DG_TEST(net_fast_matches_reference)
 
 /* Convolutions of awkward shapes (rows wider than a tile, several rows per vector, one
  * output column, channel counts that are not a multiple of the tile) agree with the
- * plain loops, batched on one thread and as a single image split across two. */
+ * plain loops, batched on one thread and as a single image split across two, forward and,
+ * for training, in every gradient. */
 DG_TEST(net_conv_shapes_fast_match_reference)
 {
     static const struct {
@@ -243,6 +244,10 @@ DG_TEST(net_conv_shapes_fast_match_reference)
         {"conv 1 3, flatten, dense 3", {1, 3, 3}},
         {"conv 17 3 relu, flatten, dense 3", {4, 13, 13}},
         {"conv 9 7 relu, flatten, dense 3", {2, 20, 64}},
+        /* below another convolution, so that its input gradient is used */
+        {"conv 3 3 relu, conv 37 3 relu, flatten, dense 3", {1, 12, 11}},
+        {"conv 5 3, conv 16 5 pad 2 relu, flatten, dense 3", {2, 9, 9}},
+        {"conv 40 3 relu, conv 33 1, flatten, dense 3", {1, 5, 18}},
     };
     enum { N = 3 };
     dg_rng rng;
@@ -284,6 +289,24 @@ DG_TEST(net_conv_shapes_fast_match_reference)
             CHECK_MSG(fabsf(want[3 + i] - one[i]) <= 1e-4f * (1.0f + fabsf(want[3 + i])),
                       "%s: one image, logit %d: reference %g, two threads %g", cases[c].spec, i,
                       (double)want[3 + i], (double)one[i]);
+        }
+        /* training: every parameter's gradient, the input's through the layers above */
+        uint8_t labels[N] = {0, 2, 1};
+        dg_rng r1 = rng, r2 = rng;
+        CHECK_OK(dg_net_forward(ref, x, N, true, &r1, NULL));
+        CHECK_OK(dg_net_forward(fast, x, N, true, &r2, NULL));
+        dg_net_backward(ref, labels, N);
+        dg_net_backward(fast, labels, N);
+        const float *gr = dg_net_grads(ref), *gf = dg_net_grads(fast);
+        double max_g = 0.0;
+        for (size_t i = 0; i < np; i++) {
+            max_g = fmax(max_g, fabs(gr[i]));
+        }
+        CHECK(max_g > 0.0);
+        for (size_t i = 0; i < np; i++) {
+            CHECK_MSG(fabs(gr[i] - gf[i]) <= 1e-4 * max_g,
+                      "%s: gradient %zu: reference %g, fast %g", cases[c].spec, i, (double)gr[i],
+                      (double)gf[i]);
         }
         free(x);
         dg_net_free(ref);

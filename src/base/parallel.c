@@ -1,15 +1,18 @@
 /*
  * parallel.c - the worker pool behind dg_pool_run.
  *
- * A training step calls the pool twice (forward, backward) with a few milliseconds of
- * work each, so waking the workers must cost microseconds: workers spin on a generation
- * counter for a short while after each job and only then sleep on a condition variable.
+ * A training step calls the pool a few times (forward, backward, the gradient sum, the
+ * optimiser) with up to a few milliseconds of work each, so waking the workers must cost
+ * microseconds: workers spin on a generation counter for a short while after each job
+ * and only then sleep on a condition variable. The caller, once its own part is done,
+ * likewise spins a short while for the workers and then sleeps until the last one
+ * signals: a worker whose core is shared with another process then gets the caller's
+ * core instead of waiting behind a thread that only spins or yields.
  */
 #include "base/parallel.h"
 
 #include <immintrin.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -24,6 +27,8 @@ struct dg_pool {
     pthread_t *threads;
     pthread_mutex_t lock;
     pthread_cond_t wake;
+    pthread_cond_t done;    /* the last worker of a job finished */
+    atomic_bool sleeping;   /* the caller waits on done */
     atomic_uint generation; /* bumped for each job */
     atomic_int pending;     /* workers still running the current job */
     atomic_bool stop;
@@ -69,7 +74,13 @@ static void *worker_main(void *p)
         }
         seen = atomic_load_explicit(&pool->generation, memory_order_acquire);
         pool->fn(pool->arg, index, pool->n_threads);
-        atomic_fetch_sub_explicit(&pool->pending, 1, memory_order_release);
+        /* both sides sequentially consistent: either this worker sees the caller asleep,
+         * or the caller sees the count at zero before it sleeps */
+        if (atomic_fetch_sub(&pool->pending, 1) == 1 && atomic_load(&pool->sleeping)) {
+            pthread_mutex_lock(&pool->lock);
+            pthread_cond_signal(&pool->done);
+            pthread_mutex_unlock(&pool->lock);
+        }
     }
 }
 
@@ -92,6 +103,7 @@ dg_status dg_pool_new(int n_threads, dg_pool **out)
     pool->n_threads = 1;
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->wake, NULL);
+    pthread_cond_init(&pool->done, NULL);
     if (n_threads > 1) {
         pool->threads = calloc((size_t)n_threads, sizeof *pool->threads);
         if (!pool->threads) {
@@ -132,6 +144,7 @@ void dg_pool_free(dg_pool *pool)
     }
     pthread_mutex_destroy(&pool->lock);
     pthread_cond_destroy(&pool->wake);
+    pthread_cond_destroy(&pool->done);
     free(pool->threads);
     free(pool);
 }
@@ -155,12 +168,28 @@ void dg_pool_run(dg_pool *pool, dg_pool_fn fn, void *arg)
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->lock);
     fn(arg, 0, pool->n_threads);
-    int spins = 0;
-    while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0) {
-        if (++spins < SPIN_ROUNDS) {
-            cpu_relax();
-        } else {
-            sched_yield();
+    for (int spins = 0; spins < SPIN_ROUNDS; spins++) {
+        if (atomic_load_explicit(&pool->pending, memory_order_acquire) == 0) {
+            return;
         }
+        cpu_relax();
     }
+    /* a worker is late (its core is shared, or it was preempted): sleep rather than keep
+     * this core busy, so that the scheduler can move the late worker onto it */
+    pthread_mutex_lock(&pool->lock);
+    atomic_store(&pool->sleeping, true);
+    while (atomic_load(&pool->pending) > 0) {
+        pthread_cond_wait(&pool->done, &pool->lock);
+    }
+    atomic_store(&pool->sleeping, false);
+    pthread_mutex_unlock(&pool->lock);
+}
+
+void dg_pool_range(size_t n, int t, int n_threads, size_t *first, size_t *end)
+{
+    size_t lines = (n + 15) / 16;
+    size_t a = 16 * (lines * (size_t)t / (size_t)n_threads);
+    size_t b = 16 * (lines * (size_t)(t + 1) / (size_t)n_threads);
+    *first = a < n ? a : n;
+    *end = b < n ? b : n;
 }

@@ -16,6 +16,10 @@ void dg_pool_free(dg_pool *pool);
 int dg_pool_threads(const dg_pool *pool);
 /* Runs fn(arg, t, T) for every t in [0, T); not reentrant. */
 void dg_pool_run(dg_pool *pool, dg_pool_fn fn, void *arg);
+/* The part [*first, *end) of an array of n floats that thread t of n_threads works on:
+ * whole 64-byte lines (from a 64-byte aligned start), so that no two threads write one
+ * line; the parts cover [0, n) in thread order. */
+void dg_pool_range(size_t n, int t, int n_threads, size_t *first, size_t *end);
 /* Number of online CPUs (at least 1). */
 int dg_cpu_count(void);
 

@@ -399,14 +399,14 @@ dg_status dg_net_set_threads(dg_net *net, int n)
     return batch ? dg_net_prepare(net, batch) : DG_OK;
 }
 
-int dg_net_threads(const dg_net *net)
-{
-    return net->threads;
-}
-
 dg_pool *dg_net_pool(dg_net *net)
 {
     return net->pool;
+}
+
+int dg_net_threads(const dg_net *net)
+{
+    return net->threads;
 }
 
 void dg_net_set_reference(dg_net *net, bool reference)
@@ -712,23 +712,37 @@ static void backward_task(void *arg, int t, int n_threads)
     }
 }
 
+/* net->grads += each other replica's gradients, in thread order (the same sums, bit for
+ * bit, whatever the split), each thread over its own range of parameters. */
+static void sum_grads_task(void *arg, int t, int n_threads)
+{
+    dg_net *net = arg;
+    size_t first, end;
+    dg_pool_range(net->n_params, t, n_threads, &first, &end);
+    for (int r = 1; r < net->threads; r++) {
+        if (net->reps[r].n == 0) {
+            continue;
+        }
+        const float *g = net->reps[r].grads;
+        for (size_t j = first; j < end; j++) {
+            net->grads[j] += g[j];
+        }
+    }
+}
+
 float dg_net_backward(dg_net *net, const uint8_t *labels, int n)
 {
     /* backward pairs with the forward just before it */
     assert(n == net->last_n && net->last_training);
-    (void)n;
     net->labels = labels;
     pass_args a = {net, NULL, NULL};
     dg_pool_run(net->pool, backward_task, &a);
     double loss = 0.0;
     for (int t = 0; t < net->threads; t++) {
         loss += net->reps[t].loss_sum;
-        if (t > 0 && net->reps[t].n > 0) {
-            const float *g = net->reps[t].grads;
-            for (size_t j = 0; j < net->n_params; j++) {
-                net->grads[j] += g[j];
-            }
-        }
+    }
+    if (threads_for(net, n) > 1) {
+        dg_pool_run(net->pool, sum_grads_task, net);
     }
     net->labels = NULL;
     return (float)(loss / net->last_n);

@@ -81,8 +81,8 @@ struct dg_layer {
  * the ONNX exporter. */
 const dg_layer *dg_net_layer(const dg_net *net, int i);
 
-/* The net's worker threads (dg_net_threads of them), for work around forward and backward
- * such as preparing a batch (train.c); free between passes. */
+/* The net's worker threads (dg_net_threads of them), borrowed: for work beside the
+ * passes, such as preparing an augmented batch or the optimiser's update. */
 dg_pool *dg_net_pool(dg_net *net);
 
 /* The registry of layer kinds (layers/registry.c): every kind once, NULL-terminated. */

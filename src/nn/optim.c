@@ -5,6 +5,7 @@
  * p -= lr_t * m / (sqrt(v) + eps), with eps = 1e-7 by default.
  * SGD with momentum follows Keras too: v = momentum * v - lr * g; p += v.
  */
+#include "nn/optim.h"
 #include "digits.h"
 #include "nn/checkpoint.h"
 #include "nn/cpu/cpu.h"
@@ -67,33 +68,60 @@ void dg_optim_free(dg_optim *opt)
     free(opt);
 }
 
-static void adam_step(dg_optim *o, float *restrict p, const float *restrict g, float lr)
+/* One step's update of parameters [first, end): every element on its own, so a step split
+ * across threads gives the same bits as one thread's. rate is Adam's lr_t, or SGD's lr. */
+typedef struct optim_update {
+    dg_optim *o;
+    float *p;
+    const float *g;
+    float rate;
+} optim_update;
+
+static void update_range(const optim_update *u, size_t first, size_t end)
 {
-    o->step++;
-    float b1 = o->cfg.beta1, b2 = o->cfg.beta2, eps = o->cfg.eps;
-    double t = (double)o->step;
-    float lr_t = (float)(lr * sqrt(1.0 - pow(b2, t)) / (1.0 - pow(b1, t)));
-    dg_adam_update(p, g, o->m, o->v, o->n, b1, b2, lr_t, eps);
+    dg_optim *o = u->o;
+    if (o->cfg.kind == DG_OPTIM_ADAM) {
+        dg_adam_update(u->p + first, u->g + first, o->m + first, o->v + first, end - first,
+                       o->cfg.beta1, o->cfg.beta2, u->rate, o->cfg.eps);
+        return;
+    }
+    float mu = o->cfg.momentum;
+    for (size_t i = first; i < end; i++) {
+        o->m[i] = mu * o->m[i] - u->rate * u->g[i];
+        u->p[i] += o->m[i];
+    }
 }
 
-static void sgd_step(dg_optim *o, float *restrict p, const float *restrict g, float lr)
+static void update_task(void *arg, int t, int n_threads)
+{
+    const optim_update *u = arg;
+    size_t first, end;
+    dg_pool_range(u->o->n, t, n_threads, &first, &end);
+    update_range(u, first, end);
+}
+
+/* Advances the step count; the update's rate: Adam's bias-corrected lr_t, or lr. */
+static optim_update begin_step(dg_optim *o, float *params, const float *grads, float lr)
 {
     o->step++;
-    float mu = o->cfg.momentum;
-    float *restrict vel = o->m;
-    for (size_t i = 0; i < o->n; i++) {
-        vel[i] = mu * vel[i] - lr * g[i];
-        p[i] += vel[i];
+    optim_update u = {o, params, grads, lr};
+    if (o->cfg.kind == DG_OPTIM_ADAM) {
+        double t = (double)o->step;
+        u.rate = (float)(lr * sqrt(1.0 - pow(o->cfg.beta2, t)) / (1.0 - pow(o->cfg.beta1, t)));
     }
+    return u;
 }
 
 void dg_optim_step(dg_optim *opt, float *params, const float *grads, float lr)
 {
-    if (opt->cfg.kind == DG_OPTIM_ADAM) {
-        adam_step(opt, params, grads, lr);
-    } else {
-        sgd_step(opt, params, grads, lr);
-    }
+    optim_update u = begin_step(opt, params, grads, lr);
+    update_range(&u, 0, opt->n);
+}
+
+void dg_optim_step_pool(dg_optim *opt, float *params, const float *grads, float lr, dg_pool *pool)
+{
+    optim_update u = begin_step(opt, params, grads, lr);
+    dg_pool_run(pool, update_task, &u);
 }
 
 void dg_optim_state(dg_optim *opt, float **m, float **v, long **step)

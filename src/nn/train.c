@@ -22,7 +22,9 @@
 #include "digits.h"
 #include "nn/checkpoint.h"
 #include "nn/codec.h"
+#include "nn/cpu/cpu.h"
 #include "nn/net.h"
+#include "nn/optim.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -146,15 +148,9 @@ static void fill_task(void *arg, int t, int n_threads)
     }
 }
 
-/* Whether every gradient is finite: one sum in double, which a NaN or infinity poisons
- * and which finite floats cannot overflow. */
 static bool all_finite(const float *x, size_t n)
 {
-    double sum = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        sum += x[i];
-    }
-    return isfinite(sum);
+    return dg_floats_finite(x, n);
 }
 
 /* The model metadata a checkpoint embeds: the caller's, or defaults for the net. */
@@ -300,7 +296,8 @@ static dg_status run_epoch(train_state *s, int epoch, dg_epoch_stats *st)
         s->loss_sum += (double)loss * n;
         s->seen += n;
         float lr = scheduled_lr(cfg, s->step++, s->total_steps);
-        dg_optim_step(s->opt, dg_net_params(s->net), dg_net_grads(s->net), lr);
+        dg_optim_step_pool(s->opt, dg_net_params(s->net), dg_net_grads(s->net), lr,
+                           dg_net_pool(s->net));
         s->k = k + 1;
         double elapsed = s->seconds + (now_seconds() - t0);
         if (s->cb && s->cb->on_step) {

@@ -47,6 +47,34 @@ typedef struct dg_conv_args {
  * for tiles [first, end) of dg_conv_window_tiles(l) (conv_avx512.c). */
 int dg_conv_window_tiles(const dg_conv_args *l);
 void dg_conv_window_avx512(const dg_conv_args *l, const float *x, float *y, int first, int end);
+
+/* One example's output gradient through the ReLU (when relu) from y, dy [O][P]:
+ * dz [O][P], the same transposed dz_t [P][O] (unless dz_t is NULL), and db[o] += the sum
+ * of dz[o] (conv_grad_avx512.c). */
+void dg_conv_output_grad_avx512(const float *y, const float *dy, int o_count, int p, bool relu,
+                                float *dz, float *dz_t, float *db);
+
+/* One example's input gradient dx [C][H][W] (overwritten) from its output gradient
+ * padded by K-1 on every side, dz_padded [O][H+K-1][W+K-1], and the weights flipped with
+ * the channels last, w_t [O][K][K][C] = w[o][c][K-1-u][K-1-v] (conv_grad_avx512.c). */
+void dg_conv_input_grad_avx512(const dg_conv_args *l, const float *dz_padded, const float *w_t,
+                               float *dx);
+
+/* True when the layer has so few patch rows (C*K*K) that its weight gradient is taken by
+ * dot products along the positions, dg_conv_weight_grad_dots_avx512, rather than from the
+ * transposed output gradient. */
+bool dg_conv_weight_grad_by_dots(const dg_conv_args *l);
+
+/* dw [O][C][K][K] += the weight gradient over n examples x [n][C][H][W], from the output
+ * gradient as it is, dz [n][O][OH*OW] (conv_grad_avx512.c). */
+void dg_conv_weight_grad_dots_avx512(const dg_conv_args *l, const float *x, const float *dz, int n,
+                                     float *dw);
+
+/* dw [O][C][K][K] += the weight gradient over n examples x [n][C][H][W], from the output
+ * gradient transposed, dz_t [n][OH*OW][O] (conv_grad_avx512.c). l->w, l->b and l->relu
+ * are not used. */
+void dg_conv_weight_grad_avx512(const dg_conv_args *l, const float *x, const float *dz_t, int n,
+                                float *dw);
 #endif
 
 /* y[r][c] += bias[r], then max(y, 0) when relu; y [rows][cols] */
@@ -66,6 +94,9 @@ void dg_copy_floats(float *dst, const float *src, int n);
 /* out[r] = sum of w[r*ld + i] * x[i] over i < n, for r < rows: the dense layer's
  * product for one example. Each row's result is the same whatever rows surround it. */
 void dg_dot_rows(const float *w, size_t ld, int rows, const float *x, int n, float *out);
+
+/* Whether every x[i] is finite (no NaN, no infinity). */
+bool dg_floats_finite(const float *x, size_t n);
 
 /* Adam update with bias correction folded into lr_t:
  * m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr_t m / (sqrt(v) + eps) */

@@ -16,7 +16,8 @@
 
 #if defined(__AVX512F__)
 
-#include <immintrin.h>
+#include "nn/cpu/avx512.h"
+
 #include <string.h>
 
 #define MR 12
@@ -27,34 +28,6 @@
 
 static _Thread_local float packed_a[MC * KC] __attribute__((aligned(64)));
 static _Thread_local float packed_b[KC * NC] __attribute__((aligned(64)));
-
-/* Transposes a 16x16 block in registers: r[i] holds row i; afterwards r[j] holds
- * column j. Unpacks pair rows within 128-bit lanes, shuffles gather 4x4 blocks, and two
- * rounds of lane shuffles put the blocks in place. */
-static void transpose16(__m512 r[16])
-{
-    __m512 t[16], u[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) {
-        u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    for (int j = 0; j < 4; j++) {
-        __m512 v = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88);
-        __m512 w = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xDD);
-        __m512 v2 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88);
-        __m512 w2 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xDD);
-        r[j] = _mm512_shuffle_f32x4(v, v2, 0x88);
-        r[8 + j] = _mm512_shuffle_f32x4(v, v2, 0xDD);
-        r[4 + j] = _mm512_shuffle_f32x4(w, w2, 0x88);
-        r[12 + j] = _mm512_shuffle_f32x4(w, w2, 0xDD);
-    }
-}
 
 static __mmask16 first_lanes(int n)
 {
@@ -76,7 +49,7 @@ static void pack_rows_transposed(const float *src, int ld, int n_rows, int kc, f
             r[i] = i < n_rows ? _mm512_maskz_loadu_ps(load, src + (size_t)i * ld + p0)
                               : _mm512_setzero_ps();
         }
-        transpose16(r);
+        dg_transpose16(r);
         for (int p = 0; p < n_p; p++) {
             _mm512_mask_storeu_ps(dst + (size_t)(p0 + p) * stride, store, r[p]);
         }

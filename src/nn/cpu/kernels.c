@@ -150,6 +150,22 @@ void dg_maxpool2_plane(const float *x, float *y, int32_t *arg, int w, int oh, in
     }
 }
 
+bool dg_floats_finite(const float *x, size_t n)
+{
+    /* x * 0 is 0 for a finite x and NaN otherwise; a NaN in a running sum stays */
+    __m512 zero = _mm512_setzero_ps(), acc0 = zero, acc1 = zero;
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), zero, acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), zero, acc1);
+    }
+    for (; i < n; i += 16) {
+        __mmask16 k = tail_mask(n - i > 16 ? 16 : (int)(n - i));
+        acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, x + i), zero, acc0);
+    }
+    return _mm512_cmp_ps_mask(_mm512_add_ps(acc0, acc1), zero, _CMP_EQ_OQ) == 0xffff;
+}
+
 void dg_adam_update(float *p, const float *g, float *m, float *v, size_t n, float b1, float b2,
                     float lr_t, float eps)
 {
@@ -227,6 +243,16 @@ void dg_maxpool2_plane(const float *x, float *y, int32_t *arg, int w, int oh, in
             }
         }
     }
+}
+
+bool dg_floats_finite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i])) {
+            return false;
+        }
+    }
+    return true;
 }
 
 void dg_adam_update(float *p, const float *g, float *m, float *v, size_t n, float b1, float b2,

@@ -6,13 +6,15 @@
  *   x [N][C][H][W]   w [O][C][K][K]   b [O]   y [N][O][OH][OW]
  *   y[n][o][i][j] = b[o] + sum_{c,u,v} w[o][c][u][v] * x[n][c][i+u][j+v]
  *
- * Forward with the AVX-512 kernels: conv_avx512.c, which reads the input in place (no
- * im2col). Otherwise, and for backward, per chunk of N examples (as many as keep the
- * chunk's work in the L2 cache): im2col gathers the input patches of all N into
- * col [C*K*K][N*P], then one GEMM gives w (O x CKK) * col = [O][N*P], copied into y with
- * bias and ReLU; backward uses dw += dz * col^T and dcol = w^T * dz over all N at once,
- * then col2im. The plain loops (conv_*_ref) stay beside them as the reference the fast
- * paths are checked against.
+ * With the AVX-512 kernels nothing is gathered: forward is conv_avx512.c, which reads the
+ * input in place; backward (conv_grad_avx512.c) takes the weight gradient from the input
+ * in place and the output gradient transposed, and the input gradient from the output
+ * gradient padded by K-1, read in place, and the weights flipped. Otherwise,
+ * per chunk of N examples (as many as keep the chunk's work in the L2 cache): im2col
+ * gathers the input patches of all N into col [C*K*K][N*P], then one GEMM gives
+ * w (O x CKK) * col = [O][N*P], copied into y with bias and ReLU; backward uses
+ * dw += dz * col^T and dcol = w^T * dz over all N at once, then col2im. The plain loops
+ * (conv_*_ref) stay beside them as the reference the fast paths are checked against.
  */
 #include "nn/cpu/cpu.h"
 #include "nn/net.h"
@@ -105,6 +107,25 @@ static size_t padded_scratch_floats(const dg_layer *l, int n)
     return 2 * (size_t)n * dg_shape_size(v.in) + conv_scratch_floats(&v, n);
 }
 
+/* Floats rounded up to whole 64-byte lines, so that each part of the scratch starts on one. */
+static size_t whole_lines(size_t floats)
+{
+    return (floats + 15) / 16 * 16;
+}
+
+/* Scratch of the backward pass without im2col: the output gradient transposed
+ * [N][P][O], one example's [O][P] and padded by K-1 on every side [O][OH+2K-2][OW+2K-2],
+ * the weights flipped [O][K][K][C]. */
+static size_t window_backward_floats(const dg_layer *l, int n)
+{
+    int k = l->k;
+    size_t positions = (size_t)l->units * l->out.h * l->out.w;
+    size_t padded = (size_t)l->units * (l->out.h + 2 * k - 2) * (l->out.w + 2 * k - 2);
+    size_t flipped = (size_t)l->in.c * l->units * k * k + (size_t)l->in.c;
+    return whole_lines((size_t)n * positions) + whole_lines(positions) + whole_lines(padded) +
+           whole_lines(flipped);
+}
+
 static size_t conv_scratch_floats(const dg_layer *l, int n)
 {
     if (l->pad) {
@@ -114,7 +135,9 @@ static size_t conv_scratch_floats(const dg_layer *l, int n)
     int chunk = conv_chunk(l);
     size_t np = (size_t)(n < chunk ? n : chunk) * l->out.h * l->out.w;
     /* col and dcol [CKK][C*P], and the GEMM output or dz [O][C*P], C examples a chunk */
-    return (2 * ckk + (size_t)l->units) * np;
+    size_t im2col_floats = (2 * ckk + (size_t)l->units) * np;
+    size_t window_floats = window_backward_floats(l, n);
+    return im2col_floats > window_floats ? im2col_floats : window_floats;
 }
 /* col[c*K*K + u*K + v][i*OW + j] = x[c][i+u][j+v]; rows of col are ld floats apart */
 static void im2col(const dg_layer *l, const float *x, float *col, size_t ld)
@@ -320,6 +343,65 @@ static void conv_window_task(void *arg, int t, int n_threads)
                               end);
     }
 }
+
+/* Backward without im2col, one example at a time: dz = dy through the ReLU [O][P], kept
+ * transposed [P][O] for the weight gradient, which reads x in place once every example's
+ * is there; the input gradient from dz padded by K-1 and the weights flipped,
+ *   dx[c][i][j] = sum over o, u, v of dzp[o][i+u][j+v] * w[o][c][K-1-u][K-1-v]
+ * (conv_grad_avx512.c). */
+static void conv_backward_window(const dg_layer *l, const float *x, const float *y, const float *dy,
+                                 float *dx, int n, dg_layer_ctx *ctx)
+{
+    float *dw = ctx->dparams + l->param_offset;
+    float *db = dw + l->n_weights;
+    int k = l->k, o_count = l->units, c_count = l->in.c;
+    int oh = l->out.h, ow = l->out.w, p = oh * ow, ph = oh + 2 * k - 2, pw = ow + 2 * k - 2;
+    size_t out_size = dg_shape_size(l->out), in_size = dg_shape_size(l->in);
+    size_t padded_size = (size_t)o_count * ph * pw;
+    float *dz_t = ctx->scratch;                           /* [N][P][O] */
+    float *dz = dz_t + whole_lines((size_t)n * out_size); /* [O][P] */
+    float *dzp = dz + whole_lines(out_size);              /* [O][OH+2K-2][OW+2K-2] */
+    float *flipped = dzp + whole_lines(padded_size);      /* [O][K][K][C] */
+    dg_conv_args args = {l->in, l->out, o_count, k, false, l->w, l->b};
+    if (dx) {
+        int kk = k * k;
+        for (int o = 0; o < o_count; o++) {
+            for (int c = 0; c < c_count; c++) {
+                const float *src = l->w + ((size_t)o * c_count + c) * kk;
+                float *dst = flipped + (size_t)o * kk * c_count + c;
+                for (int t = 0; t < kk; t++) {
+                    dst[(size_t)t * c_count] = src[kk - 1 - t];
+                }
+            }
+        }
+        /* the border stays zero: each example writes only the inside */
+        memset(dzp, 0, padded_size * sizeof(float));
+    }
+    /* few patch rows: dz kept as it is for every example, in dz_t's place, not transposed */
+    bool by_dots = dg_conv_weight_grad_by_dots(&args);
+    for (int b = 0; b < n; b++) {
+        size_t at = (size_t)b * out_size;
+        float *dzb = by_dots ? dz_t + at : dz;
+        dg_conv_output_grad_avx512(y + at, dy + at, o_count, p, l->relu, dzb,
+                                   by_dots ? NULL : dz_t + at, db);
+        if (!dx) {
+            continue;
+        }
+        for (int o = 0; o < o_count; o++) {
+            float *dst = dzp + ((size_t)o * ph + (size_t)(k - 1)) * pw + (k - 1);
+            for (int i = 0; i < oh; i++) {
+                memcpy(dst + (size_t)i * pw, dzb + (size_t)o * p + (size_t)i * ow,
+                       (size_t)ow * sizeof(float));
+            }
+        }
+        dg_conv_input_grad_avx512(&args, dzp, flipped, dx + (size_t)b * in_size);
+    }
+    if (by_dots) {
+        dg_conv_weight_grad_dots_avx512(&args, x, dz_t, n, dw);
+    } else {
+        dg_conv_weight_grad_avx512(&args, x, dz_t, n, dw);
+    }
+}
 #endif
 
 /* xp[n][C][H+2P][W+2P]: x with P zeros around each plane. */
@@ -421,6 +503,12 @@ static void conv_backward_valid(const dg_layer *l, const float *x, const float *
         conv_backward_ref(l, x, y, dy, dx, n, dw, dw + l->n_weights);
         return;
     }
+#if defined(__AVX512F__)
+    if (dg_avx512_active()) {
+        conv_backward_window(l, x, y, dy, dx, n, ctx);
+        return;
+    }
+#endif
     int chunk = conv_chunk(l);
     size_t in_size = dg_shape_size(l->in), out_size = dg_shape_size(l->out);
     for (int b = 0; b < n; b += chunk) {

@@ -1,0 +1,151 @@
+/*
+ * test_cpu.c - the kernels of src/nn/cpu against plain loops written here: the GEMM door
+ * on every transpose and on sizes that leave partial tiles, the finiteness check at every
+ * position of a vector and its tail, and the optimiser's update split across threads
+ * against the same update on one.
+ */
+#include "base/parallel.h"
+#include "nn/cpu/cpu.h"
+#include "nn/optim.h"
+#include "test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* c[i][j] = sum over p of op(a)(i, p) * op(b)(p, j), in double */
+static void naive_gemm(bool ta, bool tb, int m, int n, int k, const float *a, int lda,
+                       const float *b, int ldb, double *c)
+{
+    for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) {
+            double s = 0.0;
+            for (int p = 0; p < k; p++) {
+                double av = ta ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p];
+                double bv = tb ? b[(size_t)j * ldb + p] : b[(size_t)p * ldb + j];
+                s += av * bv;
+            }
+            c[(size_t)i * n + j] = s;
+        }
+    }
+}
+
+/* Shapes with partial register tiles and cache blocks in every dimension, one row or
+ * column, and K past a block. */
+DG_TEST(cpu_gemm_matches_plain_loops)
+{
+    static const int shapes[][3] = {{1, 1, 1},      {3, 5, 7},      {13, 33, 17},
+                                    {12, 32, 256},  {97, 31, 300},  {5, 600, 9},
+                                    {64, 288, 121}, {288, 121, 64}, {40, 3, 70}};
+    dg_rng rng;
+    dg_rng_seed(&rng, 5);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        for (int mode = 0; mode < 4; mode++) {
+            bool ta = mode & 1, tb = mode & 2;
+            int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1, ldc = n + 2;
+            float *a = malloc((size_t)(ta ? k : m) * lda * sizeof(float));
+            float *b = malloc((size_t)(tb ? n : k) * ldb * sizeof(float));
+            float *c = malloc((size_t)m * ldc * sizeof(float));
+            double *want = malloc((size_t)m * n * sizeof(double));
+            for (int i = 0; i < (ta ? k : m) * lda; i++) {
+                a[i] = dg_rng_uniform(&rng) - 0.5f;
+            }
+            for (int i = 0; i < (tb ? n : k) * ldb; i++) {
+                b[i] = dg_rng_uniform(&rng) - 0.5f;
+            }
+            for (int i = 0; i < m * ldc; i++) {
+                c[i] = 1.0f;
+            }
+            naive_gemm(ta, tb, m, n, k, a, lda, b, ldb, want);
+            /* alpha 2, beta 0.5 over C = 1: 2 AB + 0.5; the padding of each row untouched */
+            dg_sgemm(ta, tb, m, n, k, 2.0f, a, lda, b, ldb, 0.5f, c, ldc);
+            bool ok = true;
+            for (int i = 0; i < m && ok; i++) {
+                for (int j = 0; j < ldc && ok; j++) {
+                    double w = j < n ? 2.0 * want[(size_t)i * n + j] + 0.5 : 1.0;
+                    double got = c[(size_t)i * ldc + j];
+                    CHECK_MSG(fabs(got - w) <= 1e-4 * (1.0 + sqrt((double)k)),
+                              "%dx%dx%d trans %d%d: c[%d][%d] = %g, want %g", m, n, k, ta, tb, i, j,
+                              got, w);
+                }
+            }
+            free(a);
+            free(b);
+            free(c);
+            free(want);
+        }
+    }
+}
+
+DG_TEST(cpu_floats_finite_finds_any_position)
+{
+    enum { N = 70 };
+    float x[N];
+    for (int i = 0; i < N; i++) {
+        x[i] = (float)i - 30.5f;
+    }
+    for (size_t n = 0; n <= N; n++) {
+        CHECK(dg_floats_finite(x, n));
+    }
+    float bad[] = {NAN, INFINITY, -INFINITY};
+    for (int kind = 0; kind < 3; kind++) {
+        for (size_t at = 0; at < N; at++) {
+            float keep = x[at];
+            x[at] = bad[kind];
+            CHECK_MSG(!dg_floats_finite(x, N), "%g at %zu not found", (double)bad[kind], at);
+            CHECK(dg_floats_finite(x, at)); /* before it, all finite */
+            x[at] = keep;
+        }
+    }
+}
+
+DG_TEST(cpu_pool_range_splits_whole_lines)
+{
+    static const size_t sizes[] = {0, 1, 15, 16, 17, 100, 1000, 100000};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        for (int threads = 1; threads <= 5; threads++) {
+            size_t next = 0;
+            for (int t = 0; t < threads; t++) {
+                size_t first, end;
+                dg_pool_range(sizes[s], t, threads, &first, &end);
+                CHECK(first == next && end >= first && end <= sizes[s]);
+                CHECK(first % 16 == 0);
+                CHECK(end % 16 == 0 || end == sizes[s]);
+                next = end;
+            }
+            CHECK(next == sizes[s]);
+        }
+    }
+}
+
+/* The update split across threads gives the same bits as on one thread, Adam and SGD. */
+DG_TEST(cpu_optimiser_split_matches_one_thread)
+{
+    enum { N = 1000, STEPS = 3 };
+    dg_pool *pool;
+    CHECK_OK(dg_pool_new(2, &pool));
+    for (int kind = 0; kind < 2; kind++) {
+        dg_optim_config cfg = dg_optim_defaults(kind ? DG_OPTIM_SGD : DG_OPTIM_ADAM);
+        dg_optim *one, *split;
+        CHECK_OK(dg_optim_new(&cfg, N, &one));
+        CHECK_OK(dg_optim_new(&cfg, N, &split));
+        static float p1[N], p2[N], g[N];
+        dg_rng rng;
+        dg_rng_seed(&rng, 9);
+        for (int i = 0; i < N; i++) {
+            p1[i] = p2[i] = dg_rng_uniform(&rng) - 0.5f;
+        }
+        for (int step = 0; step < STEPS; step++) {
+            for (int i = 0; i < N; i++) {
+                g[i] = dg_rng_uniform(&rng) - 0.5f;
+            }
+            dg_optim_step(one, p1, g, 1e-2f);
+            dg_optim_step_pool(split, p2, g, 1e-2f, pool);
+        }
+        CHECK(memcmp(p1, p2, sizeof p1) == 0);
+        CHECK(p1[0] != 0.0f);
+        dg_optim_free(one);
+        dg_optim_free(split);
+    }
+    dg_pool_free(pool);
+}
