@@ -4,8 +4,9 @@
 # there. As root it runs apt-get; otherwise it prints the exact command and fails.
 #
 #   build-essential, zlib1g-dev, libpng-dev,     compiler, make and the libraries digits
-#   libjpeg62-turbo-dev, libopenblas-dev,        links (OpenBLAS is loaded at run time;
-#   libmicrohttpd-dev                            libmicrohttpd serves `digits serve`)
+#   libdeflate-dev, libjpeg62-turbo-dev,         links (OpenBLAS is loaded at run time;
+#   libopenblas-dev, libmicrohttpd-dev           libmicrohttpd serves `digits serve`;
+#                                                libdeflate inflates the common PNGs)
 #   clang, clang-format                          the clang -Werror build and make format-check
 #   chromium                                     the browser test of `digits serve` (headless,
 #                                                driven by puppeteer-core: make browser-deps)
@@ -18,7 +19,7 @@
 # install that brings its own npm, counts as there.
 set -eu
 
-packages="build-essential zlib1g-dev libpng-dev libjpeg62-turbo-dev libopenblas-dev
+packages="build-essential zlib1g-dev libpng-dev libdeflate-dev libjpeg62-turbo-dev libopenblas-dev
 libmicrohttpd-dev clang clang-format chromium wrk ca-certificates pkg-config"
 
 missing=""

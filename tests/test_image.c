@@ -80,11 +80,32 @@ static void png_no_flush(png_structp png)
     (void)png;
 }
 
+/* How make_png_with writes the image data: the row filters libpng may choose from
+ * (PNG_FILTER_NONE ... PNG_ALL_FILTERS; 0 for libpng's default), and the size of its
+ * deflate buffer, hence of each IDAT chunk (0 for libpng's default). */
+typedef struct png_writing {
+    int filters;
+    size_t idat_bytes;
+} png_writing;
+
+static int make_png_with(buffer *out, int w, int h, int depth, int color, const uint8_t *samples,
+                         size_t rowbytes, const png_color *palette, int n_palette,
+                         const uint8_t *trans, int n_trans, int interlace, png_writing how);
+
 /* Encodes rows of packed samples (rowbytes each) as a PNG of the given type into *out.
  * palette/trans may be NULL. Returns 1 on success. */
 static int make_png(buffer *out, int w, int h, int depth, int color, const uint8_t *samples,
                     size_t rowbytes, const png_color *palette, int n_palette, const uint8_t *trans,
                     int n_trans, int interlace)
+{
+    png_writing how = {0, 0};
+    return make_png_with(out, w, h, depth, color, samples, rowbytes, palette, n_palette, trans,
+                         n_trans, interlace, how);
+}
+
+static int make_png_with(buffer *out, int w, int h, int depth, int color, const uint8_t *samples,
+                         size_t rowbytes, const png_color *palette, int n_palette,
+                         const uint8_t *trans, int n_trans, int interlace, png_writing how)
 {
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
     png_infop info = png ? png_create_info_struct(png) : NULL;
@@ -105,6 +126,12 @@ static int make_png(buffer *out, int w, int h, int depth, int color, const uint8
     }
     if (trans) {
         png_set_tRNS(png, info, trans, n_trans, NULL);
+    }
+    if (how.filters) {
+        png_set_filter(png, PNG_FILTER_TYPE_BASE, how.filters);
+    }
+    if (how.idat_bytes) {
+        png_set_compression_buffer_size(png, how.idat_bytes);
     }
     png_write_info(png, info);
     png_bytep *rows = malloc(sizeof *rows * (size_t)h);
@@ -293,6 +320,49 @@ DG_TEST(image_png_round_trip)
     CHECK_STATUS(dg_image_save_png(tmp_path(dir, "bad.png"), img), DG_ERR_ARG);
     img->channels = 1;
     dg_image_free(img);
+}
+
+/* The common PNGs are read without libpng (image_png_direct.c): every row filter, one or
+ * many IDAT chunks, grey, RGB and RGBA give back the pixels libpng wrote; a damaged one
+ * still gets libpng's message. */
+DG_TEST(image_png_direct_reader)
+{
+    enum { W = 61, H = 23 };
+    static const int filters[6] = {PNG_FILTER_NONE, PNG_FILTER_SUB,   PNG_FILTER_UP,
+                                   PNG_FILTER_AVG,  PNG_FILTER_PAETH, PNG_ALL_FILTERS};
+    static const int colors[3] = {PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_RGB,
+                                  PNG_COLOR_TYPE_RGB_ALPHA};
+    uint8_t px[W * H * 4];
+    uint32_t state = 12345;
+    for (int i = 0; i < W * H * 4; i++) {
+        state = state * 1103515245u + 12345u;
+        int y = i / (W * 4), x = i % (W * 4);
+        /* smooth ramps (Up, Average and Paeth pay) with noise on some rows (None pays) */
+        px[i] = (uint8_t)(y % 5 == 0 ? (int)(state >> 24) : 3 * x + 5 * y);
+    }
+    for (int c = 0; c < 3; c++) {
+        int comps = c == 0 ? 1 : c == 1 ? 3 : 4;
+        for (int f = 0; f < 6; f++) {
+            buffer b = {0};
+            png_writing how = {filters[f], f == 5 ? 64 : 0}; /* many small IDATs */
+            CHECK(make_png_with(&b, W, H, 8, colors[c], px, (size_t)W * comps, NULL, 0, NULL, 0, 0,
+                                how));
+            dg_image *img = NULL;
+            LOAD_MEM(b, img, W, H, comps);
+            for (int y = 0; y < H; y++) {
+                CHECK_MSG(memcmp(img->pixels + (size_t)y * W * comps, px + (size_t)y * W * comps,
+                                 (size_t)W * comps) == 0,
+                          "colour type %d, filters %d: row %d differs", colors[c], filters[f], y);
+            }
+            dg_image_free(img);
+            /* a flipped bit in the last IDAT's CRC (before the 12 bytes of IEND): libpng's
+             * message, not a picture */
+            b.data[b.n - 14] ^= 0x10;
+            CHECK_STATUS(dg_image_load_memory(b.data, b.n, &img), DG_ERR_FORMAT);
+            CHECK_MSG(strstr(dg_last_error(), "CRC") != NULL, "%s", dg_last_error());
+            free(b.data);
+        }
+    }
 }
 
 /* ---------------------------------------------------------------- JPEG (libjpeg) */

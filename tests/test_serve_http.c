@@ -306,22 +306,35 @@ DG_TEST(serve_http_endpoints_and_errors)
     CHECK(sent);
     CHECK_MSG(s_partial == 0 || s_partial == 400, "truncated body: %d", s_partial);
 
-    /* a chunked body past the limit closes the connection; a small one is answered */
-    fd = connect_to(t.port);
-    CHECK(fd >= 0);
+    /* a chunked body past the limit is answered 413 when it ends; one going on for more
+     * than 1 MiB past it has its connection closed; a small one is answered */
     const char *chunked_head = "POST /api/predict HTTP/1.1\r\nHost: x\r\n"
                                "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
-    sent = send_all(fd, chunked_head, strlen(chunked_head));
     static char chunk[8192 + 16];
     int head_n = snprintf(chunk, sizeof chunk, "2000\r\n");
     memset(chunk + head_n, 'x', 8192);
     memcpy(chunk + head_n + 8192, "\r\n", 2);
+    fd = connect_to(t.port);
+    CHECK(fd >= 0);
+    sent = send_all(fd, chunked_head, strlen(chunked_head));
     for (int i = 0; sent && i < 12; i++) { /* 96 KB > 64 KB */
         sent = send_all(fd, chunk, (size_t)head_n + 8194);
     }
+    sent = sent && send_all(fd, "0\r\n\r\n", 5);
     int s_chunked = read_response(fd, out, sizeof out);
     close(fd);
-    CHECK_MSG(s_chunked == 0 || s_chunked == 413, "oversized chunked body: %d", s_chunked);
+    CHECK(sent);
+    CHECK_MSG(s_chunked == 413 && strstr(out, "{\"error\":\"body too large"),
+              "oversized chunked body: %d %s", s_chunked, out);
+    fd = connect_to(t.port);
+    CHECK(fd >= 0);
+    sent = send_all(fd, chunked_head, strlen(chunked_head));
+    for (int i = 0; sent && i < 160; i++) { /* 1.3 MB: more than 1 MiB past 64 KB */
+        sent = send_all(fd, chunk, (size_t)head_n + 8194);
+    }
+    s_chunked = read_response(fd, out, sizeof out);
+    close(fd);
+    CHECK_MSG(s_chunked <= 0, "endless chunked body: %d", s_chunked);
     s_chunked = exchange(t.port,
                          "POST /api/predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                          "Connection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n",

@@ -6,8 +6,10 @@
  *   1. its raw target is kept (the URI log callback, before libmicrohttpd decodes it);
  *   2. headers in: too many open connections is a 503, else dg_api_precheck may answer
  *      (404, 405, 411, 413, 415) before any body is read;
- *   3. body chunks are kept up to the api's limit; a chunked body past it closes the
- *      connection (a Content-Length past it was refused in step 2);
+ *   3. body chunks are kept up to the api's limit (a Content-Length past it was refused
+ *      in step 2); a chunked body past it is read on without being kept and answered 413
+ *      when it ends, unless more than DROP_MAX bytes (or the limit, when larger) come
+ *      after the limit: then the connection is closed;
  *   4. body complete: dg_api_handle answers; the response gets its security headers.
  * Stopping: no new connections (quiesce), the requests under way finish, then the
  * threads end.
@@ -32,6 +34,9 @@
     "frame-ancestors 'none'"
 #define API_CSP "default-src 'none'; frame-ancestors 'none'"
 
+/* Bytes of a chunked body past the limit read (and dropped) before giving up on it. */
+#define DROP_MAX (1024u * 1024u)
+
 struct dg_server {
     struct MHD_Daemon *daemon;
     dg_api *api;
@@ -45,8 +50,9 @@ struct dg_server {
 /* One request's state, from its target to its completion. */
 typedef struct request {
     char *target;
-    bool started; /* the headers were checked and the body is being read */
-    bool too_large;
+    bool started;     /* the headers were checked and the body is being read */
+    bool too_large;   /* a chunked body went past the limit: its bytes are dropped */
+    size_t n_dropped; /* how many */
     uint8_t *body;
     size_t n, cap;
 } request;
@@ -203,11 +209,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES; /* the body, if any, comes next */
     }
     if (*upload_data_size > 0) {
-        if (!keep_body(s, r, upload_data, *upload_data_size)) {
-            return MHD_NO; /* a chunked body past the limit: the connection is closed */
+        if (!r->too_large && !keep_body(s, r, upload_data, *upload_data_size)) {
+            /* a chunked body past the limit: dropped from here on */
+            r->too_large = true;
+            free(r->body);
+            r->body = NULL;
+            r->n = r->cap = 0;
+        }
+        if (r->too_large) {
+            r->n_dropped += *upload_data_size;
+            size_t max = dg_api_max_body(s->api);
+            if (r->n_dropped > (max > DROP_MAX ? max : DROP_MAX)) {
+                return MHD_NO; /* and still going: the connection is closed */
+            }
         }
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    if (r->too_large) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "body too large: at most %zu bytes", dg_api_max_body(s->api));
+        return send_error(c, 413, msg);
     }
     dg_http_request req = make_request(c, r, method);
     dg_http_response resp;

@@ -1,6 +1,7 @@
 /*
  * image.h - private to the image readers: image.c (dg_image, PNG, JPEG, loading by
- * content) and image_pnm_bmp.c (PGM/PPM and BMP). Every message starts with the file's
+ * content), image_png_direct.c (the common PNG without libpng) and image_pnm_bmp.c
+ * (PGM/PPM and BMP). Every message starts with the file's
  * name, "(memory)" for dg_image_load_memory.
  */
 #ifndef DG_IMAGE_H
@@ -18,5 +19,11 @@ dg_status dg_image_new_named(const char *name, int w, int h, int channels, dg_im
  * "P6" (dg_pnm_decode) or "BM" (dg_bmp_decode). On failure *out is untouched. */
 dg_status dg_pnm_decode(const uint8_t *data, size_t n_bytes, const char *name, dg_image **out);
 dg_status dg_bmp_decode(const uint8_t *data, size_t n_bytes, const char *name, dg_image **out);
+
+/* image_png_direct.c: the common PNG (8-bit grey, RGB or RGBA, not interlaced, no palette
+ * or transparency chunk), read without libpng. data starts with the PNG signature. True
+ * with *out set when the file was read; false, *out untouched and no message set, when
+ * libpng is to read it instead: the file is of another kind, unusual or damaged. */
+bool dg_png_decode_direct(const uint8_t *data, size_t n_bytes, const char *name, dg_image **out);
 
 #endif

@@ -140,38 +140,59 @@ typedef struct bg_cells {
     const uint8_t *desk;    /* the desk's cells, which take no part, or NULL */
 } bg_cells;
 
-/* Cell sums and extremes of both planes, and their mean. */
-static void cell_stats(const dg_prep *p, bg_cells *g)
+/* Cell sums and extremes of both planes, and their mean. A row of cells at a time: the
+ * columns' sums and extremes over its rows first (loops along whole rows, which
+ * vectorise), then each cell's over its columns. */
+static dg_status cell_stats(const dg_prep *p, bg_cells *g)
 {
-    for (int i = 0; i < g->n; i++) {
-        g->min_lo[i] = 255;
-        g->max_hi[i] = 0;
-        g->count[i] = 0;
+    int w = p->w;
+    uint32_t *col_sum = malloc(2 * sizeof *col_sum * (size_t)w); /* [2][w] lo, hi */
+    uint8_t *col_ext = malloc(2 * (size_t)w);                    /* [2][w] min lo, max hi */
+    if (!col_sum || !col_ext) {
+        free(col_sum);
+        free(col_ext);
+        return dg_prep_nomem();
     }
-    for (int y = 0; y < p->h; y++) {
-        int gy = y / p->bs;
-        const uint8_t *lo = p->lo + (size_t)y * p->w, *hi = p->hi + (size_t)y * p->w;
+    uint32_t *s_lo = col_sum, *s_hi = col_sum + w;
+    uint8_t *mn = col_ext, *mx = col_ext + w;
+    for (int gy = 0; gy < p->bgh; gy++) {
+        int y0 = gy * p->bs, y1 = y0 + p->bs < p->h ? y0 + p->bs : p->h;
+        memset(col_sum, 0, 2 * sizeof *col_sum * (size_t)w);
+        memset(mn, 255, (size_t)w);
+        memset(mx, 0, (size_t)w);
+        for (int y = y0; y < y1; y++) {
+            const uint8_t *lo = p->lo + (size_t)y * w, *hi = p->hi + (size_t)y * w;
+            for (int x = 0; x < w; x++) {
+                s_lo[x] += lo[x];
+                s_hi[x] += hi[x];
+                mn[x] = lo[x] < mn[x] ? lo[x] : mn[x];
+                mx[x] = hi[x] > mx[x] ? hi[x] : mx[x];
+            }
+        }
         for (int gx = 0; gx < p->bgw; gx++) {
-            int x0 = gx * p->bs, x1 = x0 + p->bs < p->w ? x0 + p->bs : p->w;
-            uint32_t s_lo = 0, s_hi = 0;
-            uint8_t mn = 255, mx = 0;
+            int x0 = gx * p->bs, x1 = x0 + p->bs < w ? x0 + p->bs : w;
+            uint32_t sum_lo = 0, sum_hi = 0;
+            uint8_t cell_mn = 255, cell_mx = 0;
             for (int x = x0; x < x1; x++) {
-                s_lo += lo[x];
-                s_hi += hi[x];
-                mn = lo[x] < mn ? lo[x] : mn;
-                mx = hi[x] > mx ? hi[x] : mx;
+                sum_lo += s_lo[x];
+                sum_hi += s_hi[x];
+                cell_mn = mn[x] < cell_mn ? mn[x] : cell_mn;
+                cell_mx = mx[x] > cell_mx ? mx[x] : cell_mx;
             }
             int c = gy * p->bgw + gx;
-            g->sum[2 * c] += s_lo;
-            g->sum[2 * c + 1] += s_hi;
-            g->min_lo[c] = mn < g->min_lo[c] ? mn : g->min_lo[c];
-            g->max_hi[c] = mx > g->max_hi[c] ? mx : g->max_hi[c];
-            g->count[c] += (float)(x1 - x0);
+            g->sum[2 * c] = sum_lo;
+            g->sum[2 * c + 1] = sum_hi;
+            g->min_lo[c] = cell_mn;
+            g->max_hi[c] = cell_mx;
+            g->count[c] = (float)((x1 - x0) * (y1 - y0));
         }
     }
+    free(col_sum);
+    free(col_ext);
     for (int c = 0; c < g->n; c++) {
         g->mid[c] = (float)((g->sum[2 * c] + g->sum[2 * c + 1]) / (2.0 * g->count[c]));
     }
+    return DG_OK;
 }
 
 /*
@@ -294,11 +315,17 @@ static void polarity_refs(const dg_prep *p, bg_cells *g, int global)
                 g->ref[c] = global_ref;
                 continue;
             }
-            for (int yy = gy - POLARITY_RADIUS; yy <= gy + POLARITY_RADIUS; yy++) {
-                for (int xx = gx - POLARITY_RADIUS; xx <= gx + POLARITY_RADIUS; xx++) {
-                    if (yy >= 0 && yy < p->bgh && xx >= 0 && xx < p->bgw &&
-                        !(g->desk && g->desk[yy * p->bgw + xx])) {
-                        g->window[n++] = g->mid[yy * p->bgw + xx];
+            /* the window clipped to the grid, the desk's cells left out */
+            int y0 = gy - POLARITY_RADIUS < 0 ? 0 : gy - POLARITY_RADIUS;
+            int y1 = gy + POLARITY_RADIUS < p->bgh ? gy + POLARITY_RADIUS : p->bgh - 1;
+            int x0 = gx - POLARITY_RADIUS < 0 ? 0 : gx - POLARITY_RADIUS;
+            int x1 = gx + POLARITY_RADIUS < p->bgw ? gx + POLARITY_RADIUS : p->bgw - 1;
+            for (int yy = y0; yy <= y1; yy++) {
+                const float *mid = g->mid + (size_t)yy * p->bgw;
+                const uint8_t *desk = g->desk ? g->desk + (size_t)yy * p->bgw : NULL;
+                for (int xx = x0; xx <= x1; xx++) {
+                    if (!desk || !desk[xx]) {
+                        g->window[n++] = mid[xx];
                     }
                 }
             }
@@ -357,37 +384,58 @@ static dg_status cell_medians(dg_prep *p)
     if (!hist) {
         return dg_prep_nomem();
     }
+    /* each cell's sample count and darkest and brightest sample: the median is looked
+     * for from the darkest up, and only the bins between them are cleared for the next
+     * row of cells (on a blank page both are often the same bin) */
+    uint32_t *count = calloc((size_t)p->bgw, sizeof *count);
+    uint8_t *range = malloc(2 * (size_t)p->bgw);
+    if (!count || !range) {
+        free(hist);
+        free(count);
+        free(range);
+        return dg_prep_nomem();
+    }
     const uint8_t *plane = p->dark ? p->lo : p->hi;
     int step = p->bs >= 8 ? 2 : 1; /* a quarter of the pixels of a big cell give its median */
     for (int gy = 0; gy < p->bgh; gy++) {
         int y1 = (gy + 1) * p->bs < p->h ? (gy + 1) * p->bs : p->h;
-        memset(hist, 0, sizeof *hist * (size_t)p->bgw * 256);
+        memset(count, 0, sizeof *count * (size_t)p->bgw);
+        memset(range, 255, (size_t)p->bgw);
+        memset(range + p->bgw, 0, (size_t)p->bgw);
         for (int y = gy * p->bs; y < y1; y += step) {
             const uint8_t *row = plane + (size_t)y * p->w;
             for (int gx = 0; gx < p->bgw; gx++) {
                 uint32_t *h = hist + (size_t)gx * 256;
                 int x0 = gx * p->bs, x1 = x0 + p->bs < p->w ? x0 + p->bs : p->w;
+                uint8_t lo = range[gx], hi = range[p->bgw + gx];
                 for (int x = x0; x < x1; x += step) {
                     h[row[x]]++;
+                    lo = row[x] < lo ? row[x] : lo;
+                    hi = row[x] > hi ? row[x] : hi;
                 }
+                count[gx] += (uint32_t)((x1 - x0 + step - 1) / step);
+                range[gx] = lo;
+                range[p->bgw + gx] = hi;
             }
         }
         for (int gx = 0; gx < p->bgw; gx++) {
             int c = gy * p->bgw + gx;
-            const uint32_t *h = hist + (size_t)gx * 256;
-            uint32_t n = 0, acc = 0;
-            for (int v = 0; v < 256; v++) {
-                n += h[v];
-            }
-            uint32_t half = (n + 1) / 2;
-            int v = 0;
+            uint32_t *h = hist + (size_t)gx * 256;
+            uint32_t half = (count[gx] + 1) / 2, acc = 0;
+            int v = range[gx]; /* the bins below it are empty */
             while (v < 255 && acc + h[v] < half) {
                 acc += h[v++];
             }
             p->bg[c] = (float)v;
+            int lo = range[gx], hi = range[p->bgw + gx];
+            if (lo <= hi) {
+                memset(h + lo, 0, sizeof *h * (size_t)(hi - lo + 1));
+            }
         }
     }
     free(hist);
+    free(count);
+    free(range);
     return DG_OK;
 }
 
@@ -466,8 +514,10 @@ dg_status dg_prep_background(dg_prep *p)
     g.count = cell + 5 * n_cells;
     g.window = cell + 6 * n_cells;
     int global = L <= BG_GLOBAL_SIDE;
-    cell_stats(p, &g);
-    dg_status st = global ? DG_OK : find_desk(p, &g);
+    dg_status st = cell_stats(p, &g);
+    if (st == DG_OK && !global) {
+        st = find_desk(p, &g);
+    }
     if (st != DG_OK) {
         free(g.sum);
         free(cell);
@@ -548,8 +598,16 @@ dg_status dg_prep_residuals(dg_prep *p, uint32_t hist[511])
         for (int gx = 0; gx < p->bgw; gx++) {
             cells[gx] = g0[gx] + f * (g1[gx] - g0[gx]);
         }
-        /* horizontal: flat before the first and after the last centre, linear between */
-        for (int gx = -1; gx < p->bgw; gx++) {
+        /* horizontal: flat before the first and after the last centre, linear between;
+         * a row of equal cells is that level throughout (every slope is 0) */
+        int level = 1;
+        for (int gx = 1; gx < p->bgw && level; gx++) {
+            level = cells[gx] == cells[0];
+        }
+        for (int x = 0; level && x < p->w; x++) {
+            bgrow[x] = cells[0];
+        }
+        for (int gx = -1; !level && gx < p->bgw; gx++) {
             int x0 = gx < 0 ? 0 : (int)((float)gx * p->bs + half);
             int x1 = gx + 1 < p->bgw ? (int)((float)(gx + 1) * p->bs + half) : p->w;
             x1 = x1 > p->w ? p->w : x1;
@@ -561,35 +619,53 @@ dg_status dg_prep_residuals(dg_prep *p, uint32_t hist[511])
             }
         }
         const uint8_t *v = plane + (size_t)y * p->w;
+        int w = p->w; /* not reread after each byte stored: the loops vectorise */
         uint8_t *out = p->ink->pixels + (size_t)y * p->w;
         if (p->dark) {
             /* Light falls on ink and paper alike: dark ink is measured relative to the
              * paper's brightness, so strokes in a shadow keep their weight. */
-            for (int x = 0; x < p->w; x++) {
+            for (int x = 0; x < w; x++) {
                 float b = bgrow[x];
                 float r = (b - (float)v[x]) * 255.0f / (b > 24.0f ? b : 24.0f);
                 r = r < -255.0f ? -255.0f : r > 255.0f ? 255.0f : r;
                 rrow[x] = (int16_t)(r + 255.5f) - 255; /* rounded */
             }
         } else {
-            for (int x = 0; x < p->w; x++) {
+            for (int x = 0; x < w; x++) {
                 float r = (float)v[x] - bgrow[x];
                 r = r < -255.0f ? -255.0f : r > 255.0f ? 255.0f : r;
                 rrow[x] = (int16_t)(r + 255.5f) - 255;
             }
         }
-        for (int x = 0; x < p->w; x++) {
+        for (int x = 0; x < w; x++) {
             int r = rrow[x];
             out[x] = (uint8_t)(r < 0 ? 0 : r);
         }
         int x = 0;
-        for (; x + 4 <= p->w; x += 4) {
+        for (; x + 32 <= w; x += 32) {
+            /* a block of paper exactly at the background level is one count */
+            int any = 0;
+            for (int k = x; k < x + 32; k++) {
+                any |= rrow[k];
+            }
+            if (!any) {
+                sub[0][255] += 32;
+                continue;
+            }
+            for (int k = x; k < x + 32; k += 4) {
+                sub[0][rrow[k] + 255]++;
+                sub[1][rrow[k + 1] + 255]++;
+                sub[2][rrow[k + 2] + 255]++;
+                sub[3][rrow[k + 3] + 255]++;
+            }
+        }
+        for (; x + 4 <= w; x += 4) {
             sub[0][rrow[x] + 255]++;
             sub[1][rrow[x + 1] + 255]++;
             sub[2][rrow[x + 2] + 255]++;
             sub[3][rrow[x + 3] + 255]++;
         }
-        for (; x < p->w; x++) {
+        for (; x < w; x++) {
             sub[0][rrow[x] + 255]++;
         }
         if (p->desk && desk_row(p, y, deskrow)) {

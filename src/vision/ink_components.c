@@ -52,8 +52,10 @@ static dg_status alloc_cells(dg_prep *p)
     return DG_OK;
 }
 
-/* Residuals to ink values (step 3 of ink.c), strong counts and faint flags per cell. */
-static void classify(dg_prep *p)
+/* Residuals to ink values (step 3 of ink.c), strong counts and faint flags per cell. A
+ * row of cells at a time: the columns' counts over its rows first (loops along whole
+ * rows), then each cell's over its columns. */
+static dg_status classify(dg_prep *p)
 {
     uint8_t lut[256];
     int strong_from = (int)floorf(p->t_high) + 1; /* r8 > t_high */
@@ -66,27 +68,61 @@ static void classify(dg_prep *p)
         }
     }
     p->strong_v = strong_from <= 255 ? lut[strong_from] : 256;
-    for (int y = 0; y < p->h; y++) {
-        uint8_t *px = p->ink->pixels + (size_t)y * p->w;
-        int cy = y / p->cs;
-        for (int cx = 0; cx < p->cgw; cx++) {
-            int x0 = cx * p->cs, x1 = x0 + p->cs < p->w ? x0 + p->cs : p->w;
+    /* in locals: a byte stored into the ink map may alias *p, which would be reread */
+    int w = p->w, h = p->h, cs = p->cs, cgw = p->cgw;
+    uint32_t *col_strong = malloc(sizeof *col_strong * (size_t)w);
+    uint8_t *col_any = malloc((size_t)w);
+    if (!col_strong || !col_any) {
+        free(col_strong);
+        free(col_any);
+        return dg_prep_nomem();
+    }
+    for (int cy = 0; cy < p->cgh; cy++) {
+        int y0 = cy * cs, y1 = y0 + cs < h ? y0 + cs : h;
+        memset(col_strong, 0, sizeof *col_strong * (size_t)w);
+        memset(col_any, 0, (size_t)w);
+        for (int y = y0; y < y1; y++) {
+            uint8_t *px = p->ink->pixels + (size_t)y * w;
+            for (int x = 0; x < w; x++) {
+                col_strong[x] += px[x] >= strong_from;
+            }
+            /* lut[0] is 0: the blocks of paper without ink are left as they are */
+            int b = 0;
+            for (; b + 32 <= w; b += 32) {
+                unsigned any_ink = 0;
+                for (int k = b; k < b + 32; k++) {
+                    any_ink |= px[k];
+                }
+                for (int k = b; any_ink && k < b + 32; k++) {
+                    px[k] = lut[px[k]];
+                }
+            }
+            for (; b < w; b++) {
+                px[b] = lut[px[b]];
+            }
+            for (int x = 0; x < w; x++) {
+                col_any[x] |= px[x];
+            }
+        }
+        for (int cx = 0; cx < cgw; cx++) {
+            int x0 = cx * cs, x1 = x0 + cs < w ? x0 + cs : w;
             uint32_t n_strong = 0;
             unsigned any = 0;
             for (int x = x0; x < x1; x++) {
-                int r = px[x];
-                n_strong += r >= strong_from;
-                px[x] = lut[r];
-                any |= px[x];
+                n_strong += col_strong[x];
+                any |= col_any[x];
             }
-            size_t c = (size_t)cy * p->cgw + cx;
-            p->strong[c] += n_strong;
-            p->weak[c] |= any != 0;
+            size_t c = (size_t)cy * cgw + cx;
+            p->strong[c] = n_strong;
+            p->weak[c] = any != 0;
         }
     }
+    free(col_strong);
+    free(col_any);
     for (size_t c = 0; c < (size_t)p->cgw * p->cgh; c++) {
         p->on[c] = p->strong[c] > 0;
     }
+    return DG_OK;
 }
 
 /* ---------------------------------------------------------------- lines */
@@ -570,8 +606,10 @@ dg_status dg_prep_find_components(dg_prep *p)
     if (st != DG_OK) {
         return st;
     }
-    classify(p);
-    st = peel_lines(p, p->cgw, p->cgh, 1, (size_t)p->cgw);
+    st = classify(p);
+    if (st == DG_OK) {
+        st = peel_lines(p, p->cgw, p->cgh, 1, (size_t)p->cgw);
+    }
     if (st == DG_OK) {
         st = peel_lines(p, p->cgh, p->cgw, (size_t)p->cgw, 1);
     }

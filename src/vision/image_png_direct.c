@@ -1,0 +1,236 @@
+/*
+ * image_png_direct.c - the common PNG, read without libpng: 8-bit grey, RGB or RGBA, not
+ * interlaced, no palette and no tRNS chunk, which is what drawing programs, browsers'
+ * canvases and screenshots save. The image data is inflated in one call by libdeflate
+ * (many times faster than zlib's streaming inflate on the long runs of a drawing) and the
+ * rows unfiltered here. Anything else, and anything unusual or damaged about one of these
+ * files, is left to libpng (image.c), whose messages and checks then apply as before; so
+ * a file read here gives exactly the pixels libpng gives it.
+ *
+ * A PNG, byte by byte (big-endian u32s):
+ *   8-byte signature 89 50 4E 47 0D 0A 1A 0A
+ *   chunks: u32 length, 4-byte type, `length` bytes of data, u32 CRC-32 of type and data
+ *   IHDR first (13 bytes): u32 width, u32 height, u8 bit depth, u8 colour type (0 grey,
+ *        2 RGB, 3 palette, 4 grey+alpha, 6 RGBA), u8 compression 0, u8 filter method 0,
+ *        u8 interlace (0 none, 1 Adam7)
+ *   IDAT chunks, consecutive: together one zlib stream of the raw rows, each one filter
+ *        byte (0 none, 1 sub, 2 up, 3 average, 4 Paeth) then width * channels samples
+ *   IEND, and chunks after the image data, are not read (libpng does not read them either).
+ * Left to libpng: other depths and colour types, interlacing, palettes (PLTE) and tRNS,
+ * critical chunks other than IHDR and IDAT, a bad CRC anywhere before the end of the image
+ * data, a chunk longer than libpng accepts, a zlib stream whose window is smaller than the
+ * image's rows, that fails its Adler-32, leaves bytes over or gives more or fewer rows than
+ * the image has.
+ */
+#include "vision/image.h"
+
+#include <libdeflate.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* libpng's default limit on an ancillary chunk's length (PNG_USER_CHUNK_MALLOC_MAX). */
+#define PNG_ANCILLARY_MAX 8000000u
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The image data's bytes: where the IDAT chunks are. */
+typedef struct idat_span {
+    const uint8_t *first; /* data of the only IDAT chunk, when there is one */
+    size_t n_chunks, n_bytes;
+} idat_span;
+
+/*
+ * Walks the chunks after IHDR up to the end of the image data, checking each CRC. True
+ * when the file is one this reader takes (see the file comment); span then says where the
+ * image data is. raw_bytes is the inflated size of the image data, for libpng's limit on
+ * an IDAT chunk's length.
+ */
+static bool walk_chunks(const uint8_t *data, size_t n_bytes, size_t raw_bytes, idat_span *span)
+{
+    size_t pos = 8 + 25; /* the signature and IHDR */
+    bool in_idat = false, idat_done = false;
+    *span = (idat_span){0};
+    while (!idat_done) {
+        if (n_bytes - pos < 12) {
+            return in_idat; /* the data ends after whole IDAT chunks: libpng reads no more */
+        }
+        uint32_t len = be32(data + pos);
+        const uint8_t *type = data + pos + 4;
+        if (len > 0x7fffffffu || len > n_bytes - pos - 12) {
+            return false;
+        }
+        bool is_idat = memcmp(type, "IDAT", 4) == 0;
+        if (in_idat && !is_idat) {
+            break; /* the image data is over; libpng stops reading here */
+        }
+        if (is_idat ? len > raw_bytes : len > PNG_ANCILLARY_MAX) {
+            return false;
+        }
+        /* critical chunks (upper-case first letter) other than IDAT: PLTE, IEND, unknown */
+        bool critical = !(type[0] & 0x20);
+        if ((critical && !is_idat) || !memcmp(type, "tRNS", 4)) {
+            return false;
+        }
+        if (libdeflate_crc32(0, type, (size_t)len + 4) != be32(data + pos + 8 + len)) {
+            return false;
+        }
+        if (is_idat) {
+            in_idat = true;
+            span->first = span->n_chunks == 0 ? data + pos + 8 : span->first;
+            span->n_chunks++;
+            span->n_bytes += len;
+        }
+        pos += (size_t)len + 12;
+        idat_done = pos == n_bytes && in_idat;
+    }
+    return in_idat;
+}
+
+/* The IDAT chunks' data in one buffer: the only chunk's own bytes, or a new copy of all
+ * (*owned, to free). NULL when out of memory. */
+static const uint8_t *join_idat(const uint8_t *data, const idat_span *span, uint8_t **owned)
+{
+    *owned = NULL;
+    if (span->n_chunks == 1) {
+        return span->first;
+    }
+    uint8_t *joined = malloc(span->n_bytes ? span->n_bytes : 1);
+    if (!joined) {
+        return NULL;
+    }
+    size_t pos = (size_t)(span->first - data) - 8, done = 0;
+    for (size_t k = 0; k < span->n_chunks; k++) {
+        uint32_t len = be32(data + pos);
+        memcpy(joined + done, data + pos + 8, len);
+        done += len;
+        pos += (size_t)len + 12;
+    }
+    *owned = joined;
+    return joined;
+}
+
+static inline uint8_t paeth(int a, int b, int c)
+{
+    int p = a + b - c;
+    int pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
+    return (uint8_t)(pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+}
+
+/* One row unfiltered: out[n] from the filtered raw[n] and the row above, prior[n] (zeros
+ * for the first row); bpp bytes a pixel. False for an unknown filter type. */
+static bool unfilter_row(int filter, const uint8_t *restrict raw, const uint8_t *restrict prior,
+                         uint8_t *restrict out, size_t n, size_t bpp)
+{
+    switch (filter) {
+    case 0:
+        memcpy(out, raw, n);
+        return true;
+    case 1:
+        memcpy(out, raw, bpp);
+        for (size_t i = bpp; i < n; i++) {
+            out[i] = (uint8_t)(raw[i] + out[i - bpp]);
+        }
+        return true;
+    case 2: {
+        size_t i = 0;
+        for (; i + 32 <= n; i += 32) { /* blocks of a known size, which the compiler vectorises */
+            for (size_t k = i; k < i + 32; k++) {
+                out[k] = (uint8_t)(raw[k] + prior[k]);
+            }
+        }
+        for (; i < n; i++) {
+            out[i] = (uint8_t)(raw[i] + prior[i]);
+        }
+        return true;
+    }
+    case 3:
+        for (size_t i = 0; i < bpp; i++) {
+            out[i] = (uint8_t)(raw[i] + (prior[i] >> 1));
+        }
+        for (size_t i = bpp; i < n; i++) {
+            out[i] = (uint8_t)(raw[i] + ((out[i - bpp] + prior[i]) >> 1));
+        }
+        return true;
+    case 4:
+        for (size_t i = 0; i < bpp; i++) {
+            out[i] = (uint8_t)(raw[i] + prior[i]); /* paeth(0, b, 0) is b */
+        }
+        for (size_t i = bpp; i < n; i++) {
+            out[i] = (uint8_t)(raw[i] + paeth(out[i - bpp], prior[i], prior[i - bpp]));
+        }
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Inflates the image data and unfilters its rows into a new image. False when the stream
+ * is not exactly the image's rows (libpng then says what is wrong). */
+static bool inflate_rows(const uint8_t *z, size_t n_z, int w, int h, int channels, const char *name,
+                         dg_image **out)
+{
+    /* zlib header: CM 8 (deflate) and the window, 2^(CINFO + 8) bytes. zlib (so libpng)
+     * refuses a match further back than the window; libdeflate does not look, so a window
+     * smaller than the rows (libpng's writer declares small ones for small images) is only
+     * taken when no match can reach past it. */
+    size_t stride = (size_t)w * (size_t)channels, raw_bytes = (stride + 1) * (size_t)h;
+    if (n_z < 2 || (z[0] & 0x0f) != 8 || (z[0] >> 4 < 7 && raw_bytes > 256u << (z[0] >> 4))) {
+        return false;
+    }
+    uint8_t *raw = malloc(raw_bytes);
+    struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+    bool ok = raw && d;
+    size_t in_used = 0, out_made = 0;
+    if (ok) {
+        ok = libdeflate_zlib_decompress_ex(d, z, n_z, raw, raw_bytes, &in_used, &out_made) ==
+                 LIBDEFLATE_SUCCESS &&
+             in_used == n_z && out_made == raw_bytes;
+    }
+    libdeflate_free_decompressor(d);
+    dg_image *img = NULL;
+    uint8_t *zeros = ok ? calloc(stride, 1) : NULL; /* the row above the first */
+    ok = ok && zeros && dg_image_new_named(name, w, h, channels, &img) == DG_OK;
+    for (int y = 0; ok && y < h; y++) {
+        const uint8_t *r = raw + (size_t)y * (stride + 1);
+        uint8_t *row = img->pixels + (size_t)y * stride;
+        ok = unfilter_row(r[0], r + 1, y > 0 ? row - stride : zeros, row, stride, (size_t)channels);
+    }
+    free(zeros);
+    free(raw);
+    if (!ok) {
+        dg_image_free(img);
+        return false;
+    }
+    *out = img;
+    return true;
+}
+
+bool dg_png_decode_direct(const uint8_t *data, size_t n_bytes, const char *name, dg_image **out)
+{
+    /* signature (checked by the caller), then IHDR: length 13 and its CRC */
+    if (n_bytes < 8 + 25 || be32(data + 8) != 13 || memcmp(data + 12, "IHDR", 4) != 0 ||
+        libdeflate_crc32(0, data + 12, 17) != be32(data + 29)) {
+        return false;
+    }
+    const uint8_t *ihdr = data + 16;
+    uint32_t w = be32(ihdr), h = be32(ihdr + 4);
+    int depth = ihdr[8], color = ihdr[9];
+    int channels = color == 0 ? 1 : color == 2 ? 3 : color == 6 ? 4 : 0;
+    if (depth != 8 || channels == 0 || ihdr[10] != 0 || ihdr[11] != 0 || ihdr[12] != 0 || w == 0 ||
+        h == 0 || (uint64_t)w * h > DG_IMAGE_MAX_PIXELS) {
+        return false;
+    }
+    size_t raw_bytes = ((size_t)w * (size_t)channels + 1) * (size_t)h;
+    idat_span span;
+    if (!walk_chunks(data, n_bytes, raw_bytes, &span)) {
+        return false;
+    }
+    uint8_t *owned;
+    const uint8_t *z = join_idat(data, &span, &owned);
+    bool ok = z && inflate_rows(z, span.n_bytes, (int)w, (int)h, channels, name, out);
+    free(owned);
+    return ok;
+}
