@@ -344,3 +344,35 @@ DG_TEST(segment_number_on_a_page_on_a_desk)
         dg_image_free(img);
     }
 }
+
+/* Single digits and pairs on a page under a curved hard shadow, 20-60% darker, as a hand
+ * or a phone's corner casts it: the shadow's edge is no digit, wherever it runs. */
+DG_TEST(segment_digits_beside_a_curved_shadow)
+{
+    static const char *const numbers[] = {"2", "7", "40", "5", "83", "1", "6", "29",
+                                          "3", "8", "14", "0", "65", "9", "4", "72"};
+    int right = 0, n = (int)(sizeof numbers / sizeof numbers[0]);
+    for (int i = 0; i < n; i++) {
+        dg_rng rng;
+        dg_rng_seed(&rng, 300 + (uint64_t)i);
+        dg_synth_style st;
+        dg_synth_style_default(&st);
+        st.paper[0] = st.paper[1] = st.paper[2] = 235;
+        st.ink[0] = st.ink[1] = st.ink[2] = 110;
+        st.height = 90;
+        st.stroke = 0.04f;
+        st.margin = 1.5f;
+        st.noise = 3.0f;
+        st.shadow = 0.2f + 0.4f * (float)i / (float)(n - 1);
+        st.shadow_curved = true;
+        dg_image *img;
+        dg_digit_box truth[2];
+        CHECK_OK(dg_synth_number(&rng, numbers[i], &st, &img, truth));
+        dg_segmentation *seg;
+        CHECK_OK(dg_segment(img, &seg));
+        right += matches(seg, truth, (int)strlen(numbers[i]));
+        dg_segmentation_free(seg);
+        dg_image_free(img);
+    }
+    CHECK_MSG(right == n, "%d of %d segmented right", right, n);
+}
