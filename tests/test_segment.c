@@ -376,3 +376,42 @@ DG_TEST(segment_digits_beside_a_curved_shadow)
     }
     CHECK_MSG(right == n, "%d of %d segmented right", right, n);
 }
+
+/* The desk showing beside a tilted page: dark pieces along the image's border, as long
+ * along it as they are wide or longer, where the page's edge comes and goes. They run out
+ * of the frame, so they are the surroundings, not digits. */
+DG_TEST(segment_desk_pieces_along_the_border)
+{
+    dg_rng rng;
+    dg_rng_seed(&rng, 8);
+    dg_synth_style st;
+    dg_synth_style_default(&st);
+    st.paper[0] = st.paper[1] = st.paper[2] = 232;
+    st.ink[0] = st.ink[1] = st.ink[2] = 35;
+    st.height = 90;
+    st.channels = 3;
+    dg_image *num;
+    dg_digit_box truth[1];
+    CHECK_OK(dg_synth_number(&rng, "8", &st, &num, truth));
+    int W = 240, H = 340, ox = (W - num->w) / 2, oy = 120;
+    dg_image *img = page_with(num, W, H, ox, oy, &rng);
+    CHECK(img != NULL);
+    truth[0].x += ox;
+    truth[0].y += oy;
+    for (int piece = 0; piece < 3; piece++) {
+        for (int y = 15 + 45 * piece; y < 15 + 45 * piece + 26; y++) {
+            for (int x = 0; x < 12; x++) {
+                for (int c = 0; c < 3; c++) {
+                    img->pixels[((size_t)y * W + x) * 3 + c] = 70;
+                    img->pixels[((size_t)y * W + W - 1 - x) * 3 + c] = 70;
+                }
+            }
+        }
+    }
+    dg_segmentation *seg;
+    CHECK_OK(dg_segment(img, &seg));
+    CHECK_MSG(matches(seg, truth, 1), "found %d digits", seg->n);
+    dg_segmentation_free(seg);
+    dg_image_free(img);
+    dg_image_free(num);
+}
