@@ -693,3 +693,32 @@ DG_TEST(preprocess_no_stroke_along_a_shadow_edge)
     CHECK_MSG(stray < 50, "%d ink pixels away from the 7", stray);
     dg_image_free(map);
 }
+
+/* Paper photographed with the light falling off towards the corners (vignetting): the dim
+ * border is no desk, since it has no edge, and the digit near it stays. */
+DG_TEST(preprocess_vignetting_is_no_desk)
+{
+    dg_image *drawing = canvas(480, 360, 1, white);
+    CHECK(drawing != NULL);
+    seven(drawing, 60, 40, 70, 120, 3, pen);
+    ellipse(drawing, 300, 200, 30, 50, 3, pen);
+    dg_rng rng;
+    dg_rng_seed(&rng, 9);
+    for (int y = 0; y < 360; y++) {
+        for (int x = 0; x < 480; x++) {
+            double rx = (x - 240) / 240.0, ry = (y - 180) / 180.0;
+            double light = 1.0 - 0.3 * (rx * rx * rx * rx + ry * ry * ry * ry);
+            uint8_t *px = &drawing->pixels[(size_t)y * 480 + x];
+            double v = (*px * 250.0 / 255.0 + 2 * dg_rng_normal(&rng)) * light;
+            *px = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
+        }
+    }
+    dg_image *map = NULL;
+    dg_preprocess_info info;
+    CHECK_OK(dg_ink_map(drawing, &map, &info));
+    dg_image_free(drawing);
+    CHECK_MSG(!info.desk, "took the dim border for a desk");
+    CHECK(info.status == DG_PREP_OK && info.components == 2);
+    CHECK(map->pixels[40 * 480 + 95] > 0); /* on the 7's bar, near the corner */
+    dg_image_free(map);
+}

@@ -415,3 +415,38 @@ DG_TEST(segment_desk_pieces_along_the_border)
     dg_image_free(img);
     dg_image_free(num);
 }
+
+/* Paper on a wood desk whose grain and noise put bright flecks in some of the desk's
+ * cells: the desk is still found around the page, and the number read alone. */
+DG_TEST(segment_grey_page_on_a_grainy_desk)
+{
+    int found = 0, right = 0;
+    for (int i = 0; i < 4; i++) {
+        dg_rng rng;
+        dg_rng_seed(&rng, 500 + (uint64_t)i);
+        dg_synth_style st;
+        dg_synth_style_default(&st);
+        st.paper[0] = st.paper[1] = st.paper[2] = 215;
+        st.ink[0] = st.ink[1] = st.ink[2] = 30;
+        st.height = 110;
+        st.gap = 0.3f;
+        st.margin = 1.2f;
+        st.noise = 8.0f;
+        st.channels = 3;
+        st.desk = DG_SYNTH_DESK_PATTERN;
+        dg_image *img;
+        dg_digit_box truth[2];
+        CHECK_OK(dg_synth_number(&rng, i % 2 ? "7" : "61", &st, &img, truth));
+        dg_image *map;
+        dg_preprocess_info info;
+        CHECK_OK(dg_ink_map(img, &map, &info));
+        found += info.desk;
+        dg_image_free(map);
+        dg_segmentation *seg;
+        CHECK_OK(dg_segment(img, &seg));
+        right += matches(seg, truth, i % 2 ? 1 : 2);
+        dg_segmentation_free(seg);
+        dg_image_free(img);
+    }
+    CHECK_MSG(found == 4 && right == 4, "desk found %d of 4, numbers right %d of 4", found, right);
+}
