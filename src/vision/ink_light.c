@@ -122,6 +122,38 @@ static void byte_morph(uint8_t *a, uint8_t *tmp, int w, int h, int r_in, int r_o
     byte_filter_cols(tmp, a, w, h, r_out, !is_max, g, hs);
 }
 
+/* The mean over (2r + 1)^2 windows (clipped at the borders) of a [h][w] plane, in place;
+ * sums is [h][w] scratch of 32-bit counts (4 bytes a cell). */
+static void box_mean(uint8_t *v, int w, int h, int r, uint32_t *sums)
+{
+    /* along the rows into sums, then down the columns back into v */
+    for (int y = 0; y < h; y++) {
+        const uint8_t *row = v + (size_t)y * w;
+        uint32_t *out = sums + (size_t)y * w, acc = 0;
+        for (int x = 0; x < r && x < w; x++) {
+            acc += row[x];
+        }
+        for (int x = 0; x < w; x++) {
+            acc += x + r < w ? row[x + r] : 0;
+            acc -= x - r - 1 >= 0 ? row[x - r - 1] : 0;
+            int n = (x + r < w ? x + r : w - 1) - (x - r > 0 ? x - r : 0) + 1;
+            out[x] = (acc + (uint32_t)n / 2) / (uint32_t)n;
+        }
+    }
+    for (int x = 0; x < w; x++) {
+        uint32_t acc = 0;
+        for (int y = 0; y < r && y < h; y++) {
+            acc += sums[(size_t)y * w + x];
+        }
+        for (int y = 0; y < h; y++) {
+            acc += y + r < h ? sums[(size_t)(y + r) * w + x] : 0;
+            acc -= y - r - 1 >= 0 ? sums[(size_t)(y - r - 1) * w + x] : 0;
+            int n = (y + r < h ? y + r : h - 1) - (y - r > 0 ? y - r : 0) + 1;
+            v[(size_t)y * w + x] = (uint8_t)((acc + (uint32_t)n / 2) / (uint32_t)n);
+        }
+    }
+}
+
 /* The coarse background's level at pixel (x, y), interpolated as the residuals do. */
 static float coarse_at(const dg_prep *p, float x, float y)
 {
@@ -292,7 +324,8 @@ dg_status dg_prep_follow_strokes(dg_prep *p)
      * of its cells, so it is wrong all along a step's side to that reach, where it comes
      * back towards the closing half-way: within that reach of a clear step (the closing
      * rising by 1.5 delta) the closing is taken whole, or the half-way levels would draw a
-     * false stroke beside every shadow's edge. */
+     * false stroke beside every shadow's edge; and over one reach more, less and less, so
+     * that the end of that band draws no line either. */
     float delta = 12.0f + 2.0f * (float)bias;
     uint8_t *tmp = malloc(4 * n);
     if (!tmp) {
@@ -302,11 +335,24 @@ dg_status dg_prep_follow_strokes(dg_prep *p)
         return dg_prep_nomem();
     }
     int reach = dg_ceil_div(2 * p->bs, f);
-    uint8_t *near_max = b, *near_min = tmp + 3 * n; /* the closing's extremes within reach */
-    byte_filter_rows(a, tmp, fw, fh, reach, 1, tmp + n, tmp + 2 * n);
-    byte_filter_cols(tmp, near_max, fw, fh, reach, 1, tmp + n, tmp + 2 * n);
-    byte_filter_rows(a, tmp, fw, fh, reach, 0, tmp + n, tmp + 2 * n);
-    byte_filter_cols(tmp, near_min, fw, fh, reach, 0, tmp + n, tmp + 2 * n);
+    /* steps of light, not bold strokes: the closing closed again, four times as wide */
+    uint8_t *wide = tmp + 3 * n;
+    memcpy(wide, a, n);
+    byte_morph(wide, b, fw, fh, 4 * r, 4 * r, 1, tmp + n, tmp + 2 * n);
+    /* a step: the wide closing rising by 1.5 delta within the closing's own window (light
+     * falling off across the page rises as much only over a far longer way) */
+    uint8_t *near_max = b, *near_min = tmp + 3 * n;
+    byte_filter_rows(wide, tmp, fw, fh, r, 1, tmp + n, tmp + 2 * n);
+    byte_filter_cols(tmp, near_max, fw, fh, r, 1, tmp + n, tmp + 2 * n);
+    byte_filter_rows(wide, tmp, fw, fh, r, 0, tmp + n, tmp + 2 * n);
+    byte_filter_cols(tmp, near_min, fw, fh, r, 0, tmp + n, tmp + 2 * n);
+    uint8_t *step = b; /* 255 within two reaches of a clear step, then its mean over one */
+    for (size_t c = 0; c < n; c++) {
+        step[c] = (float)(near_max[c] - near_min[c]) >= 1.5f * delta ? 255 : 0;
+    }
+    byte_filter_rows(step, tmp, fw, fh, 2 * reach, 1, tmp + n, tmp + 2 * n);
+    byte_filter_cols(tmp, step, fw, fh, 2 * reach, 1, tmp + n, tmp + 2 * n);
+    box_mean(step, fw, fh, reach, (uint32_t *)(void *)tmp);
     for (int cy = 0; cy < fh; cy++) {
         for (int cx = 0; cx < fw; cx++) {
             size_t c = (size_t)cy * fw + cx;
@@ -316,9 +362,8 @@ dg_status dg_prep_follow_strokes(dg_prep *p)
             float closed = (float)a[c];
             /* from the coarse level to the closing as their difference grows past the
              * noise: a blend, so that no sharp step of background is drawn as a line */
-            float w = (float)(near_max[c] - near_min[c]) >= 1.5f * delta
-                          ? 1.0f
-                          : dg_clampf((fabsf(closed - paper) - 0.5f * delta) / delta, 0.0f, 1.0f);
+            float w = dg_clampf((fabsf(closed - paper) - 0.5f * delta) / delta, 0.0f, 1.0f);
+            w = fmaxf(w, (float)step[c] / 255.0f);
             float level = closed >= LIGHT_RATIO * paper ? paper + w * (closed - paper) : paper;
             g[c] = p->dark ? level : 255.0f - level;
         }
