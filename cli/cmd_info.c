@@ -117,6 +117,8 @@ static void print_meta(const dg_net *net, const dg_model_meta *m, const dg_model
     printf("%-16s version %u%s\n", "Preprocessing:", m->preprocess,
            m->preprocess == 1   ? " (MNIST-style: crop, fit 20x20, centre of mass in 28x28)"
            : m->preprocess == 2 ? " (MNIST-style, the page's light normalised first)"
+           : m->preprocess == 3 ? " (MNIST-style, the page's light normalised first; shadows'"
+                                  " and the desk's edges left out)"
                                 : "");
     printf("%-16s format %u, %s bytes, CRC-32 0x%08x\n", "File:", file->version,
            dg_format_count(file->n_bytes, num), file->checksum);

@@ -707,8 +707,10 @@ dg_status dg_image_encode_png(const dg_image *img, uint8_t **data, size_t *n_byt
 /* Changes whenever the output for the same input changes on purpose; a model records the
  * version its users' images need (dg_model_meta.preprocess). 1: MNIST-style crop, fit
  * into 20x20, centre of mass in 28x28; 2: the same, with the page's light normalised at
- * the scale of strokes (hard shadows, the desk around the page) first. */
-#define DG_PREPROCESS_VERSION 2u
+ * the scale of strokes (hard shadows, the desk around the page) first; 3: with a shadow's
+ * edge, the desk's grain and a tilted page's edge along the border no longer taken for
+ * ink (docs/preprocessing.md, Versions). */
+#define DG_PREPROCESS_VERSION 3u
 
 typedef enum dg_prep_status {
     DG_PREP_OK = 0,  /* a digit was found and converted */

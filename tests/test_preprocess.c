@@ -614,3 +614,111 @@ DG_TEST(preprocess_ink_map_and_regions)
     CHECK(mi.status == DG_PREP_EMPTY && measure(masked).mass == 0);
     dg_image_free(map);
 }
+
+/* ---------------------------------------------------------------- phone photos */
+
+/* A grey photo of white paper (235, grain of 3 levels) under a hard shadow: a disc of the
+ * given radius centred at (cx, cy), `dark` of the light taken away inside it, with an
+ * edge of two pixels; the drawing and the grain multiplied by the same light. */
+static dg_image *shadowed_photo(const dg_image *drawing, double cx, double cy, double radius,
+                                double dark, uint64_t seed)
+{
+    dg_image *img = canvas(drawing->w, drawing->h, 1, white);
+    if (!img) {
+        return NULL;
+    }
+    dg_rng rng;
+    dg_rng_seed(&rng, seed);
+    for (int y = 0; y < img->h; y++) {
+        for (int x = 0; x < img->w; x++) {
+            double d = radius - hypot(x + 0.5 - cx, y + 0.5 - cy);
+            double t = d < -1 ? 0 : d > 1 ? 1 : 0.5 + 0.5 * d;
+            double v = drawing->pixels[(size_t)y * img->w + x] * 235.0 / 255.0;
+            v = (v + 3 * dg_rng_normal(&rng)) * (1 - dark * t);
+            img->pixels[(size_t)y * img->w + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
+        }
+    }
+    return img;
+}
+
+static const uint8_t pen[4] = {70, 70, 70, 255};
+
+/* Ink pixels of a map outside the box (x0, y0)-(x1, y1). */
+static int ink_outside(const dg_image *map, int x0, int y0, int x1, int y1)
+{
+    int n = 0;
+    for (int y = 0; y < map->h; y++) {
+        for (int x = 0; x < map->w; x++) {
+            n += map->pixels[(size_t)y * map->w + x] && (x < x0 || x > x1 || y < y0 || y > y1);
+        }
+    }
+    return n;
+}
+
+/* A shadow over most of a small photo, the lit paper left in a corner: the ground is dim,
+ * and the lit paper's thin ends along the border look like light strokes. They run out of
+ * the frame, so they are the surroundings: the ink is the dark 0 in the shadow. */
+DG_TEST(preprocess_shadow_over_most_of_the_page)
+{
+    dg_image *drawing = canvas(300, 300, 1, white);
+    CHECK(drawing != NULL);
+    ellipse(drawing, 200, 110, 10, 22, 1.2, pen);
+    dg_image *img = shadowed_photo(drawing, 330, -30, 330, 0.6, 5);
+    dg_image_free(drawing);
+    uint8_t out[DG_MNIST_PIXELS];
+    dg_preprocess_info info;
+    PREPROCESS_OK(img, out, &info);
+    CHECK_MSG(info.inverted, "took the lit paper for light ink");
+    CHECK_MSG(abs(info.box_x - 188) <= 3 && abs(info.box_y - 86) <= 3, "box at %d,%d", info.box_x,
+              info.box_y);
+}
+
+/* A curved shadow's edge beside a digit: the paper on both sides is paper, and no stroke
+ * is drawn along the edge's shadow side, where the coarse background comes back towards the
+ * shadow's level only gradually. */
+DG_TEST(preprocess_no_stroke_along_a_shadow_edge)
+{
+    dg_image *drawing = canvas(400, 420, 1, white);
+    CHECK(drawing != NULL);
+    seven(drawing, 250, 150, 60, 110, 1.5, pen);
+    dg_image *img = shadowed_photo(drawing, -0.1 * 400, -0.1 * 420, 0.6 * hypot(400, 420), 0.45, 6);
+    dg_image_free(drawing);
+    CHECK(img != NULL);
+    dg_image *map = NULL;
+    dg_preprocess_info info;
+    CHECK_OK(dg_ink_map(img, &map, &info));
+    dg_image_free(img);
+    CHECK(info.status == DG_PREP_OK && info.inverted);
+    int stray = ink_outside(map, 240, 140, 320, 270);
+    CHECK_MSG(stray < 50, "%d ink pixels away from the 7", stray);
+    dg_image_free(map);
+}
+
+/* Paper photographed with the light falling off towards the corners (vignetting): the dim
+ * border is no desk, since it has no edge, and the digit near it stays. */
+DG_TEST(preprocess_vignetting_is_no_desk)
+{
+    dg_image *drawing = canvas(480, 360, 1, white);
+    CHECK(drawing != NULL);
+    seven(drawing, 60, 40, 70, 120, 3, pen);
+    ellipse(drawing, 300, 200, 30, 50, 3, pen);
+    dg_rng rng;
+    dg_rng_seed(&rng, 9);
+    for (int y = 0; y < 360; y++) {
+        for (int x = 0; x < 480; x++) {
+            double rx = (x - 240) / 240.0, ry = (y - 180) / 180.0;
+            double light = 1.0 - 0.3 * (rx * rx * rx * rx + ry * ry * ry * ry);
+            uint8_t *px = &drawing->pixels[(size_t)y * 480 + x];
+            double v = (*px * 250.0 / 255.0 + 2 * dg_rng_normal(&rng)) * light;
+            *px = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
+        }
+    }
+    dg_image *map = NULL;
+    dg_preprocess_info info;
+    CHECK_OK(dg_ink_map(drawing, &map, &info));
+    dg_image_free(drawing);
+    CHECK_MSG(!info.desk, "took the dim border for a desk");
+    CHECK(info.status == DG_PREP_OK && info.components == 2);
+    CHECK(map->pixels[40 * 480 + 95] > 0); /* on the 7's bar, near the corner */
+    dg_image_free(map);
+}

@@ -344,3 +344,109 @@ DG_TEST(segment_number_on_a_page_on_a_desk)
         dg_image_free(img);
     }
 }
+
+/* Single digits and pairs on a page under a curved hard shadow, 20-60% darker, as a hand
+ * or a phone's corner casts it: the shadow's edge is no digit, wherever it runs. */
+DG_TEST(segment_digits_beside_a_curved_shadow)
+{
+    static const char *const numbers[] = {"2", "7", "40", "5", "83", "1", "6", "29",
+                                          "3", "8", "14", "0", "65", "9", "4", "72"};
+    int right = 0, n = (int)(sizeof numbers / sizeof numbers[0]);
+    for (int i = 0; i < n; i++) {
+        dg_rng rng;
+        dg_rng_seed(&rng, 300 + (uint64_t)i);
+        dg_synth_style st;
+        dg_synth_style_default(&st);
+        st.paper[0] = st.paper[1] = st.paper[2] = 235;
+        st.ink[0] = st.ink[1] = st.ink[2] = 110;
+        st.height = 90;
+        st.stroke = 0.04f;
+        st.margin = 1.5f;
+        st.noise = 3.0f;
+        st.shadow = 0.2f + 0.4f * (float)i / (float)(n - 1);
+        st.shadow_curved = true;
+        dg_image *img;
+        dg_digit_box truth[2];
+        CHECK_OK(dg_synth_number(&rng, numbers[i], &st, &img, truth));
+        dg_segmentation *seg;
+        CHECK_OK(dg_segment(img, &seg));
+        right += matches(seg, truth, (int)strlen(numbers[i]));
+        dg_segmentation_free(seg);
+        dg_image_free(img);
+    }
+    CHECK_MSG(right == n, "%d of %d segmented right", right, n);
+}
+
+/* The desk showing beside a tilted page: dark pieces along the image's border, as long
+ * along it as they are wide or longer, where the page's edge comes and goes. They run out
+ * of the frame, so they are the surroundings, not digits. */
+DG_TEST(segment_desk_pieces_along_the_border)
+{
+    dg_rng rng;
+    dg_rng_seed(&rng, 8);
+    dg_synth_style st;
+    dg_synth_style_default(&st);
+    st.paper[0] = st.paper[1] = st.paper[2] = 232;
+    st.ink[0] = st.ink[1] = st.ink[2] = 35;
+    st.height = 90;
+    st.channels = 3;
+    dg_image *num;
+    dg_digit_box truth[1];
+    CHECK_OK(dg_synth_number(&rng, "8", &st, &num, truth));
+    int W = 240, H = 340, ox = (W - num->w) / 2, oy = 120;
+    dg_image *img = page_with(num, W, H, ox, oy, &rng);
+    CHECK(img != NULL);
+    truth[0].x += ox;
+    truth[0].y += oy;
+    for (int piece = 0; piece < 3; piece++) {
+        for (int y = 15 + 45 * piece; y < 15 + 45 * piece + 26; y++) {
+            for (int x = 0; x < 12; x++) {
+                for (int c = 0; c < 3; c++) {
+                    img->pixels[((size_t)y * W + x) * 3 + c] = 70;
+                    img->pixels[((size_t)y * W + W - 1 - x) * 3 + c] = 70;
+                }
+            }
+        }
+    }
+    dg_segmentation *seg;
+    CHECK_OK(dg_segment(img, &seg));
+    CHECK_MSG(matches(seg, truth, 1), "found %d digits", seg->n);
+    dg_segmentation_free(seg);
+    dg_image_free(img);
+    dg_image_free(num);
+}
+
+/* Paper on a wood desk whose grain and noise put bright flecks in some of the desk's
+ * cells: the desk is still found around the page, and the number read alone. */
+DG_TEST(segment_grey_page_on_a_grainy_desk)
+{
+    int found = 0, right = 0;
+    for (int i = 0; i < 4; i++) {
+        dg_rng rng;
+        dg_rng_seed(&rng, 500 + (uint64_t)i);
+        dg_synth_style st;
+        dg_synth_style_default(&st);
+        st.paper[0] = st.paper[1] = st.paper[2] = 215;
+        st.ink[0] = st.ink[1] = st.ink[2] = 30;
+        st.height = 110;
+        st.gap = 0.3f;
+        st.margin = 1.2f;
+        st.noise = 8.0f;
+        st.channels = 3;
+        st.desk = DG_SYNTH_DESK_PATTERN;
+        dg_image *img;
+        dg_digit_box truth[2];
+        CHECK_OK(dg_synth_number(&rng, i % 2 ? "7" : "61", &st, &img, truth));
+        dg_image *map;
+        dg_preprocess_info info;
+        CHECK_OK(dg_ink_map(img, &map, &info));
+        found += info.desk;
+        dg_image_free(map);
+        dg_segmentation *seg;
+        CHECK_OK(dg_segment(img, &seg));
+        right += matches(seg, truth, i % 2 ? 1 : 2);
+        dg_segmentation_free(seg);
+        dg_image_free(img);
+    }
+    CHECK_MSG(found == 4 && right == 4, "desk found %d of 4, numbers right %d of 4", found, right);
+}

@@ -195,6 +195,61 @@ static dg_status cell_stats(const dg_prep *p, bg_cells *g)
     return DG_OK;
 }
 
+/* Leaves unmarked only the largest 4-connected region of unmarked cells of a [gh][gw]
+ * mask, the page, without the one-cell spurs along its edge: the rest lies on the desk,
+ * cells that a bright fleck of its grain or of noise kept out of it. queue is
+ * [2 * gw * gh] scratch. */
+static void only_the_page(uint8_t *mark, int gw, int gh, int32_t *queue)
+{
+    int n = gw * gh, best = -1, best_size = 0;
+    int32_t *region = queue + n; /* each unmarked cell's region: its first cell */
+    for (int start = 0; start < n; start++) {
+        region[start] = -1;
+    }
+    for (int start = 0; start < n; start++) {
+        if (mark[start] || region[start] >= 0) {
+            continue;
+        }
+        int head = 0, tail = 0;
+        region[start] = start;
+        queue[tail++] = start;
+        while (head < tail) {
+            int c = queue[head++], x = c % gw, y = c / gw;
+            const int nb[4][2] = {{x - 1, y}, {x + 1, y}, {x, y - 1}, {x, y + 1}};
+            for (int k = 0; k < 4; k++) {
+                int xx = nb[k][0], yy = nb[k][1], d = yy * gw + xx;
+                if (xx >= 0 && yy >= 0 && xx < gw && yy < gh && !mark[d] && region[d] < 0) {
+                    region[d] = start;
+                    queue[tail++] = d;
+                }
+            }
+        }
+        if (tail > best_size) {
+            best_size = tail;
+            best = start;
+        }
+    }
+    for (int c = 0; c < n; c++) {
+        mark[c] = mark[c] || region[c] != best;
+    }
+    /* flecks beside the page's edge: cells with one neighbour on the page, or none */
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int c = 0; c < n; c++) {
+            int x = c % gw, y = c / gw;
+            if (mark[c]) {
+                continue;
+            }
+            int on_page = (x > 0 && !mark[c - 1]) + (x + 1 < gw && !mark[c + 1]) +
+                          (y > 0 && !mark[c - gw]) + (y + 1 < gh && !mark[c + gw]);
+            if (on_page < 2) {
+                mark[c] = 1;
+                changed = 1;
+            }
+        }
+    }
+}
+
 /*
  * The desk around a page that does not fill the photo: the cells connected to the image's
  * border through cells with no paper in them (their mean and brightest pixel well below the
@@ -221,9 +276,21 @@ static dg_status find_desk(dg_prep *p, bg_cells *g)
     if (paper - desk < 40.0f) {
         return DG_OK;
     }
-    float t = 0.5f * (paper + desk), t_bright = 0.5f * (t + paper);
+    /* the same for the cells' brightest pixels, which the desk's grain and noise raise */
+    n_border = 0;
+    for (int c = 0; c < n; c++) {
+        int x = c % gw, y = c / gw;
+        if (x == 0 || y == 0 || x == gw - 1 || y == gh - 1) {
+            g->tmp[n_border++] = g->max_hi[c];
+        }
+    }
+    float desk_bright = dg_prep_select_kth(g->tmp, n_border, n_border / 2);
+    memcpy(g->tmp, g->max_hi, sizeof *g->tmp * (size_t)n);
+    float paper_bright = dg_prep_select_kth(g->tmp, n, n * 9 / 10);
+    float t = 0.5f * (paper + desk);
+    float t_bright = fmaxf(0.5f * (t + paper), 0.5f * (desk_bright + paper_bright));
     uint8_t *mark = calloc((size_t)n, 1);
-    int32_t *queue = malloc(sizeof *queue * (size_t)n);
+    int32_t *queue = malloc(sizeof *queue * 2 * (size_t)n);
     if (!mark || !queue) {
         free(mark);
         free(queue);
@@ -250,6 +317,7 @@ static dg_status find_desk(dg_prep *p, bg_cells *g)
             }
         }
     }
+    only_the_page(mark, gw, gh, queue);
     free(queue);
     int sides = 0;
     for (int i = 0; i < gw; i++) {
@@ -276,7 +344,25 @@ static dg_status find_desk(dg_prep *p, bg_cells *g)
         }
     }
     int box = n_page ? (x1 - x0 + 1) * (y1 - y0 + 1) : 1;
-    if (sides != 15 || 4 * n_page < n || 100 * n_page < 85 * box || 10 * n_bright < 7 * n_page) {
+    /* A page has an edge: two cells in from the desk it is paper. Light falling off
+     * towards the border (vignetting) crosses the threshold gradually instead. */
+    int n_inner = 0, n_inner_lit = 0;
+    for (int c = 0; c < n; c++) {
+        int x = c % gw, y = c / gw;
+        const int nb[4][2] = {{-1, 0}, {1, 0}, {0, -1}, {0, 1}};
+        for (int k = 0; k < 4 && !mark[c]; k++) {
+            int dx = nb[k][0], dy = nb[k][1], xx = x - dx, yy = y - dy;
+            if (x + dx < 0 || y + dy < 0 || x + dx >= gw || y + dy >= gh ||
+                !mark[(y + dy) * gw + x + dx] || xx < 0 || yy < 0 || xx >= gw || yy >= gh ||
+                mark[yy * gw + xx]) {
+                continue;
+            }
+            n_inner++;
+            n_inner_lit += g->mid[yy * gw + xx] >= t + 0.6f * (paper - t);
+        }
+    }
+    if (sides != 15 || 4 * n_page < n || 100 * n_page < 85 * box || 10 * n_bright < 7 * n_page ||
+        10 * n_inner_lit < 6 * n_inner) {
         free(mark);
         return DG_OK;
     }

@@ -501,16 +501,16 @@ static int border_structure(const dg_prep *p, const dg_prep_comp *c)
            5 * (uint64_t)c->n_cells >= (uint64_t)p->cgw * p->cgh;
 }
 
-/* A sliver lying along the image's border: at least three times as long as wide, and
- * touching the border over half its length or more. What a photo shows there is the edge
- * of the page, a strip of desk, a finger; a digit cut by the frame touches it with the
- * ends of its strokes. */
+/* A piece lying along the image's border: at least as long along it as wide, and
+ * touching it over half that length or more. What a photo shows there is the edge of the
+ * page, a strip of desk (in pieces, where a tilted page's edge comes and goes), a finger;
+ * a digit cut by the frame touches it with the ends of its strokes. */
 static int along_border(const dg_prep_comp *c)
 {
     uint64_t bw = (uint64_t)(c->x1 - c->x0 + 1), bh = (uint64_t)(c->y1 - c->y0 + 1);
-    return (bh >= 3 * bw &&
+    return (bh >= bw &&
             2 * (uint64_t)(c->n_edge[0] > c->n_edge[1] ? c->n_edge[0] : c->n_edge[1]) >= bh) ||
-           (bw >= 3 * bh &&
+           (bw >= bh &&
             2 * (uint64_t)(c->n_edge[2] > c->n_edge[3] ? c->n_edge[2] : c->n_edge[3]) >= bw);
 }
 

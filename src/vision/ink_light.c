@@ -15,9 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FINE_SIDE   512   /* the stroke-scale background: at most this many cells a side */
-#define CLOSE_DIV   40    /* its closing radius: the longer side over this, in cells */
-#define LIGHT_RATIO 0.33f /* closing darker than this part of the paper: ink, not light */
+#define FINE_SIDE      512   /* the stroke-scale background: at most this many cells a side */
+#define CLOSE_DIV      40    /* its closing radius: the longer side over this, in cells */
+#define LIGHT_RATIO    0.33f /* closing darker than this part of the paper: ink, not light */
+#define EVIDENCE_BLOCK 16    /* thin strokes' polarity: noise measured over blocks this wide */
 
 /* ---------------------------------------------------------------- grey morphology */
 
@@ -119,6 +120,38 @@ static void byte_morph(uint8_t *a, uint8_t *tmp, int w, int h, int r_in, int r_o
     byte_filter_cols(tmp, a, w, h, r_in, is_max, g, hs);
     byte_filter_rows(a, tmp, w, h, r_out, !is_max, g, hs);
     byte_filter_cols(tmp, a, w, h, r_out, !is_max, g, hs);
+}
+
+/* The mean over (2r + 1)^2 windows (clipped at the borders) of a [h][w] plane, in place;
+ * sums is [h][w] scratch of 32-bit counts (4 bytes a cell). */
+static void box_mean(uint8_t *v, int w, int h, int r, uint32_t *sums)
+{
+    /* along the rows into sums, then down the columns back into v */
+    for (int y = 0; y < h; y++) {
+        const uint8_t *row = v + (size_t)y * w;
+        uint32_t *out = sums + (size_t)y * w, acc = 0;
+        for (int x = 0; x < r && x < w; x++) {
+            acc += row[x];
+        }
+        for (int x = 0; x < w; x++) {
+            acc += x + r < w ? row[x + r] : 0;
+            acc -= x - r - 1 >= 0 ? row[x - r - 1] : 0;
+            int n = (x + r < w ? x + r : w - 1) - (x - r > 0 ? x - r : 0) + 1;
+            out[x] = (acc + (uint32_t)n / 2) / (uint32_t)n;
+        }
+    }
+    for (int x = 0; x < w; x++) {
+        uint32_t acc = 0;
+        for (int y = 0; y < r && y < h; y++) {
+            acc += sums[(size_t)y * w + x];
+        }
+        for (int y = 0; y < h; y++) {
+            acc += y + r < h ? sums[(size_t)(y + r) * w + x] : 0;
+            acc -= y - r - 1 >= 0 ? sums[(size_t)(y - r - 1) * w + x] : 0;
+            int n = (y + r < h ? y + r : h - 1) - (y - r > 0 ? y - r : 0) + 1;
+            v[(size_t)y * w + x] = (uint8_t)((acc + (uint32_t)n / 2) / (uint32_t)n);
+        }
+    }
 }
 
 /* The coarse background's level at pixel (x, y), interpolated as the residuals do. */
@@ -287,21 +320,55 @@ dg_status dg_prep_follow_strokes(dg_prep *p)
     }
     /* The closing carries the plane's noise; where it stays near the coarse background,
      * the smooth coarse one is kept, and only steps of light (a shadow's edge, the desk)
-     * take the closing, blended in over delta. */
+     * take the closing, blended in over delta. The coarse background is smoothed over two
+     * of its cells, so it is wrong all along a step's side to that reach, where it comes
+     * back towards the closing half-way: within that reach of a clear step (the closing
+     * rising by 1.5 delta) the closing is taken whole, or the half-way levels would draw a
+     * false stroke beside every shadow's edge; and over one reach more, less and less, so
+     * that the end of that band draws no line either. */
     float delta = 12.0f + 2.0f * (float)bias;
+    uint8_t *tmp = malloc(4 * n);
+    if (!tmp) {
+        free(a);
+        free(b);
+        free(g);
+        return dg_prep_nomem();
+    }
+    int reach = dg_ceil_div(2 * p->bs, f);
+    /* steps of light, not bold strokes: the closing closed again, four times as wide */
+    uint8_t *wide = tmp + 3 * n;
+    memcpy(wide, a, n);
+    byte_morph(wide, b, fw, fh, 4 * r, 4 * r, 1, tmp + n, tmp + 2 * n);
+    /* a step: the wide closing rising by 1.5 delta within the closing's own window (light
+     * falling off across the page rises as much only over a far longer way) */
+    uint8_t *near_max = b, *near_min = tmp + 3 * n;
+    byte_filter_rows(wide, tmp, fw, fh, r, 1, tmp + n, tmp + 2 * n);
+    byte_filter_cols(tmp, near_max, fw, fh, r, 1, tmp + n, tmp + 2 * n);
+    byte_filter_rows(wide, tmp, fw, fh, r, 0, tmp + n, tmp + 2 * n);
+    byte_filter_cols(tmp, near_min, fw, fh, r, 0, tmp + n, tmp + 2 * n);
+    uint8_t *step = b; /* 255 within two reaches of a clear step, then its mean over one */
+    for (size_t c = 0; c < n; c++) {
+        step[c] = (float)(near_max[c] - near_min[c]) >= 1.5f * delta ? 255 : 0;
+    }
+    byte_filter_rows(step, tmp, fw, fh, 2 * reach, 1, tmp + n, tmp + 2 * n);
+    byte_filter_cols(tmp, step, fw, fh, 2 * reach, 1, tmp + n, tmp + 2 * n);
+    box_mean(step, fw, fh, reach, (uint32_t *)(void *)tmp);
     for (int cy = 0; cy < fh; cy++) {
         for (int cx = 0; cx < fw; cx++) {
+            size_t c = (size_t)cy * fw + cx;
             float coarse =
                 coarse_at(p, ((float)cx + 0.5f) * (float)f, ((float)cy + 0.5f) * (float)f);
             float paper = p->dark ? coarse : 255.0f - coarse; /* paper side up */
-            float closed = (float)a[(size_t)cy * fw + cx];
+            float closed = (float)a[c];
             /* from the coarse level to the closing as their difference grows past the
              * noise: a blend, so that no sharp step of background is drawn as a line */
             float w = dg_clampf((fabsf(closed - paper) - 0.5f * delta) / delta, 0.0f, 1.0f);
+            w = fmaxf(w, (float)step[c] / 255.0f);
             float level = closed >= LIGHT_RATIO * paper ? paper + w * (closed - paper) : paper;
-            g[(size_t)cy * fw + cx] = p->dark ? level : 255.0f - level;
+            g[c] = p->dark ? level : 255.0f - level;
         }
     }
+    free(tmp);
     dg_status st = p->desk ? refine_desk(p, a, f, fw, fh) : DG_OK;
     free(a);
     free(b);
@@ -313,24 +380,83 @@ dg_status dg_prep_follow_strokes(dg_prep *p)
     return st;
 }
 
-/* The sum over a [n] plane of what exceeds 1.5 times its median (what every cell shows:
- * grain, noise). v is reordered. */
-static double excess(uint8_t *v, size_t n)
+/*
+ * What the cells of a [h][w] top-hat plane show all around (grain, noise), into floor2[h][w]
+ * as twice the level that evidence must exceed: 1.5 times the median of the block of
+ * EVIDENCE_BLOCK cells a side that holds the cell, plus 2. Local, since the light varies
+ * across a photo and the grain with it: the lit part of a page under a shadow has stronger
+ * grain than the shadowed part, which must not outvote the strokes in the shadow.
+ */
+static void evidence_floor(const uint8_t *v, int w, int h, uint16_t *floor2)
 {
-    uint32_t hist[256] = {0};
+    for (int by = 0; by < h; by += EVIDENCE_BLOCK) {
+        int y1 = by + EVIDENCE_BLOCK < h ? by + EVIDENCE_BLOCK : h;
+        for (int bx = 0; bx < w; bx += EVIDENCE_BLOCK) {
+            int x1 = bx + EVIDENCE_BLOCK < w ? bx + EVIDENCE_BLOCK : w;
+            uint32_t hist[256] = {0};
+            for (int y = by; y < y1; y++) {
+                for (int x = bx; x < x1; x++) {
+                    hist[v[(size_t)y * w + x]]++;
+                }
+            }
+            uint32_t n = (uint32_t)((y1 - by) * (x1 - bx)), seen = 0;
+            int med = 0;
+            while (med < 255 && seen + hist[med] < (n + 1) / 2) {
+                seen += hist[med++];
+            }
+            for (int y = by; y < y1; y++) {
+                for (int x = bx; x < x1; x++) {
+                    floor2[(size_t)y * w + x] = (uint16_t)(3 * med + 4);
+                }
+            }
+        }
+    }
+}
+
+/*
+ * Clears the evidence of a [h][w] top-hat plane that is connected to the image's border
+ * through cells above their floor: what runs out of the frame is the surroundings (the thin
+ * end of a lit strip between a shadow's edge and the border, the edge of the page, a
+ * strip of desk), while a written stroke lies within it. queue is [w * h] scratch.
+ */
+static void clear_border_evidence(uint8_t *v, int w, int h, const uint16_t *floor2, int32_t *queue)
+{
+    size_t head = 0, tail = 0;
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            size_t c = (size_t)y * w + x;
+            if ((x == 0 || y == 0 || x == w - 1 || y == h - 1) && 2 * v[c] > floor2[c]) {
+                v[c] = 0;
+                queue[tail++] = (int32_t)c;
+            }
+        }
+    }
+    while (head < tail) {
+        int c = queue[head++], x = c % w, y = c / w;
+        for (int dy = -1; dy <= 1; dy++) {
+            for (int dx = -1; dx <= 1; dx++) {
+                int xx = x + dx, yy = y + dy;
+                if (xx < 0 || yy < 0 || xx >= w || yy >= h) {
+                    continue;
+                }
+                size_t d = (size_t)yy * w + xx;
+                if (2 * v[d] > floor2[d]) {
+                    v[d] = 0;
+                    queue[tail++] = (int32_t)d;
+                }
+            }
+        }
+    }
+}
+
+/* The sum over a [n] top-hat plane of what exceeds its floor. */
+static double excess(const uint8_t *v, size_t n, const uint16_t *floor2)
+{
+    uint64_t sum2 = 0;
     for (size_t i = 0; i < n; i++) {
-        hist[v[i]]++;
+        sum2 += 2 * v[i] > floor2[i] ? (uint64_t)(2 * v[i] - floor2[i]) : 0;
     }
-    size_t seen = 0;
-    int med = 0;
-    while (med < 255 && seen + hist[med] < (n + 1) / 2) {
-        seen += hist[med++];
-    }
-    double floor_v = 1.5 * med + 2.0, sum = 0;
-    for (int k = 0; k < 256; k++) {
-        sum += k > floor_v ? (k - floor_v) * (double)hist[k] : 0.0;
-    }
-    return sum;
+    return 0.5 * (double)sum2;
 }
 
 /*
@@ -340,8 +466,11 @@ static double excess(uint8_t *v, size_t n)
  * what a small closing of the darkest minimum fills (the black top-hat), light ones what
  * a small opening of the brightest maximum removes (the white top-hat), with a third of
  * follow_strokes' radius, so that the inside of a loop seldom counts. A shadow's edge is
- * a step, which neither responds to. Dark ink wins when its evidence is twice the
- * light's.
+ * a step, which neither responds to. Evidence counts beyond what its neighbourhood shows
+ * (evidence_floor: the lit part of the page has the stronger grain), and not when it runs
+ * out of the frame (clear_border_evidence: the thin end of the lit paper between the
+ * shadow's edge and the border is no light stroke). Dark ink wins when its evidence is
+ * twice the light's.
  */
 dg_status dg_prep_vote_strokes(dg_prep *p)
 {
@@ -404,7 +533,25 @@ dg_status dg_prep_vote_strokes(dg_prep *p)
             }
         }
     }
-    double dark = excess(lo, n), light = excess(hi, n);
+    int32_t *queue = malloc(sizeof *queue * n);
+    uint16_t *floor2 = malloc(sizeof *floor2 * n);
+    if (!queue || !floor2) {
+        free(queue);
+        free(floor2);
+        free(lo);
+        free(hi);
+        free(a);
+        free(b);
+        return dg_prep_nomem();
+    }
+    evidence_floor(lo, fw, fh, floor2);
+    clear_border_evidence(lo, fw, fh, floor2, queue);
+    double dark = excess(lo, n, floor2);
+    evidence_floor(hi, fw, fh, floor2);
+    clear_border_evidence(hi, fw, fh, floor2, queue);
+    double light = excess(hi, n, floor2);
+    free(queue);
+    free(floor2);
     p->dark = dark > 2.0 * light;
     free(lo);
     free(hi);
