@@ -81,7 +81,7 @@ static int parse_options(int argc, char **argv, serve_options *o)
     int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hm:", longs, NULL)) != -1) {
         bool ok = true;
         switch (c) {
         case 'm':
