@@ -543,8 +543,7 @@ DG_TEST(serve_http_same_answers_as_cli)
         json_field(json ? json : "", "digit", digit, sizeof digit);
         json_field(json ? json : "", "confidence", conf, sizeof conf);
         json_field(json ? json : "", "status", state, sizeof state);
-        snprintf(api, sizeof api, "%s,%.4f,%s", strcmp(digit, "null") ? digit : "", atof(conf),
-                 state);
+        snprintf(api, sizeof api, "%s,%s,%s", strcmp(digit, "null") ? digit : "", conf, state);
         if (status != 200 || !same_prediction(api, rows[i].fields)) {
             test_fail(__FILE__, __LINE__, "%s: CLI says %s, the API %s (HTTP %d)", path,
                       rows[i].fields, api, status);
