@@ -8,6 +8,7 @@
  */
 #include "test.h"
 
+#include "nn/net.h"
 #include "onnx/pb.h"
 
 #include <stdlib.h>
@@ -15,8 +16,8 @@
 #include <sys/wait.h>
 
 #define ALL_KINDS                                                                                  \
-    "conv 4 3 relu, maxpool 2, conv 6 3 pad 1, relu, avgpool 2, tanh, flatten, dropout 0.5, "      \
-    "dense 12 relu, dense 8, sigmoid, dense 10"
+    "conv 4 3 relu, maxpool 2, conv 6 3 pad 1, relu, avgpool 2, batchnorm, tanh, flatten, "        \
+    "dropout 0.5, dense 12 relu, dense 8, batchnorm, relu, sigmoid, dense 10"
 
 static dg_net *random_net(const char *spec, uint64_t seed)
 {
@@ -31,6 +32,14 @@ static dg_net *random_net(const char *spec, uint64_t seed)
     for (size_t i = 0; i < dg_net_param_count(net); i++) {
         if (p[i] == 0.0f) {
             p[i] = 0.01f * (float)(i % 7) - 0.02f; /* biases that show a mix-up */
+        }
+    }
+    for (int i = 0; i < dg_net_layer_count(net); i++) {
+        const dg_layer *l = dg_net_layer(net, i);
+        float *w = p + l->param_offset, *var = w + l->n_weights + l->n_bias + l->n_state / 2;
+        for (size_t k = 0; k < l->n_state / 2; k++) {
+            w[k] = 0.7f + 0.1f * (float)(k % 5); /* batchnorm: scales and variances not 1 */
+            var[k] = 0.4f + 0.3f * (float)(k % 4);
         }
     }
     return net;
@@ -109,8 +118,9 @@ DG_TEST(onnx_round_trip)
     dg_net_free(back);
     CHECK_OK(st);
     /* dropout is left out at inference */
-    CHECK_MSG(!strcmp(spec_copy, "conv 4 3 relu, maxpool 2, conv 6 3 pad 1 relu, avgpool 2, tanh, "
-                                 "flatten, dense 12 relu, dense 8, sigmoid, dense 10"),
+    CHECK_MSG(!strcmp(spec_copy, "conv 4 3 relu, maxpool 2, conv 6 3 pad 1 relu, avgpool 2, "
+                                 "batchnorm, tanh, flatten, dense 12 relu, dense 8, batchnorm "
+                                 "relu, sigmoid, dense 10"),
               "spec back: %s", spec_copy);
     for (int i = 0; i < 40; i++) {
         CHECK_NEAR(a[i], b[i], 1e-6);
@@ -484,8 +494,9 @@ DG_TEST(onnx_runtime_agrees)
     if (system("test -f node/node_modules/onnxruntime-node/package.json") != 0) {
         SKIP("onnxruntime-node is missing: run scripts/get-onnxruntime.sh");
     }
-    dg_net *net = random_net("conv 8 5 pad 2 relu, maxpool 2, conv 8 3, tanh, avgpool 2, flatten, "
-                             "dense 32 relu, dropout 0.25, dense 16, sigmoid, dense 10",
+    dg_net *net = random_net("conv 8 5 pad 2 relu, maxpool 2, conv 8 3, batchnorm, tanh, "
+                             "avgpool 2, flatten, dense 32 relu, dropout 0.25, dense 16, "
+                             "batchnorm relu, sigmoid, dense 10",
                              9);
     CHECK(net);
     const char *dir = test_tmp_dir();
