@@ -208,7 +208,7 @@ DG_TEST(onnx_torch_fixture)
 
 /* One node of a hand-built graph; ints_name/ints give one integer-list attribute. */
 typedef struct tnode {
-    const char *op, *in[3], *out, *name;
+    const char *op, *in[5], *out, *name;
     const char *ints_name;
     int n_ints;
     int64_t ints[4];
@@ -258,7 +258,7 @@ static void put_graph(dg_pb_writer *w, const tgraph *g)
     for (int i = 0; i < g->n_nodes; i++) {
         const tnode *t = &g->nodes[i];
         size_t node = dg_pb_begin(w, 1);
-        for (int k = 0; k < 3 && t->in[k]; k++) {
+        for (int k = 0; k < 5 && t->in[k]; k++) {
             dg_pb_put_string(w, 1, t->in[k]);
         }
         dg_pb_put_string(w, 2, t->out);
@@ -425,6 +425,46 @@ DG_TEST(onnx_hostile_graphs)
     };
     CHECK(graph_refused(&(tgraph){pool3, 2, NULL, 0, 4, {-1, 1, 28, 28}, "out"}, DG_ERR_UNSUPPORTED,
                         "node 'pool' (MaxPool): stride 1 by default"));
+}
+
+/* BatchNormalization over the one input channel (every constant 0.5), Flatten, Gemm. */
+DG_TEST(onnx_batchnorm_imports_and_checks_its_constants)
+{
+    static const tnode nodes[] = {
+        {"BatchNormalization", {"input", "s", "b", "m", "v"}, "n", "bn", NULL, 0, {0}},
+        {"Flatten", {"n"}, "f", "flat", NULL, 0, {0}},
+        {"Gemm", {"f", "w", "b2"}, "out", "fc", NULL, 0, {0}},
+    };
+    static const tinit inits[] = {
+        {"s", 1, {1}, false, false},       {"b", 1, {1}, false, false},
+        {"m", 1, {1}, false, false},       {"v", 1, {1}, false, false},
+        {"w", 2, {784, 10}, false, false}, {"b2", 1, {10}, false, false},
+    };
+    tgraph g = {nodes, 3, inits, 6, 4, {-1, 1, 28, 28}, "out"};
+    dg_pb_writer w = {0};
+    put_graph(&w, &g);
+    CHECK(!w.failed);
+    dg_net *net = NULL;
+    dg_status st = dg_onnx_import_memory(w.data, w.n, &net, NULL);
+    dg_pb_writer_free(&w);
+    char spec[64];
+    snprintf(spec, sizeof spec, "%s", net ? dg_net_spec(net) : "");
+    float p[4] = {0};
+    if (net) {
+        memcpy(p, dg_net_params(net), sizeof p);
+    }
+    dg_net_free(net);
+    CHECK_OK(st);
+    CHECK_MSG(!strcmp(spec, "batchnorm, flatten, dense 10"), "spec: %s", spec);
+    /* scale, shift, mean, variance; ONNX's default epsilon is digits' own */
+    CHECK(p[0] == 0.5f && p[1] == 0.5f && p[2] == 0.5f && p[3] == 0.5f);
+    static const tinit wrong[] = {
+        {"s", 1, {3}, false, false},       {"b", 1, {1}, false, false},
+        {"m", 1, {1}, false, false},       {"v", 1, {1}, false, false},
+        {"w", 2, {784, 10}, false, false}, {"b2", 1, {10}, false, false},
+    };
+    CHECK(graph_refused(&(tgraph){nodes, 3, wrong, 6, 4, {-1, 1, 28, 28}, "out"}, DG_ERR_FORMAT,
+                        "node 'bn' (BatchNormalization): input 2 must be a constant of 1 values"));
 }
 
 DG_TEST(onnx_hostile_bytes)
