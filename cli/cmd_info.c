@@ -48,9 +48,11 @@ static void print_layers(const dg_net *net)
     printf(" %-4s%-*s  %-*s%*s\n", "#", desc_width, "Layer", shape_width, "Output Shape",
            param_width, "Param #");
     rule('=', width);
+    size_t state = 0;
     for (int i = 0; i < n; i++) {
         dg_layer_info info;
         dg_net_layer_info(net, i, &info);
+        state += info.n_state;
         dg_net_shape_text(net, i, shape, sizeof shape);
         printf(" %-4d%-*s  %-*s%*s\n", i + 1, desc_width, info.desc, shape_width, shape,
                param_width, dg_format_count(info.n_params, num));
@@ -58,8 +60,8 @@ static void print_layers(const dg_net *net)
     rule('=', width);
     size_t total = dg_net_param_count(net);
     printf("Total params: %s (%.2f KB)\n", dg_format_count(total, num), (double)total * 4 / 1024);
-    printf("Trainable params: %s\n", num);
-    printf("Non-trainable params: 0\n");
+    printf("Trainable params: %s\n", dg_format_count(total - state, num));
+    printf("Non-trainable params: %s\n", dg_format_count(state, num));
     rule('_', width);
 }
 

@@ -265,6 +265,8 @@ typedef struct dg_layer_info {
     char desc[64];    /* "conv 32 3x3 relu" */
     dg_shape out;     /* output shape of one example */
     size_t n_params;
+    size_t n_state; /* of n_params, the running statistics (batchnorm) that training
+                       updates but does not fit: Keras's non-trainable parameters */
 } dg_layer_info;
 int dg_net_layer_count(const dg_net *net);
 void dg_net_layer_info(const dg_net *net, int i, dg_layer_info *info);

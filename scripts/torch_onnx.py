@@ -8,6 +8,11 @@ check that `digits import` of them gives PyTorch's answers (docs/onnx.md).
                                        and compares the two on the first N (10000) test
                                        images: same argmax, largest probability difference;
                                        exit status 1 above 1e-5
+  scripts/torch_onnx.py agree-bn [N]   the same with batch normalisation: a seed CNN with
+                                       BatchNorm2d after each conv's ReLU and BatchNorm1d
+                                       after the dense layer (PyTorch folds a BatchNorm2d
+                                       right after a Conv into the Conv when it exports),
+                                       trained for one epoch on the first 10,000 images
   scripts/torch_onnx.py fixture DIR    writes DIR/torch-tiny.onnx, a tiny net that uses Conv,
                                        (padded) Relu, AveragePool, MaxPool, Reshape, Gemm, Dropout,
                                        MatMul + Add and Softmax, trained briefly when MNIST is
@@ -88,6 +93,21 @@ class SeedCNN(nn.Module):
         return self.layers(x)
 
 
+class SeedCNNBatchNorm(nn.Module):
+    """conv 32 3 relu, batchnorm, maxpool 2, conv 64 3 relu, batchnorm, maxpool 2, flatten,
+    dense 64, batchnorm relu, dense 10; the logits are the output."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Conv2d(1, 32, 3), nn.ReLU(), nn.BatchNorm2d(32), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3), nn.ReLU(), nn.BatchNorm2d(64), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(1600, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 10))
+
+    def forward(self, x):
+        return self.layers(x)
+
+
 class Tiny(nn.Module):
     """A small net over the operators digits imports; ends in a softmax."""
 
@@ -137,20 +157,20 @@ def cmd_fixture(out_dir):
     print("wrote %s (%d bytes) and torch-tiny.txt" % (path, os.path.getsize(path)))
 
 
-def cmd_agree(n):
+def cmd_agree(n, name="torch-seed-cnn", make=SeedCNN, n_train=None):
     torch.set_num_threads(2)
     os.makedirs(OUT, exist_ok=True)
     x, y = mnist("train")
     tx, ty = mnist("test")
     torch.manual_seed(1)
-    net = SeedCNN()
-    train(net, x, y)
-    onnx_path = os.path.join(OUT, "torch-seed-cnn.onnx")
+    net = make()
+    train(net, x[:n_train], y[:n_train])
+    onnx_path = os.path.join(OUT, name + ".onnx")
     export(net, onnx_path, torch.zeros(1, 1, 28, 28))
-    model = os.path.join(OUT, "torch-seed-cnn.model")
+    model = os.path.join(OUT, name + ".model")
     digits = os.path.join(ROOT, "build", "digits")
     subprocess.run([digits, "import", onnx_path, "-o", model], check=True)
-    prefix = os.path.join(OUT, "torch-seed-cnn")
+    prefix = os.path.join(OUT, name)
     subprocess.run([os.path.join(ROOT, "build", "onnx_dump"), model, DATA, str(n), prefix],
                    check=True, stdout=subprocess.DEVNULL)
     theirs = np.fromfile(prefix + ".f32", np.float32).reshape(n, 10)
@@ -168,6 +188,9 @@ def cmd_agree(n):
 def main():
     if len(sys.argv) >= 2 and sys.argv[1] == "agree":
         return cmd_agree(int(sys.argv[2]) if len(sys.argv) > 2 else 10000)
+    if len(sys.argv) >= 2 and sys.argv[1] == "agree-bn":
+        return cmd_agree(int(sys.argv[2]) if len(sys.argv) > 2 else 10000,
+                         "torch-seed-cnn-bn", SeedCNNBatchNorm, 10000)
     if len(sys.argv) == 3 and sys.argv[1] == "fixture":
         cmd_fixture(sys.argv[2])
         return 0

@@ -1,8 +1,8 @@
 /*
  * test_explain.c - "why" answers: the gradient of one class's score with respect to the
  * input, checked against central differences of the logit through conv, max pooling,
- * dropout (off at inference) and dense layers; the per-pixel heat of a 28x28 digit and
- * its picture; predict --explain from the command line.
+ * dropout (off at inference), batchnorm (its running statistics) and dense layers; the per-pixel
+ * heat of a 28x28 digit and its picture; predict --explain from the command line.
  */
 #include "test.h"
 
@@ -19,15 +19,23 @@ static float logit_of(dg_net *net, const float *x, int cls)
     return dg_net_logits(net)[cls];
 }
 
-DG_TEST(explain_class_gradient_matches_differences)
+static void check_class_gradient(const char *spec)
 {
     dg_net *net;
     dg_shape in = {1, 8, 8};
-    CHECK_OK(dg_net_new("conv 4 3 relu, maxpool 2, dropout 0.5, flatten, dense 10", in, &net));
+    CHECK_OK(dg_net_new(spec, in, &net));
     dg_rng rng;
     dg_rng_seed(&rng, 7);
     dg_net_init_params(net, &rng);
     float x[64], grad[64];
+    float batch[8 * 64];
+    for (int i = 0; i < 8 * 64; i++) {
+        batch[i] = 2.0f * dg_rng_uniform(&rng);
+    }
+    /* training passes move batchnorm's running statistics away from 0 and 1 */
+    for (int k = 0; k < 5; k++) {
+        CHECK_OK(dg_net_forward(net, batch, 8, true, &rng, NULL));
+    }
     for (int i = 0; i < 64; i++) {
         x[i] = dg_rng_uniform(&rng);
     }
@@ -55,6 +63,13 @@ DG_TEST(explain_class_gradient_matches_differences)
     dg_net_free(net);
     CHECK_OK(st);
     CHECK_MSG(nonzero > 10, "only %d inputs have a gradient", nonzero);
+}
+
+DG_TEST(explain_class_gradient_matches_differences)
+{
+    check_class_gradient("conv 4 3 relu, maxpool 2, dropout 0.5, flatten, dense 10");
+    check_class_gradient("conv 4 3, batchnorm relu, maxpool 2, flatten, dense 6, batchnorm, "
+                         "dense 10");
 }
 
 DG_TEST(explain_mnist_heat_and_picture)

@@ -34,6 +34,9 @@ static const grad_case cases[] = {
     {"tanh", "conv 2 3, tanh, flatten, dense 3", {1, 5, 5}},
     {"sigmoid", "flatten, dense 6, sigmoid, dense 3", {1, 2, 5}},
     {"dropout", "flatten, dense 8 relu, dropout 0.3, dense 3", {1, 3, 3}},
+    {"batchnorm", "conv 3 3 pad 1, batchnorm, flatten, dense 3", {2, 4, 4}},
+    {"batchnorm_relu", "conv 3 3, batchnorm relu, maxpool 2, flatten, dense 3", {1, 6, 6}},
+    {"batchnorm_dense", "flatten, dense 6, batchnorm relu, dense 3", {1, 2, 5}},
     {"seed_cnn_small",
      "conv 4 3 relu, maxpool 2, conv 5 3 relu, maxpool 2, flatten, "
      "dense 6 relu, dense 10",

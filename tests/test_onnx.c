@@ -8,6 +8,7 @@
  */
 #include "test.h"
 
+#include "nn/net.h"
 #include "onnx/pb.h"
 
 #include <stdlib.h>
@@ -15,8 +16,8 @@
 #include <sys/wait.h>
 
 #define ALL_KINDS                                                                                  \
-    "conv 4 3 relu, maxpool 2, conv 6 3 pad 1, relu, avgpool 2, tanh, flatten, dropout 0.5, "      \
-    "dense 12 relu, dense 8, sigmoid, dense 10"
+    "conv 4 3 relu, maxpool 2, conv 6 3 pad 1, relu, avgpool 2, batchnorm, tanh, flatten, "        \
+    "dropout 0.5, dense 12 relu, dense 8, batchnorm, relu, sigmoid, dense 10"
 
 static dg_net *random_net(const char *spec, uint64_t seed)
 {
@@ -31,6 +32,14 @@ static dg_net *random_net(const char *spec, uint64_t seed)
     for (size_t i = 0; i < dg_net_param_count(net); i++) {
         if (p[i] == 0.0f) {
             p[i] = 0.01f * (float)(i % 7) - 0.02f; /* biases that show a mix-up */
+        }
+    }
+    for (int i = 0; i < dg_net_layer_count(net); i++) {
+        const dg_layer *l = dg_net_layer(net, i);
+        float *w = p + l->param_offset, *var = w + l->n_weights + l->n_bias + l->n_state / 2;
+        for (size_t k = 0; k < l->n_state / 2; k++) {
+            w[k] = 0.7f + 0.1f * (float)(k % 5); /* batchnorm: scales and variances not 1 */
+            var[k] = 0.4f + 0.3f * (float)(k % 4);
         }
     }
     return net;
@@ -109,8 +118,9 @@ DG_TEST(onnx_round_trip)
     dg_net_free(back);
     CHECK_OK(st);
     /* dropout is left out at inference */
-    CHECK_MSG(!strcmp(spec_copy, "conv 4 3 relu, maxpool 2, conv 6 3 pad 1 relu, avgpool 2, tanh, "
-                                 "flatten, dense 12 relu, dense 8, sigmoid, dense 10"),
+    CHECK_MSG(!strcmp(spec_copy, "conv 4 3 relu, maxpool 2, conv 6 3 pad 1 relu, avgpool 2, "
+                                 "batchnorm, tanh, flatten, dense 12 relu, dense 8, batchnorm "
+                                 "relu, sigmoid, dense 10"),
               "spec back: %s", spec_copy);
     for (int i = 0; i < 40; i++) {
         CHECK_NEAR(a[i], b[i], 1e-6);
@@ -198,7 +208,7 @@ DG_TEST(onnx_torch_fixture)
 
 /* One node of a hand-built graph; ints_name/ints give one integer-list attribute. */
 typedef struct tnode {
-    const char *op, *in[3], *out, *name;
+    const char *op, *in[5], *out, *name;
     const char *ints_name;
     int n_ints;
     int64_t ints[4];
@@ -248,7 +258,7 @@ static void put_graph(dg_pb_writer *w, const tgraph *g)
     for (int i = 0; i < g->n_nodes; i++) {
         const tnode *t = &g->nodes[i];
         size_t node = dg_pb_begin(w, 1);
-        for (int k = 0; k < 3 && t->in[k]; k++) {
+        for (int k = 0; k < 5 && t->in[k]; k++) {
             dg_pb_put_string(w, 1, t->in[k]);
         }
         dg_pb_put_string(w, 2, t->out);
@@ -417,6 +427,46 @@ DG_TEST(onnx_hostile_graphs)
                         "node 'pool' (MaxPool): stride 1 by default"));
 }
 
+/* BatchNormalization over the one input channel (every constant 0.5), Flatten, Gemm. */
+DG_TEST(onnx_batchnorm_imports_and_checks_its_constants)
+{
+    static const tnode nodes[] = {
+        {"BatchNormalization", {"input", "s", "b", "m", "v"}, "n", "bn", NULL, 0, {0}},
+        {"Flatten", {"n"}, "f", "flat", NULL, 0, {0}},
+        {"Gemm", {"f", "w", "b2"}, "out", "fc", NULL, 0, {0}},
+    };
+    static const tinit inits[] = {
+        {"s", 1, {1}, false, false},       {"b", 1, {1}, false, false},
+        {"m", 1, {1}, false, false},       {"v", 1, {1}, false, false},
+        {"w", 2, {784, 10}, false, false}, {"b2", 1, {10}, false, false},
+    };
+    tgraph g = {nodes, 3, inits, 6, 4, {-1, 1, 28, 28}, "out"};
+    dg_pb_writer w = {0};
+    put_graph(&w, &g);
+    CHECK(!w.failed);
+    dg_net *net = NULL;
+    dg_status st = dg_onnx_import_memory(w.data, w.n, &net, NULL);
+    dg_pb_writer_free(&w);
+    char spec[64];
+    snprintf(spec, sizeof spec, "%s", net ? dg_net_spec(net) : "");
+    float p[4] = {0};
+    if (net) {
+        memcpy(p, dg_net_params(net), sizeof p);
+    }
+    dg_net_free(net);
+    CHECK_OK(st);
+    CHECK_MSG(!strcmp(spec, "batchnorm, flatten, dense 10"), "spec: %s", spec);
+    /* scale, shift, mean, variance; ONNX's default epsilon is digits' own */
+    CHECK(p[0] == 0.5f && p[1] == 0.5f && p[2] == 0.5f && p[3] == 0.5f);
+    static const tinit wrong[] = {
+        {"s", 1, {3}, false, false},       {"b", 1, {1}, false, false},
+        {"m", 1, {1}, false, false},       {"v", 1, {1}, false, false},
+        {"w", 2, {784, 10}, false, false}, {"b2", 1, {10}, false, false},
+    };
+    CHECK(graph_refused(&(tgraph){nodes, 3, wrong, 6, 4, {-1, 1, 28, 28}, "out"}, DG_ERR_FORMAT,
+                        "node 'bn' (BatchNormalization): input 2 must be a constant of 1 values"));
+}
+
 DG_TEST(onnx_hostile_bytes)
 {
     /* graph (field 7) of 16 bytes, 1 there */
@@ -484,8 +534,9 @@ DG_TEST(onnx_runtime_agrees)
     if (system("test -f node/node_modules/onnxruntime-node/package.json") != 0) {
         SKIP("onnxruntime-node is missing: run scripts/get-onnxruntime.sh");
     }
-    dg_net *net = random_net("conv 8 5 pad 2 relu, maxpool 2, conv 8 3, tanh, avgpool 2, flatten, "
-                             "dense 32 relu, dropout 0.25, dense 16, sigmoid, dense 10",
+    dg_net *net = random_net("conv 8 5 pad 2 relu, maxpool 2, conv 8 3, batchnorm, tanh, "
+                             "avgpool 2, flatten, dense 32 relu, dropout 0.25, dense 16, "
+                             "batchnorm relu, sigmoid, dense 10",
                              9);
     CHECK(net);
     const char *dir = test_tmp_dir();

@@ -57,6 +57,9 @@ static dg_train_config small_config(void)
 }
 
 static const char *const small_spec = "conv 4 3 relu, maxpool 2, flatten, dropout 0.25, dense 10";
+/* With batch normalisation, whose running statistics are part of the state to resume. */
+static const char *const bn_spec =
+    "conv 4 3, batchnorm relu, maxpool 2, flatten, dense 8, batchnorm relu, dense 10";
 
 /* What the callbacks of a run see and do. */
 typedef struct run_log {
@@ -115,20 +118,28 @@ static void log_free(run_log *log)
     }
 }
 
-/* A net of small_spec on one thread. */
-static dg_status new_net(dg_net **net)
+/* A net of spec (small_spec when NULL) on the given threads. */
+static dg_status new_net_of(const char *spec, int threads, dg_net **net)
 {
-    dg_status st = dg_net_new(small_spec, (dg_shape){1, SIDE, SIDE}, net);
+    dg_status st = dg_net_new(spec ? spec : small_spec, (dg_shape){1, SIDE, SIDE}, net);
     if (st == DG_OK) {
-        st = dg_net_set_threads(*net, 1);
+        st = dg_net_set_threads(*net, threads);
     }
     return st;
 }
 
-/* Trains uninterrupted, then stopped after (stop_epoch, stop_step) and resumed from the
- * checkpoint file; the weights and every epoch's loss and accuracies must agree. */
-static void check_resume(const dg_train_config *base, int stop_epoch, int stop_step,
-                         int checkpoint_every, int want_epochs_done)
+/* A net of small_spec on one thread. */
+static dg_status new_net(dg_net **net)
+{
+    return new_net_of(NULL, 1, net);
+}
+
+/* Trains a net of spec (small_spec when NULL) on the given threads uninterrupted, then
+ * stopped after (stop_epoch, stop_step) and resumed from the checkpoint file; the weights
+ * (running statistics included) and every epoch's loss and accuracies must agree. */
+static void check_resume_net(const char *spec, int n_threads, const dg_train_config *base,
+                             int stop_epoch, int stop_step, int checkpoint_every,
+                             int want_epochs_done)
 {
     dg_dataset *ds = make_data(200, 5, false);
     CHECK(ds);
@@ -141,12 +152,12 @@ static void check_resume(const dg_train_config *base, int stop_epoch, int stop_s
     dg_train_config cfg = *base;
     cfg.checkpoint_every = checkpoint_every;
     dg_train_callbacks cb = {.on_step = log_step, .on_epoch = log_epoch};
-    CHECK_OK(new_net(&ref));
+    CHECK_OK(new_net_of(spec, n_threads, &ref));
     cb.user = &ref_log;
     dg_status st = dg_train(ref, ds, &cfg, &cb);
 
     if (st == DG_OK) {
-        st = new_net(&cut);
+        st = new_net_of(spec, n_threads, &cut);
     }
     if (st == DG_OK) {
         cut_log.stop_epoch = stop_epoch;
@@ -165,7 +176,7 @@ static void check_resume(const dg_train_config *base, int stop_epoch, int stop_s
         st = dg_checkpoint_net(ck, &resumed);
     }
     if (st == DG_OK) {
-        st = dg_net_set_threads(resumed, 1);
+        st = dg_net_set_threads(resumed, n_threads);
     }
     dg_train_progress prog = {0};
     int threads = 0;
@@ -199,9 +210,15 @@ static void check_resume(const dg_train_config *base, int stop_epoch, int stop_s
     dg_dataset_free(ds);
     CHECK_MSG(st == DG_OK, "status %s: %s", dg_status_name(st), dg_last_error());
     CHECK_MSG(prog.epoch == want_epochs_done, "checkpoint after epoch %d", prog.epoch);
-    CHECK(threads == 1);
+    CHECK(threads == n_threads);
     CHECK(same);
     CHECK(epochs_agree);
+}
+
+static void check_resume(const dg_train_config *base, int stop_epoch, int stop_step,
+                         int checkpoint_every, int want_epochs_done)
+{
+    check_resume_net(NULL, 1, base, stop_epoch, stop_step, checkpoint_every, want_epochs_done);
 }
 
 /* steps per epoch: 160 training examples / 16 = 10 */
@@ -226,6 +243,14 @@ DG_TEST(train_resume_mid_epoch_with_augmentation_is_bit_identical)
     cfg.augment.elastic_alpha = 3.0f;
     cfg.augment.elastic_sigma = 1.5f;
     check_resume(&cfg, 2, 6, 0, 1);
+}
+
+DG_TEST(train_resume_with_batchnorm_is_bit_identical)
+{
+    dg_train_config cfg = small_config();
+    check_resume_net(bn_spec, 1, &cfg, 1, 10, 0, 1);
+    check_resume_net(bn_spec, 1, &cfg, 2, 4, 0, 1);
+    check_resume_net(bn_spec, 2, &cfg, 2, 7, 0, 1);
 }
 
 DG_TEST(train_resume_sgd_with_periodic_checkpoints)

@@ -82,7 +82,7 @@ static dg_status init_layer(dg_net *net, int i, dg_shape in)
     if (dg_shape_size(l->out) > 64u * 1024 * 1024) {
         return dg_fail(DG_ERR_TOO_LARGE, "spec: layer %d output too large", i + 1);
     }
-    net->n_params += l->n_weights + l->n_bias;
+    net->n_params += l->n_weights + l->n_bias + l->n_state;
     if (net->n_params > 256u * 1024 * 1024) {
         return dg_fail(DG_ERR_TOO_LARGE, "spec: more than 256M parameters");
     }
@@ -320,7 +320,8 @@ void dg_net_layer_info(const dg_net *net, int i, dg_layer_info *info)
     info->kind = l->ops->name;
     dg_spec_describe(l, info->desc, sizeof info->desc);
     info->out = l->out;
-    info->n_params = l->n_weights + l->n_bias;
+    info->n_params = l->n_weights + l->n_bias + l->n_state;
+    info->n_state = l->n_state;
 }
 
 const float *dg_net_layer_output(const dg_net *net, int i)
@@ -360,10 +361,14 @@ void dg_net_init_params(dg_net *net, dg_rng *rng)
 {
     for (int i = 0; i < net->n_layers; i++) {
         dg_layer *l = &net->layers[i];
+        float *w = net->params + l->param_offset;
+        if (l->ops->init_params) {
+            l->ops->init_params(l, w);
+            continue;
+        }
         if (!l->n_weights) {
             continue;
         }
-        float *w = net->params + l->param_offset;
         /* Glorot uniform */
         double fan_in, fan_out;
         assert(l->ops->fans); /* a kind with weights says how they connect */
@@ -652,6 +657,29 @@ static void forward_task(void *arg, int t, int n_threads)
     }
 }
 
+/* After a training forward: the layers with running state fold in what each replica's
+ * slice left in its aux, in thread order. */
+static void fold_states(dg_net *net)
+{
+    const void *aux[64];
+    int counts[64];
+    for (int i = 0; i < net->n_layers; i++) {
+        const dg_layer *l = &net->layers[i];
+        if (!l->ops->fold_state) {
+            continue;
+        }
+        int slices = 0;
+        for (int t = 0; t < net->threads; t++) {
+            if (net->reps[t].n > 0) {
+                aux[slices] = net->reps[t].aux[i];
+                counts[slices++] = net->reps[t].n;
+            }
+        }
+        float *state = net->params + l->param_offset + l->n_weights + l->n_bias;
+        l->ops->fold_state(l, state, aux, counts, slices);
+    }
+}
+
 dg_status dg_net_forward(dg_net *net, const float *x, int n, bool is_training, dg_rng *rng,
                          const float **probs)
 {
@@ -676,6 +704,9 @@ dg_status dg_net_forward(dg_net *net, const float *x, int n, bool is_training, d
         forward_task(&a, 0, 1);
     } else {
         dg_pool_run(net->pool, forward_task, &a);
+    }
+    if (is_training) {
+        fold_states(net);
     }
     if (probs) {
         *probs = net->probs;

@@ -51,10 +51,13 @@ typedef struct dg_layer_ops {
      * NULL for kinds without weights. */
     void (*fans)(const dg_layer *l, double *fan_in, double *fan_out);
     /* Checks hyperparameters against l->in, sets l->out, l->n_weights, l->n_bias,
-     * l->aux_bytes_per_item. Returns DG_ERR_ARG with a message on a bad spec, which the
+     * l->n_state, l->aux_bytes_per_item. Returns DG_ERR_ARG with a message on a bad spec, which the
      * net puts after "spec: layer 2 (conv 64 3): ", e.g. "kernel size 4 (want an odd
      * size >= 1)". */
     dg_status (*init)(dg_layer *l);
+    /* Fresh values of all n_weights + n_bias + n_state parameters at p. NULL: Glorot
+     * uniform weights (fans), zero biases. */
+    void (*init_params)(const dg_layer *l, float *p);
     /* Scratch floats needed for n examples. */
     size_t (*scratch_floats)(const dg_layer *l, int n);
     /* y[n][out] from x[n][in] */
@@ -63,6 +66,11 @@ typedef struct dg_layer_ops {
      * (dx may be NULL when no input gradient is needed). */
     void (*backward)(const dg_layer *l, const float *x, const float *y, const float *dy, float *dx,
                      int n, dg_layer_ctx *ctx);
+    /* Kinds with running state (batch normalisation): after a training forward, moves
+     * the n_state values at state using what each replica's forward left in its aux,
+     * aux[r] for counts[r] examples, r < slices in thread order. NULL without state. */
+    void (*fold_state)(const dg_layer *l, float *state, const void *const *aux, const int *counts,
+                       int slices);
 } dg_layer_ops;
 
 struct dg_layer {
@@ -74,10 +82,15 @@ struct dg_layer {
     bool relu;  /* fused ReLU on the output */
     dg_shape in, out;
     size_t n_weights, n_bias;
-    size_t param_offset; /* weights at params + offset, biases right after */
+    size_t n_state;      /* running statistics after the biases, in the arena (saved with
+                            the model) but not trained: their gradient is always 0 */
+    size_t param_offset; /* weights at params + offset, biases right after, then state */
     size_t aux_bytes_per_item;
     const float *w, *b; /* into the net's parameter arena */
 };
+
+/* Batch normalisation's epsilon, added to the variance (PyTorch's and ONNX's default). */
+#define DG_BATCHNORM_EPS 1e-5f
 
 /* Layer i (0..dg_net_layer_count - 1) of net, borrowed: for readers of a whole net such as
  * the ONNX exporter. */

@@ -11,6 +11,8 @@
  *                    its input is still [N][C][1][1]
  *   relu             Relu                              dropout P   nothing (inference)
  *   tanh             Tanh                              sigmoid     Sigmoid
+ *   batchnorm [relu] BatchNormalization (epsilon DG_BATCHNORM_EPS) with scale, B,
+ *                    input_mean and input_var [C] (+ Relu)
  *   then "logits" [N][classes] and Softmax (axis 1) into "probabilities".
  *
  * Field numbers as in onnx_read.c; ModelProto also 3 producer_version and 6 doc_string,
@@ -31,7 +33,7 @@
 #define NAME_MAX_  48
 #define MAX_NODES  (3 * DG_MAX_LAYERS + 2)
 
-enum { A_NONE, A_CONV, A_POOL, A_FLATTEN, A_GEMM, A_SOFTMAX };
+enum { A_NONE, A_CONV, A_POOL, A_FLATTEN, A_GEMM, A_SOFTMAX, A_BATCHNORM };
 
 /* One node of the graph to write. */
 typedef struct xnode {
@@ -98,6 +100,9 @@ static dg_status layer_nodes(graph *g, const dg_layer *l, int i)
             A_NONE, 0, -1, name);
     } else if (!strcmp(kind, "dropout")) {
         return DG_OK;
+    } else if (!strcmp(kind, "batchnorm")) {
+        snprintf(name, sizeof name, "layer%d.batchnorm", n);
+        add(g, "BatchNormalization", A_BATCHNORM, 0, i, name);
     } else {
         return dg_fail(DG_ERR_UNSUPPORTED, "layer %d (%s) has no ONNX form in this build", n, kind);
     }
@@ -140,6 +145,17 @@ static void attr_int(dg_pb_writer *w, const char *name, int64_t v)
     dg_pb_end(w, at);
 }
 
+static void attr_float(dg_pb_writer *w, const char *name, float v)
+{
+    size_t at = dg_pb_begin(w, 5);
+    dg_pb_put_string(w, 1, name);
+    dg_pb_put_varint(w, 20, 1); /* FLOAT */
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    dg_pb_put_fixed32(w, 2, u);
+    dg_pb_end(w, at);
+}
+
 /* An INTS attribute of n copies of v. */
 static void attr_ints(dg_pb_writer *w, const char *name, int n, int64_t v)
 {
@@ -161,6 +177,13 @@ static void put_node(dg_pb_writer *w, const xnode *x)
         snprintf(name, sizeof name, "layer%d.weight", x->layer + 1);
         dg_pb_put_string(w, 1, name);
         snprintf(name, sizeof name, "layer%d.bias", x->layer + 1);
+        dg_pb_put_string(w, 1, name);
+    }
+    if (x->attrs == A_BATCHNORM) {
+        char name[NAME_MAX_];
+        snprintf(name, sizeof name, "layer%d.running_mean", x->layer + 1);
+        dg_pb_put_string(w, 1, name);
+        snprintf(name, sizeof name, "layer%d.running_var", x->layer + 1);
         dg_pb_put_string(w, 1, name);
     }
     dg_pb_put_string(w, 2, x->out);
@@ -185,6 +208,9 @@ static void put_node(dg_pb_writer *w, const xnode *x)
         break;
     case A_GEMM:
         attr_int(w, "transB", 1);
+        break;
+    case A_BATCHNORM:
+        attr_float(w, "epsilon", DG_BATCHNORM_EPS);
         break;
     default:
         break;
@@ -228,12 +254,22 @@ static void put_weights(dg_pb_writer *w, const dg_net *net)
         if (!strcmp(l->ops->name, "dense")) {
             dims[1] = (int64_t)dg_shape_size(l->in);
             n_dims = 2;
+        } else if (!strcmp(l->ops->name, "batchnorm")) {
+            dims[0] = l->in.c;
+            n_dims = 1;
         }
         snprintf(name, sizeof name, "layer%d.weight", i + 1);
         put_tensor(w, name, dims, n_dims, l->w);
         int64_t o = (int64_t)l->n_bias;
         snprintf(name, sizeof name, "layer%d.bias", i + 1);
         put_tensor(w, name, &o, 1, l->b);
+        if (l->n_state) { /* batchnorm: running mean, then running variance */
+            o = (int64_t)l->n_state / 2;
+            snprintf(name, sizeof name, "layer%d.running_mean", i + 1);
+            put_tensor(w, name, &o, 1, l->b + l->n_bias);
+            snprintf(name, sizeof name, "layer%d.running_var", i + 1);
+            put_tensor(w, name, &o, 1, l->b + l->n_bias + o);
+        }
     }
 }
 

@@ -203,6 +203,8 @@ static dg_status translate(builder *b, int i, dg_pb_bytes *cur)
         return dg_ox_dropout(b, i);
     } else if (dg_pb_eq(op, "Pad")) {
         return dg_ox_pad(b, i);
+    } else if (dg_pb_eq(op, "BatchNormalization")) {
+        return dg_ox_batchnorm(b, i);
     } else if (dg_pb_eq(op, "Identity")) {
         return dg_ox_known_attrs(b, i, "");
     }
@@ -354,6 +356,9 @@ static dg_status spec_text(const builder *b, char *spec, size_t size)
             break;
         case K_SIGMOID:
             snprintf(one, sizeof one, "sigmoid");
+            break;
+        case K_BATCHNORM:
+            snprintf(one, sizeof one, "batchnorm%s", relu);
             break;
         default:
             snprintf(one, sizeof one, "relu");

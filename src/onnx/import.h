@@ -9,7 +9,7 @@
 #include "nn/net.h"
 #include "onnx/onnx_model.h"
 
-enum { K_CONV, K_MAXPOOL, K_AVGPOOL, K_FLATTEN, K_DENSE, K_RELU, K_TANH, K_SIGMOID };
+enum { K_CONV, K_MAXPOOL, K_AVGPOOL, K_FLATTEN, K_DENSE, K_RELU, K_TANH, K_SIGMOID, K_BATCHNORM };
 
 typedef struct entry {
     int kind;
@@ -62,5 +62,7 @@ dg_status dg_ox_activation(builder *b, int i, int kind);
 dg_status dg_ox_softmax(builder *b, int i);
 dg_status dg_ox_dropout(builder *b, int i);
 dg_status dg_ox_pad(builder *b, int i);
+/* BatchNormalization at inference: scale, B, mean and var constants of the channels. */
+dg_status dg_ox_batchnorm(builder *b, int i);
 
 #endif

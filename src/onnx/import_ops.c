@@ -530,7 +530,8 @@ dg_status dg_ox_relu(builder *b, int i)
         return st;
     }
     entry *last = b->n_layers ? &b->layers[b->n_layers - 1] : NULL;
-    if (last && (last->kind == K_CONV || last->kind == K_DENSE) && !last->relu) {
+    if (last && (last->kind == K_CONV || last->kind == K_DENSE || last->kind == K_BATCHNORM) &&
+        !last->relu) {
         last->relu = true;
         return DG_OK;
     }
@@ -612,4 +613,67 @@ dg_status dg_ox_pad(builder *b, int i)
         }
     }
     return DG_OK;
+}
+
+/* BatchNormalization(X, scale, B, mean, var) at inference. digits adds DG_BATCHNORM_EPS to
+ * the variance; another epsilon is folded into the variance it is added to. */
+dg_status dg_ox_batchnorm(builder *b, int i)
+{
+    dg_status st = dg_ox_known_attrs(b, i, "epsilon momentum spatial training_mode");
+    if (st != DG_OK) {
+        return st;
+    }
+    const ox_node *nd = &b->m->nodes[i];
+    int64_t training, spatial;
+    ox_attr a;
+    bool found;
+    if ((st = int_attr(b, i, "training_mode", 0, &training)) != DG_OK ||
+        (st = int_attr(b, i, "spatial", 1, &spatial)) != DG_OK ||
+        (st = dg_ox_attr(b, i, "epsilon", OX_ATTR_FLOAT, &a, &found)) != DG_OK) {
+        return st;
+    }
+    float eps = found ? a.f : 1e-5f;
+    if (training || (nd->n_out > 1 && (nd->out[1].n || (nd->n_out > 2 && nd->out[2].n)))) {
+        return dg_ox_fail(b, i, DG_ERR_UNSUPPORTED,
+                          "training mode (batch statistics): digits imports inference graphs");
+    }
+    if (spatial != 1) {
+        return dg_ox_fail(b, i, DG_ERR_UNSUPPORTED, "spatial 0: digits normalises per channel");
+    }
+    if (!(eps >= 0.0f) || !isfinite(eps)) {
+        return dg_ox_fail(b, i, DG_ERR_FORMAT, "epsilon %g", (double)eps);
+    }
+    int c = b->c;
+    float *v[4] = {NULL, NULL, NULL, NULL};
+    float *dst = NULL;
+    for (int k = 0; k < 4 && st == DG_OK; k++) {
+        const ox_tensor *t = const_input(b, i, k + 1, true, &st);
+        if (st != DG_OK) {
+            break;
+        }
+        if (!t || t->count != (uint64_t)c) {
+            st = dg_ox_fail(b, i, DG_ERR_FORMAT, "input %d must be a constant of %d values", k + 2,
+                            c);
+            break;
+        }
+        st = load_floats(b, i, t, &v[k]);
+    }
+    if (st == DG_OK && !(dst = grow(b, 4 * (size_t)c))) {
+        st = dg_ox_fail(b, i, DG_ERR_NOMEM, "out of memory for the weights");
+    }
+    for (int k = 0; k < c && st == DG_OK; k++) {
+        float var = v[3][k] + (eps - DG_BATCHNORM_EPS);
+        if (!(v[3][k] >= 0.0f) || !(var + DG_BATCHNORM_EPS > 0.0f)) {
+            st = dg_ox_fail(b, i, DG_ERR_FORMAT, "variance %g of channel %d", (double)v[3][k], k);
+            break;
+        }
+        dst[k] = v[0][k];
+        dst[c + k] = v[1][k];
+        dst[2 * c + k] = v[2][k];
+        dst[3 * c + k] = var;
+    }
+    for (int k = 0; k < 4; k++) {
+        free(v[k]);
+    }
+    return st == DG_OK ? push(b, i, (entry){K_BATCHNORM, c, 0, false, 0}) : st;
 }

@@ -19,6 +19,7 @@
     X(avgpool2d)                                                                                   \
     X(tanh)                                                                                        \
     X(sigmoid)                                                                                     \
+    X(batchnorm2d)                                                                                 \
     /* one row per kind, each line ending in a backslash */
 
 #define DECLARE(file) extern const dg_layer_ops dg_##file##_ops;
