@@ -927,3 +927,28 @@ DG_TEST(model_io_save_failures_keep_old)
     CHECK_OK(st);
     CHECK_MSG(ok, "a failed save changed the old model or left a file (%s)", dg_last_error());
 }
+
+/* Batch normalisation's running variance below zero (a damaged file with a good checksum)
+ * is refused on load, naming the layer and the channel; zero is fine. */
+DG_TEST(model_io_negative_running_variance)
+{
+    const char *dir = test_tmp_dir();
+    const char *path = path_in(dir, "bn.model");
+    dg_net *net = NULL;
+    CHECK_OK(dg_net_new("batchnorm relu, flatten, dense 10", (dg_shape){2, 2, 2}, &net));
+    dg_rng rng;
+    dg_rng_seed(&rng, 5);
+    dg_net_init_params(net, &rng);
+    /* gamma [2], beta [2], running mean [2], running variance [2], then the dense layer */
+    float *p = dg_net_params(net);
+    p[6] = 0.0f;
+    p[7] = -0.5f;
+    dg_model_meta meta;
+    full_meta(&meta);
+    dg_status st = dg_model_save(path, net, &meta);
+    dg_net_free(net);
+    CHECK_OK(st);
+    CHECK(load_fails(path, DG_ERR_FORMAT));
+    CHECK_MSG(strstr(dg_last_error(), "layer 1 (batchnorm): running variance -0.5 of channel 1"),
+              "%s", dg_last_error());
+}

@@ -17,6 +17,7 @@
 #include "base/fileio.h"
 #include "digits.h"
 #include "nn/codec.h"
+#include "nn/net.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -602,6 +603,11 @@ static dg_status decode(const char *path, const uint8_t *d, size_t n, dg_net **o
                            isnan(v) ? "NaN" : "infinite");
         }
         params[i] = v;
+    }
+    char bad_state[256];
+    if (dg_net_state_problem(net, bad_state, sizeof bad_state)) {
+        dg_net_free(net);
+        return dg_fail(DG_ERR_FORMAT, "%s: %s", path, bad_state);
     }
     *out = net;
     return DG_OK;

@@ -314,6 +314,19 @@ const dg_layer *dg_net_layer(const dg_net *net, int i)
     return &net->layers[i];
 }
 
+const char *dg_net_state_problem(const dg_net *net, char *why, size_t size)
+{
+    for (int i = 0; i < net->n_layers; i++) {
+        const dg_layer *l = &net->layers[i];
+        char reason[160];
+        if (l->ops->check_state && l->ops->check_state(l, reason, sizeof reason)) {
+            snprintf(why, size, "layer %d (%s): %s", i + 1, l->ops->name, reason);
+            return why;
+        }
+    }
+    return NULL;
+}
+
 void dg_net_layer_info(const dg_net *net, int i, dg_layer_info *info)
 {
     const dg_layer *l = &net->layers[i];

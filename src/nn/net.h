@@ -71,6 +71,10 @@ typedef struct dg_layer_ops {
      * aux[r] for counts[r] examples, r < slices in thread order. NULL without state. */
     void (*fold_state)(const dg_layer *l, float *state, const void *const *aux, const int *counts,
                        int slices);
+    /* Kinds with running state: whether the state in the arena (as read from a file) can be
+     * used, NULL if so, else why not ("running variance -1 of channel 3"). NULL hook: any
+     * finite values do. */
+    const char *(*check_state)(const dg_layer *l, char *why, size_t size);
 } dg_layer_ops;
 
 struct dg_layer {
@@ -95,6 +99,11 @@ struct dg_layer {
 /* Layer i (0..dg_net_layer_count - 1) of net, borrowed: for readers of a whole net such as
  * the ONNX exporter. */
 const dg_layer *dg_net_layer(const dg_net *net, int i);
+
+/* Whether every layer's running state (batch normalisation's statistics) can be used, as
+ * read from a file: NULL if so, else why not, written into why ("layer 2 (batchnorm):
+ * running variance -1 of channel 3"). */
+const char *dg_net_state_problem(const dg_net *net, char *why, size_t size);
 
 /* The net's worker threads (dg_net_threads of them), borrowed: for work beside the
  * passes, such as preparing an augmented batch or the optimiser's update. */

@@ -291,6 +291,19 @@ static void batchnorm_fold_state(const dg_layer *l, float *state, const void *co
     }
 }
 
+/* A running variance below zero would give a NaN at inference. */
+static const char *batchnorm_check_state(const dg_layer *l, char *why, size_t size)
+{
+    const float *var = running_var(l);
+    for (int c = 0; c < l->in.c; c++) {
+        if (!(var[c] >= 0.0f)) {
+            snprintf(why, size, "running variance %g of channel %d (want >= 0)", (double)var[c], c);
+            return why;
+        }
+    }
+    return NULL;
+}
+
 const dg_layer_ops dg_batchnorm2d_ops = {
     .id = 10,
     .name = "batchnorm",
@@ -304,4 +317,5 @@ const dg_layer_ops dg_batchnorm2d_ops = {
     .forward = batchnorm_forward,
     .backward = batchnorm_backward,
     .fold_state = batchnorm_fold_state,
+    .check_state = batchnorm_check_state,
 };
