@@ -16,24 +16,8 @@ typedef struct preset {
     float lr, beta1, beta2; /* Adam */
     dg_schedule schedule;
     double val_split;
-    const dg_augment *augment;
+    bool augment; /* with the ranges of dg_augment_defaults (--augment) */
 } preset;
-
-/* Augmentation of the presets: none, and best's random affine maps. */
-static const dg_augment no_augment = {.on = false,
-                                      .rotate = 10.0f,
-                                      .scale = 0.1f,
-                                      .shift = 2.0f,
-                                      .shear = 10.0f,
-                                      .elastic_alpha = 0.0f,
-                                      .elastic_sigma = 4.0f};
-static const dg_augment best_augment = {.on = true,
-                                        .rotate = 10.0f,
-                                        .scale = 0.1f,
-                                        .shift = 2.0f,
-                                        .shear = 10.0f,
-                                        .elastic_alpha = 0.0f,
-                                        .elastic_sigma = 4.0f};
 
 /* The rows: name, description, epochs, batch, Adam's lr, beta1 and beta2, schedule,
  * validation split, augmentation, spec. seed-cnn, seed-cnn-dropout and mlp take the
@@ -44,19 +28,19 @@ static const dg_augment best_augment = {.on = true,
  * dg_preset_names() can be a constant array of the same names. */
 #define PRESETS(X)                                                                                 \
     X("seed-cnn", "the Keras tutorial's CNN: two conv + maxpool, dense 64", 5, 32, 1e-3f, 0.9f,    \
-      0.999f, DG_SCHEDULE_COSINE, 0.1, &no_augment,                                                \
+      0.999f, DG_SCHEDULE_COSINE, 0.1, false,                                                      \
       "conv 32 3 relu, maxpool 2, conv 64 3 relu, maxpool 2, flatten, dense 64 relu, dense 10")    \
     X("seed-cnn-dropout", "seed-cnn with dense 128 and dropout 0.5", 5, 32, 1e-3f, 0.9f, 0.999f,   \
-      DG_SCHEDULE_COSINE, 0.1, &no_augment,                                                        \
+      DG_SCHEDULE_COSINE, 0.1, false,                                                              \
       "conv 32 3 relu, maxpool 2, conv 64 3 relu, maxpool 2, flatten, dense 128 relu, "            \
       "dropout 0.5, dense 10")                                                                     \
     X("mlp", "a 784-128-128-10 perceptron, no convolution", 3, 32, 1e-3f, 0.9f, 0.999f,            \
-      DG_SCHEDULE_COSINE, 0.1, &no_augment, "flatten, dense 128 relu, dense 128 relu, dense 10")   \
+      DG_SCHEDULE_COSINE, 0.1, false, "flatten, dense 128 relu, dense 128 relu, dense 10")         \
     X("fast", "one epoch to about 99%: one-cycle Adam, batch 128", 1, 128, 1e-2f, 0.7f, 0.9f,      \
-      DG_SCHEDULE_ONECYCLE, 0.0, &no_augment,                                                      \
+      DG_SCHEDULE_ONECYCLE, 0.0, false,                                                            \
       "conv 24 5 relu, maxpool 2, conv 48 3 relu, maxpool 2, flatten, dense 256 relu, dense 10")   \
     X("best", "four conv, batchnorm, dense 256, dropout, augmented images: 20 min", BEST_EPOCHS,   \
-      64, 2e-3f, 0.9f, 0.999f, DG_SCHEDULE_ONECYCLE, 0.0, &best_augment,                           \
+      64, 2e-3f, 0.9f, 0.999f, DG_SCHEDULE_ONECYCLE, 0.0, true,                                    \
       "conv 32 3, batchnorm relu, conv 32 3, batchnorm relu, maxpool 2, conv 64 3, batchnorm "     \
       "relu, conv 64 3, batchnorm relu, maxpool 2, flatten, dense 256, batchnorm relu, "           \
       "dropout 0.5, dense 10")
@@ -112,6 +96,7 @@ dg_status dg_preset_train_config(const char *name, dg_train_config *cfg)
     cfg->optim.beta2 = p->beta2;
     cfg->schedule = p->schedule;
     cfg->val_split = p->val_split;
-    cfg->augment = *p->augment;
+    cfg->augment = dg_augment_defaults();
+    cfg->augment.on = p->augment;
     return DG_OK;
 }
