@@ -314,6 +314,15 @@ const dg_layer *dg_net_layer(const dg_net *net, int i)
     return &net->layers[i];
 }
 
+dg_status dg_layer_init_same_shape(dg_layer *l)
+{
+    l->out = l->in;
+    l->n_weights = 0;
+    l->n_bias = 0;
+    l->aux_bytes_per_item = 0;
+    return DG_OK;
+}
+
 const char *dg_net_state_problem(const dg_net *net, char *why, size_t size)
 {
     for (int i = 0; i < net->n_layers; i++) {
@@ -501,7 +510,7 @@ static dg_status alloc_replica(dg_net *net, replica *r, int t)
         const dg_layer *l = &net->layers[i];
         size_t size = dg_shape_size(l->out);
         max_size = size > max_size ? size : max_size;
-        size_t s = l->ops->scratch_floats(l, cap);
+        size_t s = l->ops->scratch_floats ? l->ops->scratch_floats(l, cap) : 0;
         scratch = s > scratch ? s : scratch;
         r->act[i + 1] = alloc_floats((size_t)cap * size);
         r->aux[i] = malloc(l->aux_bytes_per_item * (size_t)cap + 1);

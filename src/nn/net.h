@@ -58,7 +58,7 @@ typedef struct dg_layer_ops {
     /* Fresh values of all n_weights + n_bias + n_state parameters at p. NULL: Glorot
      * uniform weights (fans), zero biases. */
     void (*init_params)(const dg_layer *l, float *p);
-    /* Scratch floats needed for n examples. */
+    /* Scratch floats needed for n examples. NULL: none. */
     size_t (*scratch_floats)(const dg_layer *l, int n);
     /* y[n][out] from x[n][in] */
     void (*forward)(const dg_layer *l, const float *x, float *y, int n, dg_layer_ctx *ctx);
@@ -99,6 +99,10 @@ struct dg_layer {
 /* Layer i (0..dg_net_layer_count - 1) of net, borrowed: for readers of a whole net such as
  * the ONNX exporter. */
 const dg_layer *dg_net_layer(const dg_net *net, int i);
+
+/* init for kinds without parameters whose output has the input's shape (relu, tanh,
+ * sigmoid). */
+dg_status dg_layer_init_same_shape(dg_layer *l);
 
 /* Whether every layer's running state (batch normalisation's statistics) can be used, as
  * read from a file: NULL if so, else why not, written into why ("layer 2 (batchnorm):

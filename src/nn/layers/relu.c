@@ -4,22 +4,6 @@
  */
 #include "nn/net.h"
 
-static dg_status relu_init(dg_layer *l)
-{
-    l->out = l->in;
-    l->n_weights = 0;
-    l->n_bias = 0;
-    l->aux_bytes_per_item = 0;
-    return DG_OK;
-}
-
-static size_t relu_scratch_floats(const dg_layer *l, int n)
-{
-    (void)l;
-    (void)n;
-    return 0;
-}
-
 static void relu_forward(const dg_layer *l, const float *x, float *y, int n, dg_layer_ctx *ctx)
 {
     (void)ctx;
@@ -46,8 +30,7 @@ static void relu_backward(const dg_layer *l, const float *x, const float *y, con
 const dg_layer_ops dg_relu_ops = {
     .id = 6,
     .name = "relu",
-    .init = relu_init,
-    .scratch_floats = relu_scratch_floats,
+    .init = dg_layer_init_same_shape,
     .forward = relu_forward,
     .backward = relu_backward,
 };

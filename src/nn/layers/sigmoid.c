@@ -8,22 +8,6 @@
 
 #include <math.h>
 
-static dg_status sigmoid_init(dg_layer *l)
-{
-    l->out = l->in;
-    l->n_weights = 0;
-    l->n_bias = 0;
-    l->aux_bytes_per_item = 0;
-    return DG_OK;
-}
-
-static size_t sigmoid_scratch_floats(const dg_layer *l, int n)
-{
-    (void)l;
-    (void)n;
-    return 0;
-}
-
 static void sigmoid_forward(const dg_layer *l, const float *x, float *y, int n, dg_layer_ctx *ctx)
 {
     (void)ctx;
@@ -50,8 +34,7 @@ static void sigmoid_backward(const dg_layer *l, const float *x, const float *y, 
 const dg_layer_ops dg_sigmoid_ops = {
     .id = 9,
     .name = "sigmoid",
-    .init = sigmoid_init,
-    .scratch_floats = sigmoid_scratch_floats,
+    .init = dg_layer_init_same_shape,
     .forward = sigmoid_forward,
     .backward = sigmoid_backward,
 };

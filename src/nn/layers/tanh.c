@@ -7,22 +7,6 @@
 
 #include <math.h>
 
-static dg_status tanh_init(dg_layer *l)
-{
-    l->out = l->in;
-    l->n_weights = 0;
-    l->n_bias = 0;
-    l->aux_bytes_per_item = 0;
-    return DG_OK;
-}
-
-static size_t tanh_scratch_floats(const dg_layer *l, int n)
-{
-    (void)l;
-    (void)n;
-    return 0;
-}
-
 static void tanh_forward(const dg_layer *l, const float *x, float *y, int n, dg_layer_ctx *ctx)
 {
     (void)ctx;
@@ -49,8 +33,7 @@ static void tanh_backward(const dg_layer *l, const float *x, const float *y, con
 const dg_layer_ops dg_tanh_ops = {
     .id = 8,
     .name = "tanh",
-    .init = tanh_init,
-    .scratch_floats = tanh_scratch_floats,
+    .init = dg_layer_init_same_shape,
     .forward = tanh_forward,
     .backward = tanh_backward,
 };
