@@ -122,8 +122,15 @@ $(B)/pic/gen/serve_assets.o: $(B)/gen/serve_assets.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -c $< -o $@
 
-$(B)/$(SO_FILE): $(PIC_OBJ) src/libdigits.map
-	$(CC) -shared -Wl,-soname,$(SO_NAME) -Wl,--version-script=src/libdigits.map $(LDFLAGS) \
+# the shared library exports the functions include/digits.h declares and nothing else
+$(B)/libdigits.map: include/digits.h
+	@mkdir -p $(dir $@)
+	{ printf '{\n    global:\n'; grep -o 'dg_[a-z0-9_]*(' $< | tr -d '(' | sort -u | \
+	  sed 's/.*/        &;/'; printf '    local:\n        *;\n};\n'; } > $@.tmp
+	mv $@.tmp $@
+
+$(B)/$(SO_FILE): $(PIC_OBJ) $(B)/libdigits.map
+	$(CC) -shared -Wl,-soname,$(SO_NAME) -Wl,--version-script=$(B)/libdigits.map $(LDFLAGS) \
 	  $(PIC_OBJ) $(LDLIBS) -o $@
 
 lib: $(B)/libdigits.a $(B)/$(SO_FILE)

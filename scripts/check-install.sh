@@ -1,10 +1,11 @@
 #!/bin/sh
 # check-install.sh BUILD_DIR - what an installed digits gives a C programmer: installs
 # into a temporary prefix (make install PREFIX=...), checks that libdigits.so carries its
-# soname and exports only dg_ symbols, builds examples/classify.c and examples/train_small.c
-# with nothing but `pkg-config --cflags --libs digits`, runs classify on samples/digits
-# (each image's digit is the first character of its name) and train_small on generated
-# data, and uninstalls. Exit status 1 on any failure.
+# soname and exports only the functions include/digits.h declares, builds
+# examples/classify.c and examples/train_small.c with nothing but
+# `pkg-config --cflags --libs digits`, runs classify on samples/digits (each image's digit
+# is the first character of its name) and train_small on generated data, and uninstalls.
+# Exit status 1 on any failure.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -18,12 +19,13 @@ lib=$(ls "$prefix"/lib/libdigits.so.*.*)
 echo "installed into $prefix: $(cd "$prefix" && find . -type f -o -type l | sort | tr '\n' ' ')"
 soname=$(objdump -p "$lib" | sed -n 's/^ *SONAME *//p')
 [ "$soname" = "libdigits.so.0" ] || { echo "check-install: soname '$soname'" >&2; exit 1; }
-others=$(nm -D --defined-only "$lib" | awk '{print $3}' | grep -v '^dg_' || true)
+grep -o 'dg_[a-z0-9_]*(' include/digits.h | tr -d '(' | sort -u >"$work/declared"
+others=$(nm -D --defined-only "$lib" | awk '{print $3}' | sort | comm -23 - "$work/declared")
 if [ -n "$others" ]; then
-    echo "check-install: libdigits.so exports more than dg_ symbols: $others" >&2
+    echo "check-install: libdigits.so exports what include/digits.h does not declare: $others" >&2
     exit 1
 fi
-echo "libdigits.so: soname $soname, $(nm -D --defined-only "$lib" | wc -l) symbols, all dg_"
+echo "libdigits.so: soname $soname, $(nm -D --defined-only "$lib" | wc -l) symbols, all declared in digits.h"
 
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 # shellcheck disable=SC2046
