@@ -67,8 +67,8 @@ static const char usage[] =
     "checkpoint and the history so far, leaves MODEL as it was and exits with 130 (143);\n"
     "a second Ctrl-C stops at once. --resume takes every setting from the checkpoint; only\n"
     "--epochs (to extend the run), --threads, --data, -o, --history, --checkpoint-every,\n"
-    "--no-test and -q may be given with it (others only with the checkpoint's value). With\n"
-    "the run's thread count (the default) it ends with the weights of the run never stopped.\n";
+    "--no-test and -q may be given with it (others only with the checkpoint's value). It\n"
+    "ends with the weights of the run never stopped, on any number of threads.\n";
 
 /* ---------------------------------------------------------------- presets in the usage */
 

@@ -285,7 +285,7 @@ const float *dg_net_layer_output(const dg_net *net, int i);
 void dg_net_init_params(dg_net *net, dg_rng *rng);
 
 /* Worker threads used by forward and backward (1 = none). n <= 0 means all cores.
- * Work is split so that a fixed thread count gives bit-identical results. */
+ * Work is split so that the results are the same bits on any number of threads. */
 dg_status dg_net_set_threads(dg_net *net, int n);
 int dg_net_threads(const dg_net *net);
 
@@ -503,8 +503,8 @@ dg_status dg_preset_train_config(const char *name, dg_train_config *cfg);
  *
  * With cfg->resume, net must have the checkpoint's spec (dg_checkpoint_net makes one); it
  * receives the checkpoint's weights and the run continues from its epoch and step with
- * its optimiser moments, schedule position and random state: with the same thread count
- * the weights end bit-identical to those of the run never interrupted. The settings must
+ * its optimiser moments, schedule position and random state: on any thread count the
+ * weights end bit-identical to those of the run never interrupted. The settings must
  * be the checkpoint's (dg_checkpoint_config) except epochs (at least the epochs done; more
  * extends the run, and a decaying schedule is then stretched over the new length),
  * checkpoint_every, stop, meta and files; ds must hold the same examples (DG_ERR_MISMATCH).
@@ -536,8 +536,8 @@ const dg_train_config *dg_checkpoint_config(const dg_checkpoint *ck);
 const dg_model_meta *dg_checkpoint_meta(const dg_checkpoint *ck);
 const dg_run_files *dg_checkpoint_files(const dg_checkpoint *ck);
 dg_train_progress dg_checkpoint_progress(const dg_checkpoint *ck);
-/* The thread count of the net that made it: resuming with the same count gives the bits
- * of the run never stopped. */
+/* The thread count of the net that made it, which a resumed run uses by default (any
+ * count gives the bits of the run never stopped). */
 int dg_checkpoint_threads(const dg_checkpoint *ck);
 /* The history of the completed epochs, *n rows (epochs 1..n), borrowed. */
 const dg_history_row *dg_checkpoint_history(const dg_checkpoint *ck, int *n);

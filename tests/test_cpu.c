@@ -9,6 +9,7 @@
 #include "nn/optim.h"
 #include "test.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,10 +119,71 @@ DG_TEST(cpu_pool_range_splits_whole_lines)
     }
 }
 
+/* What the items of a pool test record. */
+typedef struct item_log {
+    _Atomic int runs[300];
+    _Atomic int bad_thread;
+    int threads;
+} item_log;
+
+static void log_item(void *arg, int item, int thread)
+{
+    item_log *log = arg;
+    atomic_fetch_add(&log->runs[item], 1);
+    if (thread < 0 || thread >= log->threads) {
+        atomic_fetch_add(&log->bad_thread, 1);
+    }
+    /* uneven items, so that threads overtake each other */
+    volatile double x = 0.0;
+    for (int i = 0; i < (item % 7) * 2000; i++) {
+        x = x + 1.0;
+    }
+}
+
+static void log_part(void *arg, int t, int n_threads)
+{
+    item_log *log = arg;
+    atomic_fetch_add(&log->runs[t], 1);
+    if (n_threads != log->threads) {
+        atomic_fetch_add(&log->bad_thread, 1);
+    }
+}
+
+/* dg_pool_for runs every item exactly once, on a thread of the pool, for any count of items
+ * and threads, many jobs in a row; dg_pool_run runs every part once. */
+DG_TEST(cpu_pool_for_runs_every_item_once)
+{
+    static item_log log;
+    for (int threads = 1; threads <= 3; threads++) {
+        dg_pool *pool;
+        CHECK_OK(dg_pool_new(threads, &pool));
+        static const int counts[] = {0, 1, 2, 3, 7, 64, 300};
+        for (int rep = 0; rep < 20; rep++) {
+            for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+                memset(&log, 0, sizeof log);
+                log.threads = threads;
+                dg_pool_for(pool, counts[c], log_item, &log);
+                for (int i = 0; i < 300; i++) {
+                    CHECK(atomic_load(&log.runs[i]) == (i < counts[c] ? 1 : 0));
+                }
+                CHECK(atomic_load(&log.bad_thread) == 0);
+            }
+            memset(&log, 0, sizeof log);
+            log.threads = threads;
+            dg_pool_run(pool, log_part, &log);
+            for (int t = 0; t < 300; t++) {
+                CHECK(atomic_load(&log.runs[t]) == (t < threads ? 1 : 0));
+            }
+            CHECK(atomic_load(&log.bad_thread) == 0);
+        }
+        dg_pool_free(pool);
+    }
+}
+
 /* The update split across threads gives the same bits as on one thread, Adam and SGD. */
 DG_TEST(cpu_optimiser_split_matches_one_thread)
 {
-    enum { N = 1000, STEPS = 3 };
+    enum { N = 20000, STEPS = 3 };
     dg_pool *pool;
     CHECK_OK(dg_pool_new(2, &pool));
     for (int kind = 0; kind < 2; kind++) {

@@ -482,3 +482,50 @@ DG_TEST(train_keep_best_keeps_best_accuracy)
     CHECK(restored);
     CHECK_MSG(best == 7 || last_differs, "best epoch %d", best + 1);
 }
+
+/* Weights after training spec for two epochs on threads threads: [P] floats, malloc'd. */
+static float *trained_weights(const char *spec, const dg_train_config *cfg, int threads, size_t *n)
+{
+    dg_dataset *ds = make_data(320, 7, false);
+    dg_net *net = NULL;
+    float *w = NULL;
+    *n = 0;
+    if (ds && new_net_of(spec, threads, &net) == DG_OK && dg_train(net, ds, cfg, NULL) == DG_OK) {
+        *n = dg_net_param_count(net);
+        w = malloc(*n * sizeof *w);
+        if (w) {
+            memcpy(w, dg_net_params(net), *n * sizeof *w);
+        }
+    }
+    dg_net_free(net);
+    dg_dataset_free(ds);
+    return w;
+}
+
+/* The batch is cut into slices that do not depend on the thread count and whose gradients
+ * are added in slice order, so 1, 2 and 3 threads train the same weights, bit for bit,
+ * whichever thread happens to take which slice: with dropout and augmentation, and with
+ * batch normalisation (each slice normalised on its own statistics). */
+DG_TEST(train_thread_count_gives_identical_weights)
+{
+    dg_train_config cfg = small_config();
+    cfg.epochs = 2;
+    cfg.batch = 48; /* 6 slices of 8; 48 / 32 rounds up to 2 slices of 24 with batchnorm */
+    cfg.augment = dg_augment_defaults();
+    cfg.augment.on = true;
+    const char *const specs[] = {NULL, bn_spec};
+    for (int s = 0; s < 2; s++) {
+        size_t n1, n;
+        float *one = trained_weights(specs[s], &cfg, 1, &n1);
+        CHECK(one != NULL);
+        for (int threads = 2; one && threads <= 3; threads++) {
+            float *w = trained_weights(specs[s], &cfg, threads, &n);
+            CHECK(w != NULL && n == n1);
+            CHECK_MSG(w && n == n1 && memcmp(one, w, n * sizeof *w) == 0,
+                      "%s: %d threads trained other weights than 1", specs[s] ? specs[s] : "small",
+                      threads);
+            free(w);
+        }
+        free(one);
+    }
+}

@@ -1,38 +1,57 @@
 /*
- * parallel.c - the worker pool behind dg_pool_run.
+ * parallel.c - the worker pool behind dg_pool_for and dg_pool_run.
  *
- * A training step calls the pool a few times (forward, backward, the gradient sum, the
- * optimiser) with up to a few milliseconds of work each, so waking the workers must cost
- * microseconds: workers spin on a generation counter for a short while after each job
- * and only then sleep on a condition variable. The caller, once its own part is done,
- * likewise spins a short while for the workers and then sleeps until the last one
- * signals: a worker whose core is shared with another process then gets the caller's
- * core instead of waiting behind a thread that only spins or yields.
+ * A job is a number of items. The caller publishes it in one 64-bit word (the job's
+ * generation, its item count and the next item to take) and takes items itself; any worker
+ * that is awake takes items too, each by a compare-and-swap on that word, until none are
+ * left. The job is over when every item has finished, not when every worker has checked
+ * in: a worker that is asleep, or waiting for its core behind another process, simply
+ * takes no item, and the caller never waits for it to wake up. Only a worker in the
+ * middle of an item holds the job up.
+ *
+ * A training step runs a few jobs of up to a few milliseconds each, with gaps of
+ * microseconds between them, so workers spin on the word for a short while after each
+ * job and only then sleep on a condition variable. The caller, once no item is left to
+ * take, likewise spins a short while for the items still running and then sleeps until
+ * the last one signals: a worker whose core is shared with another process can then be
+ * moved onto the caller's core instead of waiting behind a thread that only spins.
  */
 #include "base/parallel.h"
 
+#include <assert.h>
 #include <immintrin.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
-/* About 50 µs of spinning before a worker sleeps, and before the caller starts yielding
- * its core while it waits: long enough to span the gap between the passes of a training
- * step, short enough not to fight other work for the cores. */
+/* About 50 µs of spinning before a worker sleeps, and before the caller sleeps while it
+ * waits: long enough to span the gap between the jobs of a training step, short enough not
+ * to fight other work for the cores. */
 #define SPIN_ROUNDS 20000
+
+/* The job word: generation (22 bits), item count (21 bits), next item (21 bits). A stale
+ * copy can only win its compare-and-swap on a word equal to the current one, and then it
+ * claims the current job's next item, which is exactly right. */
+#define ITEM_BITS 21
+#define MAX_ITEMS ((1 << ITEM_BITS) - 1)
+#define ITEM_MASK ((uint64_t)MAX_ITEMS)
 
 struct dg_pool {
     int n_threads;
     pthread_t *threads;
     pthread_mutex_t lock;
-    pthread_cond_t wake;
-    pthread_cond_t done;    /* the last worker of a job finished */
-    atomic_bool sleeping;   /* the caller waits on done */
-    atomic_uint generation; /* bumped for each job */
-    atomic_int pending;     /* workers still running the current job */
+    pthread_cond_t wake;  /* a new job, or stop */
+    pthread_cond_t done;  /* the last item of a job finished */
+    atomic_int sleepers;  /* workers waiting on wake */
+    atomic_bool sleeping; /* the caller waits on done */
     atomic_bool stop;
-    dg_pool_fn fn;
+    _Alignas(64) atomic_uint_least64_t job; /* generation, count, next: see above */
+    _Alignas(64) atomic_int finished;       /* items of the current job finished */
+    /* the current job, written before its word is published */
+    _Alignas(64) dg_pool_item_fn fn;
     void *arg;
 };
 
@@ -48,6 +67,43 @@ static void cpu_relax(void)
 #endif
 }
 
+static unsigned job_generation(uint64_t word)
+{
+    return (unsigned)(word >> (2 * ITEM_BITS));
+}
+
+static int job_count(uint64_t word)
+{
+    return (int)((word >> ITEM_BITS) & ITEM_MASK);
+}
+
+static int job_next(uint64_t word)
+{
+    return (int)(word & ITEM_MASK);
+}
+
+/* Takes and runs items of the current job until none is left; tells a sleeping caller when
+ * it finished the job's last item. */
+static void take_items(dg_pool *pool, int thread)
+{
+    uint64_t word = atomic_load(&pool->job);
+    while (job_next(word) < job_count(word)) {
+        if (!atomic_compare_exchange_weak(&pool->job, &word, word + 1)) {
+            continue; /* word now holds the current value */
+        }
+        int item = job_next(word), count = job_count(word);
+        pool->fn(pool->arg, item, thread);
+        /* both sides sequentially consistent: either this thread sees the caller asleep, or
+         * the caller sees every item finished before it sleeps */
+        if (atomic_fetch_add(&pool->finished, 1) + 1 == count && atomic_load(&pool->sleeping)) {
+            pthread_mutex_lock(&pool->lock);
+            pthread_cond_signal(&pool->done);
+            pthread_mutex_unlock(&pool->lock);
+        }
+        word = atomic_load(&pool->job);
+    }
+}
+
 static void *worker_main(void *p)
 {
     worker_start *start = p;
@@ -57,30 +113,25 @@ static void *worker_main(void *p)
     unsigned seen = 0;
     for (;;) {
         int spins = 0;
-        while (atomic_load_explicit(&pool->generation, memory_order_acquire) == seen &&
-               !atomic_load(&pool->stop)) {
+        while (job_generation(atomic_load_explicit(&pool->job, memory_order_relaxed)) == seen &&
+               !atomic_load_explicit(&pool->stop, memory_order_relaxed)) {
             if (++spins < SPIN_ROUNDS) {
                 cpu_relax();
                 continue;
             }
             pthread_mutex_lock(&pool->lock);
-            while (atomic_load(&pool->generation) == seen && !atomic_load(&pool->stop)) {
+            atomic_fetch_add(&pool->sleepers, 1);
+            while (job_generation(atomic_load(&pool->job)) == seen && !atomic_load(&pool->stop)) {
                 pthread_cond_wait(&pool->wake, &pool->lock);
             }
+            atomic_fetch_sub(&pool->sleepers, 1);
             pthread_mutex_unlock(&pool->lock);
         }
         if (atomic_load(&pool->stop)) {
             return NULL;
         }
-        seen = atomic_load_explicit(&pool->generation, memory_order_acquire);
-        pool->fn(pool->arg, index, pool->n_threads);
-        /* both sides sequentially consistent: either this worker sees the caller asleep,
-         * or the caller sees the count at zero before it sleeps */
-        if (atomic_fetch_sub(&pool->pending, 1) == 1 && atomic_load(&pool->sleeping)) {
-            pthread_mutex_lock(&pool->lock);
-            pthread_cond_signal(&pool->done);
-            pthread_mutex_unlock(&pool->lock);
-        }
+        seen = job_generation(atomic_load(&pool->job));
+        take_items(pool, index);
     }
 }
 
@@ -96,11 +147,17 @@ dg_status dg_pool_new(int n_threads, dg_pool **out)
     if (n_threads < 1 || n_threads > 256) {
         return dg_fail(DG_ERR_ARG, "thread count %d out of range 1..256", n_threads);
     }
-    dg_pool *pool = calloc(1, sizeof *pool);
+    dg_pool *pool = aligned_alloc(64, sizeof *pool);
     if (!pool) {
         return dg_fail(DG_ERR_NOMEM, "out of memory for a thread pool");
     }
+    memset(pool, 0, sizeof *pool);
     pool->n_threads = 1;
+    atomic_init(&pool->sleepers, 0);
+    atomic_init(&pool->sleeping, false);
+    atomic_init(&pool->stop, false);
+    atomic_init(&pool->job, 0);
+    atomic_init(&pool->finished, 0);
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->wake, NULL);
     pthread_cond_init(&pool->done, NULL);
@@ -154,42 +211,82 @@ int dg_pool_threads(const dg_pool *pool)
     return pool->n_threads;
 }
 
-void dg_pool_run(dg_pool *pool, dg_pool_fn fn, void *arg)
+/* Runs one job of n items (1 < n <= MAX_ITEMS) on the caller and whichever workers come. */
+static void run_job(dg_pool *pool, int n, dg_pool_item_fn fn, void *arg)
 {
-    if (pool->n_threads == 1) {
-        fn(arg, 0, 1);
-        return;
-    }
     pool->fn = fn;
     pool->arg = arg;
-    atomic_store(&pool->pending, pool->n_threads - 1);
-    pthread_mutex_lock(&pool->lock);
-    atomic_fetch_add_explicit(&pool->generation, 1, memory_order_release);
-    pthread_cond_broadcast(&pool->wake);
-    pthread_mutex_unlock(&pool->lock);
-    fn(arg, 0, pool->n_threads);
+    atomic_store(&pool->finished, 0);
+    uint64_t word = atomic_load(&pool->job);
+    uint64_t generation = (uint64_t)(job_generation(word) + 1) & 0x3fffff;
+    atomic_store(&pool->job, generation << (2 * ITEM_BITS) | (uint64_t)n << ITEM_BITS);
+    /* sequentially consistent with a worker's count before its last look at the word */
+    if (atomic_load(&pool->sleepers) > 0) {
+        pthread_mutex_lock(&pool->lock);
+        pthread_cond_broadcast(&pool->wake);
+        pthread_mutex_unlock(&pool->lock);
+    }
+    take_items(pool, 0);
     for (int spins = 0; spins < SPIN_ROUNDS; spins++) {
-        if (atomic_load_explicit(&pool->pending, memory_order_acquire) == 0) {
+        if (atomic_load_explicit(&pool->finished, memory_order_acquire) == n) {
             return;
         }
         cpu_relax();
     }
-    /* a worker is late (its core is shared, or it was preempted): sleep rather than keep
-     * this core busy, so that the scheduler can move the late worker onto it */
+    /* an item is late (its thread's core is shared, or it was preempted): sleep rather than
+     * keep this core busy, so that the scheduler can move the late thread onto it */
     pthread_mutex_lock(&pool->lock);
     atomic_store(&pool->sleeping, true);
-    while (atomic_load(&pool->pending) > 0) {
+    while (atomic_load(&pool->finished) < n) {
         pthread_cond_wait(&pool->done, &pool->lock);
     }
     atomic_store(&pool->sleeping, false);
     pthread_mutex_unlock(&pool->lock);
 }
 
-void dg_pool_range(size_t n, int t, int n_threads, size_t *first, size_t *end)
+void dg_pool_for(dg_pool *pool, int n_items, dg_pool_item_fn fn, void *arg)
+{
+    if (n_items <= 1 || pool->n_threads == 1) {
+        for (int i = 0; i < n_items; i++) {
+            fn(arg, i, 0);
+        }
+        return;
+    }
+    assert(n_items <= MAX_ITEMS); /* more than the largest batch a net takes */
+    run_job(pool, n_items, fn, arg);
+}
+
+/* dg_pool_run's job: part `item` of T, on whichever thread. */
+typedef struct pool_parts {
+    dg_pool_fn fn;
+    void *arg;
+    int n_parts;
+} pool_parts;
+
+static void run_part(void *arg, int item, int thread)
+{
+    (void)thread;
+    const pool_parts *parts = arg;
+    parts->fn(parts->arg, item, parts->n_parts);
+}
+
+void dg_pool_run(dg_pool *pool, dg_pool_fn fn, void *arg)
+{
+    pool_parts parts = {fn, arg, pool->n_threads};
+    dg_pool_for(pool, pool->n_threads, run_part, &parts);
+}
+
+void dg_pool_range(size_t n, int t, int n_parts, size_t *first, size_t *end)
 {
     size_t lines = (n + 15) / 16;
-    size_t a = 16 * (lines * (size_t)t / (size_t)n_threads);
-    size_t b = 16 * (lines * (size_t)(t + 1) / (size_t)n_threads);
+    size_t a = 16 * (lines * (size_t)t / (size_t)n_parts);
+    size_t b = 16 * (lines * (size_t)(t + 1) / (size_t)n_parts);
     *first = a < n ? a : n;
     *end = b < n ? b : n;
+}
+
+int dg_pool_parts(size_t n)
+{
+    size_t parts = n / 4096;
+    return parts < 1 ? 1 : parts > 64 ? 64 : (int)parts;
 }

@@ -1,6 +1,7 @@
 /*
- * parallel.h - a small pool of worker threads that run one function on every thread.
- * The caller is thread 0; dg_pool_run returns when all threads have finished.
+ * parallel.h - a small pool of worker threads that share out the items of a job: each
+ * thread takes the next item as soon as it is free. The caller is thread 0 and takes items
+ * too; a call returns when every item has finished.
  */
 #ifndef DG_PARALLEL_H
 #define DG_PARALLEL_H
@@ -14,12 +15,24 @@ typedef void (*dg_pool_fn)(void *arg, int thread, int n_threads);
 dg_status dg_pool_new(int n_threads, dg_pool **out);
 void dg_pool_free(dg_pool *pool);
 int dg_pool_threads(const dg_pool *pool);
-/* Runs fn(arg, t, T) for every t in [0, T); not reentrant. */
+/* Runs fn(arg, t, T) once for every part t in [0, T), T = dg_pool_threads, each part on
+ * whichever thread is free (a part is a share of the work, not a thread); not reentrant. */
 void dg_pool_run(dg_pool *pool, dg_pool_fn fn, void *arg);
-/* The part [*first, *end) of an array of n floats that thread t of n_threads works on:
- * whole 64-byte lines (from a 64-byte aligned start), so that no two threads write one
- * line; the parts cover [0, n) in thread order. */
-void dg_pool_range(size_t n, int t, int n_threads, size_t *first, size_t *end);
+
+typedef void (*dg_pool_item_fn)(void *arg, int item, int thread);
+/* Runs fn(arg, i, t) once for every item i in [0, n_items) (at most 2^21 - 1), on whichever
+ * thread t is free: each thread takes the next item in order as soon as it has finished its
+ * last, so a thread slowed by another process on its core simply takes fewer. Which thread
+ * runs an item is a matter of timing: fn may use t to pick per-thread scratch, never to
+ * decide a result. One item runs on the caller alone. Not reentrant. */
+void dg_pool_for(dg_pool *pool, int n_items, dg_pool_item_fn fn, void *arg);
+/* Part t of n_parts of an array of n floats, [*first, *end): whole 64-byte lines (from a
+ * 64-byte aligned start), so that no two threads write one line; the parts cover [0, n)
+ * in order. A part is a thread's share, or an item of dg_pool_for. */
+void dg_pool_range(size_t n, int t, int n_parts, size_t *first, size_t *end);
+/* Parts worth handing out to dg_pool_for for element-wise work on an array of n floats:
+ * enough for a slow thread to take fewer, few enough that each is some microseconds. */
+int dg_pool_parts(size_t n);
 /* Number of online CPUs (at least 1). */
 int dg_cpu_count(void);
 

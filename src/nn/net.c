@@ -1,9 +1,9 @@
 /*
- * net.c - the sequential network: layers built from a spec, the parameter arena, replicas,
- * forward, softmax cross-entropy and backward.
+ * net.c - the sequential network: layers built from a spec, the parameter arena, slices
+ * of the batch and the threads' workspaces, forward, softmax cross-entropy and backward.
  *
- * Legend: N batch, L layers, T threads. act[i] [N][shape_i] is the input of layer i
- * (act[0] the network input, act[L] the logits). See net.h for how work is split.
+ * Legend: N batch, L layers, T threads, S slices. act[i] [N][shape_i] is the input of
+ * layer i (act[0] the network input, act[L] the logits). See net.h for how work is split.
  */
 #include "nn/net.h"
 
@@ -13,15 +13,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct replica {
-    float **act;            /* [L+1] each [cap][shape_i] */
+/* How a batch is cut (net.h): slices of at least SLICE_MIN examples, so that the matrix
+ * products inside a slice stay efficient, or SLICE_MIN_STATS in a net whose layers
+ * normalise by the statistics of what they are given (batch normalisation: the slice is
+ * its batch), and at most MAX_SLICES slices, which bounds the gradient arenas. None of
+ * these depends on the thread count. */
+#define SLICE_MIN       8
+#define SLICE_MIN_STATS 32
+#define MAX_SLICES      8
+
+/* A slice of the batch, examples [first, first + n): what its forward leaves for its
+ * backward, and its own gradient arena, whichever threads run them. */
+typedef struct slice {
+    float **act;  /* [L+1] each [cap][shape_i] */
+    void **aux;   /* [L] each [cap][aux_bytes_per_item] */
+    float *grads; /* gradient arena [P]: net->grads for slice 0 */
+    int first, n;
+    double loss_sum;
+} slice;
+
+/* What a thread works in while it runs a slice; nothing in it outlives the call. */
+typedef struct worker {
     float *grad_a, *grad_b; /* ping-pong activation gradients [cap][max shape] */
     float *scratch;         /* max over layers of scratch_floats(cap) */
-    void **aux;             /* [L] each [cap][aux_bytes_per_item] */
-    float *grads;           /* gradient arena: net->grads for replica 0 */
-    int first, n;           /* slice of the current batch */
-    double loss_sum;
-} replica;
+} worker;
 
 struct dg_net {
     char *spec;
@@ -36,11 +51,14 @@ struct dg_net {
     bool reference;
     dg_precision precision; /* of the training passes; bf16 only where available */
     bool want_input_grad;
-    int max_batch, cap; /* prepared batch, examples per replica */
-    replica *reps;      /* [threads] */
-    float *probs;       /* [max_batch][classes] */
-    float *logits;      /* [max_batch][classes] */
-    float *input_grad;  /* [max_batch][input] when want_input_grad */
+    bool slice_stats;          /* a layer normalises by its input's statistics */
+    int max_batch, cap;        /* prepared batch, examples per slice at most */
+    int n_slices, used_slices; /* slices allocated, slices of the current batch */
+    slice *slices;             /* [n_slices] */
+    worker *workers;           /* [threads] */
+    float *probs;              /* [max_batch][classes] */
+    float *logits;             /* [max_batch][classes] */
+    float *input_grad;         /* [max_batch][input] when want_input_grad */
     int last_n;
     bool last_training;
     bool keep_aux;          /* the next forward keeps pooling argmaxes for backward */
@@ -48,7 +66,7 @@ struct dg_net {
                                the loss (dg_net_class_gradient) */
     uint64_t dropout_seed;
     const uint8_t *labels; /* during backward */
-    /* dg_net_predict holds it for its whole pass: replicas, probabilities and the pool
+    /* dg_net_predict holds it for its whole pass: slices, probabilities and the pool
      * serve one pass at a time */
     pthread_mutex_t predict_lock;
     bool has_lock;
@@ -133,6 +151,9 @@ static dg_status build_layers(dg_net *net, const char *spec)
                        DG_MAX_CLASSES, shape.c, shape.h, shape.w);
     }
     net->classes = shape.c;
+    for (int i = 0; i < n; i++) {
+        net->slice_stats = net->slice_stats || net->layers[i].ops->fold_state;
+    }
     net->spec = strdup(canon);
     if (!net->spec) {
         return dg_fail(DG_ERR_NOMEM, "out of memory");
@@ -214,40 +235,38 @@ dg_status dg_net_new(const char *spec, dg_shape input, dg_net **out)
     return DG_OK;
 }
 
-static void free_replicas(dg_net *net)
+static void free_slices(dg_net *net)
 {
-    if (!net->reps) {
-        return;
-    }
-    for (int t = 0; t < net->threads; t++) {
-        replica *r = &net->reps[t];
-        if (r->act) {
-            for (int i = 0; i <= net->n_layers; i++) {
-                free(r->act[i]);
-            }
+    for (int k = 0; net->slices && k < net->n_slices; k++) {
+        slice *sl = &net->slices[k];
+        for (int i = 0; sl->act && i <= net->n_layers; i++) {
+            free(sl->act[i]);
         }
-        if (r->aux) {
-            for (int i = 0; i < net->n_layers; i++) {
-                free(r->aux[i]);
-            }
+        for (int i = 0; sl->aux && i < net->n_layers; i++) {
+            free(sl->aux[i]);
         }
-        free(r->act);
-        free(r->aux);
-        free(r->grad_a);
-        free(r->grad_b);
-        free(r->scratch);
-        if (t > 0) {
-            free(r->grads);
+        free(sl->act);
+        free(sl->aux);
+        if (k > 0) {
+            free(sl->grads);
         }
     }
-    free(net->reps);
-    net->reps = NULL;
+    for (int t = 0; net->workers && t < net->threads; t++) {
+        free(net->workers[t].grad_a);
+        free(net->workers[t].grad_b);
+        free(net->workers[t].scratch);
+    }
+    free(net->slices);
+    free(net->workers);
+    net->slices = NULL;
+    net->workers = NULL;
     free(net->probs);
     free(net->logits);
     free(net->input_grad);
     net->probs = net->logits = net->input_grad = NULL;
     net->max_batch = 0;
     net->cap = 0;
+    net->n_slices = net->used_slices = 0;
 }
 
 void dg_net_free(dg_net *net)
@@ -255,7 +274,7 @@ void dg_net_free(dg_net *net)
     if (!net) {
         return;
     }
-    free_replicas(net);
+    free_slices(net);
     dg_pool_free(net->pool);
     free(net->layers);
     free(net->params);
@@ -348,10 +367,10 @@ void dg_net_layer_info(const dg_net *net, int i, dg_layer_info *info)
 
 const float *dg_net_layer_output(const dg_net *net, int i)
 {
-    if (i < 0 || i >= net->n_layers || net->last_n != 1 || !net->reps || !net->reps[0].act) {
+    if (i < 0 || i >= net->n_layers || net->last_n != 1 || !net->slices) {
         return NULL;
     }
-    return net->reps[0].act[i + 1]; /* one example: the first replica's first */
+    return net->slices[0].act[i + 1]; /* one example: the first slice's first */
 }
 
 const float *dg_net_layer_weights(const dg_net *net, int i, size_t *n)
@@ -415,7 +434,7 @@ dg_status dg_net_set_threads(dg_net *net, int n)
         return DG_OK;
     }
     int batch = net->max_batch;
-    free_replicas(net);
+    free_slices(net);
     dg_pool *pool;
     dg_status st = dg_pool_new(n, &pool);
     if (st != DG_OK) {
@@ -476,7 +495,7 @@ dg_status dg_net_set_input_grad(dg_net *net, bool on)
         return DG_OK;
     }
     int batch = net->max_batch;
-    free_replicas(net);
+    free_slices(net);
     net->want_input_grad = on;
     return batch ? dg_net_prepare(net, batch) : DG_OK;
 }
@@ -493,62 +512,63 @@ const float *dg_net_logits(const dg_net *net)
 
 /* ------------------------------------------------------------------ workspace */
 
-static dg_status alloc_replica(dg_net *net, replica *r, int t)
+static dg_status alloc_slice(dg_net *net, slice *sl, int k)
+{
+    int cap = net->cap;
+    sl->act = calloc((size_t)net->n_layers + 1, sizeof *sl->act);
+    sl->aux = calloc((size_t)net->n_layers, sizeof *sl->aux);
+    if (!sl->act || !sl->aux) {
+        return DG_ERR_NOMEM;
+    }
+    sl->act[0] = alloc_floats((size_t)cap * dg_shape_size(net->input));
+    if (!sl->act[0]) {
+        return DG_ERR_NOMEM;
+    }
+    for (int i = 0; i < net->n_layers; i++) {
+        const dg_layer *l = &net->layers[i];
+        sl->act[i + 1] = alloc_floats((size_t)cap * dg_shape_size(l->out));
+        sl->aux[i] = malloc(l->aux_bytes_per_item * (size_t)cap + 1);
+        if (!sl->act[i + 1] || !sl->aux[i]) {
+            return DG_ERR_NOMEM;
+        }
+    }
+    sl->grads = k == 0 ? net->grads : alloc_floats(net->n_params);
+    return sl->grads ? DG_OK : DG_ERR_NOMEM;
+}
+
+static dg_status alloc_worker(dg_net *net, worker *w)
 {
     int cap = net->cap;
     size_t max_size = dg_shape_size(net->input), scratch = 0;
-    r->act = calloc((size_t)net->n_layers + 1, sizeof *r->act);
-    r->aux = calloc((size_t)net->n_layers, sizeof *r->aux);
-    if (!r->act || !r->aux) {
-        return DG_ERR_NOMEM;
-    }
-    r->act[0] = alloc_floats((size_t)cap * dg_shape_size(net->input));
-    if (!r->act[0]) {
-        return DG_ERR_NOMEM;
-    }
     for (int i = 0; i < net->n_layers; i++) {
         const dg_layer *l = &net->layers[i];
         size_t size = dg_shape_size(l->out);
         max_size = size > max_size ? size : max_size;
         size_t s = l->ops->scratch_floats ? l->ops->scratch_floats(l, cap) : 0;
         scratch = s > scratch ? s : scratch;
-        r->act[i + 1] = alloc_floats((size_t)cap * size);
-        r->aux[i] = malloc(l->aux_bytes_per_item * (size_t)cap + 1);
-        if (!r->act[i + 1] || !r->aux[i]) {
-            return DG_ERR_NOMEM;
-        }
     }
     /* the loss gradient over the logits also lives in grad_a/grad_b */
-    r->grad_a = alloc_floats((size_t)cap * max_size);
-    r->grad_b = alloc_floats((size_t)cap * max_size);
-    r->scratch = alloc_floats(scratch);
-    r->grads = t == 0 ? net->grads : alloc_floats(net->n_params);
-    if (!r->grad_a || !r->grad_b || !r->scratch || !r->grads) {
-        return DG_ERR_NOMEM;
-    }
-    return DG_OK;
+    w->grad_a = alloc_floats((size_t)cap * max_size);
+    w->grad_b = alloc_floats((size_t)cap * max_size);
+    w->scratch = alloc_floats(scratch);
+    return w->grad_a && w->grad_b && w->scratch ? DG_OK : DG_ERR_NOMEM;
 }
 
-/* Threads used for n examples: each gets at least a few, so tiny batches stay on one. */
-static int threads_for(const dg_net *net, int n)
+/* Slices of a batch of n examples: as few as keep each within the larger of the smallest
+ * slice and n / MAX_SLICES. */
+static int slices_for(const dg_net *net, int n)
 {
-    int t = n / 4;
-    if (t < 1) {
-        t = 1;
-    }
-    return t < net->threads ? t : net->threads;
+    int least = net->slice_stats ? SLICE_MIN_STATS : SLICE_MIN;
+    int size = (n + MAX_SLICES - 1) / MAX_SLICES;
+    size = size > least ? size : least;
+    return (n + size - 1) / size;
 }
 
-/* Examples per replica: the largest slice any batch of up to max_batch can give. */
-static int replica_capacity(const dg_net *net, int max_batch)
+/* Slice k of the S slices of a batch of n: the examples split as evenly as they go. */
+static void slice_bounds(int n, int k, int s, int *first, int *count)
 {
-    int cap = 1;
-    for (int n = 1; n <= max_batch; n++) {
-        int used = threads_for(net, n);
-        int slice = (n + used - 1) / used;
-        cap = slice > cap ? slice : cap;
-    }
-    return cap;
+    *first = (int)((long)n * k / s);
+    *count = (int)((long)n * (k + 1) / s) - *first;
 }
 
 dg_status dg_net_prepare(dg_net *net, int max_batch)
@@ -556,27 +576,38 @@ dg_status dg_net_prepare(dg_net *net, int max_batch)
     if (max_batch < 1 || max_batch > 1 << 20) {
         return dg_fail(DG_ERR_ARG, "batch size %d out of range 1..%d", max_batch, 1 << 20);
     }
-    if (net->reps && max_batch <= net->max_batch) {
+    if (net->slices && max_batch <= net->max_batch) {
         return DG_OK;
     }
-    free_replicas(net);
+    free_slices(net);
     net->max_batch = max_batch;
-    net->cap = replica_capacity(net, max_batch);
-    net->reps = calloc((size_t)net->threads, sizeof *net->reps);
+    /* the most slices and the largest slice any batch of up to max_batch gives */
+    net->cap = net->n_slices = 1;
+    for (int n = 1; n <= max_batch; n++) {
+        int s = slices_for(net, n), first, count;
+        slice_bounds(n, 0, s, &first, &count);
+        net->n_slices = s > net->n_slices ? s : net->n_slices;
+        net->cap = count > net->cap ? count : net->cap;
+    }
+    net->slices = calloc((size_t)net->n_slices, sizeof *net->slices);
+    net->workers = calloc((size_t)net->threads, sizeof *net->workers);
     net->probs = alloc_floats((size_t)max_batch * net->classes);
     net->logits = alloc_floats((size_t)max_batch * net->classes);
     if (net->want_input_grad) {
         net->input_grad = alloc_floats((size_t)max_batch * dg_shape_size(net->input));
     }
-    dg_status st =
-        (net->reps && net->probs && net->logits && (!net->want_input_grad || net->input_grad))
-            ? DG_OK
-            : DG_ERR_NOMEM;
+    dg_status st = (net->slices && net->workers && net->probs && net->logits &&
+                    (!net->want_input_grad || net->input_grad))
+                       ? DG_OK
+                       : DG_ERR_NOMEM;
+    for (int k = 0; st == DG_OK && k < net->n_slices; k++) {
+        st = alloc_slice(net, &net->slices[k], k);
+    }
     for (int t = 0; st == DG_OK && t < net->threads; t++) {
-        st = alloc_replica(net, &net->reps[t], t);
+        st = alloc_worker(net, &net->workers[t]);
     }
     if (st != DG_OK) {
-        free_replicas(net);
+        free_slices(net);
         return dg_fail(DG_ERR_NOMEM, "out of memory preparing a batch of %d", max_batch);
     }
     return DG_OK;
@@ -586,31 +617,24 @@ dg_status dg_net_prepare(dg_net *net, int max_batch)
 
 static void split_batch(dg_net *net, int n)
 {
-    int used = threads_for(net, n);
-    for (int t = 0; t < net->threads; t++) {
-        replica *r = &net->reps[t];
-        if (t < used) {
-            r->first = (int)((long)n * t / used);
-            r->n = (int)((long)n * (t + 1) / used) - r->first;
-        } else {
-            r->first = n;
-            r->n = 0;
-        }
+    net->used_slices = slices_for(net, n);
+    for (int k = 0; k < net->used_slices; k++) {
+        slice_bounds(n, k, net->used_slices, &net->slices[k].first, &net->slices[k].n);
     }
 }
 
-static dg_layer_ctx make_ctx(const dg_net *net, replica *r, int layer)
+static dg_layer_ctx make_ctx(const dg_net *net, const slice *sl, const worker *w, int layer)
 {
     dg_layer_ctx ctx = {
-        .scratch = r->scratch,
-        .aux = r->aux[layer],
-        .dparams = r->grads,
+        .scratch = w->scratch,
+        .aux = sl->aux[layer],
+        .dparams = sl->grads,
         .is_training = net->last_training,
         .keep_aux = net->keep_aux,
         .reference = net->reference,
         .bf16 = net->precision == DG_PRECISION_BF16 && net->last_training,
         .dropout_seed = net->dropout_seed,
-        .first_item = r->first,
+        .first_item = sl->first,
     };
     return ctx;
 }
@@ -646,60 +670,73 @@ typedef struct pass_args {
  * activation for backward, so it runs the whole slice layer by layer. */
 #define INFER_GROUP 8
 
-/* Runs examples [s, s + m) of replica r's slice through every layer. */
-static void forward_group(dg_net *net, replica *r, const float *x, int s, int m, dg_pool *pool)
+/* Runs examples [s, s + m) of slice sl through every layer, in worker w. */
+static void forward_group(dg_net *net, slice *sl, const worker *w, const float *x, int s, int m,
+                          dg_pool *pool)
 {
     size_t in_size = dg_shape_size(net->input);
-    memcpy(r->act[0] + (size_t)s * in_size, x + (size_t)(r->first + s) * in_size,
+    memcpy(sl->act[0] + (size_t)s * in_size, x + (size_t)(sl->first + s) * in_size,
            (size_t)m * in_size * sizeof(float));
     for (int i = 0; i < net->n_layers; i++) {
         const dg_layer *l = &net->layers[i];
-        dg_layer_ctx ctx = make_ctx(net, r, i);
+        dg_layer_ctx ctx = make_ctx(net, sl, w, i);
         ctx.pool = pool;
-        ctx.aux = (char *)r->aux[i] + (size_t)s * l->aux_bytes_per_item;
-        ctx.first_item = r->first + s;
-        l->ops->forward(l, r->act[i] + (size_t)s * dg_shape_size(l->in),
-                        r->act[i + 1] + (size_t)s * dg_shape_size(l->out), m, &ctx);
+        ctx.aux = (char *)sl->aux[i] + (size_t)s * l->aux_bytes_per_item;
+        ctx.first_item = sl->first + s;
+        l->ops->forward(l, sl->act[i] + (size_t)s * dg_shape_size(l->in),
+                        sl->act[i + 1] + (size_t)s * dg_shape_size(l->out), m, &ctx);
     }
-    size_t k = (size_t)net->classes, at = (size_t)(r->first + s) * k;
-    const float *logits = r->act[net->n_layers] + (size_t)s * k;
+    size_t k = (size_t)net->classes, at = (size_t)(sl->first + s) * k;
+    const float *logits = sl->act[net->n_layers] + (size_t)s * k;
     memcpy(net->logits + at, logits, (size_t)m * k * sizeof(float));
     softmax_rows(logits, net->probs + at, m, net->classes);
 }
 
-static void forward_task(void *arg, int t, int n_threads)
+/* Slice k's forward, on thread t. */
+static void forward_slice(void *arg, int k, int t)
 {
-    (void)n_threads;
     pass_args *a = arg;
     dg_net *net = a->net;
-    replica *r = &net->reps[t];
-    int group = net->last_training ? r->n : INFER_GROUP;
-    for (int s = 0; s < r->n; s += group) {
-        forward_group(net, r, a->x, s, r->n - s < group ? r->n - s : group, a->layer_pool);
+    slice *sl = &net->slices[k];
+    int group = net->last_training ? sl->n : INFER_GROUP;
+    for (int s = 0; s < sl->n; s += group) {
+        forward_group(net, sl, &net->workers[t], a->x, s, sl->n - s < group ? sl->n - s : group,
+                      a->layer_pool);
     }
 }
 
-/* After a training forward: the layers with running state fold in what each replica's
- * slice left in its aux, in thread order. */
+/* After a training forward: the layers with running state fold in what each slice left
+ * in its aux, in slice order. */
 static void fold_states(dg_net *net)
 {
-    const void *aux[64];
-    int counts[64];
+    const void *aux[MAX_SLICES];
+    int counts[MAX_SLICES];
     for (int i = 0; i < net->n_layers; i++) {
         const dg_layer *l = &net->layers[i];
         if (!l->ops->fold_state) {
             continue;
         }
-        int slices = 0;
-        for (int t = 0; t < net->threads; t++) {
-            if (net->reps[t].n > 0) {
-                aux[slices] = net->reps[t].aux[i];
-                counts[slices++] = net->reps[t].n;
-            }
+        for (int k = 0; k < net->used_slices; k++) {
+            aux[k] = net->slices[k].aux[i];
+            counts[k] = net->slices[k].n;
         }
         float *state = net->params + l->param_offset + l->n_weights + l->n_bias;
-        l->ops->fold_state(l, state, aux, counts, slices);
+        l->ops->fold_state(l, state, aux, counts, net->used_slices);
     }
+}
+
+/* What a forward pass of n examples sets before its slices run. */
+static dg_status begin_forward(dg_net *net, int n, bool is_training, dg_rng *rng)
+{
+    dg_status st = dg_net_prepare(net, n > net->max_batch ? n : net->max_batch);
+    if (st != DG_OK) {
+        return st;
+    }
+    net->last_n = n;
+    net->last_training = is_training;
+    net->dropout_seed = (is_training && rng) ? dg_rng_next(rng) : 0;
+    split_batch(net, n);
+    return DG_OK;
 }
 
 dg_status dg_net_forward(dg_net *net, const float *x, int n, bool is_training, dg_rng *rng,
@@ -711,22 +748,16 @@ dg_status dg_net_forward(dg_net *net, const float *x, int n, bool is_training, d
     if (n < 1) {
         return dg_fail(DG_ERR_ARG, "forward: %d examples (want at least 1)", n);
     }
-    dg_status st = dg_net_prepare(net, n > net->max_batch ? n : net->max_batch);
+    dg_status st = begin_forward(net, n, is_training, rng);
     if (st != DG_OK) {
         return st;
     }
-    net->last_n = n;
-    net->last_training = is_training;
-    net->dropout_seed = (is_training && rng) ? dg_rng_next(rng) : 0;
-    split_batch(net, n);
     pass_args a = {net, x, NULL};
-    if (threads_for(net, n) == 1 && net->threads > 1 && !is_training) {
+    if (net->used_slices == 1 && net->threads > 1 && !is_training) {
         /* too few examples to split: the layers split their channels instead */
         a.layer_pool = net->pool;
-        forward_task(&a, 0, 1);
-    } else {
-        dg_pool_run(net->pool, forward_task, &a);
     }
+    dg_pool_for(net->pool, net->used_slices, forward_slice, &a);
     if (is_training) {
         fold_states(net);
     }
@@ -753,41 +784,39 @@ dg_status dg_net_predict(dg_net *net, const float *x, int n, float *probs)
     return st;
 }
 
-static void backward_task(void *arg, int t, int n_threads)
+/* Slice k's backward, on thread t: its gradients into its own arena. */
+static void backward_slice(void *arg, int k, int t)
 {
-    (void)n_threads;
     pass_args *a = arg;
     dg_net *net = a->net;
-    replica *r = &net->reps[t];
-    memset(r->grads, 0, net->n_params * sizeof(float));
-    r->loss_sum = 0.0;
-    if (r->n == 0) {
-        return;
-    }
-    int k = net->classes;
+    slice *sl = &net->slices[k];
+    const worker *w = &net->workers[t];
+    memset(sl->grads, 0, net->n_params * sizeof(float));
+    sl->loss_sum = 0.0;
+    int classes = net->classes;
     float inv_n = 1.0f / (float)net->last_n;
-    float *dy = r->grad_a, *dx = r->grad_b;
+    float *dy = w->grad_a, *dx = w->grad_b;
     /* d(mean CE)/d logits = (softmax - onehot) / N, or the given logit gradient */
-    for (int i = 0; i < r->n && net->seed_grad; i++) {
-        memcpy(dy + (size_t)i * k, net->seed_grad, (size_t)k * sizeof *dy);
+    for (int i = 0; i < sl->n && net->seed_grad; i++) {
+        memcpy(dy + (size_t)i * classes, net->seed_grad, (size_t)classes * sizeof *dy);
     }
-    for (int i = 0; i < r->n && !net->seed_grad; i++) {
-        const float *p = net->probs + (size_t)(r->first + i) * k;
-        int label = net->labels[r->first + i];
+    for (int i = 0; i < sl->n && !net->seed_grad; i++) {
+        const float *p = net->probs + (size_t)(sl->first + i) * classes;
+        int label = net->labels[sl->first + i];
         float pl = p[label] > 1e-30f ? p[label] : 1e-30f;
-        r->loss_sum -= log((double)pl);
-        for (int c = 0; c < k; c++) {
-            dy[(size_t)i * k + c] = (p[c] - (c == label ? 1.0f : 0.0f)) * inv_n;
+        sl->loss_sum -= log((double)pl);
+        for (int c = 0; c < classes; c++) {
+            dy[(size_t)i * classes + c] = (p[c] - (c == label ? 1.0f : 0.0f)) * inv_n;
         }
     }
     size_t in_size = dg_shape_size(net->input);
     for (int i = net->n_layers - 1; i >= 0; i--) {
-        dg_layer_ctx ctx = make_ctx(net, r, i);
+        dg_layer_ctx ctx = make_ctx(net, sl, w, i);
         float *target = dx;
         if (i == 0) {
-            target = net->want_input_grad ? net->input_grad + (size_t)r->first * in_size : NULL;
+            target = net->want_input_grad ? net->input_grad + (size_t)sl->first * in_size : NULL;
         }
-        net->layers[i].ops->backward(&net->layers[i], r->act[i], r->act[i + 1], dy, target, r->n,
+        net->layers[i].ops->backward(&net->layers[i], sl->act[i], sl->act[i + 1], dy, target, sl->n,
                                      &ctx);
         float *t2 = dy;
         dy = dx;
@@ -795,22 +824,38 @@ static void backward_task(void *arg, int t, int n_threads)
     }
 }
 
-/* net->grads += each other replica's gradients, in thread order (the same sums, bit for
- * bit, whatever the split), each thread over its own range of parameters. */
-static void sum_grads_task(void *arg, int t, int n_threads)
+/* Part `part` of the parameters: net->grads += the other slices' gradients, in slice order,
+ * so the sums are the same bits whichever thread adds them. */
+static void sum_grads_part(void *arg, int part, int t)
 {
+    (void)t;
     dg_net *net = arg;
     size_t first, end;
-    dg_pool_range(net->n_params, t, n_threads, &first, &end);
-    for (int r = 1; r < net->threads; r++) {
-        if (net->reps[r].n == 0) {
-            continue;
-        }
-        const float *g = net->reps[r].grads;
-        for (size_t j = first; j < end; j++) {
-            net->grads[j] += g[j];
+    dg_pool_range(net->n_params, part, dg_pool_parts(net->n_params), &first, &end);
+    /* in blocks that stay in L1 while every slice is added to them */
+    for (size_t at = first; at < end; at += 256) {
+        size_t stop = end - at < 256 ? end : at + 256;
+        for (int k = 1; k < net->used_slices; k++) {
+            const float *g = net->slices[k].grads;
+            for (size_t j = at; j < stop; j++) {
+                net->grads[j] += g[j];
+            }
         }
     }
+}
+
+/* After the slices' backward: the mean loss, and the gradients summed into net->grads. */
+static float end_backward(dg_net *net)
+{
+    double loss = 0.0;
+    for (int k = 0; k < net->used_slices; k++) {
+        loss += net->slices[k].loss_sum;
+    }
+    if (net->used_slices > 1) {
+        dg_pool_for(net->pool, dg_pool_parts(net->n_params), sum_grads_part, net);
+    }
+    net->labels = NULL;
+    return (float)(loss / net->last_n);
 }
 
 float dg_net_backward(dg_net *net, const uint8_t *labels, int n)
@@ -819,16 +864,39 @@ float dg_net_backward(dg_net *net, const uint8_t *labels, int n)
     assert(n == net->last_n && net->last_training);
     net->labels = labels;
     pass_args a = {net, NULL, NULL};
-    dg_pool_run(net->pool, backward_task, &a);
-    double loss = 0.0;
-    for (int t = 0; t < net->threads; t++) {
-        loss += net->reps[t].loss_sum;
+    dg_pool_for(net->pool, net->used_slices, backward_slice, &a);
+    return end_backward(net);
+}
+
+/* Slice k's forward and then its backward, on thread t: the loss gradient of an example
+ * needs only its own probabilities, so a slice never waits for the others. */
+static void train_slice(void *arg, int k, int t)
+{
+    forward_slice(arg, k, t);
+    backward_slice(arg, k, t);
+}
+
+dg_status dg_net_train_pass(dg_net *net, const float *x, const uint8_t *labels, int n, dg_rng *rng,
+                            const float **probs, float *loss)
+{
+    *probs = NULL;
+    *loss = 0.0f;
+    if (n < 1) {
+        return dg_fail(DG_ERR_ARG, "forward: %d examples (want at least 1)", n);
     }
-    if (threads_for(net, n) > 1) {
-        dg_pool_run(net->pool, sum_grads_task, net);
+    dg_status st = begin_forward(net, n, true, rng);
+    if (st != DG_OK) {
+        return st;
     }
-    net->labels = NULL;
-    return (float)(loss / net->last_n);
+    net->labels = labels;
+    pass_args a = {net, x, NULL};
+    dg_pool_for(net->pool, net->used_slices, train_slice, &a);
+    /* batch normalisation's backward reads only its slice's statistics, not the running
+     * ones, so they may move after it */
+    fold_states(net);
+    *probs = net->probs;
+    *loss = end_backward(net);
+    return DG_OK;
 }
 
 dg_status dg_net_class_gradient(dg_net *net, const float *x, int cls, float *grad)
@@ -850,7 +918,7 @@ dg_status dg_net_class_gradient(dg_net *net, const float *x, int cls, float *gra
     seed[cls] = 1.0f;
     net->seed_grad = seed;
     pass_args a = {net, NULL, NULL};
-    dg_pool_run(net->pool, backward_task, &a);
+    dg_pool_for(net->pool, net->used_slices, backward_slice, &a);
     net->seed_grad = NULL;
     memcpy(grad, net->input_grad, dg_shape_size(net->input) * sizeof *grad);
     return DG_OK;

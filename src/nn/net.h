@@ -4,11 +4,13 @@
  * Legend: N batch, C channels, H height, W width, K kernel side, O outputs; NCHW.
  *
  * Parameters of all layers live in one arena (net->params) mirrored by gradients
- * (net->grads). Work is split by examples: with T threads, a batch of N examples is cut
- * into T contiguous slices and each thread runs the whole layer stack over its slice in
- * its own replica (activations, scratch, gradient arena). Thread 0 accumulates into
- * net->grads; the other replicas' gradients are added to it afterwards in thread order,
- * so a fixed thread count gives bit-identical results.
+ * (net->grads). Work is split by examples: a batch of N examples is cut into S contiguous
+ * slices, S set by N and the net alone (never by the thread count: slices of at least 8
+ * examples, 32 in a net with batch normalisation, at most 8 slices). Each slice has its own
+ * activations and gradient arena (slice 0's is net->grads); the threads take slices as
+ * they free up and run the whole layer stack over each, in their own scratch. The other
+ * slices' gradients are then added to slice 0's in slice order, so the same seed gives
+ * the same bits on any number of threads, however the slices fell to them.
  */
 #ifndef DG_NET_H
 #define DG_NET_H
@@ -31,8 +33,9 @@ typedef struct dg_layer_ctx {
                               the training passes of a net whose precision is bf16 */
     uint64_t dropout_seed; /* per step; examples draw from seed + global example index */
     int first_item;        /* index of this slice's first example in the batch */
-    dg_pool *pool;         /* when the whole batch is one slice (a single image): threads a
-                              layer may split its output channels across; else NULL */
+    dg_pool *pool;         /* when the whole batch is one slice at inference (a single
+                              image): threads a layer may split its outputs across; else
+                              NULL */
 } dg_layer_ctx;
 
 typedef struct dg_layer_ops {
@@ -67,8 +70,10 @@ typedef struct dg_layer_ops {
     void (*backward)(const dg_layer *l, const float *x, const float *y, const float *dy, float *dx,
                      int n, dg_layer_ctx *ctx);
     /* Kinds with running state (batch normalisation): after a training forward, moves
-     * the n_state values at state using what each replica's forward left in its aux,
-     * aux[r] for counts[r] examples, r < slices in thread order. NULL without state. */
+     * the n_state values at state using what each slice's forward left in its aux,
+     * aux[r] for counts[r] examples, r < slices in slice order. NULL without state. A net
+     * with such a kind cuts its batches into slices of at least 32 examples, since each
+     * slice is normalised on its own. */
     void (*fold_state)(const dg_layer *l, float *state, const void *const *aux, const int *counts,
                        int slices);
     /* Kinds with running state: whether the state in the arena (as read from a file) can be
@@ -108,6 +113,13 @@ dg_status dg_layer_init_same_shape(dg_layer *l);
  * read from a file: NULL if so, else why not, written into why ("layer 2 (batchnorm):
  * running variance -1 of channel 3"). */
 const char *dg_net_state_problem(const dg_net *net, char *why, size_t size);
+
+/* One training step's passes over n examples: each slice's forward and then its backward,
+ * taken by whichever thread is free, then the gradients summed. The same bits as
+ * dg_net_forward (training) followed by dg_net_backward, with one wait for the threads
+ * instead of two. *probs [n][classes] as dg_net_forward's; *loss the mean loss. */
+dg_status dg_net_train_pass(dg_net *net, const float *x, const uint8_t *labels, int n, dg_rng *rng,
+                            const float **probs, float *loss);
 
 /* The net's worker threads (dg_net_threads of them), borrowed: for work beside the
  * passes, such as preparing an augmented batch or the optimiser's update. */

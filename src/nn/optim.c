@@ -92,11 +92,12 @@ static void update_range(const optim_update *u, size_t first, size_t end)
     }
 }
 
-static void update_task(void *arg, int t, int n_threads)
+static void update_part(void *arg, int part, int t)
 {
+    (void)t;
     const optim_update *u = arg;
     size_t first, end;
-    dg_pool_range(u->o->n, t, n_threads, &first, &end);
+    dg_pool_range(u->o->n, part, dg_pool_parts(u->o->n), &first, &end);
     update_range(u, first, end);
 }
 
@@ -121,7 +122,7 @@ void dg_optim_step(dg_optim *opt, float *params, const float *grads, float lr)
 void dg_optim_step_pool(dg_optim *opt, float *params, const float *grads, float lr, dg_pool *pool)
 {
     optim_update u = begin_step(opt, params, grads, lr);
-    dg_pool_run(pool, update_task, &u);
+    dg_pool_for(pool, dg_pool_parts(opt->n), update_part, &u);
 }
 
 void dg_optim_state(dg_optim *opt, float **m, float **v, long **step)

@@ -128,24 +128,20 @@ typedef struct train_state {
 typedef struct fill_args {
     train_state *s;
     uint32_t first; /* the batch's first position in s->order */
-    int n;
     uint64_t seed;
 } fill_args;
 
-/* Thread t of T augments its contiguous share of the batch. */
-static void fill_task(void *arg, int t, int n_threads)
+/* Example i of the batch, augmented by thread t (in its own work space). */
+static void fill_example(void *arg, int i, int t)
 {
     const fill_args *a = arg;
     const train_state *s = a->s;
     size_t pixels = (size_t)s->ds->h * s->ds->w;
     float *work = s->aug_work + (size_t)t * s->aug_floats;
-    int lo = (int)((long)a->n * t / n_threads), hi = (int)((long)a->n * (t + 1) / n_threads);
-    for (int i = lo; i < hi; i++) {
-        uint32_t e = s->order[a->first + (uint32_t)i];
-        dg_augment_image(&s->cfg->augment, &s->cfg->norm, a->seed + (uint64_t)i,
-                         s->ds->images + (size_t)e * pixels, s->ds->h, s->ds->w, work,
-                         s->xbuf + (size_t)i * pixels);
-    }
+    uint32_t e = s->order[a->first + (uint32_t)i];
+    dg_augment_image(&s->cfg->augment, &s->cfg->norm, a->seed + (uint64_t)i,
+                     s->ds->images + (size_t)e * pixels, s->ds->h, s->ds->w, work,
+                     s->xbuf + (size_t)i * pixels);
 }
 
 static bool all_finite(const float *x, size_t n)
@@ -272,11 +268,12 @@ static dg_status run_epoch(train_state *s, int epoch, dg_epoch_stats *st)
             s->ybuf[i] = s->ds->labels[e];
         }
         if (cfg->augment.on) {
-            fill_args fa = {s, first, n, dg_rng_next(&s->rng)};
-            dg_pool_run(dg_net_pool(s->net), fill_task, &fa);
+            fill_args fa = {s, first, dg_rng_next(&s->rng)};
+            dg_pool_for(dg_net_pool(s->net), n, fill_example, &fa);
         }
         const float *probs;
-        dg_status status = dg_net_forward(s->net, s->xbuf, n, true, &s->rng, &probs);
+        float loss;
+        dg_status status = dg_net_train_pass(s->net, s->xbuf, s->ybuf, n, &s->rng, &probs, &loss);
         if (status != DG_OK) {
             return status;
         }
@@ -284,7 +281,6 @@ static dg_status run_epoch(train_state *s, int epoch, dg_epoch_stats *st)
         for (int i = 0; i < n; i++) {
             correct += dg_argmax(probs + (size_t)i * classes, classes) == s->ybuf[i];
         }
-        float loss = dg_net_backward(s->net, s->ybuf, n);
         /* before the update: the weights and the last checkpoint stay good */
         if (!isfinite(loss) || !all_finite(dg_net_grads(s->net), n_params)) {
             return dg_fail(DG_ERR_DIVERGED,

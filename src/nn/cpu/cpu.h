@@ -110,6 +110,8 @@ void dg_maxpool2_plane(const float *x, float *y, int32_t *arg, int w, int oh, in
 /* dst[0..n) = src[0..n): for the short rows of im2col, where a memcpy call costs more
  * than the copy */
 void dg_copy_floats(float *dst, const float *src, int n);
+/* dst[i] += src[i] for i < n; the two do not overlap (col2im's rows). */
+void dg_add_floats(float *dst, const float *src, int n);
 
 /* out[r] = sum of w[r*ld + i] * x[i] over i < n, for r < rows: the dense layer's
  * product for one example. Each row's result is the same whatever rows surround it. */

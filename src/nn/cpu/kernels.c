@@ -108,6 +108,16 @@ void dg_copy_floats(float *dst, const float *src, int n)
     }
 }
 
+void dg_add_floats(float *dst, const float *src, int n)
+{
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = tail_mask(n - i);
+        __m512 sum =
+            _mm512_add_ps(_mm512_maskz_loadu_ps(m, dst + i), _mm512_maskz_loadu_ps(m, src + i));
+        _mm512_mask_storeu_ps(dst + i, m, sum);
+    }
+}
+
 void dg_maxpool2_plane(const float *x, float *y, int32_t *arg, int w, int oh, int ow)
 {
     const __m512i even =
@@ -214,6 +224,13 @@ float dg_relu_grad_sum(const float *y, const float *dy, float *dz, int n, bool r
 void dg_copy_floats(float *dst, const float *src, int n)
 {
     memcpy(dst, src, (size_t)n * sizeof(float));
+}
+
+void dg_add_floats(float *dst, const float *src, int n)
+{
+    for (int i = 0; i < n; i++) {
+        dst[i] += src[i];
+    }
 }
 
 void dg_dot_rows(const float *w, size_t ld, int rows, const float *x, int n, float *out)

@@ -10,9 +10,10 @@
  *   running_mean [C], running_var [C]: saved in the model, never changed by the optimiser
  *   (their gradient is always 0).
  * Training normalises with the mean and biased variance of the values in the slice of
- * the batch this replica runs (the whole batch with one thread; see net.h: with T threads
- * each of the T slices is normalised on its own statistics, "ghost" batches); aux keeps
- * them, [2][C] floats, for backward and for fold_state, which merges the slices into
+ * the batch it is given (see net.h: a net with this layer cuts its batches into slices of
+ * at least 32 examples, whatever the thread count, each normalised on its own statistics,
+ * "ghost" batches; a batch under 64 is one slice); aux keeps them, [2][C] floats, for
+ * backward and for fold_state, which merges the slices into
  * the statistics of the whole batch and moves the running state towards them:
  *   running = (1 - MOMENTUM) * running + MOMENTUM * batch  (unbiased variance), as PyTorch.
  * Inference normalises with the running state.

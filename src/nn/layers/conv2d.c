@@ -172,11 +172,7 @@ static void col2im(const dg_layer *l, const float *dcol, size_t ld, float *dx)
                 const float *row = dcol + ((size_t)(c * k + u) * k + v) * ld;
                 float *dst = dx + ((size_t)c * h + u) * w + v;
                 for (int i = 0; i < oh; i++) {
-                    const float *r = row + (size_t)i * ow;
-                    float *d = dst + (size_t)i * w;
-                    for (int j = 0; j < ow; j++) {
-                        d[j] += r[j];
-                    }
+                    dg_add_floats(dst + (size_t)i * w, row + (size_t)i * ow, ow);
                 }
             }
         }
