@@ -684,6 +684,26 @@ void dg_image_free(dg_image *img);
 /* Reads PNG, JPEG (EXIF orientation applied), PGM/PPM (P2/P3/P5/P6) or BMP by content. */
 dg_status dg_image_load(const char *path, dg_image **out);
 dg_status dg_image_load_memory(const uint8_t *data, size_t n_bytes, dg_image **out);
+/* What a reduced load read: the upright picture's size in the file, and the factor it was
+ * reduced by (1, 2, 4 or 8); pixel (x, y) of the image covers the file's pixels from
+ * (x * reduction, y * reduction), reduction of them each way (fewer at the far edges). */
+typedef struct dg_image_source {
+    int w, h, reduction;
+} dg_image_source;
+
+/* The picture side a reduced load keeps at least, for recognition: dg_preprocess works on at
+ * most about 512 pixels a side and dg_segment on 1024, pooling by each block's extremes. */
+#define DG_IMAGE_RECOGNITION_SIDE 768
+
+/* As dg_image_load and dg_image_load_memory, but a JPEG is decoded already reduced by 2, 4 or
+ * 8 (libjpeg's DCT scaling: each pixel its block's mean), the most that keeps its longer side
+ * at least min_side pixels; every other format, and min_side <= 0, reads at full size. The
+ * size limits and errors are those of the full-size picture. source (may be NULL) is filled
+ * on DG_OK. */
+dg_status dg_image_load_reduced(const char *path, int min_side, dg_image **out,
+                                dg_image_source *source);
+dg_status dg_image_load_memory_reduced(const uint8_t *data, size_t n_bytes, int min_side,
+                                       dg_image **out, dg_image_source *source);
 /* Writes PNG (any channel count). Atomic like model files. */
 dg_status dg_image_save_png(const char *path, const dg_image *img);
 /* The PNG file of img in memory: on DG_OK *data holds *n_bytes bytes, freed by the caller
