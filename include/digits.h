@@ -684,6 +684,7 @@ void dg_image_free(dg_image *img);
 /* Reads PNG, JPEG (EXIF orientation applied), PGM/PPM (P2/P3/P5/P6) or BMP by content. */
 dg_status dg_image_load(const char *path, dg_image **out);
 dg_status dg_image_load_memory(const uint8_t *data, size_t n_bytes, dg_image **out);
+
 /* What a reduced load read: the upright picture's size in the file, and the factor it was
  * reduced by (1, 2, 4 or 8); pixel (x, y) of the image covers the file's pixels from
  * (x * reduction, y * reduction), reduction of them each way (fewer at the far edges). */
@@ -872,8 +873,9 @@ typedef struct dg_digit_box {
 typedef struct dg_segmentation {
     int n;                                     /* digits found, 0 for a blank image */
     dg_digit_box boxes[DG_SEGMENT_MAX_DIGITS]; /* [n], in image pixels, sorted by x */
-    dg_image *ink;  /* the image's ink map (dg_ink_map): 1 channel, the image's size */
+    dg_image *ink;  /* the image's ink map (dg_ink_map): 1 channel, the image's size / scale */
     uint8_t *owner; /* [ink->h][ink->w]: k+1 where the pixel is ink of digit k, else 0 */
+    int scale;      /* image pixels per ink-map pixel each way: 1, more beyond 1024 px a side */
 } dg_segmentation;
 
 /*
@@ -890,6 +892,8 @@ void dg_segmentation_free(dg_segmentation *seg);
 /* Digit k (0..n-1) as an MNIST-like 28x28 (dg_ink_mask_to_mnist on its own pixels only,
  * so a touching neighbour does not leak in). DG_ERR_ARG for a bad k. */
 dg_status dg_segment_to_mnist(const dg_segmentation *seg, int k, uint8_t out[DG_MNIST_PIXELS]);
+/* Box b of an image read by dg_image_load_reduced, in the pixels of the file's picture. */
+dg_digit_box dg_box_in_source(dg_digit_box b, const dg_image_source *source);
 
 /* =============================================================================================
  * pictures: drawing, charts, the report (src/pictures/)

@@ -402,6 +402,11 @@ const char *dg_prep_drop_name(dg_prep_drop why)
 
 dg_status dg_ink_map(const dg_image *img, dg_image **ink_out, dg_preprocess_info *info)
 {
+    return dg_prep_ink_map(img, 1, ink_out, info);
+}
+
+dg_status dg_prep_ink_map(const dg_image *img, int q, dg_image **ink_out, dg_preprocess_info *info)
+{
     if (!ink_out) {
         return dg_fail(DG_ERR_ARG, "ink map: no output pointer");
     }
@@ -412,7 +417,7 @@ dg_status dg_ink_map(const dg_image *img, dg_image **ink_out, dg_preprocess_info
     }
     dg_prep p;
     dg_prep_status status;
-    st = dg_prep_build_ink(&p, img, 1, &status);
+    st = dg_prep_build_ink(&p, img, q, &status);
     if (st != DG_OK) {
         dg_prep_free(&p);
         return st;

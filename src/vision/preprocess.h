@@ -79,6 +79,9 @@ dg_status dg_prep_check_image(const dg_image *img, const char *what);
  * ink; p->ink all 0), else the components are labelled and filtered (their keep flags). */
 dg_status dg_prep_build_ink(dg_prep *p, const dg_image *img, int q, dg_prep_status *status);
 void dg_prep_free(dg_prep *p);
+/* dg_ink_map of img pooled by q x q blocks (q = 1: dg_ink_map itself): *ink_out is
+ * ceil(w / q) x ceil(h / q), and info's box and stroke width are in its pixels. */
+dg_status dg_prep_ink_map(const dg_image *img, int q, dg_image **ink_out, dg_preprocess_info *info);
 /* The polarity, background, contrast and noise fields of info, whether the light was
  * followed at the scale of strokes and a desk found, and the dropped components. */
 void dg_prep_fill_levels(const dg_prep *p, dg_preprocess_info *info);
