@@ -114,7 +114,7 @@ static void predict_one(predict_run *run, const char *path)
 {
     run->n_images++;
     dg_image *img = NULL;
-    if (dg_image_load(path, &img) != DG_OK) {
+    if (dg_image_load_reduced(path, DG_IMAGE_RECOGNITION_SIDE, &img, NULL) != DG_OK) {
         report_failure(run, path, dg_last_error());
         return;
     }
