@@ -109,6 +109,8 @@ dg_status dg_prep_find_components(dg_prep *p);
  * their owner in p->owner, and sets to 0 the pixels of every other cell. */
 void dg_prep_assign_owners(dg_prep *p, const int *keep);
 
+/* mnist.c: strokes narrower than this in the 20 px box are thinned and redrawn. */
+#define DG_PREP_REDRAWN_BELOW 1.25f
 /* mnist.c: bounding box {x, y, w, h} of the nonzero pixels of a [h][w] byte image inside
  * [x0, x1) x [y0, y1) where mask (rw wide, origin at mx, my; may be NULL) is nonzero.
  * Returns 0 when there is none. */
