@@ -173,44 +173,21 @@ typedef struct drawing {
     int clear;  /* that box keeps 1/CLEAR_DIV of the picture's side from its border */
 } drawing;
 
-/* Whether most of img is one exact colour, as a drawing program's canvas is and no photo or
- * scan, whose grain spreads its paper over many levels: the first channel (and alpha) of
- * every FLAT_ROW_STEP-th row, its most common value against the pixels read. When it is,
- * *d describes what differs from that ground in the same rows. */
-static int flat_ground(const dg_image *img, drawing *d)
+/* Describes into *d the pixels of every FLAT_ROW_STEP-th row of img that are not exactly
+ * `ground` (img->channels bytes); returns how many pixels those rows hold. A row that is all
+ * ground is passed over by one comparison with `plain` (such a row, or NULL). */
+static uint64_t describe_drawing(const dg_image *img, const uint8_t *ground, const uint8_t *plain,
+                                 drawing *d, uint64_t *n_ground)
 {
-    uint32_t count[257] = {0}; /* [256]: pixels not fully opaque */
-    uint32_t n = 0;
-    int c = img->channels;
+    int c = img->channels, x0 = img->w, x1 = -1, y0 = img->h, y1 = -1;
+    size_t row_bytes = (size_t)img->w * c;
+    uint64_t n = 0, area = 0, runs = 0;
     for (int y = 0; y < img->h; y += FLAT_ROW_STEP) {
-        const uint8_t *s = img->pixels + (size_t)y * img->w * c;
-        for (int x = 0; x < img->w; x++, s += c) {
-            count[c == 4 && s[3] != 255 ? 256 : s[0]]++;
+        const uint8_t *s = img->pixels + (size_t)y * row_bytes;
+        n += (uint64_t)img->w;
+        if (plain && memcmp(s, plain, row_bytes) == 0) {
+            continue;
         }
-        n += (uint32_t)img->w;
-    }
-    int mode = 0;
-    for (int v = 1; v < 257; v++) {
-        mode = count[v] > count[mode] ? v : mode;
-    }
-    if ((double)count[mode] < FLAT_SHARE * n) {
-        return 0;
-    }
-    /* the ground: the first pixel read of that value, all its channels */
-    const uint8_t *ground = NULL;
-    for (int y = 0; y < img->h && !ground; y += FLAT_ROW_STEP) {
-        const uint8_t *s = img->pixels + (size_t)y * img->w * c;
-        for (int x = 0; x < img->w && !ground; x++, s += c) {
-            ground = (c == 4 && s[3] != 255 ? 256 : s[0]) == mode ? s : NULL;
-        }
-    }
-    if (!ground) {
-        return 0;
-    }
-    int x0 = img->w, x1 = -1, y0 = img->h, y1 = -1;
-    uint64_t area = 0, runs = 0;
-    for (int y = 0; y < img->h; y += FLAT_ROW_STEP) {
-        const uint8_t *s = img->pixels + (size_t)y * img->w * c;
         int inside = 0;
         for (int x = 0; x < img->w; x++, s += c) {
             int drawn = s[0] != ground[0] || (c > 1 && (s[1] != ground[1] || s[2] != ground[2])) ||
@@ -231,6 +208,58 @@ static int flat_ground(const dg_image *img, drawing *d)
     int m = (img->w > img->h ? img->w : img->h) / CLEAR_DIV;
     m = m > FLAT_ROW_STEP ? m : FLAT_ROW_STEP;
     d->clear = x1 >= 0 && x0 >= m && x1 < img->w - m && y0 >= m && y1 < img->h - m;
+    *n_ground = n - area;
+    return n;
+}
+
+/* Whether most of img is one exact colour, as a drawing program's canvas is and no photo or
+ * scan, whose grain spreads its paper over many levels: the first channel (and alpha) of
+ * every FLAT_ROW_STEP-th row, its most common value against the pixels read. When it is,
+ * *d describes what differs from that ground (the first pixel read of that value, all its
+ * channels) in the same rows. The top-left pixel is tried first: when more than half of
+ * those pixels are exactly it, it is that ground, found without counting every value. */
+static int flat_ground(const dg_image *img, drawing *d)
+{
+    int c = img->channels;
+    uint64_t n_ground;
+    uint8_t *plain = malloc((size_t)img->w * c);
+    if (plain) {
+        for (int x = 0; x < img->w; x++) {
+            memcpy(plain + (size_t)x * c, img->pixels, (size_t)c);
+        }
+        uint64_t n = describe_drawing(img, img->pixels, plain, d, &n_ground);
+        free(plain);
+        if ((double)n_ground > FLAT_SHARE * (double)n) {
+            return 1;
+        }
+    }
+    uint32_t count[257] = {0}; /* [256]: pixels not fully opaque */
+    uint32_t n = 0;
+    for (int y = 0; y < img->h; y += FLAT_ROW_STEP) {
+        const uint8_t *s = img->pixels + (size_t)y * img->w * c;
+        for (int x = 0; x < img->w; x++, s += c) {
+            count[c == 4 && s[3] != 255 ? 256 : s[0]]++;
+        }
+        n += (uint32_t)img->w;
+    }
+    int mode = 0;
+    for (int v = 1; v < 257; v++) {
+        mode = count[v] > count[mode] ? v : mode;
+    }
+    if ((double)count[mode] < FLAT_SHARE * n) {
+        return 0;
+    }
+    const uint8_t *ground = NULL;
+    for (int y = 0; y < img->h && !ground; y += FLAT_ROW_STEP) {
+        const uint8_t *s = img->pixels + (size_t)y * img->w * c;
+        for (int x = 0; x < img->w && !ground; x++, s += c) {
+            ground = (c == 4 && s[3] != 255 ? 256 : s[0]) == mode ? s : NULL;
+        }
+    }
+    if (!ground) {
+        return 0;
+    }
+    describe_drawing(img, ground, NULL, d, &n_ground);
     return 1;
 }
 
