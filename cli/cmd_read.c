@@ -121,8 +121,8 @@ static void read_one(read_run *run, const char *path)
     }
     dg_segmentation *seg = NULL;
     dg_prediction pred[DG_SEGMENT_MAX_DIGITS];
-    if (cli_read_number(run->net, &run->meta, (float)run->opt.min_confidence, img, &seg, pred) !=
-        DG_OK) {
+    if (cli_read_number(run->net, &run->meta, (float)run->opt.min_confidence, img, DG_SEGMENT_SIDE,
+                        &seg, pred) != DG_OK) {
         report_failure(run, path, dg_last_error());
         dg_image_free(img);
         return;

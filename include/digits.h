@@ -877,7 +877,7 @@ typedef struct dg_segmentation {
     dg_digit_box boxes[DG_SEGMENT_MAX_DIGITS]; /* [n], in image pixels, sorted by x */
     dg_image *ink;  /* the image's ink map (dg_ink_map): 1 channel, the image's size / scale */
     uint8_t *owner; /* [ink->h][ink->w]: k+1 where the pixel is ink of digit k, else 0 */
-    int scale;      /* image pixels per ink-map pixel each way: 1, more beyond 1024 px a side */
+    int scale;      /* image pixels per ink-map pixel each way: 1, more beyond DG_SEGMENT_SIDE */
 } dg_segmentation;
 
 /*
@@ -890,6 +890,12 @@ typedef struct dg_segmentation {
  * DG_ERR_TOO_LARGE for more than DG_SEGMENT_MAX_DIGITS digit-like parts.
  */
 dg_status dg_segment(const dg_image *img, dg_segmentation **out);
+/* Pictures larger than this a side are segmented pooled to about it: a number of up to a
+ * dozen digits stays tens of pixels tall. */
+#define DG_SEGMENT_SIDE 1024
+/* dg_segment pooling pictures larger than side pixels a side (0: never), for a quicker,
+ * coarser look: `digits predict` tells a number from a digit at 512. */
+dg_status dg_segment_at(const dg_image *img, int side, dg_segmentation **out);
 void dg_segmentation_free(dg_segmentation *seg);
 /* Digit k (0..n-1) as an MNIST-like 28x28 (dg_ink_mask_to_mnist on its own pixels only,
  * so a touching neighbour does not leak in). DG_ERR_ARG for a bad k. */

@@ -2,10 +2,10 @@
  * segment.c - splits a written number into its digits, left to right.
  *
  * The image becomes an ink map (dg_ink_map: ink high, background, lines and specks
- * removed; pictures over 1024 px a side pooled to about that, the boxes mapped back to the
- * image's pixels), thresholded. Connected components (8-connected) are found on horizontal runs
- * of ink with union-find, row by row, so memory grows with the runs, not the pixels, and
- * nothing recurses. Then, with H the height of the tallest substantial component:
+ * removed; pictures over DG_SEGMENT_SIDE px a side pooled to about that, the boxes mapped
+ * back to the image's pixels), thresholded. Connected components (8-connected) are found on
+ * horizontal runs of ink with union-find, row by row, so memory grows with the runs, not the
+ * pixels, and nothing recurses. Then, with H the height of the tallest substantial component:
  *  - groups of components that look like parts of one digit are merged, surest pair
  *    first: sharing most of the narrower one's columns when one is short or lies inside
  *    the other (the bar of a 5, the loop of a 9 drawn apart from its stem), stacked (a
@@ -32,7 +32,6 @@
 #define INK_THRESHOLD  96
 #define MAX_COMPONENTS 1024 /* the largest are kept; more is noise the ink map let through */
 #define MAX_GROUPS     (4 * DG_SEGMENT_MAX_DIGITS)
-#define SEGMENT_SIDE   1024 /* larger pictures are pooled to about this many pixels a side */
 
 typedef struct ink_run {
     int y, x0, x1; /* columns x0..x1 of row y */
@@ -732,6 +731,11 @@ static dg_status segment_ink(seg_work *w, dg_segmentation *seg)
 
 dg_status dg_segment(const dg_image *img, dg_segmentation **out)
 {
+    return dg_segment_at(img, DG_SEGMENT_SIDE, out);
+}
+
+dg_status dg_segment_at(const dg_image *img, int side, dg_segmentation **out)
+{
     *out = NULL;
     if (!img || !img->pixels || img->w < 1 || img->h < 1) {
         return dg_fail(DG_ERR_ARG, "segment: no image");
@@ -740,9 +744,9 @@ dg_status dg_segment(const dg_image *img, dg_segmentation **out)
     if (!seg) {
         return dg_fail(DG_ERR_NOMEM, "segment: no memory");
     }
-    /* a number of up to a dozen digits stays tens of pixels tall at this side */
     int longer = img->w > img->h ? img->w : img->h;
-    seg->scale = (longer + SEGMENT_SIDE - 1) / SEGMENT_SIDE;
+    side = side > 0 ? side : longer;
+    seg->scale = (longer + side - 1) / side;
     dg_preprocess_info info;
     dg_status st = dg_prep_ink_map(img, seg->scale, &seg->ink, &info);
     if (st != DG_OK) {
