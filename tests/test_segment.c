@@ -177,7 +177,8 @@ static dg_image *enlarged(const dg_image *img, int k)
 }
 
 /* A picture over 1024 px a side is segmented pooled: the ink map is the pooled size, the
- * boxes come back in the picture's pixels, and the digits are those of the small one. */
+ * boxes come back in the picture's pixels, and the digits are those of the small one; the
+ * same with the side given (dg_segment_at). */
 DG_TEST(segment_large_picture_pooled)
 {
     dg_rng rng;
@@ -221,6 +222,16 @@ DG_TEST(segment_large_picture_pooled)
         }
         CHECK_MSG(differ < 80, "digit %d: %d of 784 pixels differ by half the range", k, differ);
     }
+    /* dg_segment_at: the small picture pooled by 2 finds the same digits; side 0 never pools */
+    dg_segmentation *half, *whole;
+    int small_side = img->w > img->h ? img->w : img->h;
+    CHECK_OK(dg_segment_at(img, (small_side + 1) / 2, &half));
+    CHECK_OK(dg_segment_at(big, 0, &whole));
+    CHECK_MSG(half->scale == 2 && matches(half, truth, 4), "scale %d, %d digits", half->scale,
+              half->n);
+    CHECK(whole->scale == 1 && whole->ink->w == big->w);
+    dg_segmentation_free(half);
+    dg_segmentation_free(whole);
     dg_segmentation_free(small);
     dg_segmentation_free(seg);
     dg_image_free(big);
