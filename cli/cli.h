@@ -155,12 +155,16 @@ void cli_write_end(void);
  * history of older versions) beside path. */
 void cli_remove_stale(const char *path);
 
-/* What `digits read` does to one image: segments it into digits (*seg, free with
- * dg_segmentation_free) and classifies each (pred[(*seg)->n]). On failure *seg is NULL and
- * dg_last_error() says why. */
+/* What `digits read` does to one image: segments it into digits (dg_segment_at with side;
+ * *seg, free with dg_segmentation_free) and classifies each (pred[(*seg)->n]). On failure
+ * *seg is NULL and dg_last_error() says why. */
 dg_status cli_read_number(dg_net *net, const dg_model_meta *meta, float min_confidence,
-                          const dg_image *img, dg_segmentation **seg,
+                          const dg_image *img, int side, dg_segmentation **seg,
                           dg_prediction pred[DG_SEGMENT_MAX_DIGITS]);
+
+/* The side at which `digits predict` (and the report) looks for a whole number: the
+ * working side of dg_preprocess. */
+#define CLI_NUMBER_CHECK_SIDE 512
 
 /* A CSV field on stdout, quoted when it holds a comma, quote or line break. */
 void cli_print_csv_field(const char *s);

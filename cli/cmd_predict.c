@@ -114,7 +114,7 @@ static void predict_one(predict_run *run, const char *path)
 {
     run->n_images++;
     dg_image *img = NULL;
-    if (dg_image_load(path, &img) != DG_OK) {
+    if (dg_image_load_reduced(path, DG_IMAGE_RECOGNITION_SIDE, &img, NULL) != DG_OK) {
         report_failure(run, path, dg_last_error());
         return;
     }
@@ -131,8 +131,8 @@ static void predict_one(predict_run *run, const char *path)
     dg_segmentation *seg = NULL;
     dg_prediction digits[DG_SEGMENT_MAX_DIGITS];
     if (p.answer != DG_ANSWER_EMPTY &&
-        cli_read_number(run->net, &run->meta, (float)run->opt.min_confidence, img, &seg, digits) ==
-            DG_OK &&
+        cli_read_number(run->net, &run->meta, (float)run->opt.min_confidence, img,
+                        CLI_NUMBER_CHECK_SIDE, &seg, digits) == DG_OK &&
         seg->n < 2) {
         dg_segmentation_free(seg);
         seg = NULL;

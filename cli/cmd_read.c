@@ -61,9 +61,10 @@ static const char *answer_text(const read_run *run, const dg_prediction *p)
     return p->answer == DG_ANSWER_DIGIT ? run->meta.labels[p->digit] : "?";
 }
 
-static void print_result(const read_run *run, const char *path, const dg_segmentation *seg,
-                         const dg_prediction *pred, uint8_t (*digits)[DG_MNIST_PIXELS],
-                         const dg_preprocess_info *info)
+/* Boxes are printed in the pixels of the file's picture (source). */
+static void print_result(const read_run *run, const char *path, const dg_image_source *source,
+                         const dg_segmentation *seg, const dg_prediction *pred,
+                         uint8_t (*digits)[DG_MNIST_PIXELS], const dg_preprocess_info *info)
 {
     char number[DG_SEGMENT_MAX_DIGITS * 32 + 1] = "";
     bool unsure = false;
@@ -103,9 +104,9 @@ static void print_result(const read_run *run, const char *path, const dg_segment
         cli_show_preprocess(info);
     }
     for (int k = 0; k < seg->n; k++) {
-        const dg_digit_box *b = &seg->boxes[k];
+        dg_digit_box b = dg_box_in_source(seg->boxes[k], source);
         printf("  digit %d of %d: %s, box %d,%d %dx%d\n", k + 1, seg->n, answer_text(run, &pred[k]),
-               b->x, b->y, b->w, b->h);
+               b.x, b.y, b.w, b.h);
         cli_show_digit(digits[k], &pred[k], &run->meta);
     }
 }
@@ -113,14 +114,15 @@ static void print_result(const read_run *run, const char *path, const dg_segment
 static void read_one(read_run *run, const char *path)
 {
     dg_image *img = NULL;
-    if (dg_image_load(path, &img) != DG_OK) {
+    dg_image_source source;
+    if (dg_image_load_reduced(path, DG_IMAGE_RECOGNITION_SIDE, &img, &source) != DG_OK) {
         report_failure(run, path, dg_last_error());
         return;
     }
     dg_segmentation *seg = NULL;
     dg_prediction pred[DG_SEGMENT_MAX_DIGITS];
-    if (cli_read_number(run->net, &run->meta, (float)run->opt.min_confidence, img, &seg, pred) !=
-        DG_OK) {
+    if (cli_read_number(run->net, &run->meta, (float)run->opt.min_confidence, img, DG_SEGMENT_SIDE,
+                        &seg, pred) != DG_OK) {
         report_failure(run, path, dg_last_error());
         dg_image_free(img);
         return;
@@ -136,7 +138,7 @@ static void read_one(read_run *run, const char *path)
     dg_image *ink = NULL;
     bool have_info = run->opt.show && dg_ink_map(img, &ink, &info) == DG_OK;
     dg_image_free(ink);
-    print_result(run, path, seg, pred, digits, have_info ? &info : NULL);
+    print_result(run, path, &source, seg, pred, digits, have_info ? &info : NULL);
     if (run->opt.plot) {
         if (dg_plot_number(img, seg, pred, (const char(*)[32])run->meta.labels, run->opt.plot) !=
             DG_OK) {

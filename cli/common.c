@@ -464,10 +464,10 @@ int cli_parse_image_options(const char *cmd, const char *usage, bool with_save_d
 }
 
 dg_status cli_read_number(dg_net *net, const dg_model_meta *meta, float min_confidence,
-                          const dg_image *img, dg_segmentation **seg,
+                          const dg_image *img, int side, dg_segmentation **seg,
                           dg_prediction pred[DG_SEGMENT_MAX_DIGITS])
 {
-    dg_status st = dg_segment(img, seg);
+    dg_status st = dg_segment_at(img, side, seg);
     for (int k = 0; st == DG_OK && k < (*seg)->n; k++) {
         uint8_t digit[DG_MNIST_PIXELS];
         st = dg_segment_to_mnist(*seg, k, digit);

@@ -684,6 +684,27 @@ void dg_image_free(dg_image *img);
 /* Reads PNG, JPEG (EXIF orientation applied), PGM/PPM (P2/P3/P5/P6) or BMP by content. */
 dg_status dg_image_load(const char *path, dg_image **out);
 dg_status dg_image_load_memory(const uint8_t *data, size_t n_bytes, dg_image **out);
+
+/* What a reduced load read: the upright picture's size in the file, and the factor it was
+ * reduced by (1, 2, 4 or 8); pixel (x, y) of the image covers the file's pixels from
+ * (x * reduction, y * reduction), reduction of them each way (fewer at the far edges). */
+typedef struct dg_image_source {
+    int w, h, reduction;
+} dg_image_source;
+
+/* The picture side a reduced load keeps at least, for recognition: dg_preprocess works on at
+ * most about 512 pixels a side and dg_segment on 1024, pooling by each block's extremes. */
+#define DG_IMAGE_RECOGNITION_SIDE 768
+
+/* As dg_image_load and dg_image_load_memory, but a JPEG is decoded already reduced by 2, 4 or
+ * 8 (libjpeg's DCT scaling: each pixel its block's mean), the most that keeps its longer side
+ * at least min_side pixels; every other format, and min_side <= 0, reads at full size. The
+ * size limits and errors are those of the full-size picture. source (may be NULL) is filled
+ * on DG_OK. */
+dg_status dg_image_load_reduced(const char *path, int min_side, dg_image **out,
+                                dg_image_source *source);
+dg_status dg_image_load_memory_reduced(const uint8_t *data, size_t n_bytes, int min_side,
+                                       dg_image **out, dg_image_source *source);
 /* Writes PNG (any channel count). Atomic like model files. */
 dg_status dg_image_save_png(const char *path, const dg_image *img);
 /* The PNG file of img in memory: on DG_OK *data holds *n_bytes bytes, freed by the caller
@@ -711,8 +732,10 @@ dg_status dg_image_encode_png(const dg_image *img, uint8_t **data, size_t *n_byt
  * into 20x20, centre of mass in 28x28; 2: the same, with the page's light normalised at
  * the scale of strokes (hard shadows, the desk around the page) first; 3: with a shadow's
  * edge, the desk's grain and a tilted page's edge along the border no longer taken for
- * ink (docs/preprocessing.md, Versions). */
-#define DG_PREPROCESS_VERSION 3u
+ * ink; 4: thin-stroked drawings on a flat ground worked on pooled, the drawing down to
+ * about 40 px, and numbers in pictures over 1024 px a side read pooled to about that
+ * (docs/preprocessing.md, Versions). */
+#define DG_PREPROCESS_VERSION 4u
 
 typedef enum dg_prep_status {
     DG_PREP_OK = 0,  /* a digit was found and converted */
@@ -852,8 +875,9 @@ typedef struct dg_digit_box {
 typedef struct dg_segmentation {
     int n;                                     /* digits found, 0 for a blank image */
     dg_digit_box boxes[DG_SEGMENT_MAX_DIGITS]; /* [n], in image pixels, sorted by x */
-    dg_image *ink;  /* the image's ink map (dg_ink_map): 1 channel, the image's size */
+    dg_image *ink;  /* the image's ink map (dg_ink_map): 1 channel, the image's size / scale */
     uint8_t *owner; /* [ink->h][ink->w]: k+1 where the pixel is ink of digit k, else 0 */
+    int scale;      /* image pixels per ink-map pixel each way: 1, more beyond DG_SEGMENT_SIDE */
 } dg_segmentation;
 
 /*
@@ -866,10 +890,18 @@ typedef struct dg_segmentation {
  * DG_ERR_TOO_LARGE for more than DG_SEGMENT_MAX_DIGITS digit-like parts.
  */
 dg_status dg_segment(const dg_image *img, dg_segmentation **out);
+/* Pictures larger than this a side are segmented pooled to about it: a number of up to a
+ * dozen digits stays tens of pixels tall. */
+#define DG_SEGMENT_SIDE 1024
+/* dg_segment pooling pictures larger than side pixels a side (0: never), for a quicker,
+ * coarser look: `digits predict` tells a number from a digit at 512. */
+dg_status dg_segment_at(const dg_image *img, int side, dg_segmentation **out);
 void dg_segmentation_free(dg_segmentation *seg);
 /* Digit k (0..n-1) as an MNIST-like 28x28 (dg_ink_mask_to_mnist on its own pixels only,
  * so a touching neighbour does not leak in). DG_ERR_ARG for a bad k. */
 dg_status dg_segment_to_mnist(const dg_segmentation *seg, int k, uint8_t out[DG_MNIST_PIXELS]);
+/* Box b of an image read by dg_image_load_reduced, in the pixels of the file's picture. */
+dg_digit_box dg_box_in_source(dg_digit_box b, const dg_image_source *source);
 
 /* =============================================================================================
  * pictures: drawing, charts, the report (src/pictures/)

@@ -509,6 +509,122 @@ DG_TEST(image_jpeg_cmyk_unsupported)
     free(b.data);
 }
 
+/* w x h grey: black left of x = w / 4, white elsewhere. */
+static uint8_t *quarter_dark(int w, int h)
+{
+    uint8_t *px = malloc((size_t)w * h);
+    for (int i = 0; px && i < w * h; i++) {
+        px[i] = i % w < w / 4 ? 0 : 255;
+    }
+    return px;
+}
+
+/* The reduced JPEG load: the most of 2, 4, 8 that keeps the longer side at least min_side,
+ * each pixel its block's mean, the sizes rounded up; the source reports the file's size. */
+DG_TEST(image_jpeg_reduced_sizes)
+{
+    static const struct {
+        int w, h, comps, orientation, min_side;
+        int want_w, want_h, reduction;
+    } cases[] = {
+        {256, 128, 1, 0, 32, 32, 16, 8}, {256, 128, 3, 0, 100, 128, 64, 2},
+        {256, 128, 3, 0, 64, 64, 32, 4}, {256, 128, 1, 0, 129, 256, 128, 1},
+        {250, 130, 3, 0, 32, 32, 17, 8}, {250, 130, 1, 0, 0, 250, 130, 1},
+        {256, 128, 1, 6, 64, 32, 64, 4}, {256, 128, 3, 0, 4, 32, 16, 8},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int w = cases[i].w, h = cases[i].h, c = cases[i].comps;
+        uint8_t *grey = quarter_dark(w, h), *px = malloc((size_t)w * h * c);
+        CHECK(grey && px);
+        for (int k = 0; k < w * h * c; k++) {
+            px[k] = grey[k / c];
+        }
+        buffer b = {0};
+        CHECK(make_jpeg(&b, w, h, c, c == 1 ? JCS_GRAYSCALE : JCS_RGB, px, (int)i % 2,
+                        cases[i].orientation, 0));
+        dg_image *img = NULL;
+        dg_image_source src = {0, 0, 0};
+        CHECK_OK(dg_image_load_memory_reduced(b.data, b.n, cases[i].min_side, &img, &src));
+        CHECK_MSG(img->w == cases[i].want_w && img->h == cases[i].want_h && img->channels == c &&
+                      src.reduction == cases[i].reduction,
+                  "case %zu: got %dx%dx%d reduced by %d", i, img->w, img->h, img->channels,
+                  src.reduction);
+        int turned = cases[i].orientation >= 5;
+        CHECK(src.w == (turned ? h : w) && src.h == (turned ? w : h));
+        if (!turned) { /* the dark quarter stays a quarter: block means, not samples */
+            CHECK(dark(img, 0, img->h / 2) && light(img, img->w - 1, img->h / 2));
+            CHECK(dark(img, img->w / 4 - 2, 0) && light(img, img->w / 4 + 1, 0));
+        }
+        dg_image_free(img);
+        /* the same file through a file path */
+        const char *path = tmp_path(test_tmp_dir(), "reduced.jpg");
+        CHECK(write_file(path, b.data, b.n));
+        CHECK_OK(dg_image_load_reduced(path, cases[i].min_side, &img, NULL));
+        CHECK(img->w == cases[i].want_w && img->h == cases[i].want_h);
+        dg_image_free(img);
+        free(b.data);
+        free(px);
+        free(grey);
+    }
+    /* other formats read at full size */
+    static const char p2[] = "P2 4 2 9 0 1 2 3 4 5 6 7";
+    dg_image *img = NULL;
+    dg_image_source src = {0, 0, 0};
+    CHECK_OK(dg_image_load_memory_reduced((const uint8_t *)p2, sizeof p2 - 1, 1, &img, &src));
+    CHECK(img->w == 4 && img->h == 2 && src.w == 4 && src.h == 2 && src.reduction == 1);
+    dg_image_free(img);
+}
+
+/* A JPEG whose frame header claims w x h: the SOF0 segment's height and width patched. */
+static void patch_jpeg_size(buffer *b, unsigned w, unsigned h)
+{
+    for (size_t i = 0; i + 9 < b->n; i++) {
+        if (b->data[i] == 0xff && b->data[i + 1] == 0xc0) {
+            b->data[i + 5] = (uint8_t)(h >> 8);
+            b->data[i + 6] = (uint8_t)h;
+            b->data[i + 7] = (uint8_t)(w >> 8);
+            b->data[i + 8] = (uint8_t)w;
+            return;
+        }
+    }
+}
+
+/* The reduced load refuses what the full one refuses, with the same status: the limits
+ * are the file's picture's, not the reduced one's. */
+DG_TEST(image_jpeg_reduced_refuses_the_same)
+{
+    uint8_t *grey = quarter_dark(64, 48);
+    CHECK(grey != NULL);
+    buffer good = {0};
+    CHECK(make_jpeg(&good, 64, 48, 1, JCS_GRAYSCALE, grey, 0, 0, 0));
+    free(grey);
+    buffer big = {0}, truncated = {0};
+    CHECK(buf_put(&big, good.data, good.n) && buf_put(&truncated, good.data, good.n));
+    patch_jpeg_size(&big, 60000, 60000); /* 3.6e9 pixels, past DG_IMAGE_MAX_PIXELS */
+    truncated.n = good.n / 2;
+    const buffer *files[] = {&big, &truncated, &good};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        dg_image *full = (dg_image *)1, *reduced = (dg_image *)1;
+        dg_status a = dg_image_load_memory(files[f]->data, files[f]->n, &full);
+        dg_status b = dg_image_load_memory_reduced(files[f]->data, files[f]->n, 8, &reduced, NULL);
+        CHECK_MSG(a == b, "file %zu: %s in full, %s reduced", f, dg_status_name(a),
+                  dg_status_name(b));
+        CHECK(f == 2 ? a == DG_OK : (full == NULL && reduced == NULL && message_ok("(memory)")));
+        if (a == DG_OK) {
+            CHECK(full->w == 64 && reduced->w == 8 && reduced->h == 6);
+            dg_image_free(full);
+            dg_image_free(reduced);
+        }
+    }
+    dg_image *img = (dg_image *)1;
+    CHECK_STATUS(dg_image_load_memory_reduced(big.data, big.n, 8, &img, NULL), DG_ERR_TOO_LARGE);
+    CHECK_STATUS(dg_image_load_reduced("", 8, &img, NULL), DG_ERR_ARG);
+    CHECK_STATUS(dg_image_load_memory_reduced(good.data, good.n, 8, NULL, NULL), DG_ERR_ARG);
+    free(good.data);
+    free(big.data);
+    free(truncated.data);
+}
+
 /* ---------------------------------------------------------------- PGM, PPM, BMP */
 
 DG_TEST(image_pnm_kinds)
@@ -674,6 +790,9 @@ DG_TEST(image_truncated_png_and_jpeg)
             CHECK_MSG(st == DG_ERR_TRUNCATED || st == DG_ERR_FORMAT, "%s cut at %zu: %s (%s)",
                       names[f], cuts[k], dg_status_name(st), dg_last_error());
             CHECK(img == NULL);
+            img = (dg_image *)1;
+            CHECK_STATUS(dg_image_load_reduced(path, 8, &img, NULL), st);
+            CHECK(img == NULL);
             CHECK_MSG(message_ok(path), "%s", dg_last_error());
         }
         dg_image *img = NULL;
@@ -816,6 +935,11 @@ DG_TEST(image_bad_files_directory)
         dg_image *img = (dg_image *)1;
         dg_status st = dg_image_load(path, &img);
         CHECK_MSG(st == kinds[kind].status, "%s: %s (%s)", e->d_name, dg_status_name(st),
+                  dg_last_error());
+        CHECK(img == NULL && message_ok(path));
+        img = (dg_image *)1;
+        st = dg_image_load_reduced(path, 8, &img, NULL); /* reduced: refused the same way */
+        CHECK_MSG(st == kinds[kind].status, "%s reduced: %s (%s)", e->d_name, dg_status_name(st),
                   dg_last_error());
         CHECK(img == NULL && message_ok(path));
         n++;

@@ -392,6 +392,36 @@ DG_TEST(preprocess_small_digit_in_corner)
     CHECK(info.box_x >= 550 && info.box_y >= 380);
 }
 
+/* A drawing of thin strokes on a flat ground is worked on pooled, the drawing down to about
+ * 40-80 px; the same drawing on a grainy ground keeps the full 436 px. Both give nearly the
+ * same 28x28, and the box in the picture's own pixels. */
+DG_TEST(preprocess_flat_drawing_pooled_like_full_resolution)
+{
+    uint8_t flat_out[DG_MNIST_PIXELS], grain_out[DG_MNIST_PIXELS];
+    dg_preprocess_info flat_info, grain_info;
+    dg_image *flat = canvas(436, 326, 3, white), *grain = canvas(436, 326, 3, white);
+    CHECK(flat && grain);
+    dg_rng rng;
+    dg_rng_seed(&rng, 7);
+    for (size_t i = 0; i < (size_t)436 * 326 * 3; i++) {
+        grain->pixels[i] = (uint8_t)(250 + dg_rng_below(&rng, 6));
+    }
+    seven(flat, 150, 90, 110, 160, 1.5, black);
+    seven(grain, 150, 90, 110, 160, 1.5, black);
+    PREPROCESS_OK(flat, flat_out, &flat_info);
+    PREPROCESS_OK(grain, grain_out, &grain_info);
+    CHECK_MSG(abs(flat_info.box_x - grain_info.box_x) <= 3 &&
+                  abs(flat_info.box_y - grain_info.box_y) <= 3 &&
+                  abs(flat_info.box_w - grain_info.box_w) <= 6 &&
+                  abs(flat_info.box_h - grain_info.box_h) <= 6,
+              "box %d,%d %dx%d pooled, %d,%d %dx%d at full size", flat_info.box_x, flat_info.box_y,
+              flat_info.box_w, flat_info.box_h, grain_info.box_x, grain_info.box_y,
+              grain_info.box_w, grain_info.box_h);
+    CHECK(flat_info.box_x >= 145 && flat_info.box_x + flat_info.box_w <= 266);
+    double diff = mean_abs_diff(flat_out, grain_out);
+    CHECK_MSG(diff < 12.0, "mean difference %.1f levels", diff);
+}
+
 /* ---------------------------------------------------------------- no digit */
 
 DG_TEST(preprocess_empty_image)

@@ -159,6 +159,85 @@ DG_TEST(segment_plain_2024)
     dg_image_free(img);
 }
 
+/* img enlarged k times, each pixel a k x k block. */
+static dg_image *enlarged(const dg_image *img, int k)
+{
+    dg_image *big = NULL;
+    if (dg_image_new(img->w * k, img->h * k, img->channels, &big) != DG_OK) {
+        return NULL;
+    }
+    int c = img->channels;
+    for (int y = 0; y < big->h; y++) {
+        for (int x = 0; x < big->w; x++) {
+            memcpy(big->pixels + ((size_t)y * big->w + x) * c,
+                   img->pixels + ((size_t)(y / k) * img->w + x / k) * c, (size_t)c);
+        }
+    }
+    return big;
+}
+
+/* A picture over 1024 px a side is segmented pooled: the ink map is the pooled size, the
+ * boxes come back in the picture's pixels, and the digits are those of the small one; the
+ * same with the side given (dg_segment_at). */
+DG_TEST(segment_large_picture_pooled)
+{
+    dg_rng rng;
+    dg_rng_seed(&rng, 2024);
+    dg_synth_style st;
+    dg_synth_style_default(&st);
+    st.gap = 0.25f;
+    st.height = 100;
+    dg_image *img;
+    dg_digit_box truth[4];
+    CHECK_OK(dg_synth_number(&rng, "2024", &st, &img, truth));
+    dg_image *big = enlarged(img, 6);
+    CHECK(big != NULL);
+    dg_segmentation *small, *seg;
+    CHECK_OK(dg_segment(img, &small));
+    CHECK_OK(dg_segment(big, &seg));
+    int longer = big->w > big->h ? big->w : big->h;
+    CHECK_MSG(small->scale == 1 && seg->scale == (longer + 1023) / 1024, "scale %d for %dx%d",
+              seg->scale, big->w, big->h);
+    CHECK(seg->ink->w == (big->w + seg->scale - 1) / seg->scale &&
+          seg->ink->h == (big->h + seg->scale - 1) / seg->scale);
+    dg_digit_box big_truth[4];
+    for (int k = 0; k < 4; k++) {
+        big_truth[k] =
+            (dg_digit_box){6 * truth[k].x, 6 * truth[k].y, 6 * truth[k].w, 6 * truth[k].h};
+    }
+    CHECK_MSG(matches(seg, big_truth, 4), "found %d digits", seg->n);
+    for (int k = 0; k < seg->n && k < small->n; k++) {
+        const dg_digit_box *b = &seg->boxes[k], *s = &small->boxes[k];
+        CHECK(b->x >= 0 && b->y >= 0 && b->x + b->w <= big->w && b->y + b->h <= big->h);
+        /* the same box, six times larger, within a pooled pixel and a stroke's growth */
+        int slack = 2 * seg->scale + 6;
+        CHECK_MSG(abs(b->x - 6 * s->x) <= slack && abs(b->w - 6 * s->w) <= 2 * slack,
+                  "digit %d: %d+%d against %d+%d", k, b->x, b->w, 6 * s->x, 6 * s->w);
+        uint8_t a[DG_MNIST_PIXELS], z[DG_MNIST_PIXELS];
+        CHECK_OK(dg_segment_to_mnist(seg, k, a));
+        CHECK_OK(dg_segment_to_mnist(small, k, z));
+        int differ = 0;
+        for (int i = 0; i < DG_MNIST_PIXELS; i++) {
+            differ += abs(a[i] - z[i]) > 128;
+        }
+        CHECK_MSG(differ < 80, "digit %d: %d of 784 pixels differ by half the range", k, differ);
+    }
+    /* dg_segment_at: the small picture pooled by 2 finds the same digits; side 0 never pools */
+    dg_segmentation *half, *whole;
+    int small_side = img->w > img->h ? img->w : img->h;
+    CHECK_OK(dg_segment_at(img, (small_side + 1) / 2, &half));
+    CHECK_OK(dg_segment_at(big, 0, &whole));
+    CHECK_MSG(half->scale == 2 && matches(half, truth, 4), "scale %d, %d digits", half->scale,
+              half->n);
+    CHECK(whole->scale == 1 && whole->ink->w == big->w);
+    dg_segmentation_free(half);
+    dg_segmentation_free(whole);
+    dg_segmentation_free(small);
+    dg_segmentation_free(seg);
+    dg_image_free(big);
+    dg_image_free(img);
+}
+
 /* A touching pair cut apart: the owner map gives each digit only its own pixels. */
 DG_TEST(segment_touching_pair_owners)
 {

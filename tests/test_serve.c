@@ -2,14 +2,18 @@
  * test_serve.c - the HTTP-free half of `digits serve`: JSON strings that stay valid
  * whatever bytes come in, numbers that are never NaN, base64 against RFC 4648's vectors,
  * request targets and queries, and the api's answers and statuses for every route,
- * called as a function on a hand-set net. The server over sockets: test_serve_http.c.
+ * called as a function on a hand-set net, a big JPEG answered in its own pixels. The
+ * server over sockets: test_serve_http.c.
  */
 #include "test.h"
 
 #include "serve/serve.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jpeglib.h>
 
 static bool buf_is(dg_buf *b, const char *want)
 {
@@ -336,4 +340,74 @@ DG_TEST(serve_api_refuses_huge_pictures)
     CHECK_OK(st);
     CHECK_MSG(n < DG_API_DEFAULT_MAX_BODY, "the PNG is %zu bytes", n);
     CHECK(refused);
+}
+
+/* A grey w x h JPEG of white paper with a black bar over columns [bx, bx + 40), rows
+ * [h / 4, 3 * h / 4), in memory (free with free()). */
+static bool bar_jpeg(int w, int h, int bx, unsigned char **data, unsigned long *n)
+{
+    unsigned char *row = malloc((size_t)w);
+    if (!row) {
+        return false;
+    }
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr err;
+    c.err = jpeg_std_error(&err);
+    jpeg_create_compress(&c);
+    *data = NULL;
+    *n = 0;
+    jpeg_mem_dest(&c, data, n);
+    c.image_width = (JDIMENSION)w;
+    c.image_height = (JDIMENSION)h;
+    c.input_components = 1;
+    c.in_color_space = JCS_GRAYSCALE;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, 90, TRUE);
+    jpeg_start_compress(&c, TRUE);
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            row[x] = x >= bx && x < bx + 40 && y >= h / 4 && y < 3 * h / 4 ? 0 : 255;
+        }
+        JSAMPROW r = row;
+        jpeg_write_scanlines(&c, &r, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    free(row);
+    return true;
+}
+
+/* A big JPEG is decoded reduced, but its size and boxes are answered in its own pixels. */
+DG_TEST(serve_api_reduced_jpeg_in_its_own_pixels)
+{
+    unsigned char *jpg = NULL;
+    unsigned long n = 0;
+    CHECK(bar_jpeg(2400, 1600, 1000, &jpg, &n));
+    dg_net *net;
+    dg_status st = sided_net(&net);
+    dg_api *api = NULL;
+    if (st == DG_OK) {
+        st = dg_api_new(net, NULL, NULL, &api);
+        dg_net_free(net);
+    }
+    char body[4096] = "";
+    if (st == DG_OK) {
+        dg_http_request req = {"POST", "/api/read?preprocessed=0", NULL, (int64_t)n, false, jpg, n};
+        dg_http_response resp = {0};
+        dg_api_handle(api, &req, &resp);
+        snprintf(body, sizeof body, "%d %.*s", resp.status, (int)resp.n_body,
+                 resp.body ? (const char *)resp.body : "");
+        dg_http_response_free(&resp);
+    }
+    dg_api_free(api);
+    free(jpg);
+    CHECK_OK(st);
+    const char *box = strstr(body, "\"box\":{\"x\":");
+    int x = -1, y = -1, w = -1, h = -1;
+    CHECK_MSG(!strncmp(body, "200 ", 4) && strstr(body, "\"width\":2400,\"height\":1600") && box &&
+                  sscanf(box, "\"box\":{\"x\":%d,\"y\":%d,\"w\":%d,\"h\":%d", &x, &y, &w, &h) == 4,
+              "%s", body);
+    /* the bar: x 1000-1039, y 400-1199, within the reduction (2) and the pooling (2) */
+    CHECK_MSG(abs(x - 1000) <= 12 && abs(w - 40) <= 24 && abs(y - 400) <= 12 && abs(h - 800) <= 24,
+              "box %d,%d %dx%d", x, y, w, h);
 }

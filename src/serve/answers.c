@@ -99,9 +99,11 @@ static dg_status preprocessed_field(dg_buf *b, const dg_answer_ctx *ctx,
     return st;
 }
 
-static void box_field(dg_buf *b, const char *name, int x, int y, int w, int h)
+/* A box of the decoded image, reported in the pixels of the picture sent. */
+static void box_field(dg_buf *b, const dg_answer_ctx *ctx, const char *name, dg_digit_box box)
 {
-    dg_buf_printf(b, ",\"%s\":{\"x\":%d,\"y\":%d,\"w\":%d,\"h\":%d}", name, x, y, w, h);
+    dg_digit_box s = dg_box_in_source(box, &ctx->source);
+    dg_buf_printf(b, ",\"%s\":{\"x\":%d,\"y\":%d,\"w\":%d,\"h\":%d}", name, s.x, s.y, s.w, s.h);
 }
 
 /* predict's object, and explain's heat-map in it when explain is true. */
@@ -122,9 +124,9 @@ static dg_status predict_object(dg_net *net, const dg_answer_ctx *ctx, const dg_
     }
     dg_buf_puts(out, "{");
     prediction_fields(out, ctx, &p);
-    dg_buf_printf(out, ",\"width\":%d,\"height\":%d", img->w, img->h);
+    dg_buf_printf(out, ",\"width\":%d,\"height\":%d", ctx->source.w, ctx->source.h);
     if (found(&p)) {
-        box_field(out, "box", info.box_x, info.box_y, info.box_w, info.box_h);
+        box_field(out, ctx, "box", (dg_digit_box){info.box_x, info.box_y, info.box_w, info.box_h});
     }
     st = preprocessed_field(out, ctx, digit);
     if (st == DG_OK && explain) {
@@ -196,13 +198,13 @@ dg_status dg_answer_read(dg_net *net, const dg_answer_ctx *ctx, const dg_image *
         dg_json_string(out, seg->n == 0 ? "empty" : unsure ? "unsure" : "ok");
         dg_buf_puts(out, ",\"number\":");
         dg_json_string(out, number);
-        dg_buf_printf(out, ",\"width\":%d,\"height\":%d,\"digits\":[", img->w, img->h);
+        dg_buf_printf(out, ",\"width\":%d,\"height\":%d,\"digits\":[", ctx->source.w,
+                      ctx->source.h);
     }
     for (int k = 0; st == DG_OK && k < seg->n; k++) {
-        const dg_digit_box *bx = &seg->boxes[k];
         dg_buf_puts(out, k ? ",{" : "{");
         prediction_fields(out, ctx, &pred[k]);
-        box_field(out, "box", bx->x, bx->y, bx->w, bx->h);
+        box_field(out, ctx, "box", seg->boxes[k]);
         st = preprocessed_field(out, ctx, digits + (size_t)k * DG_MNIST_PIXELS);
         dg_buf_puts(out, "}");
     }

@@ -435,20 +435,22 @@ static void image_answer(dg_api *api, const route *r, const char *query, const d
         return;
     }
     dg_image *img;
-    dg_status st = dg_image_load_memory(req->body, req->n_body, &img);
+    dg_image_source source;
+    dg_status st = dg_image_load_memory_reduced(req->body, req->n_body, DG_IMAGE_RECOGNITION_SIDE,
+                                                &img, &source);
     if (st != DG_OK) {
         dg_api_error(resp, image_failure_status(st), image_error());
         return;
     }
-    if ((uint64_t)img->w * (uint64_t)img->h > DG_API_MAX_PIXELS) {
+    if ((uint64_t)source.w * (uint64_t)source.h > DG_API_MAX_PIXELS) {
         char msg[128];
-        snprintf(msg, sizeof msg, "picture too large: %dx%d, at most %u megapixels", img->w, img->h,
-                 DG_API_MAX_PIXELS / 1000000u);
+        snprintf(msg, sizeof msg, "picture too large: %dx%d, at most %u megapixels", source.w,
+                 source.h, DG_API_MAX_PIXELS / 1000000u);
         dg_image_free(img);
         dg_api_error(resp, 413, msg);
         return;
     }
-    dg_answer_ctx ctx = {&api->meta, api->min_confidence, preprocessed == 1};
+    dg_answer_ctx ctx = {&api->meta, api->min_confidence, preprocessed == 1, source};
     dg_buf b = {0};
     int worker = take_net(api);
     dg_net *net = api->nets[worker];

@@ -42,7 +42,8 @@ extern const dg_asset dg_serve_assets[];
 typedef struct dg_answer_ctx {
     const dg_model_meta *meta;
     float min_confidence;
-    bool preprocessed; /* include the 28x28 as a PNG data URL */
+    bool preprocessed;      /* include the 28x28 as a PNG data URL */
+    dg_image_source source; /* the picture sent: sizes and boxes are reported in its pixels */
 } dg_answer_ctx;
 
 /* The JSON answers (docs/api.md). Each writes one object into out; DG_OK or the status of

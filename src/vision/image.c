@@ -545,6 +545,8 @@ typedef struct jpeg_job {
     char msg[JMSG_LENGTH_MAX];
     dg_image *img; /* freed by the caller on failure */
     int orientation;
+    int min_side;  /* reduce while the longer side stays at least this; 0: never */
+    int reduction; /* 1, 2, 4 or 8: the DCT scaling chosen */
 } jpeg_job;
 
 static void jpeg_error_exit_cb(j_common_ptr cinfo)
@@ -621,10 +623,23 @@ static int jpeg_decode_protected(jpeg_job *job, const uint8_t *data, size_t n_by
             }
         }
     }
+    /* The largest of libjpeg's DCT scalings 1/2, 1/4, 1/8 that keeps the longer side at
+     * least min_side: each output pixel is then its block's mean, computed from fewer
+     * coefficients, which saves most of the decoding and all of the full-size buffer. */
+    unsigned longer =
+        cinfo->image_width > cinfo->image_height ? cinfo->image_width : cinfo->image_height;
+    job->reduction = 1;
+    while (job->min_side > 0 && job->reduction < 8 &&
+           (longer + 2u * job->reduction - 1) / (2u * job->reduction) >= (unsigned)job->min_side) {
+        job->reduction *= 2;
+    }
+    cinfo->scale_num = 1;
+    cinfo->scale_denom = (unsigned)job->reduction;
     jpeg_start_decompress(cinfo);
     int c = cinfo->output_components;
-    if ((c != 1 && c != 3) || cinfo->output_width != cinfo->image_width ||
-        cinfo->output_height != cinfo->image_height) {
+    unsigned r = (unsigned)job->reduction;
+    if ((c != 1 && c != 3) || cinfo->output_width != (cinfo->image_width + r - 1) / r ||
+        cinfo->output_height != (cinfo->image_height + r - 1) / r) {
         snprintf(job->msg, sizeof job->msg, "unexpected output layout");
         return 1;
     }
@@ -648,7 +663,9 @@ static int jpeg_decode_protected(jpeg_job *job, const uint8_t *data, size_t n_by
     return job->hit_eof;
 }
 
-static dg_status jpeg_decode(const uint8_t *data, size_t n_bytes, const char *name, dg_image **out)
+/* source (may be NULL) gets the upright picture's size in the file and the reduction. */
+static dg_status jpeg_decode(const uint8_t *data, size_t n_bytes, const char *name, int min_side,
+                             dg_image **out, dg_image_source *source)
 {
     jpeg_job *job = calloc(1, sizeof *job);
     if (!job) {
@@ -656,6 +673,7 @@ static dg_status jpeg_decode(const uint8_t *data, size_t n_bytes, const char *na
     }
     job->name = name;
     job->orientation = 1;
+    job->min_side = min_side;
     job->cinfo.err = jpeg_std_error(&job->err);
     job->err.error_exit = jpeg_error_exit_cb;
     job->err.emit_message = jpeg_emit_message_cb;
@@ -682,6 +700,11 @@ static dg_status jpeg_decode(const uint8_t *data, size_t n_bytes, const char *na
                 *out = NULL;
             }
         }
+        if (st == DG_OK && source) {
+            int swap = job->orientation >= 5;
+            int w = (int)job->cinfo.image_width, h = (int)job->cinfo.image_height;
+            *source = (dg_image_source){swap ? h : w, swap ? w : h, job->reduction};
+        }
     }
     free(job);
     return st;
@@ -689,7 +712,9 @@ static dg_status jpeg_decode(const uint8_t *data, size_t n_bytes, const char *na
 
 /* ---------------------------------------------------------------- by content */
 
-static dg_status decode(const uint8_t *data, size_t n_bytes, const char *name, dg_image **out)
+/* min_side: 0 decodes at full size, else see dg_image_load_reduced; only JPEG reduces. */
+static dg_status decode_any(const uint8_t *data, size_t n_bytes, const char *name, int min_side,
+                            dg_image **out, dg_image_source *source)
 {
     static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     static const uint8_t jpeg_sig[3] = {0xff, 0xd8, 0xff};
@@ -700,7 +725,7 @@ static dg_status decode(const uint8_t *data, size_t n_bytes, const char *name, d
         return png_decode(data, n_bytes, name, out);
     }
     if (n_bytes >= sizeof jpeg_sig && memcmp(data, jpeg_sig, sizeof jpeg_sig) == 0) {
-        return jpeg_decode(data, n_bytes, name, out);
+        return jpeg_decode(data, n_bytes, name, min_side, out, source);
     }
     if (n_bytes >= 2 && data[0] == 'P' && data[1] >= '1' && data[1] <= '7') {
         if (data[1] == '2' || data[1] == '3' || data[1] == '5' || data[1] == '6') {
@@ -722,7 +747,25 @@ static dg_status decode(const uint8_t *data, size_t n_bytes, const char *name, d
     return dg_fail(DG_ERR_UNSUPPORTED, "%s: not a PNG, JPEG, PGM/PPM or BMP image", name);
 }
 
-dg_status dg_image_load_memory(const uint8_t *data, size_t n_bytes, dg_image **out)
+/* The reader the content calls for; source (may be NULL) gets the picture's size in the
+ * file and the reduction it was decoded with. */
+static dg_status decode(const uint8_t *data, size_t n_bytes, const char *name, int min_side,
+                        dg_image **out, dg_image_source *source)
+{
+    dg_image_source src = {0, 0, 0};
+    dg_status st = decode_any(data, n_bytes, name, min_side, out, &src);
+    if (st == DG_OK && src.reduction == 0) {
+        src = (dg_image_source){(*out)->w, (*out)->h, 1};
+    }
+    if (st == DG_OK && source) {
+        *source = src;
+    }
+    return st;
+}
+
+/* The loaders' common checks and reading; min_side as in decode. */
+static dg_status load_memory(const uint8_t *data, size_t n_bytes, int min_side, dg_image **out,
+                             dg_image_source *source)
 {
     if (!out) {
         return dg_fail(DG_ERR_ARG, "image: no output pointer");
@@ -731,10 +774,10 @@ dg_status dg_image_load_memory(const uint8_t *data, size_t n_bytes, dg_image **o
     if (!data && n_bytes) {
         return dg_fail(DG_ERR_ARG, "image: no data");
     }
-    return decode(data, n_bytes, memory_name, out);
+    return decode(data, n_bytes, memory_name, min_side, out, source);
 }
 
-dg_status dg_image_load(const char *path, dg_image **out)
+static dg_status load_file(const char *path, int min_side, dg_image **out, dg_image_source *source)
 {
     if (!out) {
         return dg_fail(DG_ERR_ARG, "image: no output pointer");
@@ -749,7 +792,29 @@ dg_status dg_image_load(const char *path, dg_image **out)
     if (rs != DG_OK) {
         return rs;
     }
-    dg_status s = decode(buf, done, path, out);
+    dg_status s = decode(buf, done, path, min_side, out, source);
     free(buf);
     return s;
+}
+
+dg_status dg_image_load_memory(const uint8_t *data, size_t n_bytes, dg_image **out)
+{
+    return load_memory(data, n_bytes, 0, out, NULL);
+}
+
+dg_status dg_image_load(const char *path, dg_image **out)
+{
+    return load_file(path, 0, out, NULL);
+}
+
+dg_status dg_image_load_reduced(const char *path, int min_side, dg_image **out,
+                                dg_image_source *source)
+{
+    return load_file(path, min_side, out, source);
+}
+
+dg_status dg_image_load_memory_reduced(const uint8_t *data, size_t n_bytes, int min_side,
+                                       dg_image **out, dg_image_source *source)
+{
+    return load_memory(data, n_bytes, min_side, out, source);
 }

@@ -126,10 +126,37 @@ static inline void pixel_range(const uint8_t *s, int channels, unsigned ground, 
     *hi = c[2] > mx ? c[2] : mx;
 }
 
+/* One working row from the rows' extremes rl, rh (sw source columns): each block of q
+ * columns gives its minimum and maximum. Inlined with q a constant for the common q. */
+static inline void pool_columns(const uint8_t *rl, const uint8_t *rh, int sw, int q, uint8_t *lrow,
+                                uint8_t *hrow)
+{
+    int whole = sw / q;
+    for (int x = 0; x < whole; x++) {
+        uint8_t a = rl[x * q], b = rh[x * q];
+        for (int k = 1; k < q; k++) {
+            a = rl[x * q + k] < a ? rl[x * q + k] : a;
+            b = rh[x * q + k] > b ? rh[x * q + k] : b;
+        }
+        lrow[x] = a;
+        hrow[x] = b;
+    }
+    if (whole * q < sw) {
+        uint8_t a = 255, b = 0;
+        for (int k = whole * q; k < sw; k++) {
+            a = rl[k] < a ? rl[k] : a;
+            b = rh[k] > b ? rh[k] : b;
+        }
+        lrow[whole] = a;
+        hrow[whole] = b;
+    }
+}
+
 /* The min and max planes of the image, pooled over q x q blocks (q = 1: none). Pooling
  * keeps the darkest minimum and the brightest maximum, so a 1 px line keeps its full
  * contrast whichever its polarity; strokes grow by under one block, which is far below a
- * 20 px box pixel on the images that get pooled. */
+ * 20 px box pixel on the images that get pooled. Each block's q rows are reduced first,
+ * element by element, then its q columns once. */
 static dg_status make_planes(dg_prep *p, int q)
 {
     const dg_image *img = p->img;
@@ -148,59 +175,61 @@ static dg_status make_planes(dg_prep *p, int q)
     uint8_t *lo = p->planes, *hi = p->planes + n;
     int c = img->channels, sw = img->w;
     unsigned ground = c == 4 ? (unsigned)alpha_ground(img) : 0;
-    uint8_t *scratch = c == 1 ? NULL : malloc(2 * (size_t)sw);
-    if (c != 1 && !scratch) {
+    /* [4][sw]: this source row's minimum and maximum channels, and the block's so far */
+    uint8_t *scratch = malloc(4 * (size_t)sw);
+    if (!scratch) {
         return dg_prep_nomem();
     }
-    memset(lo, 255, n);
-    memset(hi, 0, n);
-    for (int sy = 0; sy < img->h; sy++) {
-        const uint8_t *s = img->pixels + (size_t)sy * sw * c;
-        /* this source row's minimum and maximum channels */
-        const uint8_t *rl = s, *rh = s;
-        if (c == 3) {
-            uint8_t *ml = scratch, *mh = scratch + sw;
-            for (int x = 0; x < sw; x++, s += 3) {
-                uint8_t a = s[0] < s[1] ? s[0] : s[1], b = s[0] > s[1] ? s[0] : s[1];
-                ml[x] = s[2] < a ? s[2] : a;
-                mh[x] = s[2] > b ? s[2] : b;
-            }
-            rl = ml;
-            rh = mh;
-        } else if (c == 4) {
-            for (int x = 0; x < sw; x++, s += 4) {
-                pixel_range(s, 4, ground, &scratch[x], &scratch[sw + x]);
-            }
-            rl = scratch;
-            rh = scratch + sw;
-        }
-        /* pooled into the working row: whole blocks first, then the ragged end */
-        uint8_t *lrow = lo + (size_t)(sy / q) * p->w, *hrow = hi + (size_t)(sy / q) * p->w;
-        int whole = sw / q;
-        if (q == 1) {
-            memcpy(lrow, rl, (size_t)sw);
-            memcpy(hrow, rh, (size_t)sw);
-        } else if (q == 2) {
-            for (int x = 0; x < whole; x++) {
-                uint8_t a = rl[2 * x] < rl[2 * x + 1] ? rl[2 * x] : rl[2 * x + 1];
-                uint8_t b = rh[2 * x] > rh[2 * x + 1] ? rh[2 * x] : rh[2 * x + 1];
-                lrow[x] = a < lrow[x] ? a : lrow[x];
-                hrow[x] = b > hrow[x] ? b : hrow[x];
-            }
-        } else {
-            for (int x = 0; x < whole; x++) {
-                uint8_t a = lrow[x], b = hrow[x];
-                for (int k = x * q; k < x * q + q; k++) {
-                    a = rl[k] < a ? rl[k] : a;
-                    b = rh[k] > b ? rh[k] : b;
+    uint8_t *ml = scratch, *mh = scratch + sw, *bl = scratch + 2 * (size_t)sw,
+            *bh = scratch + 3 * (size_t)sw;
+    for (int oy = 0; oy < p->h; oy++) {
+        int y0 = oy * q, y1 = y0 + q < img->h ? y0 + q : img->h;
+        for (int sy = y0; sy < y1; sy++) {
+            const uint8_t *s = img->pixels + (size_t)sy * sw * c;
+            const uint8_t *rl = s, *rh = s;
+            if (c == 3) {
+                for (int x = 0; x < sw; x++, s += 3) {
+                    uint8_t a = s[0] < s[1] ? s[0] : s[1], b = s[0] > s[1] ? s[0] : s[1];
+                    ml[x] = s[2] < a ? s[2] : a;
+                    mh[x] = s[2] > b ? s[2] : b;
                 }
-                lrow[x] = a;
-                hrow[x] = b;
+                rl = ml;
+                rh = mh;
+            } else if (c == 4) {
+                for (int x = 0; x < sw; x++, s += 4) {
+                    pixel_range(s, 4, ground, &ml[x], &mh[x]);
+                }
+                rl = ml;
+                rh = mh;
+            }
+            if (sy == y0) {
+                memcpy(bl, rl, (size_t)sw);
+                memcpy(bh, rh, (size_t)sw);
+            } else {
+                for (int x = 0; x < sw; x++) {
+                    bl[x] = rl[x] < bl[x] ? rl[x] : bl[x];
+                    bh[x] = rh[x] > bh[x] ? rh[x] : bh[x];
+                }
             }
         }
-        for (int k = whole * q; k < sw; k++) {
-            lrow[whole] = rl[k] < lrow[whole] ? rl[k] : lrow[whole];
-            hrow[whole] = rh[k] > hrow[whole] ? rh[k] : hrow[whole];
+        uint8_t *lrow = lo + (size_t)oy * p->w, *hrow = hi + (size_t)oy * p->w;
+        switch (q) {
+        case 1:
+            memcpy(lrow, bl, (size_t)sw);
+            memcpy(hrow, bh, (size_t)sw);
+            break;
+        case 2:
+            pool_columns(bl, bh, sw, 2, lrow, hrow);
+            break;
+        case 3:
+            pool_columns(bl, bh, sw, 3, lrow, hrow);
+            break;
+        case 4:
+            pool_columns(bl, bh, sw, 4, lrow, hrow);
+            break;
+        default:
+            pool_columns(bl, bh, sw, q, lrow, hrow);
+            break;
         }
     }
     free(scratch);
@@ -402,6 +431,11 @@ const char *dg_prep_drop_name(dg_prep_drop why)
 
 dg_status dg_ink_map(const dg_image *img, dg_image **ink_out, dg_preprocess_info *info)
 {
+    return dg_prep_ink_map(img, 1, ink_out, info);
+}
+
+dg_status dg_prep_ink_map(const dg_image *img, int q, dg_image **ink_out, dg_preprocess_info *info)
+{
     if (!ink_out) {
         return dg_fail(DG_ERR_ARG, "ink map: no output pointer");
     }
@@ -412,7 +446,7 @@ dg_status dg_ink_map(const dg_image *img, dg_image **ink_out, dg_preprocess_info
     }
     dg_prep p;
     dg_prep_status status;
-    st = dg_prep_build_ink(&p, img, 1, &status);
+    st = dg_prep_build_ink(&p, img, q, &status);
     if (st != DG_OK) {
         dg_prep_free(&p);
         return st;

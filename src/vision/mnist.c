@@ -43,7 +43,7 @@
 /* Stroke widths by the estimator below, measured on the MNIST training set: median, and
  * a range holding 99.5% of the digits. Widths inside it are left as drawn. */
 #define STROKE_TARGET 2.5f
-#define STROKE_LO     1.25f
+#define STROKE_LO     DG_PREP_REDRAWN_BELOW
 #define STROKE_HI     5.0f
 #define RENDER_K      4 /* redrawing grid cells per box pixel, each way */
 

@@ -3,7 +3,9 @@
  * (ink.c, ink_components.c), the choice of the digit among its components (here), and the
  * MNIST conversion of that digit alone (mnist.c). Users' images are not NIST's clean
  * binary scans, so first the ink has to be found; images larger than about 512 px a side
- * are pooled down first (ink.c keeps thin lines through the pooling).
+ * are pooled down first (ink.c keeps thin lines through the pooling), and so, further, is
+ * a drawing of thin strokes on a flat ground (a drawing program's canvas), down to about
+ * 40 px for the drawing: its strokes are redrawn at MNIST's width in the end anyway.
  *
  * The digit (dg_preprocess): the component with the largest strong area, weighted towards
  * the image centre, plus every other kept component within 0.4 of the growing group's size
@@ -16,8 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POOL_SIDE 512 /* dg_preprocess works on at most about this many pixels a side */
-#define GROUP_GAP 0.4 /* parts of a digit within this part of its size join it */
+#define POOL_SIDE       512 /* dg_preprocess works on at most about this many pixels a side */
+#define DRAWN_WORK_SIDE 40  /* thin strokes on a flat ground: the drawing pooled to this */
+#define DRAWN_MAX_POOL  3   /* ... by at most this */
+#define DIGIT_MIN_SIDE  40  /* pixels of the digit's longer side that pooling must leave */
+#define CLEAR_DIV       16  /* ... and keeps this part of the picture's side from its border */
+#define FLAT_ROW_STEP   4   /* rows read to tell a flat ground */
+#define FLAT_SHARE      0.5 /* of the pixels read, at one exact value: a flat ground */
+#define GROUP_GAP       0.4 /* parts of a digit within this part of its size join it */
 
 /* ---------------------------------------------------------------- one digit */
 
@@ -128,7 +136,7 @@ static dg_status digit_mask(const dg_prep *p, uint8_t **out, int r[4])
  * *status becomes DG_PREP_NO_DIGIT when the conversion found no ink. */
 static dg_status digit_to_mnist(const dg_prep *p, const dg_image *img, int q,
                                 uint8_t out[DG_MNIST_PIXELS], dg_preprocess_info *info,
-                                dg_prep_status *status)
+                                dg_prep_status *status, int *side)
 {
     uint8_t *mask = NULL;
     int r[4] = {0, 0, 0, 0};
@@ -140,6 +148,7 @@ static dg_status digit_to_mnist(const dg_prep *p, const dg_image *img, int q,
     memset(&sub, 0, sizeof sub);
     st = dg_prep_to_mnist(p->ink, mask, r[0], r[1], r[2] - r[0], r[0], r[1], r[2], r[3], out, &sub);
     free(mask);
+    *side = sub.box_w > sub.box_h ? sub.box_w : sub.box_h;
     if (st == DG_OK && info) {
         /* back to source pixels */
         info->box_x = sub.box_x * q;
@@ -157,26 +166,114 @@ static dg_status digit_to_mnist(const dg_prep *p, const dg_image *img, int q,
     return st;
 }
 
-dg_status dg_preprocess(const dg_image *img, uint8_t out[DG_MNIST_PIXELS], dg_preprocess_info *info)
+/* What a quick look at every FLAT_ROW_STEP-th row tells of a drawing on a flat ground. */
+typedef struct drawing {
+    int side;   /* longer side of the box of the pixels that differ from the ground */
+    double run; /* their mean horizontal run, pixels: about the width of the strokes */
+    int clear;  /* that box keeps 1/CLEAR_DIV of the picture's side from its border */
+} drawing;
+
+/* Describes into *d the pixels of every FLAT_ROW_STEP-th row of img that are not exactly
+ * `ground` (img->channels bytes); returns how many pixels those rows hold. A row that is all
+ * ground is passed over by one comparison with `plain` (such a row, or NULL). */
+static uint64_t describe_drawing(const dg_image *img, const uint8_t *ground, const uint8_t *plain,
+                                 drawing *d, uint64_t *n_ground)
 {
-    if (!out) {
-        return dg_fail(DG_ERR_ARG, "preprocess: no output buffer");
+    int c = img->channels, x0 = img->w, x1 = -1, y0 = img->h, y1 = -1;
+    size_t row_bytes = (size_t)img->w * c;
+    uint64_t n = 0, area = 0, runs = 0;
+    for (int y = 0; y < img->h; y += FLAT_ROW_STEP) {
+        const uint8_t *s = img->pixels + (size_t)y * row_bytes;
+        n += (uint64_t)img->w;
+        if (plain && memcmp(s, plain, row_bytes) == 0) {
+            continue;
+        }
+        int inside = 0;
+        for (int x = 0; x < img->w; x++, s += c) {
+            int drawn = s[0] != ground[0] || (c > 1 && (s[1] != ground[1] || s[2] != ground[2])) ||
+                        (c == 4 && s[3] != ground[3]);
+            if (drawn) {
+                area++;
+                runs += !inside;
+                x0 = x < x0 ? x : x0;
+                x1 = x > x1 ? x : x1;
+                y0 = y < y0 ? y : y0;
+                y1 = y;
+            }
+            inside = drawn;
+        }
     }
+    d->side = x1 < 0 ? 0 : x1 - x0 > y1 - y0 ? x1 - x0 + 1 : y1 - y0 + 1;
+    d->run = runs ? (double)area / (double)runs : 0.0;
+    int m = (img->w > img->h ? img->w : img->h) / CLEAR_DIV;
+    m = m > FLAT_ROW_STEP ? m : FLAT_ROW_STEP;
+    d->clear = x1 >= 0 && x0 >= m && x1 < img->w - m && y0 >= m && y1 < img->h - m;
+    *n_ground = n - area;
+    return n;
+}
+
+/* Whether most of img is one exact colour, as a drawing program's canvas is and no photo or
+ * scan, whose grain spreads its paper over many levels: the first channel (and alpha) of
+ * every FLAT_ROW_STEP-th row, its most common value against the pixels read. When it is,
+ * *d describes what differs from that ground (the first pixel read of that value, all its
+ * channels) in the same rows. The top-left pixel is tried first: when more than half of
+ * those pixels are exactly it, it is that ground, found without counting every value. */
+static int flat_ground(const dg_image *img, drawing *d)
+{
+    int c = img->channels;
+    uint64_t n_ground;
+    uint8_t *plain = malloc((size_t)img->w * c);
+    if (plain) {
+        for (int x = 0; x < img->w; x++) {
+            memcpy(plain + (size_t)x * c, img->pixels, (size_t)c);
+        }
+        uint64_t n = describe_drawing(img, img->pixels, plain, d, &n_ground);
+        free(plain);
+        if ((double)n_ground > FLAT_SHARE * (double)n) {
+            return 1;
+        }
+    }
+    uint32_t count[257] = {0}; /* [256]: pixels not fully opaque */
+    uint32_t n = 0;
+    for (int y = 0; y < img->h; y += FLAT_ROW_STEP) {
+        const uint8_t *s = img->pixels + (size_t)y * img->w * c;
+        for (int x = 0; x < img->w; x++, s += c) {
+            count[c == 4 && s[3] != 255 ? 256 : s[0]]++;
+        }
+        n += (uint32_t)img->w;
+    }
+    int mode = 0;
+    for (int v = 1; v < 257; v++) {
+        mode = count[v] > count[mode] ? v : mode;
+    }
+    if ((double)count[mode] < FLAT_SHARE * n) {
+        return 0;
+    }
+    const uint8_t *ground = NULL;
+    for (int y = 0; y < img->h && !ground; y += FLAT_ROW_STEP) {
+        const uint8_t *s = img->pixels + (size_t)y * img->w * c;
+        for (int x = 0; x < img->w && !ground; x++, s += c) {
+            ground = (c == 4 && s[3] != 255 ? 256 : s[0]) == mode ? s : NULL;
+        }
+    }
+    if (!ground) {
+        return 0;
+    }
+    describe_drawing(img, ground, NULL, d, &n_ground);
+    return 1;
+}
+
+/* The whole pipeline on img pooled by q; *side gets the longer side of the digit's ink box
+ * in the pooled pixels (0 when there is no digit). */
+static dg_status preprocess_pooled(const dg_image *img, int q, uint8_t out[DG_MNIST_PIXELS],
+                                   dg_preprocess_info *info, int *side)
+{
     memset(out, 0, DG_MNIST_PIXELS);
-    if (info) {
-        memset(info, 0, sizeof *info);
-    }
-    dg_status st = dg_prep_check_image(img, "preprocess");
-    if (st != DG_OK) {
-        return st;
-    }
-    /* Big images are pooled down to about POOL_SIDE pixels: the digit ends up 20 px tall,
-     * and every pass after the first then costs a fraction. */
-    int L = img->w > img->h ? img->w : img->h;
-    int q = dg_ceil_div(L, POOL_SIDE);
+    memset(info, 0, sizeof *info);
+    *side = 0;
     dg_prep p;
     dg_prep_status status;
-    st = dg_prep_build_ink(&p, img, q, &status);
+    dg_status st = dg_prep_build_ink(&p, img, q, &status);
     int *keep = NULL;
     int n_kept = 0, n_left = 0;
     if (st == DG_OK && status == DG_PREP_OK) {
@@ -192,13 +289,13 @@ dg_status dg_preprocess(const dg_image *img, uint8_t out[DG_MNIST_PIXELS], dg_pr
             status = DG_PREP_NO_DIGIT;
         } else {
             dg_prep_assign_owners(&p, keep);
-            st = digit_to_mnist(&p, img, q, out, info, &status);
+            st = digit_to_mnist(&p, img, q, out, info, &status, side);
         }
         if (n_left == 0) {
             status = DG_PREP_NO_DIGIT;
         }
     }
-    if (st == DG_OK && info) {
+    if (st == DG_OK) {
         info->status = status;
         dg_prep_fill_levels(&p, info);
         info->components = n_left;
@@ -206,8 +303,47 @@ dg_status dg_preprocess(const dg_image *img, uint8_t out[DG_MNIST_PIXELS], dg_pr
     }
     if (st != DG_OK || status != DG_PREP_OK) {
         memset(out, 0, DG_MNIST_PIXELS);
+        *side = 0;
     }
     free(keep);
     dg_prep_free(&p);
     return st;
+}
+
+dg_status dg_preprocess(const dg_image *img, uint8_t out[DG_MNIST_PIXELS], dg_preprocess_info *info)
+{
+    if (!out) {
+        return dg_fail(DG_ERR_ARG, "preprocess: no output buffer");
+    }
+    memset(out, 0, DG_MNIST_PIXELS);
+    dg_preprocess_info local;
+    info = info ? info : &local;
+    memset(info, 0, sizeof *info);
+    dg_status st = dg_prep_check_image(img, "preprocess");
+    if (st != DG_OK) {
+        return st;
+    }
+    /* A drawing of thin strokes on a flat ground (a drawing program's pen) is worked on
+     * pooled so that the drawing is about DRAWN_WORK_SIDE pixels, by at most
+     * DRAWN_MAX_POOL, when its strokes, even grown by the pooling, are narrow enough to be
+     * redrawn at MNIST's width in the end anyway, and it stays clear of the border (no
+     * ruling, frame or dust across the page); pooling by extremes keeps them. A digit
+     * found smaller than DIGIT_MIN_SIDE there is done again at up to POOL_SIDE pixels a
+     * side, the side every other picture gets, which bounds the work on big photos. */
+    int L = img->w > img->h ? img->w : img->h;
+    int q_fine = dg_ceil_div(L, POOL_SIDE);
+    int side = 0;
+    drawing d;
+    if (L > DRAWN_WORK_SIDE && flat_ground(img, &d)) {
+        int q =
+            d.side / DRAWN_WORK_SIDE < DRAWN_MAX_POOL ? d.side / DRAWN_WORK_SIDE : DRAWN_MAX_POOL;
+        double in_box = (d.run + q - 1) * DG_MNIST_BOX / (d.side > 0 ? d.side : 1);
+        if (q > q_fine && d.clear && in_box < DG_PREP_REDRAWN_BELOW) {
+            st = preprocess_pooled(img, q, out, info, &side);
+            if (st != DG_OK || side >= DIGIT_MIN_SIDE) {
+                return st;
+            }
+        }
+    }
+    return preprocess_pooled(img, q_fine, out, info, &side);
 }

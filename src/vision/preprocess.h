@@ -79,6 +79,9 @@ dg_status dg_prep_check_image(const dg_image *img, const char *what);
  * ink; p->ink all 0), else the components are labelled and filtered (their keep flags). */
 dg_status dg_prep_build_ink(dg_prep *p, const dg_image *img, int q, dg_prep_status *status);
 void dg_prep_free(dg_prep *p);
+/* dg_ink_map of img pooled by q x q blocks (q = 1: dg_ink_map itself): *ink_out is
+ * ceil(w / q) x ceil(h / q), and info's box and stroke width are in its pixels. */
+dg_status dg_prep_ink_map(const dg_image *img, int q, dg_image **ink_out, dg_preprocess_info *info);
 /* The polarity, background, contrast and noise fields of info, whether the light was
  * followed at the scale of strokes and a desk found, and the dropped components. */
 void dg_prep_fill_levels(const dg_prep *p, dg_preprocess_info *info);
@@ -106,6 +109,8 @@ dg_status dg_prep_find_components(dg_prep *p);
  * their owner in p->owner, and sets to 0 the pixels of every other cell. */
 void dg_prep_assign_owners(dg_prep *p, const int *keep);
 
+/* mnist.c: strokes narrower than this in the 20 px box are thinned and redrawn. */
+#define DG_PREP_REDRAWN_BELOW 1.25f
 /* mnist.c: bounding box {x, y, w, h} of the nonzero pixels of a [h][w] byte image inside
  * [x0, x1) x [y0, y1) where mask (rw wide, origin at mx, my; may be NULL) is nonzero.
  * Returns 0 when there is none. */

@@ -2,9 +2,10 @@
  * segment.c - splits a written number into its digits, left to right.
  *
  * The image becomes an ink map (dg_ink_map: ink high, background, lines and specks
- * removed), thresholded. Connected components (8-connected) are found on horizontal runs
- * of ink with union-find, row by row, so memory grows with the runs, not the pixels, and
- * nothing recurses. Then, with H the height of the tallest substantial component:
+ * removed; pictures over DG_SEGMENT_SIDE px a side pooled to about that, the boxes mapped
+ * back to the image's pixels), thresholded. Connected components (8-connected) are found on
+ * horizontal runs of ink with union-find, row by row, so memory grows with the runs, not the
+ * pixels, and nothing recurses. Then, with H the height of the tallest substantial component:
  *  - groups of components that look like parts of one digit are merged, surest pair
  *    first: sharing most of the narrower one's columns when one is short or lies inside
  *    the other (the bar of a 5, the loop of a 9 drawn apart from its stem), stacked (a
@@ -20,7 +21,7 @@
  * owner map so that a digit can be converted to 28x28 without its touching neighbours.
  * Coordinates: x column, y row; boxes and runs use inclusive ends internally.
  */
-#include "digits.h"
+#include "vision/preprocess.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -730,6 +731,11 @@ static dg_status segment_ink(seg_work *w, dg_segmentation *seg)
 
 dg_status dg_segment(const dg_image *img, dg_segmentation **out)
 {
+    return dg_segment_at(img, DG_SEGMENT_SIDE, out);
+}
+
+dg_status dg_segment_at(const dg_image *img, int side, dg_segmentation **out)
+{
     *out = NULL;
     if (!img || !img->pixels || img->w < 1 || img->h < 1) {
         return dg_fail(DG_ERR_ARG, "segment: no image");
@@ -738,8 +744,11 @@ dg_status dg_segment(const dg_image *img, dg_segmentation **out)
     if (!seg) {
         return dg_fail(DG_ERR_NOMEM, "segment: no memory");
     }
+    int longer = img->w > img->h ? img->w : img->h;
+    side = side > 0 ? side : longer;
+    seg->scale = (longer + side - 1) / side;
     dg_preprocess_info info;
-    dg_status st = dg_ink_map(img, &seg->ink, &info);
+    dg_status st = dg_prep_ink_map(img, seg->scale, &seg->ink, &info);
     if (st != DG_OK) {
         dg_segmentation_free(seg);
         return st;
@@ -761,8 +770,24 @@ dg_status dg_segment(const dg_image *img, dg_segmentation **out)
             return st;
         }
     }
+    for (int k = 0; k < seg->n; k++) {
+        dg_digit_box *b = &seg->boxes[k];
+        b->x *= seg->scale;
+        b->y *= seg->scale;
+        b->w = imin(b->w * seg->scale, img->w - b->x);
+        b->h = imin(b->h * seg->scale, img->h - b->y);
+    }
     *out = seg;
     return DG_OK;
+}
+
+/* Digit k's box in the ink map's pixels: the image's box divided back, exactly, since
+ * every ink-map pixel covers at least one image pixel. */
+static dg_digit_box ink_box(const dg_segmentation *seg, int k)
+{
+    const dg_digit_box *b = &seg->boxes[k];
+    int q = seg->scale;
+    return (dg_digit_box){b->x / q, b->y / q, (b->w + q - 1) / q, (b->h + q - 1) / q};
 }
 
 /*
@@ -770,9 +795,9 @@ dg_status dg_segment(const dg_image *img, dg_segmentation **out)
  * pixels into faint ink nobody owns, which gives back the anti-aliased edges the
  * threshold cut off without taking ink from a neighbour.
  */
-static void digit_mask(const dg_segmentation *seg, int k, uint8_t *mask, uint8_t *tmp)
+static void digit_mask(const dg_segmentation *seg, const dg_digit_box *b, int k, uint8_t *mask,
+                       uint8_t *tmp)
 {
-    const dg_digit_box *b = &seg->boxes[k];
     size_t stride = (size_t)seg->ink->w;
     for (int y = 0; y < b->h; y++) {
         size_t row = (size_t)(b->y + y) * stride + (size_t)b->x;
@@ -808,17 +833,26 @@ dg_status dg_segment_to_mnist(const dg_segmentation *seg, int k, uint8_t out[DG_
     if (!seg || k < 0 || k >= seg->n) {
         return dg_fail(DG_ERR_ARG, "segment: no digit %d (found %d)", k, seg ? seg->n : 0);
     }
-    const dg_digit_box *b = &seg->boxes[k];
-    size_t n = (size_t)b->w * (size_t)b->h;
+    dg_digit_box b = ink_box(seg, k);
+    size_t n = (size_t)b.w * (size_t)b.h;
     uint8_t *mask = malloc(n), *tmp = malloc(n);
     if (!mask || !tmp) {
         free(mask);
         free(tmp);
-        return dg_fail(DG_ERR_NOMEM, "segment: no memory for a %dx%d mask", b->w, b->h);
+        return dg_fail(DG_ERR_NOMEM, "segment: no memory for a %dx%d mask", b.w, b.h);
     }
-    digit_mask(seg, k, mask, tmp);
-    dg_status st = dg_ink_mask_to_mnist(seg->ink, mask, b->x, b->y, b->w, b->h, out, NULL);
+    digit_mask(seg, &b, k, mask, tmp);
+    dg_status st = dg_ink_mask_to_mnist(seg->ink, mask, b.x, b.y, b.w, b.h, out, NULL);
     free(mask);
     free(tmp);
     return st;
+}
+
+dg_digit_box dg_box_in_source(dg_digit_box b, const dg_image_source *source)
+{
+    int r = source->reduction;
+    dg_digit_box out = {b.x * r, b.y * r, b.w * r, b.h * r};
+    out.w = imin(out.w, source->w - out.x);
+    out.h = imin(out.h, source->h - out.y);
+    return out;
 }
