@@ -16,10 +16,14 @@
  * the output gradient transposed so that 16 output channels are one vector, the patches
  * read from x in place; added into dw, whose layout is [O][R], once at the end.
  *
- * Input gradient, one example, dx^T [H*W][C] = padded dz windows [H*W][O*K*K] * w_t:
- *   dx[c][i][j] = sum over o, u, v of dzp[o][i+u][j+v] * w_t[o][u][v][c]
- * with dzp the output gradient padded by K-1 on every side, read in place, and
- * w_t[o][u][v][c] = w[o][c][K-1-u][K-1-v] (the weights flipped, channels last).
+ * Input gradient, one example, scattered rather than gathered: each output position
+ * p = i*OW + j sends dz[o][p] * w[o][c][u][v] to input position (i+u, j+v), so
+ *   dx_t[(i+u)*W + j+v][c] += sum over o of dz[o][i*OW + j] * w_taps[u][v][o][c]
+ * with w_taps[u][v][o][c] = w[o][c][u][v] (the weights with the channels last, one
+ * [O][C] matrix per tap). A tile of 12 output positions x 32 input channels sums over o in
+ * registers, per tap, and adds its 24 vectors into dx_t [H*W][C]; only real output
+ * positions are visited, so no product touches the zeros around dz that a gathered
+ * (full) convolution would read. dx_t is transposed into dx [C][H][W] at the end.
  *
  * Each element's sum runs in the same order on every call.
  */
@@ -28,6 +32,8 @@
 #if defined(__AVX512F__)
 
 #include "nn/cpu/avx512.h"
+
+#include <string.h>
 
 #define TILE_R 12 /* patch rows per tile */
 #define TILE_O 32 /* output channels per tile: two vectors */
@@ -132,66 +138,126 @@ void dg_conv_weight_grad_avx512(const dg_conv_args *l, const float *x, const flo
     }
 }
 
-/* The tile of input positions q0.. (of H*W) and input channels c0.. of one example's
- * input gradient. */
-static void input_grad_tile(const dg_conv_args *l, const float *dzp, const float *w_t, int q0,
-                            int c0, float *dx)
+/* The input gradient's tile of output positions p0..p0+11 and input channels c0..: for
+ * each tap (u, v), 12 x 32 sums over o of dz[o][p] * w_taps[u][v][o][c], in registers, then
+ * added into dx_t at the input position each output position p = i*OW + j sends that tap
+ * to, (i+u)*W + j+v. Positions before p0 + skip belong to the tile before (the last tile
+ * of a plane is moved back so that it ends at P): their sums are not added. */
+static void input_grad_tile(const dg_conv_args *l, const float *dz, const float *w_taps, int p0,
+                            int skip, int c0, float *dx_t)
 {
-    int k = l->k, c_count = l->in.c, h = l->in.h, w = l->in.w, positions = h * w;
-    int pw = w + k - 1, plane = (h + k - 1) * pw;
+    int k = l->k, c_count = l->in.c, w = l->in.w, ow = l->out.w, o_count = l->units;
+    int p = l->out.h * ow;
     __mmask16 m0 = lanes(c_count - c0), m1 = lanes(c_count - c0 - 16);
     int at[TILE_R];
     for (int t = 0; t < TILE_R; t++) {
-        /* positions past the last repeat the tile's first; they are not stored */
-        int q = q0 + t < positions ? q0 + t : q0;
-        at[t] = q / w * pw + q % w;
+        at[t] = (p0 + t) / ow * w + (p0 + t) % ow;
     }
-    __m512 acc[TILE_R][2];
+    const float *dzp = dz + p0;
+    for (int u = 0; u < k; u++) {
+        for (int v = 0; v < k; v++) {
+            const float *wk = w_taps + (size_t)(u * k + v) * o_count * c_count + c0;
+            __m512 acc[TILE_R][2];
 #pragma GCC unroll 12
-    for (int t = 0; t < TILE_R; t++) {
-        acc[t][0] = acc[t][1] = _mm512_setzero_ps();
-    }
-    const float *wk = w_t + c0;
-    for (int o = 0; o < l->units; o++) {
-        for (int u = 0; u < k; u++) {
-            const float *row = dzp + (size_t)o * plane + (size_t)u * pw;
-            for (int v = 0; v < k; v++, wk += c_count) {
-                __m512 b0 = _mm512_maskz_loadu_ps(m0, wk);
-                __m512 b1 = _mm512_maskz_loadu_ps(m1, wk + 16);
+            for (int t = 0; t < TILE_R; t++) {
+                acc[t][0] = acc[t][1] = _mm512_setzero_ps();
+            }
+            for (int o = 0; o < o_count; o++) {
+                const float *dzo = dzp + (size_t)o * p;
+                __m512 b0 = _mm512_maskz_loadu_ps(m0, wk + (size_t)o * c_count);
+                __m512 b1 = _mm512_maskz_loadu_ps(m1, wk + (size_t)o * c_count + 16);
 #pragma GCC unroll 12
                 for (int t = 0; t < TILE_R; t++) {
-                    __m512 a = _mm512_set1_ps(row[at[t] + v]);
+                    __m512 a = _mm512_set1_ps(dzo[t]);
                     acc[t][0] = _mm512_fmadd_ps(a, b0, acc[t][0]);
                     acc[t][1] = _mm512_fmadd_ps(a, b1, acc[t][1]);
                 }
             }
-        }
-    }
-    float tile[TILE_R][TILE_O] __attribute__((aligned(64)));
+            float *dst = dx_t + (size_t)(u * w + v) * c_count + c0;
 #pragma GCC unroll 12
-    for (int t = 0; t < TILE_R; t++) {
-        _mm512_store_ps(tile[t], acc[t][0]);
-        _mm512_store_ps(tile[t] + 16, acc[t][1]);
-    }
-    int rows = positions - q0 < TILE_R ? positions - q0 : TILE_R;
-    int cols = c_count - c0 < TILE_O ? c_count - c0 : TILE_O;
-    for (int c = 0; c < cols; c++) {
-        float *dxc = dx + (size_t)(c0 + c) * positions + q0;
-        for (int t = 0; t < rows; t++) {
-            dxc[t] = tile[t][c];
+            for (int t = 0; t < TILE_R; t++) {
+                if (t >= skip) {
+                    float *d = dst + (size_t)at[t] * c_count;
+                    _mm512_mask_storeu_ps(d, m0,
+                                          _mm512_add_ps(_mm512_maskz_loadu_ps(m0, d), acc[t][0]));
+                    _mm512_mask_storeu_ps(
+                        d + 16, m1, _mm512_add_ps(_mm512_maskz_loadu_ps(m1, d + 16), acc[t][1]));
+                }
+            }
         }
     }
 }
 
-void dg_conv_input_grad_avx512(const dg_conv_args *l, const float *dz_padded, const float *w_t,
-                               float *dx)
+/* dx [C][H*W] = dx_t [H*W][C] transposed, in blocks of 16 x 16 */
+static void transpose_to_planes(const float *dx_t, int positions, int c_count, float *dx)
 {
-    int positions = l->in.h * l->in.w;
-    for (int c0 = 0; c0 < l->in.c; c0 += TILE_O) {
-        for (int q0 = 0; q0 < positions; q0 += TILE_R) {
-            input_grad_tile(l, dz_padded, w_t, q0, c0, dx);
+    for (int q0 = 0; q0 < positions; q0 += 16) {
+        int rows = positions - q0 < 16 ? positions - q0 : 16;
+        __mmask16 row_lanes = lanes(rows);
+        for (int c0 = 0; c0 < c_count; c0 += 16) {
+            int cols = c_count - c0 < 16 ? c_count - c0 : 16;
+            __mmask16 m = lanes(cols);
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++) {
+                r[i] =
+                    _mm512_maskz_loadu_ps(i < rows ? m : 0, dx_t + (size_t)(q0 + i) * c_count + c0);
+            }
+            dg_transpose16(r);
+#pragma GCC unroll 16
+            for (int j = 0; j < 16; j++) {
+                _mm512_mask_storeu_ps(dx + (size_t)(c0 + j) * positions + q0,
+                                      j < cols ? row_lanes : 0, r[j]);
+            }
         }
     }
+}
+
+/* The same sums by plain loops, for planes of fewer output positions than a tile. */
+static void input_grad_small(const dg_conv_args *l, const float *dz, const float *w_taps,
+                             float *dx_t)
+{
+    int k = l->k, c_count = l->in.c, w = l->in.w, ow = l->out.w, o_count = l->units;
+    int p = l->out.h * ow;
+    for (int q = 0; q < p; q++) {
+        for (int u = 0; u < k; u++) {
+            for (int v = 0; v < k; v++) {
+                const float *wk = w_taps + (size_t)(u * k + v) * o_count * c_count;
+                float *d = dx_t + (size_t)((q / ow + u) * w + q % ow + v) * c_count;
+                for (int c = 0; c < c_count; c++) {
+                    float s = 0.0f;
+                    for (int o = 0; o < o_count; o++) {
+                        s += dz[(size_t)o * p + q] * wk[(size_t)o * c_count + c];
+                    }
+                    d[c] += s;
+                }
+            }
+        }
+    }
+}
+
+size_t dg_conv_input_grad_work_floats(const dg_conv_args *l)
+{
+    return (size_t)l->in.h * l->in.w * l->in.c;
+}
+
+void dg_conv_input_grad_avx512(const dg_conv_args *l, const float *dz, const float *w_taps,
+                               float *dx, float *work)
+{
+    int positions = l->in.h * l->in.w, p = l->out.h * l->out.w, c_count = l->in.c;
+    float *dx_t = work; /* [H*W][C] */
+    memset(dx_t, 0, (size_t)positions * c_count * sizeof(float));
+    if (p < TILE_R) {
+        input_grad_small(l, dz, w_taps, dx_t);
+    } else {
+        for (int c0 = 0; c0 < c_count; c0 += TILE_O) {
+            for (int p0 = 0; p0 < p; p0 += TILE_R) {
+                int start = p0 + TILE_R <= p ? p0 : p - TILE_R;
+                input_grad_tile(l, dz, w_taps, start, p0 - start, c0, dx_t);
+            }
+        }
+    }
+    transpose_to_planes(dx_t, positions, c_count, dx);
 }
 
 /* Patch rows below which the weight gradient is taken by dot products: transposing the

@@ -69,10 +69,12 @@ void dg_conv_output_grad_avx512(const float *y, const float *dy, int o_count, in
                                 float *dz, float *dz_t, float *db);
 
 /* One example's input gradient dx [C][H][W] (overwritten) from its output gradient
- * padded by K-1 on every side, dz_padded [O][H+K-1][W+K-1], and the weights flipped with
- * the channels last, w_t [O][K][K][C] = w[o][c][K-1-u][K-1-v] (conv_grad_avx512.c). */
-void dg_conv_input_grad_avx512(const dg_conv_args *l, const float *dz_padded, const float *w_t,
-                               float *dx);
+ * dz [O][OH*OW] and the weights with the channels last, one matrix per tap,
+ * w_taps [K][K][O][C] = w[o][c][u][v]; work holds dg_conv_input_grad_work_floats(l) floats
+ * (conv_grad_avx512.c). */
+size_t dg_conv_input_grad_work_floats(const dg_conv_args *l);
+void dg_conv_input_grad_avx512(const dg_conv_args *l, const float *dz, const float *w_taps,
+                               float *dx, float *work);
 
 /* True when the layer has so few patch rows (C*K*K) that its weight gradient is taken by
  * dot products along the positions, dg_conv_weight_grad_dots_avx512, rather than from the
