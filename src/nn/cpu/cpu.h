@@ -57,10 +57,14 @@ typedef struct dg_conv_args {
 } dg_conv_args;
 
 #if defined(__AVX512F__)
-/* Forward convolution of one example x [C][H][W] into y [O][OH][OW] with bias and ReLU,
- * for tiles [first, end) of dg_conv_window_tiles(l) (conv_avx512.c). */
+/* Forward convolution of one example into y [O][OH][OW] with bias and ReLU, for tiles
+ * [first, end) of dg_conv_window_tiles(l), from the example's input x [C][H][W] copied K
+ * times by dg_conv_shift_input into xs [K][C][H][OW] = x[c][r][j+v], which holds
+ * dg_conv_shifted_floats(l) floats (conv_avx512.c). */
+size_t dg_conv_shifted_floats(const dg_conv_args *l);
+void dg_conv_shift_input(const dg_conv_args *l, const float *x, float *xs);
 int dg_conv_window_tiles(const dg_conv_args *l);
-void dg_conv_window_avx512(const dg_conv_args *l, const float *x, float *y, int first, int end);
+void dg_conv_window_avx512(const dg_conv_args *l, const float *xs, float *y, int first, int end);
 
 /* One example's output gradient through the ReLU (when relu) from y, dy [O][P]:
  * dz [O][P], the same transposed dz_t [P][O] (unless dz_t is NULL), and db[o] += the sum

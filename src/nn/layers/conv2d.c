@@ -6,17 +6,16 @@
  *   x [N][C][H][W]   w [O][C][K][K]   b [O]   y [N][O][OH][OW]
  *   y[n][o][i][j] = b[o] + sum_{c,u,v} w[o][c][u][v] * x[n][c][i+u][j+v]
  *
- * With the AVX-512 kernels nothing is gathered: forward is conv_avx512.c, which reads the
- * input in place; backward (conv_grad_avx512.c) takes the weight gradient from the input
- * in place and the output gradient transposed, and the input gradient by scattering each
- * output position's gradient through the weights, one [O][C] matrix per tap. Otherwise,
- * per chunk of N examples (as many as keep the chunk's work in the L2 cache): im2col
- * gathers the input patches of all N into col [C*K*K][N*P], then one GEMM gives
- * w (O x CKK) * col = [O][N*P], copied into y with bias and ReLU; backward uses
- * dw += dz * col^T and dcol = w^T * dz over all N at once, then col2im. The plain loops
- * (conv_*_ref) stay beside them as the reference the fast paths are checked against. In bf16
- * training (ctx->bf16) the forward pass is conv_bf16.c's (no im2col either) and backward's two
- * products go through im2col and dg_gemm_bf16.
+ * With the AVX-512 kernels nothing is gathered: forward is conv_avx512.c, which reads K
+ * shifted copies of each example's input; backward (conv_grad_avx512.c) takes the weight gradient
+ * from the input in place and the output gradient transposed, and the input gradient by scattering
+ * each output position's gradient through the weights, one [O][C] matrix per tap. Otherwise, per
+ * chunk of N examples (as many as keep the chunk's work in the L2 cache): im2col gathers the input
+ * patches of all N into col [C*K*K][N*P], then one GEMM gives w (O x CKK) * col = [O][N*P], copied
+ * into y with bias and ReLU; backward uses dw += dz * col^T and dcol = w^T * dz over all N at once,
+ * then col2im. The plain loops (conv_*_ref) stay beside them as the reference the fast paths are
+ * checked against. In bf16 training (ctx->bf16) the forward pass is conv_bf16.c's (no im2col
+ * either) and backward's two products go through im2col and dg_gemm_bf16.
  */
 #include "nn/cpu/cpu.h"
 #include "nn/net.h"
@@ -141,7 +140,13 @@ static size_t conv_scratch_floats(const dg_layer *l, int n)
     /* or the packed panels of the bf16 forward pass */
     dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
     size_t bf16 = dg_conv_bf16_work_floats(&args);
-    return floats > bf16 ? floats : bf16;
+    floats = floats > bf16 ? floats : bf16;
+#if defined(__AVX512F__)
+    /* or the shifted copies of one example's input, for the forward pass */
+    size_t shifted = dg_conv_shifted_floats(&args);
+    floats = floats > shifted ? floats : shifted;
+#endif
+    return floats;
 }
 /* col[c*K*K + u*K + v][i*OW + j] = x[c][i+u][j+v]; rows of col are ld floats apart */
 static void im2col(const dg_layer *l, const float *x, float *col, size_t ld)
@@ -329,12 +334,12 @@ static void conv_backward_chunk(const dg_layer *l, const float *x, const float *
 }
 
 #if defined(__AVX512F__)
-/* The forward pass without im2col (conv_avx512.c): tiles split across threads. */
+/* The forward pass without im2col (conv_avx512.c) of one example, whose input is already
+ * in its shifted copies: tiles split across threads. */
 typedef struct conv_window {
     dg_conv_args l;
-    const float *x;
+    const float *xs;
     float *y;
-    int n;
 } conv_window;
 
 static void conv_window_task(void *arg, int t, int n_threads)
@@ -342,10 +347,22 @@ static void conv_window_task(void *arg, int t, int n_threads)
     const conv_window *a = arg;
     int tiles = dg_conv_window_tiles(&a->l);
     int first = (int)((long)tiles * t / n_threads), end = (int)((long)tiles * (t + 1) / n_threads);
-    size_t in_size = dg_shape_size(a->l.in), out_size = dg_shape_size(a->l.out);
-    for (int b = 0; b < a->n; b++) {
-        dg_conv_window_avx512(&a->l, a->x + (size_t)b * in_size, a->y + (size_t)b * out_size, first,
-                              end);
+    dg_conv_window_avx512(&a->l, a->xs, a->y, first, end);
+}
+
+static void conv_forward_window(const dg_conv_args *args, const float *x, float *y, int n,
+                                dg_layer_ctx *ctx)
+{
+    size_t in_size = dg_shape_size(args->in), out_size = dg_shape_size(args->out);
+    float *xs = ctx->scratch; /* [K][C][H][OW] */
+    for (int b = 0; b < n; b++) {
+        dg_conv_shift_input(args, x + (size_t)b * in_size, xs);
+        conv_window window = {*args, xs, y + (size_t)b * out_size};
+        if (ctx->pool) {
+            dg_pool_run(ctx->pool, conv_window_task, &window);
+        } else {
+            conv_window_task(&window, 0, 1);
+        }
     }
 }
 
@@ -476,12 +493,7 @@ static void conv_forward_valid(const dg_layer *l, const float *x, float *y, int 
     }
 #if defined(__AVX512F__)
     if (dg_avx512_active()) {
-        conv_window window = {args, x, y, n};
-        if (ctx->pool) {
-            dg_pool_run(ctx->pool, conv_window_task, &window);
-        } else {
-            conv_window_task(&window, 0, 1);
-        }
+        conv_forward_window(&args, x, y, n, ctx);
         return;
     }
 #endif
