@@ -103,9 +103,10 @@ void dg_conv_output_grad_avx512(const float *y, const float *dy, int o_count, in
 {
     /* each plane in one sequential pass, then the transpose out of the cache */
     for (int o = 0; o < o_count; o++) {
-        db[o] +=
-            dg_relu_grad_sum(y + (size_t)o * p, dy + (size_t)o * p, dz + (size_t)o * p, p, relu);
+        db[o] += dg_relu_grad_sum(y + (size_t)o * p, dy + (size_t)o * p,
+                                  dz ? dz + (size_t)o * p : NULL, p, relu);
     }
+    const float *g = dz ? dz : dy;
     for (int o0 = 0; dz_t && o0 < o_count; o0 += 16) {
         int rows = o_count - o0 < 16 ? o_count - o0 : 16;
         __mmask16 row_lanes = lanes(rows);
@@ -115,7 +116,7 @@ void dg_conv_output_grad_avx512(const float *y, const float *dy, int o_count, in
             __m512 r[16];
 #pragma GCC unroll 16
             for (int i = 0; i < 16; i++) {
-                r[i] = _mm512_maskz_loadu_ps(i < rows ? m : 0, dz + (size_t)(o0 + i) * p + p0);
+                r[i] = _mm512_maskz_loadu_ps(i < rows ? m : 0, g + (size_t)(o0 + i) * p + p0);
             }
             dg_transpose16(r);
 #pragma GCC unroll 16

@@ -67,8 +67,8 @@ int dg_conv_window_tiles(const dg_conv_args *l);
 void dg_conv_window_avx512(const dg_conv_args *l, const float *xs, float *y, int first, int end);
 
 /* One example's output gradient through the ReLU (when relu) from y, dy [O][P]:
- * dz [O][P], the same transposed dz_t [P][O] (unless dz_t is NULL), and db[o] += the sum
- * of dz[o] (conv_grad_avx512.c). */
+ * dz [O][P] (unless dz is NULL: then relu is false and dz is dy), the same transposed
+ * dz_t [P][O] (unless dz_t is NULL), and db[o] += the sum of dz[o] (conv_grad_avx512.c). */
 void dg_conv_output_grad_avx512(const float *y, const float *dy, int o_count, int p, bool relu,
                                 float *dz, float *dz_t, float *db);
 
@@ -106,12 +106,17 @@ bool dg_conv_forward_bf16(const dg_conv_args *l, const float *x, float *y, int n
 /* y[r][c] += bias[r], then max(y, 0) when relu; y [rows][cols] */
 void dg_bias_relu_rows(float *y, const float *bias, int rows, int cols, bool relu);
 
-/* dz[j] = dy[j] where y[j] > 0 (every j without relu); returns the sum of dz. */
+/* dz[j] = dy[j] where y[j] > 0 (every j without relu); returns the sum of dz. dz may be
+ * NULL (only the sum) when relu is false. */
 float dg_relu_grad_sum(const float *y, const float *dy, float *dz, int n, bool relu);
 
 /* 2x2 max pooling of one plane x [2*oh..][w] into y [oh][ow], argmax offsets into arg
  * (unless NULL); ties go to the earlier element in row-major window order. */
 void dg_maxpool2_plane(const float *x, float *y, int32_t *arg, int w, int oh, int ow);
+
+/* dst[at[j]] = src[j] for j < n, or 0 where keep (unless NULL) is not above zero: max
+ * pooling's gradient, the at[j] all different. */
+void dg_scatter_floats(float *dst, const int32_t *at, const float *src, const float *keep, int n);
 
 /* dst[0..n) = src[0..n): for the short rows of im2col, where a memcpy call costs more
  * than the copy */

@@ -46,7 +46,9 @@ float dg_relu_grad_sum(const float *y, const float *dy, float *dz, int n, bool r
                 _mm512_mask_cmp_ps_mask(m, _mm512_maskz_loadu_ps(m, y + j), zero, _CMP_GT_OQ);
             g = _mm512_maskz_mov_ps(on, g);
         }
-        _mm512_mask_storeu_ps(dz + j, m, g);
+        if (dz) {
+            _mm512_mask_storeu_ps(dz + j, m, g);
+        }
         acc = _mm512_add_ps(acc, g);
     }
     return _mm512_reduce_add_ps(acc);
@@ -97,6 +99,25 @@ void dg_dot_rows(const float *w, size_t ld, int rows, const float *x, int n, flo
     }
     for (; r < rows; r++) {
         out[r] = dot_row(w + (size_t)r * ld, x, n);
+    }
+}
+
+void dg_scatter_floats(float *dst, const int32_t *at, const float *src, const float *keep, int n)
+{
+    float g[16] __attribute__((aligned(64)));
+    for (int j = 0; j < n; j += 16) {
+        __mmask16 m = tail_mask(n - j);
+        __m512 v = _mm512_maskz_loadu_ps(m, src + j);
+        if (keep) {
+            __mmask16 on = _mm512_mask_cmp_ps_mask(m, _mm512_maskz_loadu_ps(m, keep + j),
+                                                   _mm512_setzero_ps(), _CMP_GT_OQ);
+            v = _mm512_maskz_mov_ps(on, v);
+        }
+        _mm512_store_ps(g, v);
+        int count = n - j < 16 ? n - j : 16;
+        for (int i = 0; i < count; i++) {
+            dst[at[j + i]] = g[i];
+        }
     }
 }
 
@@ -205,7 +226,9 @@ float dg_relu_grad_sum(const float *y, const float *dy, float *dz, int n, bool r
     float s = 0.0f;
     for (int j = 0; j < n; j++) {
         float g = (relu && !(y[j] > 0.0f)) ? 0.0f : dy[j];
-        dz[j] = g;
+        if (dz) {
+            dz[j] = g;
+        }
         s += g;
     }
     return s;
@@ -214,6 +237,13 @@ float dg_relu_grad_sum(const float *y, const float *dy, float *dz, int n, bool r
 void dg_copy_floats(float *dst, const float *src, int n)
 {
     memcpy(dst, src, (size_t)n * sizeof(float));
+}
+
+void dg_scatter_floats(float *dst, const int32_t *at, const float *src, const float *keep, int n)
+{
+    for (int j = 0; j < n; j++) {
+        dst[at[j]] = keep && !(keep[j] > 0.0f) ? 0.0f : src[j];
+    }
 }
 
 void dg_dot_rows(const float *w, size_t ld, int rows, const float *x, int n, float *out)

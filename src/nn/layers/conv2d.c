@@ -396,19 +396,22 @@ static void conv_backward_window(const dg_layer *l, const float *x, const float 
             }
         }
     }
+    /* when the pooling above took the ReLU's gradient already, dy is dz as it is */
+    bool masked = l->relu && !l->relu_applied_above;
     /* few patch rows: dz kept as it is for every example, in dz_t's place, not transposed */
     bool by_dots = dg_conv_weight_grad_by_dots(&args);
     for (int b = 0; b < n; b++) {
         size_t at = (size_t)b * out_size;
-        float *dzb = by_dots ? dz_t + at : dz;
-        dg_conv_output_grad_avx512(y + at, dy + at, o_count, p, l->relu, dzb,
+        float *dzb = masked ? (by_dots ? dz_t + at : dz) : NULL;
+        dg_conv_output_grad_avx512(y + at, dy + at, o_count, p, masked, dzb,
                                    by_dots ? NULL : dz_t + at, db);
         if (dx) {
-            dg_conv_input_grad_avx512(&args, dzb, w_taps, dx + (size_t)b * in_size, dx_t);
+            dg_conv_input_grad_avx512(&args, dzb ? dzb : dy + at, w_taps, dx + (size_t)b * in_size,
+                                      dx_t);
         }
     }
     if (by_dots) {
-        dg_conv_weight_grad_dots_avx512(&args, x, dz_t, n, dw);
+        dg_conv_weight_grad_dots_avx512(&args, x, masked ? dz_t : dy, n, dw);
     } else {
         dg_conv_weight_grad_avx512(&args, x, dz_t, n, dw);
     }
