@@ -6,15 +6,17 @@
  * OH/OW output size, P = OH*OW output positions, p = i*OW + j one of them.
  *
  * The input is first copied K times, each copy shifted left by one more column and cut to
- * OW columns: xs[v][c][r][j] = x[c][r][j+v], for j < OW (K*C*H*OW floats, a few per cent of
- * the products' work). Output (i, j) needs x[c][i+u][j+v] = xs[v][c][i+u][j], which sits at
- * u*OW + p in the plane xs[v][c]: for a fixed tap (c, u, v) the inputs of consecutive
+ * OW columns: xs[c][v][r][j] = x[c][r][j+v], for j < OW (K*C*H*OW floats, a few per cent of
+ * the products' work). Output (i, j) needs x[c][i+u][j+v] = xs[c][v][i+u][j], which sits at
+ * u*OW + p in the plane xs[c][v]: for a fixed tap (c, u, v) the inputs of consecutive
  * output positions are consecutive floats. The product w [O][CKK] * patches [CKK][P] then
  * reads its right-hand side from xs with plain loads, every lane a real output: nothing is
  * computed to be thrown away, and the outputs of a vector are consecutive in y.
  *
  * A tile is 8 output channels x 48 positions: 24 accumulators, and per (c, u, v) three
- * loads, eight broadcasts of weights read in place, 24 FMAs; the last tile of a plane
+ * loads, eight broadcasts of weights read in place, 24 FMAs, in one loop over the C*K*K
+ * taps whose offsets in xs come from a table beside the copies (nested loops over c, u
+ * and v, three taps each, cost a tenth of the time in their overheads); the last tile of a plane
  * has as many vectors as it needs (1 to 3). Bias and ReLU are applied as the sums are
  * stored. Tiles are numbered channel-block-major, so that a range of tiles given to one
  * thread covers whole output planes (the next layer, split by planes, then mostly reads
@@ -48,9 +50,16 @@ static int positions(const dg_conv_args *l)
     return l->out.h * l->out.w;
 }
 
-size_t dg_conv_shifted_floats(const dg_conv_args *l)
+/* Floats of the K shifted copies */
+static size_t copies_floats(const dg_conv_args *l)
 {
     return (size_t)l->k * l->in.c * l->in.h * l->out.w;
+}
+
+size_t dg_conv_shifted_floats(const dg_conv_args *l)
+{
+    /* the copies, then the table of each tap's offset in them (C*K*K 32-bit integers) */
+    return copies_floats(l) + (size_t)l->in.c * l->k * l->k;
 }
 
 void dg_conv_shift_input(const dg_conv_args *l, const float *x, float *xs)
@@ -71,6 +80,14 @@ void dg_conv_shift_input(const dg_conv_args *l, const float *x, float *xs)
             }
         }
     }
+    int32_t *at = (int32_t *)(xs + copies_floats(l));
+    for (int c = 0, t = 0; c < l->in.c; c++) {
+        for (int u = 0; u < k; u++) {
+            for (int v = 0; v < k; v++, t++) {
+                at[t] = (int32_t)((((size_t)c * k + v) * h + u) * ow);
+            }
+        }
+    }
 }
 
 int dg_conv_window_tiles(const dg_conv_args *l)
@@ -83,8 +100,8 @@ int dg_conv_window_tiles(const dg_conv_args *l)
 static inline __attribute__((always_inline)) void
 window_tile(const dg_conv_args *l, const float *xs, int o0, int p0, const int nv, float *y)
 {
-    int channels = l->in.c, h = l->in.h, ow = l->out.w, k = l->k, p = positions(l);
-    size_t ckk = (size_t)channels * k * k, copy = (size_t)h * ow;
+    int channels = l->in.c, k = l->k, p = positions(l);
+    size_t ckk = (size_t)channels * k * k;
     int left = p - p0;
     __mmask16 m[3] = {lanes(left), lanes(left - 16), lanes(left - 32)};
     const float *wr[ROWS];
@@ -101,25 +118,22 @@ window_tile(const dg_conv_args *l, const float *xs, int o0, int p0, const int nv
             acc[r][i] = _mm512_setzero_ps();
         }
     }
-    size_t t = 0;
-    for (int c = 0; c < channels; c++) {
-        for (int u = 0; u < k; u++) {
-            const float *xu = xs + ((size_t)c * k * h + u) * ow + p0;
-            for (int v = 0; v < k; v++, t++) {
-                const float *src = xu + (size_t)v * copy;
-                __m512 b[3];
+    /* one loop over the taps, each tap's place in xs from the table after it */
+    const int32_t *at = (const int32_t *)(xs + copies_floats(l));
+    const float *x0 = xs + p0;
+    for (size_t t = 0; t < ckk; t++) {
+        const float *src = x0 + at[t];
+        __m512 b[3];
 #pragma GCC unroll 3
-                for (int i = 0; i < nv; i++) {
-                    b[i] = _mm512_maskz_loadu_ps(m[i], src + 16 * i);
-                }
+        for (int i = 0; i < nv; i++) {
+            b[i] = _mm512_maskz_loadu_ps(m[i], src + 16 * i);
+        }
 #pragma GCC unroll 8
-                for (int r = 0; r < ROWS; r++) {
-                    __m512 a = _mm512_set1_ps(wr[r][t]);
+        for (int r = 0; r < ROWS; r++) {
+            __m512 a = _mm512_set1_ps(wr[r][t]);
 #pragma GCC unroll 3
-                    for (int i = 0; i < nv; i++) {
-                        acc[r][i] = _mm512_fmadd_ps(a, b[i], acc[r][i]);
-                    }
-                }
+            for (int i = 0; i < nv; i++) {
+                acc[r][i] = _mm512_fmadd_ps(a, b[i], acc[r][i]);
             }
         }
     }

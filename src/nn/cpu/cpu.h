@@ -59,8 +59,8 @@ typedef struct dg_conv_args {
 #if defined(__AVX512F__)
 /* Forward convolution of one example into y [O][OH][OW] with bias and ReLU, for tiles
  * [first, end) of dg_conv_window_tiles(l), from the example's input x [C][H][W] copied K
- * times by dg_conv_shift_input into xs [K][C][H][OW] = x[c][r][j+v], which holds
- * dg_conv_shifted_floats(l) floats (conv_avx512.c). */
+ * times by dg_conv_shift_input into xs [C][K][H][OW] = x[c][r][j+v], followed by a
+ * table of the taps' offsets in it: dg_conv_shifted_floats(l) floats (conv_avx512.c). */
 size_t dg_conv_shifted_floats(const dg_conv_args *l);
 void dg_conv_shift_input(const dg_conv_args *l, const float *x, float *xs);
 int dg_conv_window_tiles(const dg_conv_args *l);
