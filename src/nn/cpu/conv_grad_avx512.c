@@ -43,9 +43,14 @@ static __mmask16 lanes(int n)
     return n <= 0 ? 0 : n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
 }
 
-/* The tile of patch rows r0.. and output channels o0.. over n examples, added into dw. */
-static void weight_grad_tile(const dg_conv_args *l, const float *x, const float *dz_t, int n,
-                             int r0, int o0, float *dw)
+/* The tile of patch rows r0.. and output channels o0.. over n examples, added into dw.
+ * With triplets (a constant where inlined: K = 3, so that the tile's rows come in threes
+ * of consecutive v, one input float apart), the broadcasts take four base offsets and
+ * constant displacements instead of twelve offsets, which leaves the loop enough
+ * general registers not to spill. */
+static inline __attribute__((always_inline)) void
+weight_grad_tile_of(const dg_conv_args *l, const float *x, const float *dz_t, int n, int r0, int o0,
+                    float *dw, const bool triplets)
 {
     int k = l->k, kk = k * k, w = l->in.w, oh = l->out.h, ow = l->out.w, o_count = l->units;
     int rows_total = l->in.c * kk;
@@ -74,7 +79,8 @@ static void weight_grad_tile(const dg_conv_args *l, const float *x, const float 
                 __m512 g1 = _mm512_maskz_loadu_ps(m1, dzi + (size_t)j * o_count + 16);
 #pragma GCC unroll 12
                 for (int t = 0; t < TILE_R; t++) {
-                    __m512 a = _mm512_set1_ps(xi[x_at[t] + j]);
+                    __m512 a = _mm512_set1_ps(triplets ? xi[x_at[t - t % 3] + t % 3 + j]
+                                                       : xi[x_at[t] + j]);
                     acc[t][0] = _mm512_fmadd_ps(a, g0, acc[t][0]);
                     acc[t][1] = _mm512_fmadd_ps(a, g1, acc[t][1]);
                 }
@@ -125,6 +131,16 @@ void dg_conv_output_grad_avx512(const float *y, const float *dy, int o_count, in
                                       j < cols ? row_lanes : 0, r[j]);
             }
         }
+    }
+}
+
+static void weight_grad_tile(const dg_conv_args *l, const float *x, const float *dz_t, int n,
+                             int r0, int o0, float *dw)
+{
+    if (l->k == 3) {
+        weight_grad_tile_of(l, x, dz_t, n, r0, o0, dw, true);
+    } else {
+        weight_grad_tile_of(l, x, dz_t, n, r0, o0, dw, false);
     }
 }
 
