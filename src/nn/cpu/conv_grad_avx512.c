@@ -43,30 +43,38 @@ static __mmask16 lanes(int n)
     return n <= 0 ? 0 : n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
 }
 
-/* The tile of patch rows r0.. and output channels o0.. over n examples, added into dw.
- * With triplets (a constant where inlined: K = 3, so that the tile's rows come in threes
- * of consecutive v, one input float apart), the broadcasts take four base offsets and
+/* The tile of `rows` patch rows r0.. and 16 * `vecs` output channels o0.. over n examples,
+ * added into dw; rows x vecs is 24 accumulators (12 x 2 or 8 x 3), each a constant where
+ * inlined. With triplets (K = 3 and 12 rows, so that the tile's rows come in threes of
+ * consecutive v, one input float apart), the broadcasts take four base offsets and
  * constant displacements instead of twelve offsets, which leaves the loop enough
  * general registers not to spill. */
 static inline __attribute__((always_inline)) void
 weight_grad_tile_of(const dg_conv_args *l, const float *x, const float *dz_t, int n, int r0, int o0,
-                    float *dw, const bool triplets)
+                    float *dw, const int rows, const int vecs, const bool triplets)
 {
     int k = l->k, kk = k * k, w = l->in.w, oh = l->out.h, ow = l->out.w, o_count = l->units;
     int rows_total = l->in.c * kk;
     size_t x_size = (size_t)l->in.c * l->in.h * w, dz_size = (size_t)oh * ow * o_count;
-    __mmask16 m0 = lanes(o_count - o0), m1 = lanes(o_count - o0 - 16);
+    __mmask16 m[3];
     size_t x_at[TILE_R];
-    for (int t = 0; t < TILE_R; t++) {
+#pragma GCC unroll 3
+    for (int i = 0; i < vecs; i++) {
+        m[i] = lanes(o_count - o0 - 16 * i);
+    }
+    for (int t = 0; t < rows; t++) {
         /* rows past the last repeat the tile's first; they are not stored */
         int r = r0 + t < rows_total ? r0 + t : r0;
         int c = r / kk, u = r % kk / k, v = r % k;
         x_at[t] = ((size_t)c * l->in.h + u) * w + v;
     }
-    __m512 acc[TILE_R][2];
+    __m512 acc[TILE_R][3];
 #pragma GCC unroll 12
-    for (int t = 0; t < TILE_R; t++) {
-        acc[t][0] = acc[t][1] = _mm512_setzero_ps();
+    for (int t = 0; t < rows; t++) {
+#pragma GCC unroll 3
+        for (int i = 0; i < vecs; i++) {
+            acc[t][i] = _mm512_setzero_ps();
+        }
     }
     for (int b = 0; b < n; b++) {
         const float *xb = x + (size_t)b * x_size;
@@ -75,30 +83,37 @@ weight_grad_tile_of(const dg_conv_args *l, const float *x, const float *dz_t, in
             const float *xi = xb + (size_t)i * w;
             const float *dzi = dzb + (size_t)i * ow * o_count;
             for (int j = 0; j < ow; j++) {
-                __m512 g0 = _mm512_maskz_loadu_ps(m0, dzi + (size_t)j * o_count);
-                __m512 g1 = _mm512_maskz_loadu_ps(m1, dzi + (size_t)j * o_count + 16);
+                __m512 g[3];
+#pragma GCC unroll 3
+                for (int e = 0; e < vecs; e++) {
+                    g[e] = _mm512_maskz_loadu_ps(m[e], dzi + (size_t)j * o_count + 16 * e);
+                }
 #pragma GCC unroll 12
-                for (int t = 0; t < TILE_R; t++) {
+                for (int t = 0; t < rows; t++) {
                     __m512 a = _mm512_set1_ps(triplets ? xi[x_at[t - t % 3] + t % 3 + j]
                                                        : xi[x_at[t] + j]);
-                    acc[t][0] = _mm512_fmadd_ps(a, g0, acc[t][0]);
-                    acc[t][1] = _mm512_fmadd_ps(a, g1, acc[t][1]);
+#pragma GCC unroll 3
+                    for (int e = 0; e < vecs; e++) {
+                        acc[t][e] = _mm512_fmadd_ps(a, g[e], acc[t][e]);
+                    }
                 }
             }
         }
     }
     /* every accumulator indexed by constants, so that all of them stay in registers */
-    float tile[TILE_R][TILE_O] __attribute__((aligned(64)));
+    float tile[TILE_R][48] __attribute__((aligned(64)));
 #pragma GCC unroll 12
-    for (int t = 0; t < TILE_R; t++) {
-        _mm512_store_ps(tile[t], acc[t][0]);
-        _mm512_store_ps(tile[t] + 16, acc[t][1]);
+    for (int t = 0; t < rows; t++) {
+#pragma GCC unroll 3
+        for (int e = 0; e < vecs; e++) {
+            _mm512_store_ps(tile[t] + 16 * e, acc[t][e]);
+        }
     }
-    int rows = rows_total - r0 < TILE_R ? rows_total - r0 : TILE_R;
-    int cols = o_count - o0 < TILE_O ? o_count - o0 : TILE_O;
+    int real_rows = rows_total - r0 < rows ? rows_total - r0 : rows;
+    int cols = o_count - o0 < 16 * vecs ? o_count - o0 : 16 * vecs;
     for (int c = 0; c < cols; c++) {
         float *dwo = dw + (size_t)(o0 + c) * rows_total + r0;
-        for (int t = 0; t < rows; t++) {
+        for (int t = 0; t < real_rows; t++) {
             dwo[t] += tile[t][c];
         }
     }
@@ -134,23 +149,34 @@ void dg_conv_output_grad_avx512(const float *y, const float *dy, int o_count, in
     }
 }
 
-static void weight_grad_tile(const dg_conv_args *l, const float *x, const float *dz_t, int n,
-                             int r0, int o0, float *dw)
+/* Whether the weight gradient's tiles are 8 patch rows x 48 output channels rather than
+ * 12 x 32: when that leaves fewer channels of the last tile empty (48 channels: 0 of 48
+ * against 16 of 64). */
+static bool weight_grad_wide(const dg_conv_args *l)
 {
-    if (l->k == 3) {
-        weight_grad_tile_of(l, x, dz_t, n, r0, o0, dw, true);
-    } else {
-        weight_grad_tile_of(l, x, dz_t, n, r0, o0, dw, false);
-    }
+    int o = l->units;
+    return (o + 47) / 48 * 48 - o < (o + 31) / 32 * 32 - o;
 }
 
 void dg_conv_weight_grad_avx512(const dg_conv_args *l, const float *x, const float *dz_t, int n,
                                 float *dw)
 {
     int rows_total = l->in.c * l->k * l->k;
+    if (weight_grad_wide(l)) {
+        for (int o0 = 0; o0 < l->units; o0 += 48) {
+            for (int r0 = 0; r0 < rows_total; r0 += 8) {
+                weight_grad_tile_of(l, x, dz_t, n, r0, o0, dw, 8, 3, false);
+            }
+        }
+        return;
+    }
     for (int o0 = 0; o0 < l->units; o0 += TILE_O) {
         for (int r0 = 0; r0 < rows_total; r0 += TILE_R) {
-            weight_grad_tile(l, x, dz_t, n, r0, o0, dw);
+            if (l->k == 3) {
+                weight_grad_tile_of(l, x, dz_t, n, r0, o0, dw, TILE_R, 2, true);
+            } else {
+                weight_grad_tile_of(l, x, dz_t, n, r0, o0, dw, TILE_R, 2, false);
+            }
         }
     }
 }
