@@ -126,6 +126,11 @@ void dg_copy_floats(float *dst, const float *src, int n);
  * product for one example. Each row's result is the same whatever rows surround it. */
 void dg_dot_rows(const float *w, size_t ld, int rows, const float *x, int n, float *out);
 
+/* y[r][o] = sum over i < k of x[r][i] * w[o][i], for r < n, o < out: a dense layer's
+ * forward product, both operands read along k in place (no packing), each sum in one
+ * vector, then reduced. */
+void dg_dot_products(const float *x, int n, const float *w, int out, int k, float *y);
+
 /* Whether every x[i] is finite (no NaN, no infinity). */
 bool dg_floats_finite(const float *x, size_t n);
 
