@@ -181,13 +181,57 @@ void dg_conv_weight_grad_avx512(const dg_conv_args *l, const float *x, const flo
     }
 }
 
+/* Up to 8 channels in one vector: 256 bits where the build has AVX-512VL (masked 256-bit
+ * operations), else a 512-bit vector with the same mask. */
+#if defined(__AVX512VL__)
+typedef __m256 half_vec;
+static inline half_vec half_zero(void)
+{
+    return _mm256_setzero_ps();
+}
+static inline half_vec half_load(__mmask16 m, const float *p)
+{
+    return _mm256_maskz_loadu_ps((__mmask8)m, p);
+}
+static inline half_vec half_fma(__m512 a, half_vec b, half_vec c)
+{
+    return _mm256_fmadd_ps(_mm512_castps512_ps256(a), b, c);
+}
+static inline void half_add_store(float *d, __mmask16 m, half_vec v)
+{
+    _mm256_mask_storeu_ps(d, (__mmask8)m, _mm256_add_ps(_mm256_maskz_loadu_ps((__mmask8)m, d), v));
+}
+#else
+typedef __m512 half_vec;
+static inline half_vec half_zero(void)
+{
+    return _mm512_setzero_ps();
+}
+static inline half_vec half_load(__mmask16 m, const float *p)
+{
+    return _mm512_maskz_loadu_ps(m, p);
+}
+static inline half_vec half_fma(__m512 a, half_vec b, half_vec c)
+{
+    return _mm512_fmadd_ps(a, b, c);
+}
+static inline void half_add_store(float *d, __mmask16 m, half_vec v)
+{
+    _mm512_mask_storeu_ps(d, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, d), v));
+}
+#endif
+
 /* The input gradient's tile of output positions p0..p0+11 and input channels c0..: for
  * each tap (u, v), 12 x 32 sums over o of dz[o][p] * w_taps[u][v][o][c], in registers, then
  * added into dx_t at the input position each output position p = i*OW + j sends that tap
  * to, (i+u)*W + j+v. Positions before p0 + skip belong to the tile before (the last tile
- * of a plane is moved back so that it ends at P): their sums are not added. */
-static void input_grad_tile(const dg_conv_args *l, const float *dz, const float *w_taps, int p0,
-                            int skip, int c0, float *dx_t)
+ * of a plane is moved back so that it ends at P): their sums are not added. With half (a
+ * constant where inlined), the tile has at most 24 channels and the last 8 are summed in
+ * 256-bit vectors: this CPU issues two 256-bit FMAs where it issues one 512-bit FMA, so a
+ * half-empty 512-bit vector (24 channels) would cost as much as a full one. */
+static inline __attribute__((always_inline)) void
+input_grad_tile_of(const dg_conv_args *l, const float *dz, const float *w_taps, int p0, int skip,
+                   int c0, float *dx_t, const bool half)
 {
     int k = l->k, c_count = l->in.c, w = l->in.w, ow = l->out.w, o_count = l->units;
     int p = l->out.h * ow;
@@ -201,19 +245,31 @@ static void input_grad_tile(const dg_conv_args *l, const float *dz, const float 
         for (int v = 0; v < k; v++) {
             const float *wk = w_taps + (size_t)(u * k + v) * o_count * c_count + c0;
             __m512 acc[TILE_R][2];
+            half_vec acc_h[TILE_R];
 #pragma GCC unroll 12
             for (int t = 0; t < TILE_R; t++) {
                 acc[t][0] = acc[t][1] = _mm512_setzero_ps();
+                acc_h[t] = half_zero();
             }
             for (int o = 0; o < o_count; o++) {
                 const float *dzo = dzp + (size_t)o * p;
                 __m512 b0 = _mm512_maskz_loadu_ps(m0, wk + (size_t)o * c_count);
-                __m512 b1 = _mm512_maskz_loadu_ps(m1, wk + (size_t)o * c_count + 16);
+                __m512 b1 = _mm512_setzero_ps();
+                half_vec b1h = half_zero();
+                if (half) {
+                    b1h = half_load(m1, wk + (size_t)o * c_count + 16);
+                } else {
+                    b1 = _mm512_maskz_loadu_ps(m1, wk + (size_t)o * c_count + 16);
+                }
 #pragma GCC unroll 12
                 for (int t = 0; t < TILE_R; t++) {
                     __m512 a = _mm512_set1_ps(dzo[t]);
                     acc[t][0] = _mm512_fmadd_ps(a, b0, acc[t][0]);
-                    acc[t][1] = _mm512_fmadd_ps(a, b1, acc[t][1]);
+                    if (half) {
+                        acc_h[t] = half_fma(a, b1h, acc_h[t]);
+                    } else {
+                        acc[t][1] = _mm512_fmadd_ps(a, b1, acc[t][1]);
+                    }
                 }
             }
             float *dst = dx_t + (size_t)(u * w + v) * c_count + c0;
@@ -223,11 +279,26 @@ static void input_grad_tile(const dg_conv_args *l, const float *dz, const float 
                     float *d = dst + (size_t)at[t] * c_count;
                     _mm512_mask_storeu_ps(d, m0,
                                           _mm512_add_ps(_mm512_maskz_loadu_ps(m0, d), acc[t][0]));
-                    _mm512_mask_storeu_ps(
-                        d + 16, m1, _mm512_add_ps(_mm512_maskz_loadu_ps(m1, d + 16), acc[t][1]));
+                    if (half) {
+                        half_add_store(d + 16, m1, acc_h[t]);
+                    } else {
+                        _mm512_mask_storeu_ps(
+                            d + 16, m1,
+                            _mm512_add_ps(_mm512_maskz_loadu_ps(m1, d + 16), acc[t][1]));
+                    }
                 }
             }
         }
+    }
+}
+
+static void input_grad_tile(const dg_conv_args *l, const float *dz, const float *w_taps, int p0,
+                            int skip, int c0, float *dx_t)
+{
+    if (l->in.c - c0 <= 24) {
+        input_grad_tile_of(l, dz, w_taps, p0, skip, c0, dx_t, true);
+    } else {
+        input_grad_tile_of(l, dz, w_taps, p0, skip, c0, dx_t, false);
     }
 }
 
