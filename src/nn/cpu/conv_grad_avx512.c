@@ -201,6 +201,16 @@ static inline void half_add_store(float *d, __mmask16 m, half_vec v)
 {
     _mm256_mask_storeu_ps(d, (__mmask8)m, _mm256_add_ps(_mm256_maskz_loadu_ps((__mmask8)m, d), v));
 }
+static inline half_vec half_fma2(half_vec a, half_vec b, half_vec c)
+{
+    return _mm256_fmadd_ps(a, b, c);
+}
+static inline float half_sum(half_vec v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
 #else
 typedef __m512 half_vec;
 static inline half_vec half_zero(void)
@@ -218,6 +228,14 @@ static inline half_vec half_fma(__m512 a, half_vec b, half_vec c)
 static inline void half_add_store(float *d, __mmask16 m, half_vec v)
 {
     _mm512_mask_storeu_ps(d, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, d), v));
+}
+static inline half_vec half_fma2(half_vec a, half_vec b, half_vec c)
+{
+    return _mm512_fmadd_ps(a, b, c);
+}
+static inline float half_sum(half_vec v)
+{
+    return _mm512_reduce_add_ps(v);
 }
 #endif
 
@@ -387,6 +405,50 @@ bool dg_conv_weight_grad_by_dots(const dg_conv_args *l)
 
 /* The dot-product tile of output channels o0.. and patch rows r0..: 27 vectors of partial
  * sums along the output rows of every example, each added up once at the end. */
+/* sums[s][t] += the dot products of weight_dots_tile over the columns main..OW-1 of
+ * every row (1 to 8 of them), in vectors of 8: this CPU issues two 256-bit FMAs where it
+ * issues one 512-bit FMA, so a half-empty 512-bit vector would cost a full one. */
+static void dots_tail(const float *x, size_t x_size, const float *dz, size_t dz_size, int n, int oh,
+                      int w, int ow, int main, const size_t *dz_at, const size_t *x_at,
+                      float sums[DOT_O][DOT_R])
+{
+    __mmask16 m = lanes(ow - main);
+    half_vec acc[DOT_O][DOT_R];
+#pragma GCC unroll 3
+    for (int s = 0; s < DOT_O; s++) {
+#pragma GCC unroll 9
+        for (int t = 0; t < DOT_R; t++) {
+            acc[s][t] = half_zero();
+        }
+    }
+    for (int b = 0; b < n; b++) {
+        const float *xb = x + (size_t)b * x_size + main, *dzb = dz + (size_t)b * dz_size + main;
+        for (int i = 0; i < oh; i++) {
+            const float *xi = xb + (size_t)i * w, *dzi = dzb + (size_t)i * ow;
+            half_vec d[DOT_O];
+#pragma GCC unroll 3
+            for (int s = 0; s < DOT_O; s++) {
+                d[s] = half_load(m, dzi + dz_at[s]);
+            }
+#pragma GCC unroll 9
+            for (int t = 0; t < DOT_R; t++) {
+                half_vec xv = half_load(m, xi + x_at[t]);
+#pragma GCC unroll 3
+                for (int s = 0; s < DOT_O; s++) {
+                    acc[s][t] = half_fma2(d[s], xv, acc[s][t]);
+                }
+            }
+        }
+    }
+#pragma GCC unroll 3
+    for (int s = 0; s < DOT_O; s++) {
+#pragma GCC unroll 9
+        for (int t = 0; t < DOT_R; t++) {
+            sums[s][t] += half_sum(acc[s][t]);
+        }
+    }
+}
+
 static void weight_dots_tile(const dg_conv_args *l, const float *x, const float *dz, int n, int o0,
                              int r0, float *dw)
 {
@@ -410,11 +472,13 @@ static void weight_dots_tile(const dg_conv_args *l, const float *x, const float 
             acc[s][t] = _mm512_setzero_ps();
         }
     }
+    /* a row's last 1 to 8 columns are taken apart below, in 256-bit vectors */
+    int tail = ow % 16 && ow % 16 <= 8 ? ow % 16 : 0, main = ow - tail;
     for (int b = 0; b < n; b++) {
         const float *xb = x + (size_t)b * x_size, *dzb = dz + (size_t)b * dz_size;
         for (int i = 0; i < oh; i++) {
             const float *xi = xb + (size_t)i * w, *dzi = dzb + (size_t)i * ow;
-            for (int j = 0; j < ow; j += 16) {
+            for (int j = 0; j < main; j += 16) {
                 __mmask16 m = lanes(ow - j);
                 __m512 d[DOT_O];
 #pragma GCC unroll 3
@@ -440,6 +504,9 @@ static void weight_dots_tile(const dg_conv_args *l, const float *x, const float 
         for (int t = 0; t < DOT_R; t++) {
             sums[s][t] = _mm512_reduce_add_ps(acc[s][t]);
         }
+    }
+    if (tail) {
+        dots_tail(x, x_size, dz, dz_size, n, oh, w, ow, main, dz_at, x_at, sums);
     }
     int outs = l->units - o0 < DOT_O ? l->units - o0 : DOT_O;
     int rows = rows_total - r0 < DOT_R ? rows_total - r0 : DOT_R;
