@@ -248,6 +248,13 @@ DG_TEST(net_conv_shapes_fast_match_reference)
         {"conv 3 3 relu, conv 37 3 relu, flatten, dense 3", {1, 12, 11}},
         {"conv 5 3, conv 16 5 pad 2 relu, flatten, dense 3", {2, 9, 9}},
         {"conv 40 3 relu, conv 33 1, flatten, dense 3", {1, 5, 18}},
+        /* input gradients: a plane of fewer positions than a tile (2x3); 20 positions, whose
+         * last tile overlaps the one before, and 35 channels, a tile and a remainder */
+        {"conv 6 3 relu, conv 7 3 relu, flatten, dense 3", {2, 6, 7}},
+        {"conv 35 3, conv 9 3 relu, flatten, dense 3", {1, 9, 8}},
+        {"conv 20 3 relu, conv 6 3 relu, flatten, dense 3", {1, 9, 9}}, /* 16 + 4 channels */
+        /* max pooling after a ReLU takes the ReLU's gradient (odd sizes, windows of 2 and 3) */
+        {"conv 5 3 relu, maxpool 2, conv 7 3 relu, maxpool 3, flatten, dense 3", {2, 15, 14}},
     };
     enum { N = 3 };
     dg_rng rng;

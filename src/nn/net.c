@@ -144,6 +144,13 @@ static dg_status build_layers(dg_net *net, const char *spec)
             return dg_fail(DG_ERR_ARG, "spec: too long");
         }
     }
+    /* a ReLU's gradient taken where the layer after it (max pooling) has fewer gradients */
+    for (int i = 0; i + 1 < n; i++) {
+        if (net->layers[i].relu && net->layers[i + 1].ops->can_apply_input_relu) {
+            net->layers[i].relu_applied_above = true;
+            net->layers[i + 1].input_relu = true;
+        }
+    }
     if (shape.h != 1 || shape.w != 1 || shape.c < 2 || shape.c > DG_MAX_CLASSES) {
         return dg_fail(DG_ERR_ARG,
                        "spec: the last layer must give 2..%d class scores, e.g. 'dense 10' (it "

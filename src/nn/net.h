@@ -80,6 +80,10 @@ typedef struct dg_layer_ops {
      * used, NULL if so, else why not ("running variance -1 of channel 3"). NULL hook: any
      * finite values do. */
     const char *(*check_state)(const dg_layer *l, char *why, size_t size);
+    /* Whether backward can give gradients only to inputs above zero when told that its
+     * input is a ReLU's output (dg_layer.input_relu): max pooling, whose gradients each go
+     * to one input, the maximum of a window, so one test per output does it. */
+    bool can_apply_input_relu;
 } dg_layer_ops;
 
 struct dg_layer {
@@ -89,6 +93,12 @@ struct dg_layer {
     int pad;    /* conv: zeros added on each side of the input, 0..K-1 */
     float rate; /* dropout rate */
     bool relu;  /* fused ReLU on the output */
+    /* Set by the net when a layer with a fused ReLU comes before one whose kind
+     * can_apply_input_relu: the later one's backward (fast path) zeroes the gradients of
+     * inputs not above zero, and this one's fast backward then skips its own ReLU mask.
+     * The reference loops ignore both flags, which changes no result: a mask taken twice
+     * is the mask taken once. */
+    bool relu_applied_above, input_relu;
     dg_shape in, out;
     size_t n_weights, n_bias;
     size_t n_state;      /* running statistics after the biases, in the arena (saved with

@@ -57,22 +57,28 @@ typedef struct dg_conv_args {
 } dg_conv_args;
 
 #if defined(__AVX512F__)
-/* Forward convolution of one example x [C][H][W] into y [O][OH][OW] with bias and ReLU,
- * for tiles [first, end) of dg_conv_window_tiles(l) (conv_avx512.c). */
+/* Forward convolution of one example into y [O][OH][OW] with bias and ReLU, for tiles
+ * [first, end) of dg_conv_window_tiles(l), from the example's input x [C][H][W] copied K
+ * times by dg_conv_shift_input into xs [C][K][H][OW] = x[c][r][j+v], followed by a
+ * table of the taps' offsets in it: dg_conv_shifted_floats(l) floats (conv_avx512.c). */
+size_t dg_conv_shifted_floats(const dg_conv_args *l);
+void dg_conv_shift_input(const dg_conv_args *l, const float *x, float *xs);
 int dg_conv_window_tiles(const dg_conv_args *l);
-void dg_conv_window_avx512(const dg_conv_args *l, const float *x, float *y, int first, int end);
+void dg_conv_window_avx512(const dg_conv_args *l, const float *xs, float *y, int first, int end);
 
 /* One example's output gradient through the ReLU (when relu) from y, dy [O][P]:
- * dz [O][P], the same transposed dz_t [P][O] (unless dz_t is NULL), and db[o] += the sum
- * of dz[o] (conv_grad_avx512.c). */
+ * dz [O][P] (unless dz is NULL: then relu is false and dz is dy), the same transposed
+ * dz_t [P][O] (unless dz_t is NULL), and db[o] += the sum of dz[o] (conv_grad_avx512.c). */
 void dg_conv_output_grad_avx512(const float *y, const float *dy, int o_count, int p, bool relu,
                                 float *dz, float *dz_t, float *db);
 
 /* One example's input gradient dx [C][H][W] (overwritten) from its output gradient
- * padded by K-1 on every side, dz_padded [O][H+K-1][W+K-1], and the weights flipped with
- * the channels last, w_t [O][K][K][C] = w[o][c][K-1-u][K-1-v] (conv_grad_avx512.c). */
-void dg_conv_input_grad_avx512(const dg_conv_args *l, const float *dz_padded, const float *w_t,
-                               float *dx);
+ * dz [O][OH*OW] and the weights with the channels last, one matrix per tap,
+ * w_taps [K][K][O][C] = w[o][c][u][v]; work holds dg_conv_input_grad_work_floats(l) floats
+ * (conv_grad_avx512.c). */
+size_t dg_conv_input_grad_work_floats(const dg_conv_args *l);
+void dg_conv_input_grad_avx512(const dg_conv_args *l, const float *dz, const float *w_taps,
+                               float *dx, float *work);
 
 /* True when the layer has so few patch rows (C*K*K) that its weight gradient is taken by
  * dot products along the positions, dg_conv_weight_grad_dots_avx512, rather than from the
@@ -100,12 +106,17 @@ bool dg_conv_forward_bf16(const dg_conv_args *l, const float *x, float *y, int n
 /* y[r][c] += bias[r], then max(y, 0) when relu; y [rows][cols] */
 void dg_bias_relu_rows(float *y, const float *bias, int rows, int cols, bool relu);
 
-/* dz[j] = dy[j] where y[j] > 0 (every j without relu); returns the sum of dz. */
+/* dz[j] = dy[j] where y[j] > 0 (every j without relu); returns the sum of dz. dz may be
+ * NULL (only the sum) when relu is false. */
 float dg_relu_grad_sum(const float *y, const float *dy, float *dz, int n, bool relu);
 
 /* 2x2 max pooling of one plane x [2*oh..][w] into y [oh][ow], argmax offsets into arg
  * (unless NULL); ties go to the earlier element in row-major window order. */
 void dg_maxpool2_plane(const float *x, float *y, int32_t *arg, int w, int oh, int ow);
+
+/* dst[at[j]] = src[j] for j < n, or 0 where keep (unless NULL) is not above zero: max
+ * pooling's gradient, the at[j] all different. */
+void dg_scatter_floats(float *dst, const int32_t *at, const float *src, const float *keep, int n);
 
 /* dst[0..n) = src[0..n): for the short rows of im2col, where a memcpy call costs more
  * than the copy */
@@ -116,6 +127,11 @@ void dg_add_floats(float *dst, const float *src, int n);
 /* out[r] = sum of w[r*ld + i] * x[i] over i < n, for r < rows: the dense layer's
  * product for one example. Each row's result is the same whatever rows surround it. */
 void dg_dot_rows(const float *w, size_t ld, int rows, const float *x, int n, float *out);
+
+/* y[r][o] = sum over i < k of x[r][i] * w[o][i], for r < n, o < out: a dense layer's
+ * forward product, both operands read along k in place (no packing), each sum in one
+ * vector, then reduced. */
+void dg_dot_products(const float *x, int n, const float *w, int out, int k, float *y);
 
 /* Whether every x[i] is finite (no NaN, no infinity). */
 bool dg_floats_finite(const float *x, size_t n);

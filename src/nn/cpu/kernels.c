@@ -46,7 +46,9 @@ float dg_relu_grad_sum(const float *y, const float *dy, float *dz, int n, bool r
                 _mm512_mask_cmp_ps_mask(m, _mm512_maskz_loadu_ps(m, y + j), zero, _CMP_GT_OQ);
             g = _mm512_maskz_mov_ps(on, g);
         }
-        _mm512_mask_storeu_ps(dz + j, m, g);
+        if (dz) {
+            _mm512_mask_storeu_ps(dz + j, m, g);
+        }
         acc = _mm512_add_ps(acc, g);
     }
     return _mm512_reduce_add_ps(acc);
@@ -97,6 +99,86 @@ void dg_dot_rows(const float *w, size_t ld, int rows, const float *x, int n, flo
     }
     for (; r < rows; r++) {
         out[r] = dot_row(w + (size_t)r * ld, x, n);
+    }
+}
+
+void dg_scatter_floats(float *dst, const int32_t *at, const float *src, const float *keep, int n)
+{
+    float g[16] __attribute__((aligned(64)));
+    for (int j = 0; j < n; j += 16) {
+        __mmask16 m = tail_mask(n - j);
+        __m512 v = _mm512_maskz_loadu_ps(m, src + j);
+        if (keep) {
+            __mmask16 on = _mm512_mask_cmp_ps_mask(m, _mm512_maskz_loadu_ps(m, keep + j),
+                                                   _mm512_setzero_ps(), _CMP_GT_OQ);
+            v = _mm512_maskz_mov_ps(on, v);
+        }
+        _mm512_store_ps(g, v);
+        int count = n - j < 16 ? n - j : 16;
+        for (int i = 0; i < count; i++) {
+            dst[at[j + i]] = g[i];
+        }
+    }
+}
+
+/* The tile of rows r0..r0+3 of x and rows o0..o0+5 of w: 24 dot products of length k,
+ * each summed in one vector along k, then reduced. Rows past the last repeat the tile's
+ * first; they are not stored. */
+static void dot_tile(const float *x, int n, const float *w, int out, int k, int r0, int o0,
+                     float *y)
+{
+    const float *xr[4], *wr[6];
+    for (int i = 0; i < 4; i++) {
+        xr[i] = x + (size_t)(r0 + i < n ? r0 + i : r0) * k;
+    }
+    for (int j = 0; j < 6; j++) {
+        wr[j] = w + (size_t)(o0 + j < out ? o0 + j : o0) * k;
+    }
+    __m512 acc[4][6];
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+#pragma GCC unroll 6
+        for (int j = 0; j < 6; j++) {
+            acc[i][j] = _mm512_setzero_ps();
+        }
+    }
+    for (int p = 0; p < k; p += 16) {
+        __mmask16 m = tail_mask(k - p);
+        __m512 a[4];
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) {
+            a[i] = _mm512_maskz_loadu_ps(m, xr[i] + p);
+        }
+#pragma GCC unroll 6
+        for (int j = 0; j < 6; j++) {
+            __m512 b = _mm512_maskz_loadu_ps(m, wr[j] + p);
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i++) {
+                acc[i][j] = _mm512_fmadd_ps(a[i], b, acc[i][j]);
+            }
+        }
+    }
+    float sums[4][6];
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+#pragma GCC unroll 6
+        for (int j = 0; j < 6; j++) {
+            sums[i][j] = _mm512_reduce_add_ps(acc[i][j]);
+        }
+    }
+    for (int i = 0; i < 4 && r0 + i < n; i++) {
+        for (int j = 0; j < 6 && o0 + j < out; j++) {
+            y[(size_t)(r0 + i) * out + o0 + j] = sums[i][j];
+        }
+    }
+}
+
+void dg_dot_products(const float *x, int n, const float *w, int out, int k, float *y)
+{
+    for (int r0 = 0; r0 < n; r0 += 4) {
+        for (int o0 = 0; o0 < out; o0 += 6) {
+            dot_tile(x, n, w, out, k, r0, o0, y);
+        }
     }
 }
 
@@ -215,7 +297,9 @@ float dg_relu_grad_sum(const float *y, const float *dy, float *dz, int n, bool r
     float s = 0.0f;
     for (int j = 0; j < n; j++) {
         float g = (relu && !(y[j] > 0.0f)) ? 0.0f : dy[j];
-        dz[j] = g;
+        if (dz) {
+            dz[j] = g;
+        }
         s += g;
     }
     return s;
@@ -230,6 +314,20 @@ void dg_add_floats(float *dst, const float *src, int n)
 {
     for (int i = 0; i < n; i++) {
         dst[i] += src[i];
+    }
+}
+
+void dg_dot_products(const float *x, int n, const float *w, int out, int k, float *y)
+{
+    for (int r = 0; r < n; r++) {
+        dg_dot_rows(w, (size_t)k, out, x + (size_t)r * k, k, y + (size_t)r * out);
+    }
+}
+
+void dg_scatter_floats(float *dst, const int32_t *at, const float *src, const float *keep, int n)
+{
+    for (int j = 0; j < n; j++) {
+        dst[at[j]] = keep && !(keep[j] > 0.0f) ? 0.0f : src[j];
     }
 }
 

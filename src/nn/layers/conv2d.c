@@ -6,17 +6,16 @@
  *   x [N][C][H][W]   w [O][C][K][K]   b [O]   y [N][O][OH][OW]
  *   y[n][o][i][j] = b[o] + sum_{c,u,v} w[o][c][u][v] * x[n][c][i+u][j+v]
  *
- * With the AVX-512 kernels nothing is gathered: forward is conv_avx512.c, which reads the
- * input in place; backward (conv_grad_avx512.c) takes the weight gradient from the input
- * in place and the output gradient transposed, and the input gradient from the output
- * gradient padded by K-1, read in place, and the weights flipped. Otherwise,
- * per chunk of N examples (as many as keep the chunk's work in the L2 cache): im2col
- * gathers the input patches of all N into col [C*K*K][N*P], then one GEMM gives
- * w (O x CKK) * col = [O][N*P], copied into y with bias and ReLU; backward uses
- * dw += dz * col^T and dcol = w^T * dz over all N at once, then col2im. The plain loops
- * (conv_*_ref) stay beside them as the reference the fast paths are checked against. In bf16
- * training (ctx->bf16) the forward pass is conv_bf16.c's (no im2col either) and backward's two
- * products go through im2col and dg_gemm_bf16.
+ * With the AVX-512 kernels nothing is gathered: forward is conv_avx512.c, which reads K
+ * shifted copies of each example's input; backward (conv_grad_avx512.c) takes the weight gradient
+ * from the input in place and the output gradient transposed, and the input gradient by scattering
+ * each output position's gradient through the weights, one [O][C] matrix per tap. Otherwise, per
+ * chunk of N examples (as many as keep the chunk's work in the L2 cache): im2col gathers the input
+ * patches of all N into col [C*K*K][N*P], then one GEMM gives w (O x CKK) * col = [O][N*P], copied
+ * into y with bias and ReLU; backward uses dw += dz * col^T and dcol = w^T * dz over all N at once,
+ * then col2im. The plain loops (conv_*_ref) stay beside them as the reference the fast paths are
+ * checked against. In bf16 training (ctx->bf16) the forward pass is conv_bf16.c's (no im2col
+ * either) and backward's two products go through im2col and dg_gemm_bf16.
  */
 #include "nn/cpu/cpu.h"
 #include "nn/net.h"
@@ -116,16 +115,14 @@ static size_t whole_lines(size_t floats)
 }
 
 /* Scratch of the backward pass without im2col: the output gradient transposed
- * [N][P][O], one example's [O][P] and padded by K-1 on every side [O][OH+2K-2][OW+2K-2],
- * the weights flipped [O][K][K][C]. */
+ * [N][P][O], one example's [O][P], the input gradient with the channels last [H*W][C], the
+ * weights one matrix per tap [K][K][O][C]. */
 static size_t window_backward_floats(const dg_layer *l, int n)
 {
-    int k = l->k;
     size_t positions = (size_t)l->units * l->out.h * l->out.w;
-    size_t padded = (size_t)l->units * (l->out.h + 2 * k - 2) * (l->out.w + 2 * k - 2);
-    size_t flipped = (size_t)l->in.c * l->units * k * k + (size_t)l->in.c;
-    return whole_lines((size_t)n * positions) + whole_lines(positions) + whole_lines(padded) +
-           whole_lines(flipped);
+    size_t taps = (size_t)l->in.c * l->units * l->k * l->k;
+    return whole_lines((size_t)n * positions) + whole_lines(positions) +
+           whole_lines(dg_shape_size(l->in)) + whole_lines(taps);
 }
 
 static size_t conv_scratch_floats(const dg_layer *l, int n)
@@ -143,7 +140,13 @@ static size_t conv_scratch_floats(const dg_layer *l, int n)
     /* or the packed panels of the bf16 forward pass */
     dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
     size_t bf16 = dg_conv_bf16_work_floats(&args);
-    return floats > bf16 ? floats : bf16;
+    floats = floats > bf16 ? floats : bf16;
+#if defined(__AVX512F__)
+    /* or the shifted copies of one example's input, for the forward pass */
+    size_t shifted = dg_conv_shifted_floats(&args);
+    floats = floats > shifted ? floats : shifted;
+#endif
+    return floats;
 }
 /* col[c*K*K + u*K + v][i*OW + j] = x[c][i+u][j+v]; rows of col are ld floats apart */
 static void im2col(const dg_layer *l, const float *x, float *col, size_t ld)
@@ -327,12 +330,12 @@ static void conv_backward_chunk(const dg_layer *l, const float *x, const float *
 }
 
 #if defined(__AVX512F__)
-/* The forward pass without im2col (conv_avx512.c): tiles split across threads. */
+/* The forward pass without im2col (conv_avx512.c) of one example, whose input is already
+ * in its shifted copies: tiles split across threads. */
 typedef struct conv_window {
     dg_conv_args l;
-    const float *x;
+    const float *xs;
     float *y;
-    int n;
 } conv_window;
 
 static void conv_window_task(void *arg, int t, int n_threads)
@@ -340,17 +343,29 @@ static void conv_window_task(void *arg, int t, int n_threads)
     const conv_window *a = arg;
     int tiles = dg_conv_window_tiles(&a->l);
     int first = (int)((long)tiles * t / n_threads), end = (int)((long)tiles * (t + 1) / n_threads);
-    size_t in_size = dg_shape_size(a->l.in), out_size = dg_shape_size(a->l.out);
-    for (int b = 0; b < a->n; b++) {
-        dg_conv_window_avx512(&a->l, a->x + (size_t)b * in_size, a->y + (size_t)b * out_size, first,
-                              end);
+    dg_conv_window_avx512(&a->l, a->xs, a->y, first, end);
+}
+
+static void conv_forward_window(const dg_conv_args *args, const float *x, float *y, int n,
+                                dg_layer_ctx *ctx)
+{
+    size_t in_size = dg_shape_size(args->in), out_size = dg_shape_size(args->out);
+    float *xs = ctx->scratch; /* [K][C][H][OW] */
+    for (int b = 0; b < n; b++) {
+        dg_conv_shift_input(args, x + (size_t)b * in_size, xs);
+        conv_window window = {*args, xs, y + (size_t)b * out_size};
+        if (ctx->pool) {
+            dg_pool_run(ctx->pool, conv_window_task, &window);
+        } else {
+            conv_window_task(&window, 0, 1);
+        }
     }
 }
 
 /* Backward without im2col, one example at a time: dz = dy through the ReLU [O][P], kept
  * transposed [P][O] for the weight gradient, which reads x in place once every example's
- * is there; the input gradient from dz padded by K-1 and the weights flipped,
- *   dx[c][i][j] = sum over o, u, v of dzp[o][i+u][j+v] * w[o][c][K-1-u][K-1-v]
+ * is there; the input gradient from dz and the weights one matrix per tap,
+ *   dx[c][i+u][j+v] += sum over o of dz[o][i][j] * w[o][c][u][v]
  * (conv_grad_avx512.c). */
 static void conv_backward_window(const dg_layer *l, const float *x, const float *y, const float *dy,
                                  float *dx, int n, dg_layer_ctx *ctx)
@@ -358,49 +373,41 @@ static void conv_backward_window(const dg_layer *l, const float *x, const float 
     float *dw = ctx->dparams + l->param_offset;
     float *db = dw + l->n_weights;
     int k = l->k, o_count = l->units, c_count = l->in.c;
-    int oh = l->out.h, ow = l->out.w, p = oh * ow, ph = oh + 2 * k - 2, pw = ow + 2 * k - 2;
+    int p = l->out.h * l->out.w;
     size_t out_size = dg_shape_size(l->out), in_size = dg_shape_size(l->in);
-    size_t padded_size = (size_t)o_count * ph * pw;
     float *dz_t = ctx->scratch;                           /* [N][P][O] */
     float *dz = dz_t + whole_lines((size_t)n * out_size); /* [O][P] */
-    float *dzp = dz + whole_lines(out_size);              /* [O][OH+2K-2][OW+2K-2] */
-    float *flipped = dzp + whole_lines(padded_size);      /* [O][K][K][C] */
+    float *dx_t = dz + whole_lines(out_size);             /* [H*W][C] */
+    float *w_taps = dx_t + whole_lines(in_size);          /* [K][K][O][C] */
     dg_conv_args args = {l->in, l->out, o_count, k, false, l->w, l->b};
     if (dx) {
         int kk = k * k;
         for (int o = 0; o < o_count; o++) {
             for (int c = 0; c < c_count; c++) {
                 const float *src = l->w + ((size_t)o * c_count + c) * kk;
-                float *dst = flipped + (size_t)o * kk * c_count + c;
+                float *dst = w_taps + (size_t)o * c_count + c;
                 for (int t = 0; t < kk; t++) {
-                    dst[(size_t)t * c_count] = src[kk - 1 - t];
+                    dst[(size_t)t * o_count * c_count] = src[t];
                 }
             }
         }
-        /* the border stays zero: each example writes only the inside */
-        memset(dzp, 0, padded_size * sizeof(float));
     }
+    /* when the pooling above took the ReLU's gradient already, dy is dz as it is */
+    bool masked = l->relu && !l->relu_applied_above;
     /* few patch rows: dz kept as it is for every example, in dz_t's place, not transposed */
     bool by_dots = dg_conv_weight_grad_by_dots(&args);
     for (int b = 0; b < n; b++) {
         size_t at = (size_t)b * out_size;
-        float *dzb = by_dots ? dz_t + at : dz;
-        dg_conv_output_grad_avx512(y + at, dy + at, o_count, p, l->relu, dzb,
+        float *dzb = masked ? (by_dots ? dz_t + at : dz) : NULL;
+        dg_conv_output_grad_avx512(y + at, dy + at, o_count, p, masked, dzb,
                                    by_dots ? NULL : dz_t + at, db);
-        if (!dx) {
-            continue;
+        if (dx) {
+            dg_conv_input_grad_avx512(&args, dzb ? dzb : dy + at, w_taps, dx + (size_t)b * in_size,
+                                      dx_t);
         }
-        for (int o = 0; o < o_count; o++) {
-            float *dst = dzp + ((size_t)o * ph + (size_t)(k - 1)) * pw + (k - 1);
-            for (int i = 0; i < oh; i++) {
-                memcpy(dst + (size_t)i * pw, dzb + (size_t)o * p + (size_t)i * ow,
-                       (size_t)ow * sizeof(float));
-            }
-        }
-        dg_conv_input_grad_avx512(&args, dzp, flipped, dx + (size_t)b * in_size);
     }
     if (by_dots) {
-        dg_conv_weight_grad_dots_avx512(&args, x, dz_t, n, dw);
+        dg_conv_weight_grad_dots_avx512(&args, x, masked ? dz_t : dy, n, dw);
     } else {
         dg_conv_weight_grad_avx512(&args, x, dz_t, n, dw);
     }
@@ -485,12 +492,7 @@ static void conv_forward_valid(const dg_layer *l, const float *x, float *y, int 
     }
 #if defined(__AVX512F__)
     if (dg_avx512_active()) {
-        conv_window window = {args, x, y, n};
-        if (ctx->pool) {
-            dg_pool_run(ctx->pool, conv_window_task, &window);
-        } else {
-            conv_window_task(&window, 0, 1);
-        }
+        conv_forward_window(&args, x, y, n, ctx);
         return;
     }
 #endif

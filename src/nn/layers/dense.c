@@ -96,6 +96,9 @@ static void dense_forward(const dg_layer *l, const float *x, float *y, int n, dg
         } else {
             dense_dots_task(&args, 0, 1);
         }
+    } else if (!ctx->bf16 && dg_avx512_active()) {
+        /* both operands run along the inputs: dot products need no packed transposes */
+        dg_dot_products(x, n, l->w, out, in, y);
     } else {
         dg_gemm_for(ctx->bf16)(false, true, n, out, in, 1.0f, x, in, l->w, in, 0.0f, y, out);
     }

@@ -103,7 +103,6 @@ static void maxpool_backward(const dg_layer *l, const float *x, const float *y, 
                              float *dx, int n, dg_layer_ctx *ctx)
 {
     (void)x;
-    (void)y;
     if (!dx) {
         return;
     }
@@ -111,13 +110,12 @@ static void maxpool_backward(const dg_layer *l, const float *x, const float *y, 
     size_t planes = (size_t)n * l->in.c;
     const int32_t *arg = ctx->aux;
     memset(dx, 0, planes * in_plane * sizeof(float));
+    /* below a ReLU: a maximum not above zero is a ReLU output of 0, whose gradient is 0 */
+    bool relu = l->input_relu && !ctx->reference;
     for (size_t pl = 0; pl < planes; pl++) {
-        float *dxp = dx + pl * in_plane;
-        const float *dyp = dy + pl * out_plane;
-        const int32_t *ap = arg + pl * out_plane;
-        for (size_t j = 0; j < out_plane; j++) {
-            dxp[ap[j]] += dyp[j];
-        }
+        /* windows do not overlap: each input gets at most one output's gradient */
+        dg_scatter_floats(dx + pl * in_plane, arg + pl * out_plane, dy + pl * out_plane,
+                          relu ? y + pl * out_plane : NULL, (int)out_plane);
     }
 }
 
@@ -132,4 +130,5 @@ const dg_layer_ops dg_maxpool2d_ops = {
     .scratch_floats = maxpool_scratch_floats,
     .forward = maxpool_forward,
     .backward = maxpool_backward,
+    .can_apply_input_relu = true,
 };
