@@ -673,6 +673,29 @@ DG_TEST(preprocess_shadow_over_most_of_the_page)
               info.box_y);
 }
 
+/* A faint pen (a grey of 190) in a deep shadow over most of the page: its strokes give
+ * only a little more evidence than the lit corner's grain, and they decide. */
+DG_TEST(preprocess_faint_pen_under_a_deep_shadow)
+{
+    static const struct {
+        double cx, dark;
+    } shadows[] = {{330, 0.6}, {360, 0.6}};
+    static const uint8_t faint[4] = {190, 190, 190, 255};
+    for (int i = 0; i < 2; i++) {
+        dg_image *drawing = canvas(300, 300, 1, white);
+        CHECK(drawing != NULL);
+        ellipse(drawing, 200, 110, 10, 22, 1.2, faint);
+        dg_image *img = shadowed_photo(drawing, shadows[i].cx, -30, 330, shadows[i].dark, 5);
+        dg_image_free(drawing);
+        uint8_t out[DG_MNIST_PIXELS];
+        dg_preprocess_info info;
+        PREPROCESS_OK(img, out, &info);
+        CHECK_MSG(info.inverted, "shadow %d: took the lit paper for light ink", i);
+        CHECK_MSG(abs(info.box_x - 188) <= 3 && abs(info.box_y - 86) <= 3,
+                  "shadow %d: box at %d,%d", i, info.box_x, info.box_y);
+    }
+}
+
 /* A curved shadow's edge beside a digit: the paper on both sides is paper, and no stroke
  * is drawn along the edge's shadow side, where the coarse background comes back towards the
  * shadow's level only gradually. */
