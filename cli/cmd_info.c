@@ -121,9 +121,10 @@ static void print_meta(const dg_net *net, const dg_model_meta *m, const dg_model
            : m->preprocess == 2 ? " (MNIST-style, the page's light normalised first)"
            : m->preprocess == 3 ? " (MNIST-style, the page's light normalised first; shadows'"
                                   " and the desk's edges left out)"
-           : m->preprocess == 4 ? " (MNIST-style, the page's light normalised first; shadows'"
-                                  " and the desk's edges left out; faint pens under a shadow)"
-                                : "");
+           : m->preprocess == 4
+               ? " (MNIST-style, the page's light normalised first; shadows'"
+                 " and the desk's edges left out; faint pens under a shadow or beside the desk)"
+               : "");
     printf("%-16s format %u, %s bytes, CRC-32 0x%08x\n", "File:", file->version,
            dg_format_count(file->n_bytes, num), file->checksum);
 }

@@ -711,7 +711,8 @@ dg_status dg_image_encode_png(const dg_image *img, uint8_t **data, size_t *n_byt
  * into 20x20, centre of mass in 28x28; 2: the same, with the page's light normalised at
  * the scale of strokes (hard shadows, the desk around the page) first; 3: with a shadow's
  * edge, the desk's grain and a tilted page's edge along the border no longer taken for
- * ink; 4: a faint pen under a shadow over most of the page no longer taken for light ink
+ * ink; 4: a faint pen under a shadow over most of the page no longer taken for light ink,
+ * and full ink measured without the dark surroundings that run out of the frame
  * (docs/preprocessing.md, Versions). */
 #define DG_PREPROCESS_VERSION 4u
 
