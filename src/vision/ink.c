@@ -41,6 +41,7 @@
 #define SMOOTH_ROUNDS    2     /* 3x3 means at most, each dividing white noise by 3 */
 #define MIN_INSIDE       20    /* clear ink pixels away from the frame that set the contrast, */
 #define INSIDE_SHARE     5     /* ... and at least one in this many of all the clear ones */
+#define INSIDE_SIDE      512   /* ... looked for on about this many pixels a side */
 
 /* ---------------------------------------------------------------- ink map state */
 
@@ -299,12 +300,10 @@ static void set_contrast(dg_prep *p, const uint32_t hist[511], float clear, uint
  * the digit itself, cut by the frame, and what lies inside only specks and grid lines),
  * and only to lower the contrast.
  */
-static dg_status contrast_inside(dg_prep *p)
+static dg_status contrast_inside_of(dg_prep *p, const uint8_t *v, int w, int h)
 {
-    int w = p->w, h = p->h;
     float clear = p->base + fmaxf(6.0f * p->sigma, MIN_CONTRAST);
     int cut = clear < 0.0f ? 0 : clear >= 255.0f ? 255 : (int)clear; /* clear: v > cut */
-    const uint8_t *v = p->ink->pixels;
     size_t n_border = 0;
     for (int x = 0; x < w; x++) {
         n_border += (v[x] > cut) + (v[(size_t)(h - 1) * w + x] > cut);
@@ -387,6 +386,32 @@ static dg_status contrast_inside(dg_prep *p)
         }
     }
     return DG_OK;
+}
+
+static dg_status contrast_inside(dg_prep *p)
+{
+    /* on big maps (dg_ink_map keeps a photo's full resolution), every step-th pixel each way,
+     * the last row and column kept: about INSIDE_SIDE a side */
+    int step = dg_ceil_div(p->w > p->h ? p->w : p->h, INSIDE_SIDE);
+    int w = dg_ceil_div(p->w, step), h = dg_ceil_div(p->h, step);
+    uint8_t *sampled = NULL;
+    const uint8_t *v = p->ink->pixels;
+    if (step > 1) {
+        sampled = malloc((size_t)w * (size_t)h);
+        if (!sampled) {
+            return dg_prep_nomem();
+        }
+        for (int y = 0; y < h; y++) {
+            const uint8_t *row = v + (size_t)(y == h - 1 ? p->h - 1 : y * step) * p->w;
+            for (int x = 0; x < w; x++) {
+                sampled[(size_t)y * w + x] = row[x == w - 1 ? p->w - 1 : x * step];
+            }
+        }
+        v = sampled;
+    }
+    dg_status st = contrast_inside_of(p, v, w, h);
+    free(sampled);
+    return st;
 }
 
 /* Sets base, sigma, contrast and thresholds; returns 0 when there is no clear ink. */
