@@ -121,8 +121,8 @@ static void print_meta(const dg_net *net, const dg_model_meta *m, const dg_model
            : m->preprocess == 2 ? " (MNIST-style, the page's light normalised first)"
            : m->preprocess == 3 ? " (MNIST-style, the page's light normalised first; shadows'"
                                   " and the desk's edges left out)"
-           : m->preprocess == 4 ? " (as 3; thin-stroked drawings and big pictures of"
-                                  " numbers worked on smaller)"
+           : m->preprocess == 4 ? " (as 3; faint pens under a shadow or beside the desk kept,"
+                                  " thin-stroked drawings and big pictures worked on smaller)"
                                 : "");
     printf("%-16s format %u, %s bytes, CRC-32 0x%08x\n", "File:", file->version,
            dg_format_count(file->n_bytes, num), file->checksum);

@@ -732,8 +732,10 @@ dg_status dg_image_encode_png(const dg_image *img, uint8_t **data, size_t *n_byt
  * into 20x20, centre of mass in 28x28; 2: the same, with the page's light normalised at
  * the scale of strokes (hard shadows, the desk around the page) first; 3: with a shadow's
  * edge, the desk's grain and a tilted page's edge along the border no longer taken for
- * ink; 4: thin-stroked drawings on a flat ground worked on pooled, the drawing down to
- * about 40 px, and numbers in pictures over 1024 px a side read pooled to about that
+ * ink; 4: a faint pen under a shadow over most of the page no longer taken for light ink,
+ * full ink measured without the dark surroundings that run out of the frame, thin-stroked
+ * drawings on a flat ground worked on pooled (the drawing down to about 40 px), and
+ * numbers in pictures over 1024 px a side read pooled to about that
  * (docs/preprocessing.md, Versions). */
 #define DG_PREPROCESS_VERSION 4u
 

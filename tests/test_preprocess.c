@@ -703,6 +703,59 @@ DG_TEST(preprocess_shadow_over_most_of_the_page)
               info.box_y);
 }
 
+/* A faint pen (a grey of 190) in a deep shadow over most of the page: its strokes give
+ * only a little more evidence than the lit corner's grain, and they decide. */
+DG_TEST(preprocess_faint_pen_under_a_deep_shadow)
+{
+    static const struct {
+        double cx, dark;
+    } shadows[] = {{330, 0.6}, {360, 0.6}};
+    static const uint8_t faint[4] = {190, 190, 190, 255};
+    for (int i = 0; i < 2; i++) {
+        dg_image *drawing = canvas(300, 300, 1, white);
+        CHECK(drawing != NULL);
+        ellipse(drawing, 200, 110, 10, 22, 1.2, faint);
+        dg_image *img = shadowed_photo(drawing, shadows[i].cx, -30, 330, shadows[i].dark, 5);
+        dg_image_free(drawing);
+        uint8_t out[DG_MNIST_PIXELS];
+        dg_preprocess_info info;
+        PREPROCESS_OK(img, out, &info);
+        CHECK_MSG(info.inverted, "shadow %d: took the lit paper for light ink", i);
+        CHECK_MSG(abs(info.box_x - 188) <= 3 && abs(info.box_y - 86) <= 3,
+                  "shadow %d: box at %d,%d", i, info.box_x, info.box_y);
+    }
+}
+
+/* A faint ring on grey paper (225, grain of 4 levels) beside a strip of dark desk along the
+ * right side of the photo: the desk runs out of the frame and does not set how dark full
+ * ink is, so the faint ring stays ink and is the digit. */
+DG_TEST(preprocess_faint_digit_beside_a_desk_strip)
+{
+    static const struct {
+        int pen, desk;
+    } cases[] = {{175, 40}, {175, 70}, {150, 40}};
+    for (int i = 0; i < 3; i++) {
+        dg_image *img = NULL;
+        CHECK_OK(dg_image_new(240, 300, 1, &img));
+        dg_rng rng;
+        dg_rng_seed(&rng, 3);
+        for (int y = 0; y < 300; y++) {
+            for (int x = 0; x < 240; x++) {
+                double ring = fabs(hypot((x - 100) / 30.0, (y - 150) / 50.0) - 1.0) * 40;
+                double v = x >= 150 ? cases[i].desk : ring < 2.0 ? cases[i].pen : 225;
+                v += 4 * dg_rng_normal(&rng);
+                img->pixels[y * 240 + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            }
+        }
+        uint8_t out[DG_MNIST_PIXELS];
+        dg_preprocess_info info;
+        PREPROCESS_OK(img, out, &info);
+        CHECK_MSG(abs(info.box_x - 69) <= 3 && abs(info.box_y - 98) <= 4 && info.box_h > 95,
+                  "pen %d, desk %d: box at %d,%d %dx%d", cases[i].pen, cases[i].desk, info.box_x,
+                  info.box_y, info.box_w, info.box_h);
+    }
+}
+
 /* A curved shadow's edge beside a digit: the paper on both sides is paper, and no stroke
  * is drawn along the edge's shadow side, where the coarse background comes back towards the
  * shadow's level only gradually. */

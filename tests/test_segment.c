@@ -263,6 +263,31 @@ DG_TEST(segment_touching_pair_owners)
     dg_image_free(img);
 }
 
+/* One digit written wide, nearly as wide as tall (0.85-0.9), alone on the page: one digit,
+ * not two touching ones, since no column of it meets ink in a short stretch only. */
+DG_TEST(segment_wide_single_digit_whole)
+{
+    static const char *const digits[] = {"0", "2", "3", "6"};
+    for (int i = 0; i < 4; i++) {
+        dg_rng rng;
+        dg_rng_seed(&rng, 7);
+        dg_synth_style st;
+        dg_synth_style_default(&st);
+        st.aspect = 1.5f;
+        st.variant = 0;
+        dg_image *img;
+        dg_digit_box truth[1];
+        CHECK_OK(dg_synth_number(&rng, digits[i], &st, &img, truth));
+        CHECK_MSG(truth[0].w * 100 > truth[0].h * 85, "%s: %dx%d is not wide", digits[i],
+                  truth[0].w, truth[0].h);
+        dg_segmentation *seg;
+        CHECK_OK(dg_segment(img, &seg));
+        CHECK_MSG(matches(seg, truth, 1), "a wide %s: found %d digits", digits[i], seg->n);
+        dg_segmentation_free(seg);
+        dg_image_free(img);
+    }
+}
+
 static dg_image *filled(int w, int h, int channels, uint8_t value)
 {
     dg_image *img = NULL;

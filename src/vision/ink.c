@@ -17,11 +17,12 @@
  *  2. Polarity and background: ink_background.c.
  *  3. Levels, from the histogram of residuals: the background offset (median), the noise
  *     (1.4826 times the median absolute deviation), the full-ink level (90th percentile of
- *     the clear ink). A noisy image (contrast under 12 noise deviations) has its ink-side
- *     plane smoothed by a 3x3 mean, up to twice, and measured again, so that grain and
- *     sensor noise do not break strokes into dust. No clear ink (nothing 6 noise
- *     deviations and 12 levels above the background) means DG_PREP_EMPTY. The ink value is
- *     the residual scaled so that full ink is 255, kept above a low threshold (3 noise
+ *     the clear ink; of the clear ink not connected to the frame when that is a fifth of
+ *     it or more and darkens less: the desk beside a page does not set it). A noisy image (contrast
+ * under 12 noise deviations) has its ink-side plane smoothed by a 3x3 mean, up to twice, and
+ * measured again, so that grain and sensor noise do not break strokes into dust. No clear ink
+ * (nothing 6 noise deviations and 12 levels above the background) means DG_PREP_EMPTY. The ink
+ * value is the residual scaled so that full ink is 255, kept above a low threshold (3 noise
  *     deviations, 2% of the contrast); pixels above a high threshold (40% of the contrast)
  *     are "strong". This is hysteresis thresholding: strong pixels decide what is ink,
  *     faint ones are kept only next to them (the anti-aliased edges of strokes, not noise
@@ -38,6 +39,9 @@
 #define SMOOTH_MIN_NOISE 3.0f  /* noise, grey levels, from which a noisy image may be smoothed */
 #define SMOOTH_SNR       12.0f /* ... when its contrast is under this many noise deviations */
 #define SMOOTH_ROUNDS    2     /* 3x3 means at most, each dividing white noise by 3 */
+#define MIN_INSIDE       20    /* clear ink pixels away from the frame that set the contrast, */
+#define INSIDE_SHARE     5     /* ... and at least one in this many of all the clear ones */
+#define INSIDE_SIDE      512   /* ... looked for on about this many pixels a side */
 
 /* ---------------------------------------------------------------- ink map state */
 
@@ -294,6 +298,151 @@ static dg_status smooth_plane(dg_prep *p)
 
 /* ---------------------------------------------------------------- 3. levels */
 
+/* Contrast and thresholds from the n_clear values of hist above `clear`: full ink is their
+ * 90th percentile. */
+static void set_contrast(dg_prep *p, const uint32_t hist[511], float clear, uint64_t n_clear)
+{
+    uint64_t want = n_clear - n_clear / 10, acc = 0;
+    int full = 510;
+    for (int i = 0; i < 511; i++) {
+        if ((float)(i - 255) > clear) {
+            acc += hist[i];
+            if (acc >= want) {
+                full = i;
+                break;
+            }
+        }
+    }
+    p->contrast = (float)(full - 255) - p->base;
+    float c = p->contrast;
+    p->t_low = p->base + fmaxf(fmaxf(3.0f * p->sigma, 0.02f * c), 2.0f);
+    p->t_low = fmaxf(p->t_low, 1.0f); /* residuals below 0 are stored as 0 */
+    p->t_high = p->base + fmaxf(0.4f * c, 2.0f * (p->t_low - p->base));
+}
+
+/*
+ * The contrast measured without the clear ink that runs out of the frame: the surroundings
+ * (a strip of desk along the page's edge, the wedges of desk a tilted page leaves at the
+ * corners, the lit paper's end beyond a shadow) are often far darker than a faint pen,
+ * and would set full ink so high that the digit fell under the thresholds. Only when
+ * the clear ink inside is a fifth of it or more (otherwise what runs out of the frame is
+ * the digit itself, cut by the frame, and what lies inside only specks and grid lines),
+ * and only to lower the contrast.
+ */
+static dg_status contrast_inside_of(dg_prep *p, const uint8_t *v, int w, int h)
+{
+    float clear = p->base + fmaxf(6.0f * p->sigma, MIN_CONTRAST);
+    int cut = clear < 0.0f ? 0 : clear >= 255.0f ? 255 : (int)clear; /* clear: v > cut */
+    size_t n_border = 0;
+    for (int x = 0; x < w; x++) {
+        n_border += (v[x] > cut) + (v[(size_t)(h - 1) * w + x] > cut);
+    }
+    for (int y = 0; y < h; y++) {
+        n_border += (v[(size_t)y * w] > cut) + (v[(size_t)y * w + w - 1] > cut);
+    }
+    if (n_border == 0) {
+        return DG_OK;
+    }
+    size_t n = (size_t)w * (size_t)h;
+    uint8_t *seen = calloc(n, 1);
+    size_t cap = 4096, tail = 0, head = 0;
+    int32_t *queue = malloc(sizeof *queue * cap);
+    if (!seen || !queue) {
+        free(seen);
+        free(queue);
+        return dg_prep_nomem();
+    }
+    for (size_t i = 0; i < n; i++) {
+        int x = (int)(i % (size_t)w), y = (int)(i / (size_t)w);
+        if ((x == 0 || y == 0 || x == w - 1 || y == h - 1) && v[i] > cut && !seen[i]) {
+            seen[i] = 1;
+            if (tail == cap) {
+                int32_t *q = realloc(queue, sizeof *queue * cap * 2);
+                if (!q) {
+                    free(seen);
+                    free(queue);
+                    return dg_prep_nomem();
+                }
+                queue = q;
+                cap *= 2;
+            }
+            queue[tail++] = (int32_t)i;
+        }
+        while (head < tail) {
+            int c = queue[head++], cx = c % w, cy = c / w;
+            for (int dy = -1; dy <= 1; dy++) {
+                for (int dx = -1; dx <= 1; dx++) {
+                    int xx = cx + dx, yy = cy + dy;
+                    size_t d = (size_t)yy * w + (size_t)xx;
+                    if (xx < 0 || yy < 0 || xx >= w || yy >= h || seen[d] || v[d] <= cut) {
+                        continue;
+                    }
+                    seen[d] = 1;
+                    if (tail == cap) {
+                        int32_t *q = realloc(queue, sizeof *queue * cap * 2);
+                        if (!q) {
+                            free(seen);
+                            free(queue);
+                            return dg_prep_nomem();
+                        }
+                        queue = q;
+                        cap *= 2;
+                    }
+                    queue[tail++] = (int32_t)d;
+                }
+            }
+        }
+    }
+    free(queue);
+    uint32_t hist[511] = {0};
+    uint64_t n_inside = 0, n_clear = 0;
+    for (size_t i = 0; i < n; i++) {
+        n_clear += v[i] > cut;
+        if (v[i] > cut && !seen[i]) {
+            hist[v[i] + 255]++;
+            n_inside++;
+        }
+    }
+    free(seen);
+    if (n_inside >= MIN_INSIDE && INSIDE_SHARE * n_inside >= n_clear) {
+        dg_prep whole = *p;
+        set_contrast(p, hist, clear, n_inside);
+        if (p->contrast > whole.contrast) {
+            /* the surroundings were fainter than the ink inside: they lowered nothing */
+            p->contrast = whole.contrast;
+            p->t_low = whole.t_low;
+            p->t_high = whole.t_high;
+        }
+    }
+    return DG_OK;
+}
+
+static dg_status contrast_inside(dg_prep *p)
+{
+    /* on big maps (dg_ink_map keeps a photo's full resolution), every step-th pixel each way,
+     * the last row and column kept: about INSIDE_SIDE a side */
+    int step = dg_ceil_div(p->w > p->h ? p->w : p->h, INSIDE_SIDE);
+    int w = dg_ceil_div(p->w, step), h = dg_ceil_div(p->h, step);
+    uint8_t *sampled = NULL;
+    const uint8_t *v = p->ink->pixels;
+    if (step > 1) {
+        sampled = malloc((size_t)w * (size_t)h);
+        if (!sampled) {
+            return dg_prep_nomem();
+        }
+        for (int y = 0; y < h; y++) {
+            const uint8_t *row = v + (size_t)(y == h - 1 ? p->h - 1 : y * step) * p->w;
+            for (int x = 0; x < w; x++) {
+                sampled[(size_t)y * w + x] = row[x == w - 1 ? p->w - 1 : x * step];
+            }
+        }
+        v = sampled;
+    }
+    dg_status st = contrast_inside_of(p, v, w, h);
+    free(sampled);
+    return st;
+}
+
 /* Sets base, sigma, contrast and thresholds; returns 0 when there is no clear ink. */
 static int levels(dg_prep *p, const uint32_t hist[511])
 {
@@ -331,23 +480,7 @@ static int levels(dg_prep *p, const uint32_t hist[511])
     if (n_clear == 0) {
         return 0;
     }
-    /* full ink: 90th percentile of the clear ink */
-    uint64_t want = n_clear - n_clear / 10, acc = 0;
-    int full = 510;
-    for (int i = 0; i < 511; i++) {
-        if ((float)(i - 255) > clear) {
-            acc += hist[i];
-            if (acc >= want) {
-                full = i;
-                break;
-            }
-        }
-    }
-    p->contrast = (float)(full - 255) - p->base;
-    float c = p->contrast;
-    p->t_low = p->base + fmaxf(fmaxf(3.0f * p->sigma, 0.02f * c), 2.0f);
-    p->t_low = fmaxf(p->t_low, 1.0f); /* residuals below 0 are stored as 0 */
-    p->t_high = p->base + fmaxf(0.4f * c, 2.0f * (p->t_low - p->base));
+    set_contrast(p, hist, clear, n_clear);
     return 1;
 }
 
@@ -397,7 +530,10 @@ dg_status dg_prep_build_ink(dg_prep *p, const dg_image *img, int q, dg_prep_stat
         *status = DG_PREP_EMPTY;
         return DG_OK;
     }
-    st = dg_prep_find_components(p);
+    st = contrast_inside(p);
+    if (st == DG_OK) {
+        st = dg_prep_find_components(p);
+    }
     if (st != DG_OK) {
         return st;
     }

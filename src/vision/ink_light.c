@@ -469,8 +469,10 @@ static double excess(const uint8_t *v, size_t n, const uint16_t *floor2)
  * a step, which neither responds to. Evidence counts beyond what its neighbourhood shows
  * (evidence_floor: the lit part of the page has the stronger grain), and not when it runs
  * out of the frame (clear_border_evidence: the thin end of the lit paper between the
- * shadow's edge and the border is no light stroke). Dark ink wins when its evidence is
- * twice the light's.
+ * shadow's edge and the border is no light stroke). The thin strokes decide by
+ * themselves, the more evidence winning: the first vote's prior for light ink on a dim
+ * ground is what brought them in, and a faint pen under a deep shadow gives only a little
+ * more dark evidence than the lit paper's grain gives light.
  */
 dg_status dg_prep_vote_strokes(dg_prep *p)
 {
@@ -552,7 +554,7 @@ dg_status dg_prep_vote_strokes(dg_prep *p)
     double light = excess(hi, n, floor2);
     free(queue);
     free(floor2);
-    p->dark = dark > 2.0 * light;
+    p->dark = dark > light;
     free(lo);
     free(hi);
     free(a);

@@ -16,7 +16,9 @@
  *    widths of this number, or as wide as tall) is cut into the number of pieces near
  *    width / typical width whose cuts are cheapest. A column is cheap to cut where its ink
  *    spans few rows: digits touch at a point, while most digits' middles have a top and a
- *    bottom stroke.
+ *    bottom stroke. The only group of an image that is nearly as wide as tall (0.85-0.95)
+ *    may be one digit written wide as well as two touching: it is cut only where a column
+ *    is cheap.
  * Each digit is a group of components and a column range; its pixels are recorded in an
  * owner map so that a digit can be converted to 28x28 without its touching neighbours.
  * Coordinates: x column, y row; boxes and runs use inclusive ends internally.
@@ -32,6 +34,9 @@
 #define INK_THRESHOLD  96
 #define MAX_COMPONENTS 1024 /* the largest are kept; more is noise the ink map let through */
 #define MAX_GROUPS     (4 * DG_SEGMENT_MAX_DIGITS)
+/* A cheap cut: the ink of the column spans at most about this share of the group's height
+ * (cut_costs) */
+#define CHEAP_CUT 0.8
 
 typedef struct ink_run {
     int y, x0, x1; /* columns x0..x1 of row y */
@@ -514,12 +519,26 @@ static bool plan_pieces_tall(const int *top, const int *bottom, int width, int k
     return true;
 }
 
+/* Whether every cut of a plan is cheap: two digits touching meet in a short stretch of a
+ * column, while the middle of one wide digit (a 0, a 3, a 6 with a long flag) has strokes
+ * above and below across its height. */
+static bool plan_cuts_cheap(const double *cost, int k, const int *cut)
+{
+    for (int j = 0; j < k - 1; j++) {
+        if (cost[cut[j]] > CHEAP_CUT) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /*
  * Splits group g, too wide for one digit (about `ratio` typical widths), into the number of
- * pieces near ratio whose plan costs least among those whose pieces are all digit-tall;
- * keeps it whole when there is none.
+ * pieces near ratio whose plan costs least among those whose pieces are all digit-tall
+ * (and, with cheap_cuts_only, whose cuts are all cheap); keeps it whole when there is none.
  */
-static dg_status split_group(seg_work *w, int g, double ratio, double typical, int h_digit)
+static dg_status split_group(seg_work *w, int g, double ratio, double typical, int h_digit,
+                             bool cheap_cuts_only)
 {
     const group *gr = &w->groups[g];
     int width = gr->x1 - gr->x0 + 1;
@@ -541,7 +560,8 @@ static dg_status split_group(seg_work *w, int g, double ratio, double typical, i
     double best_cost = 1e300;
     for (int k = imax(2, k_mid - 1); k <= imin(k_max, k_mid + 1); k++) {
         double c = plan_cuts(cost, width, k, typical, cut[0]);
-        if (c < best_cost && plan_pieces_tall(top, bottom, width, k, cut[0], h_digit * 70 / 100)) {
+        if (c < best_cost && plan_pieces_tall(top, bottom, width, k, cut[0], h_digit * 70 / 100) &&
+            (!cheap_cuts_only || plan_cuts_cheap(cost, k, cut[0]))) {
             best_cost = c;
             best_k = k;
             memcpy(cut[1], cut[0], (size_t)(k - 1) * sizeof cut[0][0]);
@@ -639,6 +659,10 @@ static dg_status make_pieces(seg_work *w)
         }
     }
     drop_faint_border_groups(w);
+    int n_alive = 0;
+    for (int g = 0; g < w->n_groups; g++) {
+        n_alive += w->groups[g].alive;
+    }
     for (int g = 0; g < w->n_groups; g++) {
         group *gr = &w->groups[g];
         if (!gr->alive) {
@@ -652,7 +676,10 @@ static dg_status make_pieces(seg_work *w)
         dg_status st;
         double ratio = gw / typical;
         if (measured >= 2 ? ratio > 1.45 || gw * 100 > gh * 95 : gw * 100 > gh * 85) {
-            st = split_group(w, g, ratio, typical, h_digit);
+            /* the only group, nearly as wide as tall: a wide 0, 3 or 6 as often as two
+             * digits touching, which then meet in a short stretch of a column */
+            bool wide_digit = n_alive == 1 && gw * 100 <= gh * 95;
+            st = split_group(w, g, ratio, typical, h_digit, wide_digit);
         } else {
             st = add_piece(w, g, gr->x0, gr->x1);
         }
