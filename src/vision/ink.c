@@ -345,51 +345,31 @@ static dg_status contrast_inside_of(dg_prep *p, const uint8_t *v, int w, int h)
     }
     size_t n = (size_t)w * (size_t)h;
     uint8_t *seen = calloc(n, 1);
-    size_t cap = 4096, tail = 0, head = 0;
-    int32_t *queue = malloc(sizeof *queue * cap);
+    int32_t *queue = malloc(sizeof *queue * n); /* each pixel enters it at most once */
     if (!seen || !queue) {
         free(seen);
         free(queue);
         return dg_prep_nomem();
     }
+    size_t tail = 0;
     for (size_t i = 0; i < n; i++) {
         int x = (int)(i % (size_t)w), y = (int)(i / (size_t)w);
-        if ((x == 0 || y == 0 || x == w - 1 || y == h - 1) && v[i] > cut && !seen[i]) {
+        if ((x == 0 || y == 0 || x == w - 1 || y == h - 1) && v[i] > cut) {
             seen[i] = 1;
-            if (tail == cap) {
-                int32_t *q = realloc(queue, sizeof *queue * cap * 2);
-                if (!q) {
-                    free(seen);
-                    free(queue);
-                    return dg_prep_nomem();
-                }
-                queue = q;
-                cap *= 2;
-            }
             queue[tail++] = (int32_t)i;
         }
-        while (head < tail) {
-            int c = queue[head++], cx = c % w, cy = c / w;
-            for (int dy = -1; dy <= 1; dy++) {
-                for (int dx = -1; dx <= 1; dx++) {
-                    int xx = cx + dx, yy = cy + dy;
-                    size_t d = (size_t)yy * w + (size_t)xx;
-                    if (xx < 0 || yy < 0 || xx >= w || yy >= h || seen[d] || v[d] <= cut) {
-                        continue;
-                    }
-                    seen[d] = 1;
-                    if (tail == cap) {
-                        int32_t *q = realloc(queue, sizeof *queue * cap * 2);
-                        if (!q) {
-                            free(seen);
-                            free(queue);
-                            return dg_prep_nomem();
-                        }
-                        queue = q;
-                        cap *= 2;
-                    }
-                    queue[tail++] = (int32_t)d;
+    }
+    for (size_t head = 0; head < tail; head++) {
+        int c = queue[head], cx = c % w, cy = c / w;
+        for (int dy = -1; dy <= 1; dy++) {
+            for (int dx = -1; dx <= 1; dx++) {
+                int xx = cx + dx, yy = cy + dy;
+                size_t d = (size_t)yy * w + (size_t)xx;
+                if (xx < 0 || yy < 0 || xx >= w || yy >= h || seen[d] || v[d] <= cut) {
+                    continue;
                 }
+                seen[d] = 1;
+                queue[tail++] = (int32_t)d;
             }
         }
     }
