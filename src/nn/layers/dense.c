@@ -128,7 +128,9 @@ static void dense_backward(const dg_layer *l, const float *x, const float *y, co
         dz[i] = (l->relu && y[i] <= 0.0f) ? 0.0f : dy[i];
     }
     if (!ctx->reference) {
-        if (dx) {
+        if (dx && !ctx->bf16 && dg_avx512_active()) {
+            dg_times_matrix(dz, n, out, l->w, in, dx);
+        } else if (dx) {
             dg_gemm_for(ctx->bf16)(false, false, n, in, out, 1.0f, dz, out, l->w, in, 0.0f, dx, in);
         }
         return; /* dw and db: dense_batch_grads */
