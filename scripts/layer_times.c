@@ -131,8 +131,10 @@ int main(int argc, char **argv)
                 const float *xs[1] = {act[i]};
                 const void *auxs[1] = {aux[i]};
                 int counts[1] = {batch};
+                dg_span spans[2];
                 for (int p = 0, parts = l->ops->batch_grad_parts(l); p < parts; p++) {
-                    l->ops->batch_grads(l, xs, auxs, counts, 1, dg_net_grads(net), p, parts, false);
+                    l->ops->batch_grads(l, xs, auxs, counts, 1, dg_net_grads(net), p, parts, false,
+                                        spans);
                 }
             }
             bwd[(size_t)i * reps + r] = now_seconds() - t0;

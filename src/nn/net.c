@@ -69,6 +69,8 @@ struct dg_net {
     uint64_t dropout_seed;
     const uint8_t *labels; /* during backward */
     atomic_bool grads_bad; /* a gradient summed by the last backward is not finite */
+    dg_update_fn update;   /* during a training pass's last wait: the optimiser's step */
+    void *update_arg;
     /* dg_net_predict holds it for its whole pass: slices, probabilities and the pool
      * serve one pass at a time */
     pthread_mutex_t predict_lock;
@@ -904,8 +906,19 @@ static const dg_layer *grad_item(const dg_net *net, int item, int *part, int *pa
     return NULL;
 }
 
+/* Hands the finished gradients of a run of the arena to the update, if there is one and
+ * they are finite; else notes that a gradient is not finite. */
+static void finish_span(dg_net *net, dg_span span, bool finite)
+{
+    if (!finite) {
+        atomic_store(&net->grads_bad, true);
+    } else if (net->update && span.n > 0) {
+        net->update(net->update_arg, net->params, net->grads, span.first, span.n);
+    }
+}
+
 /* One item of the gradients after the slices' backward: a part of one layer's gradients
- * made whole (the slices' product, or their arenas added), then checked. */
+ * made whole (the slices' product, or their arenas added), checked and handed on. */
 static void finish_grads_item(void *arg, int item, int t)
 {
     (void)t;
@@ -922,27 +935,32 @@ static void finish_grads_item(void *arg, int item, int t)
             aux[k] = net->slices[k].aux[i];
             counts[k] = net->slices[k].n;
         }
-        if (!l->ops->batch_grads(l, x, aux, counts, net->used_slices, net->grads, part, parts,
-                                 net->precision == DG_PRECISION_BF16)) {
-            atomic_store(&net->grads_bad, true);
-        }
+        dg_span spans[2] = {{0, 0}, {0, 0}};
+        bool finite = l->ops->batch_grads(l, x, aux, counts, net->used_slices, net->grads, part,
+                                          parts, net->precision == DG_PRECISION_BF16, spans);
+        /* both runs checked before either is updated */
+        finish_span(net, spans[0], finite);
+        finish_span(net, spans[1], finite);
         return;
     }
     sum_slices(net, l, part, parts);
     size_t first, end;
     dg_pool_range(layer_params(l), part, parts, &first, &end);
-    if (!dg_floats_finite(net->grads + l->param_offset + first, end - first)) {
-        atomic_store(&net->grads_bad, true);
-    }
+    dg_span span = {l->param_offset + first, end - first};
+    finish_span(net, span, dg_floats_finite(net->grads + span.first, span.n));
 }
 
-/* After the slices' backward: the mean loss, and the gradients made whole in net->grads. */
-static float end_backward(dg_net *net)
+/* After the slices' backward: the mean loss, and the gradients made whole in net->grads,
+ * each part handed to update when it and the loss are finite. */
+static float end_backward(dg_net *net, dg_update_fn update, void *update_arg)
 {
     double loss = 0.0;
     for (int k = 0; k < net->used_slices; k++) {
         loss += net->slices[k].loss_sum;
     }
+    float mean = (float)(loss / net->last_n);
+    net->update = isfinite(mean) ? update : NULL;
+    net->update_arg = update_arg;
     int items = 0;
     for (int i = 0; i < net->n_layers; i++) {
         items += grad_parts(net, &net->layers[i]);
@@ -950,7 +968,8 @@ static float end_backward(dg_net *net)
     atomic_store(&net->grads_bad, false);
     dg_pool_for(net->pool, items, finish_grads_item, net);
     net->labels = NULL;
-    return (float)(loss / net->last_n);
+    net->update = NULL;
+    return mean;
 }
 
 bool dg_net_grads_finite(const dg_net *net)
@@ -965,7 +984,7 @@ float dg_net_backward(dg_net *net, const uint8_t *labels, int n)
     net->labels = labels;
     pass_args a = {.net = net};
     dg_pool_for(net->pool, net->used_slices, backward_slice, &a);
-    return end_backward(net);
+    return end_backward(net, NULL, NULL);
 }
 
 /* Slice k's forward and then its backward, on thread t: the loss gradient of an example
@@ -977,7 +996,8 @@ static void train_slice(void *arg, int k, int t)
 }
 
 dg_status dg_net_train_pass(dg_net *net, dg_fill_fn fill, void *fill_arg, const uint8_t *labels,
-                            int n, dg_rng *rng, const float **probs, float *loss)
+                            int n, dg_rng *rng, dg_update_fn update, void *update_arg,
+                            const float **probs, float *loss)
 {
     *probs = NULL;
     *loss = 0.0f;
@@ -995,7 +1015,7 @@ dg_status dg_net_train_pass(dg_net *net, dg_fill_fn fill, void *fill_arg, const 
      * ones, so they may move after it */
     fold_states(net);
     *probs = net->probs;
-    *loss = end_backward(net);
+    *loss = end_backward(net, update, update_arg);
     return DG_OK;
 }
 

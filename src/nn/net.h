@@ -20,6 +20,11 @@
 
 typedef struct dg_layer dg_layer;
 
+/* A run of the parameter arena: floats [first, first + n). */
+typedef struct dg_span {
+    size_t first, n;
+} dg_span;
+
 /* What a layer kernel sees: the replica's scratch and state for one call. */
 typedef struct dg_layer_ctx {
     float *scratch; /* layer->scratch_floats(n) floats, shared by all layers */
@@ -88,13 +93,14 @@ typedef struct dg_layer_ops {
      * slice's aux what the product needs, and after every slice's backward the net calls
      * this for each part, on whichever thread: it sets part `part` of `parts` of the layer's
      * gradients in dparams (the net's arena) to the sum over the slices, in slice order, of
-     * each slice's gradients, from slice r's input x[r] and aux[r] for counts[r] examples.
-     * The sums are those backward would have added into cleared arenas, summed in slice
-     * order: the same bits, without an arena per slice to clear and add. Returns whether
-     * every gradient it set is finite. */
+     * each slice's gradients, from slice r's input x[r] and aux[r] for counts[r] examples,
+     * and says in spans[0..1] which runs of the arena it set (n = 0 for none). The sums
+     * are those backward would have added into cleared arenas, summed in slice order: the
+     * same bits, without an arena per slice to clear and add. Returns whether every
+     * gradient it set is finite. */
     bool (*batch_grads)(const dg_layer *l, const float *const *x, const void *const *aux,
                         const int *counts, int slices, float *dparams, int part, int parts,
-                        bool bf16);
+                        bool bf16, dg_span spans[2]);
     /* Whether backward can give gradients only to inputs above zero when told that its
      * input is a ReLU's output (dg_layer.input_relu): max pooling, whose gradients each go
      * to one input, the maximum of a window, so one test per output does it. */
@@ -143,15 +149,23 @@ const char *dg_net_state_problem(const dg_net *net, char *why, size_t size);
  * picks the caller's per-thread scratch, never a result). */
 typedef void (*dg_fill_fn)(void *arg, int first, int n, float *x, int t);
 
-/* One training step's passes over n examples: each slice fills its own input by fill (the
- * examples of the slice, straight into the buffer its first layer reads), runs its forward
- * and then its backward, taken by whichever thread is free; then the gradients are summed
- * and checked. The same bits as dg_net_forward (training) on the filled batch followed by
- * dg_net_backward, with one wait for the threads instead of two. *probs [n][classes] as
- * dg_net_forward's; *loss the mean loss; dg_net_grads_finite says whether every gradient
- * is finite. */
+/* Updates the parameters [first, first + n) of the arena from their gradients, on any
+ * thread: the optimiser's step for one part of the arena. */
+typedef void (*dg_update_fn)(void *arg, float *params, const float *grads, size_t first, size_t n);
+
+/* One training step over n examples in two waits for the threads. First each slice fills
+ * its own input by fill (its examples, straight into the buffer its first layer reads)
+ * and runs its forward and then its backward, taken by whichever thread is free. Then the
+ * gradients are made whole part by part (the slices' arenas added in slice order, the
+ * kinds' batch_grads), each part checked and, when it is finite and so is the loss,
+ * handed at once to update (NULL: none). The gradients are the same bits as
+ * dg_net_forward (training) on the filled batch followed by dg_net_backward. *probs
+ * [n][classes] as dg_net_forward's; *loss the mean loss; dg_net_grads_finite says whether
+ * every gradient was finite. A part whose gradients are not finite is not updated, so the
+ * weights stay finite, but then the other parts may have been. */
 dg_status dg_net_train_pass(dg_net *net, dg_fill_fn fill, void *fill_arg, const uint8_t *labels,
-                            int n, dg_rng *rng, const float **probs, float *loss);
+                            int n, dg_rng *rng, dg_update_fn update, void *update_arg,
+                            const float **probs, float *loss);
 
 /* After dg_net_backward or dg_net_train_pass: whether every gradient in dg_net_grads is
  * finite (checked by the threads as they summed them). */

@@ -150,6 +150,13 @@ static void fill_examples(void *arg, int i, int n, float *x, int t)
     }
 }
 
+/* The optimiser's step on one part of the parameters, as soon as its gradients are whole
+ * (dg_net_train_pass). */
+static void update_span(void *arg, float *params, const float *grads, size_t first, size_t n)
+{
+    dg_optim_update(arg, params, grads, first, n);
+}
+
 static bool all_finite(const float *x, size_t n)
 {
     return dg_floats_finite(x, n);
@@ -269,10 +276,11 @@ static dg_status run_epoch(train_state *s, int epoch, dg_epoch_stats *st)
         /* the augmentation's seed is drawn only when it is on: runs without it draw what
          * they always drew */
         fill_args fa = {s, first, cfg->augment.on ? dg_rng_next(&s->rng) : 0};
+        dg_optim_begin(s->opt, scheduled_lr(cfg, s->step, s->total_steps));
         const float *probs;
         float loss;
-        dg_status status =
-            dg_net_train_pass(s->net, fill_examples, &fa, s->ybuf, n, &s->rng, &probs, &loss);
+        dg_status status = dg_net_train_pass(s->net, fill_examples, &fa, s->ybuf, n, &s->rng,
+                                             update_span, s->opt, &probs, &loss);
         if (status != DG_OK) {
             return status;
         }
@@ -280,7 +288,8 @@ static dg_status run_epoch(train_state *s, int epoch, dg_epoch_stats *st)
         for (int i = 0; i < n; i++) {
             correct += dg_argmax(probs + (size_t)i * classes, classes) == s->ybuf[i];
         }
-        /* before the update: the weights and the last checkpoint stay good */
+        /* no part whose gradients are not finite was updated: the weights stay finite, and
+         * the last checkpoint good */
         if (!isfinite(loss) || !dg_net_grads_finite(s->net)) {
             return dg_fail(DG_ERR_DIVERGED,
                            "training diverged in epoch %d at step %d of %d: the %s is %s; try a "
@@ -291,9 +300,7 @@ static dg_status run_epoch(train_state *s, int epoch, dg_epoch_stats *st)
         s->correct += correct;
         s->loss_sum += (double)loss * n;
         s->seen += n;
-        float lr = scheduled_lr(cfg, s->step++, s->total_steps);
-        dg_optim_step_pool(s->opt, dg_net_params(s->net), dg_net_grads(s->net), lr,
-                           dg_net_pool(s->net));
+        s->step++;
         s->k = k + 1;
         double elapsed = s->seconds + (now_seconds() - t0);
         if (s->cb && s->cb->on_step) {
