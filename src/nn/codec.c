@@ -8,9 +8,9 @@
 #include "nn/codec.h"
 
 #include <assert.h>
+#include <libdeflate.h>
 #include <stdio.h>
 #include <string.h>
-#include <libdeflate.h>
 
 /* A name is printed on terminals as it is: no control bytes. UTF-8 bytes >= 0x80 pass. */
 bool dg_printable(const char *s, size_t n)

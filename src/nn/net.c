@@ -912,8 +912,11 @@ static void finish_span(dg_net *net, dg_span span, bool finite)
 {
     if (!finite) {
         atomic_store(&net->grads_bad, true);
-    } else if (net->update && span.n > 0) {
-        net->update(net->update_arg, net->params, net->grads, span.first, span.n);
+    } else if (net->update) {
+        for (size_t r = 0; r < span.rows && span.n > 0; r++) {
+            net->update(net->update_arg, net->params, net->grads, span.first + r * span.stride,
+                        span.n);
+        }
     }
 }
 
@@ -935,7 +938,7 @@ static void finish_grads_item(void *arg, int item, int t)
             aux[k] = net->slices[k].aux[i];
             counts[k] = net->slices[k].n;
         }
-        dg_span spans[2] = {{0, 0}, {0, 0}};
+        dg_span spans[2] = {{0, 0, 0, 0}, {0, 0, 0, 0}};
         bool finite = l->ops->batch_grads(l, x, aux, counts, net->used_slices, net->grads, part,
                                           parts, net->precision == DG_PRECISION_BF16, spans);
         /* both runs checked before either is updated */
@@ -946,7 +949,7 @@ static void finish_grads_item(void *arg, int item, int t)
     sum_slices(net, l, part, parts);
     size_t first, end;
     dg_pool_range(layer_params(l), part, parts, &first, &end);
-    dg_span span = {l->param_offset + first, end - first};
+    dg_span span = {l->param_offset + first, end - first, 1, 0};
     finish_span(net, span, dg_floats_finite(net->grads + span.first, span.n));
 }
 

@@ -20,9 +20,10 @@
 
 typedef struct dg_layer dg_layer;
 
-/* A run of the parameter arena: floats [first, first + n). */
+/* Part of the parameter arena: rows runs of n floats, the first at first, each the next
+ * stride floats further on (a block of columns of a matrix; rows = 1 for one run). */
 typedef struct dg_span {
-    size_t first, n;
+    size_t first, n, rows, stride;
 } dg_span;
 
 /* What a layer kernel sees: the replica's scratch and state for one call. */
@@ -94,7 +95,7 @@ typedef struct dg_layer_ops {
      * this for each part, on whichever thread: it sets part `part` of `parts` of the layer's
      * gradients in dparams (the net's arena) to the sum over the slices, in slice order, of
      * each slice's gradients, from slice r's input x[r] and aux[r] for counts[r] examples,
-     * and says in spans[0..1] which runs of the arena it set (n = 0 for none). The sums
+     * and says in spans[0..1] which parts of the arena it set (n = 0 for none). The sums
      * are those backward would have added into cleared arenas, summed in slice order: the
      * same bits, without an arena per slice to clear and add. Returns whether every
      * gradient it set is finite. */

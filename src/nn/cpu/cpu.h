@@ -138,11 +138,6 @@ void dg_dot_products(const float *x, int n, const float *w, int out, int k, floa
  * weights for each slice); each sum runs over p in order from zero, as the GEMM's does
  * for k up to its block of 256. */
 void dg_times_matrix(const float *a, int n, int k, const float *b, int m, float *c);
-/* The same with a stored transposed, a(r, p) = a[p * lda + r], and c's rows ldc apart:
- * c[r][j] = sum, or c[r][j] += sum when add (the sum made first, then added once): a
- * dense layer's weight gradient, dw [O][I] = dz^T x, from dz [N][O] and x [N][I]. */
-void dg_times_matrix_at(const float *a, size_t lda, int n, int k, const float *b, size_t ldb, int m,
-                        float *c, size_t ldc, bool add);
 
 /* Whether every x[i] is finite (no NaN, no infinity). */
 bool dg_floats_finite(const float *x, size_t n);

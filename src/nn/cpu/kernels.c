@@ -182,11 +182,10 @@ void dg_dot_products(const float *x, int n, const float *w, int out, int k, floa
     }
 }
 
-/* Rows [r0, r0 + rows) by columns [j0, j0 + 48) of c = a b, or c += a b (rows <= 8): 24
- * sums in registers over p in order from zero, then stored or added once; a(r, p) is
- * a[r * a_row + p * a_step], b's rows (ldb apart) are read in place. */
-static void times_tile(const float *a, size_t a_row, size_t a_step, int k, const float *b,
-                       size_t ldb, int m, float *c, size_t ldc, int r0, int rows, int j0, bool add)
+/* Rows [r0, r0 + rows) by columns [j0, j0 + 48) of c = a b (rows <= 8): 24 sums in
+ * registers over k in order, b's rows read in place. */
+static void times_tile(const float *a, int k, const float *b, int m, float *c, int r0, int rows,
+                       int j0)
 {
     __mmask16 mask[3];
     for (int v = 0; v < 3; v++) {
@@ -198,16 +197,16 @@ static void times_tile(const float *a, size_t a_row, size_t a_step, int k, const
     for (int r = 0; r < 8; r++) {
         acc[r][0] = acc[r][1] = acc[r][2] = _mm512_setzero_ps();
     }
-    const float *ar = a + (size_t)r0 * a_row;
+    const float *ar = a + (size_t)r0 * k;
     for (int p = 0; p < k; p++) {
-        const float *bp = b + (size_t)p * ldb + j0, *ap = ar + (size_t)p * a_step;
+        const float *bp = b + (size_t)p * m + j0;
         __m512 b0 = _mm512_maskz_loadu_ps(mask[0], bp);
         __m512 b1 = _mm512_maskz_loadu_ps(mask[1], bp + 16);
         __m512 b2 = _mm512_maskz_loadu_ps(mask[2], bp + 32);
 #pragma GCC unroll 8
         for (int r = 0; r < 8; r++) {
             if (r < rows) {
-                __m512 x = _mm512_set1_ps(ap[(size_t)r * a_row]);
+                __m512 x = _mm512_set1_ps(ar[(size_t)r * k + p]);
                 acc[r][0] = _mm512_fmadd_ps(x, b0, acc[r][0]);
                 acc[r][1] = _mm512_fmadd_ps(x, b1, acc[r][1]);
                 acc[r][2] = _mm512_fmadd_ps(x, b2, acc[r][2]);
@@ -217,41 +216,22 @@ static void times_tile(const float *a, size_t a_row, size_t a_step, int k, const
 #pragma GCC unroll 8
     for (int r = 0; r < 8; r++) {
         if (r < rows) {
-            float *cr = c + (size_t)(r0 + r) * ldc + j0;
-            for (int v = 0; v < 3; v++) {
-                __m512 out = acc[r][v];
-                if (add) {
-                    out = _mm512_add_ps(_mm512_maskz_loadu_ps(mask[v], cr + 16 * v), out);
-                }
-                _mm512_mask_storeu_ps(cr + 16 * v, mask[v], out);
-            }
-        }
-    }
-}
-
-/* c [n][m] = a b or c += a b, a(r, p) at a[r * a_row + p * a_step], in tiles of 8 rows by
- * 48 columns; a column block of b ([k][48], 48 KB for k = 256) stays in cache for all the
- * rows. */
-static void times(const float *a, size_t a_row, size_t a_step, int n, int k, const float *b,
-                  size_t ldb, int m, float *c, size_t ldc, bool add)
-{
-    for (int j0 = 0; j0 < m; j0 += 48) {
-        for (int r0 = 0; r0 < n; r0 += 8) {
-            times_tile(a, a_row, a_step, k, b, ldb, m, c, ldc, r0, n - r0 < 8 ? n - r0 : 8, j0,
-                       add);
+            float *cr = c + (size_t)(r0 + r) * m + j0;
+            _mm512_mask_storeu_ps(cr, mask[0], acc[r][0]);
+            _mm512_mask_storeu_ps(cr + 16, mask[1], acc[r][1]);
+            _mm512_mask_storeu_ps(cr + 32, mask[2], acc[r][2]);
         }
     }
 }
 
 void dg_times_matrix(const float *a, int n, int k, const float *b, int m, float *c)
 {
-    times(a, (size_t)k, 1, n, k, b, (size_t)m, m, c, (size_t)m, false);
-}
-
-void dg_times_matrix_at(const float *a, size_t lda, int n, int k, const float *b, size_t ldb, int m,
-                        float *c, size_t ldc, bool add)
-{
-    times(a, 1, lda, n, k, b, ldb, m, c, ldc, add);
+    /* a column block of b ([k][48], 48 KB for k = 256) stays in cache for all the rows */
+    for (int j0 = 0; j0 < m; j0 += 48) {
+        for (int r0 = 0; r0 < n; r0 += 8) {
+            times_tile(a, k, b, m, c, r0, n - r0 < 8 ? n - r0 : 8, j0);
+        }
+    }
 }
 
 void dg_copy_floats(float *dst, const float *src, int n)
@@ -405,21 +385,6 @@ void dg_times_matrix(const float *a, int n, int k, const float *b, int m, float 
                 s += a[(size_t)r * k + p] * b[(size_t)p * m + j];
             }
             c[(size_t)r * m + j] = s;
-        }
-    }
-}
-
-void dg_times_matrix_at(const float *a, size_t lda, int n, int k, const float *b, size_t ldb, int m,
-                        float *c, size_t ldc, bool add)
-{
-    for (int r = 0; r < n; r++) {
-        for (int j = 0; j < m; j++) {
-            float s = 0.0f;
-            for (int p = 0; p < k; p++) {
-                s += a[(size_t)p * lda + r] * b[(size_t)p * ldb + j];
-            }
-            float *cj = c + (size_t)r * ldc + j;
-            *cj = add ? *cj + s : s;
         }
     }
 }

@@ -9,7 +9,7 @@
  *
  * In the fast path a slice's backward computes only dx and keeps dz in its aux [N][O];
  * dw and db are made after every slice's backward (dense_batch_grads), each thread a part
- * of w's rows across all the slices in slice order. The weights (1200x256 floats in the
+ * of w's columns across all the slices in slice order. The weights (1200x256 floats in the
  * fast preset, most of the net) then need no gradient arena per slice to clear, fill from
  * memory and add up again: a part's dw stays in cache while the slices are added to it.
  */
@@ -163,55 +163,55 @@ static void dense_backward(const dg_layer *l, const float *x, const float *y, co
     }
 }
 
-/* Weight-gradient floats per part: a part's rows of dw (128 KB) stay in the L2 cache
- * while every slice is added to them. */
-#define GRAD_PART_FLOATS 32768
-
-/* Rows of dw per part: whole tiles of 8 rows. */
-static int grad_part_rows(const dg_layer *l)
-{
-    int rows = GRAD_PART_FLOATS / l->in.c / 8 * 8;
-    return rows < 8 ? 8 : rows;
-}
+/* Columns of w per part of the weight gradient: a part's dw [O][cols] stays in the L2
+ * cache while every slice is added to it, and the slices' inputs are packed once in all
+ * (each part packs its own columns). */
+#define GRAD_PART_COLUMNS 128
 
 static int dense_batch_grad_parts(const dg_layer *l)
 {
-    int rows = grad_part_rows(l);
-    return (l->units + rows - 1) / rows;
+    int parts = l->in.c / GRAD_PART_COLUMNS;
+    return parts < 1 ? 1 : parts;
 }
 
-/* Rows [o0, o1) of dw and db: slice 0's product written, the others' added, in slice
- * order. Each product sums its slice's examples in order and is added once, as backward
- * into a cleared arena and then the arenas' sum in slice order gave. */
+/* Columns [c0, c1) of dw, and part 0 also db: slice 0's product written, the others' added,
+ * in slice order. Each product sums its slice's examples in order and is added once, as
+ * backward into a cleared arena and then the arenas' sum in slice order gave. */
 static bool dense_batch_grads(const dg_layer *l, const float *const *x, const void *const *aux,
                               const int *counts, int slices, float *dparams, int part, int parts,
                               bool bf16, dg_span spans[2])
 {
-    (void)parts;
-    int in = l->in.c, out = l->units, rows = grad_part_rows(l);
-    int o0 = part * rows, o1 = o0 + rows < out ? o0 + rows : out;
-    float *dw = dparams + l->param_offset + (size_t)o0 * in;
-    float *db = dparams + l->param_offset + l->n_weights + o0;
-    for (int k = 0; k < slices; k++) {
-        const float *dz = (const float *)aux[k] + o0;
-        if (!bf16 && dg_avx512_active()) {
-            dg_times_matrix_at(dz, (size_t)out, o1 - o0, counts[k], x[k], (size_t)in, in, dw,
-                               (size_t)in, k > 0);
-        } else {
-            dg_gemm_for(bf16)(true, false, o1 - o0, in, counts[k], 1.0f, dz, out, x[k], in,
-                              k ? 1.0f : 0.0f, dw, in);
-        }
-        for (int o = 0; o < o1 - o0; o++) {
-            float sum = 0.0f;
-            for (int r = 0; r < counts[k]; r++) {
-                sum += dz[(size_t)r * out + o];
-            }
-            db[o] = k ? db[o] + sum : sum;
-        }
+    int in = l->in.c, out = l->units;
+    float *dw = dparams + l->param_offset;
+    float *db = dw + l->n_weights;
+    size_t c0, c1;
+    dg_pool_range((size_t)in, part, parts, &c0, &c1);
+    int cols = (int)(c1 - c0);
+    dg_gemm_fn gemm = dg_gemm_for(bf16);
+    for (int k = 0; k < slices && cols > 0; k++) {
+        gemm(true, false, out, cols, counts[k], 1.0f, aux[k], out, x[k] + c0, in, k ? 1.0f : 0.0f,
+             dw + c0, in);
     }
-    spans[0] = (dg_span){l->param_offset + (size_t)o0 * in, (size_t)(o1 - o0) * in};
-    spans[1] = (dg_span){l->param_offset + l->n_weights + o0, (size_t)(o1 - o0)};
-    return dg_floats_finite(dw, spans[0].n) && dg_floats_finite(db, spans[1].n);
+    bool finite = true;
+    for (int o = 0; o < out && cols > 0; o++) {
+        finite = finite && dg_floats_finite(dw + (size_t)o * in + c0, (size_t)cols);
+    }
+    spans[0] = (dg_span){l->param_offset + c0, (size_t)cols, (size_t)out, (size_t)in};
+    if (part == 0) {
+        for (int k = 0; k < slices; k++) {
+            const float *dz = aux[k];
+            for (int o = 0; o < out; o++) {
+                float s = 0.0f;
+                for (int r = 0; r < counts[k]; r++) {
+                    s += dz[(size_t)r * out + o];
+                }
+                db[o] = k ? db[o] + s : s;
+            }
+        }
+        finite = finite && dg_floats_finite(db, (size_t)out);
+        spans[1] = (dg_span){l->param_offset + l->n_weights, (size_t)out, 1, 0};
+    }
+    return finite;
 }
 
 const dg_layer_ops dg_dense_ops = {
