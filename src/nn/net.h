@@ -9,8 +9,9 @@
  * examples, 32 in a net with batch normalisation, at most 8 slices). Each slice has its own
  * activations and gradient arena (slice 0's is net->grads); the threads take slices as
  * they free up and run the whole layer stack over each, in their own scratch. The other
- * slices' gradients are then added to slice 0's in slice order, so the same seed gives
- * the same bits on any number of threads, however the slices fell to them.
+ * slices' gradients are then added to slice 0's in slice order (or, for kinds with
+ * batch_grads, made from every slice in slice order), so the same seed gives the same
+ * bits on any number of threads, however the slices fell to them.
  */
 #ifndef DG_NET_H
 #define DG_NET_H
