@@ -879,7 +879,8 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     printf("saved model to %s\nhistory in %s\n", r.files.model, r.files.history);
-    if (prog.n_rows > 0) {
+    /* one epoch is one point, which the lines above already give: no picture to wait for */
+    if (prog.n_rows > 1) {
         plot_curves(r.files.history, curves_path);
     }
     if (at_chance(final_accuracy, prog.classes)) {

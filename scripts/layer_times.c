@@ -126,6 +126,17 @@ int main(int argc, char **argv)
                                 .is_training = true};
             double t0 = now_seconds();
             l->ops->backward(l, act[i], act[i + 1], grad[i + 1], i ? grad[i] : NULL, batch, &ctx);
+            if (l->ops->batch_grads) {
+                /* the weight gradient the net makes after the slices' backward */
+                const float *xs[1] = {act[i]};
+                const void *auxs[1] = {aux[i]};
+                int counts[1] = {batch};
+                dg_span spans[2];
+                for (int p = 0, parts = l->ops->batch_grad_parts(l); p < parts; p++) {
+                    l->ops->batch_grads(l, xs, auxs, counts, 1, dg_net_grads(net), p, parts, false,
+                                        spans);
+                }
+            }
             bwd[(size_t)i * reps + r] = now_seconds() - t0;
         }
         memset(dg_net_grads(net), 0, n_params * sizeof(float));

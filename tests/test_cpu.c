@@ -78,6 +78,44 @@ DG_TEST(cpu_gemm_matches_plain_loops)
     }
 }
 
+/* The dense layer's input gradient without packing: the plain sums on awkward shapes, and
+ * where the AVX-512 GEMM serves dg_sgemm, its very bits (the same sums over k in order). */
+DG_TEST(cpu_times_matrix_matches_plain_loops_and_gemm)
+{
+    static const int shapes[][3] = {
+        {1, 1, 1}, {3, 5, 7}, {9, 47, 13}, {16, 1200, 256}, {8, 49, 64}};
+    dg_rng rng;
+    dg_rng_seed(&rng, 6);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int n = shapes[s][0], m = shapes[s][1], k = shapes[s][2];
+        float *a = malloc((size_t)n * k * sizeof(float)),
+              *b = malloc((size_t)k * m * sizeof(float));
+        float *c = malloc((size_t)n * m * sizeof(float)),
+              *g = malloc((size_t)n * m * sizeof(float));
+        double *want = malloc((size_t)n * m * sizeof(double));
+        for (int i = 0; i < n * k; i++) {
+            a[i] = dg_rng_uniform(&rng) - 0.5f;
+        }
+        for (int i = 0; i < k * m; i++) {
+            b[i] = dg_rng_uniform(&rng) - 0.5f;
+        }
+        naive_gemm(false, false, n, m, k, a, k, b, m, want);
+        dg_times_matrix(a, n, k, b, m, c);
+        dg_sgemm(false, false, n, m, k, 1.0f, a, k, b, m, 0.0f, g, m);
+        for (int i = 0; i < n * m; i++) {
+            CHECK_MSG(fabs(c[i] - want[i]) <= 1e-5 * (1.0 + sqrt((double)k)),
+                      "%dx%dx%d: c[%d] = %g, want %g", n, m, k, i, (double)c[i], want[i]);
+            CHECK_MSG(!dg_avx512_active() || c[i] == g[i], "%dx%dx%d: c[%d] = %a, the GEMM's %a", n,
+                      m, k, i, (double)c[i], (double)g[i]);
+        }
+        free(a);
+        free(b);
+        free(c);
+        free(g);
+        free(want);
+    }
+}
+
 DG_TEST(cpu_floats_finite_finds_any_position)
 {
     enum { N = 70 };

@@ -6,10 +6,12 @@
  * layer i (act[0] the network input, act[L] the logits). See net.h for how work is split.
  */
 #include "nn/net.h"
+#include "nn/cpu/cpu.h"
 
 #include <assert.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +68,9 @@ struct dg_net {
                                the loss (dg_net_class_gradient) */
     uint64_t dropout_seed;
     const uint8_t *labels; /* during backward */
+    atomic_bool grads_bad; /* a gradient summed by the last backward is not finite */
+    dg_update_fn update;   /* during a training pass's last wait: the optimiser's step */
+    void *update_arg;
     /* dg_net_predict holds it for its whole pass: slices, probabilities and the pool
      * serve one pass at a time */
     pthread_mutex_t predict_lock;
@@ -79,6 +84,19 @@ static void *alloc_floats(size_t n)
     size_t bytes = (n ? n : 1) * sizeof(float);
     bytes = (bytes + 63) / 64 * 64;
     return aligned_alloc(64, bytes);
+}
+
+/* Parameters of layer l in the arena: weights, biases, running state. */
+static size_t layer_params(const dg_layer *l)
+{
+    return l->n_weights + l->n_bias + l->n_state;
+}
+
+/* Whether l's gradients are made once for the whole batch after backward (its kind's
+ * batch_grads) rather than added by each slice into its own arena. */
+static bool summed_by_product(const dg_net *net, const dg_layer *l)
+{
+    return !net->reference && l->ops->batch_grads;
 }
 
 /* Initialises layer i of net, parsed, on its input shape; checks what it gives. */
@@ -668,7 +686,9 @@ static void softmax_rows(const float *logits, float *probs, int n, int classes)
 
 typedef struct pass_args {
     dg_net *net;
-    const float *x;
+    const float *x; /* the batch, or NULL when fill writes each slice's input */
+    dg_fill_fn fill;
+    void *fill_arg;
     dg_pool *layer_pool; /* passed to the layers when one thread runs the whole batch */
 } pass_args;
 
@@ -677,13 +697,18 @@ typedef struct pass_args {
  * activation for backward, so it runs the whole slice layer by layer. */
 #define INFER_GROUP 8
 
-/* Runs examples [s, s + m) of slice sl through every layer, in worker w. */
-static void forward_group(dg_net *net, slice *sl, const worker *w, const float *x, int s, int m,
-                          dg_pool *pool)
+/* Runs examples [s, s + m) of slice sl through every layer, on thread t. */
+static void forward_group(dg_net *net, slice *sl, int t, const pass_args *a, int s, int m)
 {
+    const worker *w = &net->workers[t];
+    dg_pool *pool = a->layer_pool;
     size_t in_size = dg_shape_size(net->input);
-    memcpy(sl->act[0] + (size_t)s * in_size, x + (size_t)(sl->first + s) * in_size,
-           (size_t)m * in_size * sizeof(float));
+    if (a->fill) {
+        a->fill(a->fill_arg, sl->first + s, m, sl->act[0] + (size_t)s * in_size, t);
+    } else {
+        memcpy(sl->act[0] + (size_t)s * in_size, a->x + (size_t)(sl->first + s) * in_size,
+               (size_t)m * in_size * sizeof(float));
+    }
     for (int i = 0; i < net->n_layers; i++) {
         const dg_layer *l = &net->layers[i];
         dg_layer_ctx ctx = make_ctx(net, sl, w, i);
@@ -707,8 +732,7 @@ static void forward_slice(void *arg, int k, int t)
     slice *sl = &net->slices[k];
     int group = net->last_training ? sl->n : INFER_GROUP;
     for (int s = 0; s < sl->n; s += group) {
-        forward_group(net, sl, &net->workers[t], a->x, s, sl->n - s < group ? sl->n - s : group,
-                      a->layer_pool);
+        forward_group(net, sl, t, a, s, sl->n - s < group ? sl->n - s : group);
     }
 }
 
@@ -759,7 +783,7 @@ dg_status dg_net_forward(dg_net *net, const float *x, int n, bool is_training, d
     if (st != DG_OK) {
         return st;
     }
-    pass_args a = {net, x, NULL};
+    pass_args a = {.net = net, .x = x};
     if (net->used_slices == 1 && net->threads > 1 && !is_training) {
         /* too few examples to split: the layers split their channels instead */
         a.layer_pool = net->pool;
@@ -798,7 +822,12 @@ static void backward_slice(void *arg, int k, int t)
     dg_net *net = a->net;
     slice *sl = &net->slices[k];
     const worker *w = &net->workers[t];
-    memset(sl->grads, 0, net->n_params * sizeof(float));
+    for (int i = 0; i < net->n_layers; i++) {
+        const dg_layer *l = &net->layers[i];
+        if (!summed_by_product(net, l)) {
+            memset(sl->grads + l->param_offset, 0, layer_params(l) * sizeof(float));
+        }
+    }
     sl->loss_sum = 0.0;
     int classes = net->classes;
     float inv_n = 1.0f / (float)net->last_n;
@@ -831,38 +860,124 @@ static void backward_slice(void *arg, int k, int t)
     }
 }
 
-/* Part `part` of the parameters: net->grads += the other slices' gradients, in slice order,
- * so the sums are the same bits whichever thread adds them. */
-static void sum_grads_part(void *arg, int part, int t)
+/* Part `part` of the gradients of a layer that slices add into their own arenas:
+ * net->grads += the other slices' gradients, in slice order, so the sums are the same bits
+ * whichever thread adds them. */
+static void sum_slices(dg_net *net, const dg_layer *l, int part, int parts)
 {
-    (void)t;
-    dg_net *net = arg;
     size_t first, end;
-    dg_pool_range(net->n_params, part, dg_pool_parts(net->n_params), &first, &end);
+    dg_pool_range(layer_params(l), part, parts, &first, &end);
+    float *grads = net->grads + l->param_offset;
     /* in blocks that stay in L1 while every slice is added to them */
     for (size_t at = first; at < end; at += 256) {
         size_t stop = end - at < 256 ? end : at + 256;
         for (int k = 1; k < net->used_slices; k++) {
-            const float *g = net->slices[k].grads;
+            const float *g = net->slices[k].grads + l->param_offset;
             for (size_t j = at; j < stop; j++) {
-                net->grads[j] += g[j];
+                grads[j] += g[j];
             }
         }
     }
 }
 
-/* After the slices' backward: the mean loss, and the gradients summed into net->grads. */
-static float end_backward(dg_net *net)
+/* Parts of a layer's gradients handed out to the threads after backward. */
+static int grad_parts(const dg_net *net, const dg_layer *l)
+{
+    if (summed_by_product(net, l)) {
+        return l->ops->batch_grad_parts(l);
+    }
+    return layer_params(l) ? dg_pool_parts(layer_params(l)) : 0;
+}
+
+/* Item `item` of the gradients' job: which layer, which part of how many. */
+static const dg_layer *grad_item(const dg_net *net, int item, int *part, int *parts)
+{
+    for (int i = 0; i < net->n_layers; i++) {
+        const dg_layer *l = &net->layers[i];
+        int n = grad_parts(net, l);
+        if (item < n) {
+            *part = item;
+            *parts = n;
+            return l;
+        }
+        item -= n;
+    }
+    assert(!"gradient item out of range");
+    return NULL;
+}
+
+/* Hands the finished gradients of a run of the arena to the update, if there is one and
+ * they are finite; else notes that a gradient is not finite. */
+static void finish_span(dg_net *net, dg_span span, bool finite)
+{
+    if (!finite) {
+        atomic_store(&net->grads_bad, true);
+    } else if (net->update) {
+        for (size_t r = 0; r < span.rows && span.n > 0; r++) {
+            net->update(net->update_arg, net->params, net->grads, span.first + r * span.stride,
+                        span.n);
+        }
+    }
+}
+
+/* One item of the gradients after the slices' backward: a part of one layer's gradients
+ * made whole (the slices' product, or their arenas added), checked and handed on. */
+static void finish_grads_item(void *arg, int item, int t)
+{
+    (void)t;
+    dg_net *net = arg;
+    int part, parts;
+    const dg_layer *l = grad_item(net, item, &part, &parts);
+    if (summed_by_product(net, l)) {
+        const float *x[MAX_SLICES];
+        const void *aux[MAX_SLICES];
+        int counts[MAX_SLICES];
+        int i = (int)(l - net->layers);
+        for (int k = 0; k < net->used_slices; k++) {
+            x[k] = net->slices[k].act[i];
+            aux[k] = net->slices[k].aux[i];
+            counts[k] = net->slices[k].n;
+        }
+        dg_span spans[2] = {{0, 0, 0, 0}, {0, 0, 0, 0}};
+        bool finite = l->ops->batch_grads(l, x, aux, counts, net->used_slices, net->grads, part,
+                                          parts, net->precision == DG_PRECISION_BF16, spans);
+        /* both runs checked before either is updated */
+        finish_span(net, spans[0], finite);
+        finish_span(net, spans[1], finite);
+        return;
+    }
+    sum_slices(net, l, part, parts);
+    size_t first, end;
+    dg_pool_range(layer_params(l), part, parts, &first, &end);
+    dg_span span = {l->param_offset + first, end - first, 1, 0};
+    finish_span(net, span, dg_floats_finite(net->grads + span.first, span.n));
+}
+
+/* After the slices' backward: the mean loss, and the gradients made whole in net->grads,
+ * each part handed to update when it and the loss are finite. */
+static float end_backward(dg_net *net, dg_update_fn update, void *update_arg)
 {
     double loss = 0.0;
     for (int k = 0; k < net->used_slices; k++) {
         loss += net->slices[k].loss_sum;
     }
-    if (net->used_slices > 1) {
-        dg_pool_for(net->pool, dg_pool_parts(net->n_params), sum_grads_part, net);
+    float mean = (float)(loss / net->last_n);
+    net->update = isfinite(mean) ? update : NULL;
+    net->update_arg = update_arg;
+    int items = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        items += grad_parts(net, &net->layers[i]);
     }
+    atomic_store(&net->grads_bad, false);
+    dg_pool_for(net->pool, items, finish_grads_item, net);
     net->labels = NULL;
-    return (float)(loss / net->last_n);
+    net->update = NULL;
+    return mean;
+}
+
+bool dg_net_grads_finite(const dg_net *net)
+{
+    return !atomic_load(&net->grads_bad);
 }
 
 float dg_net_backward(dg_net *net, const uint8_t *labels, int n)
@@ -870,9 +985,9 @@ float dg_net_backward(dg_net *net, const uint8_t *labels, int n)
     /* backward pairs with the forward just before it */
     assert(n == net->last_n && net->last_training);
     net->labels = labels;
-    pass_args a = {net, NULL, NULL};
+    pass_args a = {.net = net};
     dg_pool_for(net->pool, net->used_slices, backward_slice, &a);
-    return end_backward(net);
+    return end_backward(net, NULL, NULL);
 }
 
 /* Slice k's forward and then its backward, on thread t: the loss gradient of an example
@@ -883,7 +998,8 @@ static void train_slice(void *arg, int k, int t)
     backward_slice(arg, k, t);
 }
 
-dg_status dg_net_train_pass(dg_net *net, const float *x, const uint8_t *labels, int n, dg_rng *rng,
+dg_status dg_net_train_pass(dg_net *net, dg_fill_fn fill, void *fill_arg, const uint8_t *labels,
+                            int n, dg_rng *rng, dg_update_fn update, void *update_arg,
                             const float **probs, float *loss)
 {
     *probs = NULL;
@@ -896,13 +1012,13 @@ dg_status dg_net_train_pass(dg_net *net, const float *x, const uint8_t *labels, 
         return st;
     }
     net->labels = labels;
-    pass_args a = {net, x, NULL};
+    pass_args a = {.net = net, .fill = fill, .fill_arg = fill_arg};
     dg_pool_for(net->pool, net->used_slices, train_slice, &a);
     /* batch normalisation's backward reads only its slice's statistics, not the running
      * ones, so they may move after it */
     fold_states(net);
     *probs = net->probs;
-    *loss = end_backward(net);
+    *loss = end_backward(net, update, update_arg);
     return DG_OK;
 }
 
@@ -924,7 +1040,7 @@ dg_status dg_net_class_gradient(dg_net *net, const float *x, int cls, float *gra
     float seed[DG_MAX_CLASSES] = {0};
     seed[cls] = 1.0f;
     net->seed_grad = seed;
-    pass_args a = {net, NULL, NULL};
+    pass_args a = {.net = net};
     dg_pool_for(net->pool, net->used_slices, backward_slice, &a);
     net->seed_grad = NULL;
     memcpy(grad, net->input_grad, dg_shape_size(net->input) * sizeof *grad);

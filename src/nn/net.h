@@ -9,8 +9,9 @@
  * examples, 32 in a net with batch normalisation, at most 8 slices). Each slice has its own
  * activations and gradient arena (slice 0's is net->grads); the threads take slices as
  * they free up and run the whole layer stack over each, in their own scratch. The other
- * slices' gradients are then added to slice 0's in slice order, so the same seed gives
- * the same bits on any number of threads, however the slices fell to them.
+ * slices' gradients are then added to slice 0's in slice order (or, for kinds with
+ * batch_grads, made from every slice in slice order), so the same seed gives the same
+ * bits on any number of threads, however the slices fell to them.
  */
 #ifndef DG_NET_H
 #define DG_NET_H
@@ -19,6 +20,12 @@
 #include "digits.h"
 
 typedef struct dg_layer dg_layer;
+
+/* Part of the parameter arena: rows runs of n floats, the first at first, each the next
+ * stride floats further on (a block of columns of a matrix; rows = 1 for one run). */
+typedef struct dg_span {
+    size_t first, n, rows, stride;
+} dg_span;
 
 /* What a layer kernel sees: the replica's scratch and state for one call. */
 typedef struct dg_layer_ctx {
@@ -80,6 +87,22 @@ typedef struct dg_layer_ops {
      * used, NULL if so, else why not ("running variance -1 of channel 3"). NULL hook: any
      * finite values do. */
     const char *(*check_state)(const dg_layer *l, char *why, size_t size);
+    /* Kinds whose weight gradient is a matrix product over the examples (dense): parts of
+     * it worth handing to threads, at least 1. NULL otherwise, and then backward adds the
+     * parameter gradients into ctx->dparams itself. */
+    int (*batch_grad_parts)(const dg_layer *l);
+    /* With batch_grad_parts: the fast backward (not the reference loops) leaves in each
+     * slice's aux what the product needs, and after every slice's backward the net calls
+     * this for each part, on whichever thread: it sets part `part` of `parts` of the layer's
+     * gradients in dparams (the net's arena) to the sum over the slices, in slice order, of
+     * each slice's gradients, from slice r's input x[r] and aux[r] for counts[r] examples,
+     * and says in spans[0..1] which parts of the arena it set (n = 0 for none). The sums
+     * are those backward would have added into cleared arenas, summed in slice order: the
+     * same bits, without an arena per slice to clear and add. Returns whether every
+     * gradient it set is finite. */
+    bool (*batch_grads)(const dg_layer *l, const float *const *x, const void *const *aux,
+                        const int *counts, int slices, float *dparams, int part, int parts,
+                        bool bf16, dg_span spans[2]);
     /* Whether backward can give gradients only to inputs above zero when told that its
      * input is a ReLU's output (dg_layer.input_relu): max pooling, whose gradients each go
      * to one input, the maximum of a window, so one test per output does it. */
@@ -124,12 +147,31 @@ dg_status dg_layer_init_same_shape(dg_layer *l);
  * running variance -1 of channel 3"). */
 const char *dg_net_state_problem(const dg_net *net, char *why, size_t size);
 
-/* One training step's passes over n examples: each slice's forward and then its backward,
- * taken by whichever thread is free, then the gradients summed. The same bits as
- * dg_net_forward (training) followed by dg_net_backward, with one wait for the threads
- * instead of two. *probs [n][classes] as dg_net_forward's; *loss the mean loss. */
-dg_status dg_net_train_pass(dg_net *net, const float *x, const uint8_t *labels, int n, dg_rng *rng,
+/* Writes examples [first, first + n) of a batch into x [n][input], on thread t (which
+ * picks the caller's per-thread scratch, never a result). */
+typedef void (*dg_fill_fn)(void *arg, int first, int n, float *x, int t);
+
+/* Updates the parameters [first, first + n) of the arena from their gradients, on any
+ * thread: the optimiser's step for one part of the arena. */
+typedef void (*dg_update_fn)(void *arg, float *params, const float *grads, size_t first, size_t n);
+
+/* One training step over n examples in two waits for the threads. First each slice fills
+ * its own input by fill (its examples, straight into the buffer its first layer reads)
+ * and runs its forward and then its backward, taken by whichever thread is free. Then the
+ * gradients are made whole part by part (the slices' arenas added in slice order, the
+ * kinds' batch_grads), each part checked and, when it is finite and so is the loss,
+ * handed at once to update (NULL: none). The gradients are the same bits as
+ * dg_net_forward (training) on the filled batch followed by dg_net_backward. *probs
+ * [n][classes] as dg_net_forward's; *loss the mean loss; dg_net_grads_finite says whether
+ * every gradient was finite. A part whose gradients are not finite is not updated, so the
+ * weights stay finite, but then the other parts may have been. */
+dg_status dg_net_train_pass(dg_net *net, dg_fill_fn fill, void *fill_arg, const uint8_t *labels,
+                            int n, dg_rng *rng, dg_update_fn update, void *update_arg,
                             const float **probs, float *loss);
+
+/* After dg_net_backward or dg_net_train_pass: whether every gradient in dg_net_grads is
+ * finite (checked by the threads as they summed them). */
+bool dg_net_grads_finite(const dg_net *net);
 
 /* The net's worker threads (dg_net_threads of them), borrowed: for work beside the
  * passes, such as preparing an augmented batch or the optimiser's update. */

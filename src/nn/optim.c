@@ -19,6 +19,7 @@ struct dg_optim {
     size_t n;
     float *m, *v; /* [n] first and second moments (SGD uses m as velocity) */
     long step;
+    float rate; /* of the step begun last: Adam's lr_t, or SGD's lr */
 };
 
 dg_optim_config dg_optim_defaults(dg_optim_kind kind)
@@ -123,6 +124,17 @@ void dg_optim_step_pool(dg_optim *opt, float *params, const float *grads, float 
 {
     optim_update u = begin_step(opt, params, grads, lr);
     dg_pool_for(pool, dg_pool_parts(opt->n), update_part, &u);
+}
+
+void dg_optim_begin(dg_optim *opt, float lr)
+{
+    opt->rate = begin_step(opt, NULL, NULL, lr).rate;
+}
+
+void dg_optim_update(dg_optim *opt, float *params, const float *grads, size_t first, size_t n)
+{
+    optim_update u = {opt, params, grads, opt->rate};
+    update_range(&u, first, first + n);
 }
 
 void dg_optim_state(dg_optim *opt, float **m, float **v, long **step)

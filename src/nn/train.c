@@ -16,8 +16,9 @@
  * images depend on the seed and the step only, not on the thread count, and the seed
  * comes from the checkpointed generator, so a resumed run draws the same images.
  *
- * Legend: N batch, S = H*W pixels of one image, P parameters, T threads. xbuf
- * [N][1][H][W] floats, ybuf [N], aug_work [T][dg_augment_work_floats].
+ * Legend: N batch, S = H*W pixels of one image, P parameters, T threads. ybuf [N],
+ * aug_work [T][dg_augment_work_floats]. The images are normalised (or augmented) by the
+ * slices' threads straight into each slice's input, from the dataset's bytes.
  */
 #include "digits.h"
 #include "nn/checkpoint.h"
@@ -108,7 +109,6 @@ typedef struct train_state {
     dg_optim *opt;
     dg_rng rng;
     uint32_t *order; /* [n_train] */
-    float *xbuf;     /* [N][S] */
     uint8_t *ybuf;   /* [N] */
     uint32_t n_train, n_val, data_crc;
     long step, total_steps;
@@ -124,24 +124,37 @@ typedef struct train_state {
     size_t aug_floats;       /* work floats per thread */
 } train_state;
 
-/* What the threads filling an augmented batch share. */
+/* What the slices filling their inputs from a batch share. */
 typedef struct fill_args {
-    train_state *s;
+    const train_state *s;
     uint32_t first; /* the batch's first position in s->order */
-    uint64_t seed;
+    uint64_t seed;  /* of the batch's augmentation, when on */
 } fill_args;
 
-/* Example i of the batch, augmented by thread t (in its own work space). */
-static void fill_example(void *arg, int i, int t)
+/* Examples [i, i + n) of the batch into x, normalised (and augmented, by thread t in its
+ * own work space) straight from the dataset's bytes into the slice's input. */
+static void fill_examples(void *arg, int i, int n, float *x, int t)
 {
     const fill_args *a = arg;
     const train_state *s = a->s;
     size_t pixels = (size_t)s->ds->h * s->ds->w;
-    float *work = s->aug_work + (size_t)t * s->aug_floats;
-    uint32_t e = s->order[a->first + (uint32_t)i];
-    dg_augment_image(&s->cfg->augment, &s->cfg->norm, a->seed + (uint64_t)i,
-                     s->ds->images + (size_t)e * pixels, s->ds->h, s->ds->w, work,
-                     s->xbuf + (size_t)i * pixels);
+    for (int j = i; j < i + n; j++, x += pixels) {
+        uint32_t e = s->order[a->first + (uint32_t)j];
+        const uint8_t *image = s->ds->images + (size_t)e * pixels;
+        if (s->cfg->augment.on) {
+            dg_augment_image(&s->cfg->augment, &s->cfg->norm, a->seed + (uint64_t)j, image,
+                             s->ds->h, s->ds->w, s->aug_work + (size_t)t * s->aug_floats, x);
+        } else {
+            dg_normalise(&s->cfg->norm, image, pixels, x);
+        }
+    }
+}
+
+/* The optimiser's step on one part of the parameters, as soon as its gradients are whole
+ * (dg_net_train_pass). */
+static void update_span(void *arg, float *params, const float *grads, size_t first, size_t n)
+{
+    dg_optim_update(arg, params, grads, first, n);
 }
 
 static bool all_finite(const float *x, size_t n)
@@ -242,9 +255,7 @@ static bool stop_requested(const train_state *s)
 static dg_status run_epoch(train_state *s, int epoch, dg_epoch_stats *st)
 {
     const dg_train_config *cfg = s->cfg;
-    size_t pixels = (size_t)s->ds->h * s->ds->w;
     int classes = dg_net_classes(s->net);
-    size_t n_params = dg_net_param_count(s->net);
     if (s->k == 0) {
         if (cfg->shuffle) {
             dg_rng_shuffle(&s->rng, s->order, s->n_train);
@@ -260,20 +271,16 @@ static dg_status run_epoch(train_state *s, int epoch, dg_epoch_stats *st)
         int n = (int)(s->n_train - first < (uint32_t)cfg->batch ? s->n_train - first
                                                                 : (uint32_t)cfg->batch);
         for (int i = 0; i < n; i++) {
-            uint32_t e = s->order[first + (uint32_t)i];
-            if (!cfg->augment.on) {
-                dg_normalise(&cfg->norm, s->ds->images + (size_t)e * pixels, pixels,
-                             s->xbuf + (size_t)i * pixels);
-            }
-            s->ybuf[i] = s->ds->labels[e];
+            s->ybuf[i] = s->ds->labels[s->order[first + (uint32_t)i]];
         }
-        if (cfg->augment.on) {
-            fill_args fa = {s, first, dg_rng_next(&s->rng)};
-            dg_pool_for(dg_net_pool(s->net), n, fill_example, &fa);
-        }
+        /* the augmentation's seed is drawn only when it is on: runs without it draw what
+         * they always drew */
+        fill_args fa = {s, first, cfg->augment.on ? dg_rng_next(&s->rng) : 0};
+        dg_optim_begin(s->opt, scheduled_lr(cfg, s->step, s->total_steps));
         const float *probs;
         float loss;
-        dg_status status = dg_net_train_pass(s->net, s->xbuf, s->ybuf, n, &s->rng, &probs, &loss);
+        dg_status status = dg_net_train_pass(s->net, fill_examples, &fa, s->ybuf, n, &s->rng,
+                                             update_span, s->opt, &probs, &loss);
         if (status != DG_OK) {
             return status;
         }
@@ -281,8 +288,9 @@ static dg_status run_epoch(train_state *s, int epoch, dg_epoch_stats *st)
         for (int i = 0; i < n; i++) {
             correct += dg_argmax(probs + (size_t)i * classes, classes) == s->ybuf[i];
         }
-        /* before the update: the weights and the last checkpoint stay good */
-        if (!isfinite(loss) || !all_finite(dg_net_grads(s->net), n_params)) {
+        /* no part whose gradients are not finite was updated: the weights stay finite, and
+         * the last checkpoint good */
+        if (!isfinite(loss) || !dg_net_grads_finite(s->net)) {
             return dg_fail(DG_ERR_DIVERGED,
                            "training diverged in epoch %d at step %d of %d: the %s is %s; try a "
                            "smaller learning rate",
@@ -292,9 +300,7 @@ static dg_status run_epoch(train_state *s, int epoch, dg_epoch_stats *st)
         s->correct += correct;
         s->loss_sum += (double)loss * n;
         s->seen += n;
-        float lr = scheduled_lr(cfg, s->step++, s->total_steps);
-        dg_optim_step_pool(s->opt, dg_net_params(s->net), dg_net_grads(s->net), lr,
-                           dg_net_pool(s->net));
+        s->step++;
         s->k = k + 1;
         double elapsed = s->seconds + (now_seconds() - t0);
         if (s->cb && s->cb->on_step) {
@@ -531,7 +537,6 @@ dg_status dg_train(dg_net *net, const dg_dataset *ds, const dg_train_config *cfg
     size_t n_params = dg_net_param_count(net);
     bool want_best = cfg->early_stop > 0 || cfg->keep_best;
     s.order = malloc(s.n_train * sizeof *s.order);
-    s.xbuf = malloc((size_t)cfg->batch * pixels * sizeof *s.xbuf);
     s.ybuf = malloc((size_t)cfg->batch);
     s.history = calloc((size_t)cfg->epochs, sizeof *s.history);
     s.best = want_best ? malloc((n_params ? n_params : 1) * sizeof *s.best) : NULL;
@@ -539,7 +544,7 @@ dg_status dg_train(dg_net *net, const dg_dataset *ds, const dg_train_config *cfg
         s.aug_floats = dg_augment_work_floats(ds->h, ds->w);
         s.aug_work = malloc((size_t)dg_net_threads(net) * s.aug_floats * sizeof *s.aug_work);
     }
-    if (!s.order || !s.xbuf || !s.ybuf || !s.history || (want_best && !s.best) ||
+    if (!s.order || !s.ybuf || !s.history || (want_best && !s.best) ||
         (cfg->augment.on && !s.aug_work)) {
         status = dg_fail(DG_ERR_NOMEM, "out of memory for training buffers");
         goto done;
@@ -592,7 +597,6 @@ done:
     dg_checkpoint_free(s.ck);
     dg_optim_free(s.opt);
     free(s.order);
-    free(s.xbuf);
     free(s.ybuf);
     free(s.history);
     free(s.best);

@@ -133,6 +133,12 @@ void dg_dot_rows(const float *w, size_t ld, int rows, const float *x, int n, flo
  * vector, then reduced. */
 void dg_dot_products(const float *x, int n, const float *w, int out, int k, float *y);
 
+/* c[r][j] = sum over p < k of a[r][p] * b[p][j], for r < n, j < m: a dense layer's input
+ * gradient (a = dz [N][O], b = w [O][I]), b read in place by rows (no packing of the
+ * weights for each slice); each sum runs over p in order from zero, as the GEMM's does
+ * for k up to its block of 256. */
+void dg_times_matrix(const float *a, int n, int k, const float *b, int m, float *c);
+
 /* Whether every x[i] is finite (no NaN, no infinity). */
 bool dg_floats_finite(const float *x, size_t n);
 

@@ -182,6 +182,58 @@ void dg_dot_products(const float *x, int n, const float *w, int out, int k, floa
     }
 }
 
+/* Rows [r0, r0 + rows) by columns [j0, j0 + 48) of c = a b (rows <= 8): 24 sums in
+ * registers over k in order, b's rows read in place. */
+static void times_tile(const float *a, int k, const float *b, int m, float *c, int r0, int rows,
+                       int j0)
+{
+    __mmask16 mask[3];
+    for (int v = 0; v < 3; v++) {
+        int left = m - j0 - 16 * v;
+        mask[v] = left <= 0 ? 0 : tail_mask(left);
+    }
+    __m512 acc[8][3];
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; r++) {
+        acc[r][0] = acc[r][1] = acc[r][2] = _mm512_setzero_ps();
+    }
+    const float *ar = a + (size_t)r0 * k;
+    for (int p = 0; p < k; p++) {
+        const float *bp = b + (size_t)p * m + j0;
+        __m512 b0 = _mm512_maskz_loadu_ps(mask[0], bp);
+        __m512 b1 = _mm512_maskz_loadu_ps(mask[1], bp + 16);
+        __m512 b2 = _mm512_maskz_loadu_ps(mask[2], bp + 32);
+#pragma GCC unroll 8
+        for (int r = 0; r < 8; r++) {
+            if (r < rows) {
+                __m512 x = _mm512_set1_ps(ar[(size_t)r * k + p]);
+                acc[r][0] = _mm512_fmadd_ps(x, b0, acc[r][0]);
+                acc[r][1] = _mm512_fmadd_ps(x, b1, acc[r][1]);
+                acc[r][2] = _mm512_fmadd_ps(x, b2, acc[r][2]);
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; r++) {
+        if (r < rows) {
+            float *cr = c + (size_t)(r0 + r) * m + j0;
+            _mm512_mask_storeu_ps(cr, mask[0], acc[r][0]);
+            _mm512_mask_storeu_ps(cr + 16, mask[1], acc[r][1]);
+            _mm512_mask_storeu_ps(cr + 32, mask[2], acc[r][2]);
+        }
+    }
+}
+
+void dg_times_matrix(const float *a, int n, int k, const float *b, int m, float *c)
+{
+    /* a column block of b ([k][48], 48 KB for k = 256) stays in cache for all the rows */
+    for (int j0 = 0; j0 < m; j0 += 48) {
+        for (int r0 = 0; r0 < n; r0 += 8) {
+            times_tile(a, k, b, m, c, r0, n - r0 < 8 ? n - r0 : 8, j0);
+        }
+    }
+}
+
 void dg_copy_floats(float *dst, const float *src, int n)
 {
     for (int i = 0; i < n; i += 16) {
@@ -321,6 +373,19 @@ void dg_dot_products(const float *x, int n, const float *w, int out, int k, floa
 {
     for (int r = 0; r < n; r++) {
         dg_dot_rows(w, (size_t)k, out, x + (size_t)r * k, k, y + (size_t)r * out);
+    }
+}
+
+void dg_times_matrix(const float *a, int n, int k, const float *b, int m, float *c)
+{
+    for (int r = 0; r < n; r++) {
+        for (int j = 0; j < m; j++) {
+            float s = 0.0f;
+            for (int p = 0; p < k; p++) {
+                s += a[(size_t)r * k + p] * b[(size_t)p * m + j];
+            }
+            c[(size_t)r * m + j] = s;
+        }
     }
 }
 

@@ -6,6 +6,12 @@
  * Backward: dz = dy masked by ReLU, db += column sums of dz, dw += dz^T * x,
  * dx = dz * w. The fast path is one GEMM each (dg_gemm_bf16 in bf16 training); the plain
  * loops are the reference.
+ *
+ * In the fast path a slice's backward computes only dx and keeps dz in its aux [N][O];
+ * dw and db are made after every slice's backward (dense_batch_grads), each thread a part
+ * of w's columns across all the slices in slice order. The weights (1200x256 floats in the
+ * fast preset, most of the net) then need no gradient arena per slice to clear, fill from
+ * memory and add up again: a part's dw stays in cache while the slices are added to it.
  */
 #include "nn/cpu/cpu.h"
 #include "nn/net.h"
@@ -45,7 +51,7 @@ static dg_status dense_init(dg_layer *l)
     l->out = (dg_shape){l->units, 1, 1};
     l->n_weights = (size_t)l->units * l->in.c;
     l->n_bias = (size_t)l->units;
-    l->aux_bytes_per_item = 0;
+    l->aux_bytes_per_item = (size_t)l->units * sizeof(float); /* dz, for dense_batch_grads */
     return DG_OK;
 }
 
@@ -117,9 +123,17 @@ static void dense_backward(const dg_layer *l, const float *x, const float *y, co
     int in = l->in.c, out = l->units;
     float *dw = ctx->dparams + l->param_offset;
     float *db = dw + l->n_weights;
-    float *dz = ctx->scratch; /* [N][O] */
+    float *dz = ctx->reference ? ctx->scratch : ctx->aux; /* [N][O] */
     for (size_t i = 0; i < (size_t)n * out; i++) {
         dz[i] = (l->relu && y[i] <= 0.0f) ? 0.0f : dy[i];
+    }
+    if (!ctx->reference) {
+        if (dx && !ctx->bf16 && dg_avx512_active()) {
+            dg_times_matrix(dz, n, out, l->w, in, dx);
+        } else if (dx) {
+            dg_gemm_for(ctx->bf16)(false, false, n, in, out, 1.0f, dz, out, l->w, in, 0.0f, dx, in);
+        }
+        return; /* dw and db: dense_batch_grads */
     }
     for (int r = 0; r < n; r++) {
         for (int o = 0; o < out; o++) {
@@ -146,13 +160,58 @@ static void dense_backward(const dg_layer *l, const float *x, const float *y, co
                 }
             }
         }
-        return;
     }
-    dg_gemm_fn gemm = dg_gemm_for(ctx->bf16);
-    gemm(true, false, out, in, n, 1.0f, dz, out, x, in, 1.0f, dw, in);
-    if (dx) {
-        gemm(false, false, n, in, out, 1.0f, dz, out, l->w, in, 0.0f, dx, in);
+}
+
+/* Columns of w per part of the weight gradient: a part's dw [O][cols] stays in the L2
+ * cache while every slice is added to it, and the slices' inputs are packed once in all
+ * (each part packs its own columns). */
+#define GRAD_PART_COLUMNS 128
+
+static int dense_batch_grad_parts(const dg_layer *l)
+{
+    int parts = l->in.c / GRAD_PART_COLUMNS;
+    return parts < 1 ? 1 : parts;
+}
+
+/* Columns [c0, c1) of dw, and part 0 also db: slice 0's product written, the others' added,
+ * in slice order. Each product sums its slice's examples in order and is added once, as
+ * backward into a cleared arena and then the arenas' sum in slice order gave. */
+static bool dense_batch_grads(const dg_layer *l, const float *const *x, const void *const *aux,
+                              const int *counts, int slices, float *dparams, int part, int parts,
+                              bool bf16, dg_span spans[2])
+{
+    int in = l->in.c, out = l->units;
+    float *dw = dparams + l->param_offset;
+    float *db = dw + l->n_weights;
+    size_t c0, c1;
+    dg_pool_range((size_t)in, part, parts, &c0, &c1);
+    int cols = (int)(c1 - c0);
+    dg_gemm_fn gemm = dg_gemm_for(bf16);
+    for (int k = 0; k < slices && cols > 0; k++) {
+        gemm(true, false, out, cols, counts[k], 1.0f, aux[k], out, x[k] + c0, in, k ? 1.0f : 0.0f,
+             dw + c0, in);
     }
+    bool finite = true;
+    for (int o = 0; o < out && cols > 0; o++) {
+        finite = finite && dg_floats_finite(dw + (size_t)o * in + c0, (size_t)cols);
+    }
+    spans[0] = (dg_span){l->param_offset + c0, (size_t)cols, (size_t)out, (size_t)in};
+    if (part == 0) {
+        for (int k = 0; k < slices; k++) {
+            const float *dz = aux[k];
+            for (int o = 0; o < out; o++) {
+                float s = 0.0f;
+                for (int r = 0; r < counts[k]; r++) {
+                    s += dz[(size_t)r * out + o];
+                }
+                db[o] = k ? db[o] + s : s;
+            }
+        }
+        finite = finite && dg_floats_finite(db, (size_t)out);
+        spans[1] = (dg_span){l->param_offset + l->n_weights, (size_t)out, 1, 0};
+    }
+    return finite;
 }
 
 const dg_layer_ops dg_dense_ops = {
@@ -167,4 +226,6 @@ const dg_layer_ops dg_dense_ops = {
     .scratch_floats = dense_scratch_floats,
     .forward = dense_forward,
     .backward = dense_backward,
+    .batch_grad_parts = dense_batch_grad_parts,
+    .batch_grads = dense_batch_grads,
 };
