@@ -361,6 +361,26 @@ DG_TEST(segment_wide_digit_among_narrow_ones_whole)
     dg_image_free(img);
 }
 
+/* "000" with what a tilted page's edge leaves at the frame: a short stroke at the left
+ * border, a line down the whole right border, both as dark as the digits. Neither is
+ * shaped like the digits beside it: three digits. */
+DG_TEST(segment_border_pieces_unlike_the_digits_dropped)
+{
+    dg_image *img;
+    CHECK_OK(dg_canvas_new(400, 200, 0xeeeeee, &img));
+    const int x[3] = {72, 152, 232}, w[3] = {56, 56, 56};
+    for (int k = 0; k < 3; k++) {
+        pen_arc(img, x[k] + 28, 100, 28, 50, 0.0, 2.0 * M_PI);
+    }
+    dg_draw_line(img, 1, 80, 14, 118, 4.0, 0x202020);
+    dg_draw_line(img, 380, 1, 398, 198, 4.0, 0x202020);
+    dg_segmentation *seg;
+    CHECK_OK(dg_segment(img, &seg));
+    CHECK_MSG(found_columns(seg, x, w, 3), "found %d digits", seg->n);
+    dg_segmentation_free(seg);
+    dg_image_free(img);
+}
+
 static dg_image *filled(int w, int h, int channels, uint8_t value)
 {
     dg_image *img = NULL;

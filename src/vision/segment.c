@@ -13,7 +13,8 @@
  *    piece under about half the digits' height right beside a digit (a 9's loop beside its
  *    stem);
  *  - groups much shorter than the digits (dots, specks, dashes) are dropped, and faint
- *    ones on the image border (shadows, paper edges);
+ *    ones on the image border (shadows, paper edges), and ones on the border unlike the
+ *    digits in height (the edge of a tilted page or of the desk it leaves);
  *  - a group too wide for one digit (touching digits: wider than 1.45 typical digit
  *    widths of this number, or as wide as tall) is cut into the number of pieces near
  *    width / typical width whose cuts are cheapest. A column is cheap to cut where its ink
@@ -632,6 +633,29 @@ static void drop_faint_border_groups(seg_work *w)
     }
 }
 
+/* What the ink map lets through along the image's border (the edge of a page or of the desk
+ * a tilted page leaves, the end of a fold) and is not shaped like the digits beside it:
+ * under 60% or over 150% of their height. A digit cut by the frame is rarely read right
+ * anyway; a lone group is kept, since then there is nothing to compare it with. */
+static void drop_border_groups_unlike_digits(seg_work *w, int h_digit)
+{
+    int inside = 0;
+    for (int g = 0; g < w->n_groups; g++) {
+        inside += w->groups[g].alive && !touches_border(&w->groups[g], w->ink_map);
+    }
+    if (inside == 0) {
+        return;
+    }
+    for (int g = 0; g < w->n_groups; g++) {
+        group *gr = &w->groups[g];
+        int gh = gr->y1 - gr->y0 + 1;
+        if (gr->alive && touches_border(gr, w->ink_map) &&
+            (gh * 100 < h_digit * 60 || gh * 100 > h_digit * 150)) {
+            gr->alive = false;
+        }
+    }
+}
+
 /* Drops what is too short to be a digit, then makes the pieces: one per group, or several
  * for a group too wide for one digit of this number. */
 static dg_status make_pieces(seg_work *w)
@@ -664,6 +688,7 @@ static dg_status make_pieces(seg_work *w)
         }
     }
     drop_faint_border_groups(w);
+    drop_border_groups_unlike_digits(w, h_digit);
     int n_alive = 0;
     for (int g = 0; g < w->n_groups; g++) {
         n_alive += w->groups[g].alive;
