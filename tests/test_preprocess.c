@@ -834,3 +834,22 @@ DG_TEST(preprocess_page_mostly_ink_is_dark_ink)
     dg_image_free(map);
     dg_image_free(img);
 }
+
+/* A dark strip of desk down the whole right border, and a digit written with a fine pen
+ * whose ink is under 2% of the strip's: the digit is what is kept, not the strip (it used
+ * to count as a speck beside the strip, and then the strip was taken for a 1). */
+DG_TEST(preprocess_fine_digit_beside_a_strip_along_the_border)
+{
+    static const uint8_t desk[1] = {40};
+    dg_image *img = canvas(400, 300, 1, white);
+    CHECK(img != NULL);
+    for (int y = 0; y < 300; y++) {
+        memset(img->pixels + (size_t)y * 400 + 350, desk[0], 50);
+    }
+    seven(img, 150, 110, 40, 70, 0.8, black);
+    uint8_t out[DG_MNIST_PIXELS];
+    dg_preprocess_info info;
+    PREPROCESS_OK(img, out, &info);
+    CHECK_MSG(info.box_x >= 140 && info.box_x + info.box_w <= 200, "kept the box at x %d, %d wide",
+              info.box_x, info.box_w);
+}
