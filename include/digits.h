@@ -736,7 +736,8 @@ dg_status dg_image_encode_png(const dg_image *img, uint8_t **data, size_t *n_byt
  * full ink measured without the dark surroundings that run out of the frame, thin-stroked
  * drawings on a flat ground worked on pooled (the drawing down to about 40 px), and
  * numbers in pictures over 1024 px a side read pooled to about that; 5: dark ink found on
- * light paper even when the strokes pass through most of the page's cells
+ * light paper even when the strokes pass through most of the page's cells, and a strip of
+ * desk along the border left out beside a digit written with a fine pen
  * (docs/preprocessing.md, Versions). */
 #define DG_PREPROCESS_VERSION 5u
 
