@@ -123,6 +123,8 @@ static void print_meta(const dg_net *net, const dg_model_meta *m, const dg_model
                                   " and the desk's edges left out)"
            : m->preprocess == 4 ? " (as 3; faint pens under a shadow or beside the desk kept,"
                                   " thin-stroked drawings and big pictures worked on smaller)"
+           : m->preprocess == 5 ? " (as 4; a number written through most of the page kept"
+                                  " as dark ink, a strip of desk beside a fine pen left out)"
                                 : "");
     printf("%-16s format %u, %s bytes, CRC-32 0x%08x\n", "File:", file->version,
            dg_format_count(file->n_bytes, num), file->checksum);

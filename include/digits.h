@@ -735,9 +735,11 @@ dg_status dg_image_encode_png(const dg_image *img, uint8_t **data, size_t *n_byt
  * ink; 4: a faint pen under a shadow over most of the page no longer taken for light ink,
  * full ink measured without the dark surroundings that run out of the frame, thin-stroked
  * drawings on a flat ground worked on pooled (the drawing down to about 40 px), and
- * numbers in pictures over 1024 px a side read pooled to about that
+ * numbers in pictures over 1024 px a side read pooled to about that; 5: dark ink found on
+ * light paper even when the strokes pass through most of the page's cells, and a strip of
+ * desk along the border left out beside a digit written with a fine pen
  * (docs/preprocessing.md, Versions). */
-#define DG_PREPROCESS_VERSION 4u
+#define DG_PREPROCESS_VERSION 5u
 
 typedef enum dg_prep_status {
     DG_PREP_OK = 0,  /* a digit was found and converted */

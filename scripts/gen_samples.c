@@ -10,7 +10,9 @@
  *                                        with --numbers) and DIR/labels.csv "file,label,canvas";
  *                                        with --light, phone photos of a page under one of
  *                                        the conditions of real light (shadow, falloff, desk,
- *                                        edge, blur, keystone), named in the canvas column
+ *                                        edge, blur, keystone), named in the canvas column;
+ *                                        --twins adds DIR/even/ with each photo's evenly lit
+ *                                        twin: the same writing, pen and paper, no condition
  *
  * The two modes seed their generators from different constants, so an evaluation set
  * never repeats a sample image whatever S is.
@@ -419,9 +421,45 @@ static int write_samples(const char *dir)
     return 1;
 }
 
-static int write_set(const char *dir, long n, unsigned long long seed, int numbers, int light)
+/* The style without any condition of light: the photo's evenly lit twin. */
+static void without_light(dg_synth_style *s)
+{
+    s->shadow = 0.0f;
+    s->falloff = 0.0f;
+    s->fold = false;
+    s->desk = DG_SYNTH_DESK_NONE;
+    s->defocus = 0.0f;
+    s->perspective = 0.0f;
+}
+
+/* The twin of the image about to be drawn from rng: a copy of the generator, so the set's
+ * own images stay what they are without --twins; the writing is drawn before the light. */
+static int write_twin(const char *dir, const char *name, dg_rng rng, const char *label,
+                      dg_synth_style style)
+{
+    without_light(&style);
+    dg_image *img;
+    if (dg_synth_number(&rng, label, &style, &img, NULL) != DG_OK) {
+        fprintf(stderr, "gen_samples: twin of %s: %s\n", name, dg_last_error());
+        return 0;
+    }
+    char path[1200];
+    snprintf(path, sizeof path, "%s/even/%s", dir, name);
+    int ok = write_image(path, img);
+    dg_image_free(img);
+    return ok;
+}
+
+static int write_set(const char *dir, long n, unsigned long long seed, int numbers, int light,
+                     int twins)
 {
     char path[1024];
+    if (twins) {
+        snprintf(path, sizeof path, "%s/even", dir);
+        if (!make_dir(path)) {
+            return 0;
+        }
+    }
     snprintf(path, sizeof path, "%s/labels.csv", dir);
     FILE *csv = fopen(path, "w");
     if (!csv) {
@@ -449,14 +487,18 @@ static int write_set(const char *dir, long n, unsigned long long seed, int numbe
         if (!numbers) {
             style.broken *= 0.5f; /* single digits: mostly whole strokes */
         }
+        char name[64];
+        snprintf(name, sizeof name, "%05ld_label%s.png", i, label);
+        if (twins && !write_twin(dir, name, rng, label, style)) {
+            fclose(csv);
+            return 0;
+        }
         dg_image *img;
         if (dg_synth_number(&rng, label, &style, &img, NULL) != DG_OK) {
             fprintf(stderr, "gen_samples: image %ld: %s\n", i, dg_last_error());
             fclose(csv);
             return 0;
         }
-        char name[64];
-        snprintf(name, sizeof name, "%05ld_label%s.png", i, label);
         snprintf(path, sizeof path, "%s/%s", dir, name);
         int ok = write_image(path, img);
         dg_image_free(img);
@@ -478,7 +520,7 @@ static int write_set(const char *dir, long n, unsigned long long seed, int numbe
 static int usage(void)
 {
     fprintf(stderr, "usage: gen_samples DIR\n"
-                    "       gen_samples --set N [--seed S] [--numbers] [--light] DIR\n");
+                    "       gen_samples --set N [--seed S] [--numbers] [--light [--twins]] DIR\n");
     return 2;
 }
 
@@ -486,7 +528,7 @@ int main(int argc, char **argv)
 {
     long n = -1;
     unsigned long long seed = 1;
-    int numbers = 0, light = 0;
+    int numbers = 0, light = 0, twins = 0;
     const char *dir = NULL;
     for (int i = 1; i < argc; i++) {
         char *end;
@@ -508,18 +550,20 @@ int main(int argc, char **argv)
             numbers = 1;
         } else if (!strcmp(argv[i], "--light")) {
             light = 1;
+        } else if (!strcmp(argv[i], "--twins")) {
+            twins = 1;
         } else if (argv[i][0] == '-' || dir) {
             return usage();
         } else {
             dir = argv[i];
         }
     }
-    if (!dir || ((numbers || light) && n < 0)) {
+    if (!dir || ((numbers || light) && n < 0) || (twins && !light)) {
         return usage();
     }
     if (!make_dir(dir)) {
         return 1;
     }
-    int ok = n > 0 ? write_set(dir, n, seed, numbers, light) : write_samples(dir);
+    int ok = n > 0 ? write_set(dir, n, seed, numbers, light, twins) : write_samples(dir);
     return ok ? 0 : 1;
 }

@@ -805,3 +805,51 @@ DG_TEST(preprocess_vignetting_is_no_desk)
     CHECK(map->pixels[40 * 480 + 95] > 0); /* on the 7's bar, near the corner */
     dg_image_free(map);
 }
+
+/* A number written so large that its strokes pass through most of the page's cells: the
+ * darkest pixel of the median cell is then the ink itself, which must not be taken for the
+ * paper's grain (that left no dark evidence at all, and a few bright flecks decided: light
+ * ink on white paper). */
+DG_TEST(preprocess_page_mostly_ink_is_dark_ink)
+{
+    static const uint8_t paper[1] = {200};
+    dg_image *img = canvas(640, 240, 1, paper);
+    CHECK(img != NULL);
+    for (int k = 0; k < 32; k++) { /* a row of thin 1s, one in every cell column */
+        segment(img, 12 + 19.5 * k, 50, 10 + 19.5 * k, 190, 0.6, black);
+    }
+    dg_rng rng;
+    dg_rng_seed(&rng, 5);
+    for (int i = 0; i < 640 * 240; i++) {
+        double v = img->pixels[i] + 4 * dg_rng_normal(&rng);
+        img->pixels[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+    for (int k = 0; k < 6; k++) { /* flecks of glare */
+        img->pixels[(size_t)(30 + 30 * k) * 640 + 100 * k + 15] = 255;
+    }
+    dg_image *map = NULL;
+    dg_preprocess_info info;
+    CHECK_OK(dg_ink_map(img, &map, &info));
+    CHECK_MSG(info.inverted, "light ink found on white paper");
+    dg_image_free(map);
+    dg_image_free(img);
+}
+
+/* A dark strip of desk down the whole right border, and a digit written with a fine pen
+ * whose ink is under 2% of the strip's: the digit is what is kept, not the strip (it used
+ * to count as a speck beside the strip, and then the strip was taken for a 1). */
+DG_TEST(preprocess_fine_digit_beside_a_strip_along_the_border)
+{
+    static const uint8_t desk[1] = {40};
+    dg_image *img = canvas(400, 300, 1, white);
+    CHECK(img != NULL);
+    for (int y = 0; y < 300; y++) {
+        memset(img->pixels + (size_t)y * 400 + 350, desk[0], 50);
+    }
+    seven(img, 150, 110, 40, 70, 0.8, black);
+    uint8_t out[DG_MNIST_PIXELS];
+    dg_preprocess_info info;
+    PREPROCESS_OK(img, out, &info);
+    CHECK_MSG(info.box_x >= 140 && info.box_x + info.box_w <= 200, "kept the box at x %d, %d wide",
+              info.box_x, info.box_w);
+}

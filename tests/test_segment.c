@@ -7,6 +7,7 @@
 #include "synth/synth.h"
 #include "test.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -286,6 +287,98 @@ DG_TEST(segment_wide_single_digit_whole)
         dg_segmentation_free(seg);
         dg_image_free(img);
     }
+}
+
+/* Pen drawings on a white page: an arc of the ellipse centred (cx, cy) with radii rx, ry from
+ * angle a0 to a1 (radians, clockwise on the page from 3 o'clock), as short lines. */
+static void pen_arc(dg_image *img, double cx, double cy, double rx, double ry, double a0, double a1)
+{
+    const int n = 48;
+    for (int i = 0; i < n; i++) {
+        double t0 = a0 + (a1 - a0) * i / n, t1 = a0 + (a1 - a0) * (i + 1) / n;
+        dg_draw_line(img, cx + rx * cos(t0), cy + ry * sin(t0), cx + rx * cos(t1),
+                     cy + ry * sin(t1), 4.0, 0x202020);
+    }
+}
+
+/* Digit boxes' centre columns, to compare with what was found: digit k spans columns
+ * x[k]..x[k] + w[k], rows y0..y0 + h. */
+static bool found_columns(const dg_segmentation *seg, const int *x, const int *w, int n)
+{
+    if (seg->n != n) {
+        return false;
+    }
+    for (int k = 0; k < n; k++) {
+        int cx = seg->boxes[k].x + seg->boxes[k].w / 2;
+        if (cx < x[k] || cx > x[k] + w[k]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* "219" with the 9 written as a loop apart from its stem, the loop under half the digits'
+ * height: one digit, not a 0 and a 1. */
+DG_TEST(segment_nine_loop_apart_from_its_stem)
+{
+    dg_image *img;
+    CHECK_OK(dg_canvas_new(520, 340, 0xeeeeee, &img));
+    pen_arc(img, 210, 120, 55, 35, M_PI, 2.0 * M_PI); /* the 2 */
+    dg_draw_line(img, 265, 120, 150, 300, 4.0, 0x202020);
+    dg_draw_line(img, 150, 300, 270, 300, 4.0, 0x202020);
+    dg_draw_line(img, 300, 80, 292, 300, 4.0, 0x202020); /* the 1 */
+    pen_arc(img, 400, 135, 52, 48, 0.0, 2.0 * M_PI);     /* the 9: a loop 0.45 as tall */
+    dg_draw_line(img, 462, 88, 456, 306, 4.0, 0x202020); /* and its stem, apart */
+    dg_segmentation *seg;
+    CHECK_OK(dg_segment(img, &seg));
+    const int x[3] = {148, 288, 346}, w[3] = {124, 14, 120};
+    CHECK_MSG(found_columns(seg, x, w, 3), "found %d digits", seg->n);
+    dg_segmentation_free(seg);
+    dg_image_free(img);
+}
+
+/* "0550": the 5s written with a long top bar, one and a half times as wide as the 0s but
+ * not as wide as tall. Two digits side by side would meet in a short stretch of a column;
+ * every column of a 5 meets its bar at the top and its belly at the bottom: one digit. */
+DG_TEST(segment_wide_digit_among_narrow_ones_whole)
+{
+    dg_image *img;
+    CHECK_OK(dg_canvas_new(560, 200, 0xeeeeee, &img));
+    const int x[4] = {40, 150, 290, 430}, w[4] = {64, 100, 100, 64};
+    for (int k = 0; k < 4; k++) {
+        if (k == 0 || k == 3) {
+            pen_arc(img, x[k] + 32, 100, 32, 55, 0.0, 2.0 * M_PI);
+            continue;
+        }
+        dg_draw_line(img, x[k], 45, x[k] + 100, 45, 4.0, 0x202020); /* the bar */
+        dg_draw_line(img, x[k], 45, x[k] - 2, 100, 4.0, 0x202020);  /* the neck */
+        pen_arc(img, x[k] + 45, 122, 50, 33, -0.75 * M_PI, 0.8 * M_PI);
+    }
+    dg_segmentation *seg;
+    CHECK_OK(dg_segment(img, &seg));
+    CHECK_MSG(found_columns(seg, x, w, 4), "found %d digits", seg->n);
+    dg_segmentation_free(seg);
+    dg_image_free(img);
+}
+
+/* "000" with what a tilted page's edge leaves at the frame: a short stroke at the left
+ * border, a line down the whole right border, both as dark as the digits. Neither is
+ * shaped like the digits beside it: three digits. */
+DG_TEST(segment_border_pieces_unlike_the_digits_dropped)
+{
+    dg_image *img;
+    CHECK_OK(dg_canvas_new(400, 200, 0xeeeeee, &img));
+    const int x[3] = {72, 152, 232}, w[3] = {56, 56, 56};
+    for (int k = 0; k < 3; k++) {
+        pen_arc(img, x[k] + 28, 100, 28, 50, 0.0, 2.0 * M_PI);
+    }
+    dg_draw_line(img, 1, 80, 14, 118, 4.0, 0x202020);
+    dg_draw_line(img, 380, 1, 398, 198, 4.0, 0x202020);
+    dg_segmentation *seg;
+    CHECK_OK(dg_segment(img, &seg));
+    CHECK_MSG(found_columns(seg, x, w, 3), "found %d digits", seg->n);
+    dg_segmentation_free(seg);
+    dg_image_free(img);
 }
 
 static dg_image *filled(int w, int h, int channels, uint8_t value)

@@ -436,12 +436,22 @@ static int vote_dark(bg_cells *g, float *ground_out)
         }
     }
     float *tmp = g->tmp;
+    memcpy(tmp, g->mid, sizeof *tmp * (size_t)n_cells);
+    float ground = dg_prep_select_kth(tmp, n_cells, n_cells / 2);
+    *ground_out = ground;
+    int expect_dark = ground >= 128.0f;
     /* Each cell's deviations beyond what a typical (ink-free) cell shows: on a noisy photo
-     * every cell has extremes both ways, and only what exceeds them is evidence. */
+     * every cell has extremes both ways, and only what exceeds them is evidence. On light
+     * paper the typical cell's darkest pixel is the lower quarter's: a number written
+     * large can pass through more than half of a page's cells, whose median then measures
+     * the ink itself and leaves no evidence of it. The light side keeps the median, so that
+     * grid lines brighter than the paper through most cells still have to outweigh the
+     * ink; and so does a dim ground (a dark screen, a page under a deep shadow or light
+     * falling off), where a quarter of the cells is too few to tell grain from ink. */
     for (int c = 0; c < n_cells; c++) {
         tmp[c] = g->ref[c] - g->min_lo[c];
     }
-    float noise_dark = dg_prep_select_kth(tmp, n_cells, n_cells / 2);
+    float noise_dark = dg_prep_select_kth(tmp, n_cells, expect_dark ? n_cells / 4 : n_cells / 2);
     for (int c = 0; c < n_cells; c++) {
         tmp[c] = g->max_hi[c] - g->ref[c];
     }
@@ -456,10 +466,7 @@ static int vote_dark(bg_cells *g, float *ground_out)
     /* A prior from the background's brightness: ink on light paper is dark, on a dark
      * screen light, unless the evidence against it is twice as strong (a red margin line
      * is brighter than grey paper in the maximum channel, and must not flip the image). */
-    memcpy(tmp, g->mid, sizeof *tmp * (size_t)n_cells);
-    float ground = dg_prep_select_kth(tmp, n_cells, n_cells / 2);
-    *ground_out = ground;
-    return ground >= 128.0f ? !(light > 2.0 * dark) : dark > 2.0 * light;
+    return expect_dark ? !(light > 2.0 * dark) : dark > 2.0 * light;
 }
 
 /* Background level in the plane where the ink stands out, into p->bg: each cell's median,

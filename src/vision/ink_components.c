@@ -7,8 +7,10 @@
  * crosses them (there the run is thick and stays). Then dropped: components mostly made of
  * isolated strong pixels (dust, grain, pepper noise merged by the cells); components
  * touching the border and spanning 90% of it or covering a fifth of the image (paper
- * edges, the table around the sheet, frames), when some interior component looks like a
- * digit or when they hug their own box like a frame; frames drawn around other ink; specks
+ * edges, the table around the sheet, frames) or lying along it, when some interior
+ * component looks like a digit (not a speck beside the largest interior one: a strip of
+ * desk along the border can outweigh a whole number written with a fine pen) or when they
+ * hug their own box like a frame; frames drawn around other ink; specks
  * under 2% of the largest component left. Faint pixels survive within two pixels of kept
  * strong cells; everything else is set to 0 (dg_prep_assign_owners).
  */
@@ -548,14 +550,23 @@ static void filter_components(dg_prep *p)
             largest = c->area;
         }
     }
-    /* interior components that look like digits: not specks, not slivers */
+    /* interior components that look like digits: not specks beside the largest of them
+     * (a strip of desk along the border can outweigh a whole faint number), not slivers */
+    uint64_t largest_inside = 0;
+    for (int i = 0; i < p->n_comps; i++) {
+        const dg_prep_comp *c = &p->comps[i];
+        if (c->keep && !border_structure(p, c) && !ring_like(c) && !along_border(c) &&
+            !along_desk(c) && c->area > largest_inside) {
+            largest_inside = c->area;
+        }
+    }
     int min_side = p->cgw < p->cgh ? p->cgw : p->cgh;
     int digit_inside = 0;
     for (int i = 0; i < p->n_comps; i++) {
         const dg_prep_comp *c = &p->comps[i];
         int side = c->x1 - c->x0 > c->y1 - c->y0 ? c->x1 - c->x0 + 1 : c->y1 - c->y0 + 1;
         if (c->keep && !border_structure(p, c) && !ring_like(c) && !along_border(c) &&
-            !along_desk(c) && (double)c->area >= SPECK_FRACTION * (double)largest &&
+            !along_desk(c) && (double)c->area >= SPECK_FRACTION * (double)largest_inside &&
             25 * side >= min_side) {
             digit_inside = 1;
         }

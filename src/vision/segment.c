@@ -9,16 +9,20 @@
  *  - groups of components that look like parts of one digit are merged, surest pair
  *    first: sharing most of the narrower one's columns when one is short or lies inside
  *    the other (the bar of a 5, the loop of a 9 drawn apart from its stem), stacked (a
- *    steep stroke broken in two), or both short side by side (a loop broken in two);
+ *    steep stroke broken in two), both short side by side (a loop broken in two), or a
+ *    piece under about half the digits' height right beside a digit (a 9's loop beside its
+ *    stem);
  *  - groups much shorter than the digits (dots, specks, dashes) are dropped, and faint
- *    ones on the image border (shadows, paper edges);
+ *    ones on the image border (shadows, paper edges), and ones on the border unlike the
+ *    digits in height (the edge of a tilted page or of the desk it leaves);
  *  - a group too wide for one digit (touching digits: wider than 1.45 typical digit
  *    widths of this number, or as wide as tall) is cut into the number of pieces near
  *    width / typical width whose cuts are cheapest. A column is cheap to cut where its ink
  *    spans few rows: digits touch at a point, while most digits' middles have a top and a
- *    bottom stroke. The only group of an image that is nearly as wide as tall (0.85-0.95)
- *    may be one digit written wide as well as two touching: it is cut only where a column
- *    is cheap.
+ *    bottom stroke. The only group of an image that is nearly as wide as tall (0.85-0.95),
+ *    or a group under 1.8 typical widths and narrower than tall among other digits, may be
+ *    one digit written wide (a 0, a 2 or a 5 with a long bar) as well as two touching: it
+ *    is cut only where a column is cheap.
  * Each digit is a group of components and a column range; its pixels are recorded in an
  * owner map so that a digit can be converted to 28x28 without its touching neighbours.
  * Coordinates: x column, y row; boxes and runs use inclusive ends internally.
@@ -37,6 +41,8 @@
 /* A cheap cut: the ink of the column spans at most about this share of the group's height
  * (cut_costs) */
 #define CHEAP_CUT 0.8
+/* A group under this many typical widths of its number may be one wide digit (make_pieces) */
+#define WIDE_DIGIT_RATIO 1.8
 
 typedef struct ink_run {
     int y, x0, x1; /* columns x0..x1 of row y */
@@ -305,9 +311,9 @@ static void group_box(seg_work *w)
  *    stroke broken in two); less sure; or
  *  - both short, side by side and close, together no wider than a digit (the two arcs of
  *    a broken loop; two digits are never both that short); less sure; or
- *  - a short piece mostly within the rows of a digit right beside it (the end of a hook
- *    cut off, the loop of a 9 drawn apart from its stem); the least sure, the nearer
- *    the surer.
+ *  - a short piece (under 55% of the digits' height: a 9's loop is about half of it)
+ *    mostly within the rows of a digit right beside it (the end of a hook cut off, the
+ *    loop of a 9 drawn apart from its stem); the least sure, the nearer the surer.
  */
 static double same_digit(const group *a, const group *b, int height)
 {
@@ -330,7 +336,7 @@ static double same_digit(const group *a, const group *b, int height)
     if (taller * 10 < height * 6 && -cols < height / 10 && union_w * 10 < height * 8) {
         return 0.05;
     }
-    if (shorter * 100 < height * 40 && -cols <= height / 12 && rows * 10 >= shorter * 6 &&
+    if (shorter * 100 < height * 55 && -cols <= height / 12 && rows * 10 >= shorter * 6 &&
         union_w * 10 < height * 9) {
         return 0.02 * (1.0 - (double)imax(0, -cols) / (height / 12 + 1));
     }
@@ -627,6 +633,29 @@ static void drop_faint_border_groups(seg_work *w)
     }
 }
 
+/* What the ink map lets through along the image's border (the edge of a page or of the desk
+ * a tilted page leaves, the end of a fold) and is not shaped like the digits beside it:
+ * under 60% or over 150% of their height. A digit cut by the frame is rarely read right
+ * anyway; a lone group is kept, since then there is nothing to compare it with. */
+static void drop_border_groups_unlike_digits(seg_work *w, int h_digit)
+{
+    int inside = 0;
+    for (int g = 0; g < w->n_groups; g++) {
+        inside += w->groups[g].alive && !touches_border(&w->groups[g], w->ink_map);
+    }
+    if (inside == 0) {
+        return;
+    }
+    for (int g = 0; g < w->n_groups; g++) {
+        group *gr = &w->groups[g];
+        int gh = gr->y1 - gr->y0 + 1;
+        if (gr->alive && touches_border(gr, w->ink_map) &&
+            (gh * 100 < h_digit * 60 || gh * 100 > h_digit * 150)) {
+            gr->alive = false;
+        }
+    }
+}
+
 /* Drops what is too short to be a digit, then makes the pieces: one per group, or several
  * for a group too wide for one digit of this number. */
 static dg_status make_pieces(seg_work *w)
@@ -659,6 +688,7 @@ static dg_status make_pieces(seg_work *w)
         }
     }
     drop_faint_border_groups(w);
+    drop_border_groups_unlike_digits(w, h_digit);
     int n_alive = 0;
     for (int g = 0; g < w->n_groups; g++) {
         n_alive += w->groups[g].alive;
@@ -676,9 +706,11 @@ static dg_status make_pieces(seg_work *w)
         dg_status st;
         double ratio = gw / typical;
         if (measured >= 2 ? ratio > 1.45 || gw * 100 > gh * 95 : gw * 100 > gh * 85) {
-            /* the only group, nearly as wide as tall: a wide 0, 3 or 6 as often as two
+            /* the only group, nearly as wide as tall, or under two digits' width beside
+             * the others: a wide 0, 3 or 6, or a 2 or 5 with a long bar, as often as two
              * digits touching, which then meet in a short stretch of a column */
-            bool wide_digit = n_alive == 1 && gw * 100 <= gh * 95;
+            bool wide_digit = measured >= 2 ? ratio < WIDE_DIGIT_RATIO && gw * 100 <= gh * 95
+                                            : n_alive == 1 && gw * 100 <= gh * 95;
             st = split_group(w, g, ratio, typical, h_digit, wide_digit);
         } else {
             st = add_piece(w, g, gr->x0, gr->x1);
