@@ -374,6 +374,31 @@ static dg_status find_desk(dg_prep *p, bg_cells *g)
     return DG_OK;
 }
 
+/* The median of v[0..n), n > 0, as dg_prep_select_kth(v, n, n / 2) gives it (reorders v).
+ * Most windows of a drawing's or a page's cells are mostly ground: when no more than
+ * n / 2 values lie below the largest (or above the smallest), the median is that value,
+ * found by counting instead of selecting. */
+static float window_median(float *v, int n)
+{
+    int k = n / 2, below = 0, above = 0;
+    float lo = v[0], hi = v[0];
+    for (int i = 1; i < n; i++) {
+        lo = v[i] < lo ? v[i] : lo;
+        hi = v[i] > hi ? v[i] : hi;
+    }
+    for (int i = 0; i < n; i++) {
+        below += v[i] < hi;
+        above += v[i] > lo;
+    }
+    if (below <= k) {
+        return hi; /* v sorted: [below values under hi] hi ... so index k holds hi */
+    }
+    if (above <= n - 1 - k) {
+        return lo;
+    }
+    return dg_prep_select_kth(v, n, k);
+}
+
 /* Polarity against the local median of the cell means; on small images (global), which
  * are crops of one digit whose bold strokes may fill most of any local window, against
  * the median of the whole image. */
@@ -415,7 +440,7 @@ static void polarity_refs(const dg_prep *p, bg_cells *g, int global)
                     }
                 }
             }
-            g->ref[c] = n ? dg_prep_select_kth(g->window, n, n / 2) : page_ref;
+            g->ref[c] = n ? window_median(g->window, n) : page_ref;
         }
     }
 }
