@@ -129,6 +129,27 @@ static bool unfilter_row(int filter, const uint8_t *restrict raw, const uint8_t 
         memcpy(out, raw, n);
         return true;
     case 1:
+        if (bpp == 3) {
+            /* the left pixel kept in variables: stored and read back, each byte would
+             * wait for the one a pixel before it (RGB, then RGBA) */
+            uint8_t a0 = 0, a1 = 0, a2 = 0;
+            for (size_t i = 0; i < n; i += 3) {
+                out[i] = a0 = (uint8_t)(raw[i] + a0);
+                out[i + 1] = a1 = (uint8_t)(raw[i + 1] + a1);
+                out[i + 2] = a2 = (uint8_t)(raw[i + 2] + a2);
+            }
+            return true;
+        }
+        if (bpp == 4) {
+            uint8_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            for (size_t i = 0; i < n; i += 4) {
+                out[i] = a0 = (uint8_t)(raw[i] + a0);
+                out[i + 1] = a1 = (uint8_t)(raw[i + 1] + a1);
+                out[i + 2] = a2 = (uint8_t)(raw[i + 2] + a2);
+                out[i + 3] = a3 = (uint8_t)(raw[i + 3] + a3);
+            }
+            return true;
+        }
         memcpy(out, raw, bpp);
         for (size_t i = bpp; i < n; i++) {
             out[i] = (uint8_t)(raw[i] + out[i - bpp]);
@@ -192,7 +213,7 @@ static bool inflate_rows(const uint8_t *z, size_t n_z, int w, int h, int channel
     libdeflate_free_decompressor(d);
     dg_image *img = NULL;
     uint8_t *zeros = ok ? calloc(stride, 1) : NULL; /* the row above the first */
-    ok = ok && zeros && dg_image_new_named(name, w, h, channels, &img) == DG_OK;
+    ok = ok && zeros && dg_image_new_unset(name, w, h, channels, &img) == DG_OK;
     for (int y = 0; ok && y < h; y++) {
         const uint8_t *r = raw + (size_t)y * (stride + 1);
         uint8_t *row = img->pixels + (size_t)y * stride;
