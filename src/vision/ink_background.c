@@ -487,66 +487,89 @@ static int vote_dark(bg_cells *g, float *ground_out)
     return ground >= 128.0f ? !(light > 2.0 * dark) : dark > 2.0 * light;
 }
 
+/* The median of the samples of cell (gx, gy) of plane, every step-th pixel each way: the
+ * smallest value that at least half of them, rounded up, do not exceed. hist[256] is
+ * scratch, zero on entry and on return. */
+static float cell_median(const dg_prep *p, const uint8_t *plane, int gx, int gy, int step,
+                         uint32_t *hist)
+{
+    int x0 = gx * p->bs, x1 = x0 + p->bs < p->w ? x0 + p->bs : p->w;
+    int y0 = gy * p->bs, y1 = y0 + p->bs < p->h ? y0 + p->bs : p->h;
+    uint32_t count = 0;
+    int lo = 255, hi = 0;
+    for (int y = y0; y < y1; y += step) {
+        const uint8_t *row = plane + (size_t)y * p->w;
+        for (int x = x0; x < x1; x += step) {
+            hist[row[x]]++;
+            lo = row[x] < lo ? row[x] : lo;
+            hi = row[x] > hi ? row[x] : hi;
+            count++;
+        }
+    }
+    uint32_t half = (count + 1) / 2, acc = 0;
+    int v = lo; /* the bins below it are empty */
+    while (v < 255 && acc + hist[v] < half) {
+        acc += hist[v++];
+    }
+    memset(hist + lo, 0, sizeof *hist * (size_t)(hi - lo + 1));
+    return (float)v;
+}
+
 /* Background level in the plane where the ink stands out, into p->bg: each cell's median,
- * which ink covering under half of the cell does not move. */
+ * which ink covering under half of the cell does not move. A drawing's or a page's cells
+ * are mostly ground, the brightest value of the plane for dark ink (the darkest for light
+ * ink): a cell with fewer than half of its samples below the plane's largest value has
+ * that value as its median, and one with half or more at the smallest value has that one.
+ * Samples are counted against both along whole rows; only the other cells are sorted
+ * into a histogram. */
 static dg_status cell_medians(dg_prep *p)
 {
-    uint32_t *hist = calloc((size_t)p->bgw * 256, sizeof *hist);
-    if (!hist) {
-        return dg_prep_nomem();
-    }
-    /* each cell's sample count and darkest and brightest sample: the median is looked
-     * for from the darkest up, and only the bins between them are cleared for the next
-     * row of cells (on a blank page both are often the same bin) */
-    uint32_t *count = calloc((size_t)p->bgw, sizeof *count);
-    uint8_t *range = malloc(2 * (size_t)p->bgw);
-    if (!count || !range) {
-        free(hist);
-        free(count);
-        free(range);
-        return dg_prep_nomem();
-    }
     const uint8_t *plane = p->dark ? p->lo : p->hi;
-    int step = p->bs >= 8 ? 2 : 1; /* a quarter of the pixels of a big cell give its median */
+    int w = p->w, step = p->bs >= 8 ? 2 : 1; /* a quarter of the pixels of a big cell suffice */
+    uint8_t top = 0, bottom = 255;
+    for (size_t i = 0; i < (size_t)w * p->h; i++) {
+        top = plane[i] > top ? plane[i] : top;
+        bottom = plane[i] < bottom ? plane[i] : bottom;
+    }
+    uint32_t *hist = calloc(256, sizeof *hist);
+    uint32_t *cols = malloc(2 * sizeof *cols * (size_t)w); /* [2][w] below top, at bottom */
+    if (!hist || !cols) {
+        free(hist);
+        free(cols);
+        return dg_prep_nomem();
+    }
+    uint32_t *n_below = cols, *n_bottom = cols + w;
     for (int gy = 0; gy < p->bgh; gy++) {
-        int y1 = (gy + 1) * p->bs < p->h ? (gy + 1) * p->bs : p->h;
-        memset(count, 0, sizeof *count * (size_t)p->bgw);
-        memset(range, 255, (size_t)p->bgw);
-        memset(range + p->bgw, 0, (size_t)p->bgw);
-        for (int y = gy * p->bs; y < y1; y += step) {
-            const uint8_t *row = plane + (size_t)y * p->w;
-            for (int gx = 0; gx < p->bgw; gx++) {
-                uint32_t *h = hist + (size_t)gx * 256;
-                int x0 = gx * p->bs, x1 = x0 + p->bs < p->w ? x0 + p->bs : p->w;
-                uint8_t lo = range[gx], hi = range[p->bgw + gx];
-                for (int x = x0; x < x1; x += step) {
-                    h[row[x]]++;
-                    lo = row[x] < lo ? row[x] : lo;
-                    hi = row[x] > hi ? row[x] : hi;
-                }
-                count[gx] += (uint32_t)((x1 - x0 + step - 1) / step);
-                range[gx] = lo;
-                range[p->bgw + gx] = hi;
+        int y0 = gy * p->bs, y1 = y0 + p->bs < p->h ? y0 + p->bs : p->h;
+        memset(cols, 0, 2 * sizeof *cols * (size_t)w);
+        for (int y = y0; y < y1; y += step) {
+            const uint8_t *row = plane + (size_t)y * w;
+            for (int x = 0; x < w; x++) {
+                n_below[x] += row[x] < top;
+                n_bottom[x] += row[x] == bottom;
             }
         }
+        int rows = (y1 - y0 + step - 1) / step;
         for (int gx = 0; gx < p->bgw; gx++) {
-            int c = gy * p->bgw + gx;
-            uint32_t *h = hist + (size_t)gx * 256;
-            uint32_t half = (count[gx] + 1) / 2, acc = 0;
-            int v = range[gx]; /* the bins below it are empty */
-            while (v < 255 && acc + h[v] < half) {
-                acc += h[v++];
+            int x0 = gx * p->bs, x1 = x0 + p->bs < w ? x0 + p->bs : w;
+            uint32_t below = 0, at_bottom = 0;
+            for (int x = x0; x < x1; x += step) {
+                below += n_below[x];
+                at_bottom += n_bottom[x];
             }
-            p->bg[c] = (float)v;
-            int lo = range[gx], hi = range[p->bgw + gx];
-            if (lo <= hi) {
-                memset(h + lo, 0, sizeof *h * (size_t)(hi - lo + 1));
+            uint32_t half = ((uint32_t)(rows * ((x1 - x0 + step - 1) / step)) + 1) / 2;
+            float *bg = &p->bg[gy * p->bgw + gx];
+            if (below < half) {
+                *bg = (float)top;
+            } else if (at_bottom >= half) {
+                *bg = (float)bottom;
+            } else {
+                *bg = cell_median(p, plane, gx, gy, step, hist);
             }
         }
     }
     free(hist);
-    free(count);
-    free(range);
+    free(cols);
     return DG_OK;
 }
 
@@ -566,6 +589,15 @@ static void follow_lighting(dg_prep *p, int global, float *large, float *tmp)
         for (int c = 0; c < n_cells; c++) {
             p->bg[c] = level;
         }
+        return;
+    }
+    /* Cells all at one level (a drawing's canvas) stay at it: the filters below keep it,
+     * and a mean of up to nine equal whole numbers is that number. */
+    int one_level = 1;
+    for (int c = 1; c < n_cells && one_level; c++) {
+        one_level = p->bg[c] == p->bg[0];
+    }
+    if (one_level) {
         return;
     }
     /* A small closing follows shadows and vignetting; a large one survives bold strokes
