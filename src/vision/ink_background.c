@@ -399,50 +399,104 @@ static float window_median(float *v, int n)
     return dg_prep_select_kth(v, n, k);
 }
 
+/* Summed-area tables over the [gh][gw] grid, each [gh + 1][gw + 1] with a zero first row
+ * and column: the page's cells (not the desk's), and those of them whose mean is the
+ * page's largest (top) or smallest (bottom). */
+typedef struct window_counts {
+    int gw;
+    int32_t *page, *at_top, *at_bottom;
+} window_counts;
+
+static int32_t window_sum(const window_counts *wc, const int32_t *t, int x0, int y0, int x1, int y1)
+{
+    size_t s = (size_t)wc->gw + 1;
+    return t[(size_t)(y1 + 1) * s + x1 + 1] - t[(size_t)y0 * s + x1 + 1] -
+           t[(size_t)(y1 + 1) * s + x0] + t[(size_t)y0 * s + x0];
+}
+
 /* Polarity against the local median of the cell means; on small images (global), which
  * are crops of one digit whose bold strokes may fill most of any local window, against
- * the median of the whole image. */
-static void polarity_refs(const dg_prep *p, bg_cells *g, int global)
+ * the median of the whole image. A window with at most half of its cells below the page's
+ * largest mean (or above its smallest) has that mean as its median (window_median), which
+ * counts in the summed-area tables find without gathering the window. */
+static dg_status polarity_refs(const dg_prep *p, bg_cells *g, int global)
 {
     float global_ref = 0;
     if (global) {
         memcpy(g->tmp, g->mid, sizeof *g->tmp * (size_t)g->n);
         global_ref = dg_prep_select_kth(g->tmp, g->n, g->n / 2);
-    }
-    float page_ref = 0;
-    if (g->desk) {
-        int n = 0;
         for (int c = 0; c < g->n; c++) {
-            if (!g->desk[c]) {
-                g->tmp[n++] = g->mid[c];
-            }
+            g->ref[c] = global_ref;
         }
-        page_ref = dg_prep_select_kth(g->tmp, n, n / 2);
+        return DG_OK;
     }
-    for (int gy = 0; gy < p->bgh; gy++) {
-        for (int gx = 0; gx < p->bgw; gx++) {
-            int c = gy * p->bgw + gx, n = 0;
-            if (global) {
-                g->ref[c] = global_ref;
-                continue;
-            }
+    float page_ref = 0, top = -1.0f, bottom = 256.0f;
+    int n_page = 0;
+    for (int c = 0; c < g->n; c++) {
+        if (!g->desk || !g->desk[c]) {
+            g->tmp[n_page++] = g->mid[c];
+            top = fmaxf(top, g->mid[c]);
+            bottom = fminf(bottom, g->mid[c]);
+        }
+    }
+    if (g->desk) {
+        page_ref = dg_prep_select_kth(g->tmp, n_page, n_page / 2);
+    }
+    int gw = p->bgw, gh = p->bgh;
+    size_t s = (size_t)gw + 1, n_sat = s * ((size_t)gh + 1);
+    int32_t *sat = calloc(3 * n_sat, sizeof *sat);
+    if (!sat) {
+        return dg_prep_nomem();
+    }
+    window_counts wc = {gw, sat, sat + n_sat, sat + 2 * n_sat};
+    for (int gy = 0; gy < gh; gy++) {
+        for (int gx = 0; gx < gw; gx++) {
+            int c = gy * gw + gx, on_page = !g->desk || !g->desk[c];
+            size_t at = (size_t)(gy + 1) * s + gx + 1, up = at - s;
+            wc.page[at] = on_page + wc.page[at - 1] + wc.page[up] - wc.page[up - 1];
+            wc.at_top[at] = (on_page && g->mid[c] == top) + wc.at_top[at - 1] + wc.at_top[up] -
+                            wc.at_top[up - 1];
+            wc.at_bottom[at] = (on_page && g->mid[c] == bottom) + wc.at_bottom[at - 1] +
+                               wc.at_bottom[up] - wc.at_bottom[up - 1];
+        }
+    }
+    for (int gy = 0; gy < gh; gy++) {
+        for (int gx = 0; gx < gw; gx++) {
+            int c = gy * gw + gx, n = 0;
             /* the window clipped to the grid, the desk's cells left out */
             int y0 = gy - POLARITY_RADIUS < 0 ? 0 : gy - POLARITY_RADIUS;
-            int y1 = gy + POLARITY_RADIUS < p->bgh ? gy + POLARITY_RADIUS : p->bgh - 1;
+            int y1 = gy + POLARITY_RADIUS < gh ? gy + POLARITY_RADIUS : gh - 1;
             int x0 = gx - POLARITY_RADIUS < 0 ? 0 : gx - POLARITY_RADIUS;
-            int x1 = gx + POLARITY_RADIUS < p->bgw ? gx + POLARITY_RADIUS : p->bgw - 1;
+            int x1 = gx + POLARITY_RADIUS < gw ? gx + POLARITY_RADIUS : gw - 1;
+            int n_win = window_sum(&wc, wc.page, x0, y0, x1, y1);
+            int n_top = window_sum(&wc, wc.at_top, x0, y0, x1, y1);
+            int n_bottom = window_sum(&wc, wc.at_bottom, x0, y0, x1, y1);
+            if (n_win == 0) {
+                g->ref[c] = page_ref;
+                continue;
+            }
+            if (n_top > 0 && n_win - n_top <= n_win / 2) {
+                g->ref[c] = top;
+                continue;
+            }
+            if (n_bottom > 0 && n_win - n_bottom <= n_win - 1 - n_win / 2) {
+                g->ref[c] = bottom;
+                continue;
+            }
             for (int yy = y0; yy <= y1; yy++) {
-                const float *mid = g->mid + (size_t)yy * p->bgw;
-                const uint8_t *desk = g->desk ? g->desk + (size_t)yy * p->bgw : NULL;
+                const float *mid = g->mid + (size_t)yy * gw;
+                const uint8_t *desk = g->desk ? g->desk + (size_t)yy * gw : NULL;
                 for (int xx = x0; xx <= x1; xx++) {
                     if (!desk || !desk[xx]) {
                         g->window[n++] = mid[xx];
                     }
                 }
             }
-            g->ref[c] = n ? window_median(g->window, n) : page_ref;
+            g->ref[c] = window_median(g->window, n);
         }
     }
+    free(sat);
+    return DG_OK;
 }
 
 /* Whether the ink is darker than the background: the cells' dark and light evidence
@@ -666,7 +720,12 @@ dg_status dg_prep_background(dg_prep *p)
         free(cell);
         return st;
     }
-    polarity_refs(p, &g, global);
+    st = polarity_refs(p, &g, global);
+    if (st != DG_OK) {
+        free(g.sum);
+        free(cell);
+        return st;
+    }
     float ground;
     p->dark = vote_dark(&g, &ground);
     if (!global && !p->dark && ground >= SHADOW_GROUND_MIN && ground < 128.0f) {
