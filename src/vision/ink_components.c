@@ -104,6 +104,15 @@ static dg_status classify(dg_prep *p)
                 col_any[x] |= px[x];
             }
         }
+        uint32_t *strong = p->strong + (size_t)cy * cgw;
+        uint8_t *weak = p->weak + (size_t)cy * cgw;
+        if (cs == 1) { /* cells of one pixel: the columns are the cells */
+            for (int x = 0; x < w; x++) {
+                strong[x] = col_strong[x];
+                weak[x] = col_any[x] != 0;
+            }
+            continue;
+        }
         for (int cx = 0; cx < cgw; cx++) {
             int x0 = cx * cs, x1 = x0 + cs < w ? x0 + cs : w;
             uint32_t n_strong = 0;
@@ -112,15 +121,16 @@ static dg_status classify(dg_prep *p)
                 n_strong += col_strong[x];
                 any |= col_any[x];
             }
-            size_t c = (size_t)cy * cgw + cx;
-            p->strong[c] = n_strong;
-            p->weak[c] = any != 0;
+            strong[cx] = n_strong;
+            weak[cx] = any != 0;
         }
     }
     free(col_strong);
     free(col_any);
-    for (size_t c = 0; c < (size_t)p->cgw * p->cgh; c++) {
-        p->on[c] = p->strong[c] > 0;
+    const uint32_t *strong = p->strong;
+    uint8_t *on = p->on;
+    for (size_t c = 0, n = (size_t)p->cgw * p->cgh; c < n; c++) {
+        on[c] = strong[c] > 0;
     }
     return DG_OK;
 }
