@@ -210,14 +210,17 @@ static int nearest_chain(const line_set *ls, int i, int j0, int j1, int *best_d)
 static dg_status find_pieces(const dg_prep *p, line_set *ls, int i)
 {
     size_t first = ls->n_pieces;
-    int j = 0;
-    while (j < ls->n_across) {
-        if (!p->on[i * ls->s_along + j * ls->s_across]) {
+    /* in locals: storing a piece must not make the loops reread them */
+    const uint8_t *on = p->on + i * ls->s_along;
+    size_t step = ls->s_across;
+    int n = ls->n_across, j = 0;
+    while (j < n) {
+        if (!on[j * step]) {
             j++;
             continue;
         }
         int j0 = j;
-        while (j < ls->n_across && p->on[i * ls->s_along + j * ls->s_across]) {
+        while (j < n && on[j * step]) {
             j++;
         }
         if (j - j0 > ls->thin_max) {
@@ -637,16 +640,20 @@ dg_status dg_prep_find_components(dg_prep *p)
  * sets to 0 the pixels of every other cell. keep[i] says which components count. */
 void dg_prep_assign_owners(dg_prep *p, const int *keep)
 {
-    int gw = p->cgw, gh = p->cgh;
-    int halo = dg_ceil_div(HALO_PX, p->cs);
+    /* in locals: the stores into owner[] and the ink map must not make them be reread */
+    int gw = p->cgw, gh = p->cgh, cs = p->cs, w = p->w, h = p->h;
+    int halo = dg_ceil_div(HALO_PX, cs);
     size_t n = (size_t)gw * gh;
+    const int32_t *label = p->label;
+    const uint8_t *weak = p->weak, *gone = p->gone;
+    int32_t *owner = p->owner;
     for (size_t c = 0; c < n; c++) {
-        int id = p->label[c];
-        p->owner[c] = id >= 0 && keep[id] ? id : -1;
+        int id = label[c];
+        owner[c] = id >= 0 && keep[id] ? id : -1;
     }
     for (int y = 0; y < gh; y++) {
         for (int x = 0; x < gw; x++) {
-            int id = p->label[y * gw + x];
+            int id = label[y * gw + x];
             if (id < 0 || !keep[id]) {
                 continue;
             }
@@ -656,23 +663,30 @@ void dg_prep_assign_owners(dg_prep *p, const int *keep)
                         continue;
                     }
                     size_t c = (size_t)yy * gw + xx;
-                    if (p->owner[c] < 0 && p->label[c] < 0 && p->weak[c] && !p->gone[c]) {
-                        p->owner[c] = id;
+                    if (owner[c] < 0 && label[c] < 0 && weak[c] && !gone[c]) {
+                        owner[c] = id;
                     }
                 }
             }
         }
     }
+    uint8_t *ink = p->ink->pixels;
+    if (cs == 1) { /* cells of one pixel */
+        for (size_t c = 0; c < n; c++) {
+            ink[c] = owner[c] < 0 && weak[c] ? 0 : ink[c];
+        }
+        return;
+    }
     for (int cy = 0; cy < gh; cy++) {
         for (int cx = 0; cx < gw; cx++) {
             size_t c = (size_t)cy * gw + cx;
-            if (p->owner[c] >= 0 || !p->weak[c]) {
+            if (owner[c] >= 0 || !weak[c]) {
                 continue;
             }
-            int x0 = cx * p->cs, x1 = x0 + p->cs < p->w ? x0 + p->cs : p->w;
-            int y0 = cy * p->cs, y1 = y0 + p->cs < p->h ? y0 + p->cs : p->h;
+            int x0 = cx * cs, x1 = x0 + cs < w ? x0 + cs : w;
+            int y0 = cy * cs, y1 = y0 + cs < h ? y0 + cs : h;
             for (int y = y0; y < y1; y++) {
-                memset(p->ink->pixels + (size_t)y * p->w + x0, 0, (size_t)(x1 - x0));
+                memset(ink + (size_t)y * w + x0, 0, (size_t)(x1 - x0));
             }
         }
     }
