@@ -316,7 +316,26 @@ static dg_status peel_lines(dg_prep *p, int n_along, int n_across, size_t s_alon
     for (int j = 0; j < n_across && st == DG_OK; j++) {
         ls.at[j] = -1;
     }
+    /* which positions hold any cell at all: the others have no piece to find, and a
+     * drawing leaves most of them empty */
+    uint8_t *any = st == DG_OK ? calloc((size_t)n_along, 1) : NULL;
+    st = st == DG_OK && !any ? dg_prep_nomem() : st;
+    for (int j = 0; j < n_across && st == DG_OK && s_along == 1; j++) {
+        const uint8_t *on = p->on + j * s_across; /* a line of the grid: positions in a row */
+        for (int i = 0; i < n_along; i++) {
+            any[i] |= on[i];
+        }
+    }
+    for (int i = 0; i < n_along && st == DG_OK && s_along != 1; i++) {
+        const uint8_t *on = p->on + i * s_along; /* positions are rows, read along */
+        for (size_t j = 0; j < (size_t)n_across; j++) {
+            any[i] |= on[j * s_across];
+        }
+    }
     for (int i = 0; i < n_along && st == DG_OK; i++) {
+        if (!any[i]) {
+            continue;
+        }
         size_t first = ls.n_pieces;
         st = find_pieces(p, &ls, i);
         if (st == DG_OK) {
@@ -326,6 +345,7 @@ static dg_status peel_lines(dg_prep *p, int n_along, int n_across, size_t s_alon
     if (st == DG_OK) {
         clear_lines(p, &ls);
     }
+    free(any);
     free(ls.pieces);
     free(ls.chains);
     free(ls.at);
