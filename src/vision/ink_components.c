@@ -398,11 +398,30 @@ static void grow_component(dg_prep *p, size_t start, int id, int32_t *queue)
     }
 }
 
+/* The box of every labelled cell, {x0, y0, x1, y1} inclusive (x1 < x0 when there is none):
+ * the loops over the components' cells scan it alone, in the same order, since a drawing
+ * leaves most of the grid without a component. */
+static void labelled_box(const dg_prep *p, int box[4])
+{
+    box[0] = p->cgw;
+    box[1] = p->cgh;
+    box[2] = box[3] = -1;
+    for (int i = 0; i < p->n_comps; i++) {
+        const dg_prep_comp *c = &p->comps[i];
+        box[0] = c->x0 < box[0] ? c->x0 : box[0];
+        box[1] = c->y0 < box[1] ? c->y0 : box[1];
+        box[2] = c->x1 > box[2] ? c->x1 : box[2];
+        box[3] = c->y1 > box[3] ? c->y1 : box[3];
+    }
+}
+
 /* Counts the cells near the edges of their component's own box (n_band). */
 static void count_band_cells(dg_prep *p)
 {
-    for (int y = 0; y < p->cgh; y++) {
-        for (int x = 0; x < p->cgw; x++) {
+    int box[4];
+    labelled_box(p, box);
+    for (int y = box[1]; y <= box[3]; y++) {
+        for (int x = box[0]; x <= box[2]; x++) {
             int id = p->label[y * p->cgw + x];
             if (id < 0) {
                 continue;
@@ -438,8 +457,10 @@ static int strong_alone(const dg_prep *p, const uint8_t *row, int x, int y)
 /* Counts the strong pixels with no strong neighbour (n_alone): dust, grain, pepper noise. */
 static void count_alone_pixels(dg_prep *p)
 {
-    for (int cy = 0; cy < p->cgh; cy++) {
-        for (int cx = 0; cx < p->cgw; cx++) {
+    int box[4];
+    labelled_box(p, box);
+    for (int cy = box[1]; cy <= box[3]; cy++) {
+        for (int cx = box[0]; cx <= box[2]; cx++) {
             int id = p->label[cy * p->cgw + cx];
             if (id < 0) {
                 continue;
@@ -461,8 +482,10 @@ static void count_alone_pixels(dg_prep *p)
 /* Counts each component's cells within one desk cell of the desk (n_desk). */
 static void count_desk_cells(dg_prep *p)
 {
-    for (int cy = 0; cy < p->cgh; cy++) {
-        for (int cx = 0; cx < p->cgw; cx++) {
+    int box[4];
+    labelled_box(p, box);
+    for (int cy = box[1]; cy <= box[3]; cy++) {
+        for (int cx = box[0]; cx <= box[2]; cx++) {
             int id = p->label[cy * p->cgw + cx];
             if (id < 0) {
                 continue;
@@ -671,8 +694,10 @@ void dg_prep_assign_owners(dg_prep *p, const int *keep)
         int id = label[c];
         owner[c] = id >= 0 && keep[id] ? id : -1;
     }
-    for (int y = 0; y < gh; y++) {
-        for (int x = 0; x < gw; x++) {
+    int box[4];
+    labelled_box(p, box);
+    for (int y = box[1]; y <= box[3]; y++) {
+        for (int x = box[0]; x <= box[2]; x++) {
             int id = label[y * gw + x];
             if (id < 0 || !keep[id]) {
                 continue;
