@@ -33,6 +33,7 @@
  */
 #include "vision/preprocess.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,9 @@
 #define STROKE_LO     DG_PREP_REDRAWN_BELOW
 #define STROKE_HI     5.0f
 #define RENDER_K      4 /* redrawing grid cells per box pixel, each way */
+/* the squared distance, in grid cells, beyond which a redrawn stroke covers nothing:
+ * (STROKE_TARGET * RENDER_K / 2 + 0.5)^2 rounded up */
+#define REACH2_MAX 31
 
 /* ---------------------------------------------------------------- measuring the ink */
 
@@ -384,17 +388,21 @@ static dg_status restroke(const uint8_t *crop, int w, int h, double scale, float
         /* Cells further than radius + 0.5 from the skeleton get no cover (adding 0 changes
          * no sum): the distances are needed only up to the first square beyond it. */
         int reach2 = (int)ceilf((radius + 0.5f) * (radius + 0.5f));
+        assert(reach2 <= REACH2_MAX);
         distance_within(grid, gw, gh, reach2, d2);
         float inv = 1.0f / (float)(K * K);
+        /* a cell's share of the box pixel for each squared distance it can have */
+        float share[REACH2_MAX + 1];
+        for (int sq = 0; sq <= reach2; sq++) {
+            float dist = (float)sqrt((double)sq);
+            share[sq] = dg_clampf(radius + 0.5f - dist, 0.0f, 1.0f) * inv;
+        }
         for (int y = 0; y < gh; y++) {
             for (int x = 0; x < gw; x++) {
                 uint16_t sq = d2[(size_t)y * gw + x];
-                if (sq == NO_REACH) {
-                    continue;
+                if (sq != NO_REACH) {
+                    box[(size_t)(y / K) * ow + x / K] += share[sq];
                 }
-                float dist = (float)sqrt((double)sq);
-                float cover = dg_clampf(radius + 0.5f - dist, 0.0f, 1.0f);
-                box[(size_t)(y / K) * ow + x / K] += cover * inv;
             }
         }
         *out = box;
