@@ -230,10 +230,27 @@ static dg_status resample(const uint8_t *src, int w, int h, size_t sstride, floa
 
 /* ---------------------------------------------------------------- redrawing strokes */
 
-/* Zhang-Suen thinning of a binary grid g[h][w] whose border cells are 0. */
+/* Zhang-Suen thinning of a binary grid g[h][w] whose border cells are 0. Only the box of
+ * the nonzero cells is visited (nothing outside it changes), and each pass lists the cells
+ * it deletes instead of marking a grid that is cleared after it. */
 static void thin(uint8_t *g, int w, int h)
 {
-    uint8_t *del = calloc((size_t)w * h, 1);
+    int x0 = w, y0 = h, x1 = -1, y1 = -1;
+    for (int y = 1; y < h - 1; y++) {
+        for (int x = 1; x < w - 1; x++) {
+            if (g[(size_t)y * w + x]) {
+                x0 = x < x0 ? x : x0;
+                x1 = x > x1 ? x : x1;
+                y0 = y < y0 ? y : y0;
+                y1 = y;
+            }
+        }
+    }
+    if (x1 < 0) {
+        return;
+    }
+    size_t cap = (size_t)(x1 - x0 + 1) * (size_t)(y1 - y0 + 1);
+    size_t *del = malloc(sizeof *del * cap);
     if (!del) {
         return; /* unthinned strokes come out bolder, not wrong */
     }
@@ -241,9 +258,9 @@ static void thin(uint8_t *g, int w, int h)
     while (changed) {
         changed = 0;
         for (int pass = 0; pass < 2; pass++) {
-            int n_del = 0;
-            for (int y = 1; y < h - 1; y++) {
-                for (int x = 1; x < w - 1; x++) {
+            size_t n_del = 0;
+            for (int y = y0; y <= y1; y++) {
+                for (int x = x0; x <= x1; x++) {
                     uint8_t *c = g + (size_t)y * w + x;
                     if (!*c) {
                         continue;
@@ -261,20 +278,14 @@ static void thin(uint8_t *g, int w, int h)
                     int ok = pass == 0 ? !(n[0] && n[2] && n[4]) && !(n[2] && n[4] && n[6])
                                        : !(n[0] && n[2] && n[6]) && !(n[0] && n[4] && n[6]);
                     if (ok) {
-                        del[(size_t)y * w + x] = 1;
-                        n_del++;
+                        del[n_del++] = (size_t)y * w + x;
                     }
                 }
             }
-            if (n_del) {
-                changed = 1;
-                for (size_t i = 0; i < (size_t)w * h; i++) {
-                    if (del[i]) {
-                        g[i] = 0;
-                        del[i] = 0;
-                    }
-                }
+            for (size_t i = 0; i < n_del; i++) {
+                g[del[i]] = 0;
             }
+            changed |= n_del > 0;
         }
     }
     free(del);
@@ -290,6 +301,10 @@ static void thin(uint8_t *g, int w, int h)
 static void distance_within(const uint8_t *g, int w, int h, int reach2, uint16_t *d2)
 {
     int r = (int)sqrt((double)reach2);
+    int half[REACH2_MAX + 1]; /* the disc's half-width dy rows away */
+    for (int dy = 0; dy <= r; dy++) {
+        half[dy] = (int)sqrt((double)(reach2 - dy * dy));
+    }
     for (size_t i = 0; i < (size_t)w * h; i++) {
         d2[i] = NO_REACH;
     }
@@ -301,7 +316,7 @@ static void distance_within(const uint8_t *g, int w, int h, int reach2, uint16_t
             int y0 = y - r < 0 ? 0 : y - r, y1 = y + r >= h ? h - 1 : y + r;
             for (int yy = y0; yy <= y1; yy++) {
                 int dy2 = (yy - y) * (yy - y);
-                int dx = (int)sqrt((double)(reach2 - dy2)); /* the disc's half-width here */
+                int dx = half[yy > y ? yy - y : y - yy];
                 int x0 = x - dx < 0 ? 0 : x - dx, x1 = x + dx >= w ? w - 1 : x + dx;
                 uint16_t *row = d2 + (size_t)yy * w;
                 for (int xx = x0; xx <= x1; xx++) {
