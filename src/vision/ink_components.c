@@ -691,11 +691,21 @@ void dg_prep_assign_owners(dg_prep *p, const int *keep)
     const uint8_t *weak = p->weak, *gone = p->gone;
     int32_t *owner = p->owner;
     for (size_t c = 0; c < n; c++) {
-        int id = label[c];
-        owner[c] = id >= 0 && keep[id] ? id : -1;
+        owner[c] = -1;
     }
-    int box[4];
+    int box[4], *owned = p->owned;
     labelled_box(p, box);
+    owned[0] = gw;
+    owned[1] = gh;
+    owned[2] = owned[3] = -1;
+    for (int y = box[1]; y <= box[3]; y++) {
+        for (int x = box[0]; x <= box[2]; x++) {
+            int id = label[y * gw + x];
+            if (id >= 0 && keep[id]) {
+                owner[y * gw + x] = id;
+            }
+        }
+    }
     for (int y = box[1]; y <= box[3]; y++) {
         for (int x = box[0]; x <= box[2]; x++) {
             int id = label[y * gw + x];
@@ -710,6 +720,12 @@ void dg_prep_assign_owners(dg_prep *p, const int *keep)
                     size_t c = (size_t)yy * gw + xx;
                     if (owner[c] < 0 && label[c] < 0 && weak[c] && !gone[c]) {
                         owner[c] = id;
+                    }
+                    if (owner[c] >= 0) {
+                        owned[0] = xx < owned[0] ? xx : owned[0];
+                        owned[1] = yy < owned[1] ? yy : owned[1];
+                        owned[2] = xx > owned[2] ? xx : owned[2];
+                        owned[3] = yy > owned[3] ? yy : owned[3];
                     }
                 }
             }
