@@ -75,6 +75,31 @@ float dg_prep_select_kth(float *v, int n, int k)
     return v[k];
 }
 
+/* The median of v[0..n), as dg_prep_select_kth(v, n, n / 2) gives it (may reorder v).
+ * The cells of a drawing or a page, and windows of them, are mostly ground: when no more
+ * than n / 2 values lie below the largest (or above the smallest), the median is that
+ * value, found by counting instead of selecting. */
+static float cells_median(float *v, int n)
+{
+    int k = n / 2, below = 0, above = 0;
+    float lo = v[0], hi = v[0];
+    for (int i = 1; i < n; i++) {
+        lo = v[i] < lo ? v[i] : lo;
+        hi = v[i] > hi ? v[i] : hi;
+    }
+    for (int i = 0; i < n; i++) {
+        below += v[i] < hi;
+        above += v[i] > lo;
+    }
+    if (below <= k) {
+        return hi; /* v sorted: [below values under hi] hi ... so index k holds hi */
+    }
+    if (above <= n - 1 - k) {
+        return lo;
+    }
+    return dg_prep_select_kth(v, n, k);
+}
+
 /* Max (is_max) or min filter of radius r along one axis of a [n_lines][n] grid stored with
  * element step `step` and line step `line_step`; windows are clipped at the ends. */
 static void extremum_filter(float *g, float *tmp, int n, int n_lines, int step, int line_step,
@@ -270,7 +295,7 @@ static dg_status find_desk(dg_prep *p, bg_cells *g)
     if (gw < 8 || gh < 8) {
         return DG_OK;
     }
-    float desk = dg_prep_select_kth(g->tmp, n_border, n_border / 2);
+    float desk = cells_median(g->tmp, n_border);
     memcpy(g->tmp, g->mid, sizeof *g->tmp * (size_t)n);
     float paper = dg_prep_select_kth(g->tmp, n, n * 9 / 10);
     if (paper - desk < 40.0f) {
@@ -284,7 +309,7 @@ static dg_status find_desk(dg_prep *p, bg_cells *g)
             g->tmp[n_border++] = g->max_hi[c];
         }
     }
-    float desk_bright = dg_prep_select_kth(g->tmp, n_border, n_border / 2);
+    float desk_bright = cells_median(g->tmp, n_border);
     memcpy(g->tmp, g->max_hi, sizeof *g->tmp * (size_t)n);
     float paper_bright = dg_prep_select_kth(g->tmp, n, n * 9 / 10);
     float t = 0.5f * (paper + desk);
@@ -374,31 +399,6 @@ static dg_status find_desk(dg_prep *p, bg_cells *g)
     return DG_OK;
 }
 
-/* The median of v[0..n), n > 0, as dg_prep_select_kth(v, n, n / 2) gives it (reorders v).
- * Most windows of a drawing's or a page's cells are mostly ground: when no more than
- * n / 2 values lie below the largest (or above the smallest), the median is that value,
- * found by counting instead of selecting. */
-static float window_median(float *v, int n)
-{
-    int k = n / 2, below = 0, above = 0;
-    float lo = v[0], hi = v[0];
-    for (int i = 1; i < n; i++) {
-        lo = v[i] < lo ? v[i] : lo;
-        hi = v[i] > hi ? v[i] : hi;
-    }
-    for (int i = 0; i < n; i++) {
-        below += v[i] < hi;
-        above += v[i] > lo;
-    }
-    if (below <= k) {
-        return hi; /* v sorted: [below values under hi] hi ... so index k holds hi */
-    }
-    if (above <= n - 1 - k) {
-        return lo;
-    }
-    return dg_prep_select_kth(v, n, k);
-}
-
 /* Summed-area tables over the [gh][gw] grid, each [gh + 1][gw + 1] with a zero first row
  * and column: the page's cells (not the desk's), and those of them whose mean is the
  * page's largest (top) or smallest (bottom). */
@@ -417,14 +417,14 @@ static int32_t window_sum(const window_counts *wc, const int32_t *t, int x0, int
 /* Polarity against the local median of the cell means; on small images (global), which
  * are crops of one digit whose bold strokes may fill most of any local window, against
  * the median of the whole image. A window with at most half of its cells below the page's
- * largest mean (or above its smallest) has that mean as its median (window_median), which
+ * largest mean (or above its smallest) has that mean as its median (cells_median), which
  * counts in the summed-area tables find without gathering the window. */
 static dg_status polarity_refs(const dg_prep *p, bg_cells *g, int global)
 {
     float global_ref = 0;
     if (global) {
         memcpy(g->tmp, g->mid, sizeof *g->tmp * (size_t)g->n);
-        global_ref = dg_prep_select_kth(g->tmp, g->n, g->n / 2);
+        global_ref = cells_median(g->tmp, g->n);
         for (int c = 0; c < g->n; c++) {
             g->ref[c] = global_ref;
         }
@@ -435,12 +435,12 @@ static dg_status polarity_refs(const dg_prep *p, bg_cells *g, int global)
     for (int c = 0; c < g->n; c++) {
         if (!g->desk || !g->desk[c]) {
             g->tmp[n_page++] = g->mid[c];
-            top = fmaxf(top, g->mid[c]);
-            bottom = fminf(bottom, g->mid[c]);
+            top = g->mid[c] > top ? g->mid[c] : top;
+            bottom = g->mid[c] < bottom ? g->mid[c] : bottom;
         }
     }
     if (g->desk) {
-        page_ref = dg_prep_select_kth(g->tmp, n_page, n_page / 2);
+        page_ref = cells_median(g->tmp, n_page);
     }
     int gw = p->bgw, gh = p->bgh;
     size_t s = (size_t)gw + 1, n_sat = s * ((size_t)gh + 1);
@@ -492,7 +492,7 @@ static dg_status polarity_refs(const dg_prep *p, bg_cells *g, int global)
                     }
                 }
             }
-            g->ref[c] = window_median(g->window, n);
+            g->ref[c] = cells_median(g->window, n);
         }
     }
     free(sat);
@@ -520,11 +520,11 @@ static int vote_dark(bg_cells *g, float *ground_out)
     for (int c = 0; c < n_cells; c++) {
         tmp[c] = g->ref[c] - g->min_lo[c];
     }
-    float noise_dark = dg_prep_select_kth(tmp, n_cells, n_cells / 2);
+    float noise_dark = cells_median(tmp, n_cells);
     for (int c = 0; c < n_cells; c++) {
         tmp[c] = g->max_hi[c] - g->ref[c];
     }
-    float noise_light = dg_prep_select_kth(tmp, n_cells, n_cells / 2);
+    float noise_light = cells_median(tmp, n_cells);
     double dark = 0, light = 0;
     for (int c = 0; c < n_cells; c++) {
         float d = g->ref[c] - g->min_lo[c] - 1.5f * fmaxf(noise_dark, 0.0f);
@@ -536,7 +536,7 @@ static int vote_dark(bg_cells *g, float *ground_out)
      * screen light, unless the evidence against it is twice as strong (a red margin line
      * is brighter than grey paper in the maximum channel, and must not flip the image). */
     memcpy(tmp, g->mid, sizeof *tmp * (size_t)n_cells);
-    float ground = dg_prep_select_kth(tmp, n_cells, n_cells / 2);
+    float ground = cells_median(tmp, n_cells);
     *ground_out = ground;
     return ground >= 128.0f ? !(light > 2.0 * dark) : dark > 2.0 * light;
 }
@@ -901,7 +901,7 @@ float dg_prep_background_median(const dg_prep *p)
         float *tmp = malloc(sizeof *tmp * (size_t)n);
         if (tmp) {
             memcpy(tmp, p->bg, sizeof *tmp * (size_t)n);
-            level = dg_prep_select_kth(tmp, n, n / 2);
+            level = cells_median(tmp, n);
             free(tmp);
         }
     }
