@@ -161,7 +161,8 @@ typedef struct line_set {
     line_chain *chains;
     size_t cap, n_pieces; /* room in both arrays, pieces used */
     int n_chains;
-    int *at; /* [n_across] chain whose last run is centred at j, or -1 */
+    int *at;        /* [n_across] chain whose last run is centred at j, or -1 */
+    int j_lo, j_hi; /* across, the cells outside j_lo..j_hi are all empty */
 } line_set;
 
 /* Room for one more piece, and for a new chain for each piece since `first`. */
@@ -213,7 +214,7 @@ static dg_status find_pieces(const dg_prep *p, line_set *ls, int i)
     /* in locals: storing a piece must not make the loops reread them */
     const uint8_t *on = p->on + i * ls->s_along;
     size_t step = ls->s_across;
-    int n = ls->n_across, j = 0;
+    int n = ls->j_hi + 1, j = ls->j_lo;
     while (j < n) {
         if (!on[j * step]) {
             j++;
@@ -318,21 +319,34 @@ static dg_status peel_lines(dg_prep *p, int n_along, int n_across, size_t s_alon
     }
     /* which positions hold any cell at all: the others have no piece to find, and a
      * drawing leaves most of them empty */
-    uint8_t *any = st == DG_OK ? calloc((size_t)n_along, 1) : NULL;
+    uint8_t *any = st == DG_OK ? calloc((size_t)n_along + (size_t)n_across, 1) : NULL;
+    uint8_t *any_across = any ? any + n_along : NULL; /* and which across indices do */
     st = st == DG_OK && !any ? dg_prep_nomem() : st;
     for (int j = 0; j < n_across && st == DG_OK && s_along == 1; j++) {
         const uint8_t *on = p->on + j * s_across; /* a line of the grid: positions in a row */
+        uint8_t acc = 0;
         for (int i = 0; i < n_along; i++) {
             any[i] |= on[i];
+            acc |= on[i];
         }
+        any_across[j] = acc;
     }
     for (int i = 0; i < n_along && st == DG_OK && s_along != 1; i++) {
         const uint8_t *on = p->on + i * s_along; /* positions are rows, read along */
         uint8_t acc = 0;
         for (size_t j = 0; j < (size_t)n_across; j++) {
             acc |= on[j * s_across];
+            any_across[j] |= on[j * s_across];
         }
         any[i] = acc;
+    }
+    ls.j_lo = 0;
+    ls.j_hi = n_across - 1;
+    while (st == DG_OK && ls.j_lo < ls.j_hi && !any_across[ls.j_lo]) {
+        ls.j_lo++;
+    }
+    while (st == DG_OK && ls.j_hi > ls.j_lo && !any_across[ls.j_hi]) {
+        ls.j_hi--;
     }
     for (int i = 0; i < n_along && st == DG_OK; i++) {
         if (!any[i]) {
