@@ -36,7 +36,9 @@ void dg_json_string(dg_buf *b, const char *s);
 void dg_json_number(dg_buf *b, double v, int digits);
 /* Standard base64 (RFC 4648, with padding) of n bytes. */
 void dg_base64(dg_buf *b, const uint8_t *data, size_t n);
-/* img as a JSON string holding a PNG data URL, "data:image/png;base64,...". */
+/* img as a JSON string holding a PNG data URL, "data:image/png;base64,...": stored
+ * without compression when it holds at most DG_JSON_PNG_STORED_MAX bytes of pixels. */
+#define DG_JSON_PNG_STORED_MAX 4096
 dg_status dg_json_png(dg_buf *b, const dg_image *img);
 
 #endif

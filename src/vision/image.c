@@ -64,7 +64,9 @@ static const char memory_name[] = "(memory)";
 
 /* ---------------------------------------------------------------- dg_image */
 
-dg_status dg_image_new(int w, int h, int channels, dg_image **out)
+/* dg_image_new, with the pixels zeroed or left as malloc gives them (zeroed = false: for a
+ * reader that writes every one, so that a big picture is not written twice). */
+static dg_status image_alloc(int w, int h, int channels, bool zeroed, dg_image **out)
 {
     if (!out) {
         return dg_fail(DG_ERR_ARG, "image: no output pointer");
@@ -82,7 +84,7 @@ dg_status dg_image_new(int w, int h, int channels, dg_image **out)
     }
     dg_image *img = malloc(sizeof *img);
     size_t n_bytes = (size_t)w * (size_t)h * (size_t)channels;
-    uint8_t *pixels = calloc(n_bytes, 1);
+    uint8_t *pixels = zeroed ? calloc(n_bytes, 1) : malloc(n_bytes);
     if (!img || !pixels) {
         free(img);
         free(pixels);
@@ -94,6 +96,11 @@ dg_status dg_image_new(int w, int h, int channels, dg_image **out)
     img->pixels = pixels;
     *out = img;
     return DG_OK;
+}
+
+dg_status dg_image_new(int w, int h, int channels, dg_image **out)
+{
+    return image_alloc(w, h, channels, true, out);
 }
 
 void dg_image_free(dg_image *img)
@@ -122,7 +129,16 @@ dg_status dg_image_check_size(const char *name, const char *kind, uint64_t w, ui
 /* dg_image_new with the file's name on failure. */
 dg_status dg_image_new_named(const char *name, int w, int h, int channels, dg_image **out)
 {
-    dg_status st = dg_image_new(w, h, channels, out);
+    dg_status st = image_alloc(w, h, channels, true, out);
+    if (st != DG_OK) {
+        return dg_fail(st, "%s: out of memory for a %dx%d image", name, w, h);
+    }
+    return DG_OK;
+}
+
+dg_status dg_image_new_unset(const char *name, int w, int h, int channels, dg_image **out)
+{
+    dg_status st = image_alloc(w, h, channels, false, out);
     if (st != DG_OK) {
         return dg_fail(st, "%s: out of memory for a %dx%d image", name, w, h);
     }

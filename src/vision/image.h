@@ -14,6 +14,8 @@
 dg_status dg_image_check_size(const char *name, const char *kind, uint64_t w, uint64_t h);
 /* dg_image_new with the file's name on failure. */
 dg_status dg_image_new_named(const char *name, int w, int h, int channels, dg_image **out);
+/* The same with the pixels left unset, for a reader that writes every one of them. */
+dg_status dg_image_new_unset(const char *name, int w, int h, int channels, dg_image **out);
 
 /* The readers of image_pnm_bmp.c, called by content: data starts with "P2", "P3", "P5" or
  * "P6" (dg_pnm_decode) or "BM" (dg_bmp_decode). On failure *out is untouched. */

@@ -1,7 +1,7 @@
 /*
- * image_png_direct.c - the common PNG, read without libpng: 8-bit grey, RGB or RGBA, not
- * interlaced, no palette and no tRNS chunk, which is what drawing programs, browsers'
- * canvases and screenshots save. The image data is inflated in one call by libdeflate
+ * image_png_direct.c - the common PNG, read (and written uncompressed) without libpng: 8-bit grey,
+ * RGB or RGBA, not interlaced, no palette and no tRNS chunk, which is what drawing programs,
+ * browsers' canvases and screenshots save. The image data is inflated in one call by libdeflate
  * (many times faster than zlib's streaming inflate on the long runs of a drawing) and the
  * rows unfiltered here. Anything else, and anything unusual or damaged about one of these
  * files, is left to libpng (image.c), whose messages and checks then apply as before; so
@@ -21,6 +21,13 @@
  * data, a chunk longer than libpng accepts, a zlib stream whose window is smaller than the
  * image's rows, that fails its Adler-32, leaves bytes over or gives more or fewer rows than
  * the image has.
+ */
+/*
+ * dg_image_encode_png_stored writes the same kind of file: IHDR (8-bit grey, RGB or RGBA),
+ * one IDAT holding a zlib stream (header 78 01, no preset dictionary) of stored deflate
+ * blocks (a byte 0x00, or 0x01 for the last block, then u16 LEN and u16 ~LEN little-endian,
+ * then LEN bytes as they are), each row filter type 0, then the Adler-32 of the rows
+ * big-endian, and IEND.
  */
 #include "vision/image.h"
 
@@ -129,6 +136,27 @@ static bool unfilter_row(int filter, const uint8_t *restrict raw, const uint8_t 
         memcpy(out, raw, n);
         return true;
     case 1:
+        if (bpp == 3) {
+            /* the left pixel kept in variables: stored and read back, each byte would
+             * wait for the one a pixel before it (RGB, then RGBA) */
+            uint8_t a0 = 0, a1 = 0, a2 = 0;
+            for (size_t i = 0; i < n; i += 3) {
+                out[i] = a0 = (uint8_t)(raw[i] + a0);
+                out[i + 1] = a1 = (uint8_t)(raw[i + 1] + a1);
+                out[i + 2] = a2 = (uint8_t)(raw[i + 2] + a2);
+            }
+            return true;
+        }
+        if (bpp == 4) {
+            uint8_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            for (size_t i = 0; i < n; i += 4) {
+                out[i] = a0 = (uint8_t)(raw[i] + a0);
+                out[i + 1] = a1 = (uint8_t)(raw[i + 1] + a1);
+                out[i + 2] = a2 = (uint8_t)(raw[i + 2] + a2);
+                out[i + 3] = a3 = (uint8_t)(raw[i + 3] + a3);
+            }
+            return true;
+        }
         memcpy(out, raw, bpp);
         for (size_t i = bpp; i < n; i++) {
             out[i] = (uint8_t)(raw[i] + out[i - bpp]);
@@ -192,7 +220,7 @@ static bool inflate_rows(const uint8_t *z, size_t n_z, int w, int h, int channel
     libdeflate_free_decompressor(d);
     dg_image *img = NULL;
     uint8_t *zeros = ok ? calloc(stride, 1) : NULL; /* the row above the first */
-    ok = ok && zeros && dg_image_new_named(name, w, h, channels, &img) == DG_OK;
+    ok = ok && zeros && dg_image_new_unset(name, w, h, channels, &img) == DG_OK;
     for (int y = 0; ok && y < h; y++) {
         const uint8_t *r = raw + (size_t)y * (stride + 1);
         uint8_t *row = img->pixels + (size_t)y * stride;
@@ -233,4 +261,102 @@ bool dg_png_decode_direct(const uint8_t *data, size_t n_bytes, const char *name,
     bool ok = z && inflate_rows(z, span.n_bytes, (int)w, (int)h, channels, name, out);
     free(owned);
     return ok;
+}
+
+/* ---------------------------------------------------------------- writing, stored */
+
+#define STORED_MAX 65535u /* bytes in one stored deflate block */
+
+static uint8_t *put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+    return p + 4;
+}
+
+/* A chunk whose type and data are already at p + 4 (len bytes of data): its length before
+ * them and its CRC after. Returns the end of the chunk. */
+static uint8_t *close_chunk(uint8_t *p, uint32_t len)
+{
+    put_be32(p, len);
+    return put_be32(p + 8 + len, (uint32_t)libdeflate_crc32(0, p + 4, (size_t)len + 4));
+}
+
+dg_status dg_image_encode_png_stored(const dg_image *img, uint8_t **data, size_t *n_bytes)
+{
+    *data = NULL;
+    *n_bytes = 0;
+    if (!img || !img->pixels || img->w <= 0 || img->h <= 0 ||
+        (img->channels != 1 && img->channels != 3 && img->channels != 4)) {
+        return dg_fail(DG_ERR_ARG, "PNG encoder: not a valid 1, 3 or 4 channel image");
+    }
+    size_t stride = (size_t)img->w * (size_t)img->channels;
+    size_t raw = (stride + 1) * (size_t)img->h; /* the rows with their filter bytes */
+    size_t n_blocks = raw / STORED_MAX + 1;     /* the last may be empty */
+    size_t zlen = 2 + 5 * n_blocks + raw + 4;
+    if (zlen > 0x7fffffffu) {
+        return dg_fail(DG_ERR_TOO_LARGE, "PNG encoder: %dx%d is too large to store", img->w,
+                       img->h);
+    }
+    uint8_t *png = malloc(8 + 25 + 12 + zlen + 12);
+    if (!png) {
+        return dg_fail(DG_ERR_NOMEM, "PNG encoder: out of memory");
+    }
+    static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
+    memcpy(png, signature, 8);
+    uint8_t *p = png + 8;
+    memcpy(p + 4, "IHDR", 4);
+    put_be32(p + 8, (uint32_t)img->w);
+    put_be32(p + 12, (uint32_t)img->h);
+    p[16] = 8; /* bit depth */
+    p[17] = img->channels == 1 ? 0 : img->channels == 3 ? 2 : 6;
+    p[18] = p[19] = p[20] = 0; /* deflate, filter method 0, not interlaced */
+    p = close_chunk(p, 13);
+    uint8_t *idat = p;
+    memcpy(p + 4, "IDAT", 4);
+    uint8_t *z = p + 8;
+    *z++ = 0x78;
+    *z++ = 0x01;
+    /* the rows, a filter byte 0 before each, cut into blocks wherever STORED_MAX falls;
+     * at is how much of the current row (its filter byte first) is written */
+    uint32_t adler = 1;
+    size_t left = raw, at = 0;
+    int y = 0;
+    for (size_t b = 0; b < n_blocks; b++) {
+        uint32_t len = (uint32_t)(left < STORED_MAX ? left : STORED_MAX);
+        z[0] = b + 1 == n_blocks ? 1 : 0;
+        z[1] = (uint8_t)len;
+        z[2] = (uint8_t)(len >> 8);
+        z[3] = (uint8_t)~len;
+        z[4] = (uint8_t)(~len >> 8);
+        z += 5;
+        uint8_t *block = z;
+        for (uint32_t done = 0; done < len;) {
+            size_t take = at == 0 ? 1 : stride + 1 - at;
+            take = take < len - done ? take : len - done;
+            if (at == 0) {
+                *z = 0; /* filter: none */
+            } else {
+                memcpy(z, img->pixels + (size_t)y * stride + at - 1, take);
+            }
+            z += take;
+            done += (uint32_t)take;
+            at += take;
+            if (at == stride + 1) {
+                at = 0;
+                y++;
+            }
+        }
+        adler = libdeflate_adler32(adler, block, len);
+        left -= len;
+    }
+    put_be32(z, adler);
+    p = close_chunk(idat, (uint32_t)zlen);
+    memcpy(p + 4, "IEND", 4);
+    p = close_chunk(p, 0);
+    *data = png;
+    *n_bytes = (size_t)(p - png);
+    return DG_OK;
 }

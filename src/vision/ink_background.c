@@ -75,6 +75,31 @@ float dg_prep_select_kth(float *v, int n, int k)
     return v[k];
 }
 
+/* The median of v[0..n), as dg_prep_select_kth(v, n, n / 2) gives it (may reorder v).
+ * The cells of a drawing or a page, and windows of them, are mostly ground: when no more
+ * than n / 2 values lie below the largest (or above the smallest), the median is that
+ * value, found by counting instead of selecting. */
+static float cells_median(float *v, int n)
+{
+    int k = n / 2, below = 0, above = 0;
+    float lo = v[0], hi = v[0];
+    for (int i = 1; i < n; i++) {
+        lo = v[i] < lo ? v[i] : lo;
+        hi = v[i] > hi ? v[i] : hi;
+    }
+    for (int i = 0; i < n; i++) {
+        below += v[i] < hi;
+        above += v[i] > lo;
+    }
+    if (below <= k) {
+        return hi; /* v sorted: [below values under hi] hi ... so index k holds hi */
+    }
+    if (above <= n - 1 - k) {
+        return lo;
+    }
+    return dg_prep_select_kth(v, n, k);
+}
+
 /* Max (is_max) or min filter of radius r along one axis of a [n_lines][n] grid stored with
  * element step `step` and line step `line_step`; windows are clipped at the ends. */
 static void extremum_filter(float *g, float *tmp, int n, int n_lines, int step, int line_step,
@@ -270,7 +295,7 @@ static dg_status find_desk(dg_prep *p, bg_cells *g)
     if (gw < 8 || gh < 8) {
         return DG_OK;
     }
-    float desk = dg_prep_select_kth(g->tmp, n_border, n_border / 2);
+    float desk = cells_median(g->tmp, n_border);
     memcpy(g->tmp, g->mid, sizeof *g->tmp * (size_t)n);
     float paper = dg_prep_select_kth(g->tmp, n, n * 9 / 10);
     if (paper - desk < 40.0f) {
@@ -284,7 +309,7 @@ static dg_status find_desk(dg_prep *p, bg_cells *g)
             g->tmp[n_border++] = g->max_hi[c];
         }
     }
-    float desk_bright = dg_prep_select_kth(g->tmp, n_border, n_border / 2);
+    float desk_bright = cells_median(g->tmp, n_border);
     memcpy(g->tmp, g->max_hi, sizeof *g->tmp * (size_t)n);
     float paper_bright = dg_prep_select_kth(g->tmp, n, n * 9 / 10);
     float t = 0.5f * (paper + desk);
@@ -374,50 +399,104 @@ static dg_status find_desk(dg_prep *p, bg_cells *g)
     return DG_OK;
 }
 
+/* Summed-area tables over the [gh][gw] grid, each [gh + 1][gw + 1] with a zero first row
+ * and column: the page's cells (not the desk's), and those of them whose mean is the
+ * page's largest (top) or smallest (bottom). */
+typedef struct window_counts {
+    int gw;
+    int32_t *page, *at_top, *at_bottom;
+} window_counts;
+
+static int32_t window_sum(const window_counts *wc, const int32_t *t, int x0, int y0, int x1, int y1)
+{
+    size_t s = (size_t)wc->gw + 1;
+    return t[(size_t)(y1 + 1) * s + x1 + 1] - t[(size_t)y0 * s + x1 + 1] -
+           t[(size_t)(y1 + 1) * s + x0] + t[(size_t)y0 * s + x0];
+}
+
 /* Polarity against the local median of the cell means; on small images (global), which
  * are crops of one digit whose bold strokes may fill most of any local window, against
- * the median of the whole image. */
-static void polarity_refs(const dg_prep *p, bg_cells *g, int global)
+ * the median of the whole image. A window with at most half of its cells below the page's
+ * largest mean (or above its smallest) has that mean as its median (cells_median), which
+ * counts in the summed-area tables find without gathering the window. */
+static dg_status polarity_refs(const dg_prep *p, bg_cells *g, int global)
 {
     float global_ref = 0;
     if (global) {
         memcpy(g->tmp, g->mid, sizeof *g->tmp * (size_t)g->n);
-        global_ref = dg_prep_select_kth(g->tmp, g->n, g->n / 2);
-    }
-    float page_ref = 0;
-    if (g->desk) {
-        int n = 0;
+        global_ref = cells_median(g->tmp, g->n);
         for (int c = 0; c < g->n; c++) {
-            if (!g->desk[c]) {
-                g->tmp[n++] = g->mid[c];
-            }
+            g->ref[c] = global_ref;
         }
-        page_ref = dg_prep_select_kth(g->tmp, n, n / 2);
+        return DG_OK;
     }
-    for (int gy = 0; gy < p->bgh; gy++) {
-        for (int gx = 0; gx < p->bgw; gx++) {
-            int c = gy * p->bgw + gx, n = 0;
-            if (global) {
-                g->ref[c] = global_ref;
-                continue;
-            }
+    float page_ref = 0, top = -1.0f, bottom = 256.0f;
+    int n_page = 0;
+    for (int c = 0; c < g->n; c++) {
+        if (!g->desk || !g->desk[c]) {
+            g->tmp[n_page++] = g->mid[c];
+            top = g->mid[c] > top ? g->mid[c] : top;
+            bottom = g->mid[c] < bottom ? g->mid[c] : bottom;
+        }
+    }
+    if (g->desk) {
+        page_ref = cells_median(g->tmp, n_page);
+    }
+    int gw = p->bgw, gh = p->bgh;
+    size_t s = (size_t)gw + 1, n_sat = s * ((size_t)gh + 1);
+    int32_t *sat = calloc(3 * n_sat, sizeof *sat);
+    if (!sat) {
+        return dg_prep_nomem();
+    }
+    window_counts wc = {gw, sat, sat + n_sat, sat + 2 * n_sat};
+    for (int gy = 0; gy < gh; gy++) {
+        for (int gx = 0; gx < gw; gx++) {
+            int c = gy * gw + gx, on_page = !g->desk || !g->desk[c];
+            size_t at = (size_t)(gy + 1) * s + gx + 1, up = at - s;
+            wc.page[at] = on_page + wc.page[at - 1] + wc.page[up] - wc.page[up - 1];
+            wc.at_top[at] = (on_page && g->mid[c] == top) + wc.at_top[at - 1] + wc.at_top[up] -
+                            wc.at_top[up - 1];
+            wc.at_bottom[at] = (on_page && g->mid[c] == bottom) + wc.at_bottom[at - 1] +
+                               wc.at_bottom[up] - wc.at_bottom[up - 1];
+        }
+    }
+    for (int gy = 0; gy < gh; gy++) {
+        for (int gx = 0; gx < gw; gx++) {
+            int c = gy * gw + gx, n = 0;
             /* the window clipped to the grid, the desk's cells left out */
             int y0 = gy - POLARITY_RADIUS < 0 ? 0 : gy - POLARITY_RADIUS;
-            int y1 = gy + POLARITY_RADIUS < p->bgh ? gy + POLARITY_RADIUS : p->bgh - 1;
+            int y1 = gy + POLARITY_RADIUS < gh ? gy + POLARITY_RADIUS : gh - 1;
             int x0 = gx - POLARITY_RADIUS < 0 ? 0 : gx - POLARITY_RADIUS;
-            int x1 = gx + POLARITY_RADIUS < p->bgw ? gx + POLARITY_RADIUS : p->bgw - 1;
+            int x1 = gx + POLARITY_RADIUS < gw ? gx + POLARITY_RADIUS : gw - 1;
+            int n_win = window_sum(&wc, wc.page, x0, y0, x1, y1);
+            int n_top = window_sum(&wc, wc.at_top, x0, y0, x1, y1);
+            int n_bottom = window_sum(&wc, wc.at_bottom, x0, y0, x1, y1);
+            if (n_win == 0) {
+                g->ref[c] = page_ref;
+                continue;
+            }
+            if (n_top > 0 && n_win - n_top <= n_win / 2) {
+                g->ref[c] = top;
+                continue;
+            }
+            if (n_bottom > 0 && n_win - n_bottom <= n_win - 1 - n_win / 2) {
+                g->ref[c] = bottom;
+                continue;
+            }
             for (int yy = y0; yy <= y1; yy++) {
-                const float *mid = g->mid + (size_t)yy * p->bgw;
-                const uint8_t *desk = g->desk ? g->desk + (size_t)yy * p->bgw : NULL;
+                const float *mid = g->mid + (size_t)yy * gw;
+                const uint8_t *desk = g->desk ? g->desk + (size_t)yy * gw : NULL;
                 for (int xx = x0; xx <= x1; xx++) {
                     if (!desk || !desk[xx]) {
                         g->window[n++] = mid[xx];
                     }
                 }
             }
-            g->ref[c] = n ? dg_prep_select_kth(g->window, n, n / 2) : page_ref;
+            g->ref[c] = cells_median(g->window, n);
         }
     }
+    free(sat);
+    return DG_OK;
 }
 
 /* Whether the ink is darker than the background: the cells' dark and light evidence
@@ -437,7 +516,7 @@ static int vote_dark(bg_cells *g, float *ground_out)
     }
     float *tmp = g->tmp;
     memcpy(tmp, g->mid, sizeof *tmp * (size_t)n_cells);
-    float ground = dg_prep_select_kth(tmp, n_cells, n_cells / 2);
+    float ground = cells_median(tmp, n_cells);
     *ground_out = ground;
     int expect_dark = ground >= 128.0f;
     /* Each cell's deviations beyond what a typical (ink-free) cell shows: on a noisy photo
@@ -451,11 +530,12 @@ static int vote_dark(bg_cells *g, float *ground_out)
     for (int c = 0; c < n_cells; c++) {
         tmp[c] = g->ref[c] - g->min_lo[c];
     }
-    float noise_dark = dg_prep_select_kth(tmp, n_cells, expect_dark ? n_cells / 4 : n_cells / 2);
+    float noise_dark =
+        expect_dark ? dg_prep_select_kth(tmp, n_cells, n_cells / 4) : cells_median(tmp, n_cells);
     for (int c = 0; c < n_cells; c++) {
         tmp[c] = g->max_hi[c] - g->ref[c];
     }
-    float noise_light = dg_prep_select_kth(tmp, n_cells, n_cells / 2);
+    float noise_light = cells_median(tmp, n_cells);
     double dark = 0, light = 0;
     for (int c = 0; c < n_cells; c++) {
         float d = g->ref[c] - g->min_lo[c] - 1.5f * fmaxf(noise_dark, 0.0f);
@@ -469,66 +549,89 @@ static int vote_dark(bg_cells *g, float *ground_out)
     return expect_dark ? !(light > 2.0 * dark) : dark > 2.0 * light;
 }
 
+/* The median of the samples of cell (gx, gy) of plane, every step-th pixel each way: the
+ * smallest value that at least half of them, rounded up, do not exceed. hist[256] is
+ * scratch, zero on entry and on return. */
+static float cell_median(const dg_prep *p, const uint8_t *plane, int gx, int gy, int step,
+                         uint32_t *hist)
+{
+    int x0 = gx * p->bs, x1 = x0 + p->bs < p->w ? x0 + p->bs : p->w;
+    int y0 = gy * p->bs, y1 = y0 + p->bs < p->h ? y0 + p->bs : p->h;
+    uint32_t count = 0;
+    int lo = 255, hi = 0;
+    for (int y = y0; y < y1; y += step) {
+        const uint8_t *row = plane + (size_t)y * p->w;
+        for (int x = x0; x < x1; x += step) {
+            hist[row[x]]++;
+            lo = row[x] < lo ? row[x] : lo;
+            hi = row[x] > hi ? row[x] : hi;
+            count++;
+        }
+    }
+    uint32_t half = (count + 1) / 2, acc = 0;
+    int v = lo; /* the bins below it are empty */
+    while (v < 255 && acc + hist[v] < half) {
+        acc += hist[v++];
+    }
+    memset(hist + lo, 0, sizeof *hist * (size_t)(hi - lo + 1));
+    return (float)v;
+}
+
 /* Background level in the plane where the ink stands out, into p->bg: each cell's median,
- * which ink covering under half of the cell does not move. */
+ * which ink covering under half of the cell does not move. A drawing's or a page's cells
+ * are mostly ground, the brightest value of the plane for dark ink (the darkest for light
+ * ink): a cell with fewer than half of its samples below the plane's largest value has
+ * that value as its median, and one with half or more at the smallest value has that one.
+ * Samples are counted against both along whole rows; only the other cells are sorted
+ * into a histogram. */
 static dg_status cell_medians(dg_prep *p)
 {
-    uint32_t *hist = calloc((size_t)p->bgw * 256, sizeof *hist);
-    if (!hist) {
-        return dg_prep_nomem();
-    }
-    /* each cell's sample count and darkest and brightest sample: the median is looked
-     * for from the darkest up, and only the bins between them are cleared for the next
-     * row of cells (on a blank page both are often the same bin) */
-    uint32_t *count = calloc((size_t)p->bgw, sizeof *count);
-    uint8_t *range = malloc(2 * (size_t)p->bgw);
-    if (!count || !range) {
-        free(hist);
-        free(count);
-        free(range);
-        return dg_prep_nomem();
-    }
     const uint8_t *plane = p->dark ? p->lo : p->hi;
-    int step = p->bs >= 8 ? 2 : 1; /* a quarter of the pixels of a big cell give its median */
+    int w = p->w, step = p->bs >= 8 ? 2 : 1; /* a quarter of the pixels of a big cell suffice */
+    uint8_t top = 0, bottom = 255;
+    for (size_t i = 0; i < (size_t)w * p->h; i++) {
+        top = plane[i] > top ? plane[i] : top;
+        bottom = plane[i] < bottom ? plane[i] : bottom;
+    }
+    uint32_t *hist = calloc(256, sizeof *hist);
+    uint32_t *cols = malloc(2 * sizeof *cols * (size_t)w); /* [2][w] below top, at bottom */
+    if (!hist || !cols) {
+        free(hist);
+        free(cols);
+        return dg_prep_nomem();
+    }
+    uint32_t *n_below = cols, *n_bottom = cols + w;
     for (int gy = 0; gy < p->bgh; gy++) {
-        int y1 = (gy + 1) * p->bs < p->h ? (gy + 1) * p->bs : p->h;
-        memset(count, 0, sizeof *count * (size_t)p->bgw);
-        memset(range, 255, (size_t)p->bgw);
-        memset(range + p->bgw, 0, (size_t)p->bgw);
-        for (int y = gy * p->bs; y < y1; y += step) {
-            const uint8_t *row = plane + (size_t)y * p->w;
-            for (int gx = 0; gx < p->bgw; gx++) {
-                uint32_t *h = hist + (size_t)gx * 256;
-                int x0 = gx * p->bs, x1 = x0 + p->bs < p->w ? x0 + p->bs : p->w;
-                uint8_t lo = range[gx], hi = range[p->bgw + gx];
-                for (int x = x0; x < x1; x += step) {
-                    h[row[x]]++;
-                    lo = row[x] < lo ? row[x] : lo;
-                    hi = row[x] > hi ? row[x] : hi;
-                }
-                count[gx] += (uint32_t)((x1 - x0 + step - 1) / step);
-                range[gx] = lo;
-                range[p->bgw + gx] = hi;
+        int y0 = gy * p->bs, y1 = y0 + p->bs < p->h ? y0 + p->bs : p->h;
+        memset(cols, 0, 2 * sizeof *cols * (size_t)w);
+        for (int y = y0; y < y1; y += step) {
+            const uint8_t *row = plane + (size_t)y * w;
+            for (int x = 0; x < w; x++) {
+                n_below[x] += row[x] < top;
+                n_bottom[x] += row[x] == bottom;
             }
         }
+        int rows = (y1 - y0 + step - 1) / step;
         for (int gx = 0; gx < p->bgw; gx++) {
-            int c = gy * p->bgw + gx;
-            uint32_t *h = hist + (size_t)gx * 256;
-            uint32_t half = (count[gx] + 1) / 2, acc = 0;
-            int v = range[gx]; /* the bins below it are empty */
-            while (v < 255 && acc + h[v] < half) {
-                acc += h[v++];
+            int x0 = gx * p->bs, x1 = x0 + p->bs < w ? x0 + p->bs : w;
+            uint32_t below = 0, at_bottom = 0;
+            for (int x = x0; x < x1; x += step) {
+                below += n_below[x];
+                at_bottom += n_bottom[x];
             }
-            p->bg[c] = (float)v;
-            int lo = range[gx], hi = range[p->bgw + gx];
-            if (lo <= hi) {
-                memset(h + lo, 0, sizeof *h * (size_t)(hi - lo + 1));
+            uint32_t half = ((uint32_t)(rows * ((x1 - x0 + step - 1) / step)) + 1) / 2;
+            float *bg = &p->bg[gy * p->bgw + gx];
+            if (below < half) {
+                *bg = (float)top;
+            } else if (at_bottom >= half) {
+                *bg = (float)bottom;
+            } else {
+                *bg = cell_median(p, plane, gx, gy, step, hist);
             }
         }
     }
     free(hist);
-    free(count);
-    free(range);
+    free(cols);
     return DG_OK;
 }
 
@@ -548,6 +651,15 @@ static void follow_lighting(dg_prep *p, int global, float *large, float *tmp)
         for (int c = 0; c < n_cells; c++) {
             p->bg[c] = level;
         }
+        return;
+    }
+    /* Cells all at one level (a drawing's canvas) stay at it: the filters below keep it,
+     * and a mean of up to nine equal whole numbers is that number. */
+    int one_level = 1;
+    for (int c = 1; c < n_cells && one_level; c++) {
+        one_level = p->bg[c] == p->bg[0];
+    }
+    if (one_level) {
         return;
     }
     /* A small closing follows shadows and vignetting; a large one survives bold strokes
@@ -616,7 +728,12 @@ dg_status dg_prep_background(dg_prep *p)
         free(cell);
         return st;
     }
-    polarity_refs(p, &g, global);
+    st = polarity_refs(p, &g, global);
+    if (st != DG_OK) {
+        free(g.sum);
+        free(cell);
+        return st;
+    }
     float ground;
     p->dark = vote_dark(&g, &ground);
     if (!global && !p->dark && ground >= SHADOW_GROUND_MIN && ground < 128.0f) {
@@ -792,7 +909,7 @@ float dg_prep_background_median(const dg_prep *p)
         float *tmp = malloc(sizeof *tmp * (size_t)n);
         if (tmp) {
             memcpy(tmp, p->bg, sizeof *tmp * (size_t)n);
-            level = dg_prep_select_kth(tmp, n, n / 2);
+            level = cells_median(tmp, n);
             free(tmp);
         }
     }

@@ -106,6 +106,15 @@ static dg_status classify(dg_prep *p)
                 col_any[x] |= px[x];
             }
         }
+        uint32_t *strong = p->strong + (size_t)cy * cgw;
+        uint8_t *weak = p->weak + (size_t)cy * cgw;
+        if (cs == 1) { /* cells of one pixel: the columns are the cells */
+            for (int x = 0; x < w; x++) {
+                strong[x] = col_strong[x];
+                weak[x] = col_any[x] != 0;
+            }
+            continue;
+        }
         for (int cx = 0; cx < cgw; cx++) {
             int x0 = cx * cs, x1 = x0 + cs < w ? x0 + cs : w;
             uint32_t n_strong = 0;
@@ -114,15 +123,16 @@ static dg_status classify(dg_prep *p)
                 n_strong += col_strong[x];
                 any |= col_any[x];
             }
-            size_t c = (size_t)cy * cgw + cx;
-            p->strong[c] = n_strong;
-            p->weak[c] = any != 0;
+            strong[cx] = n_strong;
+            weak[cx] = any != 0;
         }
     }
     free(col_strong);
     free(col_any);
-    for (size_t c = 0; c < (size_t)p->cgw * p->cgh; c++) {
-        p->on[c] = p->strong[c] > 0;
+    const uint32_t *strong = p->strong;
+    uint8_t *on = p->on;
+    for (size_t c = 0, n = (size_t)p->cgw * p->cgh; c < n; c++) {
+        on[c] = strong[c] > 0;
     }
     return DG_OK;
 }
@@ -153,7 +163,8 @@ typedef struct line_set {
     line_chain *chains;
     size_t cap, n_pieces; /* room in both arrays, pieces used */
     int n_chains;
-    int *at; /* [n_across] chain whose last run is centred at j, or -1 */
+    int *at;        /* [n_across] chain whose last run is centred at j, or -1 */
+    int j_lo, j_hi; /* across, the cells outside j_lo..j_hi are all empty */
 } line_set;
 
 /* Room for one more piece, and for a new chain for each piece since `first`. */
@@ -202,14 +213,17 @@ static int nearest_chain(const line_set *ls, int i, int j0, int j1, int *best_d)
 static dg_status find_pieces(const dg_prep *p, line_set *ls, int i)
 {
     size_t first = ls->n_pieces;
-    int j = 0;
-    while (j < ls->n_across) {
-        if (!p->on[i * ls->s_along + j * ls->s_across]) {
+    /* in locals: storing a piece must not make the loops reread them */
+    const uint8_t *on = p->on + i * ls->s_along;
+    size_t step = ls->s_across;
+    int n = ls->j_hi + 1, j = ls->j_lo;
+    while (j < n) {
+        if (!on[j * step]) {
             j++;
             continue;
         }
         int j0 = j;
-        while (j < ls->n_across && p->on[i * ls->s_along + j * ls->s_across]) {
+        while (j < n && on[j * step]) {
             j++;
         }
         if (j - j0 > ls->thin_max) {
@@ -305,7 +319,41 @@ static dg_status peel_lines(dg_prep *p, int n_along, int n_across, size_t s_alon
     for (int j = 0; j < n_across && st == DG_OK; j++) {
         ls.at[j] = -1;
     }
+    /* which positions hold any cell at all: the others have no piece to find, and a
+     * drawing leaves most of them empty */
+    uint8_t *any = st == DG_OK ? calloc((size_t)n_along + (size_t)n_across, 1) : NULL;
+    uint8_t *any_across = any ? any + n_along : NULL; /* and which across indices do */
+    st = st == DG_OK && !any ? dg_prep_nomem() : st;
+    for (int j = 0; j < n_across && st == DG_OK && s_along == 1; j++) {
+        const uint8_t *on = p->on + j * s_across; /* a line of the grid: positions in a row */
+        uint8_t acc = 0;
+        for (int i = 0; i < n_along; i++) {
+            any[i] |= on[i];
+            acc |= on[i];
+        }
+        any_across[j] = acc;
+    }
+    for (int i = 0; i < n_along && st == DG_OK && s_along != 1; i++) {
+        const uint8_t *on = p->on + i * s_along; /* positions are rows, read along */
+        uint8_t acc = 0;
+        for (size_t j = 0; j < (size_t)n_across; j++) {
+            acc |= on[j * s_across];
+            any_across[j] |= on[j * s_across];
+        }
+        any[i] = acc;
+    }
+    ls.j_lo = 0;
+    ls.j_hi = n_across - 1;
+    while (st == DG_OK && ls.j_lo < ls.j_hi && !any_across[ls.j_lo]) {
+        ls.j_lo++;
+    }
+    while (st == DG_OK && ls.j_hi > ls.j_lo && !any_across[ls.j_hi]) {
+        ls.j_hi--;
+    }
     for (int i = 0; i < n_along && st == DG_OK; i++) {
+        if (!any[i]) {
+            continue;
+        }
         size_t first = ls.n_pieces;
         st = find_pieces(p, &ls, i);
         if (st == DG_OK) {
@@ -315,6 +363,7 @@ static dg_status peel_lines(dg_prep *p, int n_along, int n_across, size_t s_alon
     if (st == DG_OK) {
         clear_lines(p, &ls);
     }
+    free(any);
     free(ls.pieces);
     free(ls.chains);
     free(ls.at);
@@ -367,11 +416,30 @@ static void grow_component(dg_prep *p, size_t start, int id, int32_t *queue)
     }
 }
 
+/* The box of every labelled cell, {x0, y0, x1, y1} inclusive (x1 < x0 when there is none):
+ * the loops over the components' cells scan it alone, in the same order, since a drawing
+ * leaves most of the grid without a component. */
+static void labelled_box(const dg_prep *p, int box[4])
+{
+    box[0] = p->cgw;
+    box[1] = p->cgh;
+    box[2] = box[3] = -1;
+    for (int i = 0; i < p->n_comps; i++) {
+        const dg_prep_comp *c = &p->comps[i];
+        box[0] = c->x0 < box[0] ? c->x0 : box[0];
+        box[1] = c->y0 < box[1] ? c->y0 : box[1];
+        box[2] = c->x1 > box[2] ? c->x1 : box[2];
+        box[3] = c->y1 > box[3] ? c->y1 : box[3];
+    }
+}
+
 /* Counts the cells near the edges of their component's own box (n_band). */
 static void count_band_cells(dg_prep *p)
 {
-    for (int y = 0; y < p->cgh; y++) {
-        for (int x = 0; x < p->cgw; x++) {
+    int box[4];
+    labelled_box(p, box);
+    for (int y = box[1]; y <= box[3]; y++) {
+        for (int x = box[0]; x <= box[2]; x++) {
             int id = p->label[y * p->cgw + x];
             if (id < 0) {
                 continue;
@@ -407,8 +475,10 @@ static int strong_alone(const dg_prep *p, const uint8_t *row, int x, int y)
 /* Counts the strong pixels with no strong neighbour (n_alone): dust, grain, pepper noise. */
 static void count_alone_pixels(dg_prep *p)
 {
-    for (int cy = 0; cy < p->cgh; cy++) {
-        for (int cx = 0; cx < p->cgw; cx++) {
+    int box[4];
+    labelled_box(p, box);
+    for (int cy = box[1]; cy <= box[3]; cy++) {
+        for (int cx = box[0]; cx <= box[2]; cx++) {
             int id = p->label[cy * p->cgw + cx];
             if (id < 0) {
                 continue;
@@ -430,8 +500,10 @@ static void count_alone_pixels(dg_prep *p)
 /* Counts each component's cells within one desk cell of the desk (n_desk). */
 static void count_desk_cells(dg_prep *p)
 {
-    for (int cy = 0; cy < p->cgh; cy++) {
-        for (int cx = 0; cx < p->cgw; cx++) {
+    int box[4];
+    labelled_box(p, box);
+    for (int cy = box[1]; cy <= box[3]; cy++) {
+        for (int cx = box[0]; cx <= box[2]; cx++) {
             int id = p->label[cy * p->cgw + cx];
             if (id < 0) {
                 continue;
@@ -462,8 +534,14 @@ static dg_status label_components(dg_prep *p)
         return dg_prep_nomem();
     }
     p->n_comps = 0;
+    const uint8_t *on = p->on;
     for (size_t start = 0; start < n; start++) {
-        if (!p->on[start] || p->label[start] >= 0) {
+        uint64_t eight;
+        if (start + 8 <= n && (memcpy(&eight, on + start, 8), eight == 0)) {
+            start += 7; /* eight cells without ink at once */
+            continue;
+        }
+        if (!on[start] || p->label[start] >= 0) {
             continue;
         }
         if ((size_t)p->n_comps == cap) {
@@ -638,16 +716,32 @@ dg_status dg_prep_find_components(dg_prep *p)
  * sets to 0 the pixels of every other cell. keep[i] says which components count. */
 void dg_prep_assign_owners(dg_prep *p, const int *keep)
 {
-    int gw = p->cgw, gh = p->cgh;
-    int halo = dg_ceil_div(HALO_PX, p->cs);
+    /* in locals: the stores into owner[] and the ink map must not make them be reread */
+    int gw = p->cgw, gh = p->cgh, cs = p->cs, w = p->w, h = p->h;
+    int halo = dg_ceil_div(HALO_PX, cs);
     size_t n = (size_t)gw * gh;
+    const int32_t *label = p->label;
+    const uint8_t *weak = p->weak, *gone = p->gone;
+    int32_t *owner = p->owner;
     for (size_t c = 0; c < n; c++) {
-        int id = p->label[c];
-        p->owner[c] = id >= 0 && keep[id] ? id : -1;
+        owner[c] = -1;
     }
-    for (int y = 0; y < gh; y++) {
-        for (int x = 0; x < gw; x++) {
-            int id = p->label[y * gw + x];
+    int box[4], *owned = p->owned;
+    labelled_box(p, box);
+    owned[0] = gw;
+    owned[1] = gh;
+    owned[2] = owned[3] = -1;
+    for (int y = box[1]; y <= box[3]; y++) {
+        for (int x = box[0]; x <= box[2]; x++) {
+            int id = label[y * gw + x];
+            if (id >= 0 && keep[id]) {
+                owner[y * gw + x] = id;
+            }
+        }
+    }
+    for (int y = box[1]; y <= box[3]; y++) {
+        for (int x = box[0]; x <= box[2]; x++) {
+            int id = label[y * gw + x];
             if (id < 0 || !keep[id]) {
                 continue;
             }
@@ -657,23 +751,36 @@ void dg_prep_assign_owners(dg_prep *p, const int *keep)
                         continue;
                     }
                     size_t c = (size_t)yy * gw + xx;
-                    if (p->owner[c] < 0 && p->label[c] < 0 && p->weak[c] && !p->gone[c]) {
-                        p->owner[c] = id;
+                    if (owner[c] < 0 && label[c] < 0 && weak[c] && !gone[c]) {
+                        owner[c] = id;
+                    }
+                    if (owner[c] >= 0) {
+                        owned[0] = xx < owned[0] ? xx : owned[0];
+                        owned[1] = yy < owned[1] ? yy : owned[1];
+                        owned[2] = xx > owned[2] ? xx : owned[2];
+                        owned[3] = yy > owned[3] ? yy : owned[3];
                     }
                 }
             }
         }
     }
+    uint8_t *ink = p->ink->pixels;
+    if (cs == 1) { /* cells of one pixel */
+        for (size_t c = 0; c < n; c++) {
+            ink[c] = owner[c] < 0 && weak[c] ? 0 : ink[c];
+        }
+        return;
+    }
     for (int cy = 0; cy < gh; cy++) {
         for (int cx = 0; cx < gw; cx++) {
             size_t c = (size_t)cy * gw + cx;
-            if (p->owner[c] >= 0 || !p->weak[c]) {
+            if (owner[c] >= 0 || !weak[c]) {
                 continue;
             }
-            int x0 = cx * p->cs, x1 = x0 + p->cs < p->w ? x0 + p->cs : p->w;
-            int y0 = cy * p->cs, y1 = y0 + p->cs < p->h ? y0 + p->cs : p->h;
+            int x0 = cx * cs, x1 = x0 + cs < w ? x0 + cs : w;
+            int y0 = cy * cs, y1 = y0 + cs < h ? y0 + cs : h;
             for (int y = y0; y < y1; y++) {
-                memset(p->ink->pixels + (size_t)y * p->w + x0, 0, (size_t)(x1 - x0));
+                memset(ink + (size_t)y * w + x0, 0, (size_t)(x1 - x0));
             }
         }
     }

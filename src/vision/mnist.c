@@ -33,7 +33,7 @@
  */
 #include "vision/preprocess.h"
 
-#include <float.h>
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +46,9 @@
 #define STROKE_LO     DG_PREP_REDRAWN_BELOW
 #define STROKE_HI     5.0f
 #define RENDER_K      4 /* redrawing grid cells per box pixel, each way */
+/* the squared distance, in grid cells, beyond which a redrawn stroke covers nothing:
+ * (STROKE_TARGET * RENDER_K / 2 + 0.5)^2 rounded up */
+#define REACH2_MAX 31
 
 /* ---------------------------------------------------------------- measuring the ink */
 
@@ -227,10 +230,27 @@ static dg_status resample(const uint8_t *src, int w, int h, size_t sstride, floa
 
 /* ---------------------------------------------------------------- redrawing strokes */
 
-/* Zhang-Suen thinning of a binary grid g[h][w] whose border cells are 0. */
+/* Zhang-Suen thinning of a binary grid g[h][w] whose border cells are 0. Only the box of
+ * the nonzero cells is visited (nothing outside it changes), and each pass lists the cells
+ * it deletes instead of marking a grid that is cleared after it. */
 static void thin(uint8_t *g, int w, int h)
 {
-    uint8_t *del = calloc((size_t)w * h, 1);
+    int x0 = w, y0 = h, x1 = -1, y1 = -1;
+    for (int y = 1; y < h - 1; y++) {
+        for (int x = 1; x < w - 1; x++) {
+            if (g[(size_t)y * w + x]) {
+                x0 = x < x0 ? x : x0;
+                x1 = x > x1 ? x : x1;
+                y0 = y < y0 ? y : y0;
+                y1 = y;
+            }
+        }
+    }
+    if (x1 < 0) {
+        return;
+    }
+    size_t cap = (size_t)(x1 - x0 + 1) * (size_t)(y1 - y0 + 1);
+    size_t *del = malloc(sizeof *del * cap);
     if (!del) {
         return; /* unthinned strokes come out bolder, not wrong */
     }
@@ -238,9 +258,9 @@ static void thin(uint8_t *g, int w, int h)
     while (changed) {
         changed = 0;
         for (int pass = 0; pass < 2; pass++) {
-            int n_del = 0;
-            for (int y = 1; y < h - 1; y++) {
-                for (int x = 1; x < w - 1; x++) {
+            size_t n_del = 0;
+            for (int y = y0; y <= y1; y++) {
+                for (int x = x0; x <= x1; x++) {
                     uint8_t *c = g + (size_t)y * w + x;
                     if (!*c) {
                         continue;
@@ -258,97 +278,54 @@ static void thin(uint8_t *g, int w, int h)
                     int ok = pass == 0 ? !(n[0] && n[2] && n[4]) && !(n[2] && n[4] && n[6])
                                        : !(n[0] && n[2] && n[6]) && !(n[0] && n[4] && n[6]);
                     if (ok) {
-                        del[(size_t)y * w + x] = 1;
-                        n_del++;
+                        del[n_del++] = (size_t)y * w + x;
                     }
                 }
             }
-            if (n_del) {
-                changed = 1;
-                for (size_t i = 0; i < (size_t)w * h; i++) {
-                    if (del[i]) {
-                        g[i] = 0;
-                        del[i] = 0;
-                    }
-                }
+            for (size_t i = 0; i < n_del; i++) {
+                g[del[i]] = 0;
             }
+            changed |= n_del > 0;
         }
     }
     free(del);
 }
 
-/* 1-D squared Euclidean distance transform (Felzenszwalb and Huttenlocher) of f[n] into d;
- * v[n] and z[n + 1] are scratch. */
-static void edt_1d(const double *f, double *d, int n, int *v, double *z)
+/* The squared Euclidean distance from every cell of g[h][w] to the nearest nonzero cell,
+ * into d2, where it is at most reach2 (a whole number); NO_REACH elsewhere. Each nonzero
+ * cell stamps the disc of radius sqrt(reach2) around it, keeping the smallest square: a
+ * cell's nearest nonzero cell within the disc is among the stamps, so the squares found
+ * are the exact ones. (The disc drawn from it covers nothing further away; a distance
+ * transform of the whole grid would spend most of its work there.) */
+#define NO_REACH UINT16_MAX
+static void distance_within(const uint8_t *g, int w, int h, int reach2, uint16_t *d2)
 {
-    int k = 0;
-    v[0] = 0;
-    z[0] = -DBL_MAX;
-    z[1] = DBL_MAX;
-    for (int q = 1; q < n; q++) {
-        double s;
-        for (;;) {
-            int r = v[k];
-            s = ((f[q] + (double)q * q) - (f[r] + (double)r * r)) / (2.0 * (q - r));
-            if (s > z[k]) {
-                break;
-            }
-            k--; /* z[0] is -DBL_MAX, so k stays >= 0 */
-        }
-        k++;
-        v[k] = q;
-        z[k] = s;
-        z[k + 1] = DBL_MAX;
+    int r = (int)sqrt((double)reach2);
+    int half[REACH2_MAX + 1]; /* the disc's half-width dy rows away */
+    for (int dy = 0; dy <= r; dy++) {
+        half[dy] = (int)sqrt((double)(reach2 - dy * dy));
     }
-    k = 0;
-    for (int q = 0; q < n; q++) {
-        while (z[k + 1] < q) {
-            k++;
-        }
-        double dq = q - v[k];
-        d[q] = dq * dq + f[v[k]];
-    }
-}
-
-/* Euclidean distance from every cell of g[h][w] to the nearest nonzero cell, into dist. */
-static dg_status distance_to(const uint8_t *g, int w, int h, float *dist)
-{
-    int n = w > h ? w : h;
-    double *f = malloc(sizeof *f * (size_t)n), *d = malloc(sizeof *d * (size_t)n);
-    double *z = malloc(sizeof *z * (size_t)(n + 1));
-    double *col = malloc(sizeof *col * (size_t)w * h);
-    int *v = malloc(sizeof *v * (size_t)n);
-    if (!f || !d || !z || !col || !v) {
-        free(f);
-        free(d);
-        free(z);
-        free(col);
-        free(v);
-        return dg_prep_nomem();
-    }
-    /* large but finite: squares of grid distances stay exact next to it */
-    const double far = 1e10;
-    for (int x = 0; x < w; x++) {
-        for (int y = 0; y < h; y++) {
-            f[y] = g[(size_t)y * w + x] ? 0.0 : far;
-        }
-        edt_1d(f, d, h, v, z);
-        for (int y = 0; y < h; y++) {
-            col[(size_t)y * w + x] = d[y];
-        }
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        d2[i] = NO_REACH;
     }
     for (int y = 0; y < h; y++) {
-        edt_1d(col + (size_t)y * w, d, w, v, z);
         for (int x = 0; x < w; x++) {
-            dist[(size_t)y * w + x] = (float)sqrt(d[x]);
+            if (!g[(size_t)y * w + x]) {
+                continue;
+            }
+            int y0 = y - r < 0 ? 0 : y - r, y1 = y + r >= h ? h - 1 : y + r;
+            for (int yy = y0; yy <= y1; yy++) {
+                int dy2 = (yy - y) * (yy - y);
+                int dx = half[yy > y ? yy - y : y - yy];
+                int x0 = x - dx < 0 ? 0 : x - dx, x1 = x + dx >= w ? w - 1 : x + dx;
+                uint16_t *row = d2 + (size_t)yy * w;
+                for (int xx = x0; xx <= x1; xx++) {
+                    uint16_t v = (uint16_t)(dy2 + (xx - x) * (xx - x));
+                    row[xx] = v < row[xx] ? v : row[xx];
+                }
+            }
         }
     }
-    free(f);
-    free(d);
-    free(z);
-    free(col);
-    free(v);
-    return DG_OK;
 }
 
 /*
@@ -371,12 +348,12 @@ static dg_status restroke(const uint8_t *crop, int w, int h, double scale, float
     int ox = (gw - dw) / 2, oy = (gh - dh) / 2; /* the drawing's corner in the grid */
     size_t n = (size_t)gw * gh;
     uint8_t *grid = calloc(n, 1);
-    float *dist = malloc(sizeof *dist * n);
+    uint16_t *d2 = malloc(sizeof *d2 * n);
     float *dom = malloc(sizeof *dom * (size_t)dw * dh);
     float *box = calloc((size_t)ow * oh, sizeof *box);
-    if (!grid || !dist || !dom || !box) {
+    if (!grid || !d2 || !dom || !box) {
         free(grid);
-        free(dist);
+        free(d2);
         free(dom);
         free(box);
         return dg_prep_nomem();
@@ -421,14 +398,26 @@ static dg_status restroke(const uint8_t *crop, int w, int h, double scale, float
             }
         }
         thin(grid, gw, gh);
-        st = distance_to(grid, gw, gh, dist);
     }
     if (st == DG_OK) {
+        /* Cells further than radius + 0.5 from the skeleton get no cover (adding 0 changes
+         * no sum): the distances are needed only up to the first square beyond it. */
+        int reach2 = (int)ceilf((radius + 0.5f) * (radius + 0.5f));
+        assert(reach2 <= REACH2_MAX);
+        distance_within(grid, gw, gh, reach2, d2);
         float inv = 1.0f / (float)(K * K);
+        /* a cell's share of the box pixel for each squared distance it can have */
+        float share[REACH2_MAX + 1];
+        for (int sq = 0; sq <= reach2; sq++) {
+            float dist = (float)sqrt((double)sq);
+            share[sq] = dg_clampf(radius + 0.5f - dist, 0.0f, 1.0f) * inv;
+        }
         for (int y = 0; y < gh; y++) {
             for (int x = 0; x < gw; x++) {
-                float cover = dg_clampf(radius + 0.5f - dist[(size_t)y * gw + x], 0.0f, 1.0f);
-                box[(size_t)(y / K) * ow + x / K] += cover * inv;
+                uint16_t sq = d2[(size_t)y * gw + x];
+                if (sq != NO_REACH) {
+                    box[(size_t)(y / K) * ow + x / K] += share[sq];
+                }
             }
         }
         *out = box;
@@ -437,7 +426,7 @@ static dg_status restroke(const uint8_t *crop, int w, int h, double scale, float
         box = NULL;
     }
     free(grid);
-    free(dist);
+    free(d2);
     free(dom);
     free(box);
     return st;

@@ -98,17 +98,7 @@ static int choose_digit(const dg_prep *p, int *keep)
  * *out[y1 - y0][x1 - x0], 1 where the digit owns the pixel. */
 static dg_status digit_mask(const dg_prep *p, uint8_t **out, int r[4])
 {
-    int cx0 = p->cgw, cy0 = p->cgh, cx1 = -1, cy1 = -1;
-    for (int cy = 0; cy < p->cgh; cy++) {
-        for (int cx = 0; cx < p->cgw; cx++) {
-            if (p->owner[cy * p->cgw + cx] >= 0) {
-                cx0 = cx < cx0 ? cx : cx0;
-                cx1 = cx > cx1 ? cx : cx1;
-                cy0 = cy < cy0 ? cy : cy0;
-                cy1 = cy > cy1 ? cy : cy1;
-            }
-        }
-    }
+    int cx0 = p->owned[0], cy0 = p->owned[1], cx1 = p->owned[2], cy1 = p->owned[3];
     int x0 = cx0 * p->cs, y0 = cy0 * p->cs;
     int x1 = (cx1 + 1) * p->cs < p->w ? (cx1 + 1) * p->cs : p->w;
     int y1 = (cy1 + 1) * p->cs < p->h ? (cy1 + 1) * p->cs : p->h;

@@ -53,6 +53,7 @@ typedef struct dg_prep {
     uint8_t *gone;    /* [cgh][cgw] peeled off as part of a line */
     int32_t *label;   /* [cgh][cgw] component of a strong cell, -1 */
     int32_t *owner;   /* [cgh][cgw] kept component owning the cell's pixels, -1 */
+    int owned[4];     /* box of the cells with an owner, {x0, y0, x1, y1}, x1 < x0: none */
     dg_prep_comp *comps;
     int n_comps;
     int n_found; /* components before filtering */
