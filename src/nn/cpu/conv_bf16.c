@@ -60,13 +60,6 @@ bool dg_conv_bf16_pays(const dg_conv_args *l)
 
 #if defined(DG_HAVE_BF16_KERNELS)
 
-/* 16 words (e[i], o[i]) rounded to bf16, e in the low half */
-BF16_TARGET static inline __m512i pair_words(__m512 e, __m512 o)
-{
-    return _mm512_permutexvar_epi16(_mm512_load_si512(interleave_words),
-                                    (__m512i)_mm512_cvtne2ps_pbh(o, e));
-}
-
 /* The paired shifted copies of one example's input x [C][H][W], and the table of each tap
  * pair's offset in them after the copies. */
 BF16_TARGET static void shift_pairs(const dg_conv_args *l, const float *x, uint32_t *xs)

@@ -14,8 +14,10 @@
  * patches of all N into col [C*K*K][N*P], then one GEMM gives w (O x CKK) * col = [O][N*P], copied
  * into y with bias and ReLU; backward uses dw += dz * col^T and dcol = w^T * dz over all N at once,
  * then col2im. The plain loops (conv_*_ref) stay beside them as the reference the fast paths are
- * checked against. In bf16 training (ctx->bf16) the forward pass is conv_bf16.c's (no im2col
- * either) and backward's two products go through im2col and dg_gemm_bf16.
+ * checked against. In bf16 training (ctx->bf16) a layer with enough patch rows to gain
+ * (dg_conv_bf16_pays) runs conv_bf16.c's forward pass and conv_grad_bf16.c's gradients, the
+ * same shapes of kernels with pairs of bf16 in a word; a first layer of one channel keeps
+ * the fp32 kernels.
  */
 #include "nn/cpu/cpu.h"
 #include "nn/net.h"
@@ -137,9 +139,11 @@ static size_t conv_scratch_floats(const dg_layer *l, int n)
     size_t im2col_floats = (2 * ckk + (size_t)l->units) * np;
     size_t window_floats = window_backward_floats(l, n);
     size_t floats = im2col_floats > window_floats ? im2col_floats : window_floats;
-    /* or the packed panels of the bf16 forward pass */
+    /* or the bf16 passes' paired copies */
     dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
     size_t bf16 = dg_conv_bf16_work_floats(&args);
+    floats = floats > bf16 ? floats : bf16;
+    bf16 = dg_conv_bf16_backward_work_floats(&args, n);
     floats = floats > bf16 ? floats : bf16;
 #if defined(__AVX512F__)
     /* or the shifted copies of one example's input, for the forward pass */
@@ -487,7 +491,8 @@ static void conv_forward_valid(const dg_layer *l, const float *x, float *y, int 
         return;
     }
     dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
-    if (ctx->bf16 && dg_conv_forward_bf16(&args, x, y, n, ctx->scratch)) {
+    if (ctx->bf16 && dg_conv_bf16_pays(&args) &&
+        dg_conv_forward_bf16(&args, x, y, n, ctx->scratch)) {
         return;
     }
 #if defined(__AVX512F__)
@@ -512,9 +517,19 @@ static void conv_backward_valid(const dg_layer *l, const float *x, const float *
         conv_backward_ref(l, x, y, dy, dx, n, dw, dw + l->n_weights);
         return;
     }
+    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
+    bool bf16 = ctx->bf16 && dg_conv_bf16_pays(&args);
+    if (bf16) {
+        float *dw = ctx->dparams + l->param_offset;
+        /* when the pooling above took the ReLU's gradient already, dy is dz as it is */
+        bool masked = l->relu && !l->relu_applied_above;
+        if (dg_conv_backward_bf16(&args, x, y, dy, dx, n, masked, dw, dw + l->n_weights,
+                                  ctx->scratch)) {
+            return;
+        }
+    }
 #if defined(__AVX512F__)
-    /* bf16 training takes its two products through im2col and dg_gemm_bf16 below */
-    if (dg_avx512_active() && !ctx->bf16) {
+    if (dg_avx512_active() && !bf16) {
         conv_backward_window(l, x, y, dy, dx, n, ctx);
         return;
     }
