@@ -129,23 +129,39 @@ BF16_TARGET static void pair_transposed(const float *g0, const float *g1, int o_
     }
 }
 
+/* The taps t0.. (at most 16) of the weights w[o][c0..c0+cols-1][.] (cols at most 16) as
+ * 16 vectors, r[t] holding tap t0 + t of the 16 channels: rows loaded, then transposed.
+ * o past the last reads as zeros. */
+BF16_TARGET static inline void taps_of_channels(const dg_conv_args *l, int o, int c0, int cols,
+                                                int t0, __m512i r[16])
+{
+    int kk = l->k * l->k, c_count = l->in.c;
+    __mmask16 m = lanes(kk - t0);
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) {
+        r[i] = i < cols && o < l->units
+                   ? _mm512_maskz_loadu_epi32(m, l->w + ((size_t)o * c_count + c0 + i) * kk + t0)
+                   : _mm512_setzero_si512();
+    }
+    transpose_words(r);
+}
+
 /* wt[u][v][o2][c] = (w[2o2][c][u][v], w[2o2+1][c][u][v]) */
 BF16_TARGET static void pair_weight_taps(const dg_conv_args *l, uint32_t *wt)
 {
-    int kk = l->k * l->k, o_count = l->units, c_count = l->in.c, o2n = (o_count + 1) / 2;
-    uint32_t words[16] __attribute__((aligned(64)));
+    int kk = l->k * l->k, c_count = l->in.c, o2n = (l->units + 1) / 2;
     for (int o2 = 0; o2 < o2n; o2++) {
-        for (int c = 0; c < c_count; c++) {
-            const float *even = l->w + ((size_t)(2 * o2) * c_count + c) * kk;
-            const float *odd = 2 * o2 + 1 < o_count ? even + (size_t)c_count * kk : NULL;
+        for (int c0 = 0; c0 < c_count; c0 += 16) {
+            int cols = c_count - c0 < 16 ? c_count - c0 : 16;
             for (int t0 = 0; t0 < kk; t0 += 16) {
-                int count = kk - t0 < 16 ? kk - t0 : 16;
-                __mmask16 m = lanes(count);
-                __m512 e = _mm512_maskz_loadu_ps(m, even + t0);
-                __m512 o = odd ? _mm512_maskz_loadu_ps(m, odd + t0) : _mm512_setzero_ps();
-                _mm512_store_si512(words, pair_words(e, o));
-                for (int t = 0; t < count; t++) {
-                    wt[((size_t)(t0 + t) * o2n + o2) * c_count + c] = words[t];
+                __m512i even[16], odd[16];
+                taps_of_channels(l, 2 * o2, c0, cols, t0, even);
+                taps_of_channels(l, 2 * o2 + 1, c0, cols, t0, odd);
+                int taps = kk - t0 < 16 ? kk - t0 : 16;
+                for (int t = 0; t < taps; t++) {
+                    __m512i words = pair_words((__m512)even[t], (__m512)odd[t]);
+                    _mm512_mask_storeu_epi32(wt + ((size_t)(t0 + t) * o2n + o2) * c_count + c0,
+                                             lanes(cols), words);
                 }
             }
         }
