@@ -15,6 +15,11 @@
  * (w[o][2c2][u][v], w[o][2c2+1][u][v]); VDPBF16PS multiplies the two halves of a word by
  * the two halves of the other and adds both products to the lane's fp32 sum.
  *
+ * A layer of fewer than 32 patch rows (a first layer of one channel, whose channel pairs
+ * would be half zeros) pairs consecutive patch rows instead, in a copy of its patches,
+ * xs[t2][p] = (row 2t2 at p, row 2t2+1 at p), and wp[o][t2] = (w[o][2t2], w[o][2t2+1]): a few
+ * rows per position, cheap to gather, and the same tiles read them.
+ *
  * A tile is 8 output channels x 48 positions: 24 accumulators, per tap pair three loads,
  * eight broadcast words of weights, 24 VDPBF16PS (twice the multiply-adds of the fp32
  * tile's 24 FMAs); the last tile of a plane has the vectors it needs (1 to 3). Bias and ReLU
@@ -28,34 +33,55 @@
 #define ROWS 8  /* output channels per tile */
 #define COLS 48 /* positions per tile: three vectors */
 
+/* Below this many patch rows (C*K*K) the forward pass pairs consecutive patch rows rather
+ * than channels, and the gradients stay on the fp32 kernels. */
+#define FEW_ROWS 32
+
+static int patch_rows(const dg_conv_args *l)
+{
+    return l->in.c * l->k * l->k;
+}
+
+/* Whether the layer pairs patch rows: a first layer of one channel, whose channel pairs
+ * would be half zeros. */
+static bool pairs_rows(const dg_conv_args *l)
+{
+    return patch_rows(l) < FEW_ROWS;
+}
+
 static int channel_pairs(const dg_conv_args *l)
 {
     return (l->in.c + 1) / 2;
 }
 
-/* Tap pairs (c2, u, v) */
+/* Pairs of taps summed by one VDPBF16PS: (c2, u, v), or pairs of patch rows */
 static size_t tap_pairs(const dg_conv_args *l)
 {
+    if (pairs_rows(l)) {
+        return (size_t)(patch_rows(l) + 1) / 2;
+    }
     return (size_t)channel_pairs(l) * l->k * l->k;
 }
 
-/* Words of the paired shifted copies [C2][K][H][OW] */
+/* Words of the paired copies: shifted [C2][K][H][OW], or patch row pairs [CKK/2][P] */
 static size_t copies_words(const dg_conv_args *l)
 {
+    if (pairs_rows(l)) {
+        return tap_pairs(l) * l->out.h * l->out.w;
+    }
     return (size_t)channel_pairs(l) * l->k * l->in.h * l->out.w;
 }
 
 size_t dg_conv_bf16_work_floats(const dg_conv_args *l)
 {
-    /* the copies, the table of each tap pair's offset in them, the paired weights [O][C2KK] */
+    /* the copies, the table of each tap pair's offset in them, the paired weights [O][pairs] */
     return copies_words(l) + tap_pairs(l) + (size_t)l->units * tap_pairs(l);
 }
 
-bool dg_conv_bf16_pays(const dg_conv_args *l)
+bool dg_conv_bf16_backward_pays(const dg_conv_args *l)
 {
-    /* below 32 patch rows (a first layer of 1 channel) the tiles' sums are too short for
-     * the pairs to gain: such layers stay on the fp32 kernels */
-    return l->in.c * l->k * l->k >= 32;
+    /* measured: on a first layer of one channel the bf16 gradients are no faster */
+    return !pairs_rows(l);
 }
 
 #if defined(DG_HAVE_BF16_KERNELS)
@@ -92,9 +118,53 @@ BF16_TARGET static void shift_pairs(const dg_conv_args *l, const float *x, uint3
     }
 }
 
-/* wp[o][c2][u][v] = (w[o][2c2][u][v], w[o][2c2+1][u][v]) rounded to bf16 */
+/* Patch rows paired, xs[t2][p] = (row 2t2 at p, row 2t2+1 at p) with row (c, u, v) at
+ * p = i*OW + j being x[c][i+u][j+v] (a row past an odd count reads as zero), and the table
+ * of each pair's offset after them. */
+BF16_TARGET static void pair_patch_rows(const dg_conv_args *l, const float *x, uint32_t *xs)
+{
+    int rows = patch_rows(l), k = l->k, kk = k * k, h = l->in.h, w = l->in.w;
+    int oh = l->out.h, ow = l->out.w, p = oh * ow, pairs = (int)tap_pairs(l);
+    for (int t2 = 0; t2 < pairs; t2++) {
+        int r = 2 * t2, c = r / kk, u = r % kk / k, v = r % k;
+        const float *even = x + ((size_t)c * h + u) * w + v, *odd = NULL;
+        if (r + 1 < rows) {
+            c = (r + 1) / kk, u = (r + 1) % kk / k, v = (r + 1) % k;
+            odd = x + ((size_t)c * h + u) * w + v;
+        }
+        uint32_t *dst = xs + (size_t)t2 * p;
+        for (int i = 0; i < oh; i++) {
+            for (int j = 0; j < ow; j += 16) {
+                __mmask16 m = lanes(ow - j);
+                size_t at = (size_t)i * w + j;
+                __m512 e = _mm512_maskz_loadu_ps(m, even + at);
+                __m512 o = odd ? _mm512_maskz_loadu_ps(m, odd + at) : _mm512_setzero_ps();
+                _mm512_mask_storeu_epi32(dst + (size_t)i * ow + j, m, pair_words(e, o));
+            }
+        }
+    }
+    int32_t *at = (int32_t *)(xs + copies_words(l));
+    for (int t2 = 0; t2 < pairs; t2++) {
+        at[t2] = t2 * p;
+    }
+}
+
+/* wp[o][c2][u][v] = (w[o][2c2][u][v], w[o][2c2+1][u][v]) rounded to bf16, or with patch rows
+ * paired wp[o][t2] = (w[o][2t2], w[o][2t2+1]): the row's bf16 in order */
 BF16_TARGET static void pair_weights(const dg_conv_args *l, uint32_t *wp)
 {
+    if (pairs_rows(l)) {
+        int rows = patch_rows(l), pairs = (int)tap_pairs(l);
+        for (int o = 0; o < l->units; o++) {
+            const float *row = l->w + (size_t)o * rows;
+            for (int t0 = 0; t0 < rows; t0 += 32) {
+                int n = rows - t0 < 32 ? rows - t0 : 32;
+                _mm512_mask_storeu_epi32(wp + (size_t)o * pairs + t0 / 2, lanes((n + 1) / 2),
+                                         bf16_words(row + t0, n));
+            }
+        }
+        return;
+    }
     int c_count = l->in.c, kk = l->k * l->k, c2n = channel_pairs(l);
     for (int o = 0; o < l->units; o++) {
         for (int c2 = 0; c2 < c2n; c2++) {
@@ -180,7 +250,11 @@ BF16_TARGET static void conv_forward(const dg_conv_args *l, const float *x, floa
     int p = l->out.h * l->out.w;
     size_t in_size = (size_t)l->in.c * l->in.h * l->in.w, out_size = (size_t)l->units * p;
     for (int b = 0; b < n; b++) {
-        shift_pairs(l, x + (size_t)b * in_size, xs);
+        if (pairs_rows(l)) {
+            pair_patch_rows(l, x + (size_t)b * in_size, xs);
+        } else {
+            shift_pairs(l, x + (size_t)b * in_size, xs);
+        }
         float *yb = y + (size_t)b * out_size;
         for (int o0 = 0; o0 < l->units; o0 += ROWS) {
             for (int p0 = 0; p0 < p; p0 += COLS) {

@@ -97,9 +97,9 @@ void dg_conv_weight_grad_avx512(const dg_conv_args *l, const float *x, const flo
                                 float *dw);
 #endif
 
-/* Whether the layer's products gain from bf16: false for so few patch rows (C*K*K, a first
- * layer of one channel) that bf16 training runs the layer on the fp32 kernels. */
-bool dg_conv_bf16_pays(const dg_conv_args *l);
+/* Whether the layer's gradients gain from bf16: false for so few patch rows (C*K*K, a first
+ * layer of one channel) that bf16 training runs its backward pass on the fp32 kernels. */
+bool dg_conv_bf16_backward_pays(const dg_conv_args *l);
 
 /* Forward convolution of n examples x [N][C][H][W] into y [N][O][OH][OW] with bias and
  * ReLU, products on bf16-rounded inputs with fp32 sums, from shifted copies with pairs of

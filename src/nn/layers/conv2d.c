@@ -14,10 +14,9 @@
  * patches of all N into col [C*K*K][N*P], then one GEMM gives w (O x CKK) * col = [O][N*P], copied
  * into y with bias and ReLU; backward uses dw += dz * col^T and dcol = w^T * dz over all N at once,
  * then col2im. The plain loops (conv_*_ref) stay beside them as the reference the fast paths are
- * checked against. In bf16 training (ctx->bf16) a layer with enough patch rows to gain
- * (dg_conv_bf16_pays) runs conv_bf16.c's forward pass and conv_grad_bf16.c's gradients, the
- * same shapes of kernels with pairs of bf16 in a word; a first layer of one channel keeps
- * the fp32 kernels.
+ * checked against. In bf16 training (ctx->bf16) the forward pass is conv_bf16.c's and,
+ * where they gain (dg_conv_bf16_backward_pays: not a first layer of one channel), the
+ * gradients conv_grad_bf16.c's: the same shapes of kernels with pairs of bf16 in a word.
  */
 #include "nn/cpu/cpu.h"
 #include "nn/net.h"
@@ -491,8 +490,7 @@ static void conv_forward_valid(const dg_layer *l, const float *x, float *y, int 
         return;
     }
     dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
-    if (ctx->bf16 && dg_conv_bf16_pays(&args) &&
-        dg_conv_forward_bf16(&args, x, y, n, ctx->scratch)) {
+    if (ctx->bf16 && dg_conv_forward_bf16(&args, x, y, n, ctx->scratch)) {
         return;
     }
 #if defined(__AVX512F__)
@@ -518,7 +516,7 @@ static void conv_backward_valid(const dg_layer *l, const float *x, const float *
         return;
     }
     dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
-    bool bf16 = ctx->bf16 && dg_conv_bf16_pays(&args);
+    bool bf16 = ctx->bf16 && dg_conv_bf16_backward_pays(&args);
     if (bf16) {
         float *dw = ctx->dparams + l->param_offset;
         /* when the pooling above took the ReLU's gradient already, dy is dz as it is */
