@@ -536,6 +536,70 @@ DG_TEST(bf16_conv_backward_matches_rounded_reference)
     }
 }
 
+/* The weight gradient of a layer of few patch rows by bf16 dot products against sums in
+ * double of bf16-rounded inputs and output gradients: MNIST's first layers (rows of 26 and
+ * 24 positions, one vector), an odd row length whose last pair is half empty, rows longer
+ * than a vector, output channels and patch rows past a multiple of the tile. */
+DG_TEST(bf16_conv_weight_grad_dots_matches_rounded_reference)
+{
+    if (!dg_bf16_available()) {
+        SKIP("no AVX512_BF16 here (or DIGITS_NO_BF16 is set)");
+    }
+    static const struct {
+        int c, h, w, k, o, n;
+    } cases[] = {
+        {1, 28, 28, 3, 32, 8}, {1, 28, 28, 5, 24, 3}, {1, 9, 13, 3, 5, 2},
+        {3, 6, 40, 3, 4, 1},   {2, 5, 35, 3, 7, 2},
+    };
+    dg_rng rng;
+    dg_rng_seed(&rng, 17);
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        int c = cases[ci].c, h = cases[ci].h, w = cases[ci].w, k = cases[ci].k;
+        int o = cases[ci].o, n = cases[ci].n, oh = h - k + 1, ow = w - k + 1, p = oh * ow;
+        int rows = c * k * k;
+        dg_conv_args l = {{c, h, w}, {o, oh, ow}, o, k, false, NULL, NULL};
+        size_t nx = (size_t)n * c * h * w, nz = (size_t)n * o * p, nw = (size_t)o * rows;
+        float *x = malloc(nx * sizeof *x), *dz = malloc(nz * sizeof *dz);
+        float *dw = malloc(nw * sizeof *dw), *dw0 = malloc(nw * sizeof *dw0);
+        float *work = malloc(dg_conv_weight_grad_dots_bf16_work_floats(&l, n) * sizeof *work);
+        CHECK(x && dz && dw && dw0 && work);
+        for (size_t i = 0; i < nx; i++) {
+            x[i] = uniform(&rng);
+        }
+        for (size_t i = 0; i < nz; i++) {
+            dz[i] = uniform(&rng);
+        }
+        for (size_t i = 0; i < nw; i++) {
+            dw[i] = dw0[i] = uniform(&rng);
+        }
+        bool ok = dg_conv_weight_grad_dots_bf16(&l, x, dz, n, dw, work);
+        size_t bad = 0;
+        for (int oc = 0; oc < o && ok; oc++) {
+            for (int r = 0; r < rows && ok; r++) {
+                int ch = r / (k * k), u = r / k % k, v = r % k;
+                bad = (size_t)oc * rows + r;
+                double s = dw0[bad], mag = fabs(s);
+                for (int b = 0; b < n; b++) {
+                    for (int q = 0; q < p; q++) {
+                        float xv = x[(((size_t)b * c + ch) * h + q / ow + u) * w + q % ow + v];
+                        double term =
+                            (double)round_bf16(xv) * round_bf16(dz[((size_t)b * o + oc) * p + q]);
+                        s += term;
+                        mag += fabs(term);
+                    }
+                }
+                ok = fabs(dw[bad] - s) <= (n * p + 2) * 0x1p-24 * mag;
+            }
+        }
+        free(x);
+        free(dz);
+        free(dw);
+        free(dw0);
+        free(work);
+        CHECK_MSG(ok, "case %zu: dw element %zu off", ci, bad);
+    }
+}
+
 /* Where the CPU reports AVX512_BF16 and nothing turns it off, the kernels are in the build
  * and in use: a build that compiled them out would only skip the tests above. */
 DG_TEST(bf16_available_where_the_cpu_has_it)

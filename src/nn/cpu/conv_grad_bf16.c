@@ -423,6 +423,112 @@ BF16_TARGET static void conv_backward(const dg_conv_args *l, const float *x, con
     weight_grad(l, w.xp, w.gp, n2, dw);
 }
 
+/* The weight gradient of a layer with few patch rows by dot products along the output
+ * rows, as conv_grad_avx512.c's dots: x (once per call) and dz (as it is loaded, each row
+ * once per tile) rounded to bf16 in order, so that a word
+ * holds two neighbouring positions of a row (x[c][i+u][j+v], x[c][i+u][j+1+v]) and
+ * (dz[o][i][j], dz[o][i][j+1]), and one VDPBF16PS adds both products. A row of up to 32
+ * positions is one vector (16 words); the tile is 3 output channels x 9 patch rows. */
+#define DOT_O 3
+#define DOT_R 9
+
+/* dst[i] = x[i] rounded to bf16, for i < n */
+BF16_TARGET static void round_floats(const float *x, size_t n, uint16_t *dst)
+{
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = lanes((int)(n - i < 16 ? n - i : 16));
+        __m256i h = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, x + i));
+        _mm256_mask_storeu_epi16(dst + i, m, h);
+    }
+}
+
+BF16_TARGET static inline __mmask32 lanes32(int n)
+{
+    return n <= 0 ? 0 : n >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << n) - 1u);
+}
+
+BF16_TARGET static void weight_dots_tile(const dg_conv_args *l, const uint16_t *x, const float *dz,
+                                         int n, int o0, int r0, float *dw)
+{
+    int k = l->k, kk = k * k, w = l->in.w, oh = l->out.h, ow = l->out.w;
+    int rows_total = l->in.c * kk;
+    size_t x_size = (size_t)l->in.c * l->in.h * w, p = (size_t)oh * ow, dz_size = p * l->units;
+    size_t dz_at[DOT_O], x_at[DOT_R];
+    for (int s = 0; s < DOT_O; s++) {
+        /* channels and rows past the last repeat the tile's first; they are not stored */
+        dz_at[s] = (size_t)(o0 + s < l->units ? o0 + s : o0) * p;
+    }
+    for (int t = 0; t < DOT_R; t++) {
+        int r = r0 + t < rows_total ? r0 + t : r0;
+        x_at[t] = ((size_t)(r / kk) * l->in.h + (size_t)(r % kk / k)) * w + (size_t)(r % k);
+    }
+    __m512 acc[DOT_O][DOT_R];
+#pragma GCC unroll 3
+    for (int s = 0; s < DOT_O; s++) {
+#pragma GCC unroll 9
+        for (int t = 0; t < DOT_R; t++) {
+            acc[s][t] = _mm512_setzero_ps();
+        }
+    }
+    for (int b = 0; b < n; b++) {
+        const uint16_t *xb = x + (size_t)b * x_size;
+        const float *dzb = dz + (size_t)b * dz_size;
+        for (int i = 0; i < oh; i++) {
+            const uint16_t *xi = xb + (size_t)i * w;
+            const float *dzi = dzb + (size_t)i * ow;
+            for (int j = 0; j < ow; j += 32) {
+                __mmask32 m = lanes32(ow - j);
+                __mmask16 lo = lanes(ow - j), hi = lanes(ow - j - 16);
+                __m512bh d[DOT_O];
+#pragma GCC unroll 3
+                for (int s = 0; s < DOT_O; s++) {
+                    const float *g = dzi + dz_at[s] + j;
+                    d[s] = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, g + 16),
+                                               _mm512_maskz_loadu_ps(lo, g));
+                }
+#pragma GCC unroll 9
+                for (int t = 0; t < DOT_R; t++) {
+                    __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16(m, xi + x_at[t] + j);
+#pragma GCC unroll 3
+                    for (int s = 0; s < DOT_O; s++) {
+                        acc[s][t] = _mm512_dpbf16_ps(acc[s][t], d[s], xv);
+                    }
+                }
+            }
+        }
+    }
+    int outs = l->units - o0 < DOT_O ? l->units - o0 : DOT_O;
+    int rows = rows_total - r0 < DOT_R ? rows_total - r0 : DOT_R;
+    /* every accumulator indexed by constants, so that all of them stay in registers */
+    float sums[DOT_O][DOT_R];
+#pragma GCC unroll 3
+    for (int s = 0; s < DOT_O; s++) {
+#pragma GCC unroll 9
+        for (int t = 0; t < DOT_R; t++) {
+            sums[s][t] = _mm512_reduce_add_ps(acc[s][t]);
+        }
+    }
+    for (int s = 0; s < outs; s++) {
+        for (int t = 0; t < rows; t++) {
+            dw[(size_t)(o0 + s) * rows_total + r0 + t] += sums[s][t];
+        }
+    }
+}
+
+BF16_TARGET static void weight_grad_dots(const dg_conv_args *l, const float *x, const float *dz,
+                                         int n, float *dw, float *work)
+{
+    size_t x_count = (size_t)n * l->in.c * l->in.h * l->in.w;
+    uint16_t *x16 = (uint16_t *)work;
+    round_floats(x, x_count, x16);
+    int rows_total = l->in.c * l->k * l->k;
+    for (int o0 = 0; o0 < l->units; o0 += DOT_O) {
+        for (int r0 = 0; r0 < rows_total; r0 += DOT_R) {
+            weight_dots_tile(l, x16, dz, n, o0, r0, dw);
+        }
+    }
+}
+
 #endif /* DG_HAVE_BF16_KERNELS */
 
 bool dg_conv_backward_bf16(const dg_conv_args *l, const float *x, const float *y, const float *dy,
@@ -436,5 +542,23 @@ bool dg_conv_backward_bf16(const dg_conv_args *l, const float *x, const float *y
 #endif
     (void)l, (void)x, (void)y, (void)dy, (void)dx, (void)n, (void)masked, (void)dw, (void)db;
     (void)work;
+    return false;
+}
+
+size_t dg_conv_weight_grad_dots_bf16_work_floats(const dg_conv_args *l, int n)
+{
+    return ((size_t)n * l->in.c * l->in.h * l->in.w + 1) / 2;
+}
+
+bool dg_conv_weight_grad_dots_bf16(const dg_conv_args *l, const float *x, const float *dz, int n,
+                                   float *dw, float *work)
+{
+#if defined(DG_HAVE_BF16_KERNELS)
+    if (dg_bf16_available()) {
+        weight_grad_dots(l, x, dz, n, dw, work);
+        return true;
+    }
+#endif
+    (void)l, (void)x, (void)dz, (void)n, (void)dw, (void)work;
     return false;
 }

@@ -117,13 +117,17 @@ static size_t whole_lines(size_t floats)
 
 /* Scratch of the backward pass without im2col: the output gradient transposed
  * [N][P][O], one example's [O][P], the input gradient with the channels last [H*W][C], the
- * weights one matrix per tap [K][K][O][C]. */
+ * weights one matrix per tap [K][K][O][C]; for a layer of few patch rows, the bf16 copies
+ * its weight gradient takes in bf16 training. */
 static size_t window_backward_floats(const dg_layer *l, int n)
 {
     size_t positions = (size_t)l->units * l->out.h * l->out.w;
     size_t taps = (size_t)l->in.c * l->units * l->k * l->k;
+    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
+    size_t dots_bf16 =
+        dg_conv_bf16_backward_pays(&args) ? 0 : dg_conv_weight_grad_dots_bf16_work_floats(&args, n);
     return whole_lines((size_t)n * positions) + whole_lines(positions) +
-           whole_lines(dg_shape_size(l->in)) + whole_lines(taps);
+           whole_lines(dg_shape_size(l->in)) + whole_lines(taps) + dots_bf16;
 }
 
 static size_t conv_scratch_floats(const dg_layer *l, int n)
@@ -382,6 +386,7 @@ static void conv_backward_window(const dg_layer *l, const float *x, const float 
     float *dz = dz_t + whole_lines((size_t)n * out_size); /* [O][P] */
     float *dx_t = dz + whole_lines(out_size);             /* [H*W][C] */
     float *w_taps = dx_t + whole_lines(in_size);          /* [K][K][O][C] */
+    float *dots_work = w_taps + whole_lines((size_t)l->in.c * o_count * k * k);
     dg_conv_args args = {l->in, l->out, o_count, k, false, l->w, l->b};
     if (dx) {
         int kk = k * k;
@@ -410,7 +415,11 @@ static void conv_backward_window(const dg_layer *l, const float *x, const float 
         }
     }
     if (by_dots) {
-        dg_conv_weight_grad_dots_avx512(&args, x, masked ? dz_t : dy, n, dw);
+        /* in bf16 training by bf16 dot products, where the CPU has them */
+        const float *g = masked ? dz_t : dy;
+        if (!ctx->bf16 || !dg_conv_weight_grad_dots_bf16(&args, x, g, n, dw, dots_work)) {
+            dg_conv_weight_grad_dots_avx512(&args, x, g, n, dw);
+        }
     } else {
         dg_conv_weight_grad_avx512(&args, x, dz_t, n, dw);
     }
