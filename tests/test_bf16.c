@@ -511,7 +511,8 @@ static bool check_conv_backward(int c, int h, int w, int k, int o, int n, bool m
 /* The bf16 backward pass (no im2col) on seed-cnn's second convolution, fast's (24 input
  * channels: the 256-bit half, 48 outputs: the wide weight-gradient tiles), odd numbers of
  * examples, channels and outputs, a 5x5 kernel, a plane of fewer positions than a tile,
- * the ReLU taken above (dy as it is), and no input gradient. */
+ * planes ending in tiles of 4, 8 and 12 positions, the ReLU taken above (dy as it is), and
+ * no input gradient. */
 DG_TEST(bf16_conv_backward_matches_rounded_reference)
 {
     if (!dg_bf16_available()) {
@@ -524,6 +525,7 @@ DG_TEST(bf16_conv_backward_matches_rounded_reference)
         {32, 13, 13, 3, 64, 8, true, true}, {24, 12, 12, 3, 48, 4, true, true},
         {5, 9, 11, 3, 13, 3, true, true},   {4, 9, 8, 5, 20, 2, false, true},
         {7, 5, 5, 3, 33, 1, true, true},    {40, 6, 7, 3, 17, 5, false, false},
+        {6, 4, 25, 3, 10, 2, true, true},
     };
     dg_rng rng;
     dg_rng_seed(&rng, 9);

@@ -24,8 +24,8 @@
  *   wt[u][v][o2][c] = (w[2o2][c][u][v], w[2o2+1][c][u][v])   (once per call)
  *   dx_t[(i+u)*W + j+v][c] += sum over o2 of zp[o2][i*OW + j] . wt[u][v][o2][c]
  * scattered from each output position as in conv_grad_avx512.c, 12 positions x 32 input
- * channels a tile (the last 8 of at most 24 in 256-bit vectors), then dx_t [H*W][C]
- * transposed into dx [C][H][W].
+ * channels a tile (the last 8 of at most 24 in 256-bit vectors; a plane's last positions in
+ * a tile of 4 or 8), then dx_t [H*W][C] transposed into dx [C][H][W].
  *
  * An odd N or O pairs its last with zeros. Each element's sum runs in the same order on
  * every call.
@@ -274,13 +274,13 @@ BF16_TARGET static void weight_grad(const dg_conv_args *l, const uint32_t *xp, c
  * and sums its last 8 in 256-bit vectors, which this CPU issues two at a time. */
 BF16_TARGET static inline __attribute__((always_inline)) void
 input_grad_tile_of(const dg_conv_args *l, const uint32_t *zp, const uint32_t *wt, int p0, int skip,
-                   int valid, int c0, float *dx_t, const bool half)
+                   int valid, int c0, float *dx_t, const int rows, const bool half)
 {
     int k = l->k, c_count = l->in.c, w = l->in.w, ow = l->out.w, o2n = (l->units + 1) / 2;
     int p = l->out.h * ow;
     __mmask16 m0 = lanes(c_count - c0), m1 = lanes(c_count - c0 - 16);
     int at[TILE_R];
-    for (int t = 0; t < TILE_R; t++) {
+    for (int t = 0; t < rows; t++) {
         at[t] = (p0 + t) / ow * w + (p0 + t) % ow;
     }
     const uint32_t *zt = zp + p0;
@@ -290,7 +290,7 @@ input_grad_tile_of(const dg_conv_args *l, const uint32_t *zp, const uint32_t *wt
             __m512 acc[TILE_R][2];
             __m256 acc_h[TILE_R];
 #pragma GCC unroll 12
-            for (int t = 0; t < TILE_R; t++) {
+            for (int t = 0; t < rows; t++) {
                 acc[t][0] = acc[t][1] = _mm512_setzero_ps();
                 acc_h[t] = _mm256_setzero_ps();
             }
@@ -306,7 +306,7 @@ input_grad_tile_of(const dg_conv_args *l, const uint32_t *zp, const uint32_t *wt
                     b1 = (__m512bh)_mm512_maskz_loadu_epi32(m1, wo + 16);
                 }
 #pragma GCC unroll 12
-                for (int t = 0; t < TILE_R; t++) {
+                for (int t = 0; t < rows; t++) {
                     __m512i a = _mm512_set1_epi32((int)zo[t]);
                     acc[t][0] = _mm512_dpbf16_ps(acc[t][0], (__m512bh)a, b0);
                     if (half) {
@@ -319,7 +319,7 @@ input_grad_tile_of(const dg_conv_args *l, const uint32_t *zp, const uint32_t *wt
             }
             float *dst = dx_t + (size_t)(u * w + v) * c_count + c0;
 #pragma GCC unroll 12
-            for (int t = 0; t < TILE_R; t++) {
+            for (int t = 0; t < rows; t++) {
                 if (t >= skip && t < valid) {
                     float *d = dst + (size_t)at[t] * c_count;
                     _mm512_mask_storeu_ps(d, m0,
@@ -366,24 +366,54 @@ BF16_TARGET static void transpose_to_planes(const float *dx_t, int positions, in
 }
 
 /* One example's input gradient dx [C][H][W] from its output gradient paired by channels. */
+/* The tile of `rows` (12, 8 or 4) positions from start, as input_grad_tile_of. */
+BF16_TARGET static void input_grad_tile(const dg_conv_args *l, const uint32_t *zp,
+                                        const uint32_t *wt, int start, int skip, int valid, int c0,
+                                        float *dx_t, int rows)
+{
+    bool half = l->in.c - c0 <= 24;
+    if (rows == 12) {
+        if (half) {
+            input_grad_tile_of(l, zp, wt, start, skip, valid, c0, dx_t, 12, true);
+        } else {
+            input_grad_tile_of(l, zp, wt, start, skip, valid, c0, dx_t, 12, false);
+        }
+    } else if (rows == 8) {
+        if (half) {
+            input_grad_tile_of(l, zp, wt, start, skip, valid, c0, dx_t, 8, true);
+        } else {
+            input_grad_tile_of(l, zp, wt, start, skip, valid, c0, dx_t, 8, false);
+        }
+    } else if (half) {
+        input_grad_tile_of(l, zp, wt, start, skip, valid, c0, dx_t, 4, true);
+    } else {
+        input_grad_tile_of(l, zp, wt, start, skip, valid, c0, dx_t, 4, false);
+    }
+}
+
+/* One example's input gradient dx [C][H][W] from its output gradient paired by channels. */
 BF16_TARGET static void input_grad(const dg_conv_args *l, const uint32_t *zp, const uint32_t *wt,
                                    float *dx_t, float *dx)
 {
     int positions = l->in.h * l->in.w, p = l->out.h * l->out.w, c_count = l->in.c;
     memset(dx_t, 0, (size_t)positions * c_count * sizeof(float));
     for (int c0 = 0; c0 < c_count; c0 += 32) {
-        bool half = c_count - c0 <= 24;
-        for (int p0 = 0; p0 < p; p0 += TILE_R) {
-            /* a plane's last tile moves back to end at P; one shorter than a tile reads
-             * past P into the next pair's row or the padding, and stores nothing there */
-            int start = p0 + TILE_R <= p || p < TILE_R ? p0 : p - TILE_R;
-            int skip = p0 - start, valid = p - start < TILE_R ? p - start : TILE_R;
-            if (half) {
-                input_grad_tile_of(l, zp, wt, start, skip, valid, c0, dx_t, true);
-            } else {
-                input_grad_tile_of(l, zp, wt, start, skip, valid, c0, dx_t, false);
-            }
+        int p0 = 0;
+        for (; p0 + TILE_R <= p; p0 += TILE_R) {
+            input_grad_tile(l, zp, wt, p0, 0, TILE_R, c0, dx_t, TILE_R);
         }
+        if (p0 == p) {
+            continue;
+        }
+        if (p < TILE_R) {
+            /* a plane shorter than a tile reads past P into the next pair's row or the
+             * padding, and stores nothing there */
+            input_grad_tile(l, zp, wt, 0, 0, p, c0, dx_t, TILE_R);
+            continue;
+        }
+        /* the rest in a tile of 4, 8 or 12 moved back to end at P */
+        int rows = (p - p0 + 3) / 4 * 4, start = p - rows;
+        input_grad_tile(l, zp, wt, start, p0 - start, rows, c0, dx_t, rows);
     }
     transpose_to_planes(dx_t, positions, c_count, dx);
 }
