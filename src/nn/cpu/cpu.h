@@ -142,6 +142,13 @@ void dg_maxpool2_plane(const float *x, float *y, int32_t *arg, int w, int oh, in
  * pooling's gradient, the at[j] all different. */
 void dg_scatter_floats(float *dst, const int32_t *at, const float *src, const float *keep, int n);
 
+/* 2x2 max pooling's gradient for one plane, all of dx [h][w] written: dx[arg[j]] = dy[j]
+ * (0 where keep, unless NULL, is not above zero) for the oh*ow outputs j, whose windows
+ * do not overlap and whose arg (as dg_maxpool2_plane gives) lies in their own window; 0
+ * everywhere else. One pass over dx, without clearing it first. */
+void dg_maxpool2_grad_plane(float *dx, const int32_t *arg, const float *dy, const float *keep,
+                            int h, int w, int oh, int ow);
+
 /* dst[0..n) = src[0..n): for the short rows of im2col, where a memcpy call costs more
  * than the copy */
 void dg_copy_floats(float *dst, const float *src, int n);
