@@ -539,7 +539,8 @@ DG_TEST(bf16_conv_backward_matches_rounded_reference)
 }
 
 /* The weight gradient of a layer of few patch rows by bf16 dot products against sums in
- * double of bf16-rounded inputs and output gradients: MNIST's first layers (rows of 26 and
+ * double of bf16-rounded inputs and output gradients, and the bias gradient it may sum
+ * against the unrounded output gradients: MNIST's first layers (rows of 26 and
  * 24 positions, one vector), an odd row length whose last pair is half empty, rows longer
  * than a vector, output channels and patch rows past a multiple of the tile. */
 DG_TEST(bf16_conv_weight_grad_dots_matches_rounded_reference)
@@ -563,8 +564,9 @@ DG_TEST(bf16_conv_weight_grad_dots_matches_rounded_reference)
         size_t nx = (size_t)n * c * h * w, nz = (size_t)n * o * p, nw = (size_t)o * rows;
         float *x = malloc(nx * sizeof *x), *dz = malloc(nz * sizeof *dz);
         float *dw = malloc(nw * sizeof *dw), *dw0 = malloc(nw * sizeof *dw0);
+        float *db = malloc((size_t)o * sizeof *db), *db0 = malloc((size_t)o * sizeof *db0);
         float *work = malloc(dg_conv_weight_grad_dots_bf16_work_floats(&l, n) * sizeof *work);
-        CHECK(x && dz && dw && dw0 && work);
+        CHECK(x && dz && dw && dw0 && db && db0 && work);
         for (size_t i = 0; i < nx; i++) {
             x[i] = uniform(&rng);
         }
@@ -574,8 +576,23 @@ DG_TEST(bf16_conv_weight_grad_dots_matches_rounded_reference)
         for (size_t i = 0; i < nw; i++) {
             dw[i] = dw0[i] = uniform(&rng);
         }
-        bool ok = dg_conv_weight_grad_dots_bf16(&l, x, dz, n, dw, work);
+        for (int i = 0; i < o; i++) {
+            db[i] = db0[i] = uniform(&rng);
+        }
+        /* the bias gradient too, in fp32, on every other case */
+        bool with_db = ci % 2 == 0;
+        bool ok = dg_conv_weight_grad_dots_bf16(&l, x, dz, n, dw, with_db ? db : NULL, work);
         size_t bad = 0;
+        for (int oc = 0; oc < o && ok; oc++) {
+            double sb = db0[oc], mb = fabs(sb);
+            for (size_t q = 0; q < (size_t)n * p; q++) {
+                float g = dz[(q / p * o + oc) * p + q % p];
+                sb += g;
+                mb += fabs(g);
+            }
+            bad = (size_t)oc;
+            ok = with_db ? fabs(db[oc] - sb) <= (n * p + 2) * 0x1p-24 * mb : db[oc] == db0[oc];
+        }
         for (int oc = 0; oc < o && ok; oc++) {
             for (int r = 0; r < rows && ok; r++) {
                 int ch = r / (k * k), u = r / k % k, v = r % k;
@@ -597,8 +614,10 @@ DG_TEST(bf16_conv_weight_grad_dots_matches_rounded_reference)
         free(dz);
         free(dw);
         free(dw0);
+        free(db);
+        free(db0);
         free(work);
-        CHECK_MSG(ok, "case %zu: dw element %zu off", ci, bad);
+        CHECK_MSG(ok, "case %zu: db or dw element %zu off", ci, bad);
     }
 }
 

@@ -477,8 +477,11 @@ BF16_TARGET static inline __mmask32 lanes32(int n)
     return n <= 0 ? 0 : n >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << n) - 1u);
 }
 
-BF16_TARGET static void weight_dots_tile(const dg_conv_args *l, const uint16_t *x, const float *dz,
-                                         int n, int o0, int r0, float *dw)
+/* With with_bias (a constant where inlined), also db[o] += the fp32 sums of the tile's dz
+ * rows. */
+BF16_TARGET static inline __attribute__((always_inline)) void
+weight_dots_tile_of(const dg_conv_args *l, const uint16_t *x, const float *dz, int n, int o0,
+                    int r0, float *dw, float *db, const bool with_bias)
 {
     int k = l->k, kk = k * k, w = l->in.w, oh = l->out.h, ow = l->out.w;
     int rows_total = l->in.c * kk;
@@ -492,9 +495,10 @@ BF16_TARGET static void weight_dots_tile(const dg_conv_args *l, const uint16_t *
         int r = r0 + t < rows_total ? r0 + t : r0;
         x_at[t] = ((size_t)(r / kk) * l->in.h + (size_t)(r % kk / k)) * w + (size_t)(r % k);
     }
-    __m512 acc[DOT_O][DOT_R];
+    __m512 acc[DOT_O][DOT_R], bias[DOT_O];
 #pragma GCC unroll 3
     for (int s = 0; s < DOT_O; s++) {
+        bias[s] = _mm512_setzero_ps();
 #pragma GCC unroll 9
         for (int t = 0; t < DOT_R; t++) {
             acc[s][t] = _mm512_setzero_ps();
@@ -513,8 +517,12 @@ BF16_TARGET static void weight_dots_tile(const dg_conv_args *l, const uint16_t *
 #pragma GCC unroll 3
                 for (int s = 0; s < DOT_O; s++) {
                     const float *g = dzi + dz_at[s] + j;
-                    d[s] = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, g + 16),
-                                               _mm512_maskz_loadu_ps(lo, g));
+                    __m512 g_lo = _mm512_maskz_loadu_ps(lo, g),
+                           g_hi = _mm512_maskz_loadu_ps(hi, g + 16);
+                    d[s] = _mm512_cvtne2ps_pbh(g_hi, g_lo);
+                    if (with_bias) {
+                        bias[s] = _mm512_add_ps(bias[s], _mm512_add_ps(g_lo, g_hi));
+                    }
                 }
 #pragma GCC unroll 9
                 for (int t = 0; t < DOT_R; t++) {
@@ -542,11 +550,24 @@ BF16_TARGET static void weight_dots_tile(const dg_conv_args *l, const uint16_t *
         for (int t = 0; t < rows; t++) {
             dw[(size_t)(o0 + s) * rows_total + r0 + t] += sums[s][t];
         }
+        if (with_bias) {
+            db[o0 + s] += _mm512_reduce_add_ps(bias[s]);
+        }
+    }
+}
+
+BF16_TARGET static void weight_dots_tile(const dg_conv_args *l, const uint16_t *x, const float *dz,
+                                         int n, int o0, int r0, float *dw, float *db)
+{
+    if (db) {
+        weight_dots_tile_of(l, x, dz, n, o0, r0, dw, db, true);
+    } else {
+        weight_dots_tile_of(l, x, dz, n, o0, r0, dw, NULL, false);
     }
 }
 
 BF16_TARGET static void weight_grad_dots(const dg_conv_args *l, const float *x, const float *dz,
-                                         int n, float *dw, float *work)
+                                         int n, float *dw, float *db, float *work)
 {
     size_t x_count = (size_t)n * l->in.c * l->in.h * l->in.w;
     uint16_t *x16 = (uint16_t *)work;
@@ -554,7 +575,8 @@ BF16_TARGET static void weight_grad_dots(const dg_conv_args *l, const float *x, 
     int rows_total = l->in.c * l->k * l->k;
     for (int o0 = 0; o0 < l->units; o0 += DOT_O) {
         for (int r0 = 0; r0 < rows_total; r0 += DOT_R) {
-            weight_dots_tile(l, x16, dz, n, o0, r0, dw);
+            /* the first tile of rows of each channel block sums the bias gradient */
+            weight_dots_tile(l, x16, dz, n, o0, r0, dw, r0 == 0 ? db : NULL);
         }
     }
 }
@@ -581,14 +603,14 @@ size_t dg_conv_weight_grad_dots_bf16_work_floats(const dg_conv_args *l, int n)
 }
 
 bool dg_conv_weight_grad_dots_bf16(const dg_conv_args *l, const float *x, const float *dz, int n,
-                                   float *dw, float *work)
+                                   float *dw, float *db, float *work)
 {
 #if defined(DG_HAVE_BF16_KERNELS)
     if (dg_bf16_available()) {
-        weight_grad_dots(l, x, dz, n, dw, work);
+        weight_grad_dots(l, x, dz, n, dw, db, work);
         return true;
     }
 #endif
-    (void)l, (void)x, (void)dz, (void)n, (void)dw, (void)work;
+    (void)l, (void)x, (void)dz, (void)n, (void)dw, (void)db, (void)work;
     return false;
 }

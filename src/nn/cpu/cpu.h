@@ -120,12 +120,13 @@ bool dg_conv_backward_bf16(const dg_conv_args *l, const float *x, const float *y
 
 /* dw [O][C][K][K] += the weight gradient over n examples x [n][C][H][W] of a layer with few
  * patch rows, from its output gradient dz [n][O][OH*OW] as it is, by dot products along the
- * rows of positions on bf16-rounded inputs with fp32 sums (conv_grad_bf16.c); work holds
+ * rows of positions on bf16-rounded inputs with fp32 sums, and, unless db is NULL, db[o] +=
+ * the fp32 sum of dz[.][o] (conv_grad_bf16.c); work holds
  * dg_conv_weight_grad_dots_bf16_work_floats(l, n) floats. False, nothing done, without
  * dg_bf16_available(). */
 size_t dg_conv_weight_grad_dots_bf16_work_floats(const dg_conv_args *l, int n);
 bool dg_conv_weight_grad_dots_bf16(const dg_conv_args *l, const float *x, const float *dz, int n,
-                                   float *dw, float *work);
+                                   float *dw, float *db, float *work);
 
 /* y[r][c] += bias[r], then max(y, 0) when relu; y [rows][cols] */
 void dg_bias_relu_rows(float *y, const float *bias, int rows, int cols, bool relu);

@@ -404,22 +404,26 @@ static void conv_backward_window(const dg_layer *l, const float *x, const float 
     bool masked = l->relu && !l->relu_applied_above;
     /* few patch rows: dz kept as it is for every example, in dz_t's place, not transposed */
     bool by_dots = dg_conv_weight_grad_by_dots(&args);
+    /* in bf16 training such a layer's weight gradient is taken by bf16 dot products, which
+     * also sum the bias gradient when dz is dy as it is: no pass of its own over dy */
+    bool dots_bf16 = by_dots && ctx->bf16 && dg_bf16_available();
     for (int b = 0; b < n; b++) {
         size_t at = (size_t)b * out_size;
         float *dzb = masked ? (by_dots ? dz_t + at : dz) : NULL;
-        dg_conv_output_grad_avx512(y + at, dy + at, o_count, p, masked, dzb,
-                                   by_dots ? NULL : dz_t + at, db);
+        if (masked || !dots_bf16) {
+            dg_conv_output_grad_avx512(y + at, dy + at, o_count, p, masked, dzb,
+                                       by_dots ? NULL : dz_t + at, db);
+        }
         if (dx) {
             dg_conv_input_grad_avx512(&args, dzb ? dzb : dy + at, w_taps, dx + (size_t)b * in_size,
                                       dx_t);
         }
     }
-    if (by_dots) {
-        /* in bf16 training by bf16 dot products, where the CPU has them */
-        const float *g = masked ? dz_t : dy;
-        if (!ctx->bf16 || !dg_conv_weight_grad_dots_bf16(&args, x, g, n, dw, dots_work)) {
-            dg_conv_weight_grad_dots_avx512(&args, x, g, n, dw);
-        }
+    if (dots_bf16) {
+        dg_conv_weight_grad_dots_bf16(&args, x, masked ? dz_t : dy, n, dw, masked ? NULL : db,
+                                      dots_work);
+    } else if (by_dots) {
+        dg_conv_weight_grad_dots_avx512(&args, x, masked ? dz_t : dy, n, dw);
     } else {
         dg_conv_weight_grad_avx512(&args, x, dz_t, n, dw);
     }
