@@ -6,7 +6,10 @@
  * is timed the same way. docs/performance.md, "Where the time goes in training", uses it
  * beside perf.
  *
- *   layer_times [--preset NAME] [--batch N] [--reps N]
+ *   layer_times [--preset NAME] [--batch N] [--reps N] [--bf16]
+ *
+ * --bf16 runs the layers as bf16 training does (products on bf16-rounded inputs with fp32
+ * sums, where the CPU has AVX512_BF16; the tool says when it does not).
  *
  * Uses the library's internals (nn/net.h), as a tool built with it may.
  */
@@ -57,7 +60,15 @@ int main(int argc, char **argv)
 {
     const char *preset = "seed-cnn";
     int batch = 32, reps = 200;
-    for (int i = 1; i + 1 < argc; i += 2) {
+    bool bf16 = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--bf16")) {
+            bf16 = true;
+            continue;
+        }
+        if (i + 1 == argc) {
+            break;
+        }
         if (!strcmp(argv[i], "--preset")) {
             preset = argv[i + 1];
         } else if (!strcmp(argv[i], "--batch")) {
@@ -65,11 +76,17 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--reps")) {
             reps = atoi(argv[i + 1]);
         }
+        i++;
     }
     const char *spec = dg_preset_spec(preset);
     if (!spec || batch < 1 || batch > 4096 || reps < 3) {
-        fprintf(stderr, "usage: layer_times [--preset NAME] [--batch 1..4096] [--reps N>=3]\n");
+        fprintf(stderr, "usage: layer_times [--preset NAME] [--batch 1..4096] [--reps N>=3] "
+                        "[--bf16]\n");
         return 2;
+    }
+    if (bf16 && !dg_bf16_available()) {
+        printf("no AVX512_BF16 here (or DIGITS_NO_BF16 is set): bf16 runs in fp32\n");
+        bf16 = false;
     }
     dg_net *net;
     if (dg_net_new(spec, (dg_shape){1, 28, 28}, &net) != DG_OK) {
@@ -113,7 +130,8 @@ int main(int argc, char **argv)
             dg_layer_ctx ctx = {.scratch = scratch_buf,
                                 .aux = aux[i],
                                 .dparams = dg_net_grads(net),
-                                .is_training = true};
+                                .is_training = true,
+                                .bf16 = bf16};
             double t0 = now_seconds();
             l->ops->forward(l, act[i], act[i + 1], batch, &ctx);
             fwd[(size_t)i * reps + r] = now_seconds() - t0;
@@ -123,7 +141,8 @@ int main(int argc, char **argv)
             dg_layer_ctx ctx = {.scratch = scratch_buf,
                                 .aux = aux[i],
                                 .dparams = dg_net_grads(net),
-                                .is_training = true};
+                                .is_training = true,
+                                .bf16 = bf16};
             double t0 = now_seconds();
             l->ops->backward(l, act[i], act[i + 1], grad[i + 1], i ? grad[i] : NULL, batch, &ctx);
             if (l->ops->batch_grads) {
@@ -152,8 +171,8 @@ int main(int argc, char **argv)
         b[i] = fastest(bwd + (size_t)i * reps, reps);
         total += f[i] + b[i];
     }
-    printf("%s, batch %d, one thread, fastest of %d steps; backend %s\n", preset, batch, reps,
-           dg_blas_backend());
+    printf("%s, batch %d, one thread, fastest of %d steps; backend %s; %s\n", preset, batch, reps,
+           dg_blas_backend(), bf16 ? "bf16" : "fp32");
     printf("%-22s %5s %10s %6s %8s\n", "layer", "pass", "us/batch", "%", "GFLOP/s");
     for (int i = 0; i < n_layers; i++) {
         const dg_layer *l = dg_net_layer(net, i);

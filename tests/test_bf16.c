@@ -403,6 +403,224 @@ DG_TEST(bf16_conv_forward_matches_rounded_reference)
     }
 }
 
+/* One case of the bf16 convolution backward pass against sums in double of bf16-rounded
+ * operands: the output gradient through the ReLU (exact in fp32) and the input or the
+ * weights. fp32 summing may move each by at most (terms + 2) * 2^-24 of the sum of |terms|;
+ * the bias gradient is an fp32 sum of unrounded values. dw and db are added into, dx
+ * overwritten. */
+static bool check_conv_backward(int c, int h, int w, int k, int o, int n, bool masked, bool with_dx,
+                                dg_rng *rng, char *why, size_t why_size)
+{
+    int oh = h - k + 1, ow = w - k + 1, p = oh * ow, kk = k * k;
+    dg_conv_args l = {{c, h, w}, {o, oh, ow}, o, k, masked, NULL, NULL};
+    size_t nx = (size_t)n * c * h * w, ny = (size_t)n * o * p, nw = (size_t)o * c * kk;
+    float *x = malloc(nx * sizeof *x), *y = malloc(ny * sizeof *y), *dy = malloc(ny * sizeof *dy);
+    float *dz = malloc(ny * sizeof *dz), *dx = malloc(nx * sizeof *dx);
+    float *wt = malloc(nw * sizeof *wt), *dw = malloc(nw * sizeof *dw), *dw0 = malloc(nw * 4);
+    float *db = malloc((size_t)o * sizeof *db), *db0 = malloc((size_t)o * sizeof *db0);
+    float *work = malloc(dg_conv_bf16_backward_work_floats(&l, n) * sizeof *work);
+    bool ok = x && y && dy && dz && dx && wt && dw && dw0 && db && db0 && work;
+    snprintf(why, why_size, "out of memory");
+    for (size_t i = 0; ok && i < nx; i++) {
+        x[i] = uniform(rng);
+        dx[i] = 1e30f; /* overwritten */
+    }
+    for (size_t i = 0; ok && i < ny; i++) {
+        y[i] = uniform(rng);
+        dy[i] = uniform(rng);
+        dz[i] = masked && y[i] <= 0.0f ? 0.0f : dy[i];
+    }
+    for (size_t i = 0; ok && i < nw; i++) {
+        wt[i] = uniform(rng);
+        dw[i] = dw0[i] = uniform(rng);
+    }
+    for (int i = 0; ok && i < o; i++) {
+        db[i] = db0[i] = uniform(rng);
+    }
+    l.w = wt;
+    if (ok && !dg_conv_backward_bf16(&l, x, y, dy, with_dx ? dx : NULL, n, masked, dw, db, work)) {
+        ok = false;
+        snprintf(why, why_size, "did not run");
+    }
+    for (int oc = 0; ok && oc < o; oc++) {
+        double s = db0[oc], mag = fabs(db0[oc]);
+        for (int b = 0; b < n; b++) {
+            for (int q = 0; q < p; q++) {
+                s += dz[((size_t)b * o + oc) * p + q];
+                mag += fabs(dz[((size_t)b * o + oc) * p + q]);
+            }
+        }
+        ok = fabs(db[oc] - s) <= (n * p + 2) * 0x1p-24 * mag;
+        snprintf(why, why_size, "db[%d] %g, want %g", oc, (double)db[oc], s);
+        for (int r = 0; ok && r < c * kk; r++) {
+            int ch = r / kk, u = r / k % k, v = r % k;
+            double sw = dw0[(size_t)oc * c * kk + r], mw = fabs(sw);
+            for (int b = 0; b < n; b++) {
+                for (int q = 0; q < p; q++) {
+                    float xv = x[(((size_t)b * c + ch) * h + q / ow + u) * w + q % ow + v];
+                    double term =
+                        (double)round_bf16(xv) * round_bf16(dz[((size_t)b * o + oc) * p + q]);
+                    sw += term;
+                    mw += fabs(term);
+                }
+            }
+            float got = dw[(size_t)oc * c * kk + r];
+            ok = fabs(got - sw) <= (n * p + 2) * 0x1p-24 * mw + 1e-30;
+            snprintf(why, why_size, "dw[%d][%d] %g, want %g", oc, r, (double)got, sw);
+        }
+    }
+    for (int b = 0; ok && with_dx && b < n; b++) {
+        for (int ch = 0; ok && ch < c; ch++) {
+            for (int q = 0; ok && q < h * w; q++) {
+                int i = q / w, j = q % w;
+                double s = 0.0, mag = 0.0;
+                for (int oc = 0; oc < o; oc++) {
+                    for (int u = 0; u < k; u++) {
+                        for (int v = 0; v < k; v++) {
+                            if (i - u < 0 || i - u >= oh || j - v < 0 || j - v >= ow) {
+                                continue;
+                            }
+                            float g = dz[((size_t)b * o + oc) * p + (i - u) * ow + j - v];
+                            float wv = wt[(((size_t)oc * c + ch) * k + u) * k + v];
+                            double term = (double)round_bf16(g) * round_bf16(wv);
+                            s += term;
+                            mag += fabs(term);
+                        }
+                    }
+                }
+                float got = dx[((size_t)b * c + ch) * h * w + q];
+                ok = fabs(got - s) <= (o * kk + 2) * 0x1p-24 * mag + 1e-30;
+                snprintf(why, why_size, "dx[%d][%d][%d] %g, want %g", b, ch, q, (double)got, s);
+            }
+        }
+    }
+    free(x);
+    free(y);
+    free(dy);
+    free(dz);
+    free(dx);
+    free(wt);
+    free(dw);
+    free(dw0);
+    free(db);
+    free(db0);
+    free(work);
+    return ok;
+}
+
+/* The bf16 backward pass (no im2col) on seed-cnn's second convolution, fast's (24 input
+ * channels: the 256-bit half, 48 outputs: the wide weight-gradient tiles), odd numbers of
+ * examples, channels and outputs, a 5x5 kernel, a plane of fewer positions than a tile,
+ * planes ending in tiles of 4, 8 and 12 positions, the ReLU taken above (dy as it is), and
+ * no input gradient. */
+DG_TEST(bf16_conv_backward_matches_rounded_reference)
+{
+    if (!dg_bf16_available()) {
+        SKIP("no AVX512_BF16 here (or DIGITS_NO_BF16 is set)");
+    }
+    static const struct {
+        int c, h, w, k, o, n;
+        bool masked, with_dx;
+    } cases[] = {
+        {32, 13, 13, 3, 64, 8, true, true}, {24, 12, 12, 3, 48, 4, true, true},
+        {5, 9, 11, 3, 13, 3, true, true},   {4, 9, 8, 5, 20, 2, false, true},
+        {7, 5, 5, 3, 33, 1, true, true},    {40, 6, 7, 3, 17, 5, false, false},
+        {6, 4, 25, 3, 10, 2, true, true},
+    };
+    dg_rng rng;
+    dg_rng_seed(&rng, 9);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char why[160];
+        bool ok = check_conv_backward(cases[i].c, cases[i].h, cases[i].w, cases[i].k, cases[i].o,
+                                      cases[i].n, cases[i].masked, cases[i].with_dx, &rng, why,
+                                      sizeof why);
+        CHECK_MSG(ok, "case %zu: %s", i, why);
+    }
+}
+
+/* The weight gradient of a layer of few patch rows by bf16 dot products against sums in
+ * double of bf16-rounded inputs and output gradients, and the bias gradient it may sum
+ * against the unrounded output gradients: MNIST's first layers (rows of 26 and
+ * 24 positions, one vector), an odd row length whose last pair is half empty, rows longer
+ * than a vector, output channels and patch rows past a multiple of the tile. */
+DG_TEST(bf16_conv_weight_grad_dots_matches_rounded_reference)
+{
+    if (!dg_bf16_available()) {
+        SKIP("no AVX512_BF16 here (or DIGITS_NO_BF16 is set)");
+    }
+    static const struct {
+        int c, h, w, k, o, n;
+    } cases[] = {
+        {1, 28, 28, 3, 32, 8}, {1, 28, 28, 5, 24, 3}, {1, 9, 13, 3, 5, 2},
+        {3, 6, 40, 3, 4, 1},   {2, 5, 35, 3, 7, 2},
+    };
+    dg_rng rng;
+    dg_rng_seed(&rng, 17);
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        int c = cases[ci].c, h = cases[ci].h, w = cases[ci].w, k = cases[ci].k;
+        int o = cases[ci].o, n = cases[ci].n, oh = h - k + 1, ow = w - k + 1, p = oh * ow;
+        int rows = c * k * k;
+        dg_conv_args l = {{c, h, w}, {o, oh, ow}, o, k, false, NULL, NULL};
+        size_t nx = (size_t)n * c * h * w, nz = (size_t)n * o * p, nw = (size_t)o * rows;
+        float *x = malloc(nx * sizeof *x), *dz = malloc(nz * sizeof *dz);
+        float *dw = malloc(nw * sizeof *dw), *dw0 = malloc(nw * sizeof *dw0);
+        float *db = malloc((size_t)o * sizeof *db), *db0 = malloc((size_t)o * sizeof *db0);
+        float *work = malloc(dg_conv_weight_grad_dots_bf16_work_floats(&l, n) * sizeof *work);
+        CHECK(x && dz && dw && dw0 && db && db0 && work);
+        for (size_t i = 0; i < nx; i++) {
+            x[i] = uniform(&rng);
+        }
+        for (size_t i = 0; i < nz; i++) {
+            dz[i] = uniform(&rng);
+        }
+        for (size_t i = 0; i < nw; i++) {
+            dw[i] = dw0[i] = uniform(&rng);
+        }
+        for (int i = 0; i < o; i++) {
+            db[i] = db0[i] = uniform(&rng);
+        }
+        /* the bias gradient too, in fp32, on every other case */
+        bool with_db = ci % 2 == 0;
+        bool ok = dg_conv_weight_grad_dots_bf16(&l, x, dz, n, dw, with_db ? db : NULL, work);
+        size_t bad = 0;
+        for (int oc = 0; oc < o && ok; oc++) {
+            double sb = db0[oc], mb = fabs(sb);
+            for (size_t q = 0; q < (size_t)n * p; q++) {
+                float g = dz[(q / p * o + oc) * p + q % p];
+                sb += g;
+                mb += fabs(g);
+            }
+            bad = (size_t)oc;
+            ok = with_db ? fabs(db[oc] - sb) <= (n * p + 2) * 0x1p-24 * mb : db[oc] == db0[oc];
+        }
+        for (int oc = 0; oc < o && ok; oc++) {
+            for (int r = 0; r < rows && ok; r++) {
+                int ch = r / (k * k), u = r / k % k, v = r % k;
+                bad = (size_t)oc * rows + r;
+                double s = dw0[bad], mag = fabs(s);
+                for (int b = 0; b < n; b++) {
+                    for (int q = 0; q < p; q++) {
+                        float xv = x[(((size_t)b * c + ch) * h + q / ow + u) * w + q % ow + v];
+                        double term =
+                            (double)round_bf16(xv) * round_bf16(dz[((size_t)b * o + oc) * p + q]);
+                        s += term;
+                        mag += fabs(term);
+                    }
+                }
+                ok = fabs(dw[bad] - s) <= (n * p + 2) * 0x1p-24 * mag;
+            }
+        }
+        free(x);
+        free(dz);
+        free(dw);
+        free(dw0);
+        free(db);
+        free(db0);
+        free(work);
+        CHECK_MSG(ok, "case %zu: db or dw element %zu off", ci, bad);
+    }
+}
+
 /* Where the CPU reports AVX512_BF16 and nothing turns it off, the kernels are in the build
  * and in use: a build that compiled them out would only skip the tests above. */
 DG_TEST(bf16_available_where_the_cpu_has_it)

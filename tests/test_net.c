@@ -255,6 +255,10 @@ DG_TEST(net_conv_shapes_fast_match_reference)
         {"conv 20 3 relu, conv 6 3 relu, flatten, dense 3", {1, 9, 9}}, /* 16 + 4 channels */
         /* max pooling after a ReLU takes the ReLU's gradient (odd sizes, windows of 2 and 3) */
         {"conv 5 3 relu, maxpool 2, conv 7 3 relu, maxpool 3, flatten, dense 3", {2, 15, 14}},
+        /* 2x2 pooling's gradient written in one pass: rows of 17 and 10 outputs, an odd height
+         * and width whose last row and column are in no window, with and without the ReLU */
+        {"conv 4 3 relu, maxpool 2, flatten, dense 3", {1, 21, 37}},
+        {"conv 3 3, maxpool 2, flatten, dense 3", {2, 20, 22}},
     };
     enum { N = 3 };
     dg_rng rng;

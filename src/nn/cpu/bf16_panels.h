@@ -1,6 +1,6 @@
 /*
- * bf16_panels.h - what the bf16 kernels (gemm_bf16.c, conv_bf16.c) share: rounding floats
- * to bf16 while packing them into panels of pairs, and the micro-kernel that multiplies
+ * bf16_panels.h - what the bf16 kernels (gemm_bf16.c, conv_bf16.c, conv_grad_bf16.c) share:
+ * rounding floats to bf16 in pairs, packing them into panels, and the micro-kernel that multiplies
  * an MR-row panel of A by an NR-column panel of B with VDPBF16PS into fp32 (gemm_bf16.c
  * describes the layout). Private to nn/cpu; every function carries the target attribute,
  * so the files build without -mavx512bf16 and run only where the CPU has it.
@@ -41,6 +41,13 @@ BF16_TARGET static inline __m512i bf16_words(const float *src, int n)
     __m512 lo = _mm512_maskz_loadu_ps(lanes(n), src);
     __m512 hi = _mm512_maskz_loadu_ps(lanes(n - 16), src + 16);
     return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+}
+
+/* 16 words (e[i], o[i]) rounded to bf16, e in the low half: the pairs VDPBF16PS takes. */
+BF16_TARGET static inline __m512i pair_words(__m512 e, __m512 o)
+{
+    return _mm512_permutexvar_epi16(_mm512_load_si512(interleave_words),
+                                    (__m512i)_mm512_cvtne2ps_pbh(o, e));
 }
 
 /* Transposes a 16x16 block of 32-bit words: r[i] holds row i; afterwards r[j] holds

@@ -1,133 +1,272 @@
 /*
- * conv_bf16.c - forward convolution in bf16 training without im2col: the product
- * w [O][C*K*K] x patches [C*K*K][positions] with its right-hand side packed straight from
- * the input into the panels of bf16 pairs that the micro-kernel of bf16_panels.h reads.
+ * conv_bf16.c - forward convolution in bf16 training without im2col: conv_avx512.c's
+ * shifted copies and register tiles, with pairs of input channels in each 32-bit word so
+ * that VDPBF16PS does two multiply-adds per lane.
  *
- * Legend: C input channels, H/W input size, K kernel side, O output channels, OH/OW
- * output size, t = (c*K + u)*K + v a kernel tap, q = i*W + j a position.
+ * Legend: C input channels, C2 = ceil(C/2) pairs of them, H/W input size, K kernel side,
+ * O output channels, OH/OW output size, P = OH*OW output positions, p = i*OW + j.
  *
- * As conv_avx512.c, the output is computed as if it were W wide: output (i, j) sits at
- * q = i*W + j, and tap t reads x[off(t) + q] with off(t) = c*H*W + u*W + v, so for a fixed
- * tap consecutive positions are consecutive floats of x. A panel of B for positions
- * q0..q0+31 holds, for each pair of taps (2p, 2p+1), the words (x[off(2p) + q],
- * x[off(2p+1) + q]) rounded to bf16: two loads, one conversion, one interleave per 16
- * positions. The weights are packed once per call into panels of MR rows; each panel of B
- * is used by every panel of weights while it sits in the L1 cache. The columns j >= OW of
- * the wide output are computed and dropped when the tile is stored with bias and ReLU;
- * positions stop at (OH-1)*W + OW, which keeps every read inside x.
+ * The input is copied once per example, K times, each copy shifted left by one more column
+ * and cut to OW columns, as in conv_avx512.c, but rounded to bf16 with channels 2c and 2c+1
+ * side by side: xs[c2][v][r][j] = (x[2c2][r][j+v], x[2c2+1][r][j+v]) (the low half the even
+ * channel; a channel past an odd C reads as zero). For a tap pair (c2, u, v) the words of
+ * consecutive output positions are consecutive at u*OW + p in the plane xs[c2][v]. The
+ * weights are rounded and paired the same way once per call, wp[o][c2][u][v] =
+ * (w[o][2c2][u][v], w[o][2c2+1][u][v]); VDPBF16PS multiplies the two halves of a word by
+ * the two halves of the other and adds both products to the lane's fp32 sum.
  *
- * Each output's sum runs over the pairs of taps in order, the same for every example and
- * thread count.
+ * A layer of fewer than 32 patch rows (a first layer of one channel, whose channel pairs
+ * would be half zeros) pairs consecutive patch rows instead, in a copy of its patches,
+ * xs[t2][p] = (row 2t2 at p, row 2t2+1 at p), and wp[o][t2] = (w[o][2t2], w[o][2t2+1]): a few
+ * rows per position, cheap to gather, and the same tiles read them.
+ *
+ * A tile is 8 output channels x 48 positions: 24 accumulators, per tap pair three loads,
+ * eight broadcast words of weights, 24 VDPBF16PS (twice the multiply-adds of the fp32
+ * tile's 24 FMAs); the last tile of a plane has the vectors it needs (1 to 3). Bias and ReLU
+ * are applied as the sums are stored. Each output's sum runs over the tap pairs in the same
+ * order for every example and call.
  */
 #include "nn/cpu/bf16_panels.h"
 
 #include <math.h>
 
-/* The scratch layout, in 32-bit words: packed weights [O rounded up to MR][pairs], a
- * panel of B [pairs][NR], the tile [O rounded up to MR][NR], tap offsets [C*K*K]. */
-static size_t weight_words(const dg_conv_args *l)
+#define ROWS 8  /* output channels per tile */
+#define COLS 48 /* positions per tile: three vectors */
+
+/* Below this many patch rows (C*K*K) the forward pass pairs consecutive patch rows rather
+ * than channels, and the gradients stay on the fp32 kernels. */
+#define FEW_ROWS 32
+
+static int patch_rows(const dg_conv_args *l)
 {
-    size_t ckk = (size_t)l->in.c * l->k * l->k;
-    return (size_t)(l->units + MR - 1) / MR * MR * ((ckk + 1) / 2);
+    return l->in.c * l->k * l->k;
+}
+
+/* Whether the layer pairs patch rows: a first layer of one channel, whose channel pairs
+ * would be half zeros. */
+static bool pairs_rows(const dg_conv_args *l)
+{
+    return patch_rows(l) < FEW_ROWS;
+}
+
+static int channel_pairs(const dg_conv_args *l)
+{
+    return (l->in.c + 1) / 2;
+}
+
+/* Pairs of taps summed by one VDPBF16PS: (c2, u, v), or pairs of patch rows */
+static size_t tap_pairs(const dg_conv_args *l)
+{
+    if (pairs_rows(l)) {
+        return (size_t)(patch_rows(l) + 1) / 2;
+    }
+    return (size_t)channel_pairs(l) * l->k * l->k;
+}
+
+/* Words of the paired copies: shifted [C2][K][H][OW], or patch row pairs [CKK/2][P] */
+static size_t copies_words(const dg_conv_args *l)
+{
+    if (pairs_rows(l)) {
+        return tap_pairs(l) * l->out.h * l->out.w;
+    }
+    return (size_t)channel_pairs(l) * l->k * l->in.h * l->out.w;
 }
 
 size_t dg_conv_bf16_work_floats(const dg_conv_args *l)
 {
-    size_t ckk = (size_t)l->in.c * l->k * l->k, rows = (size_t)(l->units + MR - 1) / MR * MR;
-    return weight_words(l) + (ckk + 1) / 2 * NR + rows * NR + ckk + 1;
+    /* the copies, the table of each tap pair's offset in them, the paired weights [O][pairs] */
+    return copies_words(l) + tap_pairs(l) + (size_t)l->units * tap_pairs(l);
+}
+
+bool dg_conv_bf16_backward_pays(const dg_conv_args *l)
+{
+    /* measured: on a first layer of one channel the bf16 gradients are no faster */
+    return !pairs_rows(l);
 }
 
 #if defined(DG_HAVE_BF16_KERNELS)
 
-/* One panel of B: dst[p][c] = (x[off[2p] + q0 + c], x[off[2p + 1] + q0 + c]) for
- * c < cols, zeros beyond; the tap past an odd count reads as zeros. */
-BF16_TARGET static void pack_taps(const float *x, const int32_t *off, int ckk, int q0, int cols,
-                                  uint32_t *dst)
+/* The paired shifted copies of one example's input x [C][H][W], and the table of each tap
+ * pair's offset in them after the copies. */
+BF16_TARGET static void shift_pairs(const dg_conv_args *l, const float *x, uint32_t *xs)
 {
-    __m512i order = _mm512_load_si512(interleave_words);
-    __mmask16 lo = lanes(cols), hi = lanes(cols - 16);
-    for (int t = 0; t < ckk; t += 2) {
-        const float *even = x + off[t] + q0;
-        __m512 e0 = _mm512_maskz_loadu_ps(lo, even), e1 = _mm512_maskz_loadu_ps(hi, even + 16);
-        __m512 o0 = _mm512_setzero_ps(), o1 = _mm512_setzero_ps();
-        if (t + 1 < ckk) {
-            const float *odd = x + off[t + 1] + q0;
-            o0 = _mm512_maskz_loadu_ps(lo, odd);
-            o1 = _mm512_maskz_loadu_ps(hi, odd + 16);
-        }
-        uint32_t *d = dst + (size_t)(t / 2) * NR;
-        _mm512_storeu_si512(d,
-                            _mm512_permutexvar_epi16(order, (__m512i)_mm512_cvtne2ps_pbh(o0, e0)));
-        _mm512_storeu_si512(d + 16,
-                            _mm512_permutexvar_epi16(order, (__m512i)_mm512_cvtne2ps_pbh(o1, e1)));
-    }
-}
-
-/* y[o][i*OW + j] = bias[o] + tile[o][q - q0] (ReLU'd when the layer has it) for the real
- * positions q = i*W + j (j < OW) among q0..q0+cols-1. Real positions of one row are
- * consecutive in both, so each row segment is one masked load and store per 16. */
-BF16_TARGET static void store_tile(const dg_conv_args *l, const float *tile, int q0, int cols,
-                                   float *y)
-{
-    int w = l->in.w, ow = l->out.w;
-    size_t plane = (size_t)l->out.h * ow;
-    /* NaN stays NaN under the ReLU, as in the reference's (s < 0 ? 0 : s) */
-    __m512 floor = _mm512_set1_ps(l->relu ? 0.0f : -INFINITY);
-    for (int q = q0; q < q0 + cols;) {
-        int i = q / w, j = q % w;
-        int end = q - j + ow < q0 + cols ? q - j + ow : q0 + cols; /* past the segment */
-        if (j < ow) {
-            int n = end - q;
-            for (int o = 0; o < l->units; o++) {
-                const float *src = tile + (size_t)o * NR + (q - q0);
-                float *dst = y + (size_t)o * plane + (size_t)i * ow + j;
-                __m512 bias = _mm512_set1_ps(l->b[o]);
-                for (int s = 0; s < n; s += 16) {
-                    __mmask16 m = lanes(n - s);
-                    __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, src + s), bias);
-                    v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, floor, _CMP_LT_OQ), v, floor);
-                    _mm512_mask_storeu_ps(dst + s, m, v);
+    int c_count = l->in.c, h = l->in.h, w = l->in.w, ow = l->out.w, k = l->k;
+    int c2n = channel_pairs(l);
+    for (int c2 = 0; c2 < c2n; c2++) {
+        const float *even = x + (size_t)(2 * c2) * h * w;
+        const float *odd = 2 * c2 + 1 < c_count ? even + (size_t)h * w : NULL;
+        for (int v = 0; v < k; v++) {
+            uint32_t *dst = xs + ((size_t)c2 * k + v) * h * ow;
+            for (int r = 0; r < h; r++) {
+                for (int j = 0; j < ow; j += 16) {
+                    __mmask16 m = lanes(ow - j);
+                    size_t at = (size_t)r * w + v + j;
+                    __m512 e = _mm512_maskz_loadu_ps(m, even + at);
+                    __m512 o = odd ? _mm512_maskz_loadu_ps(m, odd + at) : _mm512_setzero_ps();
+                    _mm512_mask_storeu_epi32(dst + (size_t)r * ow + j, m, pair_words(e, o));
                 }
             }
         }
-        q = q - j + w; /* the next row's first position */
+    }
+    int32_t *at = (int32_t *)(xs + copies_words(l));
+    for (int c2 = 0, t = 0; c2 < c2n; c2++) {
+        for (int u = 0; u < k; u++) {
+            for (int v = 0; v < k; v++, t++) {
+                at[t] = (int32_t)((((size_t)c2 * k + v) * h + u) * ow);
+            }
+        }
+    }
+}
+
+/* Patch rows paired, xs[t2][p] = (row 2t2 at p, row 2t2+1 at p) with row (c, u, v) at
+ * p = i*OW + j being x[c][i+u][j+v] (a row past an odd count reads as zero), and the table
+ * of each pair's offset after them. */
+BF16_TARGET static void pair_patch_rows(const dg_conv_args *l, const float *x, uint32_t *xs)
+{
+    int rows = patch_rows(l), k = l->k, kk = k * k, h = l->in.h, w = l->in.w;
+    int oh = l->out.h, ow = l->out.w, p = oh * ow, pairs = (int)tap_pairs(l);
+    for (int t2 = 0; t2 < pairs; t2++) {
+        int r = 2 * t2, c = r / kk, u = r % kk / k, v = r % k;
+        const float *even = x + ((size_t)c * h + u) * w + v, *odd = NULL;
+        if (r + 1 < rows) {
+            c = (r + 1) / kk, u = (r + 1) % kk / k, v = (r + 1) % k;
+            odd = x + ((size_t)c * h + u) * w + v;
+        }
+        uint32_t *dst = xs + (size_t)t2 * p;
+        for (int i = 0; i < oh; i++) {
+            for (int j = 0; j < ow; j += 16) {
+                __mmask16 m = lanes(ow - j);
+                size_t at = (size_t)i * w + j;
+                __m512 e = _mm512_maskz_loadu_ps(m, even + at);
+                __m512 o = odd ? _mm512_maskz_loadu_ps(m, odd + at) : _mm512_setzero_ps();
+                _mm512_mask_storeu_epi32(dst + (size_t)i * ow + j, m, pair_words(e, o));
+            }
+        }
+    }
+    int32_t *at = (int32_t *)(xs + copies_words(l));
+    for (int t2 = 0; t2 < pairs; t2++) {
+        at[t2] = t2 * p;
+    }
+}
+
+/* wp[o][c2][u][v] = (w[o][2c2][u][v], w[o][2c2+1][u][v]) rounded to bf16, or with patch rows
+ * paired wp[o][t2] = (w[o][2t2], w[o][2t2+1]): the row's bf16 in order */
+BF16_TARGET static void pair_weights(const dg_conv_args *l, uint32_t *wp)
+{
+    if (pairs_rows(l)) {
+        int rows = patch_rows(l), pairs = (int)tap_pairs(l);
+        for (int o = 0; o < l->units; o++) {
+            const float *row = l->w + (size_t)o * rows;
+            for (int t0 = 0; t0 < rows; t0 += 32) {
+                int n = rows - t0 < 32 ? rows - t0 : 32;
+                _mm512_mask_storeu_epi32(wp + (size_t)o * pairs + t0 / 2, lanes((n + 1) / 2),
+                                         bf16_words(row + t0, n));
+            }
+        }
+        return;
+    }
+    int c_count = l->in.c, kk = l->k * l->k, c2n = channel_pairs(l);
+    for (int o = 0; o < l->units; o++) {
+        for (int c2 = 0; c2 < c2n; c2++) {
+            const float *even = l->w + ((size_t)o * c_count + 2 * c2) * kk;
+            bool has_odd = 2 * c2 + 1 < c_count;
+            uint32_t *dst = wp + ((size_t)o * c2n + c2) * kk;
+            for (int t = 0; t < kk; t += 16) {
+                __mmask16 m = lanes(kk - t);
+                __m512 e = _mm512_maskz_loadu_ps(m, even + t);
+                __m512 od = has_odd ? _mm512_maskz_loadu_ps(m, even + kk + t) : _mm512_setzero_ps();
+                _mm512_mask_storeu_epi32(dst + t, m, pair_words(e, od));
+            }
+        }
+    }
+}
+
+/* The sums of the tile of channels o0.. and positions p0.. over its first nv vectors
+ * (a constant where it is inlined), bias and ReLU, stored into y [O][P]. */
+BF16_TARGET static inline __attribute__((always_inline)) void
+window_tile(const dg_conv_args *l, const uint32_t *xs, const uint32_t *wp, int o0, int p0,
+            const int nv, float *y)
+{
+    int p = l->out.h * l->out.w;
+    size_t taps = tap_pairs(l);
+    int left = p - p0;
+    __mmask16 m[3] = {lanes(left), lanes(left - 16), lanes(left - 32)};
+    const uint32_t *wr[ROWS];
+    for (int r = 0; r < ROWS; r++) {
+        /* rows past the last channel repeat the block's first; they are not stored */
+        int o = o0 + r < l->units ? o0 + r : o0;
+        wr[r] = wp + (size_t)o * taps;
+    }
+    __m512 acc[ROWS][3];
+#pragma GCC unroll 8
+    for (int r = 0; r < ROWS; r++) {
+#pragma GCC unroll 3
+        for (int i = 0; i < nv; i++) {
+            acc[r][i] = _mm512_setzero_ps();
+        }
+    }
+    const int32_t *at = (const int32_t *)(xs + copies_words(l));
+    const uint32_t *x0 = xs + p0;
+    for (size_t t = 0; t < taps; t++) {
+        const uint32_t *src = x0 + at[t];
+        __m512bh b[3];
+#pragma GCC unroll 3
+        for (int i = 0; i < nv; i++) {
+            b[i] = (__m512bh)_mm512_maskz_loadu_epi32(m[i], src + 16 * i);
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < ROWS; r++) {
+            __m512bh a = (__m512bh)_mm512_set1_epi32((int)wr[r][t]);
+#pragma GCC unroll 3
+            for (int i = 0; i < nv; i++) {
+                acc[r][i] = _mm512_dpbf16_ps(acc[r][i], a, b[i]);
+            }
+        }
+    }
+    /* NaN stays NaN under the ReLU, as in the reference's (s < 0 ? 0 : s) */
+    __m512 floor = _mm512_set1_ps(l->relu ? 0.0f : -INFINITY);
+    int rows = l->units - o0 < ROWS ? l->units - o0 : ROWS;
+#pragma GCC unroll 8
+    for (int r = 0; r < ROWS; r++) {
+        if (r < rows) {
+            __m512 bias = _mm512_set1_ps(l->b[o0 + r]);
+            float *yr = y + (size_t)(o0 + r) * p + p0;
+#pragma GCC unroll 3
+            for (int i = 0; i < nv; i++) {
+                __m512 s = _mm512_add_ps(acc[r][i], bias);
+                s = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(s, floor, _CMP_LT_OQ), s, floor);
+                _mm512_mask_storeu_ps(yr + 16 * i, m[i], s);
+            }
+        }
     }
 }
 
 BF16_TARGET static void conv_forward(const dg_conv_args *l, const float *x, float *y, int n,
                                      float *work)
 {
-    int c_in = l->in.c, h = l->in.h, w = l->in.w, k = l->k, ckk = c_in * k * k;
-    int kp = (ckk + 1) / 2;
-    size_t rows = (size_t)(l->units + MR - 1) / MR * MR;
-    uint32_t *pa = (uint32_t *)work;               /* [rows / MR][kp][MR] */
-    uint32_t *pb = pa + weight_words(l);           /* [kp][NR] */
-    float *tile = (float *)(pb + (size_t)kp * NR); /* [rows][NR] */
-    int32_t *off = (int32_t *)(tile + rows * NR);  /* [ckk] */
-    for (int c = 0, t = 0; c < c_in; c++) {
-        for (int u = 0; u < k; u++) {
-            for (int v = 0; v < k; v++, t++) {
-                off[t] = (c * h + u) * w + v;
-            }
-        }
-    }
-    for (int ip = 0; ip < l->units; ip += MR) {
-        int r = l->units - ip < MR ? l->units - ip : MR;
-        pack_pairs_transposed(l->w + (size_t)ip * ckk, ckk, r, ckk, pa + (size_t)ip * kp, MR, MR);
-    }
-    int q_end = (l->out.h - 1) * w + l->out.w;
-    size_t in_size = (size_t)c_in * h * w, out_size = (size_t)l->units * l->out.h * l->out.w;
+    uint32_t *xs = (uint32_t *)work;                    /* [C2][K][H][OW], then the table */
+    uint32_t *wp = xs + copies_words(l) + tap_pairs(l); /* [O][C2][K][K] */
+    pair_weights(l, wp);
+    int p = l->out.h * l->out.w;
+    size_t in_size = (size_t)l->in.c * l->in.h * l->in.w, out_size = (size_t)l->units * p;
     for (int b = 0; b < n; b++) {
-        const float *xb = x + (size_t)b * in_size;
-        for (int q0 = 0; q0 < q_end; q0 += NR) {
-            int cols = q_end - q0 < NR ? q_end - q0 : NR;
-            pack_taps(xb, off, ckk, q0, cols, pb);
-            for (int ip = 0; ip < l->units; ip += MR) {
-                int r = l->units - ip < MR ? l->units - ip : MR;
-                micro_kernel(kp, pa + (size_t)ip * kp, pb, tile + (size_t)ip * NR, NR, 1.0f, 0.0f,
-                             r, NR, false);
+        if (pairs_rows(l)) {
+            pair_patch_rows(l, x + (size_t)b * in_size, xs);
+        } else {
+            shift_pairs(l, x + (size_t)b * in_size, xs);
+        }
+        float *yb = y + (size_t)b * out_size;
+        for (int o0 = 0; o0 < l->units; o0 += ROWS) {
+            for (int p0 = 0; p0 < p; p0 += COLS) {
+                int vectors = (p - p0 + 15) / 16;
+                if (vectors >= 3) {
+                    window_tile(l, xs, wp, o0, p0, 3, yb);
+                } else if (vectors == 2) {
+                    window_tile(l, xs, wp, o0, p0, 2, yb);
+                } else {
+                    window_tile(l, xs, wp, o0, p0, 1, yb);
+                }
             }
-            store_tile(l, tile, q0, cols, y + (size_t)b * out_size);
         }
     }
 }

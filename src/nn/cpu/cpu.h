@@ -97,11 +97,36 @@ void dg_conv_weight_grad_avx512(const dg_conv_args *l, const float *x, const flo
                                 float *dw);
 #endif
 
+/* Whether the layer's gradients gain from bf16: false for so few patch rows (C*K*K, a first
+ * layer of one channel) that bf16 training runs its backward pass on the fp32 kernels. */
+bool dg_conv_bf16_backward_pays(const dg_conv_args *l);
+
 /* Forward convolution of n examples x [N][C][H][W] into y [N][O][OH][OW] with bias and
- * ReLU, products on bf16-rounded inputs with fp32 sums, no im2col (conv_bf16.c); work holds
- * dg_conv_bf16_work_floats(l) floats. False, nothing done, without dg_bf16_available(). */
+ * ReLU, products on bf16-rounded inputs with fp32 sums, from shifted copies with pairs of
+ * channels in a word, no im2col (conv_bf16.c); work holds dg_conv_bf16_work_floats(l)
+ * floats. False, nothing done, without dg_bf16_available(). */
 size_t dg_conv_bf16_work_floats(const dg_conv_args *l);
 bool dg_conv_forward_bf16(const dg_conv_args *l, const float *x, float *y, int n, float *work);
+
+/* The backward pass of the same convolution over n examples, products on bf16-rounded
+ * inputs with fp32 sums, without im2col (conv_grad_bf16.c): from the output gradient dy
+ * [N][O][OH][OW], through the ReLU when masked (y its output), db[o] += the sums of dz,
+ * dw [O][C][K][K] += the weight gradient, and, unless dx is NULL, dx [N][C][H][W]
+ * (overwritten) the input gradient. work holds dg_conv_bf16_backward_work_floats(l, n)
+ * floats. False, nothing done, without dg_bf16_available(). */
+size_t dg_conv_bf16_backward_work_floats(const dg_conv_args *l, int n);
+bool dg_conv_backward_bf16(const dg_conv_args *l, const float *x, const float *y, const float *dy,
+                           float *dx, int n, bool masked, float *dw, float *db, float *work);
+
+/* dw [O][C][K][K] += the weight gradient over n examples x [n][C][H][W] of a layer with few
+ * patch rows, from its output gradient dz [n][O][OH*OW] as it is, by dot products along the
+ * rows of positions on bf16-rounded inputs with fp32 sums, and, unless db is NULL, db[o] +=
+ * the fp32 sum of dz[.][o] (conv_grad_bf16.c); work holds
+ * dg_conv_weight_grad_dots_bf16_work_floats(l, n) floats. False, nothing done, without
+ * dg_bf16_available(). */
+size_t dg_conv_weight_grad_dots_bf16_work_floats(const dg_conv_args *l, int n);
+bool dg_conv_weight_grad_dots_bf16(const dg_conv_args *l, const float *x, const float *dz, int n,
+                                   float *dw, float *db, float *work);
 
 /* y[r][c] += bias[r], then max(y, 0) when relu; y [rows][cols] */
 void dg_bias_relu_rows(float *y, const float *bias, int rows, int cols, bool relu);
@@ -117,6 +142,13 @@ void dg_maxpool2_plane(const float *x, float *y, int32_t *arg, int w, int oh, in
 /* dst[at[j]] = src[j] for j < n, or 0 where keep (unless NULL) is not above zero: max
  * pooling's gradient, the at[j] all different. */
 void dg_scatter_floats(float *dst, const int32_t *at, const float *src, const float *keep, int n);
+
+/* 2x2 max pooling's gradient for one plane, all of dx [h][w] written: dx[arg[j]] = dy[j]
+ * (0 where keep, unless NULL, is not above zero) for the oh*ow outputs j, whose windows
+ * do not overlap and whose arg (as dg_maxpool2_plane gives) lies in their own window; 0
+ * everywhere else. One pass over dx, without clearing it first. */
+void dg_maxpool2_grad_plane(float *dx, const int32_t *arg, const float *dy, const float *keep,
+                            int h, int w, int oh, int ow);
 
 /* dst[0..n) = src[0..n): for the short rows of im2col, where a memcpy call costs more
  * than the copy */

@@ -121,6 +121,54 @@ void dg_scatter_floats(float *dst, const int32_t *at, const float *src, const fl
     }
 }
 
+void dg_maxpool2_grad_plane(float *dx, const int32_t *arg, const float *dy, const float *keep,
+                            int h, int w, int oh, int ow)
+{
+    /* word 2k of a window row takes its left input's value k, word 2k + 1 its right one's */
+    const __m512i low = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i high = _mm512_add_epi32(low, _mm512_set1_epi32(8));
+    const __m512i lane2 = _mm512_slli_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 1);
+    const __m512i one = _mm512_set1_epi32(1), below = _mm512_set1_epi32(w);
+    const __m512i below_right = _mm512_set1_epi32(w + 1);
+    for (int i = 0; i < oh; i++) {
+        float *top = dx + (size_t)(2 * i) * w, *bottom = top + w;
+        for (int j = 0; j < ow; j += 16) {
+            int outs = ow - j < 16 ? ow - j : 16;
+            __mmask16 m = tail_mask(outs);
+            size_t at = (size_t)i * ow + j;
+            __m512 g = _mm512_maskz_loadu_ps(m, dy + at);
+            if (keep) {
+                __mmask16 on = _mm512_mask_cmp_ps_mask(m, _mm512_maskz_loadu_ps(m, keep + at),
+                                                       _mm512_setzero_ps(), _CMP_GT_OQ);
+                g = _mm512_maskz_mov_ps(on, g);
+            }
+            /* where in its window each maximum is: 0, 1, w or w + 1 past the corner */
+            __m512i corner = _mm512_add_epi32(_mm512_set1_epi32(2 * i * w + 2 * j), lane2);
+            __m512i rel = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m, arg + at), corner);
+            __mmask16 right =
+                _mm512_cmpeq_epi32_mask(rel, one) | _mm512_cmpeq_epi32_mask(rel, below_right);
+            __mmask16 low_row = _mm512_cmpge_epi32_mask(rel, below);
+            __m512 tl = _mm512_maskz_mov_ps(~right & ~low_row, g);
+            __m512 tr = _mm512_maskz_mov_ps(right & ~low_row, g);
+            __m512 bl = _mm512_maskz_mov_ps(~right & low_row, g);
+            __m512 br = _mm512_maskz_mov_ps(right & low_row, g);
+            __mmask16 first = tail_mask(2 * outs), second = tail_mask(outs > 8 ? 2 * outs - 16 : 0);
+            _mm512_mask_storeu_ps(top + 2 * j, first, _mm512_permutex2var_ps(tl, low, tr));
+            _mm512_mask_storeu_ps(top + 2 * j + 16, second, _mm512_permutex2var_ps(tl, high, tr));
+            _mm512_mask_storeu_ps(bottom + 2 * j, first, _mm512_permutex2var_ps(bl, low, br));
+            _mm512_mask_storeu_ps(bottom + 2 * j + 16, second,
+                                  _mm512_permutex2var_ps(bl, high, br));
+        }
+        /* an odd width's last column is in no window */
+        for (int c = 2 * ow; c < w; c++) {
+            top[c] = bottom[c] = 0.0f;
+        }
+    }
+    /* nor is an odd height's last row */
+    memset(dx + (size_t)(2 * oh) * w, 0, (size_t)(h - 2 * oh) * w * sizeof(float));
+}
+
 /* The tile of rows r0..r0+3 of x and rows o0..o0+5 of w: 24 dot products of length k,
  * each summed in one vector along k, then reduced. Rows past the last repeat the tile's
  * first; they are not stored. */
@@ -394,6 +442,13 @@ void dg_scatter_floats(float *dst, const int32_t *at, const float *src, const fl
     for (int j = 0; j < n; j++) {
         dst[at[j]] = keep && !(keep[j] > 0.0f) ? 0.0f : src[j];
     }
+}
+
+void dg_maxpool2_grad_plane(float *dx, const int32_t *arg, const float *dy, const float *keep,
+                            int h, int w, int oh, int ow)
+{
+    memset(dx, 0, (size_t)h * w * sizeof(float));
+    dg_scatter_floats(dx, arg, dy, keep, oh * ow);
 }
 
 void dg_dot_rows(const float *w, size_t ld, int rows, const float *x, int n, float *out)

@@ -14,8 +14,9 @@
  * patches of all N into col [C*K*K][N*P], then one GEMM gives w (O x CKK) * col = [O][N*P], copied
  * into y with bias and ReLU; backward uses dw += dz * col^T and dcol = w^T * dz over all N at once,
  * then col2im. The plain loops (conv_*_ref) stay beside them as the reference the fast paths are
- * checked against. In bf16 training (ctx->bf16) the forward pass is conv_bf16.c's (no im2col
- * either) and backward's two products go through im2col and dg_gemm_bf16.
+ * checked against. In bf16 training (ctx->bf16) the forward pass is conv_bf16.c's and,
+ * where they gain (dg_conv_bf16_backward_pays: not a first layer of one channel), the
+ * gradients conv_grad_bf16.c's: the same shapes of kernels with pairs of bf16 in a word.
  */
 #include "nn/cpu/cpu.h"
 #include "nn/net.h"
@@ -116,13 +117,17 @@ static size_t whole_lines(size_t floats)
 
 /* Scratch of the backward pass without im2col: the output gradient transposed
  * [N][P][O], one example's [O][P], the input gradient with the channels last [H*W][C], the
- * weights one matrix per tap [K][K][O][C]. */
+ * weights one matrix per tap [K][K][O][C]; for a layer of few patch rows, the bf16 copies
+ * its weight gradient takes in bf16 training. */
 static size_t window_backward_floats(const dg_layer *l, int n)
 {
     size_t positions = (size_t)l->units * l->out.h * l->out.w;
     size_t taps = (size_t)l->in.c * l->units * l->k * l->k;
+    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
+    size_t dots_bf16 =
+        dg_conv_bf16_backward_pays(&args) ? 0 : dg_conv_weight_grad_dots_bf16_work_floats(&args, n);
     return whole_lines((size_t)n * positions) + whole_lines(positions) +
-           whole_lines(dg_shape_size(l->in)) + whole_lines(taps);
+           whole_lines(dg_shape_size(l->in)) + whole_lines(taps) + dots_bf16;
 }
 
 static size_t conv_scratch_floats(const dg_layer *l, int n)
@@ -137,9 +142,11 @@ static size_t conv_scratch_floats(const dg_layer *l, int n)
     size_t im2col_floats = (2 * ckk + (size_t)l->units) * np;
     size_t window_floats = window_backward_floats(l, n);
     size_t floats = im2col_floats > window_floats ? im2col_floats : window_floats;
-    /* or the packed panels of the bf16 forward pass */
+    /* or the bf16 passes' paired copies */
     dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
     size_t bf16 = dg_conv_bf16_work_floats(&args);
+    floats = floats > bf16 ? floats : bf16;
+    bf16 = dg_conv_bf16_backward_work_floats(&args, n);
     floats = floats > bf16 ? floats : bf16;
 #if defined(__AVX512F__)
     /* or the shifted copies of one example's input, for the forward pass */
@@ -379,6 +386,7 @@ static void conv_backward_window(const dg_layer *l, const float *x, const float 
     float *dz = dz_t + whole_lines((size_t)n * out_size); /* [O][P] */
     float *dx_t = dz + whole_lines(out_size);             /* [H*W][C] */
     float *w_taps = dx_t + whole_lines(in_size);          /* [K][K][O][C] */
+    float *dots_work = w_taps + whole_lines((size_t)l->in.c * o_count * k * k);
     dg_conv_args args = {l->in, l->out, o_count, k, false, l->w, l->b};
     if (dx) {
         int kk = k * k;
@@ -396,17 +404,25 @@ static void conv_backward_window(const dg_layer *l, const float *x, const float 
     bool masked = l->relu && !l->relu_applied_above;
     /* few patch rows: dz kept as it is for every example, in dz_t's place, not transposed */
     bool by_dots = dg_conv_weight_grad_by_dots(&args);
+    /* in bf16 training such a layer's weight gradient is taken by bf16 dot products, which
+     * also sum the bias gradient when dz is dy as it is: no pass of its own over dy */
+    bool dots_bf16 = by_dots && ctx->bf16 && dg_bf16_available();
     for (int b = 0; b < n; b++) {
         size_t at = (size_t)b * out_size;
         float *dzb = masked ? (by_dots ? dz_t + at : dz) : NULL;
-        dg_conv_output_grad_avx512(y + at, dy + at, o_count, p, masked, dzb,
-                                   by_dots ? NULL : dz_t + at, db);
+        if (masked || !dots_bf16) {
+            dg_conv_output_grad_avx512(y + at, dy + at, o_count, p, masked, dzb,
+                                       by_dots ? NULL : dz_t + at, db);
+        }
         if (dx) {
             dg_conv_input_grad_avx512(&args, dzb ? dzb : dy + at, w_taps, dx + (size_t)b * in_size,
                                       dx_t);
         }
     }
-    if (by_dots) {
+    if (dots_bf16) {
+        dg_conv_weight_grad_dots_bf16(&args, x, masked ? dz_t : dy, n, dw, masked ? NULL : db,
+                                      dots_work);
+    } else if (by_dots) {
         dg_conv_weight_grad_dots_avx512(&args, x, masked ? dz_t : dy, n, dw);
     } else {
         dg_conv_weight_grad_avx512(&args, x, dz_t, n, dw);
@@ -512,9 +528,19 @@ static void conv_backward_valid(const dg_layer *l, const float *x, const float *
         conv_backward_ref(l, x, y, dy, dx, n, dw, dw + l->n_weights);
         return;
     }
+    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
+    bool bf16 = ctx->bf16 && dg_conv_bf16_backward_pays(&args);
+    if (bf16) {
+        float *dw = ctx->dparams + l->param_offset;
+        /* when the pooling above took the ReLU's gradient already, dy is dz as it is */
+        bool masked = l->relu && !l->relu_applied_above;
+        if (dg_conv_backward_bf16(&args, x, y, dy, dx, n, masked, dw, dw + l->n_weights,
+                                  ctx->scratch)) {
+            return;
+        }
+    }
 #if defined(__AVX512F__)
-    /* bf16 training takes its two products through im2col and dg_gemm_bf16 below */
-    if (dg_avx512_active() && !ctx->bf16) {
+    if (dg_avx512_active() && !bf16) {
         conv_backward_window(l, x, y, dy, dx, n, ctx);
         return;
     }

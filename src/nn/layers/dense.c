@@ -4,8 +4,9 @@
  * Legend: N batch, I inputs, O outputs.
  *   x [N][I]   w [O][I]   b [O]   y [N][O] = x * w^T + b
  * Backward: dz = dy masked by ReLU, db += column sums of dz, dw += dz^T * x,
- * dx = dz * w. The fast path is one GEMM each (dg_gemm_bf16 in bf16 training); the plain
- * loops are the reference.
+ * dx = dz * w. The fast path: dot products forward, dx by register tiles reading w in place
+ * (dg_times_matrix; a GEMM in bf16 training), dw by a GEMM (dg_gemm_bf16 in bf16 training);
+ * the plain loops are the reference.
  *
  * In the fast path a slice's backward computes only dx and keeps dz in its aux [N][O];
  * dw and db are made after every slice's backward (dense_batch_grads), each thread a part
@@ -102,8 +103,10 @@ static void dense_forward(const dg_layer *l, const float *x, float *y, int n, dg
         } else {
             dense_dots_task(&args, 0, 1);
         }
-    } else if (!ctx->bf16 && dg_avx512_active()) {
-        /* both operands run along the inputs: dot products need no packed transposes */
+    } else if (dg_avx512_active()) {
+        /* both operands run along the inputs: dot products need no packed transposes (in
+         * bf16 training too: on a slice of 8 examples, packing the weights into bf16 panels
+         * costs more than the products gain) */
         dg_dot_products(x, n, l->w, out, in, y);
     } else {
         dg_gemm_for(ctx->bf16)(false, true, n, out, in, 1.0f, x, in, l->w, in, 0.0f, y, out);

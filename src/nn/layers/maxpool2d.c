@@ -109,9 +109,19 @@ static void maxpool_backward(const dg_layer *l, const float *x, const float *y, 
     size_t in_plane = (size_t)l->in.h * l->in.w, out_plane = (size_t)l->out.h * l->out.w;
     size_t planes = (size_t)n * l->in.c;
     const int32_t *arg = ctx->aux;
-    memset(dx, 0, planes * in_plane * sizeof(float));
     /* below a ReLU: a maximum not above zero is a ReLU output of 0, whose gradient is 0 */
     bool relu = l->input_relu && !ctx->reference;
+    /* one pass per plane; on output rows narrower than 8 (half a vector) the scatter after
+     * one memset of the whole batch is faster */
+    if (l->k == 2 && l->out.w >= 8 && !ctx->reference) {
+        for (size_t pl = 0; pl < planes; pl++) {
+            dg_maxpool2_grad_plane(dx + pl * in_plane, arg + pl * out_plane, dy + pl * out_plane,
+                                   relu ? y + pl * out_plane : NULL, l->in.h, l->in.w, l->out.h,
+                                   l->out.w);
+        }
+        return;
+    }
+    memset(dx, 0, planes * in_plane * sizeof(float));
     for (size_t pl = 0; pl < planes; pl++) {
         /* windows do not overlap: each input gets at most one output's gradient */
         dg_scatter_floats(dx + pl * in_plane, arg + pl * out_plane, dy + pl * out_plane,
