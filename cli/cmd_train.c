@@ -32,10 +32,10 @@ static const char usage[] =
     "  --schedule NAME    cosine (to lr/100), constant or onecycle (%s)\n"
     "  --val-split X      fraction held out for validation (%s)\n"
     "  --seed N           random seed for weights, shuffling and dropout (default 1)\n"
-    "  --precision P      fp32 (default) or bf16: the matrix products of training round\n"
-    "                     their inputs to bf16 and sum in fp32 (AVX512_BF16; on a CPU\n"
-    "                     without it, or with DIGITS_NO_BF16=1, fp32 and a notice);\n"
-    "                     weights, optimiser and the saved model stay fp32\n"
+    "  --precision P      fp32 or bf16 (%s): bf16 rounds the inputs of\n"
+    "                     training's matrix products to bf16 and sums in fp32 (AVX512_BF16;\n"
+    "                     on a CPU without it, or with DIGITS_NO_BF16=1, fp32, with a notice\n"
+    "                     when asked for); weights, optimiser and the saved model stay fp32\n"
     "  --threads N        worker threads, 1 to 64 (default: all cores; with --resume, the\n"
     "                     checkpoint's)\n"
     "  --data DIR         MNIST-format IDX files (default data/mnist)\n"
@@ -102,6 +102,11 @@ static void val_split_value(const dg_train_config *cfg, char *buf, size_t size)
     snprintf(buf, size, "%g", cfg->val_split);
 }
 
+static void precision_value(const dg_train_config *cfg, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", dg_precision_name(cfg->precision));
+}
+
 static void augment_value(const dg_train_config *cfg, char *buf, size_t size)
 {
     snprintf(buf, size, "%s", cfg->augment.on ? "on" : "off");
@@ -146,8 +151,9 @@ static void preset_lines(char *out, size_t size)
 static void print_usage(void)
 {
     char presets[1024], epochs[128], batch[128], lr[128], schedule[128], val_split[128],
-        augment[128];
+        precision[128], augment[128];
     preset_lines(presets, sizeof presets);
+    preset_values(precision_value, precision, sizeof precision);
     preset_values(augment_value, augment, sizeof augment);
     preset_values(epochs_value, epochs, sizeof epochs);
     preset_values(batch_value, batch, sizeof batch);
@@ -156,7 +162,7 @@ static void print_usage(void)
     preset_values(val_split_value, val_split, sizeof val_split);
     dg_augment a = dg_augment_defaults();
     printf(usage, dg_preset_names()[0], presets, epochs, batch, lr,
-           (double)dg_optim_defaults(DG_OPTIM_SGD).lr, schedule, val_split, augment,
+           (double)dg_optim_defaults(DG_OPTIM_SGD).lr, schedule, val_split, precision, augment,
            (double)a.rotate, (double)a.scale, (double)a.shift, (double)a.shear,
            (double)a.elastic_sigma);
 }
@@ -762,7 +768,9 @@ int cmd_train(int argc, char **argv)
         cli_path_beside(r.files.model, "ckpt", r.ckpt_path, sizeof r.ckpt_path);
     }
     r.meta.precision = dg_net_set_precision(r.net, r.cfg.precision);
-    if (r.cfg.precision == DG_PRECISION_BF16 && r.meta.precision != DG_PRECISION_BF16) {
+    /* a preset's bf16 falls back quietly (the epoch lines say which ran); an asked one not */
+    if (o.precision >= 0 && r.cfg.precision == DG_PRECISION_BF16 &&
+        r.meta.precision != DG_PRECISION_BF16) {
         fprintf(stderr, "digits: train: bf16 needs AVX512_BF16, which this CPU or build lacks "
                         "(or DIGITS_NO_BF16 is set): training in fp32\n");
     }

@@ -368,8 +368,7 @@ while [ "$r" -le "$ROUNDS" ]; do
         for prec in fp32 bf16; do
             if [ "$prec" = fp32 ] || [ "$DIGITS_BF16" = 1 ]; then
                 set -- "$B/digits" train --preset fast -q --threads "$OUR_T" --data "$DATA" \
-                    -o "$TMP/fast.model"
-                [ "$prec" = fp32 ] || set -- "$@" --precision "$prec"
+                    -o "$TMP/fast.model" --precision "$prec"
                 run "fast-d-$prec" "$@" || die "digits fast recipe failed"
                 s=$(awk -v t="$WALL_MS" 'BEGIN { printf "%.2f", t / 1e3 }')
                 acc=$(digits_accuracy "$TMP/fast-d-$prec.out")
