@@ -645,7 +645,8 @@ DG_TEST(cli_train_resume_refusals)
 
 /* --precision bf16: the model records it (info shows it) and a resume keeps it; where the
  * kernels are off (DIGITS_NO_BF16=1, as on a CPU without AVX512_BF16) the run trains in
- * fp32 after a one-line notice, and the model says fp32. */
+ * fp32 after a one-line notice (none when only the preset chose bf16), and the model says
+ * fp32. */
 DG_TEST(cli_train_precision_bf16_and_fallback)
 {
     const char *dir = small_dataset_dir();
@@ -662,6 +663,16 @@ DG_TEST(cli_train_precision_bf16_and_fallback)
     CHECK_MSG(strstr(out, "digits: train: bf16 needs AVX512_BF16") && strstr(out, "in fp32\n"),
               "no notice: %s", out);
     snprintf(args, sizeof args, "info %s/off.model", dir);
+    CHECK(run_digits(args, out, sizeof out) == 0);
+    CHECK_MSG(strstr(out, "fp32 products"), "info: %s", out);
+    /* a preset's bf16 (fast's) falls back without a notice: nobody asked for it */
+    snprintf(line, sizeof line,
+             "DIGITS_NO_BF16=1 %s train --preset fast %s --epochs 1 --threads 1 --data %s "
+             "-o %s/quiet.model --no-test",
+             digits_bin(), spec, dir, dir);
+    st = run_shell(line, out, sizeof out);
+    CHECK_MSG(st == 0 && !strstr(out, "AVX512_BF16"), "train: exit %d: %s", st, out);
+    snprintf(args, sizeof args, "info %s/quiet.model", dir);
     CHECK(run_digits(args, out, sizeof out) == 0);
     CHECK_MSG(strstr(out, "fp32 products"), "info: %s", out);
 

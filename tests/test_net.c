@@ -49,13 +49,14 @@ DG_TEST(net_presets_one_table)
     CHECK(n == 5 && !strcmp(names[0], "seed-cnn") && !strcmp(names[4], "best"));
     dg_train_config cfg;
     CHECK_OK(dg_preset_train_config("seed-cnn", &cfg));
-    CHECK(!cfg.augment.on);
+    CHECK(!cfg.augment.on && cfg.precision == DG_PRECISION_FP32);
     CHECK_OK(dg_preset_train_config("best", &cfg));
     CHECK(cfg.augment.on && cfg.val_split == 0.0);
     CHECK_OK(dg_augment_check(&cfg.augment));
     CHECK_OK(dg_preset_train_config("fast", &cfg));
     CHECK(cfg.epochs == 1 && cfg.batch == 128 && cfg.optim.lr == 1e-2f && cfg.optim.beta1 == 0.7f &&
           cfg.optim.beta2 == 0.9f && cfg.schedule == DG_SCHEDULE_ONECYCLE && cfg.val_split == 0.0);
+    CHECK(cfg.precision == DG_PRECISION_BF16);
     CHECK_OK(dg_preset_train_config("mlp", &cfg));
     CHECK(cfg.epochs == 3 && cfg.batch == 32 && cfg.schedule == DG_SCHEDULE_COSINE);
     CHECK_STATUS(dg_preset_train_config("nope", &cfg), DG_ERR_ARG);
