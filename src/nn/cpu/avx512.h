@@ -7,6 +7,12 @@
 
 #include <immintrin.h>
 
+/* The first n lanes of a 16-lane mask (none for n <= 0, all for n >= 16). */
+static inline __mmask16 dg_lanes(int n)
+{
+    return n <= 0 ? 0 : n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
+}
+
 /* Transposes a 16x16 block in registers: r[i] holds row i; afterwards r[j] holds
  * column j. Unpacks pair rows within 128-bit lanes, shuffles gather 4x4 blocks, and two
  * rounds of lane shuffles put the blocks in place. */

@@ -27,17 +27,14 @@
 
 #if defined(__AVX512F__)
 
+#include "nn/cpu/avx512.h"
+
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
 
 #define ROWS 8  /* output channels per tile */
 #define COLS 48 /* positions per tile: three vectors */
-
-static __mmask16 lanes(int n)
-{
-    return n <= 0 ? 0 : n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
-}
 
 /* v where v >= floor or v is NaN, else floor */
 static inline __m512 relu_floor(__m512 v, __m512 floor)
@@ -73,7 +70,7 @@ void dg_conv_shift_input(const dg_conv_args *l, const float *x, float *xs)
             for (int r = 0; r < h; r++) {
                 const float *src = plane + (size_t)r * w + v;
                 for (int j = 0; j < ow; j += 16) {
-                    __mmask16 m = lanes(ow - j);
+                    __mmask16 m = dg_lanes(ow - j);
                     _mm512_mask_storeu_ps(dst + (size_t)r * ow + j, m,
                                           _mm512_maskz_loadu_ps(m, src + j));
                 }
@@ -103,7 +100,7 @@ window_tile(const dg_conv_args *l, const float *xs, int o0, int p0, const int nv
     int channels = l->in.c, k = l->k, p = positions(l);
     size_t ckk = (size_t)channels * k * k;
     int left = p - p0;
-    __mmask16 m[3] = {lanes(left), lanes(left - 16), lanes(left - 32)};
+    __mmask16 m[3] = {dg_lanes(left), dg_lanes(left - 16), dg_lanes(left - 32)};
     const float *wr[ROWS];
     for (int r = 0; r < ROWS; r++) {
         /* rows past the last channel repeat the block's first; they are not stored */

@@ -38,11 +38,6 @@
 #define TILE_R 12 /* patch rows per tile */
 #define TILE_O 32 /* output channels per tile: two vectors */
 
-static __mmask16 lanes(int n)
-{
-    return n <= 0 ? 0 : n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
-}
-
 /* The tile of `rows` patch rows r0.. and 16 * `vecs` output channels o0.. over n examples,
  * added into dw; rows x vecs is 24 accumulators (12 x 2 or 8 x 3), each a constant where
  * inlined. With triplets (K = 3 and 12 rows, so that the tile's rows come in threes of
@@ -60,7 +55,7 @@ weight_grad_tile_of(const dg_conv_args *l, const float *x, const float *dz_t, in
     size_t x_at[TILE_R];
 #pragma GCC unroll 3
     for (int i = 0; i < vecs; i++) {
-        m[i] = lanes(o_count - o0 - 16 * i);
+        m[i] = dg_lanes(o_count - o0 - 16 * i);
     }
     for (int t = 0; t < rows; t++) {
         /* rows past the last repeat the tile's first; they are not stored */
@@ -130,10 +125,10 @@ void dg_conv_output_grad_avx512(const float *y, const float *dy, int o_count, in
     const float *g = dz ? dz : dy;
     for (int o0 = 0; dz_t && o0 < o_count; o0 += 16) {
         int rows = o_count - o0 < 16 ? o_count - o0 : 16;
-        __mmask16 row_lanes = lanes(rows);
+        __mmask16 row_lanes = dg_lanes(rows);
         for (int p0 = 0; p0 < p; p0 += 16) {
             int cols = p - p0 < 16 ? p - p0 : 16;
-            __mmask16 m = lanes(cols);
+            __mmask16 m = dg_lanes(cols);
             __m512 r[16];
 #pragma GCC unroll 16
             for (int i = 0; i < 16; i++) {
@@ -253,7 +248,7 @@ input_grad_tile_of(const dg_conv_args *l, const float *dz, const float *w_taps, 
 {
     int k = l->k, c_count = l->in.c, w = l->in.w, ow = l->out.w, o_count = l->units;
     int p = l->out.h * ow;
-    __mmask16 m0 = lanes(c_count - c0), m1 = lanes(c_count - c0 - 16);
+    __mmask16 m0 = dg_lanes(c_count - c0), m1 = dg_lanes(c_count - c0 - 16);
     int at[TILE_R];
     for (int t = 0; t < TILE_R; t++) {
         at[t] = (p0 + t) / ow * w + (p0 + t) % ow;
@@ -325,10 +320,10 @@ static void transpose_to_planes(const float *dx_t, int positions, int c_count, f
 {
     for (int q0 = 0; q0 < positions; q0 += 16) {
         int rows = positions - q0 < 16 ? positions - q0 : 16;
-        __mmask16 row_lanes = lanes(rows);
+        __mmask16 row_lanes = dg_lanes(rows);
         for (int c0 = 0; c0 < c_count; c0 += 16) {
             int cols = c_count - c0 < 16 ? c_count - c0 : 16;
-            __mmask16 m = lanes(cols);
+            __mmask16 m = dg_lanes(cols);
             __m512 r[16];
 #pragma GCC unroll 16
             for (int i = 0; i < 16; i++) {
@@ -412,7 +407,7 @@ static void dots_tail(const float *x, size_t x_size, const float *dz, size_t dz_
                       int w, int ow, int main, const size_t *dz_at, const size_t *x_at,
                       float sums[DOT_O][DOT_R])
 {
-    __mmask16 m = lanes(ow - main);
+    __mmask16 m = dg_lanes(ow - main);
     half_vec acc[DOT_O][DOT_R];
 #pragma GCC unroll 3
     for (int s = 0; s < DOT_O; s++) {
@@ -479,7 +474,7 @@ static void weight_dots_tile(const dg_conv_args *l, const float *x, const float 
         for (int i = 0; i < oh; i++) {
             const float *xi = xb + (size_t)i * w, *dzi = dzb + (size_t)i * ow;
             for (int j = 0; j < main; j += 16) {
-                __mmask16 m = lanes(ow - j);
+                __mmask16 m = dg_lanes(ow - j);
                 __m512 d[DOT_O];
 #pragma GCC unroll 3
                 for (int s = 0; s < DOT_O; s++) {
