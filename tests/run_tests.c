@@ -98,6 +98,23 @@ const char *test_tmp_dir(void)
     return tmp_dir;
 }
 
+dg_dataset *test_dataset_new(uint32_t n, int side)
+{
+    dg_dataset *ds = calloc(1, sizeof *ds);
+    if (!ds) {
+        return NULL;
+    }
+    ds->n = n;
+    ds->h = ds->w = (uint32_t)side;
+    ds->images = calloc((size_t)n * (size_t)side * (size_t)side, 1);
+    ds->labels = calloc(n, 1);
+    if (!ds->images || !ds->labels) {
+        dg_dataset_free(ds);
+        return NULL;
+    }
+    return ds;
+}
+
 void *test_read_file(const char *path, size_t *n)
 {
     FILE *f = fopen(path, "rb");

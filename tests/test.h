@@ -28,6 +28,9 @@ const char *test_tmp_dir(void);
 /* The whole file at path in a new buffer with a '\0' after it (so text can be searched),
  * its size in *n (n may be NULL); NULL when it cannot be read. The caller frees it. */
 void *test_read_file(const char *path, size_t *n);
+/* A dataset of n black side x side images, labels 0, for a test to draw its classes into;
+ * NULL when out of memory. Freed with dg_dataset_free. */
+dg_dataset *test_dataset_new(uint32_t n, int side);
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \

@@ -127,16 +127,8 @@ DG_TEST(augment_ranges_are_checked)
 /* 240 ring-or-bar images of two classes, with noise. */
 static dg_dataset *two_classes(void)
 {
-    dg_dataset *ds = calloc(1, sizeof *ds);
+    dg_dataset *ds = test_dataset_new(240, SIDE);
     if (!ds) {
-        return NULL;
-    }
-    ds->n = 240;
-    ds->h = ds->w = SIDE;
-    ds->images = calloc((size_t)ds->n * PIX, 1);
-    ds->labels = calloc(ds->n, 1);
-    if (!ds->images || !ds->labels) {
-        dg_dataset_free(ds);
         return NULL;
     }
     dg_rng rng;

@@ -167,16 +167,8 @@ DG_TEST(bf16_gemm_reproducible)
 /* n images of 12x12: class c is a bright bar in row 1 + c, with noise. */
 static dg_dataset *bars(uint32_t n, uint64_t seed)
 {
-    dg_dataset *ds = calloc(1, sizeof *ds);
+    dg_dataset *ds = test_dataset_new(n, 12);
     if (!ds) {
-        return NULL;
-    }
-    ds->n = n;
-    ds->h = ds->w = 12;
-    ds->images = calloc((size_t)n * 144, 1);
-    ds->labels = calloc(n, 1);
-    if (!ds->images || !ds->labels) {
-        dg_dataset_free(ds);
         return NULL;
     }
     dg_rng rng;

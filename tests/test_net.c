@@ -330,11 +330,10 @@ DG_TEST(net_conv_shapes_fast_match_reference)
 static dg_dataset *small_dataset(uint32_t n, uint64_t seed)
 {
     /* ten classes told apart by where a bright 6x6 square sits, plus noise */
-    dg_dataset *ds = calloc(1, sizeof *ds);
-    ds->n = n;
-    ds->h = ds->w = 28;
-    ds->images = calloc((size_t)n * DG_MNIST_PIXELS, 1);
-    ds->labels = calloc(n, 1);
+    dg_dataset *ds = test_dataset_new(n, 28);
+    if (!ds) {
+        return NULL;
+    }
     dg_rng rng;
     dg_rng_seed(&rng, seed);
     for (uint32_t i = 0; i < n; i++) {
@@ -353,13 +352,6 @@ static dg_dataset *small_dataset(uint32_t n, uint64_t seed)
         }
     }
     return ds;
-}
-
-static void free_small(dg_dataset *ds)
-{
-    free(ds->images);
-    free(ds->labels);
-    free(ds);
 }
 
 static void train_small(const char *preset, int threads, uint64_t seed, dg_dataset *ds,
@@ -386,6 +378,7 @@ static void train_small(const char *preset, int threads, uint64_t seed, dg_datas
 DG_TEST(net_same_seed_same_weights)
 {
     dg_dataset *ds = small_dataset(300, 5);
+    CHECK(ds);
     size_t na, nb, nc;
     float *a = malloc(300000 * sizeof(float)), *b = malloc(300000 * sizeof(float));
     float *c = malloc(300000 * sizeof(float));
@@ -397,7 +390,7 @@ DG_TEST(net_same_seed_same_weights)
     free(a);
     free(b);
     free(c);
-    free_small(ds);
+    dg_dataset_free(ds);
     CHECK_MSG(same, "two runs with seed 11 and 2 threads gave different weights");
     CHECK_MSG(differ, "seeds 11 and 12 gave the same weights");
 }
@@ -436,6 +429,7 @@ DG_TEST(net_learns)
         ds->n = 3000;
     } else {
         ds = small_dataset(3000, 9);
+        CHECK(ds);
     }
     dg_net *net;
     CHECK_OK(dg_net_new(dg_preset_spec("seed-cnn"), (dg_shape){1, 28, 28}, &net));
@@ -456,12 +450,7 @@ DG_TEST(net_learns)
         st = dg_evaluate(net, ds, &norm, 2500, 500, &after, NULL, NULL);
     }
     dg_net_free(net);
-    if (dir) {
-        ds->n = 60000;
-        dg_dataset_free(ds);
-    } else {
-        free_small(ds);
-    }
+    dg_dataset_free(ds);
     CHECK_OK(st);
     CHECK_MSG(after.loss < 0.5 * before.loss, "held-out loss %.3f, before training %.3f",
               after.loss, before.loss);
@@ -485,6 +474,7 @@ DG_TEST(net_argmax)
 DG_TEST(net_train_rejects_mismatched_data)
 {
     dg_dataset *ds = small_dataset(20, 1);
+    CHECK(ds);
     dg_net *net;
     CHECK_OK(dg_net_new("flatten, dense 10", (dg_shape){1, 20, 20}, &net));
     dg_train_config cfg = dg_train_defaults();
@@ -493,7 +483,7 @@ DG_TEST(net_train_rejects_mismatched_data)
     CHECK_OK(dg_net_new("flatten, dense 5", (dg_shape){1, 28, 28}, &net));
     dg_status st2 = dg_train(net, ds, &cfg, NULL);
     dg_net_free(net);
-    free_small(ds);
+    dg_dataset_free(ds);
     CHECK_STATUS(st, DG_ERR_MISMATCH);
     CHECK_STATUS(st2, DG_ERR_MISMATCH);
 }

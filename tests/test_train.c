@@ -16,16 +16,8 @@
  * by c / 5, with noise; labels random when shuffled_labels. */
 static dg_dataset *make_data(uint32_t n, uint64_t seed, bool random_labels)
 {
-    dg_dataset *ds = calloc(1, sizeof *ds);
+    dg_dataset *ds = test_dataset_new(n, SIDE);
     if (!ds) {
-        return NULL;
-    }
-    ds->n = n;
-    ds->h = ds->w = SIDE;
-    ds->images = calloc((size_t)n * SIDE * SIDE, 1);
-    ds->labels = calloc(n, 1);
-    if (!ds->images || !ds->labels) {
-        dg_dataset_free(ds);
         return NULL;
     }
     dg_rng rng;
