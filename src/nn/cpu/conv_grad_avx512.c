@@ -32,6 +32,7 @@
 #if defined(__AVX512F__)
 
 #include "nn/cpu/avx512.h"
+#include "nn/cpu/conv_tiles.h"
 
 #include <string.h>
 
@@ -48,8 +49,7 @@ static inline __attribute__((always_inline)) void
 weight_grad_tile_of(const dg_conv_args *l, const float *x, const float *dz_t, int n, int r0, int o0,
                     float *dw, const int rows, const int vecs, const bool triplets)
 {
-    int k = l->k, kk = k * k, w = l->in.w, oh = l->out.h, ow = l->out.w, o_count = l->units;
-    int rows_total = l->in.c * kk;
+    int w = l->in.w, oh = l->out.h, ow = l->out.w, o_count = l->units;
     size_t x_size = (size_t)l->in.c * l->in.h * w, dz_size = (size_t)oh * ow * o_count;
     __mmask16 m[3];
     size_t x_at[TILE_R];
@@ -57,12 +57,7 @@ weight_grad_tile_of(const dg_conv_args *l, const float *x, const float *dz_t, in
     for (int i = 0; i < vecs; i++) {
         m[i] = dg_lanes(o_count - o0 - 16 * i);
     }
-    for (int t = 0; t < rows; t++) {
-        /* rows past the last repeat the tile's first; they are not stored */
-        int r = r0 + t < rows_total ? r0 + t : r0;
-        int c = r / kk, u = r % kk / k, v = r % k;
-        x_at[t] = ((size_t)c * l->in.h + u) * w + v;
-    }
+    dg_patch_row_offsets(l, r0, rows, x_at);
     __m512 acc[TILE_R][3];
 #pragma GCC unroll 12
     for (int t = 0; t < rows; t++) {
@@ -104,14 +99,7 @@ weight_grad_tile_of(const dg_conv_args *l, const float *x, const float *dz_t, in
             _mm512_store_ps(tile[t] + 16 * e, acc[t][e]);
         }
     }
-    int real_rows = rows_total - r0 < rows ? rows_total - r0 : rows;
-    int cols = o_count - o0 < 16 * vecs ? o_count - o0 : 16 * vecs;
-    for (int c = 0; c < cols; c++) {
-        float *dwo = dw + (size_t)(o0 + c) * rows_total + r0;
-        for (int t = 0; t < real_rows; t++) {
-            dwo[t] += tile[t][c];
-        }
-    }
+    dg_weight_tile_add(l, (const float(*)[48])tile, r0, o0, rows, vecs, dw);
 }
 
 void dg_conv_output_grad_avx512(const float *y, const float *dy, int o_count, int p, bool relu,
@@ -147,17 +135,11 @@ void dg_conv_output_grad_avx512(const float *y, const float *dy, int o_count, in
 /* Whether the weight gradient's tiles are 8 patch rows x 48 output channels rather than
  * 12 x 32: when that leaves fewer channels of the last tile empty (48 channels: 0 of 48
  * against 16 of 64). */
-static bool weight_grad_wide(const dg_conv_args *l)
-{
-    int o = l->units;
-    return (o + 47) / 48 * 48 - o < (o + 31) / 32 * 32 - o;
-}
-
 void dg_conv_weight_grad_avx512(const dg_conv_args *l, const float *x, const float *dz_t, int n,
                                 float *dw)
 {
     int rows_total = l->in.c * l->k * l->k;
-    if (weight_grad_wide(l)) {
+    if (dg_weight_grad_wide(l)) {
         for (int o0 = 0; o0 < l->units; o0 += 48) {
             for (int r0 = 0; r0 < rows_total; r0 += 8) {
                 weight_grad_tile_of(l, x, dz_t, n, r0, o0, dw, 8, 3, false);
@@ -455,10 +437,7 @@ static void weight_dots_tile(const dg_conv_args *l, const float *x, const float 
         /* channels and rows past the last repeat the tile's first; they are not stored */
         dz_at[s] = (size_t)(o0 + s < l->units ? o0 + s : o0) * p;
     }
-    for (int t = 0; t < DOT_R; t++) {
-        int r = r0 + t < rows_total ? r0 + t : r0;
-        x_at[t] = ((size_t)(r / kk) * l->in.h + (size_t)(r % kk / k)) * w + (size_t)(r % k);
-    }
+    dg_patch_row_offsets(l, r0, DOT_R, x_at);
     __m512 acc[DOT_O][DOT_R];
 #pragma GCC unroll 3
     for (int s = 0; s < DOT_O; s++) {

@@ -31,6 +31,7 @@
  * every call.
  */
 #include "nn/cpu/bf16_panels.h"
+#include "nn/cpu/conv_tiles.h"
 
 #include <string.h>
 
@@ -175,8 +176,7 @@ BF16_TARGET static inline __attribute__((always_inline)) void
 weight_grad_tile_of(const dg_conv_args *l, const uint32_t *xp, const uint32_t *gp, int n2, int r0,
                     int o0, float *dw, const int rows, const int vecs, const bool triplets)
 {
-    int k = l->k, kk = k * k, w = l->in.w, oh = l->out.h, ow = l->out.w, o_count = l->units;
-    int rows_total = l->in.c * kk;
+    int w = l->in.w, oh = l->out.h, ow = l->out.w, o_count = l->units;
     size_t x_size = (size_t)l->in.c * l->in.h * w, g_size = (size_t)oh * ow * o_count;
     __mmask16 m[3];
     size_t x_at[TILE_R];
@@ -184,12 +184,7 @@ weight_grad_tile_of(const dg_conv_args *l, const uint32_t *xp, const uint32_t *g
     for (int i = 0; i < vecs; i++) {
         m[i] = lanes(o_count - o0 - 16 * i);
     }
-    for (int t = 0; t < rows; t++) {
-        /* rows past the last repeat the tile's first; they are not stored */
-        int r = r0 + t < rows_total ? r0 + t : r0;
-        int c = r / kk, u = r % kk / k, v = r % k;
-        x_at[t] = ((size_t)c * l->in.h + u) * w + v;
-    }
+    dg_patch_row_offsets(l, r0, rows, x_at);
     __m512 acc[TILE_R][3];
 #pragma GCC unroll 12
     for (int t = 0; t < rows; t++) {
@@ -232,22 +227,14 @@ weight_grad_tile_of(const dg_conv_args *l, const uint32_t *xp, const uint32_t *g
             _mm512_store_ps(tile[t] + 16 * s, acc[t][s]);
         }
     }
-    int real_rows = rows_total - r0 < rows ? rows_total - r0 : rows;
-    int cols = o_count - o0 < 16 * vecs ? o_count - o0 : 16 * vecs;
-    for (int c = 0; c < cols; c++) {
-        float *dwo = dw + (size_t)(o0 + c) * rows_total + r0;
-        for (int t = 0; t < real_rows; t++) {
-            dwo[t] += tile[t][c];
-        }
-    }
+    dg_weight_tile_add(l, (const float(*)[48])tile, r0, o0, rows, vecs, dw);
 }
 
 BF16_TARGET static void weight_grad(const dg_conv_args *l, const uint32_t *xp, const uint32_t *gp,
                                     int n2, float *dw)
 {
     int o = l->units, rows_total = l->in.c * l->k * l->k;
-    /* 8 rows x 48 channels where that leaves fewer channels of the last tile empty */
-    if ((o + 47) / 48 * 48 - o < (o + 31) / 32 * 32 - o) {
+    if (dg_weight_grad_wide(l)) {
         for (int o0 = 0; o0 < o; o0 += 48) {
             for (int r0 = 0; r0 < rows_total; r0 += 8) {
                 weight_grad_tile_of(l, xp, gp, n2, r0, o0, dw, 8, 3, false);
@@ -491,10 +478,7 @@ weight_dots_tile_of(const dg_conv_args *l, const uint16_t *x, const float *dz, i
         /* channels and rows past the last repeat the tile's first; they are not stored */
         dz_at[s] = (size_t)(o0 + s < l->units ? o0 + s : o0) * p;
     }
-    for (int t = 0; t < DOT_R; t++) {
-        int r = r0 + t < rows_total ? r0 + t : r0;
-        x_at[t] = ((size_t)(r / kk) * l->in.h + (size_t)(r % kk / k)) * w + (size_t)(r % k);
-    }
+    dg_patch_row_offsets(l, r0, DOT_R, x_at);
     __m512 acc[DOT_O][DOT_R], bias[DOT_O];
 #pragma GCC unroll 3
     for (int s = 0; s < DOT_O; s++) {
