@@ -16,8 +16,8 @@
 #   - the fast recipe end to end (process start to an evaluated, saved model): digits'
 #     `--preset fast` against PyTorch's fastest published recipe in fp32 and in bf16
 #     autocast, and their test accuracies
-#   - once, after the rounds: digits fp32 epochs at 1 and 2 threads while a busy loop
-#     holds CPU 0 (a busy neighbour)
+#   - after the rounds: digits fp32 epochs at 1 and 2 threads, alternating, while a busy
+#     loop holds CPU 0 (a busy neighbour); as many pairs as rounds, medians
 #
 # Environment: BENCH_QUICK=1 for a quick look (1 round on the first 6,000 images, no fast
 # recipe, no neighbour: not full epochs, and the output says so); BENCH_ROUNDS,
@@ -407,8 +407,10 @@ if [ "$NEIGHBOUR" = 1 ] && [ "$CORES" -ge 2 ]; then
     HOG=$!
     echo "busy neighbour: a shell busy loop ($pin, pid $HOG) during digits fp32 epochs"
     sleep 1
-    train_epoch digits fp32 1 _busy "busy neighbour"
-    train_epoch digits fp32 2 _busy "busy neighbour"
+    for _ in $(seq "$ROUNDS"); do
+        train_epoch digits fp32 1 _busy "busy neighbour"
+        train_epoch digits fp32 2 _busy "busy neighbour"
+    done
     kill "$HOG" 2>/dev/null || true
     wait "$HOG" 2>/dev/null || true
     HOG=""
@@ -507,7 +509,8 @@ if [ "$NEIGHBOUR" = 1 ] && [ "$(count digits train_fp32_t1_busy)" -gt 0 ]; then
     if awk -v a="$b1" -v b="$b2" 'BEGIN { exit !(b + 0 < a + 0) }'; then
         verdict="2 threads fall below 1"
     fi
-    echo "- with a busy neighbour on CPU 0 (one run each): digits fp32 1 thread $b1," \
+    echo "- with a busy neighbour on CPU 0 ($(count digits train_fp32_t1_busy) run(s) each," \
+        "medians): digits fp32 1 thread $b1," \
         "2 threads $b2 images/s; 2 threads / 1 thread: $(ratio "$b2" "$b1") ($verdict)"
 fi
 
