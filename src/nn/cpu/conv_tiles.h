@@ -34,8 +34,8 @@ static inline bool dg_weight_grad_wide(const dg_conv_args *l)
 
 /* Adds a finished tile (patch rows r0.. down, output channels o0.. across, 16 * vecs of
  * them; rows and channels past the layer's are dropped) into dw[o][r]. */
-static inline void dg_weight_tile_add(const dg_conv_args *l, const float (*tile)[48], int r0, int o0,
-                                      int rows, int vecs, float *dw)
+static inline void dg_weight_tile_add(const dg_conv_args *l, const float (*tile)[48], int r0,
+                                      int o0, int rows, int vecs, float *dw)
 {
     int rows_total = l->in.c * l->k * l->k, o_count = l->units;
     int real_rows = rows_total - r0 < rows ? rows_total - r0 : rows;
