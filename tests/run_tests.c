@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define X(name) void test_##name(void);
@@ -96,6 +97,22 @@ const char *test_tmp_dir(void)
         return "/tmp";
     }
     return tmp_dir;
+}
+
+int test_run_shell(const char *line, char *out, size_t size)
+{
+    char cmd[8400];
+    snprintf(cmd, sizeof cmd, "%s </dev/null", line);
+    FILE *p = popen(cmd, "r");
+    if (!p) {
+        return -2;
+    }
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    while (fgetc(p) != EOF) {
+    }
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 dg_dataset *test_dataset_new(uint32_t n, int side)

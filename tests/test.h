@@ -28,6 +28,10 @@ const char *test_tmp_dir(void);
 /* The whole file at path in a new buffer with a '\0' after it (so text can be searched),
  * its size in *n (n may be NULL); NULL when it cannot be read. The caller frees it. */
 void *test_read_file(const char *path, size_t *n);
+/* Runs the shell command line with stdin from /dev/null; its exit status (-1 when it did
+ * not exit normally, e.g. a crash; -2 when it could not be started) and its standard output
+ * in out (add 2>&1 to the line for both streams). */
+int test_run_shell(const char *line, char *out, size_t size);
 /* A dataset of n black side x side images, labels 0, for a test to draw its classes into;
  * NULL when out of memory. Freed with dg_dataset_free. */
 dg_dataset *test_dataset_new(uint32_t n, int side);

@@ -9,7 +9,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 /* The folder of the digits program under test, where the bench programs are built too. */
 static void bin_dir(char *dir, size_t size)
@@ -24,30 +23,12 @@ static void bin_dir(char *dir, size_t size)
     }
 }
 
-/* Runs the shell command line with stdin from /dev/null; its exit status (-1 when it did
- * not exit normally) and its standard output in out. */
-static int run_shell(const char *line, char *out, size_t size)
-{
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "%s </dev/null", line);
-    FILE *p = popen(cmd, "r");
-    if (!p) {
-        return -2;
-    }
-    size_t n = fread(out, 1, size - 1, p);
-    out[n] = '\0';
-    while (fgetc(p) != EOF) {
-    }
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* The output of a reader of bench/bench_parse.sh: `reader ARGS`, without its newline. */
 static int parse_with(const char *reader, const char *args, char *out, size_t size)
 {
     char line[2048];
     snprintf(line, sizeof line, "sh -c '. bench/bench_parse.sh && %s %s'", reader, args);
-    int st = run_shell(line, out, size);
+    int st = test_run_shell(line, out, size);
     out[strcspn(out, "\n")] = '\0';
     return st;
 }
@@ -72,7 +53,7 @@ DG_TEST(bench_train_counts_flops_by_hand)
     bin_dir(dir, sizeof dir);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         snprintf(line, sizeof line, "%s/bench_train --preset %s --flops", dir, cases[i].preset);
-        int st = run_shell(line, out, sizeof out);
+        int st = test_run_shell(line, out, sizeof out);
         if (st == 127) {
             SKIP("%s/bench_train is not built", dir);
         }
@@ -90,7 +71,7 @@ DG_TEST(bench_peak_prints_a_peak)
     const char *tmp = test_tmp_dir();
     bin_dir(dir, sizeof dir);
     snprintf(line, sizeof line, "%s/bench_peak --seconds 0 >%s/peak.out", dir, tmp);
-    int st = run_shell(line, out, sizeof out);
+    int st = test_run_shell(line, out, sizeof out);
     if (st == 127) {
         SKIP("%s/bench_peak is not built", dir);
     }
