@@ -1,5 +1,6 @@
 /*
- * train.h - what cmd_train.c (options, the run) and train_resume.c (--resume) share.
+ * train.h - what cmd_train.c (the run), train_options.c (its options) and train_resume.c
+ * (--resume) share.
  */
 #ifndef DG_CLI_TRAIN_H
 #define DG_CLI_TRAIN_H
@@ -26,6 +27,15 @@ typedef struct train_options {
     /* --rotate, --scale, --shift, --shear, --elastic ALPHA[,SIGMA]; -1: not given */
     double rotate, scale, shift, shear, elastic_alpha, elastic_sigma;
 } train_options;
+
+/* Parses `digits train`'s arguments into o (every option not given at its "not given"
+ * value). Returns 0 to go on, -1 after printing the usage for --help, or the exit status of
+ * a usage error (printed). */
+int cli_train_options_parse(int argc, char **argv, train_options *o);
+
+/* A fresh run's training settings: the preset's (the first preset without --preset), then
+ * each option given. Prints its error; returns the exit status (0 on success). */
+int cli_train_options_apply(const train_options *o, dg_train_config *cfg);
 
 /* The augmentation the options make of a run's (a preset's, a checkpoint's): --augment
  * turns it on, a range option sets that range and turns it on, --no-augment turns it off. */

@@ -9,15 +9,6 @@
 #include <stddef.h>
 #include <string.h>
 
-/* the names --optimizer and --schedule take, and what each stands for */
-const char *const cli_optimizer_names[] = {"adam", "sgd", NULL};
-const dg_optim_kind cli_optimizer_kinds[] = {DG_OPTIM_ADAM, DG_OPTIM_SGD};
-const char *const cli_schedule_names[] = {"constant", "cosine", "onecycle", NULL};
-const dg_schedule cli_schedule_kinds[] = {DG_SCHEDULE_CONSTANT, DG_SCHEDULE_COSINE,
-                                          DG_SCHEDULE_ONECYCLE};
-const char *const cli_precision_names[] = {"fp32", "bf16", NULL};
-const dg_precision cli_precision_kinds[] = {DG_PRECISION_FP32, DG_PRECISION_BF16};
-
 /* A setting given with --resume that differs from the checkpoint's: a usage error. */
 static int resume_conflict(const char *option, const char *value, const char *ckpt)
 {
