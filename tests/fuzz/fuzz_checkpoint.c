@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -61,22 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fuzz_write_file(input_path, data, size)) {
         load();
     }
-    if (size < 28) {
-        return 0;
-    }
-    uint8_t *fixed = malloc(size);
-    if (!fixed) {
-        return 0;
-    }
-    memcpy(fixed, data, size);
-    for (int i = 0; i < 8; i++) {
-        fixed[16 + i] = (uint8_t)((uint64_t)size >> (8 * i));
-    }
-    uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), fixed, (uInt)(size - 4));
-    for (int i = 0; i < 4; i++) {
-        fixed[size - 4 + (size_t)i] = (uint8_t)(crc >> (8 * i));
-    }
-    if (fuzz_write_file(input_path, fixed, size)) {
+    uint8_t *fixed = fuzz_with_valid_frame(data, size);
+    if (fixed && fuzz_write_file(input_path, fixed, size)) {
         load();
     }
     free(fixed);
