@@ -381,6 +381,23 @@ DG_TEST(segment_border_pieces_unlike_the_digits_dropped)
     dg_image_free(img);
 }
 
+/* A "0" with the edge of a page beside it, not on the frame: a straight line over twice as
+ * tall as the digit, as dark. No digit of a number is written that much taller than the
+ * others: one digit. */
+DG_TEST(segment_line_far_taller_than_the_digit_dropped)
+{
+    dg_image *img;
+    CHECK_OK(dg_canvas_new(300, 320, 0xeeeeee, &img));
+    dg_draw_line(img, 40, 40, 44, 270, 4.0, 0x202020);
+    pen_arc(img, 180, 160, 30, 50, 0.0, 2.0 * M_PI);
+    dg_segmentation *seg;
+    CHECK_OK(dg_segment(img, &seg));
+    const int x[1] = {150}, w[1] = {60};
+    CHECK_MSG(found_columns(seg, x, w, 1), "found %d digits", seg->n);
+    dg_segmentation_free(seg);
+    dg_image_free(img);
+}
+
 static dg_image *filled(int w, int h, int channels, uint8_t value)
 {
     dg_image *img = NULL;

@@ -14,7 +14,9 @@
  *    stem);
  *  - groups much shorter than the digits (dots, specks, dashes) are dropped, and faint
  *    ones on the image border (shadows, paper edges), and ones on the border unlike the
- *    digits in height (the edge of a tilted page or of the desk it leaves);
+ *    digits in height (the edge of a tilted page or of the desk it leaves), and straight
+ *    lines over 1.4 times as tall as every digit beside them that is not a line itself (a
+ *    page's edge or a fold inside the frame: no digit of a number is written that tall);
  *  - a group too wide for one digit (touching digits: wider than 1.45 typical digit
  *    widths of this number, or as wide as tall) is cut into the number of pieces near
  *    width / typical width whose cuts are cheapest. A column is cheap to cut where its ink
@@ -656,6 +658,35 @@ static void drop_border_groups_unlike_digits(seg_work *w, int h_digit)
     }
 }
 
+/* A thin straight stroke, as a 1 or a page's edge is: under a quarter as wide as tall. */
+static bool line_shaped(const group *gr)
+{
+    return 4 * (gr->x1 - gr->x0 + 1) <= gr->y1 - gr->y0 + 1;
+}
+
+/* A line far taller than every digit beside it (over 1.4 times the tallest that is not a
+ * line itself) is the edge of the page, a fold or the wedge of desk a tilted page leaves,
+ * not a 1: the digits of one number are written about as tall. */
+static void drop_lines_taller_than_digits(seg_work *w)
+{
+    for (int g = 0; g < w->n_groups; g++) {
+        group *gr = &w->groups[g];
+        if (!gr->alive || !line_shaped(gr)) {
+            continue;
+        }
+        int tallest = 0;
+        for (int o = 0; o < w->n_groups; o++) {
+            const group *other = &w->groups[o];
+            if (o != g && other->alive && !line_shaped(other)) {
+                tallest = imax(tallest, other->y1 - other->y0 + 1);
+            }
+        }
+        if (tallest > 0 && (gr->y1 - gr->y0 + 1) * 10 > tallest * 14) {
+            gr->alive = false;
+        }
+    }
+}
+
 /* Drops what is too short to be a digit, then makes the pieces: one per group, or several
  * for a group too wide for one digit of this number. */
 static dg_status make_pieces(seg_work *w)
@@ -689,6 +720,7 @@ static dg_status make_pieces(seg_work *w)
     }
     drop_faint_border_groups(w);
     drop_border_groups_unlike_digits(w, h_digit);
+    drop_lines_taller_than_digits(w);
     int n_alive = 0;
     for (int g = 0; g < w->n_groups; g++) {
         n_alive += w->groups[g].alive;
