@@ -398,6 +398,24 @@ DG_TEST(segment_line_far_taller_than_the_digit_dropped)
     dg_image_free(img);
 }
 
+/* "00" and, beside them, a piece of a page's edge: a straight line under half as tall as
+ * the digits, off the frame. A 1 is written as tall as the digits beside it: two digits. */
+DG_TEST(segment_line_far_shorter_than_the_digits_dropped)
+{
+    dg_image *img;
+    CHECK_OK(dg_canvas_new(400, 240, 0xeeeeee, &img));
+    const int x[2] = {80, 180}, w[2] = {60, 60};
+    for (int k = 0; k < 2; k++) {
+        pen_arc(img, x[k] + 30, 120, 30, 50, 0.0, 2.0 * M_PI);
+    }
+    dg_draw_line(img, 320, 60, 322, 105, 4.0, 0x202020);
+    dg_segmentation *seg;
+    CHECK_OK(dg_segment(img, &seg));
+    CHECK_MSG(found_columns(seg, x, w, 2), "found %d digits", seg->n);
+    dg_segmentation_free(seg);
+    dg_image_free(img);
+}
+
 static dg_image *filled(int w, int h, int channels, uint8_t value)
 {
     dg_image *img = NULL;
