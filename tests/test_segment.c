@@ -381,6 +381,63 @@ DG_TEST(segment_border_pieces_unlike_the_digits_dropped)
     dg_image_free(img);
 }
 
+/* A "0" with the edge of a page beside it, not on the frame: a straight line over twice as
+ * tall as the digit, as dark. No digit of a number is written that much taller than the
+ * others: one digit. */
+DG_TEST(segment_line_far_taller_than_the_digit_dropped)
+{
+    dg_image *img;
+    CHECK_OK(dg_canvas_new(300, 320, 0xeeeeee, &img));
+    dg_draw_line(img, 40, 40, 44, 270, 4.0, 0x202020);
+    pen_arc(img, 180, 160, 30, 50, 0.0, 2.0 * M_PI);
+    dg_segmentation *seg;
+    CHECK_OK(dg_segment(img, &seg));
+    const int x[1] = {150}, w[1] = {60};
+    CHECK_MSG(found_columns(seg, x, w, 1), "found %d digits", seg->n);
+    dg_segmentation_free(seg);
+    dg_image_free(img);
+}
+
+/* "00" and, beside them, a piece of a page's edge: a straight line under half as tall as
+ * the digits, off the frame. A 1 is written as tall as the digits beside it: two digits. */
+DG_TEST(segment_line_far_shorter_than_the_digits_dropped)
+{
+    dg_image *img;
+    CHECK_OK(dg_canvas_new(400, 240, 0xeeeeee, &img));
+    const int x[2] = {80, 180}, w[2] = {60, 60};
+    for (int k = 0; k < 2; k++) {
+        pen_arc(img, x[k] + 30, 120, 30, 50, 0.0, 2.0 * M_PI);
+    }
+    dg_draw_line(img, 320, 60, 322, 105, 4.0, 0x202020);
+    dg_segmentation *seg;
+    CHECK_OK(dg_segment(img, &seg));
+    CHECK_MSG(found_columns(seg, x, w, 2), "found %d digits", seg->n);
+    dg_segmentation_free(seg);
+    dg_image_free(img);
+}
+
+/* "10" and "01" with the 1 written a little short or a little tall (0.7 and 1.3 times the
+ * 0's height): still a 1 of the number, kept. */
+DG_TEST(segment_one_about_as_tall_as_the_digits_kept)
+{
+    const double tall[2] = {0.7, 1.3};
+    for (int i = 0; i < 2; i++) {
+        dg_image *img;
+        CHECK_OK(dg_canvas_new(300, 300, 0xeeeeee, &img));
+        int one = i == 0 ? 70 : 200, zero = i == 0 ? 160 : 80;
+        double half = 50.0 * tall[i];
+        dg_draw_line(img, one + 3, 150 - half, one, 150 + half, 4.0, 0x202020);
+        pen_arc(img, zero + 30, 150, 30, 50, 0.0, 2.0 * M_PI);
+        dg_segmentation *seg;
+        CHECK_OK(dg_segment(img, &seg));
+        const int x[2] = {i == 0 ? one - 8 : zero, i == 0 ? zero : one - 8},
+                  w[2] = {i == 0 ? 16 : 60, i == 0 ? 60 : 16};
+        CHECK_MSG(found_columns(seg, x, w, 2), "1 %.1f as tall: found %d digits", tall[i], seg->n);
+        dg_segmentation_free(seg);
+        dg_image_free(img);
+    }
+}
+
 static dg_image *filled(int w, int h, int channels, uint8_t value)
 {
     dg_image *img = NULL;

@@ -14,7 +14,10 @@
  *    stem);
  *  - groups much shorter than the digits (dots, specks, dashes) are dropped, and faint
  *    ones on the image border (shadows, paper edges), and ones on the border unlike the
- *    digits in height (the edge of a tilted page or of the desk it leaves);
+ *    digits in height (the edge of a tilted page or of the desk it leaves), and straight
+ *    lines over 1.4 times as tall as every digit beside them that is not a line itself, or
+ *    under 0.6 times their median height (a page's edge or a fold inside the frame, whole
+ *    or in pieces: the digits of one number are written about as tall);
  *  - a group too wide for one digit (touching digits: wider than 1.45 typical digit
  *    widths of this number, or as wide as tall) is cut into the number of pieces near
  *    width / typical width whose cuts are cheapest. A column is cheap to cut where its ink
@@ -656,6 +659,40 @@ static void drop_border_groups_unlike_digits(seg_work *w, int h_digit)
     }
 }
 
+/* A thin straight stroke, as a 1 or a page's edge is: under a quarter as wide as tall. */
+static bool line_shaped(const group *gr)
+{
+    return 4 * (gr->x1 - gr->x0 + 1) <= gr->y1 - gr->y0 + 1;
+}
+
+/* A line unlike the digits beside it in height is no 1: the digits of one number are
+ * written about as tall. Over 1.4 times the tallest group that is not a line itself, it is
+ * the edge of the page, a fold or the wedge of desk a tilted page leaves; under 0.6 times
+ * their median height, a piece of such an edge broken by the desk's grain. */
+static void drop_lines_unlike_digits(seg_work *w)
+{
+    int heights[MAX_GROUPS], n = 0, tallest = 0;
+    for (int g = 0; g < w->n_groups; g++) {
+        const group *gr = &w->groups[g];
+        if (gr->alive && !line_shaped(gr)) {
+            heights[n++] = gr->y1 - gr->y0 + 1;
+            tallest = imax(tallest, gr->y1 - gr->y0 + 1);
+        }
+    }
+    if (n == 0) {
+        return;
+    }
+    qsort(heights, (size_t)n, sizeof *heights, cmp_int);
+    int typical = heights[n / 2];
+    for (int g = 0; g < w->n_groups; g++) {
+        group *gr = &w->groups[g];
+        int gh = gr->y1 - gr->y0 + 1;
+        if (gr->alive && line_shaped(gr) && (gh * 10 > tallest * 14 || gh * 10 < typical * 6)) {
+            gr->alive = false;
+        }
+    }
+}
+
 /* Drops what is too short to be a digit, then makes the pieces: one per group, or several
  * for a group too wide for one digit of this number. */
 static dg_status make_pieces(seg_work *w)
@@ -689,6 +726,7 @@ static dg_status make_pieces(seg_work *w)
     }
     drop_faint_border_groups(w);
     drop_border_groups_unlike_digits(w, h_digit);
+    drop_lines_unlike_digits(w);
     int n_alive = 0;
     for (int g = 0; g < w->n_groups; g++) {
         n_alive += w->groups[g].alive;
