@@ -230,64 +230,67 @@ static dg_status resample(const uint8_t *src, int w, int h, size_t sstride, floa
 
 /* ---------------------------------------------------------------- redrawing strokes */
 
-/* Zhang-Suen thinning of a binary grid g[h][w] whose border cells are 0. Only the box of
- * the nonzero cells is visited (nothing outside it changes), and each pass lists the cells
- * it deletes instead of marking a grid that is cleared after it. */
+/* Zhang-Suen thinning of a binary grid g[h][w] whose border cells are 0. Each pass
+ * decides on the grid as it was when the pass began and deletes what it decided after it,
+ * so only the cells still set need looking at, in any order: they are listed once, and
+ * each pass drops from the list the cells it deletes. */
 static void thin(uint8_t *g, int w, int h)
 {
-    int x0 = w, y0 = h, x1 = -1, y1 = -1;
+    size_t n_set = 0;
+    for (int y = 1; y < h - 1; y++) {
+        for (int x = 1; x < w - 1; x++) {
+            n_set += g[(size_t)y * w + x] != 0;
+        }
+    }
+    if (n_set == 0) {
+        return;
+    }
+    size_t *set = malloc(sizeof *set * n_set);
+    size_t *del = malloc(sizeof *del * n_set);
+    if (!set || !del) {
+        free(set);
+        free(del);
+        return; /* unthinned strokes come out bolder, not wrong */
+    }
+    n_set = 0;
     for (int y = 1; y < h - 1; y++) {
         for (int x = 1; x < w - 1; x++) {
             if (g[(size_t)y * w + x]) {
-                x0 = x < x0 ? x : x0;
-                x1 = x > x1 ? x : x1;
-                y0 = y < y0 ? y : y0;
-                y1 = y;
+                set[n_set++] = (size_t)y * w + x;
             }
         }
-    }
-    if (x1 < 0) {
-        return;
-    }
-    size_t cap = (size_t)(x1 - x0 + 1) * (size_t)(y1 - y0 + 1);
-    size_t *del = malloc(sizeof *del * cap);
-    if (!del) {
-        return; /* unthinned strokes come out bolder, not wrong */
     }
     int changed = 1;
     while (changed) {
         changed = 0;
         for (int pass = 0; pass < 2; pass++) {
-            size_t n_del = 0;
-            for (int y = y0; y <= y1; y++) {
-                for (int x = x0; x <= x1; x++) {
-                    uint8_t *c = g + (size_t)y * w + x;
-                    if (!*c) {
-                        continue;
-                    }
-                    /* neighbours P2..P9 clockwise from north */
-                    int n[8] = {c[-w], c[-w + 1], c[1], c[w + 1], c[w], c[w - 1], c[-1], c[-w - 1]};
-                    int b = 0, a = 0;
-                    for (int k = 0; k < 8; k++) {
-                        b += n[k];
-                        a += !n[k] && n[(k + 1) % 8];
-                    }
-                    if (b < 2 || b > 6 || a != 1) {
-                        continue;
-                    }
-                    int ok = pass == 0 ? !(n[0] && n[2] && n[4]) && !(n[2] && n[4] && n[6])
-                                       : !(n[0] && n[2] && n[6]) && !(n[0] && n[4] && n[6]);
-                    if (ok) {
-                        del[n_del++] = (size_t)y * w + x;
-                    }
+            size_t n_del = 0, n_kept = 0;
+            for (size_t i = 0; i < n_set; i++) {
+                const uint8_t *c = g + set[i];
+                /* neighbours P2..P9 clockwise from north */
+                int n[8] = {c[-w], c[-w + 1], c[1], c[w + 1], c[w], c[w - 1], c[-1], c[-w - 1]};
+                int b = 0, a = 0;
+                for (int k = 0; k < 8; k++) {
+                    b += n[k];
+                    a += !n[k] && n[(k + 1) % 8];
+                }
+                int ok = b >= 2 && b <= 6 && a == 1 &&
+                         (pass == 0 ? !(n[0] && n[2] && n[4]) && !(n[2] && n[4] && n[6])
+                                    : !(n[0] && n[2] && n[6]) && !(n[0] && n[4] && n[6]));
+                if (ok) {
+                    del[n_del++] = set[i];
+                } else {
+                    set[n_kept++] = set[i];
                 }
             }
             for (size_t i = 0; i < n_del; i++) {
                 g[del[i]] = 0;
             }
+            n_set = n_kept;
             changed |= n_del > 0;
         }
     }
+    free(set);
     free(del);
 }
 
