@@ -121,6 +121,9 @@ static const uint8_t *join_idat(const uint8_t *data, const idat_span *span, uint
 
 static inline uint8_t paeth(int a, int b, int c)
 {
+    if (b == c) {
+        return (uint8_t)a; /* |p - a| = |b - c| = 0: the common case on a flat row above */
+    }
     int p = a + b - c;
     int pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
     return (uint8_t)(pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
