@@ -245,7 +245,7 @@ static void thin(uint8_t *g, int w, int h)
     if (n_set == 0) {
         return;
     }
-    size_t *set = malloc(sizeof *set * n_set);
+    size_t *set = malloc(sizeof *set * (n_set + 1)); /* + 1: the listing writes one ahead */
     size_t *del = malloc(sizeof *del * n_set);
     if (!set || !del) {
         free(set);
@@ -255,9 +255,8 @@ static void thin(uint8_t *g, int w, int h)
     n_set = 0;
     for (int y = 1; y < h - 1; y++) {
         for (int x = 1; x < w - 1; x++) {
-            if (g[(size_t)y * w + x]) {
-                set[n_set++] = (size_t)y * w + x;
-            }
+            set[n_set] = (size_t)y * w + x; /* kept when set: no branch to mispredict */
+            n_set += g[(size_t)y * w + x] != 0;
         }
     }
     int changed = 1;
@@ -304,13 +303,13 @@ static void thin(uint8_t *g, int w, int h)
 static void distance_within(const uint8_t *g, int w, int h, int reach2, uint16_t *d2)
 {
     int r = (int)sqrt((double)reach2);
-    int half[REACH2_MAX + 1]; /* the disc's half-width dy rows away */
+    int half[REACH2_MAX + 1];        /* the disc's half-width dy rows away */
+    uint16_t sq[2 * REACH2_MAX + 1]; /* sq[r + d] = d^2 for |d| <= r */
     for (int dy = 0; dy <= r; dy++) {
         half[dy] = (int)sqrt((double)(reach2 - dy * dy));
+        sq[r + dy] = sq[r - dy] = (uint16_t)(dy * dy);
     }
-    for (size_t i = 0; i < (size_t)w * h; i++) {
-        d2[i] = NO_REACH;
-    }
+    memset(d2, 0xff, sizeof *d2 * (size_t)w * h); /* NO_REACH in every cell */
     for (int y = 0; y < h; y++) {
         for (int x = 0; x < w; x++) {
             if (!g[(size_t)y * w + x]) {
@@ -323,7 +322,7 @@ static void distance_within(const uint8_t *g, int w, int h, int reach2, uint16_t
                 int x0 = x - dx < 0 ? 0 : x - dx, x1 = x + dx >= w ? w - 1 : x + dx;
                 uint16_t *row = d2 + (size_t)yy * w;
                 for (int xx = x0; xx <= x1; xx++) {
-                    uint16_t v = (uint16_t)(dy2 + (xx - x) * (xx - x));
+                    uint16_t v = (uint16_t)(dy2 + sq[r + xx - x]);
                     row[xx] = v < row[xx] ? v : row[xx];
                 }
             }
@@ -410,17 +409,16 @@ static dg_status restroke(const uint8_t *crop, int w, int h, double scale, float
         distance_within(grid, gw, gh, reach2, d2);
         float inv = 1.0f / (float)(K * K);
         /* a cell's share of the box pixel for each squared distance it can have */
-        float share[REACH2_MAX + 1];
+        float share[REACH2_MAX + 2];
         for (int sq = 0; sq <= reach2; sq++) {
             float dist = (float)sqrt((double)sq);
             share[sq] = dg_clampf(radius + 0.5f - dist, 0.0f, 1.0f) * inv;
         }
+        share[reach2 + 1] = 0.0f; /* out of reach: adding +0 leaves a sum of covers as it is */
         for (int y = 0; y < gh; y++) {
             for (int x = 0; x < gw; x++) {
                 uint16_t sq = d2[(size_t)y * gw + x];
-                if (sq != NO_REACH) {
-                    box[(size_t)(y / K) * ow + x / K] += share[sq];
-                }
+                box[(size_t)(y / K) * ow + x / K] += share[sq <= reach2 ? sq : reach2 + 1];
             }
         }
         *out = box;
