@@ -297,8 +297,11 @@ static void thin(uint8_t *g, int w, int h)
  * into d2, where it is at most reach2 (a whole number); NO_REACH elsewhere. Each nonzero
  * cell stamps the disc of radius sqrt(reach2) around it, keeping the smallest square: a
  * cell's nearest nonzero cell within the disc is among the stamps, so the squares found
- * are the exact ones. (The disc drawn from it covers nothing further away; a distance
- * transform of the whole grid would spend most of its work there.) */
+ * are the exact ones. A nonzero cell skips the part of its disc beyond a nonzero
+ * neighbour (left, right, above, below): the neighbour is strictly nearer to all of it,
+ * so the nearest nonzero cell of a cell there is never the one skipping it. (The disc drawn from it
+ * covers nothing further away; a distance transform of the whole grid would spend most of its work
+ * there.) */
 #define NO_REACH UINT16_MAX
 static void distance_within(const uint8_t *g, int w, int h, int reach2, uint16_t *d2)
 {
@@ -312,14 +315,20 @@ static void distance_within(const uint8_t *g, int w, int h, int reach2, uint16_t
     memset(d2, 0xff, sizeof *d2 * (size_t)w * h); /* NO_REACH in every cell */
     for (int y = 0; y < h; y++) {
         for (int x = 0; x < w; x++) {
-            if (!g[(size_t)y * w + x]) {
+            const uint8_t *c = g + (size_t)y * w + x;
+            if (!*c) {
                 continue;
             }
-            int y0 = y - r < 0 ? 0 : y - r, y1 = y + r >= h ? h - 1 : y + r;
+            /* A side with a nonzero neighbour is left to it: every cell on that side is
+             * strictly nearer to the neighbour, so this cell is never the nearest one there. */
+            bool left = x > 0 && c[-1], right = x + 1 < w && c[1];
+            bool up = y > 0 && c[-w], down = y + 1 < h && c[w];
+            int y0 = up ? y : y - r < 0 ? 0 : y - r, y1 = down ? y : y + r >= h ? h - 1 : y + r;
             for (int yy = y0; yy <= y1; yy++) {
                 int dy2 = (yy - y) * (yy - y);
                 int dx = half[yy > y ? yy - y : y - yy];
-                int x0 = x - dx < 0 ? 0 : x - dx, x1 = x + dx >= w ? w - 1 : x + dx;
+                int x0 = left ? x : x - dx < 0 ? 0 : x - dx;
+                int x1 = right ? x : x + dx >= w ? w - 1 : x + dx;
                 uint16_t *row = d2 + (size_t)yy * w;
                 for (int xx = x0; xx <= x1; xx++) {
                     uint16_t v = (uint16_t)(dy2 + sq[r + xx - x]);
