@@ -163,7 +163,7 @@ static bool unfilter_row(int filter, const uint8_t *raw, const uint8_t *prior, u
             }
             return true;
         }
-        memcpy(out, raw, bpp);
+        memmove(out, raw, bpp); /* may overlap raw, as above */
         for (size_t i = bpp; i < n; i++) {
             out[i] = (uint8_t)(raw[i] + out[i - bpp]);
         }
