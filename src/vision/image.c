@@ -275,7 +275,7 @@ static dg_status png_decode(const uint8_t *data, size_t n_bytes, const char *nam
             return DG_ERR_TOO_LARGE;
         }
     }
-    if (dg_png_decode_direct(data, n_bytes, name, out)) {
+    if (dg_png_decode_direct(data, n_bytes, out)) {
         return DG_OK;
     }
     png_job job;

@@ -26,6 +26,6 @@ dg_status dg_bmp_decode(const uint8_t *data, size_t n_bytes, const char *name, d
  * or transparency chunk), read without libpng. data starts with the PNG signature. True
  * with *out set when the file was read; false, *out untouched and no message set, when
  * libpng is to read it instead: the file is of another kind, unusual or damaged. */
-bool dg_png_decode_direct(const uint8_t *data, size_t n_bytes, const char *name, dg_image **out);
+bool dg_png_decode_direct(const uint8_t *data, size_t n_bytes, dg_image **out);
 
 #endif

@@ -121,19 +121,25 @@ static const uint8_t *join_idat(const uint8_t *data, const idat_span *span, uint
 
 static inline uint8_t paeth(int a, int b, int c)
 {
+    if (b == c) {
+        return (uint8_t)a; /* |p - a| = |b - c| = 0: the common case on a flat row above */
+    }
     int p = a + b - c;
     int pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
     return (uint8_t)(pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
 }
 
 /* One row unfiltered: out[n] from the filtered raw[n] and the row above, prior[n] (zeros
- * for the first row); bpp bytes a pixel. False for an unknown filter type. */
-static bool unfilter_row(int filter, const uint8_t *restrict raw, const uint8_t *restrict prior,
-                         uint8_t *restrict out, size_t n, size_t bpp)
+ * for the first row); bpp bytes a pixel. False for an unknown filter type. The rows are
+ * unfiltered where they were inflated: out may start before raw and overlap it (never
+ * after it, and never prior), so every byte of raw is read before the byte of out that
+ * takes its place is written: in order, or a block at a time. */
+static bool unfilter_row(int filter, const uint8_t *raw, const uint8_t *prior, uint8_t *out,
+                         size_t n, size_t bpp)
 {
     switch (filter) {
     case 0:
-        memcpy(out, raw, n);
+        memmove(out, raw, n);
         return true;
     case 1:
         if (bpp == 3) {
@@ -157,7 +163,7 @@ static bool unfilter_row(int filter, const uint8_t *restrict raw, const uint8_t 
             }
             return true;
         }
-        memcpy(out, raw, bpp);
+        memmove(out, raw, bpp); /* may overlap raw, as above */
         for (size_t i = bpp; i < n; i++) {
             out[i] = (uint8_t)(raw[i] + out[i - bpp]);
         }
@@ -165,9 +171,11 @@ static bool unfilter_row(int filter, const uint8_t *restrict raw, const uint8_t 
     case 2: {
         size_t i = 0;
         for (; i + 32 <= n; i += 32) { /* blocks of a known size, which the compiler vectorises */
-            for (size_t k = i; k < i + 32; k++) {
-                out[k] = (uint8_t)(raw[k] + prior[k]);
+            uint8_t sum[32];
+            for (size_t k = 0; k < 32; k++) {
+                sum[k] = (uint8_t)(raw[i + k] + prior[i + k]);
             }
+            memcpy(out + i, sum, 32);
         }
         for (; i < n; i++) {
             out[i] = (uint8_t)(raw[i] + prior[i]);
@@ -197,8 +205,7 @@ static bool unfilter_row(int filter, const uint8_t *restrict raw, const uint8_t 
 
 /* Inflates the image data and unfilters its rows into a new image. False when the stream
  * is not exactly the image's rows (libpng then says what is wrong). */
-static bool inflate_rows(const uint8_t *z, size_t n_z, int w, int h, int channels, const char *name,
-                         dg_image **out)
+static bool inflate_rows(const uint8_t *z, size_t n_z, int w, int h, int channels, dg_image **out)
 {
     /* zlib header: CM 8 (deflate) and the window, 2^(CINFO + 8) bytes. zlib (so libpng)
      * refuses a match further back than the window; libdeflate does not look, so a window
@@ -218,25 +225,29 @@ static bool inflate_rows(const uint8_t *z, size_t n_z, int w, int h, int channel
              in_used == n_z && out_made == raw_bytes;
     }
     libdeflate_free_decompressor(d);
-    dg_image *img = NULL;
+    /* Row y goes to raw + y * stride, y + 1 bytes before its filtered samples: the rows
+     * above have already left the bytes it covers, and its filter byte is behind it. */
     uint8_t *zeros = ok ? calloc(stride, 1) : NULL; /* the row above the first */
-    ok = ok && zeros && dg_image_new_unset(name, w, h, channels, &img) == DG_OK;
+    dg_image *img = ok && zeros ? malloc(sizeof *img) : NULL;
+    ok = img != NULL;
     for (int y = 0; ok && y < h; y++) {
         const uint8_t *r = raw + (size_t)y * (stride + 1);
-        uint8_t *row = img->pixels + (size_t)y * stride;
+        uint8_t *row = raw + (size_t)y * stride;
         ok = unfilter_row(r[0], r + 1, y > 0 ? row - stride : zeros, row, stride, (size_t)channels);
     }
     free(zeros);
-    free(raw);
     if (!ok) {
-        dg_image_free(img);
+        free(raw);
+        free(img);
         return false;
     }
+    uint8_t *pixels = realloc(raw, stride * (size_t)h); /* the filter bytes' room given back */
+    *img = (dg_image){.w = w, .h = h, .channels = channels, .pixels = pixels ? pixels : raw};
     *out = img;
     return true;
 }
 
-bool dg_png_decode_direct(const uint8_t *data, size_t n_bytes, const char *name, dg_image **out)
+bool dg_png_decode_direct(const uint8_t *data, size_t n_bytes, dg_image **out)
 {
     /* signature (checked by the caller), then IHDR: length 13 and its CRC */
     if (n_bytes < 8 + 25 || be32(data + 8) != 13 || memcmp(data + 12, "IHDR", 4) != 0 ||
@@ -258,7 +269,7 @@ bool dg_png_decode_direct(const uint8_t *data, size_t n_bytes, const char *name,
     }
     uint8_t *owned;
     const uint8_t *z = join_idat(data, &span, &owned);
-    bool ok = z && inflate_rows(z, span.n_bytes, (int)w, (int)h, channels, name, out);
+    bool ok = z && inflate_rows(z, span.n_bytes, (int)w, (int)h, channels, out);
     free(owned);
     return ok;
 }

@@ -160,7 +160,11 @@ static inline void pool_columns(const uint8_t *rl, const uint8_t *rh, int sw, in
  * keeps the darkest minimum and the brightest maximum, so a 1 px line keeps its full
  * contrast whichever its polarity; strokes grow by under one block, which is far below a
  * 20 px box pixel on the images that get pooled. Each block's q rows are reduced first,
- * element by element, then its q columns once. */
+ * element by element, then its q columns once. A source row the same, byte for byte, as
+ * the row above it (a drawing's blank rows) changes none of this: its extremes are the
+ * ones already worked out, it leaves its block's as they were, and a block of nothing but
+ * the row repeated since the block before, itself of one row repeated, repeats that
+ * block's working row. */
 static dg_status make_planes(dg_prep *p, int q)
 {
     const dg_image *img = p->img;
@@ -186,12 +190,29 @@ static dg_status make_planes(dg_prep *p, int q)
     }
     uint8_t *ml = scratch, *mh = scratch + sw, *bl = scratch + 2 * (size_t)sw,
             *bh = scratch + 3 * (size_t)sw;
+    size_t row_bytes = (size_t)sw * c;
+    bool prev_one_row = false; /* the block before held one source row, repeated */
     for (int oy = 0; oy < p->h; oy++) {
         int y0 = oy * q, y1 = y0 + q < img->h ? y0 + q : img->h;
+        bool one_row = true, repeats_prev = false;
         for (int sy = y0; sy < y1; sy++) {
-            const uint8_t *s = img->pixels + (size_t)sy * sw * c;
+            const uint8_t *s = img->pixels + (size_t)sy * row_bytes;
+            bool same = sy > 0 && memcmp(s, s - row_bytes, row_bytes) == 0;
+            if (sy == y0) {
+                repeats_prev = same;
+            } else {
+                one_row = one_row && same;
+            }
+            if (same && sy > y0) {
+                continue; /* the block's extremes already include this row's */
+            }
             const uint8_t *rl = s, *rh = s;
-            if (c == 3) {
+            if (c == 1) {
+                /* the row itself */
+            } else if (same) {
+                rl = ml; /* still the row above's extremes */
+                rh = mh;
+            } else if (c == 3) {
                 for (int x = 0; x < sw; x++, s += 3) {
                     uint8_t a = s[0] < s[1] ? s[0] : s[1], b = s[0] > s[1] ? s[0] : s[1];
                     ml[x] = s[2] < a ? s[2] : a;
@@ -217,6 +238,13 @@ static dg_status make_planes(dg_prep *p, int q)
             }
         }
         uint8_t *lrow = lo + (size_t)oy * p->w, *hrow = hi + (size_t)oy * p->w;
+        bool repeat = one_row && repeats_prev && prev_one_row;
+        prev_one_row = one_row;
+        if (repeat) {
+            memcpy(lrow, lrow - p->w, (size_t)p->w);
+            memcpy(hrow, hrow - p->w, (size_t)p->w);
+            continue;
+        }
         switch (q) {
         case 1:
             memcpy(lrow, bl, (size_t)sw);

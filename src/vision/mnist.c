@@ -230,64 +230,66 @@ static dg_status resample(const uint8_t *src, int w, int h, size_t sstride, floa
 
 /* ---------------------------------------------------------------- redrawing strokes */
 
-/* Zhang-Suen thinning of a binary grid g[h][w] whose border cells are 0. Only the box of
- * the nonzero cells is visited (nothing outside it changes), and each pass lists the cells
- * it deletes instead of marking a grid that is cleared after it. */
+/* Zhang-Suen thinning of a binary grid g[h][w] whose border cells are 0. Each pass
+ * decides on the grid as it was when the pass began and deletes what it decided after it,
+ * so only the cells still set need looking at, in any order: they are listed once, and
+ * each pass drops from the list the cells it deletes. */
 static void thin(uint8_t *g, int w, int h)
 {
-    int x0 = w, y0 = h, x1 = -1, y1 = -1;
+    size_t n_set = 0;
     for (int y = 1; y < h - 1; y++) {
         for (int x = 1; x < w - 1; x++) {
-            if (g[(size_t)y * w + x]) {
-                x0 = x < x0 ? x : x0;
-                x1 = x > x1 ? x : x1;
-                y0 = y < y0 ? y : y0;
-                y1 = y;
-            }
+            n_set += g[(size_t)y * w + x] != 0;
         }
     }
-    if (x1 < 0) {
+    if (n_set == 0) {
         return;
     }
-    size_t cap = (size_t)(x1 - x0 + 1) * (size_t)(y1 - y0 + 1);
-    size_t *del = malloc(sizeof *del * cap);
-    if (!del) {
+    size_t *set = malloc(sizeof *set * (n_set + 1)); /* + 1: the listing writes one ahead */
+    size_t *del = malloc(sizeof *del * n_set);
+    if (!set || !del) {
+        free(set);
+        free(del);
         return; /* unthinned strokes come out bolder, not wrong */
+    }
+    n_set = 0;
+    for (int y = 1; y < h - 1; y++) {
+        for (int x = 1; x < w - 1; x++) {
+            set[n_set] = (size_t)y * w + x; /* kept when set: no branch to mispredict */
+            n_set += g[(size_t)y * w + x] != 0;
+        }
     }
     int changed = 1;
     while (changed) {
         changed = 0;
         for (int pass = 0; pass < 2; pass++) {
-            size_t n_del = 0;
-            for (int y = y0; y <= y1; y++) {
-                for (int x = x0; x <= x1; x++) {
-                    uint8_t *c = g + (size_t)y * w + x;
-                    if (!*c) {
-                        continue;
-                    }
-                    /* neighbours P2..P9 clockwise from north */
-                    int n[8] = {c[-w], c[-w + 1], c[1], c[w + 1], c[w], c[w - 1], c[-1], c[-w - 1]};
-                    int b = 0, a = 0;
-                    for (int k = 0; k < 8; k++) {
-                        b += n[k];
-                        a += !n[k] && n[(k + 1) % 8];
-                    }
-                    if (b < 2 || b > 6 || a != 1) {
-                        continue;
-                    }
-                    int ok = pass == 0 ? !(n[0] && n[2] && n[4]) && !(n[2] && n[4] && n[6])
-                                       : !(n[0] && n[2] && n[6]) && !(n[0] && n[4] && n[6]);
-                    if (ok) {
-                        del[n_del++] = (size_t)y * w + x;
-                    }
+            size_t n_del = 0, n_kept = 0;
+            for (size_t i = 0; i < n_set; i++) {
+                const uint8_t *c = g + set[i];
+                /* neighbours P2..P9 clockwise from north */
+                int n[8] = {c[-w], c[-w + 1], c[1], c[w + 1], c[w], c[w - 1], c[-1], c[-w - 1]};
+                int b = 0, a = 0;
+                for (int k = 0; k < 8; k++) {
+                    b += n[k];
+                    a += !n[k] && n[(k + 1) % 8];
+                }
+                int ok = b >= 2 && b <= 6 && a == 1 &&
+                         (pass == 0 ? !(n[0] && n[2] && n[4]) && !(n[2] && n[4] && n[6])
+                                    : !(n[0] && n[2] && n[6]) && !(n[0] && n[4] && n[6]));
+                if (ok) {
+                    del[n_del++] = set[i];
+                } else {
+                    set[n_kept++] = set[i];
                 }
             }
             for (size_t i = 0; i < n_del; i++) {
                 g[del[i]] = 0;
             }
+            n_set = n_kept;
             changed |= n_del > 0;
         }
     }
+    free(set);
     free(del);
 }
 
@@ -295,32 +297,41 @@ static void thin(uint8_t *g, int w, int h)
  * into d2, where it is at most reach2 (a whole number); NO_REACH elsewhere. Each nonzero
  * cell stamps the disc of radius sqrt(reach2) around it, keeping the smallest square: a
  * cell's nearest nonzero cell within the disc is among the stamps, so the squares found
- * are the exact ones. (The disc drawn from it covers nothing further away; a distance
- * transform of the whole grid would spend most of its work there.) */
+ * are the exact ones. A nonzero cell skips the part of its disc beyond a nonzero
+ * neighbour (left, right, above, below): the neighbour is strictly nearer to all of it,
+ * so the nearest nonzero cell of a cell there is never the one skipping it. (The disc drawn from it
+ * covers nothing further away; a distance transform of the whole grid would spend most of its work
+ * there.) */
 #define NO_REACH UINT16_MAX
 static void distance_within(const uint8_t *g, int w, int h, int reach2, uint16_t *d2)
 {
     int r = (int)sqrt((double)reach2);
-    int half[REACH2_MAX + 1]; /* the disc's half-width dy rows away */
+    int half[REACH2_MAX + 1];        /* the disc's half-width dy rows away */
+    uint16_t sq[2 * REACH2_MAX + 1]; /* sq[r + d] = d^2 for |d| <= r */
     for (int dy = 0; dy <= r; dy++) {
         half[dy] = (int)sqrt((double)(reach2 - dy * dy));
+        sq[r + dy] = sq[r - dy] = (uint16_t)(dy * dy);
     }
-    for (size_t i = 0; i < (size_t)w * h; i++) {
-        d2[i] = NO_REACH;
-    }
+    memset(d2, 0xff, sizeof *d2 * (size_t)w * h); /* NO_REACH in every cell */
     for (int y = 0; y < h; y++) {
         for (int x = 0; x < w; x++) {
-            if (!g[(size_t)y * w + x]) {
+            const uint8_t *c = g + (size_t)y * w + x;
+            if (!*c) {
                 continue;
             }
-            int y0 = y - r < 0 ? 0 : y - r, y1 = y + r >= h ? h - 1 : y + r;
+            /* A side with a nonzero neighbour is left to it: every cell on that side is
+             * strictly nearer to the neighbour, so this cell is never the nearest one there. */
+            bool left = x > 0 && c[-1], right = x + 1 < w && c[1];
+            bool up = y > 0 && c[-w], down = y + 1 < h && c[w];
+            int y0 = up ? y : y - r < 0 ? 0 : y - r, y1 = down ? y : y + r >= h ? h - 1 : y + r;
             for (int yy = y0; yy <= y1; yy++) {
                 int dy2 = (yy - y) * (yy - y);
                 int dx = half[yy > y ? yy - y : y - yy];
-                int x0 = x - dx < 0 ? 0 : x - dx, x1 = x + dx >= w ? w - 1 : x + dx;
+                int x0 = left ? x : x - dx < 0 ? 0 : x - dx;
+                int x1 = right ? x : x + dx >= w ? w - 1 : x + dx;
                 uint16_t *row = d2 + (size_t)yy * w;
                 for (int xx = x0; xx <= x1; xx++) {
-                    uint16_t v = (uint16_t)(dy2 + (xx - x) * (xx - x));
+                    uint16_t v = (uint16_t)(dy2 + sq[r + xx - x]);
                     row[xx] = v < row[xx] ? v : row[xx];
                 }
             }
@@ -407,17 +418,16 @@ static dg_status restroke(const uint8_t *crop, int w, int h, double scale, float
         distance_within(grid, gw, gh, reach2, d2);
         float inv = 1.0f / (float)(K * K);
         /* a cell's share of the box pixel for each squared distance it can have */
-        float share[REACH2_MAX + 1];
+        float share[REACH2_MAX + 2];
         for (int sq = 0; sq <= reach2; sq++) {
             float dist = (float)sqrt((double)sq);
             share[sq] = dg_clampf(radius + 0.5f - dist, 0.0f, 1.0f) * inv;
         }
+        share[reach2 + 1] = 0.0f; /* out of reach: adding +0 leaves a sum of covers as it is */
         for (int y = 0; y < gh; y++) {
             for (int x = 0; x < gw; x++) {
                 uint16_t sq = d2[(size_t)y * gw + x];
-                if (sq != NO_REACH) {
-                    box[(size_t)(y / K) * ow + x / K] += share[sq];
-                }
+                box[(size_t)(y / K) * ow + x / K] += share[sq <= reach2 ? sq : reach2 + 1];
             }
         }
         *out = box;

@@ -163,9 +163,25 @@ typedef struct drawing {
     int clear;  /* that box keeps 1/CLEAR_DIV of the picture's side from its border */
 } drawing;
 
+/* Whether the 8 pixels of c bytes at s are all the ground, whose pixel repeats through
+ * plain: 8 pixels are c words of 8 bytes. */
+static inline bool ground_octet(const uint8_t *s, const uint8_t *plain, int c)
+{
+    for (int k = 0; k < c; k++) {
+        uint64_t a, b;
+        memcpy(&a, s + 8 * k, 8);
+        memcpy(&b, plain + 8 * k, 8);
+        if (a != b) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Describes into *d the pixels of every FLAT_ROW_STEP-th row of img that are not exactly
- * `ground` (img->channels bytes); returns how many pixels those rows hold. A row that is all
- * ground is passed over by one comparison with `plain` (such a row, or NULL). */
+ * `ground` (img->channels bytes); returns how many pixels those rows hold. `plain` is a row
+ * of nothing but ground: a row equal to it is passed over by one comparison, and within
+ * the other rows so is every 8 pixels of ground, which add nothing and end a run. */
 static uint64_t describe_drawing(const dg_image *img, const uint8_t *ground, const uint8_t *plain,
                                  drawing *d, uint64_t *n_ground)
 {
@@ -175,11 +191,17 @@ static uint64_t describe_drawing(const dg_image *img, const uint8_t *ground, con
     for (int y = 0; y < img->h; y += FLAT_ROW_STEP) {
         const uint8_t *s = img->pixels + (size_t)y * row_bytes;
         n += (uint64_t)img->w;
-        if (plain && memcmp(s, plain, row_bytes) == 0) {
+        if (memcmp(s, plain, row_bytes) == 0) {
             continue;
         }
         int inside = 0;
         for (int x = 0; x < img->w; x++, s += c) {
+            if (x % 8 == 0 && x + 8 <= img->w && ground_octet(s, plain, c)) {
+                inside = 0;
+                x += 7;
+                s += 7 * c;
+                continue;
+            }
             int drawn = s[0] != ground[0] || (c > 1 && (s[1] != ground[1] || s[2] != ground[2])) ||
                         (c == 4 && s[3] != ground[3]);
             if (drawn) {
@@ -202,6 +224,14 @@ static uint64_t describe_drawing(const dg_image *img, const uint8_t *ground, con
     return n;
 }
 
+/* plain[w * c]: the pixel of c bytes at ground, w times over. */
+static void fill_plain(uint8_t *plain, const uint8_t *ground, int w, int c)
+{
+    for (int x = 0; x < w; x++) {
+        memcpy(plain + (size_t)x * c, ground, (size_t)c);
+    }
+}
+
 /* Whether most of img is one exact colour, as a drawing program's canvas is and no photo or
  * scan, whose grain spreads its paper over many levels: the first channel (and alpha) of
  * every FLAT_ROW_STEP-th row, its most common value against the pixels read. When it is,
@@ -213,44 +243,42 @@ static int flat_ground(const dg_image *img, drawing *d)
     int c = img->channels;
     uint64_t n_ground;
     uint8_t *plain = malloc((size_t)img->w * c);
-    if (plain) {
-        for (int x = 0; x < img->w; x++) {
-            memcpy(plain + (size_t)x * c, img->pixels, (size_t)c);
-        }
-        uint64_t n = describe_drawing(img, img->pixels, plain, d, &n_ground);
+    if (!plain) {
+        return 0; /* out of memory: the picture is simply not taken for a drawing */
+    }
+    fill_plain(plain, img->pixels, img->w, c);
+    uint64_t n = describe_drawing(img, img->pixels, plain, d, &n_ground);
+    if ((double)n_ground > FLAT_SHARE * (double)n) {
         free(plain);
-        if ((double)n_ground > FLAT_SHARE * (double)n) {
-            return 1;
-        }
+        return 1;
     }
     uint32_t count[257] = {0}; /* [256]: pixels not fully opaque */
-    uint32_t n = 0;
+    uint32_t n_read = 0;
     for (int y = 0; y < img->h; y += FLAT_ROW_STEP) {
         const uint8_t *s = img->pixels + (size_t)y * img->w * c;
         for (int x = 0; x < img->w; x++, s += c) {
             count[c == 4 && s[3] != 255 ? 256 : s[0]]++;
         }
-        n += (uint32_t)img->w;
+        n_read += (uint32_t)img->w;
     }
     int mode = 0;
     for (int v = 1; v < 257; v++) {
         mode = count[v] > count[mode] ? v : mode;
     }
-    if ((double)count[mode] < FLAT_SHARE * n) {
-        return 0;
-    }
     const uint8_t *ground = NULL;
-    for (int y = 0; y < img->h && !ground; y += FLAT_ROW_STEP) {
+    for (int y = 0; y < img->h && !ground && (double)count[mode] >= FLAT_SHARE * n_read;
+         y += FLAT_ROW_STEP) {
         const uint8_t *s = img->pixels + (size_t)y * img->w * c;
         for (int x = 0; x < img->w && !ground; x++, s += c) {
             ground = (c == 4 && s[3] != 255 ? 256 : s[0]) == mode ? s : NULL;
         }
     }
-    if (!ground) {
-        return 0;
+    if (ground) {
+        fill_plain(plain, ground, img->w, c);
+        describe_drawing(img, ground, plain, d, &n_ground);
     }
-    describe_drawing(img, ground, NULL, d, &n_ground);
-    return 1;
+    free(plain);
+    return ground != NULL;
 }
 
 /* The whole pipeline on img pooled by q; *side gets the longer side of the digit's ink box
