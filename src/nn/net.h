@@ -1,5 +1,5 @@
 /*
- * net.h - internals of the sequential network shared by net.c, spec.c and the layers.
+ * net.h - internals of the sequential network shared by net.c, pass.c, spec.c and the layers.
  *
  * Legend: N batch, C channels, H height, W width, K kernel side, O outputs; NCHW.
  *
