@@ -21,6 +21,7 @@
 #include <assert.h>
 #include <immintrin.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -309,6 +310,16 @@ void dg_pool_run(dg_pool *pool, dg_pool_fn fn, void *arg)
 {
     pool_parts parts = {fn, arg, pool->n_threads};
     dg_pool_for(pool, pool->n_threads, run_part, &parts);
+}
+
+void dg_pool_wait_for(atomic_int *counter, int value)
+{
+    spin s = {0, 0};
+    while (atomic_load_explicit(counter, memory_order_acquire) < value) {
+        if (!spin_on(&s)) {
+            sched_yield();
+        }
+    }
 }
 
 void dg_pool_range(size_t n, int t, int n_parts, size_t *first, size_t *end)

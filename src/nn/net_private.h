@@ -67,6 +67,9 @@ struct dg_net {
     uint64_t dropout_seed;
     const uint8_t *labels; /* during backward */
     atomic_bool grads_bad; /* a gradient summed by the last backward is not finite */
+    /* [L]: slices whose backward has passed layer i in the current pass (a training
+     * step's gradients of layer i wait for all of them) */
+    atomic_int backward_done[DG_MAX_LAYERS];
     dg_update_fn update;   /* during a training pass's last wait: the optimiser's step */
     void *update_arg;
     /* dg_net_predict holds it for its whole pass: slices, probabilities and the pool

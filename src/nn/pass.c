@@ -380,6 +380,7 @@ static void backward_slice(void *arg, int k, int t)
         }
         net->layers[i].ops->backward(&net->layers[i], sl->act[i], sl->act[i + 1], dy, target, sl->n,
                                      &ctx);
+        atomic_fetch_add_explicit(&net->backward_done[i], 1, memory_order_release);
         float *t2 = dy;
         dy = dx;
         dx = t2;
@@ -415,10 +416,12 @@ static int grad_parts(const dg_net *net, const dg_layer *l)
     return layer_params(l) ? dg_pool_parts(layer_params(l)) : 0;
 }
 
-/* Item `item` of the gradients' job: which layer, which part of how many. */
+/* Item `item` of the gradients' job: which layer, which part of how many. The last layer's
+ * parts come first: backward reaches it first, so in a training step's one job its
+ * gradients can be made whole while the last slices still run the layers below. */
 static const dg_layer *grad_item(const dg_net *net, int item, int *part, int *parts)
 {
-    for (int i = 0; i < net->n_layers; i++) {
+    for (int i = net->n_layers - 1; i >= 0; i--) {
         const dg_layer *l = &net->layers[i];
         int n = grad_parts(net, l);
         if (item < n) {
@@ -432,28 +435,23 @@ static const dg_layer *grad_item(const dg_net *net, int item, int *part, int *pa
     return NULL;
 }
 
-/* Hands the finished gradients of a run of the arena to the update, if there is one and
- * they are finite; else notes that a gradient is not finite. */
-static void finish_span(dg_net *net, dg_span span, bool finite)
+/* Hands the finished gradients of a run of the arena to update, if there is one and they
+ * are finite; else notes that a gradient is not finite. */
+static void finish_span(dg_net *net, dg_span span, bool finite, dg_update_fn update)
 {
     if (!finite) {
         atomic_store(&net->grads_bad, true);
-    } else if (net->update) {
+    } else if (update) {
         for (size_t r = 0; r < span.rows && span.n > 0; r++) {
-            net->update(net->update_arg, net->params, net->grads, span.first + r * span.stride,
-                        span.n);
+            update(net->update_arg, net->params, net->grads, span.first + r * span.stride, span.n);
         }
     }
 }
 
-/* One item of the gradients after the slices' backward: a part of one layer's gradients
- * made whole (the slices' product, or their arenas added), checked and handed on. */
-static void finish_grads_item(void *arg, int item, int t)
+/* Part `part` of `parts` of layer l's gradients, once every slice's backward has passed l:
+ * made whole (the slices' product, or their arenas added), checked and handed to update. */
+static void finish_grads(dg_net *net, const dg_layer *l, int part, int parts, dg_update_fn update)
 {
-    (void)t;
-    dg_net *net = arg;
-    int part, parts;
-    const dg_layer *l = grad_item(net, item, &part, &parts);
     if (summed_by_product(net, l)) {
         const float *x[MAX_SLICES];
         const void *aux[MAX_SLICES];
@@ -468,34 +466,56 @@ static void finish_grads_item(void *arg, int item, int t)
         bool finite = l->ops->batch_grads(l, x, aux, counts, net->used_slices, net->grads, part,
                                           parts, net->precision == DG_PRECISION_BF16, spans);
         /* both runs checked before either is updated */
-        finish_span(net, spans[0], finite);
-        finish_span(net, spans[1], finite);
+        finish_span(net, spans[0], finite, update);
+        finish_span(net, spans[1], finite, update);
         return;
     }
     sum_slices(net, l, part, parts);
     size_t first, end;
     dg_pool_range(layer_params(l), part, parts, &first, &end);
     dg_span span = {l->param_offset + first, end - first, 1, 0};
-    finish_span(net, span, dg_floats_finite(net->grads + span.first, span.n));
+    finish_span(net, span, dg_floats_finite(net->grads + span.first, span.n), update);
+}
+
+/* One item of the gradients' job, after every slice's backward. */
+static void finish_grads_item(void *arg, int item, int t)
+{
+    (void)t;
+    dg_net *net = arg;
+    int part, parts;
+    const dg_layer *l = grad_item(net, item, &part, &parts);
+    finish_grads(net, l, part, parts, net->update);
+}
+
+/* The mean loss of the pass: the slices' sums added in slice order. */
+static float mean_loss(const dg_net *net)
+{
+    double loss = 0.0;
+    for (int k = 0; k < net->used_slices; k++) {
+        loss += net->slices[k].loss_sum;
+    }
+    return (float)(loss / net->last_n);
+}
+
+/* Items of the gradients' job: every part of every layer with parameters. */
+static int grad_items(const dg_net *net)
+{
+    int items = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        items += grad_parts(net, &net->layers[i]);
+    }
+    return items;
 }
 
 /* After the slices' backward: the mean loss, and the gradients made whole in net->grads,
  * each part handed to update when it and the loss are finite. */
 static float end_backward(dg_net *net, dg_update_fn update, void *update_arg)
 {
-    double loss = 0.0;
-    for (int k = 0; k < net->used_slices; k++) {
-        loss += net->slices[k].loss_sum;
-    }
-    float mean = (float)(loss / net->last_n);
+    float mean = mean_loss(net);
     net->update = isfinite(mean) ? update : NULL;
     net->update_arg = update_arg;
-    int items = 0;
-    for (int i = 0; i < net->n_layers; i++) {
-        items += grad_parts(net, &net->layers[i]);
-    }
     atomic_store(&net->grads_bad, false);
-    dg_pool_for(net->pool, items, finish_grads_item, net);
+    dg_pool_for(net->pool, grad_items(net), finish_grads_item, net);
     net->labels = NULL;
     net->update = NULL;
     return mean;
@@ -524,6 +544,26 @@ static void train_slice(void *arg, int k, int t)
     backward_slice(arg, k, t);
 }
 
+/* Item `item` of a training step's one job: the slices first (each its forward and
+ * backward), then the gradients' parts, the last layer's first. A part waits until every
+ * slice's backward has passed its layer; all slices were taken before it, so a thread that
+ * would otherwise wait for the last slice makes the upper layers' gradients whole and
+ * updates them meanwhile. Each part checks the loss (written before any layer's backward)
+ * itself. */
+static void train_item(void *arg, int item, int t)
+{
+    pass_args *a = arg;
+    dg_net *net = a->net;
+    if (item < net->used_slices) {
+        train_slice(arg, item, t);
+        return;
+    }
+    int part, parts;
+    const dg_layer *l = grad_item(net, item - net->used_slices, &part, &parts);
+    dg_pool_wait_for(&net->backward_done[l - net->layers], net->used_slices);
+    finish_grads(net, l, part, parts, isfinite(mean_loss(net)) ? net->update : NULL);
+}
+
 dg_status dg_net_train_pass(dg_net *net, dg_fill_fn fill, void *fill_arg, const uint8_t *labels,
                             int n, dg_rng *rng, dg_update_fn update, void *update_arg,
                             const float **probs, float *loss)
@@ -539,12 +579,26 @@ dg_status dg_net_train_pass(dg_net *net, dg_fill_fn fill, void *fill_arg, const 
     }
     net->labels = labels;
     pass_args a = {.net = net, .fill = fill, .fill_arg = fill_arg};
-    dg_pool_for(net->pool, net->used_slices, train_slice, &a);
-    /* batch normalisation's backward reads only its slice's statistics, not the running
-     * ones, so they may move after it */
-    fold_states(net);
     *probs = net->probs;
-    *loss = end_backward(net, update, update_arg);
+    if (net->slice_stats) {
+        /* running statistics are folded between the slices and the update (batch
+         * normalisation's backward reads only its slice's statistics, so they may move
+         * after it): two jobs */
+        dg_pool_for(net->pool, net->used_slices, train_slice, &a);
+        fold_states(net);
+        *loss = end_backward(net, update, update_arg);
+        return DG_OK;
+    }
+    for (int i = 0; i < net->n_layers; i++) {
+        atomic_store_explicit(&net->backward_done[i], 0, memory_order_relaxed);
+    }
+    net->update = update;
+    net->update_arg = update_arg;
+    atomic_store(&net->grads_bad, false);
+    dg_pool_for(net->pool, net->used_slices + grad_items(net), train_item, &a);
+    net->labels = NULL;
+    net->update = NULL;
+    *loss = mean_loss(net);
     return DG_OK;
 }
 
