@@ -70,7 +70,7 @@ struct dg_net {
     /* [L]: slices whose backward has passed layer i in the current pass (a training
      * step's gradients of layer i wait for all of them) */
     atomic_int backward_done[DG_MAX_LAYERS];
-    dg_update_fn update;   /* during a training pass's last wait: the optimiser's step */
+    dg_update_fn update; /* during a training pass's last wait: the optimiser's step */
     void *update_arg;
     /* dg_net_predict holds it for its whole pass: slices, probabilities and the pool
      * serve one pass at a time */
