@@ -21,7 +21,6 @@
 #include <assert.h>
 #include <immintrin.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,6 +37,9 @@
  * and the scheduler then takes the core from it in the middle of its next item, which
  * holds up the whole job; one that sleeps soon is let back in at once when woken. */
 #define SPIN_NS 50000
+/* A thread waiting inside an item for items on other threads (dg_pool_wait_for), past its
+ * spin, looks again after naps of this long. */
+#define WAIT_NAP_NS 20000
 /* Pauses between two looks at the clock. */
 #define SPIN_CHECK 32
 
@@ -317,7 +319,11 @@ void dg_pool_wait_for(atomic_int *counter, int value)
     spin s = {0, 0};
     while (atomic_load_explicit(counter, memory_order_acquire) < value) {
         if (!spin_on(&s)) {
-            sched_yield();
+            /* the item it waits for is late (its thread preempted, or its core shared):
+             * nap rather than keep a core busy that the late thread or another process
+             * could use */
+            struct timespec nap = {0, WAIT_NAP_NS};
+            nanosleep(&nap, NULL);
         }
     }
 }

@@ -30,10 +30,10 @@ typedef void (*dg_pool_item_fn)(void *arg, int item, int thread);
 void dg_pool_for(dg_pool *pool, int n_items, dg_pool_item_fn fn, void *arg);
 /* For an item of dg_pool_for that needs what items running on other threads are making:
  * returns when *counter (which those items raise) has reached value. It spins a short
- * while, as the pool's threads do between jobs, then gives its core away between looks,
- * so that a late item's thread can have it. Items taken before it must not wait for items
- * taken after it: the pool hands items out in order, so waiting only on earlier items
- * cannot deadlock. */
+ * while, as the pool's threads do between jobs, then naps between looks, so that a late
+ * item's thread, or another process, can have its core. Items taken before it must not
+ * wait for items taken after it: the pool hands items out in order, so waiting only on
+ * earlier items cannot deadlock. */
 void dg_pool_wait_for(atomic_int *counter, int value);
 /* Part t of n_parts of an array of n floats, [*first, *end): whole 64-byte lines (from a
  * 64-byte aligned start), so that no two threads write one line; the parts cover [0, n)
