@@ -380,7 +380,7 @@ static void backward_slice(void *arg, int k, int t)
         }
         net->layers[i].ops->backward(&net->layers[i], sl->act[i], sl->act[i + 1], dy, target, sl->n,
                                      &ctx);
-        atomic_fetch_add_explicit(&net->backward_done[i], 1, memory_order_release);
+        dg_pool_raise(net->pool, &net->backward_done[i]);
         float *t2 = dy;
         dy = dx;
         dx = t2;
@@ -560,7 +560,7 @@ static void train_item(void *arg, int item, int t)
     }
     int part, parts;
     const dg_layer *l = grad_item(net, item - net->used_slices, &part, &parts);
-    dg_pool_wait_for(&net->backward_done[l - net->layers], net->used_slices);
+    dg_pool_wait_for(net->pool, &net->backward_done[l - net->layers], net->used_slices);
     finish_grads(net, l, part, parts, isfinite(mean_loss(net)) ? net->update : NULL);
 }
 
