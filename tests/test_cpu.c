@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* c[i][j] = sum over p of op(a)(i, p) * op(b)(p, j), in double */
 static void naive_gemm(bool ta, bool tb, int m, int n, int k, const float *a, int lda,
@@ -213,6 +214,55 @@ DG_TEST(cpu_pool_for_runs_every_item_once)
                 CHECK(atomic_load(&log.runs[t]) == (t < threads ? 1 : 0));
             }
             CHECK(atomic_load(&log.bad_thread) == 0);
+        }
+        dg_pool_free(pool);
+    }
+}
+
+/* A job whose first items make something and whose later items wait for it: each of the
+ * first `makers` items raises the counter once, after a delay long enough (some of them)
+ * for a waiting thread to go past its spin and sleep; each later item waits for all the
+ * raises and records how many it saw. */
+typedef struct wait_job {
+    dg_pool *pool;
+    int makers;
+    atomic_int made;
+    _Atomic int seen[16];
+} wait_job;
+
+static void wait_item(void *arg, int item, int thread)
+{
+    (void)thread;
+    wait_job *job = arg;
+    if (item < job->makers) {
+        if (item == job->makers - 1) {
+            struct timespec delay = {0, 2000000}; /* 2 ms: well past the 50 us spin */
+            nanosleep(&delay, NULL);
+        }
+        dg_pool_raise(job->pool, &job->made);
+        return;
+    }
+    dg_pool_wait_for(job->pool, &job->made, job->makers);
+    atomic_store(&job->seen[item - job->makers], atomic_load(&job->made));
+}
+
+/* dg_pool_wait_for returns only once the earlier items have raised the counter, whether it
+ * spun or slept, on one thread or several, and never hangs. */
+DG_TEST(cpu_pool_wait_for_sees_every_raise)
+{
+    for (int threads = 1; threads <= 3; threads++) {
+        dg_pool *pool;
+        CHECK_OK(dg_pool_new(threads, &pool));
+        for (int rep = 0; rep < 10; rep++) {
+            static wait_job job;
+            memset(&job, 0, sizeof job);
+            job.pool = pool;
+            job.makers = 1 + rep % 4;
+            dg_pool_for(pool, job.makers + 16, wait_item, &job);
+            CHECK(atomic_load(&job.made) == job.makers);
+            for (int i = 0; i < 16; i++) {
+                CHECK(atomic_load(&job.seen[i]) == job.makers);
+            }
         }
         dg_pool_free(pool);
     }

@@ -51,10 +51,12 @@ struct dg_pool {
     int n_threads;
     pthread_t *threads;
     pthread_mutex_t lock;
-    pthread_cond_t wake;  /* a new job, or stop */
-    pthread_cond_t done;  /* the last item of a job finished */
-    atomic_int sleepers;  /* workers waiting on wake */
-    atomic_bool sleeping; /* the caller waits on done */
+    pthread_cond_t wake;   /* a new job, or stop */
+    pthread_cond_t done;   /* the last item of a job finished */
+    pthread_cond_t raised; /* a counter of dg_pool_raise went up */
+    atomic_int waiting;    /* threads waiting on raised */
+    atomic_int sleepers;   /* workers waiting on wake */
+    atomic_bool sleeping;  /* the caller waits on done */
     atomic_bool stop;
     _Alignas(64) atomic_uint_least64_t job; /* generation, count, next: see above */
     _Alignas(64) atomic_int finished;       /* items of the current job finished */
@@ -196,6 +198,8 @@ dg_status dg_pool_new(int n_threads, dg_pool **out)
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->wake, NULL);
     pthread_cond_init(&pool->done, NULL);
+    pthread_cond_init(&pool->raised, NULL);
+    atomic_init(&pool->waiting, 0);
     if (n_threads > 1) {
         pool->threads = calloc((size_t)n_threads, sizeof *pool->threads);
         if (!pool->threads) {
@@ -237,6 +241,7 @@ void dg_pool_free(dg_pool *pool)
     pthread_mutex_destroy(&pool->lock);
     pthread_cond_destroy(&pool->wake);
     pthread_cond_destroy(&pool->done);
+    pthread_cond_destroy(&pool->raised);
     free(pool->threads);
     free(pool);
 }
@@ -309,6 +314,37 @@ void dg_pool_run(dg_pool *pool, dg_pool_fn fn, void *arg)
 {
     pool_parts parts = {fn, arg, pool->n_threads};
     dg_pool_for(pool, pool->n_threads, run_part, &parts);
+}
+
+void dg_pool_raise(dg_pool *pool, atomic_int *counter)
+{
+    /* both sides sequentially consistent: either the waiter sees the new count before it
+     * sleeps, or this sees the waiter and wakes it */
+    atomic_fetch_add(counter, 1);
+    if (atomic_load(&pool->waiting) > 0) {
+        pthread_mutex_lock(&pool->lock);
+        pthread_cond_broadcast(&pool->raised);
+        pthread_mutex_unlock(&pool->lock);
+    }
+}
+
+void dg_pool_wait_for(dg_pool *pool, atomic_int *counter, int value)
+{
+    spin s = {0, 0};
+    do {
+        if (atomic_load_explicit(counter, memory_order_acquire) >= value) {
+            return;
+        }
+    } while (spin_on(&s));
+    /* the item it waits for is late (its thread preempted, or its core shared): sleep
+     * rather than keep a core busy that the late thread or another process could use */
+    pthread_mutex_lock(&pool->lock);
+    atomic_fetch_add(&pool->waiting, 1);
+    while (atomic_load(counter) < value) {
+        pthread_cond_wait(&pool->raised, &pool->lock);
+    }
+    atomic_fetch_sub(&pool->waiting, 1);
+    pthread_mutex_unlock(&pool->lock);
 }
 
 void dg_pool_range(size_t n, int t, int n_parts, size_t *first, size_t *end)

@@ -8,6 +8,8 @@
 
 #include "digits.h"
 
+#include <stdatomic.h>
+
 typedef struct dg_pool dg_pool;
 typedef void (*dg_pool_fn)(void *arg, int thread, int n_threads);
 
@@ -26,6 +28,15 @@ typedef void (*dg_pool_item_fn)(void *arg, int item, int thread);
  * runs an item is a matter of timing: fn may use t to pick per-thread scratch, never to
  * decide a result. One item runs on the caller alone. Not reentrant. */
 void dg_pool_for(dg_pool *pool, int n_items, dg_pool_item_fn fn, void *arg);
+/* For an item of dg_pool_for that needs what items running on other threads are making:
+ * returns when *counter, which those items raise by dg_pool_raise, has reached value. It
+ * spins a short while, as the pool's threads do between jobs, then sleeps until a raise,
+ * so that a late item's thread, or another process, can have its core. Items taken before
+ * it must not wait for items taken after it: the pool hands items out in order, so waiting
+ * only on earlier items cannot deadlock. */
+void dg_pool_wait_for(dg_pool *pool, atomic_int *counter, int value);
+/* Adds one to *counter and wakes the threads in dg_pool_wait_for on pool. */
+void dg_pool_raise(dg_pool *pool, atomic_int *counter);
 /* Part t of n_parts of an array of n floats, [*first, *end): whole 64-byte lines (from a
  * 64-byte aligned start), so that no two threads write one line; the parts cover [0, n)
  * in order. A part is a thread's share, or an item of dg_pool_for. */

@@ -1,5 +1,5 @@
 /*
- * net.h - internals of the sequential network shared by net.c, spec.c and the layers.
+ * net.h - internals of the sequential network shared by net.c, pass.c, spec.c and the layers.
  *
  * Legend: N batch, C channels, H height, W width, K kernel side, O outputs; NCHW.
  *
@@ -155,12 +155,15 @@ typedef void (*dg_fill_fn)(void *arg, int first, int n, float *x, int t);
  * thread: the optimiser's step for one part of the arena. */
 typedef void (*dg_update_fn)(void *arg, float *params, const float *grads, size_t first, size_t n);
 
-/* One training step over n examples in two waits for the threads. First each slice fills
- * its own input by fill (its examples, straight into the buffer its first layer reads)
- * and runs its forward and then its backward, taken by whichever thread is free. Then the
+/* One training step over n examples in one wait for the threads (two in a net with batch
+ * normalisation, whose running statistics are folded in between). Each slice fills its
+ * own input by fill (its examples, straight into the buffer its first layer reads) and
+ * runs its forward and then its backward, taken by whichever thread is free. The
  * gradients are made whole part by part (the slices' arenas added in slice order, the
- * kinds' batch_grads), each part checked and, when it is finite and so is the loss,
- * handed at once to update (NULL: none). The gradients are the same bits as
+ * kinds' batch_grads), the last layer's first, each part as soon as every slice's backward
+ * has passed its layer, so a thread with no slice left works on them while the last
+ * slices run; each part is checked and, when it is finite and so is the loss, handed at
+ * once to update (NULL: none). The gradients are the same bits as
  * dg_net_forward (training) on the filled batch followed by dg_net_backward. *probs
  * [n][classes] as dg_net_forward's; *loss the mean loss; dg_net_grads_finite says whether
  * every gradient was finite. A part whose gradients are not finite is not updated, so the
