@@ -93,15 +93,6 @@ static void update_range(const optim_update *u, size_t first, size_t end)
     }
 }
 
-static void update_part(void *arg, int part, int t)
-{
-    (void)t;
-    const optim_update *u = arg;
-    size_t first, end;
-    dg_pool_range(u->o->n, part, dg_pool_parts(u->o->n), &first, &end);
-    update_range(u, first, end);
-}
-
 /* Advances the step count; the update's rate: Adam's bias-corrected lr_t, or lr. */
 static optim_update begin_step(dg_optim *o, float *params, const float *grads, float lr)
 {
@@ -118,12 +109,6 @@ void dg_optim_step(dg_optim *opt, float *params, const float *grads, float lr)
 {
     optim_update u = begin_step(opt, params, grads, lr);
     update_range(&u, 0, opt->n);
-}
-
-void dg_optim_step_pool(dg_optim *opt, float *params, const float *grads, float lr, dg_pool *pool)
-{
-    optim_update u = begin_step(opt, params, grads, lr);
-    dg_pool_for(pool, dg_pool_parts(opt->n), update_part, &u);
 }
 
 void dg_optim_begin(dg_optim *opt, float lr)

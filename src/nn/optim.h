@@ -1,15 +1,10 @@
 /*
- * optim.h - the optimiser's step split across threads, for train.c. Private to nn.
+ * optim.h - the optimiser's step in parts, for train.c. Private to nn.
  */
 #ifndef DG_NN_OPTIM_H
 #define DG_NN_OPTIM_H
 
-#include "base/parallel.h"
 #include "digits.h"
-
-/* dg_optim_step with the update cut into parts of whole 64-byte lines of the arena, which
- * pool's threads take as they free up: the same bits as dg_optim_step. */
-void dg_optim_step_pool(dg_optim *opt, float *params, const float *grads, float lr, dg_pool *pool);
 
 /* A step's update in parts, for a caller that has the gradients ready part by part:
  * dg_optim_begin advances the step and fixes its rate; dg_optim_update then updates
