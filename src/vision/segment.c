@@ -65,6 +65,16 @@ typedef struct group {
     bool alive;
 } group;
 
+static int group_width(const group *g)
+{
+    return g->x1 - g->x0 + 1;
+}
+
+static int group_height(const group *g)
+{
+    return g->y1 - g->y0 + 1;
+}
+
 /* One output digit: the pixels of a group within columns c0..c1. */
 typedef struct piece {
     int group, c0, c1;
@@ -322,8 +332,8 @@ static double same_digit(const group *a, const group *b, int height)
 {
     int cols = imin(a->x1, b->x1) - imax(a->x0, b->x0) + 1; /* < 0: a gap */
     int rows = imin(a->y1, b->y1) - imax(a->y0, b->y0) + 1;
-    int narrow = imin(a->x1 - a->x0 + 1, b->x1 - b->x0 + 1);
-    int shorter = imin(a->y1 - a->y0 + 1, b->y1 - b->y0 + 1);
+    int narrow = imin(group_width(a), group_width(b));
+    int shorter = imin(group_height(a), group_height(b));
     int union_w = imax(a->x1, b->x1) - imin(a->x0, b->x0) + 1;
     if (-rows > height * 35 / 100) {
         return 0.0;
@@ -335,7 +345,7 @@ static double same_digit(const group *a, const group *b, int height)
     if (rows * 4 < shorter && -cols < height / 10 && union_w * 10 < height * 8) {
         return 0.1;
     }
-    int taller = imax(a->y1 - a->y0 + 1, b->y1 - b->y0 + 1);
+    int taller = imax(group_height(a), group_height(b));
     if (taller * 10 < height * 6 && -cols < height / 10 && union_w * 10 < height * 8) {
         return 0.05;
     }
@@ -435,7 +445,7 @@ static dg_status add_piece(seg_work *w, int g, int c0, int c1)
 static void cut_costs(const seg_work *w, int g, double *cost, int *top, int *bottom, int *count)
 {
     const group *gr = &w->groups[g];
-    int width = gr->x1 - gr->x0 + 1;
+    int width = group_width(gr);
     for (int x = 0; x < width; x++) {
         top[x] = INT32_MAX;
         bottom[x] = -1;
@@ -453,7 +463,7 @@ static void cut_costs(const seg_work *w, int g, double *cost, int *top, int *bot
             count[k]++;
         }
     }
-    double height = gr->y1 - gr->y0 + 1;
+    double height = group_height(gr);
     for (int x = 0; x < width; x++) {
         cost[x] = count[x] ? ((bottom[x] - top[x] + 1) + 0.5 * count[x]) / height : 0.0;
     }
@@ -550,7 +560,7 @@ static dg_status split_group(seg_work *w, int g, double ratio, double typical, i
                              bool cheap_cuts_only)
 {
     const group *gr = &w->groups[g];
-    int width = gr->x1 - gr->x0 + 1;
+    int width = group_width(gr);
     double *cost = malloc((size_t)width * sizeof *cost);
     int *cols = malloc((size_t)width * 3 * sizeof *cols);
     int cut[2][DG_SEGMENT_MAX_DIGITS];
@@ -596,7 +606,7 @@ static double typical_width(const seg_work *w, int self, int h_digit, int *measu
     int widths[MAX_GROUPS], n = 0;
     for (int g = 0; g < w->n_groups; g++) {
         const group *gr = &w->groups[g];
-        int gh = gr->y1 - gr->y0 + 1, gw = gr->x1 - gr->x0 + 1;
+        int gh = group_height(gr), gw = group_width(gr);
         if (g != self && gr->alive && gw * 100 > h_digit * 35 && gw < gh) {
             widths[n++] = gw;
         }
@@ -651,7 +661,7 @@ static void drop_border_groups_unlike_digits(seg_work *w, int h_digit)
     }
     for (int g = 0; g < w->n_groups; g++) {
         group *gr = &w->groups[g];
-        int gh = gr->y1 - gr->y0 + 1;
+        int gh = group_height(gr);
         if (gr->alive && touches_border(gr, w->ink_map) &&
             (gh * 100 < h_digit * 60 || gh * 100 > h_digit * 150)) {
             gr->alive = false;
@@ -662,7 +672,7 @@ static void drop_border_groups_unlike_digits(seg_work *w, int h_digit)
 /* A thin straight stroke, as a 1 or a page's edge is: under a quarter as wide as tall. */
 static bool line_shaped(const group *gr)
 {
-    return 4 * (gr->x1 - gr->x0 + 1) <= gr->y1 - gr->y0 + 1;
+    return 4 * group_width(gr) <= group_height(gr);
 }
 
 /* A line unlike the digits beside it in height is no 1: the digits of one number are
@@ -675,8 +685,8 @@ static void drop_lines_unlike_digits(seg_work *w)
     for (int g = 0; g < w->n_groups; g++) {
         const group *gr = &w->groups[g];
         if (gr->alive && !line_shaped(gr)) {
-            heights[n++] = gr->y1 - gr->y0 + 1;
-            tallest = imax(tallest, gr->y1 - gr->y0 + 1);
+            heights[n++] = group_height(gr);
+            tallest = imax(tallest, group_height(gr));
         }
     }
     if (n == 0) {
@@ -686,7 +696,7 @@ static void drop_lines_unlike_digits(seg_work *w)
     int typical = heights[n / 2];
     for (int g = 0; g < w->n_groups; g++) {
         group *gr = &w->groups[g];
-        int gh = gr->y1 - gr->y0 + 1;
+        int gh = group_height(gr);
         if (gr->alive && line_shaped(gr) && (gh * 10 > tallest * 14 || gh * 10 < typical * 6)) {
             gr->alive = false;
         }
@@ -708,7 +718,7 @@ static dg_status make_pieces(seg_work *w)
     int heights[MAX_GROUPS], n_h = 0;
     for (int g = 0; g < w->n_groups; g++) {
         if (w->groups[g].alive && w->groups[g].area * 10 >= largest) {
-            heights[n_h++] = w->groups[g].y1 - w->groups[g].y0 + 1;
+            heights[n_h++] = group_height(&w->groups[g]);
         }
     }
     if (n_h == 0) {
@@ -719,7 +729,7 @@ static dg_status make_pieces(seg_work *w)
     for (int g = 0; g < w->n_groups; g++) {
         group *gr = &w->groups[g];
         /* dots, dashes and specks: much shorter than the digits, or only a few rows */
-        int gh = gr->y1 - gr->y0 + 1;
+        int gh = group_height(gr);
         if (gr->alive && (gh * 100 < h_digit * 35 || gh < 4)) {
             gr->alive = false;
         }
@@ -736,7 +746,7 @@ static dg_status make_pieces(seg_work *w)
         if (!gr->alive) {
             continue;
         }
-        int gh = gr->y1 - gr->y0 + 1, gw = gr->x1 - gr->x0 + 1, measured;
+        int gh = group_height(gr), gw = group_width(gr), measured;
         double typical = fmax(1.0, typical_width(w, g, h_digit, &measured));
         /* One handwritten digit other than a 1 is about 0.45-0.75 times as wide as tall (a 1
          * less) and hardly ever 1.45 times as wide as the other digits of its number: a
