@@ -297,11 +297,10 @@ static void thin(uint8_t *g, int w, int h)
  * into d2, where it is at most reach2 (a whole number); NO_REACH elsewhere. Each nonzero
  * cell stamps the disc of radius sqrt(reach2) around it, keeping the smallest square: a
  * cell's nearest nonzero cell within the disc is among the stamps, so the squares found
- * are the exact ones. A nonzero cell skips the part of its disc beyond a nonzero
- * neighbour (left, right, above, below): the neighbour is strictly nearer to all of it,
- * so the nearest nonzero cell of a cell there is never the one skipping it. (The disc drawn from it
- * covers nothing further away; a distance transform of the whole grid would spend most of its work
- * there.) */
+ * are the exact ones. (The disc covers nothing further away; a distance transform of the
+ * whole grid would spend most of its work there.) A nonzero cell skips the part of its disc
+ * beyond a nonzero neighbour (left, right, above, below): the neighbour is strictly nearer
+ * to all of it, so the nearest nonzero cell of a cell there is never the one skipping it. */
 #define NO_REACH UINT16_MAX
 static void distance_within(const uint8_t *g, int w, int h, int reach2, uint16_t *d2)
 {
@@ -319,8 +318,7 @@ static void distance_within(const uint8_t *g, int w, int h, int reach2, uint16_t
             if (!*c) {
                 continue;
             }
-            /* A side with a nonzero neighbour is left to it: every cell on that side is
-             * strictly nearer to the neighbour, so this cell is never the nearest one there. */
+            /* a side with a nonzero neighbour is left to it (above) */
             bool left = x > 0 && c[-1], right = x + 1 < w && c[1];
             bool up = y > 0 && c[-w], down = y + 1 < h && c[w];
             int y0 = up ? y : y - r < 0 ? 0 : y - r, y1 = down ? y : y + r >= h ? h - 1 : y + r;
