@@ -333,15 +333,19 @@ DG_TEST(image_png_direct_reader)
     static const int colors[3] = {PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_RGB,
                                   PNG_COLOR_TYPE_RGB_ALPHA};
     uint8_t px[W * H * 4];
-    uint32_t state = 12345;
-    for (int i = 0; i < W * H * 4; i++) {
-        state = state * 1103515245u + 12345u;
-        int y = i / (W * 4), x = i % (W * 4);
-        /* smooth ramps (Up, Average and Paeth pay) with noise on some rows (None pays) */
-        px[i] = (uint8_t)(y % 5 == 0 ? (int)(state >> 24) : 3 * x + 5 * y);
-    }
     for (int c = 0; c < 3; c++) {
         int comps = c == 0 ? 1 : c == 1 ? 3 : 4;
+        uint32_t state = 12345;
+        for (int i = 0; i < W * H * comps; i++) {
+            state = state * 1103515245u + 12345u;
+            int y = i / (W * comps), x = i % (W * comps);
+            /* smooth ramps (Up, Average and Paeth pay) with noise on some rows (None pays),
+             * and rows of runs of 20 grey pixels, the same two rows running (a drawing's
+             * rows, which the sub and Paeth readers pass over eight pixels at a time) */
+            px[i] = (uint8_t)(y % 5 == 0                 ? (int)(state >> 24)
+                              : y % 5 == 2 || y % 5 == 3 ? 40 * (x / (20 * comps)) + 7 * (y / 5)
+                                                         : 3 * x + 5 * y);
+        }
         for (int f = 0; f < 6; f++) {
             buffer b = {0};
             png_writing how = {filters[f], f == 5 ? 64 : 0}; /* many small IDATs */

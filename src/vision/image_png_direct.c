@@ -129,6 +129,99 @@ static inline uint8_t paeth(int a, int b, int c)
     return (uint8_t)(pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
 }
 
+static inline uint64_t load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* A drawing's rows are long runs of one pixel. Their filtered bytes are then zero under
+ * the sub filter, and under Paeth where the row above repeats its own left pixel too
+ * (Paeth then takes the left neighbour): each pixel of such a run is the one to its left.
+ * Eight pixels of bpp bytes (3 or 4) are bpp words of 8 bytes. */
+static inline bool zero_octet(const uint8_t *raw, size_t bpp)
+{
+    uint64_t any = 0;
+    for (size_t k = 0; k < bpp; k++) {
+        any |= load64(raw + 8 * k);
+    }
+    return any == 0;
+}
+
+/* Whether the 8 pixels at prior equal the 8 before them, each its left neighbour. */
+static inline bool repeats_left(const uint8_t *prior, size_t bpp)
+{
+    for (size_t k = 0; k < bpp; k++) {
+        if (load64(prior + 8 * k) != load64(prior - bpp + 8 * k)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The pixel px[bpp] eight times over into run[8 * bpp]. */
+static inline void repeat_pixel(uint8_t *run, const uint8_t *px, size_t bpp)
+{
+    for (size_t k = 0; k < 8; k++) {
+        memcpy(run + k * bpp, px, bpp);
+    }
+}
+
+/* The sub filter of pixels of bpp bytes (3 or 4; inlined with it a constant). The left
+ * pixel is kept in variables: stored and read back, each byte would wait for the one a
+ * pixel before it. Eight pixels whose filtered bytes are all zero repeat the left one. */
+static inline void unfilter_sub(const uint8_t *raw, uint8_t *out, size_t n, size_t bpp)
+{
+    uint8_t left[4] = {0, 0, 0, 0}, run[32];
+    bool run_made = false; /* run holds left eight times */
+    size_t i = 0;
+    for (; i + 8 * bpp <= n; i += 8 * bpp) {
+        if (zero_octet(raw + i, bpp)) {
+            if (!run_made) {
+                repeat_pixel(run, left, bpp);
+                run_made = true;
+            }
+            memcpy(out + i, run, 8 * bpp);
+            continue;
+        }
+        run_made = false;
+        for (size_t j = i; j < i + 8 * bpp; j += bpp) {
+            for (size_t k = 0; k < bpp; k++) {
+                out[j + k] = left[k] = (uint8_t)(raw[j + k] + left[k]);
+            }
+        }
+    }
+    for (; i < n; i += bpp) {
+        for (size_t k = 0; k < bpp; k++) {
+            out[i + k] = left[k] = (uint8_t)(raw[i + k] + left[k]);
+        }
+    }
+}
+
+/* The Paeth filter from the second pixel on (bpp bytes; the first pixel is done): eight
+ * pixels whose filtered bytes are zero, below eight that each repeat their left one,
+ * repeat the left pixel (bpp 3 or 4 only). */
+static inline void unfilter_paeth(const uint8_t *raw, const uint8_t *prior, uint8_t *out, size_t n,
+                                  size_t bpp)
+{
+    size_t i = bpp;
+    for (; (bpp == 3 || bpp == 4) && i + 8 * bpp <= n; i += 8 * bpp) {
+        if (zero_octet(raw + i, bpp) && repeats_left(prior + i, bpp)) {
+            uint8_t run[32];
+            repeat_pixel(run, out + i - bpp, bpp);
+            memcpy(out + i, run, 8 * bpp);
+            continue;
+        }
+        for (size_t j = i; j < i + 8 * bpp; j++) {
+            out[j] = (uint8_t)(raw[j] + paeth(out[j - bpp], prior[j], prior[j - bpp]));
+        }
+    }
+    for (; i < n; i++) {
+        out[i] = (uint8_t)(raw[i] + paeth(out[i - bpp], prior[i], prior[i - bpp]));
+    }
+}
+
 /* One row unfiltered: out[n] from the filtered raw[n] and the row above, prior[n] (zeros
  * for the first row); bpp bytes a pixel. False for an unknown filter type. The rows are
  * unfiltered where they were inflated: out may start before raw and overlap it (never
@@ -143,24 +236,11 @@ static bool unfilter_row(int filter, const uint8_t *raw, const uint8_t *prior, u
         return true;
     case 1:
         if (bpp == 3) {
-            /* the left pixel kept in variables: stored and read back, each byte would
-             * wait for the one a pixel before it (RGB, then RGBA) */
-            uint8_t a0 = 0, a1 = 0, a2 = 0;
-            for (size_t i = 0; i < n; i += 3) {
-                out[i] = a0 = (uint8_t)(raw[i] + a0);
-                out[i + 1] = a1 = (uint8_t)(raw[i + 1] + a1);
-                out[i + 2] = a2 = (uint8_t)(raw[i + 2] + a2);
-            }
+            unfilter_sub(raw, out, n, 3);
             return true;
         }
         if (bpp == 4) {
-            uint8_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-            for (size_t i = 0; i < n; i += 4) {
-                out[i] = a0 = (uint8_t)(raw[i] + a0);
-                out[i + 1] = a1 = (uint8_t)(raw[i + 1] + a1);
-                out[i + 2] = a2 = (uint8_t)(raw[i + 2] + a2);
-                out[i + 3] = a3 = (uint8_t)(raw[i + 3] + a3);
-            }
+            unfilter_sub(raw, out, n, 4);
             return true;
         }
         memmove(out, raw, bpp); /* may overlap raw, as above */
@@ -194,8 +274,12 @@ static bool unfilter_row(int filter, const uint8_t *raw, const uint8_t *prior, u
         for (size_t i = 0; i < bpp; i++) {
             out[i] = (uint8_t)(raw[i] + prior[i]); /* paeth(0, b, 0) is b */
         }
-        for (size_t i = bpp; i < n; i++) {
-            out[i] = (uint8_t)(raw[i] + paeth(out[i - bpp], prior[i], prior[i - bpp]));
+        if (bpp == 3) {
+            unfilter_paeth(raw, prior, out, n, 3);
+        } else if (bpp == 4) {
+            unfilter_paeth(raw, prior, out, n, 4);
+        } else {
+            unfilter_paeth(raw, prior, out, n, bpp);
         }
         return true;
     default:
