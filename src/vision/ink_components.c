@@ -43,13 +43,12 @@ static dg_status alloc_cells(dg_prep *p)
     p->on = calloc(n, 1);
     p->gone = calloc(n, 1);
     p->label = malloc(n * sizeof *p->label);
-    p->owner = malloc(n * sizeof *p->owner);
+    p->owner = malloc(n * sizeof *p->owner); /* set by dg_prep_assign_owners */
     if (!p->strong || !p->weak || !p->on || !p->gone || !p->label || !p->owner) {
         return dg_prep_nomem();
     }
     for (size_t i = 0; i < n; i++) {
         p->label[i] = -1;
-        p->owner[i] = -1;
     }
     return DG_OK;
 }
@@ -133,6 +132,25 @@ static dg_status classify(dg_prep *p)
     uint8_t *on = p->on;
     for (size_t c = 0, n = (size_t)p->cgw * p->cgh; c < n; c++) {
         on[c] = strong[c] > 0;
+    }
+    int *box = p->on_box;
+    box[0] = cgw;
+    box[1] = p->cgh;
+    box[2] = box[3] = -1;
+    for (int cy = 0; cy < p->cgh; cy++) {
+        const uint8_t *row = on + (size_t)cy * cgw;
+        const uint8_t *first = memchr(row, 1, (size_t)cgw);
+        if (!first) {
+            continue;
+        }
+        int last = cgw - 1;
+        while (!row[last]) {
+            last--;
+        }
+        box[0] = (int)(first - row) < box[0] ? (int)(first - row) : box[0];
+        box[1] = cy < box[1] ? cy : box[1];
+        box[2] = last > box[2] ? last : box[2];
+        box[3] = cy;
     }
     return DG_OK;
 }
@@ -300,6 +318,13 @@ static void clear_lines(dg_prep *p, const line_set *ls)
 static dg_status peel_lines(dg_prep *p, int n_along, int n_across, size_t s_along, size_t s_across)
 {
     if (n_along < 16 || n_across < 4) {
+        return DG_OK;
+    }
+    /* A line runs from border to border, its first and last runs within a twentieth of the
+     * way of each (clear_lines): without a cell that near both ends there is none. */
+    int on_first = s_along == 1 ? p->on_box[0] : p->on_box[1];
+    int on_last = s_along == 1 ? p->on_box[2] : p->on_box[3];
+    if (on_first > n_along / 20 || on_last < n_along - 1 - n_along / 20) {
         return DG_OK;
     }
     int thin_max = (int)ceilf(0.015f * (float)n_across);

@@ -50,6 +50,7 @@ typedef struct dg_prep {
     uint32_t *strong; /* [cgh][cgw] strong pixels per cell */
     uint8_t *weak;    /* [cgh][cgw] cell holds a nonzero ink pixel */
     uint8_t *on;      /* [cgh][cgw] cell holds a strong pixel and is not a line */
+    int on_box[4];    /* box of the cells on before lines were peeled, {x0, y0, x1, y1} */
     uint8_t *gone;    /* [cgh][cgw] peeled off as part of a line */
     int32_t *label;   /* [cgh][cgw] component of a strong cell, -1 */
     int32_t *owner;   /* [cgh][cgw] kept component owning the cell's pixels, -1 */
