@@ -774,6 +774,39 @@ static int desk_row(const dg_prep *p, int y, uint8_t *mask)
     return 1;
 }
 
+/* The residuals of n pixels v against their background levels bg, rounded, into r. */
+static inline void residual_row(int dark, const uint8_t *v, const float *bg, int16_t *r, int n)
+{
+    if (dark) {
+        /* Light falls on ink and paper alike: dark ink is measured relative to the
+         * paper's brightness, so strokes in a shadow keep their weight. */
+        for (int x = 0; x < n; x++) {
+            float b = bg[x];
+            float d = (b - (float)v[x]) * 255.0f / (b > 24.0f ? b : 24.0f);
+            d = d < -255.0f ? -255.0f : d > 255.0f ? 255.0f : d;
+            r[x] = (int16_t)(d + 255.5f) - 255; /* rounded */
+        }
+    } else {
+        for (int x = 0; x < n; x++) {
+            float d = (float)v[x] - bg[x];
+            d = d < -255.0f ? -255.0f : d > 255.0f ? 255.0f : d;
+            r[x] = (int16_t)(d + 255.5f) - 255;
+        }
+    }
+}
+
+/* table[256]: the residual of every pixel value against the background level `level`. */
+static void residual_table(int dark, float level, int16_t table[256])
+{
+    uint8_t values[256];
+    float bg[256];
+    for (int k = 0; k < 256; k++) {
+        values[k] = (uint8_t)k;
+        bg[k] = level;
+    }
+    residual_row(dark, values, bg, table, 256);
+}
+
 /* Residuals into p->ink (clamped to 0..255) and their histogram, -255..255.
  * Each row's background is interpolated linearly between the centres of background
  * cells, first down the grid (between two cell rows), then along the row, segment by
@@ -797,6 +830,9 @@ dg_status dg_prep_residuals(dg_prep *p, uint32_t hist[511])
     }
     const uint8_t *plane = p->dark ? p->lo : p->hi;
     float half = 0.5f * (float)p->bs;
+    int16_t table[256];
+    float table_level = 0.0f;
+    bool table_made = false;
     for (int y = 0; y < p->h; y++) {
         /* vertical interpolation between the two nearest cell rows */
         float t = ((float)y + 0.5f) / (float)p->bs - 0.5f;
@@ -809,43 +845,38 @@ dg_status dg_prep_residuals(dg_prep *p, uint32_t hist[511])
             cells[gx] = g0[gx] + f * (g1[gx] - g0[gx]);
         }
         /* horizontal: flat before the first and after the last centre, linear between;
-         * a row of equal cells is that level throughout (every slope is 0) */
+         * a row of equal cells is that level throughout (every slope is 0), and its
+         * residuals depend on the pixel's value alone: looked up in a table made for that
+         * level by the same arithmetic (a flat ground's rows share one) */
         int level = 1;
         for (int gx = 1; gx < p->bgw && level; gx++) {
             level = cells[gx] == cells[0];
         }
-        for (int x = 0; level && x < p->w; x++) {
-            bgrow[x] = cells[0];
-        }
-        for (int gx = -1; !level && gx < p->bgw; gx++) {
-            int x0 = gx < 0 ? 0 : (int)((float)gx * p->bs + half);
-            int x1 = gx + 1 < p->bgw ? (int)((float)(gx + 1) * p->bs + half) : p->w;
-            x1 = x1 > p->w ? p->w : x1;
-            float a = cells[gx < 0 ? 0 : gx], b = cells[gx + 1 < p->bgw ? gx + 1 : gx];
-            float centre = (float)(gx < 0 ? 0 : gx) * p->bs + half - 0.5f;
-            float slope = gx < 0 || gx + 1 >= p->bgw ? 0.0f : (b - a) / (float)p->bs;
-            for (int x = x0; x < x1; x++) {
-                bgrow[x] = a + slope * ((float)x - centre);
-            }
-        }
         const uint8_t *v = plane + (size_t)y * p->w;
         int w = p->w; /* not reread after each byte stored: the loops vectorise */
         uint8_t *out = p->ink->pixels + (size_t)y * p->w;
-        if (p->dark) {
-            /* Light falls on ink and paper alike: dark ink is measured relative to the
-             * paper's brightness, so strokes in a shadow keep their weight. */
+        if (level) {
+            if (!table_made || table_level != cells[0]) {
+                residual_table(p->dark, cells[0], table);
+                table_level = cells[0];
+                table_made = true;
+            }
             for (int x = 0; x < w; x++) {
-                float b = bgrow[x];
-                float r = (b - (float)v[x]) * 255.0f / (b > 24.0f ? b : 24.0f);
-                r = r < -255.0f ? -255.0f : r > 255.0f ? 255.0f : r;
-                rrow[x] = (int16_t)(r + 255.5f) - 255; /* rounded */
+                rrow[x] = table[v[x]];
             }
         } else {
-            for (int x = 0; x < w; x++) {
-                float r = (float)v[x] - bgrow[x];
-                r = r < -255.0f ? -255.0f : r > 255.0f ? 255.0f : r;
-                rrow[x] = (int16_t)(r + 255.5f) - 255;
+            for (int gx = -1; gx < p->bgw; gx++) {
+                int x0 = gx < 0 ? 0 : (int)((float)gx * p->bs + half);
+                int x1 = gx + 1 < p->bgw ? (int)((float)(gx + 1) * p->bs + half) : p->w;
+                x1 = x1 > p->w ? p->w : x1;
+                float a = cells[gx < 0 ? 0 : gx], b = cells[gx + 1 < p->bgw ? gx + 1 : gx];
+                float centre = (float)(gx < 0 ? 0 : gx) * p->bs + half - 0.5f;
+                float slope = gx < 0 || gx + 1 >= p->bgw ? 0.0f : (b - a) / (float)p->bs;
+                for (int x = x0; x < x1; x++) {
+                    bgrow[x] = a + slope * ((float)x - centre);
+                }
             }
+            residual_row(p->dark, v, bgrow, rrow, w);
         }
         for (int x = 0; x < w; x++) {
             int r = rrow[x];
