@@ -183,18 +183,23 @@ static dg_status make_planes(dg_prep *p, int q)
     uint8_t *lo = p->planes, *hi = p->planes + n;
     int c = img->channels, sw = img->w;
     unsigned ground = c == 4 ? (unsigned)alpha_ground(img) : 0;
-    /* [4][sw]: this source row's minimum and maximum channels, and the block's so far */
-    uint8_t *scratch = malloc(4 * (size_t)sw);
+    size_t row_bytes = (size_t)sw * c;
+    /* [4][sw]: a source row's (RGBA) or the block's minimum and maximum channels, and the
+     * block's so far (RGBA); [2][row_bytes]: the block's rows' bytes reduced (grey, RGB) */
+    uint8_t *scratch = malloc(4 * (size_t)sw + 2 * row_bytes);
     if (!scratch) {
         return dg_prep_nomem();
     }
     uint8_t *ml = scratch, *mh = scratch + sw, *bl = scratch + 2 * (size_t)sw,
             *bh = scratch + 3 * (size_t)sw;
-    size_t row_bytes = (size_t)sw * c;
+    uint8_t *byte_lo = scratch + 4 * (size_t)sw, *byte_hi = byte_lo + row_bytes;
     bool prev_one_row = false; /* the block before held one source row, repeated */
     for (int oy = 0; oy < p->h; oy++) {
         int y0 = oy * q, y1 = y0 + q < img->h ? y0 + q : img->h;
         bool one_row = true, repeats_prev = false;
+        /* grey and RGB: the block's extremes are those of all its bytes, so its rows are
+         * reduced byte by byte, and the channels once (blo, bhi: the bytes so far) */
+        const uint8_t *blo = NULL, *bhi = NULL;
         for (int sy = y0; sy < y1; sy++) {
             const uint8_t *s = img->pixels + (size_t)sy * row_bytes;
             bool same = sy > 0 && memcmp(s, s - row_bytes, row_bytes) == 0;
@@ -206,26 +211,24 @@ static dg_status make_planes(dg_prep *p, int q)
             if (same && sy > y0) {
                 continue; /* the block's extremes already include this row's */
             }
-            const uint8_t *rl = s, *rh = s;
-            if (c == 1) {
-                /* the row itself */
-            } else if (same) {
-                rl = ml; /* still the row above's extremes */
-                rh = mh;
-            } else if (c == 3) {
-                for (int x = 0; x < sw; x++, s += 3) {
-                    uint8_t a = s[0] < s[1] ? s[0] : s[1], b = s[0] > s[1] ? s[0] : s[1];
-                    ml[x] = s[2] < a ? s[2] : a;
-                    mh[x] = s[2] > b ? s[2] : b;
+            if (c != 4) {
+                if (sy == y0) {
+                    blo = bhi = s;
+                    continue;
                 }
-                rl = ml;
-                rh = mh;
-            } else if (c == 4) {
+                for (size_t i = 0; i < row_bytes; i++) {
+                    byte_lo[i] = s[i] < blo[i] ? s[i] : blo[i];
+                    byte_hi[i] = s[i] > bhi[i] ? s[i] : bhi[i];
+                }
+                blo = byte_lo;
+                bhi = byte_hi;
+                continue;
+            }
+            const uint8_t *rl = ml, *rh = mh;
+            if (!same) { /* else still the row above's extremes */
                 for (int x = 0; x < sw; x++, s += 4) {
                     pixel_range(s, 4, ground, &ml[x], &mh[x]);
                 }
-                rl = ml;
-                rh = mh;
             }
             if (sy == y0) {
                 memcpy(bl, rl, (size_t)sw);
@@ -244,6 +247,17 @@ static dg_status make_planes(dg_prep *p, int q)
             memcpy(lrow, lrow - p->w, (size_t)p->w);
             memcpy(hrow, hrow - p->w, (size_t)p->w);
             continue;
+        }
+        if (c == 1) {
+            memcpy(bl, blo, (size_t)sw);
+            memcpy(bh, bhi, (size_t)sw);
+        } else if (c == 3) {
+            for (int x = 0; x < sw; x++) {
+                const uint8_t *a = blo + 3 * (size_t)x, *b = bhi + 3 * (size_t)x;
+                uint8_t a01 = a[0] < a[1] ? a[0] : a[1], b01 = b[0] > b[1] ? b[0] : b[1];
+                bl[x] = a[2] < a01 ? a[2] : a01;
+                bh[x] = b[2] > b01 ? b[2] : b01;
+            }
         }
         switch (q) {
         case 1:
