@@ -861,8 +861,23 @@ dg_status dg_prep_residuals(dg_prep *p, uint32_t hist[511])
                 table_level = cells[0];
                 table_made = true;
             }
-            for (int x = 0; x < w; x++) {
-                rrow[x] = table[v[x]];
+            for (int x0 = 0; x0 < w; x0 += 32) {
+                /* blocks of 32 pixels of one value (blank paper) take one residual */
+                int x1 = x0 + 32 < w ? x0 + 32 : w;
+                unsigned differ = 0;
+                for (int x = x0; x < x1; x++) {
+                    differ |= (unsigned)(v[x] ^ v[x0]);
+                }
+                if (differ) {
+                    for (int x = x0; x < x1; x++) {
+                        rrow[x] = table[v[x]];
+                    }
+                    continue;
+                }
+                int16_t r0 = table[v[x0]];
+                for (int x = x0; x < x1; x++) {
+                    rrow[x] = r0;
+                }
             }
         } else {
             for (int gx = -1; gx < p->bgw; gx++) {
