@@ -38,9 +38,9 @@ static dg_status alloc_cells(dg_prep *p)
     p->cgw = dg_ceil_div(p->w, p->cs);
     p->cgh = dg_ceil_div(p->h, p->cs);
     size_t n = (size_t)p->cgw * (size_t)p->cgh;
-    p->strong = calloc(n, sizeof *p->strong);
-    p->weak = calloc(n, 1);
-    p->on = calloc(n, 1);
+    p->strong = malloc(n * sizeof *p->strong); /* strong, weak, on: set by classify */
+    p->weak = malloc(n);
+    p->on = malloc(n);
     p->gone = calloc(n, 1);
     p->label = malloc(n * sizeof *p->label);
     p->owner = malloc(n * sizeof *p->owner); /* set by dg_prep_assign_owners */
