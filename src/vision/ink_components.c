@@ -143,10 +143,7 @@ static dg_status classify(dg_prep *p)
         if (!first) {
             continue;
         }
-        int last = cgw - 1;
-        while (!row[last]) {
-            last--;
-        }
+        int last = (int)((const uint8_t *)memrchr(row, 1, (size_t)cgw) - row);
         box[0] = (int)(first - row) < box[0] ? (int)(first - row) : box[0];
         box[1] = cy < box[1] ? cy : box[1];
         box[2] = last > box[2] ? last : box[2];
@@ -560,7 +557,11 @@ static dg_status label_components(dg_prep *p)
     }
     p->n_comps = 0;
     const uint8_t *on = p->on;
-    for (size_t start = 0; start < n; start++) {
+    /* from the first to the last cell of the box of the cells on, in the grid's order */
+    const int *box = p->on_box;
+    size_t first = (size_t)box[1] * p->cgw + (size_t)box[0];
+    size_t end = box[2] < box[0] ? 0 : (size_t)box[3] * p->cgw + (size_t)box[2] + 1;
+    for (size_t start = first; start < end; start++) {
         uint64_t eight;
         if (start + 8 <= n && (memcpy(&eight, on + start, 8), eight == 0)) {
             start += 7; /* eight cells without ink at once */
