@@ -771,22 +771,31 @@ void dg_prep_assign_owners(dg_prep *p, const int *keep)
             if (id < 0 || !keep[id]) {
                 continue;
             }
-            for (int yy = y - halo; yy <= y + halo; yy++) {
-                for (int xx = x - halo; xx <= x + halo; xx++) {
-                    if (yy < 0 || xx < 0 || yy >= gh || xx >= gw) {
-                        continue;
-                    }
+            int ya = y - halo > 0 ? y - halo : 0, yb = y + halo < gh ? y + halo : gh - 1;
+            int xa = x - halo > 0 ? x - halo : 0, xb = x + halo < gw ? x + halo : gw - 1;
+            for (int yy = ya; yy <= yb; yy++) {
+                for (int xx = xa; xx <= xb; xx++) {
                     size_t c = (size_t)yy * gw + xx;
                     if (owner[c] < 0 && label[c] < 0 && weak[c] && !gone[c]) {
                         owner[c] = id;
                     }
-                    if (owner[c] >= 0) {
-                        owned[0] = xx < owned[0] ? xx : owned[0];
-                        owned[1] = yy < owned[1] ? yy : owned[1];
-                        owned[2] = xx > owned[2] ? xx : owned[2];
-                        owned[3] = yy > owned[3] ? yy : owned[3];
-                    }
                 }
+            }
+        }
+    }
+    /* the box of the owned cells: the kept ones and the faint ones given to them, all
+     * within the halo of the labelled box */
+    int ya = box[1] - halo > 0 ? box[1] - halo : 0,
+        yb = box[3] + halo < gh ? box[3] + halo : gh - 1;
+    int xa = box[0] - halo > 0 ? box[0] - halo : 0,
+        xb = box[2] + halo < gw ? box[2] + halo : gw - 1;
+    for (int yy = ya; box[2] >= box[0] && yy <= yb; yy++) {
+        for (int xx = xa; xx <= xb; xx++) {
+            if (owner[(size_t)yy * gw + xx] >= 0) {
+                owned[0] = xx < owned[0] ? xx : owned[0];
+                owned[1] = yy < owned[1] ? yy : owned[1];
+                owned[2] = xx > owned[2] ? xx : owned[2];
+                owned[3] = yy;
             }
         }
     }
