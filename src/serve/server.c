@@ -238,7 +238,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES; /* the body, if any, comes next */
     }
     if (*upload_data_size > 0) {
-        if (r->n == 0 && !r->answered && !r->too_large &&
+        if (r->n == 0 && !r->answered && !r->too_large && !r->req.chunked &&
             (int64_t)*upload_data_size == r->req.content_length) {
             /* the whole body in one piece: answered from libmicrohttpd's buffer, no copy */
             answer(s, r, (const uint8_t *)upload_data, *upload_data_size);
