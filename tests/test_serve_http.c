@@ -420,6 +420,79 @@ DG_TEST(serve_http_concurrent_clients)
     CHECK(after == 200);
 }
 
+/* The body of a response, after its head; "" when there is none. */
+static const char *body_of(const char *response)
+{
+    const char *b = strstr(response, "\r\n\r\n");
+    return b ? b + 4 : "";
+}
+
+/* Sends head, then body in n_pieces pieces 30 ms apart, then reads the response. */
+static int post_in_pieces(int port, const char *head, const uint8_t *body, size_t n, int n_pieces,
+                          char *out, size_t size)
+{
+    int fd = connect_to(port);
+    if (fd < 0) {
+        return -1;
+    }
+    bool sent = send_all(fd, head, strlen(head));
+    struct timespec pause = {0, 30 * 1000 * 1000};
+    for (int k = 0; sent && k < n_pieces; k++) {
+        size_t from = n * (size_t)k / (size_t)n_pieces, to = n * (size_t)(k + 1) / (size_t)n_pieces;
+        nanosleep(&pause, NULL);
+        sent = send_all(fd, body + from, to - from);
+    }
+    int status = sent ? read_response(fd, out, size) : -1;
+    close(fd);
+    return status;
+}
+
+/* A body that comes whole is answered from the server's read buffer, one that comes in
+ * pieces from the bytes kept: the same answer either way, and for a chunked body. */
+DG_TEST(serve_http_body_whole_or_in_pieces)
+{
+    test_server t;
+    CHECK_OK(start_sided_server(0, 0, &t));
+    uint8_t *png = NULL;
+    size_t n = 0;
+    dg_status st = crescent_png(false, &png, &n);
+    static char whole[1 << 16], pieces[1 << 16], chunked[1 << 16];
+    int s_whole = st == DG_OK ? post(t.port, "/api/predict", png, n, whole, sizeof whole) : -9;
+    char head[256];
+    snprintf(head, sizeof head,
+             "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n"
+             "Connection: close\r\n\r\n",
+             n);
+    int s_pieces =
+        st == DG_OK ? post_in_pieces(t.port, head, png, n, 3, pieces, sizeof pieces) : -9;
+    /* the same bytes as two chunks of HTTP/1.1 chunked encoding */
+    static uint8_t body[1 << 15];
+    size_t half = n / 2, m = 0;
+    if (st == DG_OK && n + 64 < sizeof body) {
+        m += (size_t)snprintf((char *)body, sizeof body, "%zx\r\n", half);
+        memcpy(body + m, png, half);
+        m += half;
+        m += (size_t)snprintf((char *)body + m, sizeof body - m, "\r\n%zx\r\n", n - half);
+        memcpy(body + m, png + half, n - half);
+        m += n - half;
+        memcpy(body + m, "\r\n0\r\n\r\n", 7);
+        m += 7;
+    }
+    const char *chunked_head = "POST /api/predict HTTP/1.1\r\nHost: x\r\n"
+                               "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    int s_chunked =
+        m ? post_in_pieces(t.port, chunked_head, body, m, 2, chunked, sizeof chunked) : -9;
+    stop_server(&t);
+    free(png);
+    CHECK_OK(st);
+    CHECK_MSG(s_whole == 200 && strstr(body_of(whole), "\"guess\":1,"), "whole: %d %.200s", s_whole,
+              whole);
+    CHECK_MSG(s_pieces == 200 && !strcmp(body_of(pieces), body_of(whole)), "in pieces: %d %.200s",
+              s_pieces, pieces);
+    CHECK_MSG(s_chunked == 200 && !strcmp(body_of(chunked), body_of(whole)), "chunked: %d %.200s",
+              s_chunked, chunked);
+}
+
 DG_TEST(serve_http_overloaded_is_503)
 {
     test_server t;

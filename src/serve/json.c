@@ -38,6 +38,11 @@ static bool reserve(dg_buf *b, size_t n)
     return true;
 }
 
+bool dg_buf_reserve(dg_buf *b, size_t n)
+{
+    return reserve(b, n);
+}
+
 void dg_buf_add(dg_buf *b, const void *bytes, size_t n)
 {
     if (!reserve(b, n)) {

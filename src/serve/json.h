@@ -14,6 +14,9 @@ typedef struct dg_buf {
     bool failed; /* an allocation failed: the contents are incomplete */
 } dg_buf;
 
+/* Makes room for n more bytes at once, so that an answer of about known size is written
+ * without growing the buffer on the way; false when there is no memory (then marked). */
+bool dg_buf_reserve(dg_buf *b, size_t n);
 /* Appends n bytes. */
 void dg_buf_add(dg_buf *b, const void *bytes, size_t n);
 /* Appends a C string as it is. */

@@ -6,11 +6,14 @@
  *   1. its raw target is kept (the URI log callback, before libmicrohttpd decodes it);
  *   2. headers in: too many open connections is a 503, else dg_api_precheck may answer
  *      (404, 405, 411, 413, 415) before any body is read;
- *   3. body chunks are kept up to the api's limit (a Content-Length past it was refused
- *      in step 2); a chunked body past it is read on without being kept and answered 413
- *      when it ends, unless more than DROP_MAX bytes (or the limit, when larger) come
- *      after the limit: then the connection is closed;
- *   4. body complete: dg_api_handle answers; the response gets its security headers.
+ *   3. a body that arrives whole, in one piece of its Content-Length, is answered from
+ *      libmicrohttpd's own buffer (dg_api_handle), without a copy; otherwise its chunks
+ *      are kept up to the api's limit (a Content-Length past it was refused in step 2); a
+ *      chunked body past it is read on without being kept and answered 413 when it ends,
+ *      unless more than DROP_MAX bytes (or the limit, when larger) come after the limit:
+ *      then the connection is closed;
+ *   4. body complete: dg_api_handle answers, if it has not yet; the response gets its
+ *      security headers, and libmicrohttpd the answer's buffer, which it frees once sent.
  * Stopping: no new connections (quiesce), the requests under way finish, then the
  * threads end.
  */
@@ -47,14 +50,17 @@ struct dg_server {
     atomic_int requests;    /* requests begun and not yet completed */
 };
 
-/* One request's state, from its target to its completion. */
+/* One request's state, from its target to its completion, in one allocation. */
 typedef struct request {
-    char *target;
-    bool started;     /* the headers were checked and the body is being read */
-    bool too_large;   /* a chunked body went past the limit: its bytes are dropped */
-    size_t n_dropped; /* how many */
-    uint8_t *body;
+    bool started;          /* the headers were checked and the body is being read */
+    bool too_large;        /* a chunked body went past the limit: its bytes are dropped */
+    bool answered;         /* resp holds the answer, to be queued once the body has ended */
+    size_t n_dropped;      /* how many */
+    dg_http_request req;   /* its header fields point into libmicrohttpd's connection */
+    dg_http_response resp; /* when answered */
+    uint8_t *body;         /* the body kept so far, when it came in pieces */
     size_t n, cap;
+    char target[]; /* as sent, NUL-terminated */
 } request;
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
@@ -62,11 +68,13 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     (void)c;
     dg_server *s = cls;
     atomic_fetch_add(&s->requests, 1);
-    request *r = calloc(1, sizeof *r);
+    size_t n = uri ? strlen(uri) : 0;
+    request *r = malloc(sizeof *r + n + 1);
     if (r) {
-        r->target = strdup(uri ? uri : "");
+        *r = (request){.started = false};
+        memcpy(r->target, uri ? uri : "", n + 1);
     }
-    return r; /* NULL or without a target: answered 503 in on_request */
+    return r; /* NULL: answered 503 in on_request */
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -77,7 +85,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     dg_server *s = cls;
     request *r = *con_cls;
     if (r) {
-        free(r->target);
+        dg_http_response_free(&r->resp);
         free(r->body);
         free(r);
         *con_cls = NULL;
@@ -94,13 +102,24 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     atomic_fetch_add(&s->connections, code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 }
 
-/* Queues resp with its headers and frees it. libmicrohttpd leaves the body out of an
- * answer to HEAD itself. */
+/* Queues resp with its headers and frees it. A body the response owns is handed to
+ * libmicrohttpd, which frees it once sent; a borrowed one (pages, fixed answers) is sent
+ * from where it is. libmicrohttpd leaves the body out of an answer to HEAD itself. */
 static enum MHD_Result send_response(struct MHD_Connection *c, dg_http_response *resp)
 {
-    struct MHD_Response *m = MHD_create_response_from_buffer(resp->n_body, (void *)resp->body,
-                                                             resp->owned ? MHD_RESPMEM_MUST_COPY
-                                                                         : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *m;
+    if (resp->owned && resp->owned == resp->body) {
+        m = MHD_create_response_from_buffer_with_free_callback(resp->n_body, resp->owned, free);
+        if (m) {
+            resp->owned = NULL; /* libmicrohttpd's now */
+        }
+    } else if (resp->owned) {
+        m = MHD_create_response_from_buffer(resp->n_body, (void *)resp->body,
+                                            MHD_RESPMEM_MUST_COPY);
+    } else {
+        m = MHD_create_response_from_buffer(resp->n_body, (void *)resp->body,
+                                            MHD_RESPMEM_PERSISTENT);
+    }
     if (!m) {
         dg_http_response_free(resp);
         return MHD_NO;
@@ -144,6 +163,8 @@ static int64_t content_length(struct MHD_Connection *c)
     return end != v && n >= 0 ? (int64_t)n : -1;
 }
 
+/* The request line and headers, without the body. The strings are libmicrohttpd's and
+ * last as long as the request. */
 static dg_http_request make_request(struct MHD_Connection *c, const request *r, const char *method)
 {
     const char *te =
@@ -155,10 +176,18 @@ static dg_http_request make_request(struct MHD_Connection *c, const request *r, 
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
         .content_length = content_length(c),
         .chunked = te && strcasestr(te, "chunked") != NULL,
-        .body = r->body,
-        .n_body = r->n,
     };
     return req;
+}
+
+/* The answer to r with n_body bytes of body. */
+static void answer(dg_server *s, request *r, const uint8_t *body, size_t n_body)
+{
+    r->req.body = body;
+    r->req.n_body = n_body;
+    dg_api_handle(s->api, &r->req, &r->resp);
+    r->req.body = NULL;
+    r->answered = true;
 }
 
 /* Keeps n more body bytes; false when the body goes past the api's limit. */
@@ -193,7 +222,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
     dg_server *s = cls;
     request *r = *con_cls;
-    if (!r || !r->target) {
+    if (!r) {
         return send_error(c, 503, "out of memory");
     }
     if (!r->started) {
@@ -201,14 +230,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (atomic_load(&s->connections) > s->max_connections) {
             return send_error(c, 503, "overloaded: too many connections, try again");
         }
-        dg_http_request req = make_request(c, r, method);
+        r->req = make_request(c, r, method);
         dg_http_response resp;
-        if (dg_api_precheck(s->api, &req, &resp)) {
+        if (dg_api_precheck(s->api, &r->req, &resp)) {
             return send_response(c, &resp);
         }
         return MHD_YES; /* the body, if any, comes next */
     }
     if (*upload_data_size > 0) {
+        if (r->n == 0 && !r->answered && !r->too_large && !r->req.chunked &&
+            (int64_t)*upload_data_size == r->req.content_length) {
+            /* the whole body in one piece: answered from libmicrohttpd's buffer, no copy */
+            answer(s, r, (const uint8_t *)upload_data, *upload_data_size);
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
         if (!r->too_large && !keep_body(s, r, upload_data, *upload_data_size)) {
             /* a chunked body past the limit: dropped from here on */
             r->too_large = true;
@@ -231,10 +267,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         snprintf(msg, sizeof msg, "body too large: at most %zu bytes", dg_api_max_body(s->api));
         return send_error(c, 413, msg);
     }
-    dg_http_request req = make_request(c, r, method);
-    dg_http_response resp;
-    dg_api_handle(s->api, &req, &resp);
-    return send_response(c, &resp);
+    if (!r->answered) {
+        answer(s, r, r->body, r->n);
+    }
+    return send_response(c, &r->resp);
 }
 
 /* Resolves host:port into addr; DG_ERR_ARG when it does not resolve. */
