@@ -66,6 +66,25 @@ void dg_conv_shift_input(const dg_conv_args *l, const float *x, float *xs);
 int dg_conv_window_tiles(const dg_conv_args *l);
 void dg_conv_window_avx512(const dg_conv_args *l, const float *xs, float *y, int first, int end);
 
+/* The same convolution of one example followed by 2x2 max pooling: pooled [O][OH/2][OW/2]
+ * and its argmax arg (offsets into an output plane, as dg_maxpool2_plane gives), both
+ * written, the output itself not; block holds dg_conv_pooled_block_floats(l) floats. */
+void dg_conv_window_pooled_avx512(const dg_conv_args *l, const float *xs, float *block,
+                                  float *pooled, int32_t *arg);
+#endif
+
+/* Output channels the convolution kernels sum in one block of tiles. */
+#define DG_CONV_BLOCK_CHANNELS 8
+
+/* Floats of a block of DG_CONV_BLOCK_CHANNELS output planes cut to the rows 2x2 max pooling
+ * reads: where a convolution followed by pooling keeps a block before pooling it. */
+static inline size_t dg_conv_pooled_block_floats(const dg_conv_args *l)
+{
+    return (size_t)DG_CONV_BLOCK_CHANNELS * (l->out.h / 2 * 2) * l->out.w;
+}
+
+#if defined(__AVX512F__)
+
 /* One example's output gradient through the ReLU (when relu) from y, dy [O][P]:
  * dz [O][P] (unless dz is NULL: then relu is false and dz is dy), the same transposed
  * dz_t [P][O] (unless dz_t is NULL), and db[o] += the sum of dz[o] (conv_grad_avx512.c). */
@@ -107,6 +126,13 @@ bool dg_conv_bf16_backward_pays(const dg_conv_args *l);
  * floats. False, nothing done, without dg_bf16_available(). */
 size_t dg_conv_bf16_work_floats(const dg_conv_args *l);
 bool dg_conv_forward_bf16(const dg_conv_args *l, const float *x, float *y, int n, float *work);
+
+/* The same followed by 2x2 max pooling: pooled [N][O][OH/2][OW/2] and its argmax arg (as
+ * dg_conv_window_pooled_avx512's), the output itself not written; work holds
+ * dg_conv_bf16_work_floats(l) + dg_conv_pooled_block_floats(l) floats. False, nothing
+ * done, without dg_bf16_available(). */
+bool dg_conv_forward_pooled_bf16(const dg_conv_args *l, const float *x, float *pooled, int32_t *arg,
+                                 int n, float *work);
 
 /* The backward pass of the same convolution over n examples, products on bf16-rounded
  * inputs with fp32 sums, without im2col (conv_grad_bf16.c): from the output gradient dy
