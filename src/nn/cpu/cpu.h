@@ -54,7 +54,22 @@ typedef struct dg_conv_args {
     int units, k;
     bool relu;
     const float *w, *b;
+    /* For the gradients, when not 0: only the first live_h rows and live_w columns of the
+     * output gradient can be other than zero (2x2 max pooling above leaves an odd last row
+     * and column out of its windows), and the products skip the rest. */
+    int live_h, live_w;
 } dg_conv_args;
+
+/* Output rows and columns whose gradient can be other than zero. */
+static inline int dg_conv_live_h(const dg_conv_args *l)
+{
+    return l->live_h ? l->live_h : l->out.h;
+}
+
+static inline int dg_conv_live_w(const dg_conv_args *l)
+{
+    return l->live_w ? l->live_w : l->out.w;
+}
 
 #if defined(__AVX512F__)
 /* Forward convolution of one example into y [O][OH][OW] with bias and ReLU, for tiles

@@ -118,6 +118,18 @@ static size_t whole_lines(size_t floats)
     return (floats + 15) / 16 * 16;
 }
 
+/* The layer as its gradients' kernels see it: with 2x2 max pooling above, an odd last row
+ * and column have no gradient, and the products skip them. */
+static dg_conv_args grad_args(const dg_layer *l)
+{
+    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b, 0, 0};
+    if (l->pools_above) {
+        args.live_h = l->out.h / 2 * 2;
+        args.live_w = l->out.w / 2 * 2;
+    }
+    return args;
+}
+
 /* Scratch of the backward pass without im2col: the output gradient transposed
  * [N][P][O], one example's [O][P], the input gradient with the channels last [H*W][C], the
  * weights one matrix per tap [K][K][O][C]; for a layer of few patch rows, the bf16 copies
@@ -126,7 +138,7 @@ static size_t window_backward_floats(const dg_layer *l, int n)
 {
     size_t positions = (size_t)l->units * l->out.h * l->out.w;
     size_t taps = (size_t)l->in.c * l->units * l->k * l->k;
-    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
+    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b, 0, 0};
     size_t dots_bf16 =
         dg_conv_bf16_backward_pays(&args) ? 0 : dg_conv_weight_grad_dots_bf16_work_floats(&args, n);
     return whole_lines((size_t)n * positions) + whole_lines(positions) +
@@ -146,7 +158,7 @@ static size_t conv_scratch_floats(const dg_layer *l, int n)
     size_t window_floats = window_backward_floats(l, n);
     size_t floats = im2col_floats > window_floats ? im2col_floats : window_floats;
     /* or the bf16 passes' paired copies */
-    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
+    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b, 0, 0};
     /* (followed by a block of planes to pool when 2x2 max pooling comes next) */
     size_t block = dg_conv_pooled_block_floats(&args);
     size_t bf16 = dg_conv_bf16_work_floats(&args) + block;
@@ -401,7 +413,8 @@ static void conv_backward_window(const dg_layer *l, const float *x, const float 
     float *dx_t = dz + whole_lines(out_size);             /* [H*W][C] */
     float *w_taps = dx_t + whole_lines(in_size);          /* [K][K][O][C] */
     float *dots_work = w_taps + whole_lines((size_t)l->in.c * o_count * k * k);
-    dg_conv_args args = {l->in, l->out, o_count, k, false, l->w, l->b};
+    dg_conv_args args = grad_args(l);
+    args.relu = false;
     if (dx) {
         int kk = k * k;
         for (int o = 0; o < o_count; o++) {
@@ -529,7 +542,7 @@ static void conv_forward_valid(const dg_layer *l, const float *x, float *y, int 
         conv_forward_ref(l, x, y, n);
         return;
     }
-    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
+    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b, 0, 0};
     /* the 2x2 max pooling above done here: its output and argmax instead of y */
     float *pooled = l->pools_above && dg_pool_fused(ctx) ? ctx->pooled : NULL;
     int32_t *arg = pooled ? ctx->pooled_aux : NULL;
@@ -562,7 +575,7 @@ static void conv_backward_valid(const dg_layer *l, const float *x, const float *
         conv_backward_ref(l, x, y, dy, dx, n, dw, dw + l->n_weights);
         return;
     }
-    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
+    dg_conv_args args = grad_args(l);
     bool bf16 = ctx->bf16 && dg_conv_bf16_backward_pays(&args);
     if (bf16) {
         float *dw = ctx->dparams + l->param_offset;
