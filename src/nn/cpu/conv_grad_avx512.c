@@ -346,6 +346,35 @@ static void input_grad_small(const dg_conv_args *l, const float *dz, const float
     }
 }
 
+void dg_conv_weight_taps_avx512(const dg_conv_args *l, float *w_taps)
+{
+    /* blocks of 16 channels x 16 taps: each row of taps loaded, the block transposed in
+     * registers and stored a tap's channels at a time, so that the stores run along w_taps
+     * (one scalar store per weight, each a whole matrix apart, cost 2% of a training step) */
+    int kk = l->k * l->k, c_count = l->in.c, o_count = l->units;
+    for (int o = 0; o < o_count; o++) {
+        for (int c0 = 0; c0 < c_count; c0 += 16) {
+            int cols = c_count - c0 < 16 ? c_count - c0 : 16;
+            for (int t0 = 0; t0 < kk; t0 += 16) {
+                __mmask16 m = dg_lanes(kk - t0);
+                __m512 r[16];
+#pragma GCC unroll 16
+                for (int i = 0; i < 16; i++) {
+                    r[i] = i < cols ? _mm512_maskz_loadu_ps(
+                                          m, l->w + ((size_t)o * c_count + c0 + i) * kk + t0)
+                                    : _mm512_setzero_ps();
+                }
+                dg_transpose16(r);
+                int taps = kk - t0 < 16 ? kk - t0 : 16;
+                for (int t = 0; t < taps; t++) {
+                    _mm512_mask_storeu_ps(w_taps + ((size_t)(t0 + t) * o_count + o) * c_count + c0,
+                                          dg_lanes(cols), r[t]);
+                }
+            }
+        }
+    }
+}
+
 size_t dg_conv_input_grad_work_floats(const dg_conv_args *l)
 {
     return (size_t)l->in.h * l->in.w * l->in.c;

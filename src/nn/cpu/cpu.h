@@ -111,6 +111,8 @@ void dg_conv_output_grad_avx512(const float *y, const float *dy, int o_count, in
  * w_taps [K][K][O][C] = w[o][c][u][v]; work holds dg_conv_input_grad_work_floats(l) floats
  * (conv_grad_avx512.c). */
 size_t dg_conv_input_grad_work_floats(const dg_conv_args *l);
+/* w_taps [K][K][O][C] = w[o][c][u][v], the weights of l one matrix per tap. */
+void dg_conv_weight_taps_avx512(const dg_conv_args *l, float *w_taps);
 void dg_conv_input_grad_avx512(const dg_conv_args *l, const float *dz, const float *w_taps,
                                float *dx, float *work);
 

@@ -405,7 +405,7 @@ static void conv_backward_window(const dg_layer *l, const float *x, const float 
 {
     float *dw = ctx->dparams + l->param_offset;
     float *db = dw + l->n_weights;
-    int k = l->k, o_count = l->units, c_count = l->in.c;
+    int k = l->k, o_count = l->units;
     int p = l->out.h * l->out.w;
     size_t out_size = dg_shape_size(l->out), in_size = dg_shape_size(l->in);
     float *dz_t = ctx->scratch;                           /* [N][P][O] */
@@ -416,16 +416,7 @@ static void conv_backward_window(const dg_layer *l, const float *x, const float 
     dg_conv_args args = grad_args(l);
     args.relu = false;
     if (dx) {
-        int kk = k * k;
-        for (int o = 0; o < o_count; o++) {
-            for (int c = 0; c < c_count; c++) {
-                const float *src = l->w + ((size_t)o * c_count + c) * kk;
-                float *dst = w_taps + (size_t)o * c_count + c;
-                for (int t = 0; t < kk; t++) {
-                    dst[(size_t)t * o_count * c_count] = src[t];
-                }
-            }
-        }
+        dg_conv_weight_taps_avx512(&args, w_taps);
     }
     /* when the pooling above took the ReLU's gradient already, dy is dz as it is */
     bool masked = l->relu && !l->relu_applied_above;
