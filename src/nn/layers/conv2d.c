@@ -331,11 +331,14 @@ static void conv_backward_chunk(const dg_layer *l, const float *x, const float *
     float *col = ctx->scratch;            /* [CKK][N*P] */
     float *dcol = col + (size_t)ckk * np; /* [CKK][N*P] */
     float *dz = dcol + (size_t)ckk * np;  /* [O][N*P] */
+    /* when the pooling above took the ReLU's gradient already, dy is dz as it is (and y,
+     * which a training forward that pooled as it stored did not write, is not read) */
+    bool masked = l->relu && !l->relu_applied_above;
     for (int o = 0; o < o_count; o++) {
         float s = 0.0f;
         for (int b = 0; b < n; b++) {
             size_t at = (size_t)b * out_size + (size_t)o * p;
-            s += dg_relu_grad_sum(y + at, dy + at, dz + (size_t)o * np + (size_t)b * p, p, l->relu);
+            s += dg_relu_grad_sum(y + at, dy + at, dz + (size_t)o * np + (size_t)b * p, p, masked);
         }
         db[o] += s;
     }
