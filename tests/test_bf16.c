@@ -349,7 +349,7 @@ DG_TEST(bf16_conv_forward_matches_rounded_reference)
     for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
         int c = cases[ci].c, h = cases[ci].h, w = cases[ci].w, k = cases[ci].k, o = cases[ci].o;
         int oh = h - k + 1, ow = w - k + 1, n = 3, ckk = c * k * k;
-        dg_conv_args l = {{c, h, w}, {o, oh, ow}, o, k, cases[ci].relu, NULL, NULL};
+        dg_conv_args l = {{c, h, w}, {o, oh, ow}, o, k, cases[ci].relu, NULL, NULL, 0, 0};
         size_t nx = (size_t)n * c * h * w, ny = (size_t)n * o * oh * ow;
         float *x = malloc(nx * sizeof *x), *y = malloc(ny * sizeof *y);
         float *wt = malloc((size_t)o * ckk * sizeof *wt), *b = malloc((size_t)o * sizeof *b);
@@ -404,7 +404,7 @@ static bool check_conv_backward(int c, int h, int w, int k, int o, int n, bool m
                                 dg_rng *rng, char *why, size_t why_size)
 {
     int oh = h - k + 1, ow = w - k + 1, p = oh * ow, kk = k * k;
-    dg_conv_args l = {{c, h, w}, {o, oh, ow}, o, k, masked, NULL, NULL};
+    dg_conv_args l = {{c, h, w}, {o, oh, ow}, o, k, masked, NULL, NULL, 0, 0};
     size_t nx = (size_t)n * c * h * w, ny = (size_t)n * o * p, nw = (size_t)o * c * kk;
     float *x = malloc(nx * sizeof *x), *y = malloc(ny * sizeof *y), *dy = malloc(ny * sizeof *dy);
     float *dz = malloc(ny * sizeof *dz), *dx = malloc(nx * sizeof *dx);
@@ -552,7 +552,7 @@ DG_TEST(bf16_conv_weight_grad_dots_matches_rounded_reference)
         int c = cases[ci].c, h = cases[ci].h, w = cases[ci].w, k = cases[ci].k;
         int o = cases[ci].o, n = cases[ci].n, oh = h - k + 1, ow = w - k + 1, p = oh * ow;
         int rows = c * k * k;
-        dg_conv_args l = {{c, h, w}, {o, oh, ow}, o, k, false, NULL, NULL};
+        dg_conv_args l = {{c, h, w}, {o, oh, ow}, o, k, false, NULL, NULL, 0, 0};
         size_t nx = (size_t)n * c * h * w, nz = (size_t)n * o * p, nw = (size_t)o * rows;
         float *x = malloc(nx * sizeof *x), *dz = malloc(nz * sizeof *dz);
         float *dw = malloc(nw * sizeof *dw), *dw0 = malloc(nw * sizeof *dw0);

@@ -3,6 +3,7 @@
  * results worked out by hand, fast kernels against the reference loops, threads,
  * determinism, optimiser steps by hand, and a learning test.
  */
+#include "nn/net.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -324,6 +325,135 @@ DG_TEST(net_conv_shapes_fast_match_reference)
         dg_net_free(ref);
         dg_net_free(fast);
         dg_net_free(split);
+    }
+}
+
+/* The net for spec with the 2x2 max pooling after each convolution kept apart from it: an
+ * "avgpool 1" (which gives its input, and passes its gradient, unchanged) between the two,
+ * so that the convolution stores its whole output and the pooling reads it. */
+static dg_net *net_pooling_apart(const char *spec, dg_shape input)
+{
+    char apart[512] = "";
+    const char *at = spec;
+    for (const char *hit; (hit = strstr(at, ", maxpool 2")); at = hit) {
+        strncat(apart, at, (size_t)(hit - at));
+        strcat(apart, ", avgpool 1, maxpool 2");
+        hit += strlen(", maxpool 2");
+    }
+    strcat(apart, at);
+    dg_net *net = NULL;
+    return dg_net_new(apart, input, &net) == DG_OK ? net : NULL;
+}
+
+/* One training step of fused and apart on the same n examples: the logits equal, and the
+ * gradients equal (tol 0) or within tol of the largest. */
+static void check_pooling_fused(const char *spec, dg_net *fused, dg_net *apart, const float *x,
+                                int n, double tol)
+{
+    uint8_t labels[3] = {0, 2, 1};
+    dg_rng r1, r2;
+    dg_rng_seed(&r1, 1);
+    dg_rng_seed(&r2, 1);
+    size_t np = dg_net_param_count(fused);
+    CHECK_OK(dg_net_forward(fused, x, n, true, &r1, NULL));
+    CHECK_OK(dg_net_forward(apart, x, n, true, &r2, NULL));
+    const float *lf = dg_net_logits(fused), *la = dg_net_logits(apart);
+    for (int i = 0; i < n * 3; i++) {
+        CHECK_MSG(lf[i] == la[i], "%s, %d examples: logit %d: fused %.9g, apart %.9g", spec, n, i,
+                  (double)lf[i], (double)la[i]);
+    }
+    dg_net_backward(fused, labels, n);
+    dg_net_backward(apart, labels, n);
+    const float *gf = dg_net_grads(fused), *ga = dg_net_grads(apart);
+    double max_g = 0.0;
+    for (size_t i = 0; i < np; i++) {
+        max_g = fmax(max_g, fabs(ga[i]));
+    }
+    CHECK(max_g > 0.0);
+    for (size_t i = 0; i < np; i++) {
+        CHECK_MSG(fabs(gf[i] - ga[i]) <= tol * max_g,
+                  "%s, %d examples: gradient %zu: fused %.9g, apart %.9g", spec, n, i,
+                  (double)gf[i], (double)ga[i]);
+    }
+}
+
+/* A convolution followed by 2x2 max pooling writes the pooled output and argmax as it
+ * stores its sums, in training: the same bits as the two layers apart, forward and in
+ * every gradient, in fp32 (the same sums in the same order, the same comparisons) and in
+ * bf16 (the same rounded products), on odd heights and widths whose last row and column
+ * are in no window, channel counts that are not a multiple of the block, a padded
+ * convolution, one without ReLU, two in a row, and batches of 3 and 1; and the training
+ * forward gives the inference forward's logits. */
+DG_TEST(net_pooling_in_conv_store_matches_apart)
+{
+    static const struct {
+        const char *spec;
+        dg_shape input;
+    } cases[] = {
+        {"conv 5 3 relu, maxpool 2, flatten, dense 3", {1, 12, 11}},
+        {"conv 13 3 relu, maxpool 2, conv 9 3 relu, maxpool 2, flatten, dense 3", {2, 15, 14}},
+        {"conv 8 5 pad 2 relu, maxpool 2, flatten, dense 3", {1, 9, 9}},
+        {"conv 3 3, maxpool 2, flatten, dense 3", {3, 20, 23}},
+        {"conv 17 3 relu, maxpool 2, flatten, dense 3", {1, 28, 28}},
+        {"conv 40 3 relu, maxpool 2, flatten, dense 3", {34, 5, 6}},
+        {"conv 24 5 relu, maxpool 2, conv 48 3 relu, maxpool 2, flatten, dense 3", {1, 28, 28}},
+    };
+    dg_rng rng;
+    dg_rng_seed(&rng, 23);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        dg_net *fused, *apart = net_pooling_apart(cases[c].spec, cases[c].input);
+        CHECK_OK(dg_net_new(cases[c].spec, cases[c].input, &fused));
+        CHECK(apart && dg_net_layer(fused, 0)->pools_above && !dg_net_layer(apart, 0)->pools_above);
+        if (!apart) {
+            dg_net_free(fused);
+            continue;
+        }
+        dg_net_init_params(fused, &rng);
+        size_t np = dg_net_param_count(fused);
+        float *params = dg_net_params(fused);
+        for (size_t i = 0; i < np; i++) {
+            params[i] += 0.05f * (dg_rng_uniform(&rng) - 0.5f); /* biases too */
+        }
+        memcpy(dg_net_params(apart), params, np * sizeof(float));
+        size_t size = dg_shape_size(cases[c].input);
+        float *x = malloc(3 * size * sizeof(float));
+        for (size_t i = 0; i < 3 * size; i++) {
+            x[i] = dg_rng_uniform(&rng) - 0.3f;
+        }
+        check_pooling_fused(cases[c].spec, fused, apart, x, 3, 0.0);
+        check_pooling_fused(cases[c].spec, fused, apart, x + size, 1, 0.0);
+        float trained[3];
+        memcpy(trained, dg_net_logits(fused), sizeof trained);
+        CHECK_OK(dg_net_forward(fused, x + size, 1, false, NULL, NULL));
+        CHECK(!memcmp(trained, dg_net_logits(fused), sizeof trained));
+        if (dg_net_set_precision(fused, DG_PRECISION_BF16) == DG_PRECISION_BF16) {
+            dg_net_set_precision(apart, DG_PRECISION_BF16);
+            /* a layer of few patch rows sums its bias gradient in another order when the
+             * pooling takes its ReLU's gradient: within fp32 rounding of the sums */
+            check_pooling_fused(cases[c].spec, fused, apart, x, 3, 1e-5);
+            check_pooling_fused(cases[c].spec, fused, apart, x + size, 1, 1e-5);
+            /* and near the reference loops in fp32: a maximum moves no more than the values
+             * it is taken from, each product within bf16's rounding (8 significant bits) */
+            dg_net *ref;
+            CHECK_OK(dg_net_new(cases[c].spec, cases[c].input, &ref));
+            dg_net_set_reference(ref, true);
+            memcpy(dg_net_params(ref), params, np * sizeof(float));
+            dg_rng r1, r2;
+            dg_rng_seed(&r1, 1);
+            dg_rng_seed(&r2, 1);
+            CHECK_OK(dg_net_forward(ref, x, 3, true, &r1, NULL));
+            CHECK_OK(dg_net_forward(fused, x, 3, true, &r2, NULL));
+            const float *lr = dg_net_logits(ref), *lf = dg_net_logits(fused);
+            for (int i = 0; i < 9; i++) {
+                CHECK_MSG(fabsf(lr[i] - lf[i]) <= 0.01f * (1.0f + fabsf(lr[i])),
+                          "%s: bf16 logit %d: reference %g, fused %g", cases[c].spec, i,
+                          (double)lr[i], (double)lf[i]);
+            }
+            dg_net_free(ref);
+        }
+        free(x);
+        dg_net_free(fused);
+        dg_net_free(apart);
     }
 }
 

@@ -86,6 +86,14 @@ static dg_status build_layers(dg_net *net, const char *spec)
             net->layers[i + 1].input_relu = true;
         }
     }
+    /* 2x2 max pooling done by the layer below it as it stores its output (training) */
+    for (int i = 0; i + 1 < n; i++) {
+        dg_layer *below = &net->layers[i], *pool = &net->layers[i + 1];
+        if (below->ops->can_pool_output && pool->ops->is_pool2 && pool->ops->is_pool2(pool)) {
+            below->pools_above = true;
+            pool->pooled_below = true;
+        }
+    }
     if (shape.h != 1 || shape.w != 1 || shape.c < 2 || shape.c > DG_MAX_CLASSES) {
         return dg_fail(DG_ERR_ARG,
                        "spec: the last layer must give 2..%d class scores, e.g. 'dense 10' (it "

@@ -43,6 +43,10 @@ typedef struct dg_layer_ctx {
     dg_pool *pool;         /* when the whole batch is one slice at inference (a single
                               image): threads a layer may split its outputs across; else
                               NULL */
+    /* For a layer with pools_above: the next layer's output [n][out of the pooling] and aux
+     * (its argmax) for this call, which its training forward fills (dg_pool_fused). */
+    float *pooled;
+    void *pooled_aux;
 } dg_layer_ctx;
 
 typedef struct dg_layer_ops {
@@ -107,6 +111,13 @@ typedef struct dg_layer_ops {
      * input is a ReLU's output (dg_layer.input_relu): max pooling, whose gradients each go
      * to one input, the maximum of a window, so one test per output does it. */
     bool can_apply_input_relu;
+    /* Whether the kind's forward can write, in place of its output, the 2x2 max pooling of
+     * it and the pooling's argmax (dg_layer.pools_above): the convolution, which pools each
+     * block of output planes while it is in the cache. */
+    bool can_pool_output;
+    /* Whether a layer of this kind is the 2x2 max pooling that a layer below it with
+     * can_pool_output may do in its forward (max pooling of size 2). NULL: never. */
+    bool (*is_pool2)(const dg_layer *l);
 } dg_layer_ops;
 
 struct dg_layer {
@@ -122,6 +133,13 @@ struct dg_layer {
      * The reference loops ignore both flags, which changes no result: a mask taken twice
      * is the mask taken once. */
     bool relu_applied_above, input_relu;
+    /* Set by the net when a layer whose kind can_pool_output comes before one that is_pool2:
+     * in a training pass on the fast kernels (dg_pool_fused), the first one's forward writes
+     * the pooling's output and argmax (dg_layer_ctx.pooled) and not its own output, and the
+     * pooling's forward does nothing. Nothing in a file changes: the net decides it when it
+     * is built, and the reference loops, inference and the input gradient of a single image
+     * run the two layers apart. */
+    bool pools_above, pooled_below;
     dg_shape in, out;
     size_t n_weights, n_bias;
     size_t n_state;      /* running statistics after the biases, in the arena (saved with
@@ -130,6 +148,15 @@ struct dg_layer {
     size_t aux_bytes_per_item;
     const float *w, *b; /* into the net's parameter arena */
 };
+
+/* Whether a layer with pools_above writes the pooled output in this call (and one with
+ * pooled_below has nothing left to do): in training passes that are not on the reference
+ * loops. Backward needs neither the convolution's own output (the pooling above takes the
+ * ReLU's gradient) nor anything but the pooling's argmax and output. */
+static inline bool dg_pool_fused(const dg_layer_ctx *ctx)
+{
+    return ctx->is_training && !ctx->reference;
+}
 
 /* Batch normalisation's epsilon, added to the variance (PyTorch's and ONNX's default). */
 #define DG_BATCHNORM_EPS 1e-5f

@@ -241,6 +241,11 @@ static void forward_group(dg_net *net, slice *sl, int t, const pass_args *a, int
         ctx.pool = pool;
         ctx.aux = (char *)sl->aux[i] + (size_t)s * l->aux_bytes_per_item;
         ctx.first_item = sl->first + s;
+        if (l->pools_above) {
+            const dg_layer *above = &net->layers[i + 1];
+            ctx.pooled = sl->act[i + 2] + (size_t)s * dg_shape_size(above->out);
+            ctx.pooled_aux = (char *)sl->aux[i + 1] + (size_t)s * above->aux_bytes_per_item;
+        }
         l->ops->forward(l, sl->act[i] + (size_t)s * dg_shape_size(l->in),
                         sl->act[i + 1] + (size_t)s * dg_shape_size(l->out), m, &ctx);
     }

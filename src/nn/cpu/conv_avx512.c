@@ -22,6 +22,12 @@
  * thread covers whole output planes (the next layer, split by planes, then mostly reads
  * what its own core wrote); each element's sum runs over (c, u, v) in the same order
  * whatever the split, so results do not depend on the thread count.
+ *
+ * When 2x2 max pooling follows (training passes), only the rows its windows cover are
+ * summed, the first 2*(OH/2) (10 of seed-cnn's 11 in its second convolution), into a block
+ * of ROWS planes that is pooled (dg_maxpool2_plane) while it is still in the L1 cache: the
+ * output itself is never stored, the pooling reads nothing from memory, and its output and
+ * argmax are the bits the two layers give apart.
  */
 #include "nn/cpu/cpu.h"
 
@@ -33,8 +39,8 @@
 #include <math.h>
 #include <string.h>
 
-#define ROWS 8  /* output channels per tile */
-#define COLS 48 /* positions per tile: three vectors */
+#define ROWS DG_CONV_BLOCK_CHANNELS /* output channels per tile */
+#define COLS 48                     /* positions per tile: three vectors */
 
 /* v where v >= floor or v is NaN, else floor */
 static inline __m512 relu_floor(__m512 v, __m512 floor)
@@ -92,14 +98,17 @@ int dg_conv_window_tiles(const dg_conv_args *l)
     return (l->units + ROWS - 1) / ROWS * ((positions(l) + COLS - 1) / COLS);
 }
 
-/* The sums of the tile of channels o0.. and positions p0.. over its first nv vectors
- * (a constant where it is inlined), bias and ReLU, stored into y [O][P]. */
-static inline __attribute__((always_inline)) void
-window_tile(const dg_conv_args *l, const float *xs, int o0, int p0, const int nv, float *y)
+/* The sums of the tile of channels o0.. and positions p0.. (of the first p_end) over its
+ * first nv vectors (a constant where it is inlined), bias and ReLU, stored into the block
+ * y [ROWS][ld] of channels o0..: y + r*ld + p holds channel o0 + r at position p. */
+static inline __attribute__((always_inline)) void window_tile(const dg_conv_args *l,
+                                                              const float *xs, int o0, int p0,
+                                                              int p_end, const int nv, float *y,
+                                                              size_t ld)
 {
-    int channels = l->in.c, k = l->k, p = positions(l);
+    int channels = l->in.c, k = l->k;
     size_t ckk = (size_t)channels * k * k;
-    int left = p - p0;
+    int left = p_end - p0;
     __mmask16 m[3] = {dg_lanes(left), dg_lanes(left - 16), dg_lanes(left - 32)};
     const float *wr[ROWS];
     for (int r = 0; r < ROWS; r++) {
@@ -141,7 +150,7 @@ window_tile(const dg_conv_args *l, const float *xs, int o0, int p0, const int nv
     for (int r = 0; r < ROWS; r++) {
         if (r < rows) {
             __m512 bias = _mm512_set1_ps(l->b[o0 + r]);
-            float *yr = y + (size_t)(o0 + r) * p + p0;
+            float *yr = y + (size_t)r * ld + p0;
 #pragma GCC unroll 3
             for (int i = 0; i < nv; i++) {
                 __m512 s = _mm512_add_ps(acc[r][i], bias);
@@ -151,18 +160,45 @@ window_tile(const dg_conv_args *l, const float *xs, int o0, int p0, const int nv
     }
 }
 
+/* The tile of channels o0.. and positions p0.. of the first p_end, into the block y [ROWS][ld]
+ * of channels o0.. */
+static void window_tile_any(const dg_conv_args *l, const float *xs, int o0, int p0, int p_end,
+                            float *y, size_t ld)
+{
+    int vectors = (p_end - p0 + 15) / 16;
+    if (vectors >= 3) {
+        window_tile(l, xs, o0, p0, p_end, 3, y, ld);
+    } else if (vectors == 2) {
+        window_tile(l, xs, o0, p0, p_end, 2, y, ld);
+    } else {
+        window_tile(l, xs, o0, p0, p_end, 1, y, ld);
+    }
+}
+
 void dg_conv_window_avx512(const dg_conv_args *l, const float *xs, float *y, int first, int end)
 {
     int p = positions(l), per_block = (p + COLS - 1) / COLS;
     for (int t = first; t < end; t++) {
         int o0 = t / per_block * ROWS, p0 = t % per_block * COLS;
-        int vectors = (p - p0 + 15) / 16;
-        if (vectors >= 3) {
-            window_tile(l, xs, o0, p0, 3, y);
-        } else if (vectors == 2) {
-            window_tile(l, xs, o0, p0, 2, y);
-        } else {
-            window_tile(l, xs, o0, p0, 1, y);
+        window_tile_any(l, xs, o0, p0, p, y + (size_t)o0 * p, (size_t)p);
+    }
+}
+
+void dg_conv_window_pooled_avx512(const dg_conv_args *l, const float *xs, float *block,
+                                  float *pooled, int32_t *arg)
+{
+    int ow = l->out.w, poh = l->out.h / 2, pow = ow / 2;
+    /* rows past the last pair are in no window: only the first 2*POH rows are summed */
+    int p_end = 2 * poh * ow;
+    size_t out_plane = (size_t)poh * pow;
+    for (int o0 = 0; o0 < l->units; o0 += ROWS) {
+        for (int p0 = 0; p0 < p_end; p0 += COLS) {
+            window_tile_any(l, xs, o0, p0, p_end, block, (size_t)p_end);
+        }
+        int rows = l->units - o0 < ROWS ? l->units - o0 : ROWS;
+        for (int r = 0; r < rows; r++) {
+            size_t at = (size_t)(o0 + r) * out_plane;
+            dg_maxpool2_plane(block + (size_t)r * p_end, pooled + at, arg + at, ow, poh, pow);
         }
     }
 }

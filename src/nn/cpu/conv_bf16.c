@@ -24,14 +24,16 @@
  * eight broadcast words of weights, 24 VDPBF16PS (twice the multiply-adds of the fp32
  * tile's 24 FMAs); the last tile of a plane has the vectors it needs (1 to 3). Bias and ReLU
  * are applied as the sums are stored. Each output's sum runs over the tap pairs in the same
- * order for every example and call.
+ * order for every example and call. Followed by 2x2 max pooling, the sums of the rows its
+ * windows cover go to a block of ROWS planes, pooled while it is in the L1 cache, as in
+ * conv_avx512.c.
  */
 #include "nn/cpu/bf16_panels.h"
 
 #include <math.h>
 
-#define ROWS 8  /* output channels per tile */
-#define COLS 48 /* positions per tile: three vectors */
+#define ROWS DG_CONV_BLOCK_CHANNELS /* output channels per tile */
+#define COLS 48                     /* positions per tile: three vectors */
 
 /* Below this many patch rows (C*K*K) the forward pass pairs consecutive patch rows rather
  * than channels, and the gradients stay on the fp32 kernels. */
@@ -74,8 +76,10 @@ static size_t copies_words(const dg_conv_args *l)
 
 size_t dg_conv_bf16_work_floats(const dg_conv_args *l)
 {
-    /* the copies, the table of each tap pair's offset in them, the paired weights [O][pairs] */
-    return copies_words(l) + tap_pairs(l) + (size_t)l->units * tap_pairs(l);
+    /* the copies, the table of each tap pair's offset in them, the paired weights [O][pairs],
+     * in whole 64-byte lines (a pooled block may follow) */
+    size_t words = copies_words(l) + tap_pairs(l) + (size_t)l->units * tap_pairs(l);
+    return (words + 15) / 16 * 16;
 }
 
 bool dg_conv_bf16_backward_pays(const dg_conv_args *l)
@@ -181,15 +185,15 @@ BF16_TARGET static void pair_weights(const dg_conv_args *l, uint32_t *wp)
     }
 }
 
-/* The sums of the tile of channels o0.. and positions p0.. over its first nv vectors
- * (a constant where it is inlined), bias and ReLU, stored into y [O][P]. */
+/* The sums of the tile of channels o0.. and positions p0.. (of the first p_end) over its
+ * first nv vectors (a constant where it is inlined), bias and ReLU, stored into the block
+ * y [ROWS][ld] of channels o0..: y + r*ld + p holds channel o0 + r at position p. */
 BF16_TARGET static inline __attribute__((always_inline)) void
 window_tile(const dg_conv_args *l, const uint32_t *xs, const uint32_t *wp, int o0, int p0,
-            const int nv, float *y)
+            int p_end, const int nv, float *y, size_t ld)
 {
-    int p = l->out.h * l->out.w;
     size_t taps = tap_pairs(l);
-    int left = p - p0;
+    int left = p_end - p0;
     __mmask16 m[3] = {lanes(left), lanes(left - 16), lanes(left - 32)};
     const uint32_t *wr[ROWS];
     for (int r = 0; r < ROWS; r++) {
@@ -230,7 +234,7 @@ window_tile(const dg_conv_args *l, const uint32_t *xs, const uint32_t *wp, int o
     for (int r = 0; r < ROWS; r++) {
         if (r < rows) {
             __m512 bias = _mm512_set1_ps(l->b[o0 + r]);
-            float *yr = y + (size_t)(o0 + r) * p + p0;
+            float *yr = y + (size_t)r * ld + p0;
 #pragma GCC unroll 3
             for (int i = 0; i < nv; i++) {
                 __m512 s = _mm512_add_ps(acc[r][i], bias);
@@ -241,31 +245,67 @@ window_tile(const dg_conv_args *l, const uint32_t *xs, const uint32_t *wp, int o
     }
 }
 
-BF16_TARGET static void conv_forward(const dg_conv_args *l, const float *x, float *y, int n,
-                                     float *work)
+/* The tile of channels o0.. and positions p0.. of the first p_end, into the block y [ROWS][ld]
+ * of channels o0.. */
+BF16_TARGET static void window_tile_any(const dg_conv_args *l, const uint32_t *xs,
+                                        const uint32_t *wp, int o0, int p0, int p_end, float *y,
+                                        size_t ld)
+{
+    int vectors = (p_end - p0 + 15) / 16;
+    if (vectors >= 3) {
+        window_tile(l, xs, wp, o0, p0, p_end, 3, y, ld);
+    } else if (vectors == 2) {
+        window_tile(l, xs, wp, o0, p0, p_end, 2, y, ld);
+    } else {
+        window_tile(l, xs, wp, o0, p0, p_end, 1, y, ld);
+    }
+}
+
+/* The paired copies of one example's input x [C][H][W] and their table, into xs. */
+BF16_TARGET static void pair_input(const dg_conv_args *l, const float *x, uint32_t *xs)
+{
+    if (pairs_rows(l)) {
+        pair_patch_rows(l, x, xs);
+    } else {
+        shift_pairs(l, x, xs);
+    }
+}
+
+/* y [N][O][P] from x [N][C][H][W]; or, when pooled is not NULL, only the 2x2 max pooling of
+ * each block of ROWS output planes, summed over the rows its windows cover into the block
+ * after the paired weights and pooled while it is in the L1 cache: pooled
+ * [N][O][OH/2][OW/2] and the argmax arg. */
+BF16_TARGET static void conv_forward(const dg_conv_args *l, const float *x, float *y, float *pooled,
+                                     int32_t *arg, int n, float *work)
 {
     uint32_t *xs = (uint32_t *)work;                    /* [C2][K][H][OW], then the table */
     uint32_t *wp = xs + copies_words(l) + tap_pairs(l); /* [O][C2][K][K] */
+    float *block = work + dg_conv_bf16_work_floats(l);  /* [ROWS][2*(OH/2)*OW] */
     pair_weights(l, wp);
-    int p = l->out.h * l->out.w;
+    int p = l->out.h * l->out.w, ow = l->out.w, poh = l->out.h / 2, pow = ow / 2;
     size_t in_size = (size_t)l->in.c * l->in.h * l->in.w, out_size = (size_t)l->units * p;
+    size_t pooled_plane = (size_t)poh * pow;
     for (int b = 0; b < n; b++) {
-        if (pairs_rows(l)) {
-            pair_patch_rows(l, x + (size_t)b * in_size, xs);
-        } else {
-            shift_pairs(l, x + (size_t)b * in_size, xs);
-        }
-        float *yb = y + (size_t)b * out_size;
-        for (int o0 = 0; o0 < l->units; o0 += ROWS) {
-            for (int p0 = 0; p0 < p; p0 += COLS) {
-                int vectors = (p - p0 + 15) / 16;
-                if (vectors >= 3) {
-                    window_tile(l, xs, wp, o0, p0, 3, yb);
-                } else if (vectors == 2) {
-                    window_tile(l, xs, wp, o0, p0, 2, yb);
-                } else {
-                    window_tile(l, xs, wp, o0, p0, 1, yb);
+        pair_input(l, x + (size_t)b * in_size, xs);
+        if (!pooled) {
+            float *yb = y + (size_t)b * out_size;
+            for (int o0 = 0; o0 < l->units; o0 += ROWS) {
+                for (int p0 = 0; p0 < p; p0 += COLS) {
+                    window_tile_any(l, xs, wp, o0, p0, p, yb + (size_t)o0 * p, (size_t)p);
                 }
+            }
+            continue;
+        }
+        /* rows past the last pair are in no window */
+        int p_end = 2 * poh * ow;
+        for (int o0 = 0; o0 < l->units; o0 += ROWS) {
+            for (int p0 = 0; p0 < p_end; p0 += COLS) {
+                window_tile_any(l, xs, wp, o0, p0, p_end, block, (size_t)p_end);
+            }
+            int rows = l->units - o0 < ROWS ? l->units - o0 : ROWS;
+            for (int r = 0; r < rows; r++) {
+                size_t at = ((size_t)b * l->units + o0 + r) * pooled_plane;
+                dg_maxpool2_plane(block + (size_t)r * p_end, pooled + at, arg + at, ow, poh, pow);
             }
         }
     }
@@ -277,10 +317,23 @@ bool dg_conv_forward_bf16(const dg_conv_args *l, const float *x, float *y, int n
 {
 #if defined(DG_HAVE_BF16_KERNELS)
     if (dg_bf16_available()) {
-        conv_forward(l, x, y, n, work);
+        conv_forward(l, x, y, NULL, NULL, n, work);
         return true;
     }
 #endif
     (void)l, (void)x, (void)y, (void)n, (void)work;
+    return false;
+}
+
+bool dg_conv_forward_pooled_bf16(const dg_conv_args *l, const float *x, float *pooled, int32_t *arg,
+                                 int n, float *work)
+{
+#if defined(DG_HAVE_BF16_KERNELS)
+    if (dg_bf16_available()) {
+        conv_forward(l, x, NULL, pooled, arg, n, work);
+        return true;
+    }
+#endif
+    (void)l, (void)x, (void)pooled, (void)arg, (void)n, (void)work;
     return false;
 }

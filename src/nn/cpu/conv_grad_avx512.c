@@ -50,6 +50,7 @@ weight_grad_tile_of(const dg_conv_args *l, const float *x, const float *dz_t, in
                     float *dw, const int rows, const int vecs, const bool triplets)
 {
     int w = l->in.w, oh = l->out.h, ow = l->out.w, o_count = l->units;
+    int live_h = dg_conv_live_h(l), live_w = dg_conv_live_w(l);
     size_t x_size = (size_t)l->in.c * l->in.h * w, dz_size = (size_t)oh * ow * o_count;
     __mmask16 m[3];
     size_t x_at[TILE_R];
@@ -69,10 +70,10 @@ weight_grad_tile_of(const dg_conv_args *l, const float *x, const float *dz_t, in
     for (int b = 0; b < n; b++) {
         const float *xb = x + (size_t)b * x_size;
         const float *dzb = dz_t + (size_t)b * dz_size + o0;
-        for (int i = 0; i < oh; i++) {
+        for (int i = 0; i < live_h; i++) {
             const float *xi = xb + (size_t)i * w;
             const float *dzi = dzb + (size_t)i * ow * o_count;
-            for (int j = 0; j < ow; j++) {
+            for (int j = 0; j < live_w; j++) {
                 __m512 g[3];
 #pragma GCC unroll 3
                 for (int e = 0; e < vecs; e++) {
@@ -345,6 +346,35 @@ static void input_grad_small(const dg_conv_args *l, const float *dz, const float
     }
 }
 
+void dg_conv_weight_taps_avx512(const dg_conv_args *l, float *w_taps)
+{
+    /* blocks of 16 channels x 16 taps: each row of taps loaded, the block transposed in
+     * registers and stored a tap's channels at a time, so that the stores run along w_taps
+     * (one scalar store per weight, each a whole matrix apart, cost 2% of a training step) */
+    int kk = l->k * l->k, c_count = l->in.c, o_count = l->units;
+    for (int o = 0; o < o_count; o++) {
+        for (int c0 = 0; c0 < c_count; c0 += 16) {
+            int cols = c_count - c0 < 16 ? c_count - c0 : 16;
+            for (int t0 = 0; t0 < kk; t0 += 16) {
+                __mmask16 m = dg_lanes(kk - t0);
+                __m512 r[16];
+#pragma GCC unroll 16
+                for (int i = 0; i < 16; i++) {
+                    r[i] = i < cols ? _mm512_maskz_loadu_ps(
+                                          m, l->w + ((size_t)o * c_count + c0 + i) * kk + t0)
+                                    : _mm512_setzero_ps();
+                }
+                dg_transpose16(r);
+                int taps = kk - t0 < 16 ? kk - t0 : 16;
+                for (int t = 0; t < taps; t++) {
+                    _mm512_mask_storeu_ps(w_taps + ((size_t)(t0 + t) * o_count + o) * c_count + c0,
+                                          dg_lanes(cols), r[t]);
+                }
+            }
+        }
+    }
+}
+
 size_t dg_conv_input_grad_work_floats(const dg_conv_args *l)
 {
     return (size_t)l->in.h * l->in.w * l->in.c;
@@ -356,11 +386,13 @@ void dg_conv_input_grad_avx512(const dg_conv_args *l, const float *dz, const flo
     int positions = l->in.h * l->in.w, p = l->out.h * l->out.w, c_count = l->in.c;
     float *dx_t = work; /* [H*W][C] */
     memset(dx_t, 0, (size_t)positions * c_count * sizeof(float));
+    /* tiles from the first past the live rows on add only zeros */
+    int live = dg_conv_live_h(l) * l->out.w;
     if (p < TILE_R) {
         input_grad_small(l, dz, w_taps, dx_t);
     } else {
         for (int c0 = 0; c0 < c_count; c0 += TILE_O) {
-            for (int p0 = 0; p0 < p; p0 += TILE_R) {
+            for (int p0 = 0; p0 < p && p0 < live; p0 += TILE_R) {
                 int start = p0 + TILE_R <= p ? p0 : p - TILE_R;
                 input_grad_tile(l, dz, w_taps, start, p0 - start, c0, dx_t);
             }

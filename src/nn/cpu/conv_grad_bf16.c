@@ -177,6 +177,7 @@ weight_grad_tile_of(const dg_conv_args *l, const uint32_t *xp, const uint32_t *g
                     int o0, float *dw, const int rows, const int vecs, const bool triplets)
 {
     int w = l->in.w, oh = l->out.h, ow = l->out.w, o_count = l->units;
+    int live_h = dg_conv_live_h(l), live_w = dg_conv_live_w(l);
     size_t x_size = (size_t)l->in.c * l->in.h * w, g_size = (size_t)oh * ow * o_count;
     __mmask16 m[3];
     size_t x_at[TILE_R];
@@ -196,10 +197,10 @@ weight_grad_tile_of(const dg_conv_args *l, const uint32_t *xp, const uint32_t *g
     for (int e = 0; e < n2; e++) {
         const uint32_t *xe = xp + (size_t)e * x_size;
         const uint32_t *ge = gp + (size_t)e * g_size + o0;
-        for (int i = 0; i < oh; i++) {
+        for (int i = 0; i < live_h; i++) {
             const uint32_t *xi = xe + (size_t)i * w;
             const uint32_t *gi = ge + (size_t)i * ow * o_count;
-            for (int j = 0; j < ow; j++) {
+            for (int j = 0; j < live_w; j++) {
                 __m512bh g[3];
 #pragma GCC unroll 3
                 for (int s = 0; s < vecs; s++) {
@@ -383,13 +384,15 @@ BF16_TARGET static void input_grad(const dg_conv_args *l, const uint32_t *zp, co
                                    float *dx_t, float *dx)
 {
     int positions = l->in.h * l->in.w, p = l->out.h * l->out.w, c_count = l->in.c;
+    /* tiles from the first past the live rows on add only zeros */
+    int live = dg_conv_live_h(l) * l->out.w;
     memset(dx_t, 0, (size_t)positions * c_count * sizeof(float));
     for (int c0 = 0; c0 < c_count; c0 += 32) {
         int p0 = 0;
-        for (; p0 + TILE_R <= p; p0 += TILE_R) {
+        for (; p0 + TILE_R <= p && p0 < live; p0 += TILE_R) {
             input_grad_tile(l, zp, wt, p0, 0, TILE_R, c0, dx_t, TILE_R);
         }
-        if (p0 == p) {
+        if (p0 >= p || p0 >= live) {
             continue;
         }
         if (p < TILE_R) {

@@ -54,7 +54,22 @@ typedef struct dg_conv_args {
     int units, k;
     bool relu;
     const float *w, *b;
+    /* For the gradients, when not 0: only the first live_h rows and live_w columns of the
+     * output gradient can be other than zero (2x2 max pooling above leaves an odd last row
+     * and column out of its windows), and the products skip the rest. */
+    int live_h, live_w;
 } dg_conv_args;
+
+/* Output rows and columns whose gradient can be other than zero. */
+static inline int dg_conv_live_h(const dg_conv_args *l)
+{
+    return l->live_h ? l->live_h : l->out.h;
+}
+
+static inline int dg_conv_live_w(const dg_conv_args *l)
+{
+    return l->live_w ? l->live_w : l->out.w;
+}
 
 #if defined(__AVX512F__)
 /* Forward convolution of one example into y [O][OH][OW] with bias and ReLU, for tiles
@@ -65,6 +80,25 @@ size_t dg_conv_shifted_floats(const dg_conv_args *l);
 void dg_conv_shift_input(const dg_conv_args *l, const float *x, float *xs);
 int dg_conv_window_tiles(const dg_conv_args *l);
 void dg_conv_window_avx512(const dg_conv_args *l, const float *xs, float *y, int first, int end);
+
+/* The same convolution of one example followed by 2x2 max pooling: pooled [O][OH/2][OW/2]
+ * and its argmax arg (offsets into an output plane, as dg_maxpool2_plane gives), both
+ * written, the output itself not; block holds dg_conv_pooled_block_floats(l) floats. */
+void dg_conv_window_pooled_avx512(const dg_conv_args *l, const float *xs, float *block,
+                                  float *pooled, int32_t *arg);
+#endif
+
+/* Output channels the convolution kernels sum in one block of tiles. */
+#define DG_CONV_BLOCK_CHANNELS 8
+
+/* Floats of a block of DG_CONV_BLOCK_CHANNELS output planes cut to the rows 2x2 max pooling
+ * reads: where a convolution followed by pooling keeps a block before pooling it. */
+static inline size_t dg_conv_pooled_block_floats(const dg_conv_args *l)
+{
+    return (size_t)DG_CONV_BLOCK_CHANNELS * (l->out.h / 2 * 2) * l->out.w;
+}
+
+#if defined(__AVX512F__)
 
 /* One example's output gradient through the ReLU (when relu) from y, dy [O][P]:
  * dz [O][P] (unless dz is NULL: then relu is false and dz is dy), the same transposed
@@ -77,6 +111,8 @@ void dg_conv_output_grad_avx512(const float *y, const float *dy, int o_count, in
  * w_taps [K][K][O][C] = w[o][c][u][v]; work holds dg_conv_input_grad_work_floats(l) floats
  * (conv_grad_avx512.c). */
 size_t dg_conv_input_grad_work_floats(const dg_conv_args *l);
+/* w_taps [K][K][O][C] = w[o][c][u][v], the weights of l one matrix per tap. */
+void dg_conv_weight_taps_avx512(const dg_conv_args *l, float *w_taps);
 void dg_conv_input_grad_avx512(const dg_conv_args *l, const float *dz, const float *w_taps,
                                float *dx, float *work);
 
@@ -107,6 +143,13 @@ bool dg_conv_bf16_backward_pays(const dg_conv_args *l);
  * floats. False, nothing done, without dg_bf16_available(). */
 size_t dg_conv_bf16_work_floats(const dg_conv_args *l);
 bool dg_conv_forward_bf16(const dg_conv_args *l, const float *x, float *y, int n, float *work);
+
+/* The same followed by 2x2 max pooling: pooled [N][O][OH/2][OW/2] and its argmax arg (as
+ * dg_conv_window_pooled_avx512's), the output itself not written; work holds
+ * dg_conv_bf16_work_floats(l) + dg_conv_pooled_block_floats(l) floats. False, nothing
+ * done, without dg_bf16_available(). */
+bool dg_conv_forward_pooled_bf16(const dg_conv_args *l, const float *x, float *pooled, int32_t *arg,
+                                 int n, float *work);
 
 /* The backward pass of the same convolution over n examples, products on bf16-rounded
  * inputs with fp32 sums, without im2col (conv_grad_bf16.c): from the output gradient dy

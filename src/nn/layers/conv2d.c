@@ -17,6 +17,9 @@
  * checked against. In bf16 training (ctx->bf16) the forward pass is conv_bf16.c's and,
  * where they gain (dg_conv_bf16_backward_pays: not a first layer of one channel), the
  * gradients conv_grad_bf16.c's: the same shapes of kernels with pairs of bf16 in a word.
+ * Followed by 2x2 max pooling (pools_above), a training forward writes the pooled output and
+ * argmax into the pooling's buffers (ctx->pooled) instead of y: the fast kernels pool each
+ * block of planes as they store it, the others pool y after.
  */
 #include "nn/cpu/cpu.h"
 #include "nn/net.h"
@@ -115,6 +118,18 @@ static size_t whole_lines(size_t floats)
     return (floats + 15) / 16 * 16;
 }
 
+/* The layer as its gradients' kernels see it: with 2x2 max pooling above, an odd last row
+ * and column have no gradient, and the products skip them. */
+static dg_conv_args grad_args(const dg_layer *l)
+{
+    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b, 0, 0};
+    if (l->pools_above) {
+        args.live_h = l->out.h / 2 * 2;
+        args.live_w = l->out.w / 2 * 2;
+    }
+    return args;
+}
+
 /* Scratch of the backward pass without im2col: the output gradient transposed
  * [N][P][O], one example's [O][P], the input gradient with the channels last [H*W][C], the
  * weights one matrix per tap [K][K][O][C]; for a layer of few patch rows, the bf16 copies
@@ -123,7 +138,7 @@ static size_t window_backward_floats(const dg_layer *l, int n)
 {
     size_t positions = (size_t)l->units * l->out.h * l->out.w;
     size_t taps = (size_t)l->in.c * l->units * l->k * l->k;
-    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
+    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b, 0, 0};
     size_t dots_bf16 =
         dg_conv_bf16_backward_pays(&args) ? 0 : dg_conv_weight_grad_dots_bf16_work_floats(&args, n);
     return whole_lines((size_t)n * positions) + whole_lines(positions) +
@@ -143,14 +158,16 @@ static size_t conv_scratch_floats(const dg_layer *l, int n)
     size_t window_floats = window_backward_floats(l, n);
     size_t floats = im2col_floats > window_floats ? im2col_floats : window_floats;
     /* or the bf16 passes' paired copies */
-    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
-    size_t bf16 = dg_conv_bf16_work_floats(&args);
+    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b, 0, 0};
+    /* (followed by a block of planes to pool when 2x2 max pooling comes next) */
+    size_t block = dg_conv_pooled_block_floats(&args);
+    size_t bf16 = dg_conv_bf16_work_floats(&args) + block;
     floats = floats > bf16 ? floats : bf16;
     bf16 = dg_conv_bf16_backward_work_floats(&args, n);
     floats = floats > bf16 ? floats : bf16;
 #if defined(__AVX512F__)
     /* or the shifted copies of one example's input, for the forward pass */
-    size_t shifted = dg_conv_shifted_floats(&args);
+    size_t shifted = whole_lines(dg_conv_shifted_floats(&args)) + block;
     floats = floats > shifted ? floats : shifted;
 #endif
     return floats;
@@ -314,11 +331,14 @@ static void conv_backward_chunk(const dg_layer *l, const float *x, const float *
     float *col = ctx->scratch;            /* [CKK][N*P] */
     float *dcol = col + (size_t)ckk * np; /* [CKK][N*P] */
     float *dz = dcol + (size_t)ckk * np;  /* [O][N*P] */
+    /* when the pooling above took the ReLU's gradient already, dy is dz as it is (and y,
+     * which a training forward that pooled as it stored did not write, is not read) */
+    bool masked = l->relu && !l->relu_applied_above;
     for (int o = 0; o < o_count; o++) {
         float s = 0.0f;
         for (int b = 0; b < n; b++) {
             size_t at = (size_t)b * out_size + (size_t)o * p;
-            s += dg_relu_grad_sum(y + at, dy + at, dz + (size_t)o * np + (size_t)b * p, p, l->relu);
+            s += dg_relu_grad_sum(y + at, dy + at, dz + (size_t)o * np + (size_t)b * p, p, masked);
         }
         db[o] += s;
     }
@@ -353,13 +373,22 @@ static void conv_window_task(void *arg, int t, int n_threads)
     dg_conv_window_avx512(&a->l, a->xs, a->y, first, end);
 }
 
-static void conv_forward_window(const dg_conv_args *args, const float *x, float *y, int n,
-                                dg_layer_ctx *ctx)
+/* With pooled (not NULL): only the 2x2 max pooling of the output, pooled
+ * [N][O][OH/2][OW/2] and its argmax arg, y not written. */
+static void conv_forward_window(const dg_conv_args *args, const float *x, float *y, float *pooled,
+                                int32_t *arg, int n, dg_layer_ctx *ctx)
 {
     size_t in_size = dg_shape_size(args->in), out_size = dg_shape_size(args->out);
-    float *xs = ctx->scratch; /* [K][C][H][OW] */
+    size_t pooled_size = (size_t)args->units * (args->out.h / 2) * (args->out.w / 2);
+    float *xs = ctx->scratch;                                      /* [K][C][H][OW] */
+    float *block = xs + whole_lines(dg_conv_shifted_floats(args)); /* [8][2*(OH/2)*OW] */
     for (int b = 0; b < n; b++) {
         dg_conv_shift_input(args, x + (size_t)b * in_size, xs);
+        if (pooled) {
+            size_t at = (size_t)b * pooled_size;
+            dg_conv_window_pooled_avx512(args, xs, block, pooled + at, arg + at);
+            continue;
+        }
         conv_window window = {*args, xs, y + (size_t)b * out_size};
         if (ctx->pool) {
             dg_pool_run(ctx->pool, conv_window_task, &window);
@@ -379,7 +408,7 @@ static void conv_backward_window(const dg_layer *l, const float *x, const float 
 {
     float *dw = ctx->dparams + l->param_offset;
     float *db = dw + l->n_weights;
-    int k = l->k, o_count = l->units, c_count = l->in.c;
+    int k = l->k, o_count = l->units;
     int p = l->out.h * l->out.w;
     size_t out_size = dg_shape_size(l->out), in_size = dg_shape_size(l->in);
     float *dz_t = ctx->scratch;                           /* [N][P][O] */
@@ -387,18 +416,10 @@ static void conv_backward_window(const dg_layer *l, const float *x, const float 
     float *dx_t = dz + whole_lines(out_size);             /* [H*W][C] */
     float *w_taps = dx_t + whole_lines(in_size);          /* [K][K][O][C] */
     float *dots_work = w_taps + whole_lines((size_t)l->in.c * o_count * k * k);
-    dg_conv_args args = {l->in, l->out, o_count, k, false, l->w, l->b};
+    dg_conv_args args = grad_args(l);
+    args.relu = false;
     if (dx) {
-        int kk = k * k;
-        for (int o = 0; o < o_count; o++) {
-            for (int c = 0; c < c_count; c++) {
-                const float *src = l->w + ((size_t)o * c_count + c) * kk;
-                float *dst = w_taps + (size_t)o * c_count + c;
-                for (int t = 0; t < kk; t++) {
-                    dst[(size_t)t * o_count * c_count] = src[t];
-                }
-            }
-        }
+        dg_conv_weight_taps_avx512(&args, w_taps);
     }
     /* when the pooling above took the ReLU's gradient already, dy is dz as it is */
     bool masked = l->relu && !l->relu_applied_above;
@@ -495,6 +516,19 @@ static void conv_backward(const dg_layer *l, const float *x, const float *y, con
     }
 }
 
+/* 2x2 max pooling of y [N][O][OH][OW] into pooled [N][O][OH/2][OW/2] and its argmax arg:
+ * the pooling above on kernels that do not pool as they store. */
+static void pool_output(const dg_layer *l, const float *y, int n, float *pooled, int32_t *arg)
+{
+    int oh = l->out.h, ow = l->out.w;
+    size_t planes = (size_t)n * l->units, plane = (size_t)oh * ow;
+    size_t pooled_plane = (size_t)(oh / 2) * (ow / 2);
+    for (size_t pl = 0; pl < planes; pl++) {
+        dg_maxpool2_plane(y + pl * plane, pooled + pl * pooled_plane, arg + pl * pooled_plane, ow,
+                          oh / 2, ow / 2);
+    }
+}
+
 static void conv_forward_valid(const dg_layer *l, const float *x, float *y, int n,
                                dg_layer_ctx *ctx)
 {
@@ -502,13 +536,17 @@ static void conv_forward_valid(const dg_layer *l, const float *x, float *y, int 
         conv_forward_ref(l, x, y, n);
         return;
     }
-    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
-    if (ctx->bf16 && dg_conv_forward_bf16(&args, x, y, n, ctx->scratch)) {
+    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b, 0, 0};
+    /* the 2x2 max pooling above done here: its output and argmax instead of y */
+    float *pooled = l->pools_above && dg_pool_fused(ctx) ? ctx->pooled : NULL;
+    int32_t *arg = pooled ? ctx->pooled_aux : NULL;
+    if (ctx->bf16 && (pooled ? dg_conv_forward_pooled_bf16(&args, x, pooled, arg, n, ctx->scratch)
+                             : dg_conv_forward_bf16(&args, x, y, n, ctx->scratch))) {
         return;
     }
 #if defined(__AVX512F__)
     if (dg_avx512_active()) {
-        conv_forward_window(&args, x, y, n, ctx);
+        conv_forward_window(&args, x, y, pooled, arg, n, ctx);
         return;
     }
 #endif
@@ -517,6 +555,9 @@ static void conv_forward_valid(const dg_layer *l, const float *x, float *y, int 
     for (int b = 0; b < n; b += chunk) {
         int m = n - b < chunk ? n - b : chunk;
         conv_forward_chunk(l, x + (size_t)b * in_size, y + (size_t)b * out_size, m, ctx);
+    }
+    if (pooled) {
+        pool_output(l, y, n, pooled, arg);
     }
 }
 
@@ -528,7 +569,7 @@ static void conv_backward_valid(const dg_layer *l, const float *x, const float *
         conv_backward_ref(l, x, y, dy, dx, n, dw, dw + l->n_weights);
         return;
     }
-    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b};
+    dg_conv_args args = grad_args(l);
     bool bf16 = ctx->bf16 && dg_conv_bf16_backward_pays(&args);
     if (bf16) {
         float *dw = ctx->dparams + l->param_offset;
@@ -567,4 +608,5 @@ const dg_layer_ops dg_conv2d_ops = {
     .scratch_floats = conv_scratch_floats,
     .forward = conv_forward,
     .backward = conv_backward,
+    .can_pool_output = true,
 };

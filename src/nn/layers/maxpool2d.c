@@ -4,7 +4,9 @@
  * Legend: N batch, C channels, H/W input, OH = H/K, OW = W/K.
  *   x [N][C][H][W]  ->  y [N][C][OH][OW];  aux: argmax [N][C][OH][OW] as int32 offsets
  *   into the input plane, so backward routes each gradient to the one input that won.
- * Ties go to the first maximum in row-major window order.
+ * Ties go to the first maximum in row-major window order. Of size 2 after a convolution
+ * (pooled_below), the convolution's training forward pools as it stores its output, and
+ * this forward has nothing left to do.
  */
 #include "nn/cpu/cpu.h"
 #include "nn/net.h"
@@ -66,6 +68,9 @@ static void maxpool_forward(const dg_layer *l, const float *x, float *y, int n, 
     int k = l->k, h = l->in.h, w = l->in.w, oh = l->out.h, ow = l->out.w;
     int32_t *arg = ctx->aux;
     size_t planes = (size_t)n * l->in.c;
+    if (l->pooled_below && dg_pool_fused(ctx)) {
+        return; /* the layer below wrote y and the argmax as it stored its output */
+    }
     if (k == 2 && !ctx->reference) {
         pool_planes args = {l, x, y, ctx->is_training || ctx->keep_aux ? arg : NULL, planes};
         if (ctx->pool) {
@@ -129,6 +134,11 @@ static void maxpool_backward(const dg_layer *l, const float *x, const float *y, 
     }
 }
 
+static bool maxpool_is_pool2(const dg_layer *l)
+{
+    return l->k == 2;
+}
+
 const dg_layer_ops dg_maxpool2d_ops = {
     .id = 2,
     .name = "maxpool",
@@ -141,4 +151,5 @@ const dg_layer_ops dg_maxpool2d_ops = {
     .forward = maxpool_forward,
     .backward = maxpool_backward,
     .can_apply_input_relu = true,
+    .is_pool2 = maxpool_is_pool2,
 };
