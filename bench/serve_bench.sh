@@ -6,9 +6,11 @@
 #
 # For each picture (a 28x28 MNIST PNG and a 436x326 Paint-style PNG from samples/), each
 # server gets one wrk run of SERVE_BENCH_SECONDS (default 10): requests/s, p50 and p99
-# latency, non-2xx answers and socket errors. Then digits serve alone takes at least
-# SERVE_BENCH_REQUESTS (default 100000) more requests, both pictures in turn, and its
-# resident memory (VmRSS) is read before and after.
+# latency, non-2xx answers and socket errors. Then digits serve alone runs one wrk run of
+# SERVE_BENCH_LONG seconds (default 60), both pictures in turn, request by request, and
+# more such runs until it has taken at least SERVE_BENCH_REQUESTS (default 100000); its
+# resident memory (VmRSS) is read before and after, and the non-2xx answers and socket
+# errors of those runs are counted.
 #
 # The digits model is a seed-cnn trained for one epoch (SERVE_BENCH_MODEL, made when
 # missing; its answers do not matter here, its shape does). Ports: SERVE_BENCH_PORT and
@@ -18,6 +20,7 @@ set -eu
 B=${1:-build}
 SECS=${SERVE_BENCH_SECONDS:-10}
 TOTAL=${SERVE_BENCH_REQUESTS:-100000}
+LONG=${SERVE_BENCH_LONG:-60}
 MODEL=${SERVE_BENCH_MODEL:-model/seed-cnn-bench.model}
 PORT=${SERVE_BENCH_PORT:-8090}
 PY_PORT=$((PORT + 1))
@@ -69,8 +72,11 @@ echo "machine: $(nproc) cores, $(uname -sr); wrk -t2 -c16 -d${SECS}s, POST /api/
 echo
 
 # one wrk run: prints "requests/s p50 p99 non2xx errors total"
-run_wrk() { # URL FILE SECONDS
-    wrk -t2 -c16 -d"$3"s --latency -s bench/wrk_post.lua "$1" -- "$2" >"$tmp/wrk.out" 2>&1
+run_wrk() { # URL SECONDS FILE...
+    wrk_url=$1
+    wrk_secs=$2
+    shift 2
+    wrk -t2 -c16 -d"$wrk_secs"s --latency -s bench/wrk_post.lua "$wrk_url" -- "$@" >"$tmp/wrk.out" 2>&1
     awk '
         /Requests\/sec:/ { rps = $2 }
         /^ +50%/ { p50 = $2 }
@@ -90,7 +96,7 @@ for pic in "$SMALL" "$LARGE"; do
         else
             url="http://127.0.0.1:$PY_PORT/api/predict"
         fi
-        set -- $(run_wrk "$url" "$pic" "$SECS")
+        set -- $(run_wrk "$url" "$SECS" "$pic")
         printf '%-26s %-8s %12s %10s %10s %8s %8s\n' "${pic##*/}" $side "$1" "$2" "$3" "$4" "$5"
         eval "rps_${side}=$1"
     done
@@ -102,13 +108,15 @@ echo
 before=$(rss_kb "$ours")
 done_requests=0
 bad=0
+runs=0
 while [ "$done_requests" -lt "$TOTAL" ]; do
-    for pic in "$SMALL" "$LARGE"; do
-        set -- $(run_wrk "http://127.0.0.1:$PORT/api/predict" "$pic" 5)
-        done_requests=$((done_requests + $6))
-        bad=$((bad + $4 + $5))
-    done
+    set -- $(run_wrk "http://127.0.0.1:$PORT/api/predict" "$LONG" "$SMALL" "$LARGE")
+    done_requests=$((done_requests + $6))
+    bad=$((bad + $4 + $5))
+    runs=$((runs + 1))
+    echo "digits serve alone, ${LONG} s, ${SMALL##*/} and ${LARGE##*/} in turn:" \
+        "$1 requests/s, p50 $2, p99 $3, non-2xx $4, socket errors $5, $6 requests"
 done
 after=$(rss_kb "$ours")
 echo "digits serve RSS: $before kB before, $after kB after $done_requests more requests" \
-    "(growth $((after - before)) kB); non-2xx and socket errors in them: $bad"
+    "in $runs run(s) (growth $((after - before)) kB); non-2xx and socket errors in them: $bad"
