@@ -187,19 +187,12 @@ void dg_conv_window_avx512(const dg_conv_args *l, const float *xs, float *y, int
 void dg_conv_window_pooled_avx512(const dg_conv_args *l, const float *xs, float *block,
                                   float *pooled, int32_t *arg)
 {
-    int ow = l->out.w, poh = l->out.h / 2, pow = ow / 2;
-    /* rows past the last pair are in no window: only the first 2*POH rows are summed */
-    int p_end = 2 * poh * ow;
-    size_t out_plane = (size_t)poh * pow;
+    int p_end = dg_conv_pooled_plane_floats(l); /* only the rows the windows cover */
     for (int o0 = 0; o0 < l->units; o0 += ROWS) {
         for (int p0 = 0; p0 < p_end; p0 += COLS) {
             window_tile_any(l, xs, o0, p0, p_end, block, (size_t)p_end);
         }
-        int rows = l->units - o0 < ROWS ? l->units - o0 : ROWS;
-        for (int r = 0; r < rows; r++) {
-            size_t at = (size_t)(o0 + r) * out_plane;
-            dg_maxpool2_plane(block + (size_t)r * p_end, pooled + at, arg + at, ow, poh, pow);
-        }
+        dg_conv_pool_block(l, block, o0, pooled, arg);
     }
 }
 

@@ -282,9 +282,9 @@ BF16_TARGET static void conv_forward(const dg_conv_args *l, const float *x, floa
     uint32_t *wp = xs + copies_words(l) + tap_pairs(l); /* [O][C2][K][K] */
     float *block = work + dg_conv_bf16_work_floats(l);  /* [ROWS][2*(OH/2)*OW] */
     pair_weights(l, wp);
-    int p = l->out.h * l->out.w, ow = l->out.w, poh = l->out.h / 2, pow = ow / 2;
+    int p = l->out.h * l->out.w;
     size_t in_size = (size_t)l->in.c * l->in.h * l->in.w, out_size = (size_t)l->units * p;
-    size_t pooled_plane = (size_t)poh * pow;
+    size_t pooled_size = (size_t)l->units * (l->out.h / 2) * (l->out.w / 2);
     for (int b = 0; b < n; b++) {
         pair_input(l, x + (size_t)b * in_size, xs);
         if (!pooled) {
@@ -296,17 +296,13 @@ BF16_TARGET static void conv_forward(const dg_conv_args *l, const float *x, floa
             }
             continue;
         }
-        /* rows past the last pair are in no window */
-        int p_end = 2 * poh * ow;
+        int p_end = dg_conv_pooled_plane_floats(l); /* only the rows the windows cover */
         for (int o0 = 0; o0 < l->units; o0 += ROWS) {
             for (int p0 = 0; p0 < p_end; p0 += COLS) {
                 window_tile_any(l, xs, wp, o0, p0, p_end, block, (size_t)p_end);
             }
-            int rows = l->units - o0 < ROWS ? l->units - o0 : ROWS;
-            for (int r = 0; r < rows; r++) {
-                size_t at = ((size_t)b * l->units + o0 + r) * pooled_plane;
-                dg_maxpool2_plane(block + (size_t)r * p_end, pooled + at, arg + at, ow, poh, pow);
-            }
+            size_t at = (size_t)b * pooled_size;
+            dg_conv_pool_block(l, block, o0, pooled + at, arg + at);
         }
     }
 }

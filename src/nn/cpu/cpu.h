@@ -91,12 +91,25 @@ void dg_conv_window_pooled_avx512(const dg_conv_args *l, const float *xs, float 
 /* Output channels the convolution kernels sum in one block of tiles. */
 #define DG_CONV_BLOCK_CHANNELS 8
 
-/* Floats of a block of DG_CONV_BLOCK_CHANNELS output planes cut to the rows 2x2 max pooling
- * reads: where a convolution followed by pooling keeps a block before pooling it. */
+/* Floats of one output plane cut to the rows 2x2 max pooling reads, the first 2*(OH/2)
+ * (the rows past the last pair are in no window): a plane of a pooled block. */
+static inline int dg_conv_pooled_plane_floats(const dg_conv_args *l)
+{
+    return l->out.h / 2 * 2 * l->out.w;
+}
+
+/* Floats of a block of DG_CONV_BLOCK_CHANNELS such planes: where a convolution followed by
+ * pooling keeps a block before pooling it. */
 static inline size_t dg_conv_pooled_block_floats(const dg_conv_args *l)
 {
-    return (size_t)DG_CONV_BLOCK_CHANNELS * (l->out.h / 2 * 2) * l->out.w;
+    return (size_t)DG_CONV_BLOCK_CHANNELS * (size_t)dg_conv_pooled_plane_floats(l);
 }
+
+/* The 2x2 max pooling of the block of output channels o0.. (up to DG_CONV_BLOCK_CHANNELS
+ * planes of dg_conv_pooled_plane_floats each) into one example's pooled [O][OH/2][OW/2]
+ * and its argmax arg. */
+void dg_conv_pool_block(const dg_conv_args *l, const float *block, int o0, float *pooled,
+                        int32_t *arg);
 
 #if defined(__AVX512F__)
 

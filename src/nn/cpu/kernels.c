@@ -501,3 +501,14 @@ void dg_adam_update(float *p, const float *g, float *m, float *v, size_t n, floa
 }
 
 #endif
+
+void dg_conv_pool_block(const dg_conv_args *l, const float *block, int o0, float *pooled,
+                        int32_t *arg)
+{
+    int plane = dg_conv_pooled_plane_floats(l), poh = l->out.h / 2, pow = l->out.w / 2;
+    int rows = l->units - o0 < DG_CONV_BLOCK_CHANNELS ? l->units - o0 : DG_CONV_BLOCK_CHANNELS;
+    for (int r = 0; r < rows; r++) {
+        size_t at = (size_t)(o0 + r) * poh * pow;
+        dg_maxpool2_plane(block + (size_t)r * plane, pooled + at, arg + at, l->out.w, poh, pow);
+    }
+}
