@@ -301,20 +301,25 @@ static void pen_arc(dg_image *img, double cx, double cy, double rx, double ry, d
     }
 }
 
-/* Digit boxes' centre columns, to compare with what was found: digit k spans columns
- * x[k]..x[k] + w[k], rows y0..y0 + h. */
-static bool found_columns(const dg_segmentation *seg, const int *x, const int *w, int n)
+/* Segments img and frees it: whether n digits are found, the k-th centred in the columns
+ * x[k] .. x[k] + w[k]; *found says how many were found (-1: segmenting failed). */
+static bool segments_into_columns(dg_image *img, const int *x, const int *w, int n, int *found)
 {
-    if (seg->n != n) {
+    dg_segmentation *seg;
+    dg_status st = dg_segment(img, &seg);
+    dg_image_free(img);
+    if (st != DG_OK) {
+        *found = -1;
         return false;
     }
-    for (int k = 0; k < n; k++) {
+    *found = seg->n;
+    bool ok = seg->n == n;
+    for (int k = 0; ok && k < n; k++) {
         int cx = seg->boxes[k].x + seg->boxes[k].w / 2;
-        if (cx < x[k] || cx > x[k] + w[k]) {
-            return false;
-        }
+        ok = cx >= x[k] && cx <= x[k] + w[k];
     }
-    return true;
+    dg_segmentation_free(seg);
+    return ok;
 }
 
 /* "219" with the 9 written as a loop apart from its stem, the loop under half the digits'
@@ -329,12 +334,9 @@ DG_TEST(segment_nine_loop_apart_from_its_stem)
     dg_draw_line(img, 300, 80, 292, 300, 4.0, 0x202020); /* the 1 */
     pen_arc(img, 400, 135, 52, 48, 0.0, 2.0 * M_PI);     /* the 9: a loop 0.45 as tall */
     dg_draw_line(img, 462, 88, 456, 306, 4.0, 0x202020); /* and its stem, apart */
-    dg_segmentation *seg;
-    CHECK_OK(dg_segment(img, &seg));
     const int x[3] = {148, 288, 346}, w[3] = {124, 14, 120};
-    CHECK_MSG(found_columns(seg, x, w, 3), "found %d digits", seg->n);
-    dg_segmentation_free(seg);
-    dg_image_free(img);
+    int found;
+    CHECK_MSG(segments_into_columns(img, x, w, 3, &found), "found %d digits", found);
 }
 
 /* "0550": the 5s written with a long top bar, one and a half times as wide as the 0s but
@@ -354,11 +356,8 @@ DG_TEST(segment_wide_digit_among_narrow_ones_whole)
         dg_draw_line(img, x[k], 45, x[k] - 2, 100, 4.0, 0x202020);  /* the neck */
         pen_arc(img, x[k] + 45, 122, 50, 33, -0.75 * M_PI, 0.8 * M_PI);
     }
-    dg_segmentation *seg;
-    CHECK_OK(dg_segment(img, &seg));
-    CHECK_MSG(found_columns(seg, x, w, 4), "found %d digits", seg->n);
-    dg_segmentation_free(seg);
-    dg_image_free(img);
+    int found;
+    CHECK_MSG(segments_into_columns(img, x, w, 4, &found), "found %d digits", found);
 }
 
 /* "000" with what a tilted page's edge leaves at the frame: a short stroke at the left
@@ -374,11 +373,8 @@ DG_TEST(segment_border_pieces_unlike_the_digits_dropped)
     }
     dg_draw_line(img, 1, 80, 14, 118, 4.0, 0x202020);
     dg_draw_line(img, 380, 1, 398, 198, 4.0, 0x202020);
-    dg_segmentation *seg;
-    CHECK_OK(dg_segment(img, &seg));
-    CHECK_MSG(found_columns(seg, x, w, 3), "found %d digits", seg->n);
-    dg_segmentation_free(seg);
-    dg_image_free(img);
+    int found;
+    CHECK_MSG(segments_into_columns(img, x, w, 3, &found), "found %d digits", found);
 }
 
 /* A "0" with the edge of a page beside it, not on the frame: a straight line over twice as
@@ -390,12 +386,9 @@ DG_TEST(segment_line_far_taller_than_the_digit_dropped)
     CHECK_OK(dg_canvas_new(300, 320, 0xeeeeee, &img));
     dg_draw_line(img, 40, 40, 44, 270, 4.0, 0x202020);
     pen_arc(img, 180, 160, 30, 50, 0.0, 2.0 * M_PI);
-    dg_segmentation *seg;
-    CHECK_OK(dg_segment(img, &seg));
     const int x[1] = {150}, w[1] = {60};
-    CHECK_MSG(found_columns(seg, x, w, 1), "found %d digits", seg->n);
-    dg_segmentation_free(seg);
-    dg_image_free(img);
+    int found;
+    CHECK_MSG(segments_into_columns(img, x, w, 1, &found), "found %d digits", found);
 }
 
 /* "00" and, beside them, a piece of a page's edge: a straight line under half as tall as
@@ -409,11 +402,8 @@ DG_TEST(segment_line_far_shorter_than_the_digits_dropped)
         pen_arc(img, x[k] + 30, 120, 30, 50, 0.0, 2.0 * M_PI);
     }
     dg_draw_line(img, 320, 60, 322, 105, 4.0, 0x202020);
-    dg_segmentation *seg;
-    CHECK_OK(dg_segment(img, &seg));
-    CHECK_MSG(found_columns(seg, x, w, 2), "found %d digits", seg->n);
-    dg_segmentation_free(seg);
-    dg_image_free(img);
+    int found;
+    CHECK_MSG(segments_into_columns(img, x, w, 2, &found), "found %d digits", found);
 }
 
 /* "10" and "01" with the 1 written a little short or a little tall (0.7 and 1.3 times the
@@ -428,13 +418,11 @@ DG_TEST(segment_one_about_as_tall_as_the_digits_kept)
         double half = 50.0 * tall[i];
         dg_draw_line(img, one + 3, 150 - half, one, 150 + half, 4.0, 0x202020);
         pen_arc(img, zero + 30, 150, 30, 50, 0.0, 2.0 * M_PI);
-        dg_segmentation *seg;
-        CHECK_OK(dg_segment(img, &seg));
         const int x[2] = {i == 0 ? one - 8 : zero, i == 0 ? zero : one - 8},
                   w[2] = {i == 0 ? 16 : 60, i == 0 ? 60 : 16};
-        CHECK_MSG(found_columns(seg, x, w, 2), "1 %.1f as tall: found %d digits", tall[i], seg->n);
-        dg_segmentation_free(seg);
-        dg_image_free(img);
+        int found;
+        CHECK_MSG(segments_into_columns(img, x, w, 2, &found), "1 %.1f as tall: found %d digits",
+                  tall[i], found);
     }
 }
 
