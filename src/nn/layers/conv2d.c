@@ -118,11 +118,17 @@ static size_t whole_lines(size_t floats)
     return (floats + 15) / 16 * 16;
 }
 
+/* The layer as the convolution kernels see it. */
+static dg_conv_args conv_args(const dg_layer *l)
+{
+    return (dg_conv_args){l->in, l->out, l->units, l->k, l->relu, l->w, l->b, 0, 0};
+}
+
 /* The layer as its gradients' kernels see it: with 2x2 max pooling above, an odd last row
  * and column have no gradient, and the products skip them. */
 static dg_conv_args grad_args(const dg_layer *l)
 {
-    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b, 0, 0};
+    dg_conv_args args = conv_args(l);
     if (l->pools_above) {
         args.live_h = l->out.h / 2 * 2;
         args.live_w = l->out.w / 2 * 2;
@@ -138,7 +144,7 @@ static size_t window_backward_floats(const dg_layer *l, int n)
 {
     size_t positions = (size_t)l->units * l->out.h * l->out.w;
     size_t taps = (size_t)l->in.c * l->units * l->k * l->k;
-    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b, 0, 0};
+    dg_conv_args args = conv_args(l);
     size_t dots_bf16 =
         dg_conv_bf16_backward_pays(&args) ? 0 : dg_conv_weight_grad_dots_bf16_work_floats(&args, n);
     return whole_lines((size_t)n * positions) + whole_lines(positions) +
@@ -158,7 +164,7 @@ static size_t conv_scratch_floats(const dg_layer *l, int n)
     size_t window_floats = window_backward_floats(l, n);
     size_t floats = im2col_floats > window_floats ? im2col_floats : window_floats;
     /* or the bf16 passes' paired copies */
-    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b, 0, 0};
+    dg_conv_args args = conv_args(l);
     /* (followed by a block of planes to pool when 2x2 max pooling comes next) */
     size_t block = dg_conv_pooled_block_floats(&args);
     size_t bf16 = dg_conv_bf16_work_floats(&args) + block;
@@ -536,7 +542,7 @@ static void conv_forward_valid(const dg_layer *l, const float *x, float *y, int 
         conv_forward_ref(l, x, y, n);
         return;
     }
-    dg_conv_args args = {l->in, l->out, l->units, l->k, l->relu, l->w, l->b, 0, 0};
+    dg_conv_args args = conv_args(l);
     /* the 2x2 max pooling above done here: its output and argmax instead of y */
     float *pooled = l->pools_above && dg_pool_fused(ctx) ? ctx->pooled : NULL;
     int32_t *arg = pooled ? ctx->pooled_aux : NULL;
