@@ -753,3 +753,46 @@ DG_TEST(segment_grey_page_on_a_coloured_desk_as_bright)
         dg_image_free(num);
     }
 }
+
+/* The narrow ends of the desk a tilted page leaves: thin dark lines down both sides of the
+ * frame, a little taller than the digits and a few pixels off the frame but for their lower
+ * ends, so that they touch it over too short a stretch to lie along it. They are
+ * the page's surroundings, not 1s before and after the number. */
+DG_TEST(segment_lines_along_the_frame_are_no_digits)
+{
+    dg_rng rng;
+    dg_rng_seed(&rng, 21);
+    dg_synth_style st;
+    dg_synth_style_default(&st);
+    st.paper[0] = st.paper[1] = st.paper[2] = 232;
+    st.ink[0] = st.ink[1] = st.ink[2] = 35;
+    st.height = 80;
+    st.gap = 0.3f;
+    st.channels = 3;
+    dg_image *num;
+    dg_digit_box truth[2];
+    CHECK_OK(dg_synth_number(&rng, "47", &st, &num, truth));
+    int W = num->w + 80, H = num->h + 120, ox = 40, oy = 60;
+    dg_image *img = page_with(num, W, H, ox, oy, &rng);
+    CHECK(img != NULL);
+    for (int k = 0; k < 2; k++) {
+        truth[k].x += ox;
+        truth[k].y += oy;
+    }
+    int y0 = truth[0].y - 10, y1 = y0 + truth[0].h * 13 / 10;
+    for (int y = y0; y < y1 && y < H; y++) {
+        int off = y < y0 + 3 * (y1 - y0) / 4 ? 4 : 0; /* off the frame above its lowest quarter */
+        for (int x = off; x < off + 4; x++) {
+            for (int c = 0; c < 3; c++) {
+                img->pixels[((size_t)y * W + x) * 3 + c] = 60;
+                img->pixels[((size_t)y * W + W - 1 - x) * 3 + c] = 60;
+            }
+        }
+    }
+    dg_segmentation *seg;
+    CHECK_OK(dg_segment(img, &seg));
+    CHECK_MSG(matches(seg, truth, 2), "found %d digits", seg->n);
+    dg_segmentation_free(seg);
+    dg_image_free(img);
+    dg_image_free(num);
+}
