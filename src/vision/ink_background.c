@@ -20,8 +20,9 @@
  * in grey levels: for light ink max - background; for dark ink (background - min) *
  * 255 / background, relative to the paper's brightness because light falls on ink and
  * paper alike, so strokes in a shadow keep their weight.
- * A page that does not fill the photo: the desk around it (find_desk) takes no part in the
- * polarity vote or the levels and holds no ink. Unless the cells are all one level, the
+ * A page that does not fill the photo: the desk around it (find_desk: darker than the
+ * paper, or more coloured, as wood is) takes no part in the polarity vote or the levels
+ * and holds no ink. Unless the cells are all one level, the
  * background is then refined at the scale of strokes (ink_light.c), which follows a hard
  * shadow's edge and the desk's; and light ink found on a dim ground (what a shadow over
  * most of the page looks like) is checked on thin strokes (ink_light.c).
