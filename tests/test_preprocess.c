@@ -756,32 +756,6 @@ DG_TEST(preprocess_faint_digit_beside_a_desk_strip)
     }
 }
 
-/* A faint ring below a wide strip of dark desk across the top of the photo, far more dark
- * pixels than the ring has: the strip runs along a long stretch of the frame, so it is the
- * surroundings, not a digit cut by the frame, and does not set how dark full ink is. */
-DG_TEST(preprocess_faint_digit_below_a_wide_desk_strip)
-{
-    dg_image *img = NULL;
-    CHECK_OK(dg_image_new(240, 300, 1, &img));
-    dg_rng rng;
-    dg_rng_seed(&rng, 4);
-    for (int y = 0; y < 300; y++) {
-        for (int x = 0; x < 240; x++) {
-            double ring = fabs(hypot((x - 120) / 20.0, (y - 180) / 30.0) - 1.0) * 40;
-            double v = y < 60 ? 50 : ring < 2.0 ? 180 : 225;
-            v += 4 * dg_rng_normal(&rng);
-            img->pixels[y * 240 + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-        }
-    }
-    uint8_t out[DG_MNIST_PIXELS];
-    dg_preprocess_info info;
-    PREPROCESS_OK(img, out, &info);
-    CHECK_MSG(info.status == DG_PREP_OK && abs(info.box_x + info.box_w / 2 - 120) <= 4 &&
-                  abs(info.box_y + info.box_h / 2 - 180) <= 4 && info.box_h > 55,
-              "status %d, box at %d,%d %dx%d", info.status, info.box_x, info.box_y, info.box_w,
-              info.box_h);
-}
-
 /* A curved shadow's edge beside a digit: the paper on both sides is paper, and no stroke
  * is drawn along the edge's shadow side, where the coarse background comes back towards the
  * shadow's level only gradually. */

@@ -18,8 +18,7 @@
  *  3. Levels, from the histogram of residuals: the background offset (median), the noise
  *     (1.4826 times the median absolute deviation), the full-ink level (90th percentile of
  *     the clear ink; of the clear ink not connected to the frame when that is a fifth of
- *     it or more, or when what is connected runs along an eighth of the frame or more, and
- *     darkens less: the desk beside a page does not set it). A noisy image (contrast
+ *     it or more and darkens less: the desk beside a page does not set it). A noisy image (contrast
  * under 12 noise deviations) has its ink-side plane smoothed by a 3x3 mean, up to twice, and
  * measured again, so that grain and sensor noise do not break strokes into dust. No clear ink
  * (nothing 6 noise deviations and 12 levels above the background) means DG_PREP_EMPTY. The ink
@@ -427,12 +426,7 @@ static dg_status contrast_inside_of(dg_prep *p, const uint8_t *v, int w, int h)
         }
     }
     free(seen);
-    /* surroundings along a long stretch of the frame (an eighth of its length or more:
-     * the wedges of desk down a tilted page's sides, a strip of desk along one edge) are
-     * no digit cut by the frame, which meets it with the ends of a few strokes: then the
-     * ink inside sets full ink however little of it there is */
-    bool surroundings = 8 * n_border >= 2 * (size_t)(w + h);
-    if (n_inside >= MIN_INSIDE && (INSIDE_SHARE * n_inside >= n_clear || surroundings)) {
+    if (n_inside >= MIN_INSIDE && INSIDE_SHARE * n_inside >= n_clear) {
         dg_prep whole = *p;
         set_contrast(p, hist, clear, n_inside);
         if (p->contrast > whole.contrast) {
