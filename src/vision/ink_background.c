@@ -280,12 +280,12 @@ static void only_the_page(uint8_t *mark, int gw, int gh, int32_t *queue)
 
 /*
  * What tells the desk's cells from the page's: a level per cell (level, [n]) that the desk
- * holds below `cut` and the paper above it, the desk's and the paper's typical levels, and
- * optionally the cells' brightest pixels, which must also stay below bright_cut.
+ * holds below `cut` and the paper above it, the paper's typical level, and optionally the
+ * cells' brightest pixels, which must also stay below bright_cut.
  */
 typedef struct desk_cue {
     const float *level;
-    float desk, paper, cut;
+    float paper, cut;
     const float *bright; /* or NULL */
     float bright_cut;
 } desk_cue;
@@ -433,7 +433,6 @@ static dg_status find_desk(dg_prep *p, bg_cells *g)
         float paper_bright = dg_prep_select_kth(g->tmp, n, n * 9 / 10);
         float t = 0.5f * (paper + desk);
         desk_cue light = {.level = g->mid,
-                          .desk = desk,
                           .paper = paper,
                           .cut = t,
                           .bright = g->max_hi,
@@ -462,10 +461,8 @@ static dg_status find_desk(dg_prep *p, bg_cells *g)
     float paper_plain = dg_prep_select_kth(g->tmp, n, n * 9 / 10);
     dg_status st = DG_OK;
     if (paper_plain - desk_plain >= DESK_COLOUR_GAP) {
-        desk_cue colour = {.level = plain,
-                           .desk = desk_plain,
-                           .paper = paper_plain,
-                           .cut = 0.5f * (desk_plain + paper_plain)};
+        desk_cue colour = {
+            .level = plain, .paper = paper_plain, .cut = 0.5f * (desk_plain + paper_plain)};
         st = mark_desk(p, g, &colour);
     }
     free(plain);
