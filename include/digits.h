@@ -742,9 +742,10 @@ dg_status dg_image_encode_png_stored(const dg_image *img, uint8_t **data, size_t
  * drawings on a flat ground worked on pooled (the drawing down to about 40 px), and
  * numbers in pictures over 1024 px a side read pooled to about that; 5: dark ink found on
  * light paper even when the strokes pass through most of the page's cells, and a strip of
- * desk along the border left out beside a digit written with a fine pen
- * (docs/preprocessing.md, Versions). */
-#define DG_PREPROCESS_VERSION 5u
+ * desk along the border left out beside a digit written with a fine pen; 6: the desk
+ * around a page also told from the page by its colour (a grey page on a wood desk as
+ * bright as it, or brighter) (docs/preprocessing.md, Versions). */
+#define DG_PREPROCESS_VERSION 6u
 
 typedef enum dg_prep_status {
     DG_PREP_OK = 0,  /* a digit was found and converted */

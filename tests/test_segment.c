@@ -692,3 +692,107 @@ DG_TEST(segment_grey_page_on_a_grainy_desk)
     }
     CHECK_MSG(found == 4 && right == 4, "desk found %d of 4, numbers right %d of 4", found, right);
 }
+
+/* A grey page on a wood desk that is about as bright (lighter, or darker by under 40
+ * levels): the desk is told from the page by its colour, and its grain, the page's edge and
+ * the shadow the page casts are not cut into digits beside the number. */
+DG_TEST(segment_grey_page_on_a_coloured_desk_as_bright)
+{
+    static const float woods[][3] = {{205, 172, 128}, {156, 124, 92}, {120, 160, 190}};
+    for (int i = 0; i < 3; i++) {
+        dg_rng rng;
+        dg_rng_seed(&rng, 900 + (uint64_t)i);
+        dg_synth_style st;
+        dg_synth_style_default(&st);
+        st.paper[0] = st.paper[1] = st.paper[2] = 150;
+        st.ink[0] = st.ink[1] = st.ink[2] = 40;
+        st.height = 80;
+        st.gap = 0.3f;
+        st.margin = 0.6f;
+        st.noise = 4.0f;
+        st.channels = 3;
+        dg_image *num;
+        dg_digit_box truth[4];
+        CHECK_OK(dg_synth_number(&rng, "3794", &st, &num, truth));
+        int W = num->w + 160, H = num->h + 140, ox = 70, oy = 60;
+        dg_image *img;
+        CHECK_OK(dg_image_new(W, H, 3, &img));
+        for (int y = 0; y < H; y++) {
+            for (int x = 0; x < W; x++) {
+                int dx = x < ox ? ox - x : x >= ox + num->w ? x - ox - num->w + 1 : 0;
+                int dy = y < oy ? oy - y : y >= oy + num->h ? y - oy - num->h + 1 : 0;
+                int d = dx > dy ? dx : dy;
+                uint8_t *px = &img->pixels[((size_t)y * W + x) * 3];
+                if (d == 0) {
+                    memcpy(px, &num->pixels[((size_t)(y - oy) * num->w + (x - ox)) * 3], 3);
+                    continue;
+                }
+                /* grain across the desk, and the page's own shadow just outside its edge */
+                double s = sin(2.0 * M_PI * (y + 5.0 * sin(0.03 * x)) / 23.0);
+                double f = (1.0 + 0.15 * s * fabs(s)) * (1.0 - 0.35 * exp(-d / 2.5));
+                for (int c = 0; c < 3; c++) {
+                    double v = woods[i][c] * f + 4.0 * dg_rng_normal(&rng);
+                    px[c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+                }
+            }
+        }
+        for (int k = 0; k < 4; k++) {
+            truth[k].x += ox;
+            truth[k].y += oy;
+        }
+        dg_image *map;
+        dg_preprocess_info info;
+        CHECK_OK(dg_ink_map(img, &map, &info));
+        CHECK_MSG(info.desk, "wood %d: no desk found", i);
+        dg_image_free(map);
+        dg_segmentation *seg;
+        CHECK_OK(dg_segment(img, &seg));
+        CHECK_MSG(matches(seg, truth, 4), "wood %d: found %d digits", i, seg->n);
+        dg_segmentation_free(seg);
+        dg_image_free(img);
+        dg_image_free(num);
+    }
+}
+
+/* The narrow ends of the desk a tilted page leaves: thin dark lines down both sides of the
+ * frame, a little taller than the digits and a few pixels off the frame but for their lower
+ * ends, so that they touch it over too short a stretch to lie along it. They are
+ * the page's surroundings, not 1s before and after the number. */
+DG_TEST(segment_lines_along_the_frame_are_no_digits)
+{
+    dg_rng rng;
+    dg_rng_seed(&rng, 21);
+    dg_synth_style st;
+    dg_synth_style_default(&st);
+    st.paper[0] = st.paper[1] = st.paper[2] = 232;
+    st.ink[0] = st.ink[1] = st.ink[2] = 35;
+    st.height = 80;
+    st.gap = 0.3f;
+    st.channels = 3;
+    dg_image *num;
+    dg_digit_box truth[2];
+    CHECK_OK(dg_synth_number(&rng, "47", &st, &num, truth));
+    int W = num->w + 80, H = num->h + 120, ox = 40, oy = 60;
+    dg_image *img = page_with(num, W, H, ox, oy, &rng);
+    CHECK(img != NULL);
+    for (int k = 0; k < 2; k++) {
+        truth[k].x += ox;
+        truth[k].y += oy;
+    }
+    int y0 = truth[0].y - 10, y1 = y0 + truth[0].h * 13 / 10;
+    for (int y = y0; y < y1 && y < H; y++) {
+        int off = y < y0 + 3 * (y1 - y0) / 4 ? 4 : 0; /* off the frame above its lowest quarter */
+        for (int x = off; x < off + 4; x++) {
+            for (int c = 0; c < 3; c++) {
+                img->pixels[((size_t)y * W + x) * 3 + c] = 60;
+                img->pixels[((size_t)y * W + W - 1 - x) * 3 + c] = 60;
+            }
+        }
+    }
+    dg_segmentation *seg;
+    CHECK_OK(dg_segment(img, &seg));
+    CHECK_MSG(matches(seg, truth, 2), "found %d digits", seg->n);
+    dg_segmentation_free(seg);
+    dg_image_free(img);
+    dg_image_free(num);
+}

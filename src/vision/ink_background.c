@@ -20,8 +20,9 @@
  * in grey levels: for light ink max - background; for dark ink (background - min) *
  * 255 / background, relative to the paper's brightness because light falls on ink and
  * paper alike, so strokes in a shadow keep their weight.
- * A page that does not fill the photo: the desk around it (find_desk) takes no part in the
- * polarity vote or the levels and holds no ink. Unless the cells are all one level, the
+ * A page that does not fill the photo: the desk around it (find_desk: darker than the
+ * paper, or more coloured, as wood is) takes no part in the polarity vote or the levels
+ * and holds no ink. Unless the cells are all one level, the
  * background is then refined at the scale of strokes (ink_light.c), which follows a hard
  * shadow's edge and the desk's; and light ink found on a dim ground (what a shadow over
  * most of the page looks like) is checked on thin strokes (ink_light.c).
@@ -39,6 +40,8 @@
 #define POLARITY_RADIUS   4     /* local median window for the polarity vote, cells */
 #define FLAT_RANGE        16.0f /* a coarse background within this many levels is flat */
 #define SHADOW_GROUND_MIN 80.0f /* dimmer ground than this is a dark screen or board */
+#define DESK_LIGHT_GAP    40.0f /* the paper this many levels brighter than the desk, */
+#define DESK_COLOUR_GAP   24.0f /* ... or the desk this much more coloured than the paper */
 
 /* ---------------------------------------------------------------- small helpers */
 
@@ -276,44 +279,32 @@ static void only_the_page(uint8_t *mark, int gw, int gh, int32_t *queue)
 }
 
 /*
- * The desk around a page that does not fill the photo: the cells connected to the image's
- * border through cells with no paper in them (their mean and brightest pixel well below the
- * paper's level), when they reach all four sides, so surround the page, and leave it at
- * least a quarter of the image, solid and bright. A shadow or a dark side of the page reaches two
- * or three sides at most and stays paper, ink in it included. The desk's pixels take no part in the
- * polarity vote or the levels, and hold no ink.
+ * What tells the desk's cells from the page's: a level per cell (level, [n]) that the desk
+ * holds below `cut` and the paper above it, the paper's typical level, and optionally the
+ * cells' brightest pixels, which must also stay below bright_cut.
  */
-static dg_status find_desk(dg_prep *p, bg_cells *g)
+typedef struct desk_cue {
+    const float *level;
+    float paper, cut;
+    const float *bright; /* or NULL */
+    float bright_cut;
+} desk_cue;
+
+static int desk_like(const desk_cue *q, int c)
 {
-    int n = g->n, gw = p->bgw, gh = p->bgh, n_border = 0;
-    for (int c = 0; c < n; c++) {
-        int x = c % gw, y = c / gw;
-        if (x == 0 || y == 0 || x == gw - 1 || y == gh - 1) {
-            g->tmp[n_border++] = g->mid[c];
-        }
-    }
-    if (gw < 8 || gh < 8) {
-        return DG_OK;
-    }
-    float desk = cells_median(g->tmp, n_border);
-    memcpy(g->tmp, g->mid, sizeof *g->tmp * (size_t)n);
-    float paper = dg_prep_select_kth(g->tmp, n, n * 9 / 10);
-    if (paper - desk < 40.0f) {
-        return DG_OK;
-    }
-    /* the same for the cells' brightest pixels, which the desk's grain and noise raise */
-    n_border = 0;
-    for (int c = 0; c < n; c++) {
-        int x = c % gw, y = c / gw;
-        if (x == 0 || y == 0 || x == gw - 1 || y == gh - 1) {
-            g->tmp[n_border++] = g->max_hi[c];
-        }
-    }
-    float desk_bright = cells_median(g->tmp, n_border);
-    memcpy(g->tmp, g->max_hi, sizeof *g->tmp * (size_t)n);
-    float paper_bright = dg_prep_select_kth(g->tmp, n, n * 9 / 10);
-    float t = 0.5f * (paper + desk);
-    float t_bright = fmaxf(0.5f * (t + paper), 0.5f * (desk_bright + paper_bright));
+    return q->level[c] < q->cut && (!q->bright || q->bright[c] < q->bright_cut);
+}
+
+/*
+ * Marks the cells connected to the image's border through desk-like cells, when they reach
+ * all four sides, so surround the page, and leave it at least a quarter of the image, solid
+ * and paper-like, with an edge. A shadow or a dark side of the page reaches two or three
+ * sides at most and stays paper, ink in it included. Sets p->desk and g->desk, or leaves
+ * them NULL.
+ */
+static dg_status mark_desk(dg_prep *p, bg_cells *g, const desk_cue *q)
+{
+    int n = g->n, gw = p->bgw, gh = p->bgh;
     uint8_t *mark = calloc((size_t)n, 1);
     int32_t *queue = malloc(sizeof *queue * 2 * (size_t)n);
     if (!mark || !queue) {
@@ -324,8 +315,7 @@ static dg_status find_desk(dg_prep *p, bg_cells *g)
     size_t head = 0, tail = 0;
     for (int c = 0; c < n; c++) {
         int x = c % gw, y = c / gw;
-        if ((x == 0 || y == 0 || x == gw - 1 || y == gh - 1) && g->mid[c] < t &&
-            g->max_hi[c] < t_bright) {
+        if ((x == 0 || y == 0 || x == gw - 1 || y == gh - 1) && desk_like(q, c)) {
             mark[c] = 1;
             queue[tail++] = c;
         }
@@ -335,8 +325,7 @@ static dg_status find_desk(dg_prep *p, bg_cells *g)
         const int nb[4][2] = {{x - 1, y}, {x + 1, y}, {x, y - 1}, {x, y + 1}};
         for (int k = 0; k < 4; k++) {
             int xx = nb[k][0], yy = nb[k][1], d = yy * gw + xx;
-            if (xx >= 0 && yy >= 0 && xx < gw && yy < gh && !mark[d] && g->mid[d] < t &&
-                g->max_hi[d] < t_bright) {
+            if (xx >= 0 && yy >= 0 && xx < gw && yy < gh && !mark[d] && desk_like(q, d)) {
                 mark[d] = 1;
                 queue[tail++] = d;
             }
@@ -353,15 +342,15 @@ static dg_status find_desk(dg_prep *p, bg_cells *g)
         sides |= mark[i * gw] ? 4 : 0;
         sides |= mark[i * gw + gw - 1] ? 8 : 0;
     }
-    /* The page: a quarter of the image or more, solid (filling its box) and paper (bright):
-     * not the strokes of a big light digit on a dark ground, whose box is mostly ground
-     * and whose loops hold dark cells. */
-    int n_page = 0, n_bright = 0, x0 = gw, y0 = gh, x1 = -1, y1 = -1;
+    /* The page: a quarter of the image or more, solid (filling its box) and paper-like: not
+     * the strokes of a big light digit on a dark ground, whose box is mostly ground and
+     * whose loops hold dark cells. */
+    int n_page = 0, n_paper = 0, x0 = gw, y0 = gh, x1 = -1, y1 = -1;
     for (int c = 0; c < n; c++) {
         if (!mark[c]) {
             int x = c % gw, y = c / gw;
             n_page++;
-            n_bright += g->mid[c] >= t;
+            n_paper += q->level[c] >= q->cut;
             x0 = x < x0 ? x : x0;
             x1 = x > x1 ? x : x1;
             y0 = y < y0 ? y : y0;
@@ -370,8 +359,8 @@ static dg_status find_desk(dg_prep *p, bg_cells *g)
     }
     int box = n_page ? (x1 - x0 + 1) * (y1 - y0 + 1) : 1;
     /* A page has an edge: two cells in from the desk it is paper. Light falling off
-     * towards the border (vignetting) crosses the threshold gradually instead. */
-    int n_inner = 0, n_inner_lit = 0;
+     * towards the border (vignetting) crosses the cut gradually instead. */
+    int n_inner = 0, n_inner_paper = 0;
     for (int c = 0; c < n; c++) {
         int x = c % gw, y = c / gw;
         const int nb[4][2] = {{-1, 0}, {1, 0}, {0, -1}, {0, 1}};
@@ -383,11 +372,11 @@ static dg_status find_desk(dg_prep *p, bg_cells *g)
                 continue;
             }
             n_inner++;
-            n_inner_lit += g->mid[yy * gw + xx] >= t + 0.6f * (paper - t);
+            n_inner_paper += q->level[yy * gw + xx] >= q->cut + 0.6f * (q->paper - q->cut);
         }
     }
-    if (sides != 15 || 4 * n_page < n || 100 * n_page < 85 * box || 10 * n_bright < 7 * n_page ||
-        10 * n_inner_lit < 6 * n_inner) {
+    if (sides != 15 || 4 * n_page < n || 100 * n_page < 85 * box || 10 * n_paper < 7 * n_page ||
+        10 * n_inner_paper < 6 * n_inner) {
         free(mark);
         return DG_OK;
     }
@@ -397,6 +386,87 @@ static dg_status find_desk(dg_prep *p, bg_cells *g)
     p->dgh = gh;
     g->desk = mark;
     return DG_OK;
+}
+
+/*
+ * The desk around a page that does not fill the photo (mark_desk), told from the page by
+ * either of two cues. Light: the cells' mean and brightest pixel well below the paper's
+ * (the brightest compared with what the desk's and the paper's cells show, so that the
+ * flecks of a wood grain or of noise do not stop it), when the paper is at least
+ * DESK_LIGHT_GAP levels brighter than the border's cells. Colour: wood, a coloured table or
+ * mat around white or grey paper, whatever their brightness (a grey page on a light wood
+ * desk, or darker than it): the cells' mean colourfulness (maximum less minimum channel)
+ * above the midpoint between the border's and the paper's (the least coloured tenth of the
+ * cells, since the page is a quarter of the image or more), when the border is at least
+ * DESK_COLOUR_GAP levels more coloured. A coloured pen's strokes cover too little of a
+ * cell to reach it. The desk's pixels take no part in the polarity vote or the levels, and
+ * hold no ink.
+ */
+static dg_status find_desk(dg_prep *p, bg_cells *g)
+{
+    int n = g->n, gw = p->bgw, gh = p->bgh;
+    if (gw < 8 || gh < 8) {
+        return DG_OK;
+    }
+    float *border = g->tmp;
+    int n_border = 0;
+    for (int c = 0; c < n; c++) {
+        int x = c % gw, y = c / gw;
+        if (x == 0 || y == 0 || x == gw - 1 || y == gh - 1) {
+            border[n_border++] = g->mid[c];
+        }
+    }
+    float desk = cells_median(border, n_border);
+    memcpy(g->tmp, g->mid, sizeof *g->tmp * (size_t)n);
+    float paper = dg_prep_select_kth(g->tmp, n, n * 9 / 10);
+    if (paper - desk >= DESK_LIGHT_GAP) {
+        /* the same for the cells' brightest pixels, which the desk's grain and noise raise */
+        n_border = 0;
+        for (int c = 0; c < n; c++) {
+            int x = c % gw, y = c / gw;
+            if (x == 0 || y == 0 || x == gw - 1 || y == gh - 1) {
+                border[n_border++] = g->max_hi[c];
+            }
+        }
+        float desk_bright = cells_median(border, n_border);
+        memcpy(g->tmp, g->max_hi, sizeof *g->tmp * (size_t)n);
+        float paper_bright = dg_prep_select_kth(g->tmp, n, n * 9 / 10);
+        float t = 0.5f * (paper + desk);
+        desk_cue light = {.level = g->mid,
+                          .paper = paper,
+                          .cut = t,
+                          .bright = g->max_hi,
+                          .bright_cut =
+                              fmaxf(0.5f * (t + paper), 0.5f * (desk_bright + paper_bright))};
+        dg_status st = mark_desk(p, g, &light);
+        if (st != DG_OK || p->desk) {
+            return st;
+        }
+    }
+    /* colour: the level is minus the colourfulness, so that the desk lies below the cut */
+    float *plain = malloc(sizeof *plain * (size_t)n);
+    if (!plain) {
+        return dg_prep_nomem();
+    }
+    n_border = 0;
+    for (int c = 0; c < n; c++) {
+        int x = c % gw, y = c / gw;
+        plain[c] = -(float)((g->sum[2 * c + 1] - g->sum[2 * c]) / g->count[c]);
+        if (x == 0 || y == 0 || x == gw - 1 || y == gh - 1) {
+            border[n_border++] = plain[c];
+        }
+    }
+    float desk_plain = cells_median(border, n_border);
+    memcpy(g->tmp, plain, sizeof *g->tmp * (size_t)n);
+    float paper_plain = dg_prep_select_kth(g->tmp, n, n * 9 / 10);
+    dg_status st = DG_OK;
+    if (paper_plain - desk_plain >= DESK_COLOUR_GAP) {
+        desk_cue colour = {
+            .level = plain, .paper = paper_plain, .cut = 0.5f * (desk_plain + paper_plain)};
+        st = mark_desk(p, g, &colour);
+    }
+    free(plain);
+    return st;
 }
 
 /* Summed-area tables over the [gh][gw] grid, each [gh + 1][gw + 1] with a zero first row

@@ -210,7 +210,6 @@ static dg_status refine_desk(dg_prep *p, const uint8_t *a, int f, int fw, int fh
     }
     float paper = n_page ? dg_prep_select_kth(tmp, n_page, n_page / 2) : 255.0f;
     free(tmp);
-    float cut = 0.5f * (desk + paper);
     for (int cy = 0; cy < fh; cy++) {
         for (int cx = 0; cx < fw; cx++) {
             int dx = cx * f / p->ds, dy = cy * f / p->ds, near = 0;
@@ -220,7 +219,9 @@ static dg_status refine_desk(dg_prep *p, const uint8_t *a, int f, int fw, int fh
                             p->desk[(size_t)yy * p->dgw + xx];
                 }
             }
-            fine[(size_t)cy * fw + cx] = near && (float)a[(size_t)cy * fw + cx] < cut;
+            float level = (float)a[(size_t)cy * fw + cx];
+            /* the desk may be darker than the paper or, told by its colour, brighter */
+            fine[(size_t)cy * fw + cx] = near && fabsf(level - desk) < fabsf(level - paper);
         }
     }
     free(p->desk);

@@ -12,6 +12,9 @@
  *    steep stroke broken in two), both short side by side (a loop broken in two), or a
  *    piece under about half the digits' height right beside a digit (a 9's loop beside its
  *    stem);
+ *  - thin lines along a side of the frame (the page's edge, the narrow end of the desk a
+ *    tilted page leaves) are dropped when there is ink inside the frame, before H is
+ *    measured for what follows;
  *  - groups much shorter than the digits (dots, specks, dashes) are dropped, and faint
  *    ones on the image border (shadows, paper edges), and ones on the border unlike the
  *    digits in height (the edge of a tilted page or of the desk it leaves), and straight
@@ -703,10 +706,45 @@ static void drop_lines_unlike_digits(seg_work *w)
     }
 }
 
+/* A thin line along a side of the frame (touching it, under a quarter as wide as it is long
+ * along that side): the edge of the page or the narrow end of the desk a tilted page leaves,
+ * where the ink map's closing left it a pixel off the frame in places. Dropped when there
+ * is ink of some size inside the frame (a tenth of the largest group's or more), before
+ * the digits' height is measured, so that such lines, as tall as the photo, neither pass
+ * for 1s nor make the digits beside them look like specks. */
+static void drop_lines_along_the_frame(seg_work *w)
+{
+    long largest = 0;
+    for (int g = 0; g < w->n_groups; g++) {
+        if (w->groups[g].alive) {
+            largest = w->groups[g].area > largest ? w->groups[g].area : largest;
+        }
+    }
+    bool inside = false;
+    for (int g = 0; g < w->n_groups; g++) {
+        const group *gr = &w->groups[g];
+        inside |= gr->alive && gr->area * 10 >= largest && !touches_border(gr, w->ink_map);
+    }
+    if (!inside) {
+        return;
+    }
+    const dg_image *img = w->ink_map;
+    for (int g = 0; g < w->n_groups; g++) {
+        group *gr = &w->groups[g];
+        int gw = group_width(gr), gh = group_height(gr);
+        bool side = (gr->x0 == 0 || gr->x1 == img->w - 1) && 4 * gw <= gh;
+        bool top_bottom = (gr->y0 == 0 || gr->y1 == img->h - 1) && 4 * gh <= gw;
+        if (gr->alive && (side || top_bottom)) {
+            gr->alive = false;
+        }
+    }
+}
+
 /* Drops what is too short to be a digit, then makes the pieces: one per group, or several
  * for a group too wide for one digit of this number. */
 static dg_status make_pieces(seg_work *w)
 {
+    drop_lines_along_the_frame(w);
     /* the digit height: the upper median over the groups holding a tenth of the largest's
      * ink or more, so specks and stray bars do not pull it down */
     long largest = 0;
