@@ -26,6 +26,7 @@ typedef struct train_options {
     int augment; /* 1 --augment, 0 --no-augment, -1 neither */
     /* --rotate, --scale, --shift, --shear, --elastic ALPHA[,SIGMA]; -1: not given */
     double rotate, scale, shift, shear, elastic_alpha, elastic_sigma;
+    double flagged_ones; /* share of the 1s flagged; -1 = the preset's (none) */
 } train_options;
 
 /* Parses `digits train`'s arguments into o (every option not given at its "not given"

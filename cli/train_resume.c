@@ -86,6 +86,10 @@ static int check_resume_options(const train_options *o, const dg_checkpoint *ck)
         return resume_conflict("--augment and its ranges",
                                c->augment.on ? "other augmentation" : "no augmentation", path);
     }
+    snprintf(v, sizeof v, "%g", (double)c->flagged_ones);
+    if (o->flagged_ones >= 0 && (float)o->flagged_ones != c->flagged_ones) {
+        return resume_conflict("--flagged-ones", v, path);
+    }
     int done = dg_checkpoint_progress(ck).epoch + (dg_checkpoint_progress(ck).step > 0);
     if (o->epochs && o->epochs < done) {
         return cli_usage_error("train", "--epochs %ld: the run of %s is already at epoch %d",

@@ -181,6 +181,17 @@ size_t dg_augment_work_floats(uint32_t h, uint32_t w);
 void dg_augment_image(const dg_augment *a, const dg_norm *norm, uint64_t seed, const uint8_t *in,
                       uint32_t h, uint32_t w, float *work, float *out);
 
+/* ---------------------------------------------------------------- forms of writing */
+
+/* A 1 as much of Europe writes it (src/data/forms.c): in[h][w], raw bytes of a 1 written
+ * as MNIST's are (ink high, centred by its centre of mass), with an up-stroke from its top
+ * down to the left (a flag) of its own stroke's width and brightness, in a third of the
+ * draws also a foot, then moved by whole pixels so that the ink's centre of mass stays
+ * where it was; into out[h][w], work holds h*w bytes. Lengths and angles are drawn from
+ * seed alone. An image with too little ink for a stroke is copied as it is. */
+void dg_form_flagged_one(uint64_t seed, const uint8_t *in, uint32_t h, uint32_t w, uint8_t *work,
+                         uint8_t *out);
+
 /* ---------------------------------------------------------------- training history (CSV) */
 
 /* One epoch of a training history. */
@@ -463,6 +474,10 @@ typedef struct dg_train_config {
      * images are never augmented); default off. The per-step seed is drawn from the run's
      * generator only when on, so runs without augmentation are unchanged. */
     dg_augment augment;
+    /* The share of the training 1s (class 1) drawn with a flag each time they are used
+     * (dg_form_flagged_one), 0..1; default 0. For digit datasets only: MNIST's writers
+     * rarely flagged their 1s, and a network that has not seen one reads it as a 7. */
+    float flagged_ones;
     /* The products' precision, default fp32. bf16 where the CPU lacks AVX512_BF16 trains
      * in fp32 (dg_net_set_precision); the model is fp32 either way. */
     dg_precision precision;
@@ -515,7 +530,7 @@ dg_status dg_train(dg_net *net, const dg_dataset *ds, const dg_train_config *cfg
 /* ---------------------------------------------------------------- checkpoints */
 
 /* The checkpoint format this build writes and reads (docs/model-format.md). */
-#define DG_CHECKPOINT_FORMAT_VERSION 2u
+#define DG_CHECKPOINT_FORMAT_VERSION 3u
 /* Checkpoint files larger than this are refused before reading (and never written). */
 #define DG_CHECKPOINT_MAX_BYTES (4ull << 30)
 

@@ -15,8 +15,10 @@ step() {
 
 mkdir -p model "$out"
 
-step "train seed-cnn (5 epochs, batch 32, Adam) on data/mnist"
-"$digits" train --preset seed-cnn --epochs 5 -o "$model"
+# Half of the training 1s are shown with a flag (an up-stroke from the top), as much of
+# Europe writes them: MNIST has few, and without them a flagged 1 is read as a 7.
+step "train seed-cnn (5 epochs, batch 32, Adam) on data/mnist, half the 1s flagged"
+"$digits" train --preset seed-cnn --epochs 5 --flagged-ones 0.5 -o "$model"
 
 step "model summary"
 "$digits" info "$model"

@@ -81,6 +81,8 @@ DG_TEST(cli_usage_errors)
         {"train --rotate 200", 2, "--rotate"},
         {"train --elastic 34,0.1", 2, "--elastic"},
         {"train --elastic x", 2, "--elastic"},
+        {"train --flagged-ones 2", 2, "--flagged-ones"},
+        {"train --flagged-ones x", 2, "--flagged-ones"},
         {"train extra-argument", 2, "unexpected argument"},
         {"predict", 2, "no image"},
         {"info a.model b.model", 2, "unexpected argument 'b.model'"},
@@ -326,6 +328,14 @@ DG_TEST(cli_train_labels)
              dir, dir);
     st = run_digits(args, out, sizeof out);
     CHECK_MSG(st == 2, "an empty label: exit %d: %s", st, out);
+    /* flags are drawn on class 1 only when it is the digit 1 */
+    snprintf(args, sizeof args,
+             "train --spec 'flatten, dense 10' --epochs 1 --data %s -o %s/bad.model "
+             "--labels a,b,c,d,e,f,g,h,i,j --flagged-ones 0.5",
+             dir, dir);
+    st = run_digits(args, out, sizeof out);
+    CHECK_MSG(st != 0 && strstr(out, "flagged ones are for digits: class 1 of this run is 'b'"),
+              "flags on letters: exit %d: %s", st, out);
     snprintf(args, sizeof args, "%s/bad.model", dir);
     FILE *f = fopen(args, "rb");
     CHECK_MSG(!f, "a failed train wrote %s", args);
@@ -613,6 +623,7 @@ DG_TEST(cli_train_resume_refusals)
         {"train --resume %s/r.ckpt --augment", 2, "--augment and its ranges cannot change"},
         {"train --resume %s/r.ckpt --shift 1", 2, "--augment and its ranges cannot change"},
         {"train --resume %s/r.ckpt --precision bf16", 2, "--precision cannot change"},
+        {"train --resume %s/r.ckpt --flagged-ones 0.5", 2, "--flagged-ones cannot change"},
         {"train --resume %s/none.ckpt", 1, "no such file"},
         {"train --resume %s/r.model", 1, "is a model, not a training checkpoint"},
         {"evaluate --model %s/r.ckpt", 1,

@@ -8,7 +8,8 @@
  *   header   8 magic "\x89DGC\r\n\x1a\n", u32 version, u32 byte-order mark 0x01020304,
  *            u64 file size                                                      (24 bytes)
  *   sections MODL (a whole model file), CONF, FILE, DATA, POSN, ORDR, OPTM, BEST, HIST,
- *            AUGM (format 2; a format 1 file has none: no augmentation)
+ *            AUGM (format 2; a format 1 file has none: no augmentation), FORM (format
+ *            3; before, none: no forms of writing drawn)
  *   trailer  u32 CRC-32 of everything before it
  *
  * Every count is checked against the bytes of its section before anything is allocated.
@@ -43,11 +44,12 @@ enum {
     SEC_HIST,
     SEC_AUGM,
     SEC_PREC, /* optional */
+    SEC_FORM,
     SEC_COUNT
 };
-static const char section_tags[SEC_COUNT][5] = {"MODL", "CONF", "FILE",          "DATA",
-                                                "POSN", "ORDR", "OPTM",          "BEST",
-                                                "HIST", "AUGM", DG_PRECISION_TAG};
+static const char section_tags[SEC_COUNT][5] = {"MODL", "CONF", "FILE",           "DATA",
+                                                "POSN", "ORDR", "OPTM",           "BEST",
+                                                "HIST", "AUGM", DG_PRECISION_TAG, "FORM"};
 
 /* ---------------------------------------------------------------- memory */
 
@@ -260,6 +262,10 @@ static void encode(dg_writer *w, const dg_checkpoint *ck, const uint8_t *model, 
     dg_put_f32(w, a->shear);
     dg_put_f32(w, a->elastic_alpha);
     dg_put_f32(w, a->elastic_sigma);
+    dg_end_section(w, at);
+
+    at = dg_begin_section(w, section_tags[SEC_FORM]);
+    dg_put_f32(w, c->flagged_ones);
     dg_end_section(w, at);
 
     dg_patch_u64(w, size_at, (uint64_t)(w->pos + DG_FILE_TRAILER_BYTES));
@@ -641,11 +647,24 @@ static dg_status read_augment(dg_reader *r, dg_augment *a)
     return DG_OK;
 }
 
+/* f32 the share of flagged ones */
+static dg_status read_forms(dg_reader *r, dg_train_config *cfg)
+{
+    dg_status st = dg_get_f32(r, "flagged ones", &cfg->flagged_ones);
+    st = st ? st : dg_end_of_payload(r);
+    if (st == DG_OK && !(cfg->flagged_ones >= 0.0f && cfg->flagged_ones <= 1.0f)) {
+        return bad(r, "the share of flagged ones is out of range");
+    }
+    return st;
+}
+
 static dg_status decode(const char *path, const uint8_t *d, size_t n, dg_checkpoint *ck)
 {
     dg_sections s;
-    /* format 1 has no AUGM section: its runs had no augmentation */
-    int n_sections = dg_le32(d + 8) >= 2 ? SEC_COUNT : SEC_AUGM;
+    /* format 1 has no AUGM section: its runs had no augmentation; format 2 no FORM: no
+     * forms of writing */
+    uint32_t version = dg_le32(d + 8);
+    int n_sections = version >= 3 ? SEC_COUNT : version == 2 ? SEC_FORM : SEC_AUGM;
     dg_status st = dg_find_sections(path, d, n, section_tags, n_sections, &s);
     if (st != DG_OK) {
         return st;
@@ -687,12 +706,17 @@ static dg_status decode(const char *path, const uint8_t *d, size_t n, dg_checkpo
         st = read_history(&r, ck);
     }
     ck->cfg.augment = dg_augment_defaults();
-    if (st == DG_OK && n_sections == SEC_COUNT) {
+    if (st == DG_OK && n_sections > SEC_AUGM) {
         r = section_reader(path, &s, SEC_AUGM);
         st = read_augment(&r, &ck->cfg.augment);
     }
     if (st == DG_OK) {
         st = dg_read_precision(path, s.payload[SEC_PREC], s.len[SEC_PREC], &ck->cfg.precision);
+    }
+    ck->cfg.flagged_ones = 0.0f;
+    if (st == DG_OK && n_sections == SEC_COUNT) {
+        r = section_reader(path, &s, SEC_FORM);
+        st = read_forms(&r, &ck->cfg);
     }
     return st;
 }

@@ -122,14 +122,30 @@ typedef struct train_state {
     dg_checkpoint *ck;       /* filled for on_checkpoint */
     float *aug_work;         /* [T][work] when augmenting */
     size_t aug_floats;       /* work floats per thread */
+    uint8_t *form_work;      /* [T][2][H*W] when drawing forms of writing */
 } train_state;
 
 /* What the slices filling their inputs from a batch share. */
 typedef struct fill_args {
     const train_state *s;
     uint32_t first; /* the batch's first position in s->order */
-    uint64_t seed;  /* of the batch's augmentation, when on */
+    uint64_t seed;  /* of the batch's augmentation and forms of writing, when on */
 } fill_args;
+
+/* A training 1 drawn with a flag in cfg->flagged_ones of the draws from seed (a stream of
+ * its own, apart from the augmentation's), in thread t's work space; else image itself. */
+static const uint8_t *flag_one(const train_state *s, uint64_t seed, const uint8_t *image, int t)
+{
+    dg_rng rng;
+    dg_rng_seed(&rng, seed ^ 0x666c616767656431ull);
+    if (!(dg_rng_uniform(&rng) < s->cfg->flagged_ones)) {
+        return image;
+    }
+    size_t pixels = (size_t)s->ds->h * s->ds->w;
+    uint8_t *out = s->form_work + (size_t)t * 2 * pixels;
+    dg_form_flagged_one(dg_rng_next(&rng), image, s->ds->h, s->ds->w, out + pixels, out);
+    return out;
+}
 
 /* Examples [i, i + n) of the batch into x, normalised (and augmented, by thread t in its
  * own work space) straight from the dataset's bytes into the slice's input. */
@@ -141,6 +157,9 @@ static void fill_examples(void *arg, int i, int n, float *x, int t)
     for (int j = i; j < i + n; j++, x += pixels) {
         uint32_t e = s->order[a->first + (uint32_t)j];
         const uint8_t *image = s->ds->images + (size_t)e * pixels;
+        if (s->ds->labels[e] == 1 && s->cfg->flagged_ones > 0) {
+            image = flag_one(s, a->seed + (uint64_t)j, image, t);
+        }
         if (s->cfg->augment.on) {
             dg_augment_image(&s->cfg->augment, &s->cfg->norm, a->seed + (uint64_t)j, image,
                              s->ds->h, s->ds->w, s->aug_work + (size_t)t * s->aug_floats, x);
@@ -273,9 +292,10 @@ static dg_status run_epoch(train_state *s, int epoch, dg_epoch_stats *st)
         for (int i = 0; i < n; i++) {
             s->ybuf[i] = s->ds->labels[s->order[first + (uint32_t)i]];
         }
-        /* the augmentation's seed is drawn only when it is on: runs without it draw what
-         * they always drew */
-        fill_args fa = {s, first, cfg->augment.on ? dg_rng_next(&s->rng) : 0};
+        /* the batch's seed is drawn only when augmentation or forms are on: runs without
+         * them draw what they always drew */
+        bool seeded = cfg->augment.on || cfg->flagged_ones > 0;
+        fill_args fa = {s, first, seeded ? dg_rng_next(&s->rng) : 0};
         dg_optim_begin(s->opt, scheduled_lr(cfg, s->step, s->total_steps));
         const float *probs;
         float loss;
@@ -388,6 +408,7 @@ static bool same_settings(const dg_train_config *a, const dg_train_config *b, co
             : a->val_split != b->val_split           ? "validation split"
             : a->seed != b->seed                     ? "seed"
             : a->shuffle != b->shuffle               ? "shuffling"
+            : a->flagged_ones != b->flagged_ones     ? "share of flagged ones"
             : a->norm.scale != b->norm.scale || a->norm.mean != b->norm.mean ||
                     a->norm.std != b->norm.std
                 ? "normalisation"
@@ -494,6 +515,17 @@ static dg_status check_config(const dg_train_config *cfg)
             return st;
         }
     }
+    if (!(cfg->flagged_ones >= 0.0f && cfg->flagged_ones <= 1.0f)) {
+        return dg_fail(DG_ERR_ARG, "flagged ones %g out of range (a share, 0..1)",
+                       (double)cfg->flagged_ones);
+    }
+    if (cfg->flagged_ones > 0 && cfg->meta &&
+        (cfg->meta->classes < 2 || strcmp(cfg->meta->labels[1], "1") != 0)) {
+        return dg_fail(DG_ERR_ARG,
+                       "flagged ones are for digits: class 1 of this run is '%s', "
+                       "not '1'",
+                       cfg->meta->classes < 2 ? "" : cfg->meta->labels[1]);
+    }
     if ((cfg->early_stop > 0 || cfg->keep_best) && !(cfg->val_split > 0.0)) {
         return dg_fail(DG_ERR_ARG, "early stopping and keeping the best epoch need a "
                                    "validation split");
@@ -544,8 +576,11 @@ dg_status dg_train(dg_net *net, const dg_dataset *ds, const dg_train_config *cfg
         s.aug_floats = dg_augment_work_floats(ds->h, ds->w);
         s.aug_work = malloc((size_t)dg_net_threads(net) * s.aug_floats * sizeof *s.aug_work);
     }
+    if (cfg->flagged_ones > 0) {
+        s.form_work = malloc((size_t)dg_net_threads(net) * 2 * pixels);
+    }
     if (!s.order || !s.ybuf || !s.history || (want_best && !s.best) ||
-        (cfg->augment.on && !s.aug_work)) {
+        (cfg->augment.on && !s.aug_work) || (cfg->flagged_ones > 0 && !s.form_work)) {
         status = dg_fail(DG_ERR_NOMEM, "out of memory for training buffers");
         goto done;
     }
@@ -601,5 +636,6 @@ done:
     free(s.history);
     free(s.best);
     free(s.aug_work);
+    free(s.form_work);
     return status;
 }
