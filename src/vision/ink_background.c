@@ -388,6 +388,23 @@ static dg_status mark_desk(dg_prep *p, bg_cells *g, const desk_cue *q)
     return DG_OK;
 }
 
+/* Of the cells' values v: the median along the grid's border (*border) and the value a
+ * tenth of the cells reach or pass (*paper), in g->tmp. */
+static void border_and_paper(bg_cells *g, int gw, int gh, const float *v, float *border,
+                             float *paper)
+{
+    int n = g->n, n_border = 0;
+    for (int c = 0; c < n; c++) {
+        int x = c % gw, y = c / gw;
+        if (x == 0 || y == 0 || x == gw - 1 || y == gh - 1) {
+            g->tmp[n_border++] = v[c];
+        }
+    }
+    *border = cells_median(g->tmp, n_border);
+    memcpy(g->tmp, v, sizeof *g->tmp * (size_t)n);
+    *paper = dg_prep_select_kth(g->tmp, n, n * 9 / 10);
+}
+
 /*
  * The desk around a page that does not fill the photo (mark_desk), told from the page by
  * either of two cues. Light: the cells' mean and brightest pixel well below the paper's
@@ -408,29 +425,12 @@ static dg_status find_desk(dg_prep *p, bg_cells *g)
     if (gw < 8 || gh < 8) {
         return DG_OK;
     }
-    float *border = g->tmp;
-    int n_border = 0;
-    for (int c = 0; c < n; c++) {
-        int x = c % gw, y = c / gw;
-        if (x == 0 || y == 0 || x == gw - 1 || y == gh - 1) {
-            border[n_border++] = g->mid[c];
-        }
-    }
-    float desk = cells_median(border, n_border);
-    memcpy(g->tmp, g->mid, sizeof *g->tmp * (size_t)n);
-    float paper = dg_prep_select_kth(g->tmp, n, n * 9 / 10);
+    float desk, paper;
+    border_and_paper(g, gw, gh, g->mid, &desk, &paper);
     if (paper - desk >= DESK_LIGHT_GAP) {
         /* the same for the cells' brightest pixels, which the desk's grain and noise raise */
-        n_border = 0;
-        for (int c = 0; c < n; c++) {
-            int x = c % gw, y = c / gw;
-            if (x == 0 || y == 0 || x == gw - 1 || y == gh - 1) {
-                border[n_border++] = g->max_hi[c];
-            }
-        }
-        float desk_bright = cells_median(border, n_border);
-        memcpy(g->tmp, g->max_hi, sizeof *g->tmp * (size_t)n);
-        float paper_bright = dg_prep_select_kth(g->tmp, n, n * 9 / 10);
+        float desk_bright, paper_bright;
+        border_and_paper(g, gw, gh, g->max_hi, &desk_bright, &paper_bright);
         float t = 0.5f * (paper + desk);
         desk_cue light = {.level = g->mid,
                           .paper = paper,
@@ -448,17 +448,11 @@ static dg_status find_desk(dg_prep *p, bg_cells *g)
     if (!plain) {
         return dg_prep_nomem();
     }
-    n_border = 0;
     for (int c = 0; c < n; c++) {
-        int x = c % gw, y = c / gw;
         plain[c] = -(float)((g->sum[2 * c + 1] - g->sum[2 * c]) / g->count[c]);
-        if (x == 0 || y == 0 || x == gw - 1 || y == gh - 1) {
-            border[n_border++] = plain[c];
-        }
     }
-    float desk_plain = cells_median(border, n_border);
-    memcpy(g->tmp, plain, sizeof *g->tmp * (size_t)n);
-    float paper_plain = dg_prep_select_kth(g->tmp, n, n * 9 / 10);
+    float desk_plain, paper_plain;
+    border_and_paper(g, gw, gh, plain, &desk_plain, &paper_plain);
     dg_status st = DG_OK;
     if (paper_plain - desk_plain >= DESK_COLOUR_GAP) {
         desk_cue colour = {
