@@ -14,7 +14,7 @@
  *     dg_preprocess first pools images larger than 512 px down to about 512 px, keeping
  *     each block's darkest minimum and brightest maximum so that 1 px lines keep their
  *     contrast in either polarity; dg_ink_map keeps the full resolution.
- *  2. Polarity and background: ink_background.c.
+ *  2. Polarity and background: ink_background.c; the desk around a page: ink_desk.c.
  *  3. Levels, from the histogram of residuals: the background offset (median), the noise
  *     (1.4826 times the median absolute deviation), the full-ink level (90th percentile of
  *     the clear ink; of the clear ink not connected to the frame when that is a fifth of

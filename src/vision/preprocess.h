@@ -5,8 +5,9 @@
  *
  * dg_preprocess (preprocess.c) and dg_ink_map (ink.c) both build the ink map with
  * dg_prep_build_ink: ink.c's passes over the pixels, with the background from
- * ink_background.c, then ink_components.c's cells and components. dg_preprocess then
- * chooses the digit's components; the MNIST conversion (mnist.c) takes it from there.
+ * ink_background.c (and the desk around a page from ink_desk.c), then ink_components.c's
+ * cells and components. dg_preprocess then chooses the digit's components; the MNIST
+ * conversion (mnist.c) takes it from there.
  */
 #ifndef DG_PREPROCESS_H
 #define DG_PREPROCESS_H
@@ -98,6 +99,29 @@ dg_status dg_prep_residuals(dg_prep *p, uint32_t hist[511]);
 float dg_prep_background_median(const dg_prep *p);
 /* The k-th smallest of v[0..n), k < n; reorders v. */
 float dg_prep_select_kth(float *v, int n, int k);
+/* The median of v[0..n), n > 0, as dg_prep_select_kth(v, n, n / 2) gives it (may reorder
+ * v); counted, not selected, when v is mostly one extreme value, as cells of ground are. */
+float dg_prep_cells_median(float *v, int n);
+
+/* Per-cell figures of the background pass on its grid (ink_background.c), which the desk
+ * is found from (ink_desk.c): each [bgh][bgw] but window. */
+typedef struct dg_prep_bg_cells {
+    int n;
+    double *sum;            /* [n][2] sums of the minimum and maximum planes */
+    float *min_lo, *max_hi; /* darkest minimum, brightest maximum */
+    float *mid;             /* mean of both planes */
+    float *ref;             /* polarity reference: the median of mid around the cell */
+    float *tmp;             /* scratch */
+    float *count;           /* pixels in the cell */
+    float *window;          /* [(2 * POLARITY_RADIUS + 1)^2] scratch for local medians */
+    const uint8_t *desk;    /* the desk's cells, which take no part, or NULL */
+} dg_prep_bg_cells;
+
+/* ink_desk.c: the desk around a page that does not fill the photo, from the cells' sums,
+ * means and brightest pixels in g (g->tmp is scratch). When one is found, p->desk (its
+ * grid p->ds, p->dgw, p->dgh: the background's) and g->desk mark its cells; else both stay
+ * NULL. Grids under 8 cells a side have none. */
+dg_status dg_prep_find_desk(dg_prep *p, dg_prep_bg_cells *g);
 
 /* ink_light.c: the background at the scale of strokes, replacing p->bg (and the desk's
  * mask p->desk by a finer one); and the polarity p->dark decided from thin strokes. */
