@@ -113,7 +113,7 @@ typedef struct dg_prep_bg_cells {
     float *ref;             /* polarity reference: the median of mid around the cell */
     float *tmp;             /* scratch */
     float *count;           /* pixels in the cell */
-    float *window;          /* [(2 * POLARITY_RADIUS + 1)^2] scratch for local medians */
+    float *window;          /* scratch for the local medians (ink_background.c) */
     const uint8_t *desk;    /* the desk's cells, which take no part, or NULL */
 } dg_prep_bg_cells;
 
