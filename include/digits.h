@@ -760,7 +760,7 @@ dg_status dg_image_encode_png_stored(const dg_image *img, uint8_t **data, size_t
  * desk along the border left out beside a digit written with a fine pen; 6: the desk
  * around a page also told from the page by its colour (a grey page on a wood desk as
  * bright as it, or brighter) (docs/preprocessing.md, Versions). */
-#define DG_PREPROCESS_VERSION 6u
+#define DG_PREPROCESS_VERSION 7u
 
 typedef enum dg_prep_status {
     DG_PREP_OK = 0,  /* a digit was found and converted */

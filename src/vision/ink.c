@@ -19,7 +19,8 @@
  *     (1.4826 times the median absolute deviation), the full-ink level (90th percentile of
  *     the clear ink; of the clear ink not connected to the frame when that is a fifth of
  *     it or more and darkens less: the desk beside a page does not set it). A noisy image (contrast
- * under 12 noise deviations) has its ink-side plane smoothed by a 3x3 mean, up to twice, and
+ * under 12 noise deviations, or, when the clear ink is mostly what runs out of the frame, the
+ * ink inside under 10 on its own) has its ink-side plane smoothed by a 3x3 mean, up to twice, and
  * measured again, so that grain and sensor noise do not break strokes into dust. No clear ink
  * (nothing 6 noise deviations and 12 levels above the background) means DG_PREP_EMPTY. The ink
  * value is the residual scaled so that full ink is 255, kept above a low threshold (3 noise
@@ -39,6 +40,7 @@
 #define SMOOTH_MIN_NOISE 3.0f  /* noise, grey levels, from which a noisy image may be smoothed */
 #define SMOOTH_SNR       12.0f /* ... when its contrast is under this many noise deviations */
 #define SMOOTH_ROUNDS    2     /* 3x3 means at most, each dividing white noise by 3 */
+#define FRAMED_SNR       10.0f /* ... or when the ink inside the frame is under this many */
 #define MIN_INSIDE       20    /* clear ink pixels away from the frame that set the contrast, */
 #define INSIDE_SHARE     5     /* ... and at least one in this many of all the clear ones */
 #define INSIDE_SIDE      512   /* ... looked for on about this many pixels a side */
@@ -369,10 +371,16 @@ static void set_contrast(dg_prep *p, const uint32_t hist[511], float clear, uint
  * and would set full ink so high that the digit fell under the thresholds. Only when
  * the clear ink inside is a fifth of it or more (otherwise what runs out of the frame is
  * the digit itself, cut by the frame, and what lies inside only specks and grid lines),
- * and only to lower the contrast.
+ * and only to lower the contrast. With framed, only measures whether the clear ink is
+ * mostly such surroundings and what lies inside is under FRAMED_SNR noise deviations on
+ * its own (*framed 1): a faint pen on grainy paper beside wedges of desk, which the
+ * surroundings' contrast would let pass for clean.
  */
-static dg_status contrast_inside_of(dg_prep *p, const uint8_t *v, int w, int h)
+static dg_status contrast_inside_of(dg_prep *p, const uint8_t *v, int w, int h, int *framed)
 {
+    if (framed) {
+        *framed = 0;
+    }
     float clear = p->base + fmaxf(6.0f * p->sigma, MIN_CONTRAST);
     int cut = clear < 0.0f ? 0 : clear >= 255.0f ? 255 : (int)clear; /* clear: v > cut */
     size_t n_border = 0;
@@ -426,6 +434,15 @@ static dg_status contrast_inside_of(dg_prep *p, const uint8_t *v, int w, int h)
         }
     }
     free(seen);
+    if (framed) {
+        /* mostly surroundings: is what lies inside clear of the noise on its own? */
+        if (INSIDE_SHARE * n_inside < n_clear && n_inside >= MIN_INSIDE) {
+            dg_prep inner = *p;
+            set_contrast(&inner, hist, clear, n_inside);
+            *framed = inner.sigma * FRAMED_SNR > inner.contrast;
+        }
+        return DG_OK;
+    }
     if (n_inside >= MIN_INSIDE && INSIDE_SHARE * n_inside >= n_clear) {
         dg_prep whole = *p;
         set_contrast(p, hist, clear, n_inside);
@@ -439,7 +456,7 @@ static dg_status contrast_inside_of(dg_prep *p, const uint8_t *v, int w, int h)
     return DG_OK;
 }
 
-static dg_status contrast_inside(dg_prep *p)
+static dg_status contrast_inside(dg_prep *p, int *framed)
 {
     /* on big maps (dg_ink_map keeps a photo's full resolution), every step-th pixel each way,
      * the last row and column kept: about INSIDE_SIDE a side */
@@ -460,7 +477,7 @@ static dg_status contrast_inside(dg_prep *p)
         }
         v = sampled;
     }
-    dg_status st = contrast_inside_of(p, v, w, h);
+    dg_status st = contrast_inside_of(p, v, w, h, framed);
     free(sampled);
     return st;
 }
@@ -529,19 +546,29 @@ dg_status dg_prep_build_ink(dg_prep *p, const dg_image *img, int q, dg_prep_stat
         return st == DG_ERR_NOMEM ? dg_prep_nomem() : st;
     }
     /* Noisy photos: smooth the plane where ink stands out and measure again, so that
-     * grain and sensor noise do not break strokes into dust (clean images never are). */
+     * grain and sensor noise do not break strokes into dust (clean images never are).
+     * Noisy is judged against the ink inside the frame when the clear ink is mostly the
+     * surroundings (contrast_inside_of). */
     int found = levels(p, hist);
-    for (int round = 0; round < SMOOTH_ROUNDS && p->sigma >= SMOOTH_MIN_NOISE &&
-                        (!found || p->sigma * SMOOTH_SNR > p->contrast);
-         round++) {
+    for (int round = 0; round < SMOOTH_ROUNDS && p->sigma >= SMOOTH_MIN_NOISE; round++) {
+        int framed = 0;
+        if (found && p->sigma * SMOOTH_SNR <= p->contrast) {
+            st = contrast_inside(p, &framed);
+        }
+        if (st != DG_OK || (found && !framed && p->sigma * SMOOTH_SNR <= p->contrast)) {
+            break;
+        }
         st = smooth_plane(p);
         if (st == DG_OK) {
             st = dg_prep_residuals(p, hist);
         }
         if (st != DG_OK) {
-            return st;
+            break;
         }
         found = levels(p, hist);
+    }
+    if (st != DG_OK) {
+        return st;
     }
     free(p->planes); /* no longer needed; frees memory early on big photos */
     free(p->smooth);
@@ -552,7 +579,7 @@ dg_status dg_prep_build_ink(dg_prep *p, const dg_image *img, int q, dg_prep_stat
         *status = DG_PREP_EMPTY;
         return DG_OK;
     }
-    st = contrast_inside(p);
+    st = contrast_inside(p, NULL);
     if (st == DG_OK) {
         st = dg_prep_find_components(p);
     }
