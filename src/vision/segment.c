@@ -5,37 +5,20 @@
  * removed; pictures over DG_SEGMENT_SIDE px a side pooled to about that, the boxes mapped
  * back to the image's pixels), thresholded. Connected components (8-connected) are found on
  * horizontal runs of ink with union-find, row by row, so memory grows with the runs, not the
- * pixels, and nothing recurses. Then, with H the height of the tallest substantial component:
- *  - groups of components that look like parts of one digit are merged, surest pair
- *    first: sharing most of the narrower one's columns when one is short or lies inside
- *    the other (the bar of a 5, the loop of a 9 drawn apart from its stem), stacked (a
- *    steep stroke broken in two), both short side by side (a loop broken in two), or a
- *    piece under about half the digits' height right beside a digit (a 9's loop beside its
- *    stem);
- *  - thin lines along a side of the frame (the page's edge, the narrow end of the desk a
- *    tilted page leaves) are dropped when there is ink inside the frame, before H is
- *    measured for what follows;
- *  - groups much shorter than the digits (dots, specks, dashes) are dropped, and faint
- *    ones on the image border (shadows, paper edges), and ones on the border unlike the
- *    digits in height (the edge of a tilted page or of the desk it leaves), and straight
- *    lines over 1.4 times as tall as every digit beside them that is not a line itself, or
- *    under 0.6 times their median height (a page's edge or a fold inside the frame, whole
- *    or in pieces: the digits of one number are written about as tall);
- *  - a group too wide for one digit (touching digits: wider than 1.45 typical digit
- *    widths of this number, or as wide as tall) is cut into the number of pieces near
- *    width / typical width whose cuts are cheapest. A column is cheap to cut where its ink
- *    spans few rows: digits touch at a point, while most digits' middles have a top and a
- *    bottom stroke. The only group of an image that is nearly as wide as tall (0.85-0.95),
- *    or a group under 1.8 typical widths and narrower than tall among other digits, may be
- *    one digit written wide (a 0, a 2 or a 5 with a long bar) as well as two touching: it
- *    is cut only where a column is cheap.
+ * pixels, and nothing recurses. Then, with H the height of the tallest substantial component,
+ * groups of components that look like parts of one digit are merged, surest pair first:
+ * sharing most of the narrower one's columns when one is short or lies inside the other (the
+ * bar of a 5, the loop of a 9 drawn apart from its stem), stacked (a steep stroke broken in
+ * two), both short side by side (a loop broken in two), or a piece under about half the
+ * digits' height right beside a digit (a 9's loop beside its stem). The groups that are no
+ * digit are dropped (segment_drop.c), and a group too wide for one digit is cut into
+ * touching digits (segment_cut.c).
  * Each digit is a group of components and a column range; its pixels are recorded in an
  * owner map so that a digit can be converted to 28x28 without its touching neighbours.
  * Coordinates: x column, y row; boxes and runs use inclusive ends internally.
  */
-#include "vision/preprocess.h"
+#include "vision/segment.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,71 +26,6 @@
  * lines (about half ink) survive. */
 #define INK_THRESHOLD  96
 #define MAX_COMPONENTS 1024 /* the largest are kept; more is noise the ink map let through */
-#define MAX_GROUPS     (4 * DG_SEGMENT_MAX_DIGITS)
-/* A cheap cut: the ink of the column spans at most about this share of the group's height
- * (cut_costs) */
-#define CHEAP_CUT 0.8
-/* A group under this many typical widths of its number may be one wide digit (make_pieces) */
-#define WIDE_DIGIT_RATIO 1.8
-
-typedef struct ink_run {
-    int y, x0, x1; /* columns x0..x1 of row y */
-} ink_run;
-
-typedef struct comp {
-    int x0, y0, x1, y1; /* inclusive bounds */
-    long area;          /* ink pixels */
-    long ink;           /* sum of their ink map values */
-    int group;          /* the digit group it belongs to, -1 when dropped */
-} comp;
-
-typedef struct group {
-    int x0, y0, x1, y1;
-    long area;
-    long ink;
-    bool alive;
-} group;
-
-static int group_width(const group *g)
-{
-    return g->x1 - g->x0 + 1;
-}
-
-static int group_height(const group *g)
-{
-    return g->y1 - g->y0 + 1;
-}
-
-/* One output digit: the pixels of a group within columns c0..c1. */
-typedef struct piece {
-    int group, c0, c1;
-    int x0, y0, x1, y1; /* tight bounds of those pixels */
-} piece;
-
-typedef struct seg_work {
-    ink_run *runs;
-    int *parent; /* union-find over runs */
-    size_t n_runs, cap;
-    int *run_comp; /* component index of each run (-1: dropped) */
-    comp *comps;
-    int n_comps;
-    group groups[MAX_GROUPS];
-    int n_groups;
-    piece pieces[DG_SEGMENT_MAX_DIGITS + 1];
-    int n_pieces;
-    int height; /* H, the digit height estimate */
-    const dg_image *ink_map;
-} seg_work;
-
-static int imin(int a, int b)
-{
-    return a < b ? a : b;
-}
-
-static int imax(int a, int b)
-{
-    return a > b ? a : b;
-}
 
 static void work_free(seg_work *w)
 {
@@ -390,361 +308,11 @@ static void merge_groups(seg_work *w)
     }
 }
 
-static int cmp_int(const void *pa, const void *pb)
-{
-    int a = *(const int *)pa, b = *(const int *)pb;
-    return (a > b) - (a < b);
-}
-
-/* Tight bounds of the pixels of group g within columns c0..c1; false when there are none. */
-static bool piece_bounds(const seg_work *w, piece *p)
-{
-    bool any = false;
-    for (size_t i = 0; i < w->n_runs; i++) {
-        int c = w->run_comp[i];
-        if (c < 0 || w->comps[c].group != p->group) {
-            continue;
-        }
-        int x0 = imax(w->runs[i].x0, p->c0), x1 = imin(w->runs[i].x1, p->c1);
-        if (x0 > x1) {
-            continue;
-        }
-        if (!any) {
-            p->x0 = x0;
-            p->x1 = x1;
-            p->y0 = p->y1 = w->runs[i].y;
-            any = true;
-        }
-        p->x0 = imin(p->x0, x0);
-        p->x1 = imax(p->x1, x1);
-        p->y0 = imin(p->y0, w->runs[i].y);
-        p->y1 = imax(p->y1, w->runs[i].y);
-    }
-    return any;
-}
-
-static dg_status add_piece(seg_work *w, int g, int c0, int c1)
-{
-    piece p = {.group = g, .c0 = c0, .c1 = c1};
-    if (!piece_bounds(w, &p)) {
-        return DG_OK;
-    }
-    if (w->n_pieces >= DG_SEGMENT_MAX_DIGITS) {
-        return dg_fail(DG_ERR_TOO_LARGE, "segment: more than %d digits", DG_SEGMENT_MAX_DIGITS);
-    }
-    w->pieces[w->n_pieces++] = p;
-    return DG_OK;
-}
-
-/*
- * What cutting group g at each of its columns x0..x1 costs, cost[x - x0]. Touching digits
- * meet at a point, so the column there holds ink in a short stretch only, while a column
- * through the middle of most digits meets a top and a bottom stroke far apart (a 0's middle
- * has little ink but a tall span). So the cost is the span from the column's first to
- * last ink pixel relative to the group's height, plus a little for the ink in it, smoothed
- * over three columns. Also leaves each column's first and last ink row in top and bottom
- * (INT32_MAX and -1 where it has none); count is scratch. All are [width].
- */
-static void cut_costs(const seg_work *w, int g, double *cost, int *top, int *bottom, int *count)
-{
-    const group *gr = &w->groups[g];
-    int width = group_width(gr);
-    for (int x = 0; x < width; x++) {
-        top[x] = INT32_MAX;
-        bottom[x] = -1;
-        count[x] = 0;
-    }
-    for (size_t i = 0; i < w->n_runs; i++) {
-        int c = w->run_comp[i];
-        if (c < 0 || w->comps[c].group != g) {
-            continue;
-        }
-        for (int x = w->runs[i].x0; x <= w->runs[i].x1; x++) {
-            int k = x - gr->x0;
-            top[k] = imin(top[k], w->runs[i].y);
-            bottom[k] = imax(bottom[k], w->runs[i].y);
-            count[k]++;
-        }
-    }
-    double height = group_height(gr);
-    for (int x = 0; x < width; x++) {
-        cost[x] = count[x] ? ((bottom[x] - top[x] + 1) + 0.5 * count[x]) / height : 0.0;
-    }
-    double prev = cost[0];
-    for (int x = 0; x < width; x++) {
-        double here = cost[x], next = x + 1 < width ? cost[x + 1] : here;
-        cost[x] = (prev + here + next) / 3.0;
-        prev = here;
-    }
-}
-
-/*
- * Plans k pieces of a group of `width` columns: cut j goes to the cheapest column within
- * 0.45 of a piece width of where even spacing puts it, drawn a little towards that place
- * so a flat stretch is cut in its middle. cut[j] is the last column of piece j (k-1 cuts).
- * Returns the plan's cost: the mean cost at the cuts, plus how far the pieces' widths
- * stray from a typical digit's and from each other (coefficient of variation).
- */
-static double plan_cuts(const double *cost, int width, int k, double typical, int *cut)
-{
-    double pitch = (double)width / k, total = 0.0;
-    int prev = -1;
-    for (int j = 1; j < k; j++) {
-        int ideal = (int)(j * pitch);
-        int lo = imax(prev + 2, (int)(ideal - 0.45 * pitch));
-        int hi = imin(width - 2, (int)(ideal + 0.45 * pitch));
-        int best = imin(imax(ideal, lo), imax(lo, hi));
-        double best_c = 1e300;
-        for (int x = lo; x <= hi; x++) {
-            double c = cost[x] + 0.3 * fabs((double)(x - ideal)) / pitch;
-            if (c < best_c) {
-                best_c = c;
-                best = x;
-            }
-        }
-        cut[j - 1] = best;
-        total += cost[best] / (k - 1);
-        prev = best;
-    }
-    /* the digits of one number have similar widths: pieces should be alike and typical */
-    double sum = 0.0, sum2 = 0.0;
-    prev = -1;
-    for (int j = 0; j < k; j++) {
-        int end = j < k - 1 ? cut[j] : width - 1;
-        double pw = end - prev;
-        total += 0.25 * fabs(pw / typical - 1.0) / k;
-        sum += pw;
-        sum2 += pw * pw;
-        prev = end;
-    }
-    double mean = sum / k;
-    return total + 0.5 * sqrt(fmax(0.0, sum2 / k - mean * mean)) / mean;
-}
-
-/* Whether every piece of a plan is about as tall as a digit: touching digits each span
- * the line, while a cut that leaves a hook or a bar alone is cutting one digit apart. */
-static bool plan_pieces_tall(const int *top, const int *bottom, int width, int k, const int *cut,
-                             int min_height)
-{
-    int prev = -1;
-    for (int j = 0; j < k; j++) {
-        int end = j < k - 1 ? cut[j] : width - 1, y0 = INT32_MAX, y1 = -1;
-        for (int x = prev + 1; x <= end; x++) {
-            y0 = imin(y0, top[x]);
-            y1 = imax(y1, bottom[x]);
-        }
-        if (y1 - y0 + 1 < min_height) {
-            return false;
-        }
-        prev = end;
-    }
-    return true;
-}
-
-/* Whether every cut of a plan is cheap: two digits touching meet in a short stretch of a
- * column, while the middle of one wide digit (a 0, a 3, a 6 with a long flag) has strokes
- * above and below across its height. */
-static bool plan_cuts_cheap(const double *cost, int k, const int *cut)
-{
-    for (int j = 0; j < k - 1; j++) {
-        if (cost[cut[j]] > CHEAP_CUT) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/*
- * Splits group g, too wide for one digit (about `ratio` typical widths), into the number of
- * pieces near ratio whose plan costs least among those whose pieces are all digit-tall
- * (and, with cheap_cuts_only, whose cuts are all cheap); keeps it whole when there is none.
- */
-static dg_status split_group(seg_work *w, int g, double ratio, double typical, int h_digit,
-                             bool cheap_cuts_only)
-{
-    const group *gr = &w->groups[g];
-    int width = group_width(gr);
-    double *cost = malloc((size_t)width * sizeof *cost);
-    int *cols = malloc((size_t)width * 3 * sizeof *cols);
-    int cut[2][DG_SEGMENT_MAX_DIGITS];
-    if (!cost || !cols) {
-        free(cost);
-        free(cols);
-        return dg_fail(DG_ERR_NOMEM, "segment: no memory for %d columns", width);
-    }
-    int *top = cols, *bottom = cols + width;
-    cut_costs(w, g, cost, top, bottom, cols + 2 * width);
-    /* touching digits overlap a little, so the ratio may under- or overestimate the count:
-     * try the nearest counts around it */
-    int k_mid = imax(2, (int)(ratio + 0.5));
-    int k_max = imin(DG_SEGMENT_MAX_DIGITS, imax(2, (int)(width / (0.25 * typical))));
-    int best_k = 1;
-    double best_cost = 1e300;
-    for (int k = imax(2, k_mid - 1); k <= imin(k_max, k_mid + 1); k++) {
-        double c = plan_cuts(cost, width, k, typical, cut[0]);
-        if (c < best_cost && plan_pieces_tall(top, bottom, width, k, cut[0], h_digit * 70 / 100) &&
-            (!cheap_cuts_only || plan_cuts_cheap(cost, k, cut[0]))) {
-            best_cost = c;
-            best_k = k;
-            memcpy(cut[1], cut[0], (size_t)(k - 1) * sizeof cut[0][0]);
-        }
-    }
-    dg_status st = DG_OK;
-    int prev = -1;
-    for (int j = 0; j < best_k && st == DG_OK; j++) {
-        int end = j < best_k - 1 ? cut[1][j] : width - 1;
-        st = add_piece(w, g, gr->x0 + prev + 1, gr->x0 + end);
-        prev = end;
-    }
-    free(cost);
-    free(cols);
-    return st;
-}
-
-/* The typical digit width of this number leaving group `self` out: the median width of
- * the other plausible single digits (1s excluded: too narrow to tell), pulled towards a
- * share of the digit height when few were measured. *measured says how many. */
-static double typical_width(const seg_work *w, int self, int h_digit, int *measured)
-{
-    int widths[MAX_GROUPS], n = 0;
-    for (int g = 0; g < w->n_groups; g++) {
-        const group *gr = &w->groups[g];
-        int gh = group_height(gr), gw = group_width(gr);
-        if (g != self && gr->alive && gw * 100 > h_digit * 35 && gw < gh) {
-            widths[n++] = gw;
-        }
-    }
-    *measured = n;
-    double prior = 0.58 * h_digit;
-    if (n == 0) {
-        return prior;
-    }
-    qsort(widths, (size_t)n, sizeof *widths, cmp_int);
-    double median = widths[n / 2];
-    return n >= 3 ? median : (median + prior) / 2.0;
-}
-
-static bool touches_border(const group *g, const dg_image *img)
-{
-    return g->x0 == 0 || g->y0 == 0 || g->x1 == img->w - 1 || g->y1 == img->h - 1;
-}
-
-/* Shadows and paper edges that the ink map let through sit on the image border and are
- * much fainter than the written digits; a digit cut by the border keeps its ink. */
-static void drop_faint_border_groups(seg_work *w)
-{
-    double best = 0.0;
-    for (int g = 0; g < w->n_groups; g++) {
-        const group *gr = &w->groups[g];
-        if (gr->alive && gr->area > 0 && !touches_border(gr, w->ink_map)) {
-            best = fmax(best, (double)gr->ink / (double)gr->area);
-        }
-    }
-    for (int g = 0; g < w->n_groups; g++) {
-        group *gr = &w->groups[g];
-        if (gr->alive && gr->area > 0 && touches_border(gr, w->ink_map) &&
-            (double)gr->ink / (double)gr->area < 0.6 * best) {
-            gr->alive = false;
-        }
-    }
-}
-
-/* What the ink map lets through along the image's border (the edge of a page or of the desk
- * a tilted page leaves, the end of a fold) and is not shaped like the digits beside it:
- * under 60% or over 150% of their height. A digit cut by the frame is rarely read right
- * anyway; a lone group is kept, since then there is nothing to compare it with. */
-static void drop_border_groups_unlike_digits(seg_work *w, int h_digit)
-{
-    int inside = 0;
-    for (int g = 0; g < w->n_groups; g++) {
-        inside += w->groups[g].alive && !touches_border(&w->groups[g], w->ink_map);
-    }
-    if (inside == 0) {
-        return;
-    }
-    for (int g = 0; g < w->n_groups; g++) {
-        group *gr = &w->groups[g];
-        int gh = group_height(gr);
-        if (gr->alive && touches_border(gr, w->ink_map) &&
-            (gh * 100 < h_digit * 60 || gh * 100 > h_digit * 150)) {
-            gr->alive = false;
-        }
-    }
-}
-
-/* A thin straight stroke, as a 1 or a page's edge is: under a quarter as wide as tall. */
-static bool line_shaped(const group *gr)
-{
-    return 4 * group_width(gr) <= group_height(gr);
-}
-
-/* A line unlike the digits beside it in height is no 1: the digits of one number are
- * written about as tall. Over 1.4 times the tallest group that is not a line itself, it is
- * the edge of the page, a fold or the wedge of desk a tilted page leaves; under 0.6 times
- * their median height, a piece of such an edge broken by the desk's grain. */
-static void drop_lines_unlike_digits(seg_work *w)
-{
-    int heights[MAX_GROUPS], n = 0, tallest = 0;
-    for (int g = 0; g < w->n_groups; g++) {
-        const group *gr = &w->groups[g];
-        if (gr->alive && !line_shaped(gr)) {
-            heights[n++] = group_height(gr);
-            tallest = imax(tallest, group_height(gr));
-        }
-    }
-    if (n == 0) {
-        return;
-    }
-    qsort(heights, (size_t)n, sizeof *heights, cmp_int);
-    int typical = heights[n / 2];
-    for (int g = 0; g < w->n_groups; g++) {
-        group *gr = &w->groups[g];
-        int gh = group_height(gr);
-        if (gr->alive && line_shaped(gr) && (gh * 10 > tallest * 14 || gh * 10 < typical * 6)) {
-            gr->alive = false;
-        }
-    }
-}
-
-/* A thin line along a side of the frame (touching it, under a quarter as wide as it is long
- * along that side): the edge of the page or the narrow end of the desk a tilted page leaves,
- * where the ink map's closing left it a pixel off the frame in places. Dropped when there
- * is ink of some size inside the frame (a tenth of the largest group's or more), before
- * the digits' height is measured, so that such lines, as tall as the photo, neither pass
- * for 1s nor make the digits beside them look like specks. */
-static void drop_lines_along_the_frame(seg_work *w)
-{
-    long largest = 0;
-    for (int g = 0; g < w->n_groups; g++) {
-        if (w->groups[g].alive) {
-            largest = w->groups[g].area > largest ? w->groups[g].area : largest;
-        }
-    }
-    bool inside = false;
-    for (int g = 0; g < w->n_groups; g++) {
-        const group *gr = &w->groups[g];
-        inside |= gr->alive && gr->area * 10 >= largest && !touches_border(gr, w->ink_map);
-    }
-    if (!inside) {
-        return;
-    }
-    const dg_image *img = w->ink_map;
-    for (int g = 0; g < w->n_groups; g++) {
-        group *gr = &w->groups[g];
-        int gw = group_width(gr), gh = group_height(gr);
-        bool side = (gr->x0 == 0 || gr->x1 == img->w - 1) && 4 * gw <= gh;
-        bool top_bottom = (gr->y0 == 0 || gr->y1 == img->h - 1) && 4 * gh <= gw;
-        if (gr->alive && (side || top_bottom)) {
-            gr->alive = false;
-        }
-    }
-}
-
-/* Drops what is too short to be a digit, then makes the pieces: one per group, or several
- * for a group too wide for one digit of this number. */
+/* Drops what is no digit (segment_drop.c), then makes the pieces (segment_cut.c): one per
+ * group, or several for a group too wide for one digit of this number. */
 static dg_status make_pieces(seg_work *w)
 {
-    drop_lines_along_the_frame(w);
+    dg_seg_drop_lines_along_the_frame(w);
     /* the digit height: the upper median over the groups holding a tenth of the largest's
      * ink or more, so specks and stray bars do not pull it down */
     long largest = 0;
@@ -753,7 +321,7 @@ static dg_status make_pieces(seg_work *w)
             largest = w->groups[g].area > largest ? w->groups[g].area : largest;
         }
     }
-    int heights[MAX_GROUPS], n_h = 0;
+    int heights[DG_SEG_MAX_GROUPS], n_h = 0;
     for (int g = 0; g < w->n_groups; g++) {
         if (w->groups[g].alive && w->groups[g].area * 10 >= largest) {
             heights[n_h++] = group_height(&w->groups[g]);
@@ -764,48 +332,8 @@ static dg_status make_pieces(seg_work *w)
     }
     qsort(heights, (size_t)n_h, sizeof *heights, cmp_int);
     int h_digit = heights[n_h * 2 / 3];
-    for (int g = 0; g < w->n_groups; g++) {
-        group *gr = &w->groups[g];
-        /* dots, dashes and specks: much shorter than the digits, or only a few rows */
-        int gh = group_height(gr);
-        if (gr->alive && (gh * 100 < h_digit * 35 || gh < 4)) {
-            gr->alive = false;
-        }
-    }
-    drop_faint_border_groups(w);
-    drop_border_groups_unlike_digits(w, h_digit);
-    drop_lines_unlike_digits(w);
-    int n_alive = 0;
-    for (int g = 0; g < w->n_groups; g++) {
-        n_alive += w->groups[g].alive;
-    }
-    for (int g = 0; g < w->n_groups; g++) {
-        group *gr = &w->groups[g];
-        if (!gr->alive) {
-            continue;
-        }
-        int gh = group_height(gr), gw = group_width(gr), measured;
-        double typical = fmax(1.0, typical_width(w, g, h_digit, &measured));
-        /* One handwritten digit other than a 1 is about 0.45-0.75 times as wide as tall (a 1
-         * less) and hardly ever 1.45 times as wide as the other digits of its number: a
-         * group beyond that is touching digits. Alone, only its shape can tell. */
-        dg_status st;
-        double ratio = gw / typical;
-        if (measured >= 2 ? ratio > 1.45 || gw * 100 > gh * 95 : gw * 100 > gh * 85) {
-            /* the only group, nearly as wide as tall, or under two digits' width beside
-             * the others: a wide 0, 3 or 6, or a 2 or 5 with a long bar, as often as two
-             * digits touching, which then meet in a short stretch of a column */
-            bool wide_digit = measured >= 2 ? ratio < WIDE_DIGIT_RATIO && gw * 100 <= gh * 95
-                                            : n_alive == 1 && gw * 100 <= gh * 95;
-            st = split_group(w, g, ratio, typical, h_digit, wide_digit);
-        } else {
-            st = add_piece(w, g, gr->x0, gr->x1);
-        }
-        if (st != DG_OK) {
-            return st;
-        }
-    }
-    return DG_OK;
+    dg_seg_drop_unlike_digits(w, h_digit);
+    return dg_seg_cut_groups(w, h_digit);
 }
 
 static int by_centre(const void *pa, const void *pb)
@@ -835,11 +363,11 @@ static dg_status segment_ink(seg_work *w, dg_segmentation *seg)
             w->height = imax(w->height, k->y1 - k->y0 + 1);
         }
     }
-    /* groups start as one per component, the largest first; beyond MAX_GROUPS components
-     * the rest are too small to matter and are dropped */
-    w->n_groups = imin(w->n_comps, MAX_GROUPS);
+    /* groups start as one per component, the largest first; beyond DG_SEG_MAX_GROUPS
+     * components the rest are too small to matter and are dropped */
+    w->n_groups = imin(w->n_comps, DG_SEG_MAX_GROUPS);
     for (int c = 0; c < w->n_comps; c++) {
-        w->comps[c].group = c < MAX_GROUPS ? c : -1;
+        w->comps[c].group = c < DG_SEG_MAX_GROUPS ? c : -1;
     }
     merge_groups(w);
     group_box(w);
