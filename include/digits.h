@@ -808,6 +808,45 @@ const char *dg_prep_drop_name(dg_prep_drop why);
 dg_status dg_preprocess(const dg_image *img, uint8_t out[DG_MNIST_PIXELS],
                         dg_preprocess_info *info);
 
+/* What preprocessing decided about a pixel of its working picture (dg_prep_steps). */
+typedef enum dg_prep_step {
+    DG_STEP_BACKGROUND = 0, /* no ink: the page's paper */
+    DG_STEP_DESK,           /* the desk around the page, left out */
+    DG_STEP_DIGIT,          /* ink kept as the digit */
+    DG_STEP_LEFT,           /* ink of a component the filters left, not taken for the digit */
+    DG_STEP_LINE,           /* ink of a ruling or grid line, peeled off */
+    DG_STEP_FAINT,          /* faint ink near no strong ink */
+    DG_STEP_DROPPED,        /* + a dg_prep_drop: ink of a component dropped for that reason */
+    DG_STEP_COUNT = DG_STEP_DROPPED + DG_PREP_DROP_COUNT
+} dg_prep_step;
+
+/* What dg_preprocess saw and decided, at its working resolution: the picture pooled by
+ * `scale` source pixels each way (by each block's extremes), w = ceil(img->w / scale) by
+ * h = ceil(img->h / scale). */
+typedef struct dg_prep_steps {
+    int scale;               /* source pixels per working pixel each way */
+    dg_image *page;          /* 1 channel [h][w]: the page with its light divided out, the plane
+                              * where ink stands out over its background; paper 255 whatever the
+                              * light, ink darker, whatever its polarity */
+    dg_image *ink;           /* 1 channel [h][w]: the ink map (0 none .. 255 full ink) before the
+                              * digit was chosen among its components */
+    uint8_t *decision;       /* [h][w] dg_prep_step of every pixel */
+    dg_preprocess_info info; /* as dg_preprocess gives it */
+    uint8_t mnist[DG_MNIST_PIXELS]; /* the 28x28 dg_preprocess gives */
+} dg_prep_steps;
+
+/*
+ * dg_preprocess's steps on img, to be seen: the same work with the same answers (info and
+ * the 28x28), keeping the pictures it otherwise frees on the way. Fills *out; free its pictures
+ * with dg_prep_steps_free. On failure *out holds nothing to free: DG_ERR_ARG for an invalid image
+ * or a NULL out, DG_ERR_TOO_LARGE, DG_ERR_NOMEM.
+ */
+dg_status dg_preprocess_steps(const dg_image *img, dg_prep_steps *out);
+/* Frees the pictures of s (not s itself) and leaves them NULL; NULL does nothing. */
+void dg_prep_steps_free(dg_prep_steps *s);
+/* A short phrase for a dg_prep_step ("the digit", "ruling line", a dg_prep_drop_name). */
+const char *dg_prep_step_name(int step);
+
 /*
  * The ink map of a whole image, for segmenting written numbers: a new 1-channel image of
  * img's size, 0 where there is no ink and up to 255 for full ink, whatever the polarity,

@@ -54,6 +54,7 @@ void dg_prep_free(dg_prep *p)
     free(p->bg);
     free(p->desk);
     dg_image_free(p->ink);
+    free(p->page);
     free(p->strong);
     free(p->weak);
     free(p->on);
@@ -527,7 +528,8 @@ static int levels(dg_prep *p, const uint32_t hist[511])
 
 /* Runs the ink map up to the component filter. On DG_OK, *status is DG_PREP_EMPTY (no ink;
  * p->ink all 0), else the components are labelled and filtered. */
-dg_status dg_prep_build_ink(dg_prep *p, const dg_image *img, int q, dg_prep_status *status)
+dg_status dg_prep_build_ink(dg_prep *p, const dg_image *img, int q, bool keep_page,
+                            dg_prep_status *status)
 {
     memset(p, 0, sizeof *p);
     p->img = img;
@@ -537,6 +539,10 @@ dg_status dg_prep_build_ink(dg_prep *p, const dg_image *img, int q, dg_prep_stat
     }
     if (st == DG_OK) {
         st = dg_image_new(p->w, p->h, 1, &p->ink);
+    }
+    if (st == DG_OK && keep_page) {
+        p->page = malloc((size_t)p->w * p->h);
+        st = p->page ? DG_OK : DG_ERR_NOMEM;
     }
     uint32_t hist[511] = {0};
     if (st == DG_OK) {
@@ -631,7 +637,7 @@ dg_status dg_prep_ink_map(const dg_image *img, int q, dg_image **ink_out, dg_pre
     }
     dg_prep p;
     dg_prep_status status;
-    st = dg_prep_build_ink(&p, img, q, &status);
+    st = dg_prep_build_ink(&p, img, q, false, &status);
     if (st != DG_OK) {
         dg_prep_free(&p);
         return st;

@@ -705,6 +705,14 @@ dg_status dg_prep_residuals(dg_prep *p, uint32_t hist[511])
             int r = rrow[x];
             out[x] = (uint8_t)(r < 0 ? 0 : r);
         }
+        if (p->page) {
+            /* paper at 255 whatever the light, ink darker in either polarity */
+            uint8_t *page = p->page + (size_t)y * w;
+            for (int x = 0; x < w; x++) {
+                int r = rrow[x];
+                page[x] = (uint8_t)(r < 0 ? 255 : 255 - r);
+            }
+        }
         int x = 0;
         for (; x + 32 <= w; x += 32) {
             /* a block of paper exactly at the background level is one count */

@@ -14,6 +14,7 @@
  */
 #include "vision/preprocess.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,17 +282,116 @@ static int flat_ground(const dg_image *img, drawing *d)
     return ground != NULL;
 }
 
+/* ---------------------------------------------------------------- the steps, for seeing them */
+
+#define DECIDED_FAINT 0x80 /* code[] flag: a faint cell's decision, which does not spread */
+
+/* The decision for the ink of faint cell (cx, cy), neither the digit's nor a component's
+ * strong cell: that of a component or line within reach of it (the faint edges of its
+ * strokes), else faint ink on its own. code[] holds the strong cells' decisions. */
+static uint8_t faint_decision(const dg_prep *p, const uint8_t *code, int cx, int cy)
+{
+    int reach = p->cs > 1 ? 1 : 2;
+    for (int d = 1; d <= reach; d++) {
+        for (int y = cy - d; y <= cy + d; y++) {
+            for (int x = cx - d; x <= cx + d; x++) {
+                if (x < 0 || y < 0 || x >= p->cgw || y >= p->cgh) {
+                    continue;
+                }
+                uint8_t c = code[(size_t)y * p->cgw + x];
+                if (c != DG_STEP_BACKGROUND && c != DG_STEP_FAINT && !(c & DECIDED_FAINT)) {
+                    return c;
+                }
+            }
+        }
+    }
+    return DG_STEP_FAINT;
+}
+
+/* The decision of every pixel of the ink map into s->decision (see dg_prep_step): the desk
+ * from p->desk, the rest from the cells of the ink before the digit was chosen (s->ink),
+ * their components and whether the digit (chosen[], when `owned`: dg_prep_assign_owners
+ * ran) holds them. */
+static dg_status fill_decisions(const dg_prep *p, const int *chosen, bool owned, dg_prep_steps *s)
+{
+    size_t n = (size_t)p->w * p->h;
+    s->decision = calloc(n, 1); /* DG_STEP_BACKGROUND */
+    uint8_t *code = NULL;
+    if (!s->decision) {
+        return dg_prep_nomem();
+    }
+    if (p->label) {
+        size_t n_cells = (size_t)p->cgw * p->cgh;
+        code = calloc(n_cells, 1);
+        if (!code) {
+            return dg_prep_nomem();
+        }
+        for (size_t c = 0; c < n_cells; c++) {
+            int id = p->label[c];
+            if (owned && p->owner[c] >= 0) {
+                code[c] = DG_STEP_DIGIT;
+            } else if (id >= 0 && !p->comps[id].keep) {
+                code[c] = (uint8_t)(DG_STEP_DROPPED + p->comps[id].why);
+            } else if (id >= 0) {
+                code[c] = owned && chosen[id] ? DG_STEP_DIGIT : DG_STEP_LEFT;
+            } else if (p->gone[c]) {
+                code[c] = DG_STEP_LINE;
+            } else if (p->weak[c]) {
+                code[c] = DG_STEP_FAINT;
+            }
+        }
+        for (int cy = 0; cy < p->cgh; cy++) {
+            for (int cx = 0; cx < p->cgw; cx++) {
+                uint8_t *c = &code[(size_t)cy * p->cgw + cx];
+                *c = *c == DG_STEP_FAINT ? DECIDED_FAINT | faint_decision(p, code, cx, cy) : *c;
+            }
+        }
+        for (size_t c = 0; c < n_cells; c++) {
+            code[c] &= (uint8_t)~DECIDED_FAINT;
+        }
+    }
+    for (int y = 0; y < p->h; y++) {
+        const uint8_t *ink = s->ink->pixels + (size_t)y * p->w;
+        const uint8_t *desk = p->desk ? p->desk + (size_t)(y / p->ds) * p->dgw : NULL;
+        uint8_t *out = s->decision + (size_t)y * p->w;
+        for (int x = 0; x < p->w; x++) {
+            if (desk && desk[x / p->ds]) {
+                out[x] = DG_STEP_DESK;
+            } else if (ink[x] && code) {
+                out[x] = code[(size_t)(y / p->cs) * p->cgw + x / p->cs];
+            }
+        }
+    }
+    free(code);
+    return DG_OK;
+}
+
+/* ---------------------------------------------------------------- the pipeline */
+
 /* The whole pipeline on img pooled by q; *side gets the longer side of the digit's ink box
- * in the pooled pixels (0 when there is no digit). */
+ * in the pooled pixels (0 when there is no digit). steps (may be NULL) gets the page, the
+ * ink map and the decisions at this resolution (its info is the caller's to fill). */
 static dg_status preprocess_pooled(const dg_image *img, int q, uint8_t out[DG_MNIST_PIXELS],
-                                   dg_preprocess_info *info, int *side)
+                                   dg_preprocess_info *info, int *side, dg_prep_steps *steps)
 {
     memset(out, 0, DG_MNIST_PIXELS);
     memset(info, 0, sizeof *info);
     *side = 0;
     dg_prep p;
     dg_prep_status status;
-    dg_status st = dg_prep_build_ink(&p, img, q, &status);
+    dg_status st = dg_prep_build_ink(&p, img, q, steps != NULL, &status);
+    if (st == DG_OK && steps) {
+        dg_prep_steps_free(steps);
+        steps->scale = q;
+        st = dg_image_new(p.w, p.h, 1, &steps->page);
+        if (st == DG_OK) {
+            memcpy(steps->page->pixels, p.page, (size_t)p.w * p.h);
+            st = dg_image_new(p.w, p.h, 1, &steps->ink);
+        }
+        if (st == DG_OK) {
+            memcpy(steps->ink->pixels, p.ink->pixels, (size_t)p.w * p.h);
+        }
+    }
     int *keep = NULL;
     int n_kept = 0, n_left = 0;
     if (st == DG_OK && status == DG_PREP_OK) {
@@ -313,6 +413,9 @@ static dg_status preprocess_pooled(const dg_image *img, int q, uint8_t out[DG_MN
             status = DG_PREP_NO_DIGIT;
         }
     }
+    if (st == DG_OK && steps) {
+        st = fill_decisions(&p, keep, status == DG_PREP_OK && n_kept > 0, steps);
+    }
     if (st == DG_OK) {
         info->status = status;
         dg_prep_fill_levels(&p, info);
@@ -328,7 +431,9 @@ static dg_status preprocess_pooled(const dg_image *img, int q, uint8_t out[DG_MN
     return st;
 }
 
-dg_status dg_preprocess(const dg_image *img, uint8_t out[DG_MNIST_PIXELS], dg_preprocess_info *info)
+/* dg_preprocess, and with steps (may be NULL) dg_preprocess_steps: the same work either way. */
+static dg_status preprocess(const dg_image *img, uint8_t out[DG_MNIST_PIXELS],
+                            dg_preprocess_info *info, dg_prep_steps *steps)
 {
     if (!out) {
         return dg_fail(DG_ERR_ARG, "preprocess: no output buffer");
@@ -357,11 +462,54 @@ dg_status dg_preprocess(const dg_image *img, uint8_t out[DG_MNIST_PIXELS], dg_pr
             d.side / DRAWN_WORK_SIDE < DRAWN_MAX_POOL ? d.side / DRAWN_WORK_SIDE : DRAWN_MAX_POOL;
         double in_box = (d.run + q - 1) * DG_MNIST_BOX / (d.side > 0 ? d.side : 1);
         if (q > q_fine && d.clear && in_box < DG_PREP_REDRAWN_BELOW) {
-            st = preprocess_pooled(img, q, out, info, &side);
+            st = preprocess_pooled(img, q, out, info, &side, steps);
             if (st != DG_OK || side >= DIGIT_MIN_SIDE) {
                 return st;
             }
         }
     }
-    return preprocess_pooled(img, q_fine, out, info, &side);
+    return preprocess_pooled(img, q_fine, out, info, &side, steps);
+}
+
+dg_status dg_preprocess(const dg_image *img, uint8_t out[DG_MNIST_PIXELS], dg_preprocess_info *info)
+{
+    return preprocess(img, out, info, NULL);
+}
+
+dg_status dg_preprocess_steps(const dg_image *img, dg_prep_steps *out)
+{
+    if (!out) {
+        return dg_fail(DG_ERR_ARG, "preprocess steps: no output");
+    }
+    memset(out, 0, sizeof *out);
+    dg_status st = preprocess(img, out->mnist, &out->info, out);
+    assert(st != DG_OK || out->decision); /* every way through fills the steps */
+    if (st != DG_OK) {
+        dg_prep_steps_free(out);
+        memset(out, 0, sizeof *out);
+    }
+    return st;
+}
+
+void dg_prep_steps_free(dg_prep_steps *s)
+{
+    if (!s) {
+        return;
+    }
+    dg_image_free(s->page);
+    dg_image_free(s->ink);
+    free(s->decision);
+    s->page = s->ink = NULL;
+    s->decision = NULL;
+    s->scale = 0;
+}
+
+const char *dg_prep_step_name(int step)
+{
+    static const char *const names[DG_STEP_DROPPED] = {
+        "paper", "desk", "the digit", "ink left, not the digit", "ruling line", "faint ink alone"};
+    if (step >= DG_STEP_DROPPED && step < DG_STEP_COUNT) {
+        return dg_prep_drop_name((dg_prep_drop)(step - DG_STEP_DROPPED));
+    }
+    return step >= 0 && step < DG_STEP_DROPPED ? names[step] : "?";
 }

@@ -46,6 +46,8 @@ typedef struct dg_prep {
     int strong_v; /* ink values from this one up are strong (256: none) */
 
     dg_image *ink; /* [h][w] residual, then ink 0..255 */
+    uint8_t *page; /* [h][w] 255 - residual, clamped: the page over its background, or NULL
+                    * (only for dg_preprocess_steps) */
 
     int cs, cgw, cgh; /* component grid */
     uint32_t *strong; /* [cgh][cgw] strong pixels per cell */
@@ -79,8 +81,11 @@ dg_status dg_prep_check_image(const dg_image *img, const char *what);
 
 /* ink.c: the ink map of img pooled by q x q blocks, up to the component filter. Fills *p
  * (free it with dg_prep_free, also on failure). On DG_OK, *status is DG_PREP_EMPTY (no
- * ink; p->ink all 0), else the components are labelled and filtered (their keep flags). */
-dg_status dg_prep_build_ink(dg_prep *p, const dg_image *img, int q, dg_prep_status *status);
+ * ink; p->ink all 0), else the components are labelled and filtered (their keep flags).
+ * With keep_page, p->page also gets the page over its background as the residuals last
+ * saw it; the ink map itself is the same either way. */
+dg_status dg_prep_build_ink(dg_prep *p, const dg_image *img, int q, bool keep_page,
+                            dg_prep_status *status);
 void dg_prep_free(dg_prep *p);
 /* dg_ink_map of img pooled by q x q blocks (q = 1: dg_ink_map itself): *ink_out is
  * ceil(w / q) x ceil(h / q), and info's box and stroke width are in its pixels. */
@@ -93,7 +98,8 @@ void dg_prep_fill_levels(const dg_prep *p, dg_preprocess_info *info);
  * background grid, the polarity p->dark and the background level of every cell p->bg. */
 dg_status dg_prep_background(dg_prep *p);
 /* The residuals of the plane where ink stands out against the background, into p->ink
- * (clamped to 0..255), and their histogram hist[r + 255], r = -255..255. */
+ * (clamped to 0..255), and their histogram hist[r + 255], r = -255..255; when p->page is
+ * not NULL, 255 - r into it (clamped), desk included. */
 dg_status dg_prep_residuals(dg_prep *p, uint32_t hist[511]);
 /* The median of the cells' background levels (0 before there are any), for reporting. */
 float dg_prep_background_median(const dg_prep *p);
