@@ -1072,6 +1072,17 @@ dg_status dg_plot_probabilities(const dg_image *original, const uint8_t mnist28[
 dg_status dg_plot_number(const dg_image *img, const dg_segmentation *seg, const dg_prediction *pred,
                          const char (*labels)[32], const char *path);
 
+/* What preprocessing decided about img (steps from dg_preprocess_steps on it): the photo,
+ * the page with its light divided out, the ink map and every pixel's decision side by side
+ * (two rows of two for a wide picture), titled, with a legend of the decisions shown (the
+ * reasons components were dropped, and how many) and the levels in one line. The working
+ * pictures are enlarged by whole pixels or shrunk to about 320 pixels a side.
+ * dg_chart_steps draws it into a new RGB image (free with dg_image_free; NULL on failure),
+ * dg_plot_steps writes it as PNG (atomically). DG_ERR_ARG without an image or with
+ * incomplete steps. */
+dg_status dg_chart_steps(const dg_image *img, const dg_prep_steps *steps, dg_image **out);
+dg_status dg_plot_steps(const dg_image *img, const dg_prep_steps *steps, const char *path);
+
 /* The first convolution's kernels, one tile each (input channels side by side), on one
  * diverging scale: blue positive, red negative, white zero. DG_ERR_ARG without a
  * convolution. */
