@@ -120,6 +120,16 @@ void cli_show_preprocess(const dg_preprocess_info *info);
 /* The 28x28 the network saw as terminal art, each class's probability beside it when
  * there was a digit to recognise (p may be NULL). */
 void cli_show_digit(const uint8_t *d, const dg_prediction *p, const dg_model_meta *meta);
+/* --show-steps DIR: creates dir when missing and checks that it is a folder pictures can
+ * be written in; else prints why and returns false. */
+bool cli_steps_dir(const char *cmd, const char *dir);
+/* --show-steps: writes DIR/NAME.steps.png (NAME: path's file name without its extension),
+ * the picture of what preprocessing decided about img (dg_plot_steps), and says so (on
+ * stderr when stdout carries CSV). With all_kept (read), every component the filters
+ * left counts as kept, not only the one digit dg_preprocess chooses. Returns false after
+ * printing the error. */
+bool cli_write_steps(const char *cmd, const char *dir, const char *path, const dg_image *img,
+                     bool all_kept, bool csv);
 /* Loads a model for a command; when the file is missing says how to train one. Prints
  * the error itself and returns NULL on failure. */
 dg_net *cli_load_model(const char *cmd, const char *path, dg_model_meta *meta);
@@ -128,6 +138,7 @@ dg_net *cli_load_model(const char *cmd, const char *path, dg_model_meta *meta);
  * (--explain) are predict's. */
 typedef struct cli_image_options {
     const char *model, *save_dir, *plot, *explain;
+    const char *steps_dir; /* --show-steps DIR */
     bool csv, show;
     double min_confidence;
 } cli_image_options;

@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 
 static const char usage[] =
-    "usage: digits predict [--model MODEL] [--csv] [--show] [--save-preprocessed DIR]\n"
-    "                      [--min-confidence X] [--plot OUT.png|OUT.svg] [--explain OUT.png]\n"
-    "                      PATH...\n"
+    "usage: digits predict [--model MODEL] [--csv] [--show] [--show-steps DIR]\n"
+    "                      [--save-preprocessed DIR] [--min-confidence X]\n"
+    "                      [--plot OUT.png|OUT.svg] [--explain OUT.png] PATH...\n"
     "\n"
     "Recognises the digit in PNG, JPEG, PGM/PPM or BMP images; a folder is read in sorted\n"
     "order. Images are turned into MNIST-like 28x28 digits first (docs/preprocessing.md).\n"
@@ -29,6 +29,9 @@ static const char usage[] =
     "  --show                 print what preprocessing decided (polarity, levels, light,\n"
     "                         desk, ink components kept and dropped and why), the 28x28\n"
     "                         the network saw and each class's probability\n"
+    "  --show-steps DIR       draw what preprocessing decided as DIR/NAME.steps.png: the\n"
+    "                         photo, the page with its light divided out, the ink map, and\n"
+    "                         what was kept, dropped and why (DIR is created when missing)\n"
     "  --save-preprocessed D  write each 28x28 as D/NAME.png\n"
     "  --min-confidence X     answer '?' below this top probability, 0..1 (default 0.6)\n"
     "  --plot OUT             draw the image, its 28x28 and the probabilities (one image);\n"
@@ -179,6 +182,10 @@ static void predict_one(predict_run *run, const char *path)
     if (run->opt.save_dir) {
         save_preprocessed(run, path, digit);
     }
+    if (run->opt.steps_dir &&
+        !cli_write_steps("predict", run->opt.steps_dir, path, img, false, run->opt.csv)) {
+        run->n_failed++;
+    }
     if (run->opt.plot) {
         dg_status st = seg ? dg_plot_number(img, seg, digits, (const char(*)[32])run->meta.labels,
                                             run->opt.plot)
@@ -224,6 +231,9 @@ int cmd_predict(int argc, char **argv)
     }
     if (run.opt.save_dir && mkdir(run.opt.save_dir, 0777) != 0 && errno != EEXIST) {
         return cli_error("predict", "cannot create %s: %s", run.opt.save_dir, strerror(errno));
+    }
+    if (run.opt.steps_dir && !cli_steps_dir("predict", run.opt.steps_dir)) {
+        return DG_EXIT_FAIL;
     }
     run.net = cli_load_model("predict", run.opt.model, &run.meta);
     if (!run.net) {

@@ -12,8 +12,8 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: digits read [--model MODEL] [--csv] [--show] [--min-confidence X]\n"
-    "                   [--plot OUT.png|OUT.svg] PATH...\n"
+    "usage: digits read [--model MODEL] [--csv] [--show] [--show-steps DIR]\n"
+    "                   [--min-confidence X] [--plot OUT.png|OUT.svg] PATH...\n"
     "\n"
     "Reads the number written in each PNG, JPEG, PGM/PPM or BMP image (a folder is read in\n"
     "sorted order): finds its digits left to right and recognises each one. A digit below\n"
@@ -26,6 +26,8 @@ static const char usage[] =
     "                        ink components kept and dropped and why), each digit's box\n"
     "                        (x,y width x height), the 28x28 the network saw and each\n"
     "                        class's probability, as predict --show\n"
+    "  --show-steps DIR      draw what preprocessing decided as DIR/NAME.steps.png, as\n"
+    "                        predict --show-steps, every component left counted as kept\n"
     "  --min-confidence X    answer '?' below this top probability, 0..1 (default 0.6)\n"
     "  --plot OUT            draw the image with each digit boxed and labelled (one image);\n"
     "                        PNG or SVG after OUT's extension (.png or .svg)\n";
@@ -148,6 +150,10 @@ static void read_one(read_run *run, const char *path)
             cli_wrote(run->opt.csv, "%s", run->opt.plot);
         }
     }
+    if (run->opt.steps_dir &&
+        !cli_write_steps("read", run->opt.steps_dir, path, img, true, run->opt.csv)) {
+        run->n_failed++;
+    }
     dg_segmentation_free(seg);
     dg_image_free(img);
 }
@@ -168,6 +174,9 @@ int cmd_read(int argc, char **argv)
     int status = cli_parse_image_options("read", usage, false, argc, argv, &run.opt);
     if (status >= 0) {
         return status;
+    }
+    if (run.opt.steps_dir && !cli_steps_dir("read", run.opt.steps_dir)) {
+        return DG_EXIT_FAIL;
     }
     run.net = cli_load_model("read", run.opt.model, &run.meta);
     if (!run.net) {

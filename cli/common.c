@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void vreport(const char *cmd, const char *fmt, va_list ap)
 {
@@ -399,15 +400,11 @@ int cli_parse_image_options(const char *cmd, const char *usage, bool with_save_d
     /* the last two options are predict's alone: without them, the table ends two rows
      * earlier */
     struct option longs[] = {
-        {"model", required_argument, 0, 'm'},
-        {"csv", no_argument, 0, 'c'},
-        {"show", no_argument, 0, 's'},
-        {"min-confidence", required_argument, 0, 'k'},
-        {"plot", required_argument, 0, 'P'},
-        {"help", no_argument, 0, 'h'},
-        {"save-preprocessed", required_argument, 0, 'p'},
-        {"explain", required_argument, 0, 'E'},
-        {0, 0, 0, 0},
+        {"model", required_argument, 0, 'm'},   {"csv", no_argument, 0, 'c'},
+        {"show", no_argument, 0, 's'},          {"min-confidence", required_argument, 0, 'k'},
+        {"plot", required_argument, 0, 'P'},    {"show-steps", required_argument, 0, 'S'},
+        {"help", no_argument, 0, 'h'},          {"save-preprocessed", required_argument, 0, 'p'},
+        {"explain", required_argument, 0, 'E'}, {0, 0, 0, 0},
     };
     if (!with_save_dir) {
         longs[sizeof longs / sizeof longs[0] - 3] = (struct option){0, 0, 0, 0};
@@ -429,6 +426,9 @@ int cli_parse_image_options(const char *cmd, const char *usage, bool with_save_d
             break;
         case 'p':
             o->save_dir = optarg;
+            break;
+        case 'S':
+            o->steps_dir = optarg;
             break;
         case 'P':
             if (!cli_picture_path(cmd, "--plot", optarg)) {
@@ -461,6 +461,59 @@ int cli_parse_image_options(const char *cmd, const char *usage, bool with_save_d
         return cli_usage_error(cmd, "--explain takes exactly one image");
     }
     return -1;
+}
+
+bool cli_steps_dir(const char *cmd, const char *dir)
+{
+    struct stat sb;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        cli_error(cmd, "--show-steps: cannot create %s: %s", dir, strerror(errno));
+        return false;
+    }
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        cli_error(cmd, "--show-steps: %s is not a folder", dir);
+        return false;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        cli_error(cmd, "--show-steps: cannot write in %s: %s", dir, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+bool cli_write_steps(const char *cmd, const char *dir, const char *path, const dg_image *img,
+                     bool all_kept, bool csv)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    int len = dot && dot > base ? (int)(dot - base) : (int)strlen(base);
+    char name[4096];
+    if (snprintf(name, sizeof name, "%s/%.*s.steps.png", dir, len, base) >= (int)sizeof name) {
+        cli_error(cmd, "--show-steps: %s/%.*s.steps.png: name too long", dir, len, base);
+        return false;
+    }
+    dg_prep_steps steps;
+    dg_status st = dg_preprocess_steps(img, &steps);
+    if (st == DG_OK && all_kept) {
+        /* read takes every component the filters left, not one digit among them */
+        size_t n = (size_t)steps.page->w * steps.page->h;
+        for (size_t i = 0; i < n; i++) {
+            steps.decision[i] =
+                steps.decision[i] == DG_STEP_LEFT ? DG_STEP_DIGIT : steps.decision[i];
+        }
+        steps.info.kept = steps.info.components;
+    }
+    if (st == DG_OK) {
+        st = dg_plot_steps(img, &steps, name);
+    }
+    dg_prep_steps_free(&steps);
+    if (st != DG_OK) {
+        cli_error(cmd, "--show-steps: %s", dg_last_error());
+        return false;
+    }
+    cli_wrote(csv, "%s", name);
+    return true;
 }
 
 dg_status cli_read_number(dg_net *net, const dg_model_meta *meta, float min_confidence,

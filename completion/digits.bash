@@ -84,7 +84,7 @@ _digits()
         COMPREPLY=($(compgen -f -X '!*.csv' -- "$cur") $(compgen -d -- "$cur"))
         return
         ;;
-    --data | --samples | --save-preprocessed)
+    --data | --samples | --save-preprocessed | --show-steps)
         COMPREPLY=($(compgen -d -- "$cur"))
         return
         ;;
