@@ -908,6 +908,66 @@ DG_TEST(cli_pictures_honest)
     dg_image_free(img);
 }
 
+/* --show-steps DIR: predict and read write DIR/NAME.steps.png, a picture that decodes, and
+ * say so (on stderr beside CSV); DIR is created when missing; a DIR that cannot be one
+ * fails at once with one line, before any image is read. */
+DG_TEST(cli_show_steps)
+{
+    const char *dir = small_dataset_dir();
+    if (!train_default_model(dir)) {
+        return;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/pics", dir);
+    mkdir(path, 0777);
+    snprintf(path, sizeof path, "%s/pics/bar.png", dir);
+    CHECK(write_bar_picture(path, 1));
+    snprintf(path, sizeof path, "%s/pics/two.bars.png", dir);
+    CHECK(write_bar_picture(path, 2));
+    snprintf(path, sizeof path, "%s/afile", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f && fclose(f) == 0);
+    static const cli_case cases[] = {
+        {"predict --show-steps steps pics/bar.png", 0, "wrote steps/bar.steps.png"},
+        {"read --show-steps steps/read pics/two.bars.png", 0,
+         "wrote steps/read/two.bars.steps.png"},
+        {"predict --csv --show-steps steps pics/bar.png", 0, "wrote steps/bar.steps.png"},
+        {"predict --show-steps afile/sub pics/bar.png", 1,
+         "digits: predict: --show-steps: cannot create afile/sub: Not a directory"},
+        {"read --show-steps afile pics/bar.png", 1,
+         "digits: read: --show-steps: afile is not a folder"},
+        {"predict --show-steps", 2, "digits: predict:"},
+    };
+    char out[16384];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int st = run_in(dir, cases[i].args, out, sizeof out);
+        CHECK_MSG(st == cases[i].want_status, "digits %s: exit %d, want %d: %s", cases[i].args, st,
+                  cases[i].want_status, out);
+        CHECK_MSG(strstr(out, cases[i].want_text), "digits %s: output lacks '%s': %s",
+                  cases[i].args, cases[i].want_text, out);
+        CHECK_MSG(cases[i].want_status != 1 || !strchr(strchr(out, '\n') + 1, '\n'),
+                  "digits %s: more than one line: %s", cases[i].args, out);
+    }
+    /* beside CSV, what was written is said on stderr alone */
+    int st =
+        run_in(dir, "predict --csv --show-steps steps pics/bar.png >csv.txt 2>err.txt; cat csv.txt",
+               out, sizeof out);
+    CHECK_MSG(st == 0 && strstr(out, "pics/bar.png,") && !strstr(out, "wrote"), "csv: %s", out);
+    snprintf(path, sizeof path, "%s/err.txt", dir);
+    CHECK_MSG(file_has(path, "wrote steps/bar.steps.png"), "csv: not said on stderr");
+    static const char *const written[] = {"steps/bar.steps.png", "steps/read/two.bars.steps.png"};
+    for (size_t i = 0; i < sizeof written / sizeof written[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, written[i]);
+        dg_image *img = NULL;
+        CHECK_OK(dg_image_load(path, &img));
+        bool sane = img->channels == 3 && img->w >= 600 && img->w <= 2000 && img->h >= 200 &&
+                    img->h <= 1200;
+        int w = img->w, h = img->h;
+        dg_image_free(img);
+        CHECK_MSG(sane, "%s: %dx%d", written[i], w, h);
+    }
+}
+
 /* completion/digits.bash completes commands, options (from each command's --help),
  * presets and plot kinds. */
 DG_TEST(cli_bash_completion)

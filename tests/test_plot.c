@@ -544,3 +544,84 @@ DG_TEST(plot_history_one_epoch_axis)
     CHECK_OK(dg_plot_history_panel(&row, 1, 1, tmp_file("acc.svg")));
     CHECK_STATUS(dg_plot_history_panel(&row, 1, 2, tmp_file("bad.svg")), DG_ERR_ARG);
 }
+
+/* Hand-made steps of w x h: paper with a bar of ink, kept as the digit, a dropped frame
+ * along the left edge and desk along the right. */
+static dg_status fake_steps(int w, int h, dg_prep_steps *s)
+{
+    memset(s, 0, sizeof *s);
+    s->scale = 2;
+    dg_status st = dg_image_new(w, h, 1, &s->page);
+    if (st == DG_OK) {
+        st = dg_image_new(w, h, 1, &s->ink);
+    }
+    s->decision = calloc((size_t)w * h, 1);
+    if (st != DG_OK || !s->decision) {
+        dg_prep_steps_free(s);
+        return DG_ERR_NOMEM;
+    }
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            size_t i = (size_t)y * w + x;
+            int bar = x >= w / 2 - 2 && x <= w / 2 + 2 && y >= h / 4 && y < 3 * h / 4;
+            s->page->pixels[i] = bar ? 40 : 255;
+            s->ink->pixels[i] = bar || x == 1 ? 255 : 0;
+            s->decision[i] = bar          ? DG_STEP_DIGIT
+                             : x == 1     ? DG_STEP_DROPPED + DG_PREP_DROP_FRAME
+                             : x >= w - 3 ? DG_STEP_DESK
+                                          : DG_STEP_BACKGROUND;
+        }
+    }
+    s->info.status = DG_PREP_OK;
+    s->info.inverted = true;
+    s->info.components = 1;
+    s->info.kept = 1;
+    s->info.desk = true;
+    s->info.dropped[DG_PREP_DROP_FRAME] = 1;
+    return DG_OK;
+}
+
+/* The steps' picture: the photo, page, ink and decisions of a small picture enlarged by
+ * whole pixels, the digit green and the frame in its colour, only the decisions present in
+ * the legend; one row for a tall picture, two for a wide one; written as a PNG that decodes
+ * at the same size; refused without steps. */
+DG_TEST(plot_steps_png)
+{
+    dg_prep_steps s;
+    CHECK_OK(fake_steps(40, 60, &s));
+    dg_image *photo = NULL, *chart = NULL;
+    CHECK_OK(dg_canvas_new(80, 120, 0xf0e0c0u, &photo));
+    CHECK_OK(dg_chart_steps(photo, &s, &chart));
+    CHECK_MSG(chart->channels == 3 && chart->w > 4 * 200 && chart->w < 2000 && chart->h > 320 &&
+                  chart->h < 600,
+              "tall: %dx%d", chart->w, chart->h);
+    /* enlarged 5 times (320 / 60): the 5 x 30 bar is 25 x 150 green pixels, plus a swatch */
+    int green = count_colour(chart, 0x1a7f37u), orange = count_colour(chart, VAL_ORANGE);
+    CHECK_MSG(green >= 25 * 150 && green <= 25 * 150 + 200, "green: %d", green);
+    CHECK_MSG(orange >= 5 * 300, "frame: %d", orange);
+    CHECK_MSG(count_colour(chart, 0xc9a100u) == 0, "specks drawn where there are none");
+    dg_image_free(chart);
+
+    char path[1024];
+    snprintf(path, sizeof path, "%s/steps.png", test_tmp_dir());
+    dg_prep_steps_free(&s);
+    CHECK_OK(fake_steps(200, 50, &s));
+    CHECK_OK(dg_plot_steps(photo, &s, path));
+    dg_image *img = NULL;
+    CHECK_OK(dg_image_load(path, &img));
+    CHECK_OK(dg_chart_steps(photo, &s, &chart));
+    CHECK_MSG(img->w == chart->w && img->h == chart->h, "%dx%d written, %dx%d drawn", img->w,
+              img->h, chart->w, chart->h);
+    /* wide: shrunk to 320 x 80, two rows of two */
+    CHECK_MSG(chart->w < 2 * 320 + 200 && chart->h > 2 * 80 + 60, "wide: %dx%d", chart->w,
+              chart->h);
+    dg_image_free(img);
+    dg_image_free(chart);
+
+    free(s.decision);
+    s.decision = NULL;
+    CHECK(dg_chart_steps(photo, &s, &chart) == DG_ERR_ARG && chart == NULL);
+    CHECK(dg_plot_steps(NULL, &s, path) == DG_ERR_ARG);
+    dg_prep_steps_free(&s);
+    dg_image_free(photo);
+}

@@ -884,3 +884,188 @@ DG_TEST(preprocess_faint_pen_between_strips_of_desk_is_smoothed)
     CHECK_MSG(near_diff(a, b) < 12.0, "photo vs clean: %.2f", near_diff(a, b));
     CHECK_MSG(ia.noise < 6.0f, "noise %.1f: not smoothed", (double)ia.noise);
 }
+
+/* ---------------------------------------------------------------- the steps, to be seen */
+
+static int same_info(const dg_preprocess_info *a, const dg_preprocess_info *b)
+{
+    int same = a->status == b->status && a->inverted == b->inverted && a->box_x == b->box_x &&
+               a->box_y == b->box_y && a->box_w == b->box_w && a->box_h == b->box_h &&
+               a->stroke_px == b->stroke_px && a->restroked == b->restroked &&
+               a->background == b->background && a->contrast == b->contrast &&
+               a->noise == b->noise && a->components == b->components && a->kept == b->kept &&
+               a->light_followed == b->light_followed && a->desk == b->desk;
+    for (int r = 0; r < DG_PREP_DROP_COUNT; r++) {
+        same = same && a->dropped[r] == b->dropped[r];
+    }
+    return same;
+}
+
+static int cmp_u8(const void *a, const void *b)
+{
+    return *(const uint8_t *)a - *(const uint8_t *)b;
+}
+
+/* The median of v[0..n), n > 0; reorders v. */
+static int median_u8(uint8_t *v, size_t n)
+{
+    qsort(v, n, 1, cmp_u8);
+    return v[n / 2];
+}
+
+/* Whether the drawing is white (paper) all over the (2r+1)^2 square around (x, y). */
+static int paper_around(const dg_image *drawing, int x, int y, int r)
+{
+    for (int yy = y - r; yy <= y + r; yy++) {
+        for (int xx = x - r; xx <= x + r; xx++) {
+            if (xx < 0 || yy < 0 || xx >= drawing->w || yy >= drawing->h ||
+                drawing->pixels[(size_t)yy * drawing->w + xx] != 255) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+/* A 7 inside a drawn frame with two specks, under a hard shadow over the bottom-right
+ * (half the light, its edge across the 7's stroke): the page view's paper is one level on
+ * both sides of the shadow's edge, the 7's ink is marked as the digit, the frame and the
+ * specks as dropped for their reasons, and the answers are dg_preprocess's, bit for bit. */
+DG_TEST(preprocess_steps_show_the_decisions)
+{
+    dg_image *drawing = canvas(300, 300, 1, white);
+    CHECK(drawing != NULL);
+    segment(drawing, 40, 40, 260, 40, 2, pen);
+    segment(drawing, 260, 40, 260, 260, 2, pen);
+    segment(drawing, 260, 260, 40, 260, 2, pen);
+    segment(drawing, 40, 260, 40, 40, 2, pen);
+    seven(drawing, 120, 90, 60, 110, 5, pen);
+    segment(drawing, 70, 225, 71, 225, 1.2, pen); /* specks */
+    segment(drawing, 225, 70, 226, 70, 1.2, pen);
+    const double cx = 300, cy = 300, radius = 190;
+    dg_image *img = shadowed_photo(drawing, cx, cy, radius, 0.5, 9);
+    CHECK(img != NULL);
+    uint8_t out[DG_MNIST_PIXELS];
+    dg_preprocess_info info;
+    CHECK_OK(dg_preprocess(img, out, &info));
+    CHECK_MSG(info.status == DG_PREP_OK, "status %d", (int)info.status);
+    dg_prep_steps s;
+    CHECK_OK(dg_preprocess_steps(img, &s));
+    CHECK(s.scale == 1 && s.page && s.ink && s.decision);
+    CHECK(s.page->w == 300 && s.page->h == 300 && s.page->channels == 1);
+    CHECK(s.ink->w == 300 && s.ink->h == 300 && s.ink->channels == 1);
+    CHECK_MSG(same_info(&s.info, &info), "the steps' info differs from dg_preprocess's");
+    CHECK_MSG(memcmp(s.mnist, out, DG_MNIST_PIXELS) == 0, "the steps' 28x28 differs");
+    uint8_t again[DG_MNIST_PIXELS];
+    dg_preprocess_info info_again;
+    CHECK_OK(dg_preprocess(img, again, &info_again));
+    CHECK(memcmp(again, out, DG_MNIST_PIXELS) == 0 && same_info(&info_again, &info));
+    CHECK_MSG(info.dropped[DG_PREP_DROP_FRAME] >= 1, "frame not dropped as a frame");
+
+    /* paper away from ink and from the shadow's edge: the page is one level on both sides,
+     * where the photo differs by tens */
+    uint8_t *lit = malloc(300 * 300), *dim = malloc(300 * 300);
+    uint8_t *raw_lit = malloc(300 * 300), *raw_dim = malloc(300 * 300);
+    CHECK(lit && dim && raw_lit && raw_dim);
+    size_t n_lit = 0, n_dim = 0;
+    for (int y = 0; y < 300; y++) {
+        for (int x = 0; x < 300; x++) {
+            double d = radius - hypot(x + 0.5 - cx, y + 0.5 - cy); /* > 0: in the shadow */
+            if (fabs(d) < 6 || !paper_around(drawing, x, y, 4)) {
+                continue;
+            }
+            size_t i = (size_t)y * 300 + x;
+            if (d > 0) {
+                dim[n_dim] = s.page->pixels[i];
+                raw_dim[n_dim++] = img->pixels[i];
+            } else {
+                lit[n_lit] = s.page->pixels[i];
+                raw_lit[n_lit++] = img->pixels[i];
+            }
+        }
+    }
+    CHECK(n_lit > 1000 && n_dim > 1000);
+    int page_lit = median_u8(lit, n_lit), page_dim = median_u8(dim, n_dim);
+    int photo_lit = median_u8(raw_lit, n_lit), photo_dim = median_u8(raw_dim, n_dim);
+    int low_lit = lit[n_lit / 20], low_dim = dim[n_dim / 20]; /* 5th percentiles */
+    free(lit);
+    free(dim);
+    free(raw_lit);
+    free(raw_dim);
+    CHECK_MSG(photo_lit - photo_dim > 60, "photo: paper %d lit, %d in the shadow", photo_lit,
+              photo_dim);
+    CHECK_MSG(abs(page_lit - page_dim) <= 4 && page_lit >= 245,
+              "page: paper %d lit, %d in the shadow", page_lit, page_dim);
+    CHECK_MSG(low_lit >= 225 && low_dim >= 225, "page: 5th percentiles %d lit, %d in the shadow",
+              low_lit, low_dim);
+
+    /* the 7's ink (also in the shadow), the frame's, the specks' */
+    int n_seven = 0, n_digit = 0, n_frame = 0, n_framed = 0, n_dim_digit = 0;
+    for (int y = 0; y < 300; y++) {
+        for (int x = 0; x < 300; x++) {
+            size_t i = (size_t)y * 300 + x;
+            if (drawing->pixels[i] > 100) {
+                continue;
+            }
+            int on_frame =
+                (abs(x - 40) <= 1 || abs(x - 260) <= 1 || abs(y - 40) <= 1 || abs(y - 260) <= 1);
+            if (on_frame) {
+                n_frame++;
+                n_framed += s.decision[i] == DG_STEP_DROPPED + DG_PREP_DROP_FRAME;
+                CHECK_MSG(s.ink->pixels[i] > 0, "frame pixel %d,%d not in the ink map", x, y);
+            } else if (x >= 110 && x <= 190 && y >= 80 && y <= 210) {
+                n_seven++;
+                n_digit += s.decision[i] == DG_STEP_DIGIT;
+                n_dim_digit += s.decision[i] == DG_STEP_DIGIT && hypot(x - cx, y - cy) < radius;
+            }
+        }
+    }
+    CHECK_MSG(n_seven > 500 && n_digit >= n_seven * 95 / 100, "the 7: %d of %d pixels kept",
+              n_digit, n_seven);
+    CHECK_MSG(n_dim_digit > 50, "the 7 in the shadow: %d pixels kept", n_dim_digit);
+    CHECK_MSG(n_frame > 500 && n_framed >= n_frame * 95 / 100,
+              "the frame: %d of %d pixels dropped as a frame", n_framed, n_frame);
+    int speck_a = s.decision[225 * 300 + 70], speck_b = s.decision[70 * 300 + 225];
+    CHECK_MSG(speck_a >= DG_STEP_DROPPED && speck_b >= DG_STEP_DROPPED && speck_a < DG_STEP_COUNT &&
+                  speck_b < DG_STEP_COUNT,
+              "specks: decisions %d and %d", speck_a, speck_b);
+    CHECK(s.decision[150 * 300 + 60] == DG_STEP_BACKGROUND);
+    CHECK(strcmp(dg_prep_step_name(DG_STEP_DROPPED + DG_PREP_DROP_FRAME),
+                 dg_prep_drop_name(DG_PREP_DROP_FRAME)) == 0);
+    dg_prep_steps_free(&s);
+    CHECK(s.page == NULL && s.ink == NULL && s.decision == NULL);
+    dg_prep_steps_free(NULL);
+    dg_image_free(img);
+    dg_image_free(drawing);
+}
+
+/* A thin-stroked drawing on a flat ground is worked on pooled: the steps are at that
+ * resolution, with its scale, and the answers are dg_preprocess's. A bad image leaves
+ * nothing to free. */
+DG_TEST(preprocess_steps_of_a_pooled_drawing)
+{
+    dg_image *img = canvas(600, 600, 3, white);
+    CHECK(img != NULL);
+    seven(img, 200, 150, 200, 300, 1.0, black);
+    uint8_t out[DG_MNIST_PIXELS];
+    dg_preprocess_info info;
+    CHECK_OK(dg_preprocess(img, out, &info));
+    dg_prep_steps s;
+    CHECK_OK(dg_preprocess_steps(img, &s));
+    CHECK_MSG(s.scale == 3 && s.page->w == 200 && s.page->h == 200, "scale %d, %dx%d", s.scale,
+              s.page->w, s.page->h);
+    CHECK(memcmp(s.mnist, out, DG_MNIST_PIXELS) == 0 && same_info(&s.info, &info));
+    int n_digit = 0;
+    for (int i = 0; i < 200 * 200; i++) {
+        n_digit += s.decision[i] == DG_STEP_DIGIT;
+        CHECK(s.decision[i] == DG_STEP_DIGIT || s.decision[i] == DG_STEP_BACKGROUND ||
+              s.decision[i] == DG_STEP_FAINT);
+    }
+    CHECK(n_digit > 100);
+    dg_prep_steps_free(&s);
+    dg_image_free(img);
+    dg_image bad = {0, 0, 1, NULL};
+    CHECK(dg_preprocess_steps(&bad, &s) == DG_ERR_ARG);
+    CHECK(s.page == NULL && s.ink == NULL && s.decision == NULL);
+    CHECK(dg_preprocess_steps(NULL, &s) == DG_ERR_ARG);
+}
