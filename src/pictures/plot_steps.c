@@ -275,7 +275,7 @@ dg_status dg_chart_steps(const dg_image *img, const dg_prep_steps *s, dg_image *
     snprintf(titles[0], sizeof titles[0], "photo (%dx%d)", img->w, img->h);
     snprintf(titles[1], sizeof titles[1], "page, light divided out");
     if (s->scale > 1) {
-        snprintf(titles[2], sizeof titles[2], "ink map (%dx%d, photo / %d)", w, h, s->scale);
+        snprintf(titles[2], sizeof titles[2], "ink map (%dx%d, 1/%d)", w, h, s->scale);
     } else {
         snprintf(titles[2], sizeof titles[2], "ink map (%dx%d)", w, h);
     }
