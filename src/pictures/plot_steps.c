@@ -203,7 +203,7 @@ static dg_status ink_picture(const dg_image *ink, dg_image **out)
 static void summary(const dg_prep_steps *s, char *text, size_t size)
 {
     const dg_preprocess_info *in = &s->info;
-    const char *what = in->status == DG_PREP_OK      ? "a digit"
+    const char *what = in->status == DG_PREP_OK      ? "ink kept"
                        : in->status == DG_PREP_EMPTY ? "empty: no ink"
                                                      : "no digit";
     int n = snprintf(text, size, "%s; %s ink, background %.0f, contrast %.0f, noise %.1f", what,
