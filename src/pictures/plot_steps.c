@@ -76,22 +76,6 @@ static int step_rank(int step)
     }
 }
 
-static inline uint8_t channel_of(dg_color c, int shift)
-{
-    return (uint8_t)((c >> shift) & 0xffu);
-}
-
-static void put_pixel(dg_image *img, int x, int y, dg_color c)
-{
-    if (x < 0 || y < 0 || x >= img->w || y >= img->h) {
-        return;
-    }
-    uint8_t *p = img->pixels + ((size_t)y * img->w + x) * 3;
-    p[0] = channel_of(c, 16);
-    p[1] = channel_of(c, 8);
-    p[2] = channel_of(c, 0);
-}
-
 /* The working pixels [*x0, *x1) under shown pixel d of n shown for w working ones. */
 static void source_span(int d, int n, int w, int *x0, int *x1)
 {
@@ -180,7 +164,7 @@ static void draw_decisions(dg_image *c, int ox, int oy, int dw, int dh, const dg
             } else {
                 col = step_color(best);
             }
-            put_pixel(c, ox + dx, oy + dy, col);
+            dg_draw_rect(c, ox + dx, oy + dy, 1, 1, col);
         }
     }
 }
