@@ -120,9 +120,13 @@ void cli_show_preprocess(const dg_preprocess_info *info);
 /* The 28x28 the network saw as terminal art, each class's probability beside it when
  * there was a digit to recognise (p may be NULL). */
 void cli_show_digit(const uint8_t *d, const dg_prediction *p, const dg_model_meta *meta);
-/* --show-steps DIR: creates dir when missing and checks that it is a folder pictures can
- * be written in; else prints why and returns false. */
-bool cli_steps_dir(const char *cmd, const char *dir);
+/* The folder of an option that writes a file per image (--save-preprocessed,
+ * --show-steps): creates dir when missing and checks that it is a folder files can be
+ * written in; else prints why (naming the option) and returns false. */
+bool cli_output_dir(const char *cmd, const char *option, const char *dir);
+/* DIR/NAME.SUFFIX into out[size], NAME being path's file name without its extension;
+ * false when it does not fit. */
+bool cli_name_in_dir(const char *dir, const char *path, const char *suffix, char *out, size_t size);
 /* --show-steps: writes DIR/NAME.steps.png (NAME: path's file name without its extension),
  * the picture of what preprocessing decided about img (dg_plot_steps), and says so (on
  * stderr when stdout carries CSV). With all_kept (read), every component the filters

@@ -6,11 +6,9 @@
  */
 #include "cli.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static const char usage[] =
     "usage: digits predict [--model MODEL] [--csv] [--show] [--show-steps DIR]\n"
@@ -48,12 +46,12 @@ typedef struct predict_run {
 
 static void save_preprocessed(predict_run *run, const char *path, const uint8_t *d)
 {
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    char name[1024];
-    const char *dot = strrchr(base, '.');
-    int len = dot ? (int)(dot - base) : (int)strlen(base);
-    snprintf(name, sizeof name, "%s/%.*s.png", run->opt.save_dir, len, base);
+    char name[4096];
+    if (!cli_name_in_dir(run->opt.save_dir, path, "png", name, sizeof name)) {
+        cli_error("predict", "--save-preprocessed: the 28x28's name for %s is too long", path);
+        run->n_failed++;
+        return;
+    }
     dg_image *img = NULL;
     if (dg_image_new(DG_MNIST_SIDE, DG_MNIST_SIDE, 1, &img) == DG_OK) {
         memcpy(img->pixels, d, DG_MNIST_PIXELS);
@@ -229,10 +227,8 @@ int cmd_predict(int argc, char **argv)
     if (status >= 0) {
         return status;
     }
-    if (run.opt.save_dir && mkdir(run.opt.save_dir, 0777) != 0 && errno != EEXIST) {
-        return cli_error("predict", "cannot create %s: %s", run.opt.save_dir, strerror(errno));
-    }
-    if (run.opt.steps_dir && !cli_steps_dir("predict", run.opt.steps_dir)) {
+    if ((run.opt.save_dir && !cli_output_dir("predict", "--save-preprocessed", run.opt.save_dir)) ||
+        (run.opt.steps_dir && !cli_output_dir("predict", "--show-steps", run.opt.steps_dir))) {
         return DG_EXIT_FAIL;
     }
     run.net = cli_load_model("predict", run.opt.model, &run.meta);

@@ -175,7 +175,7 @@ int cmd_read(int argc, char **argv)
     if (status >= 0) {
         return status;
     }
-    if (run.opt.steps_dir && !cli_steps_dir("read", run.opt.steps_dir)) {
+    if (run.opt.steps_dir && !cli_output_dir("read", "--show-steps", run.opt.steps_dir)) {
         return DG_EXIT_FAIL;
     }
     run.net = cli_load_model("read", run.opt.model, &run.meta);

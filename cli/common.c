@@ -463,34 +463,40 @@ int cli_parse_image_options(const char *cmd, const char *usage, bool with_save_d
     return -1;
 }
 
-bool cli_steps_dir(const char *cmd, const char *dir)
+bool cli_output_dir(const char *cmd, const char *option, const char *dir)
 {
     struct stat sb;
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        cli_error(cmd, "--show-steps: cannot create %s: %s", dir, strerror(errno));
+        cli_error(cmd, "%s: cannot create %s: %s", option, dir, strerror(errno));
         return false;
     }
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        cli_error(cmd, "--show-steps: %s is not a folder", dir);
+        cli_error(cmd, "%s: %s is not a folder", option, dir);
         return false;
     }
     if (access(dir, W_OK | X_OK) != 0) {
-        cli_error(cmd, "--show-steps: cannot write in %s: %s", dir, strerror(errno));
+        cli_error(cmd, "%s: cannot write in %s: %s", option, dir, strerror(errno));
         return false;
     }
     return true;
 }
 
-bool cli_write_steps(const char *cmd, const char *dir, const char *path, const dg_image *img,
-                     bool all_kept, bool csv)
+bool cli_name_in_dir(const char *dir, const char *path, const char *suffix, char *out, size_t size)
 {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     const char *dot = strrchr(base, '.');
     int len = dot && dot > base ? (int)(dot - base) : (int)strlen(base);
+    int n = snprintf(out, size, "%s/%.*s.%s", dir, len, base, suffix);
+    return n >= 0 && (size_t)n < size;
+}
+
+bool cli_write_steps(const char *cmd, const char *dir, const char *path, const dg_image *img,
+                     bool all_kept, bool csv)
+{
     char name[4096];
-    if (snprintf(name, sizeof name, "%s/%.*s.steps.png", dir, len, base) >= (int)sizeof name) {
-        cli_error(cmd, "--show-steps: %s/%.*s.steps.png: name too long", dir, len, base);
+    if (!cli_name_in_dir(dir, path, "steps.png", name, sizeof name)) {
+        cli_error(cmd, "--show-steps: the picture's name for %s is too long", path);
         return false;
     }
     dg_prep_steps steps;
