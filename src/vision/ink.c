@@ -54,7 +54,7 @@ void dg_prep_free(dg_prep *p)
     free(p->bg);
     free(p->desk);
     dg_image_free(p->ink);
-    free(p->page);
+    dg_image_free(p->page);
     free(p->strong);
     free(p->weak);
     free(p->on);
@@ -541,8 +541,7 @@ dg_status dg_prep_build_ink(dg_prep *p, const dg_image *img, int q, bool keep_pa
         st = dg_image_new(p->w, p->h, 1, &p->ink);
     }
     if (st == DG_OK && keep_page) {
-        p->page = malloc((size_t)p->w * p->h);
-        st = p->page ? DG_OK : DG_ERR_NOMEM;
+        st = dg_image_new(p->w, p->h, 1, &p->page);
     }
     uint32_t hist[511] = {0};
     if (st == DG_OK) {

@@ -707,7 +707,7 @@ dg_status dg_prep_residuals(dg_prep *p, uint32_t hist[511])
         }
         if (p->page) {
             /* paper at 255 whatever the light, ink darker in either polarity */
-            uint8_t *page = p->page + (size_t)y * w;
+            uint8_t *page = p->page->pixels + (size_t)y * w;
             for (int x = 0; x < w; x++) {
                 int r = rrow[x];
                 page[x] = (uint8_t)(r < 0 ? 255 : 255 - r);

@@ -383,11 +383,9 @@ static dg_status preprocess_pooled(const dg_image *img, int q, uint8_t out[DG_MN
     if (st == DG_OK && steps) {
         dg_prep_steps_free(steps);
         steps->scale = q;
-        st = dg_image_new(p.w, p.h, 1, &steps->page);
-        if (st == DG_OK) {
-            memcpy(steps->page->pixels, p.page, (size_t)p.w * p.h);
-            st = dg_image_new(p.w, p.h, 1, &steps->ink);
-        }
+        steps->page = p.page; /* taken: the ink map goes on being used, so it is copied */
+        p.page = NULL;
+        st = dg_image_new(p.w, p.h, 1, &steps->ink);
         if (st == DG_OK) {
             memcpy(steps->ink->pixels, p.ink->pixels, (size_t)p.w * p.h);
         }

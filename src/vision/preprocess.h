@@ -45,9 +45,9 @@ typedef struct dg_prep {
     float base, sigma, contrast, t_low, t_high;
     int strong_v; /* ink values from this one up are strong (256: none) */
 
-    dg_image *ink; /* [h][w] residual, then ink 0..255 */
-    uint8_t *page; /* [h][w] 255 - residual, clamped: the page over its background, or NULL
-                    * (only for dg_preprocess_steps) */
+    dg_image *ink;  /* [h][w] residual, then ink 0..255 */
+    dg_image *page; /* [h][w] 255 - residual, clamped: the page over its background, or
+                     * NULL (only for dg_preprocess_steps, which takes it) */
 
     int cs, cgw, cgh; /* component grid */
     uint32_t *strong; /* [cgh][cgw] strong pixels per cell */
