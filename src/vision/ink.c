@@ -372,10 +372,10 @@ static void set_contrast(dg_prep *p, const uint32_t hist[511], float clear, uint
  * and would set full ink so high that the digit fell under the thresholds. Only when
  * the clear ink inside is a fifth of it or more (otherwise what runs out of the frame is
  * the digit itself, cut by the frame, and what lies inside only specks and grid lines),
- * and only to lower the contrast. With framed, only measures whether the clear ink is
- * mostly such surroundings and what lies inside is under FRAMED_SNR noise deviations on
- * its own (*framed 1): a faint pen on grainy paper beside wedges of desk, which the
- * surroundings' contrast would let pass for clean.
+ * and only to lower the contrast. With framed (may be NULL), also says whether the clear
+ * ink is mostly such surroundings and what lies inside is under FRAMED_SNR noise
+ * deviations on its own (*framed 1, and nothing lowered): a faint pen on grainy paper
+ * beside wedges of desk, which the surroundings' contrast would let pass for clean.
  */
 static dg_status contrast_inside_of(dg_prep *p, const uint8_t *v, int w, int h, int *framed)
 {
@@ -435,14 +435,11 @@ static dg_status contrast_inside_of(dg_prep *p, const uint8_t *v, int w, int h, 
         }
     }
     free(seen);
-    if (framed) {
+    if (framed && INSIDE_SHARE * n_inside < n_clear && n_inside >= MIN_INSIDE) {
         /* mostly surroundings: is what lies inside clear of the noise on its own? */
-        if (INSIDE_SHARE * n_inside < n_clear && n_inside >= MIN_INSIDE) {
-            dg_prep inner = *p;
-            set_contrast(&inner, hist, clear, n_inside);
-            *framed = inner.sigma * FRAMED_SNR > inner.contrast;
-        }
-        return DG_OK;
+        dg_prep inner = *p;
+        set_contrast(&inner, hist, clear, n_inside);
+        *framed = inner.sigma * FRAMED_SNR > inner.contrast;
     }
     if (n_inside >= MIN_INSIDE && INSIDE_SHARE * n_inside >= n_clear) {
         dg_prep whole = *p;
@@ -554,13 +551,15 @@ dg_status dg_prep_build_ink(dg_prep *p, const dg_image *img, int q, bool keep_pa
      * grain and sensor noise do not break strokes into dust (clean images never are).
      * Noisy is judged against the ink inside the frame when the clear ink is mostly the
      * surroundings (contrast_inside_of). */
-    int found = levels(p, hist);
+    int found = levels(p, hist), inside_done = 0;
     for (int round = 0; round < SMOOTH_ROUNDS && p->sigma >= SMOOTH_MIN_NOISE; round++) {
         int framed = 0;
         if (found && p->sigma * SMOOTH_SNR <= p->contrast) {
+            /* clean unless framed: then this is the contrast inside that stays */
             st = contrast_inside(p, &framed);
+            inside_done = st == DG_OK && !framed;
         }
-        if (st != DG_OK || (found && !framed && p->sigma * SMOOTH_SNR <= p->contrast)) {
+        if (st != DG_OK || inside_done) {
             break;
         }
         st = smooth_plane(p);
@@ -584,7 +583,7 @@ dg_status dg_prep_build_ink(dg_prep *p, const dg_image *img, int q, bool keep_pa
         *status = DG_PREP_EMPTY;
         return DG_OK;
     }
-    st = contrast_inside(p, NULL);
+    st = inside_done ? DG_OK : contrast_inside(p, NULL);
     if (st == DG_OK) {
         st = dg_prep_find_components(p);
     }
