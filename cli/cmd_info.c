@@ -127,6 +127,8 @@ static void print_meta(const dg_net *net, const dg_model_meta *m, const dg_model
                                   " as dark ink, a strip of desk beside a fine pen left out)"
            : m->preprocess == 6 ? " (as 5; a coloured desk around a grey page left out)"
            : m->preprocess == 7 ? " (as 6; a faint pen beside strips of desk smoothed as noisy)"
+           : m->preprocess == 8 ? " (as 7; a dark digit under a shadow over most of the page"
+                                  " kept as dark ink)"
                                 : "");
     printf("%-16s format %u, %s bytes, CRC-32 0x%08x\n", "File:", file->version,
            dg_format_count(file->n_bytes, num), file->checksum);

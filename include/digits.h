@@ -759,8 +759,11 @@ dg_status dg_image_encode_png_stored(const dg_image *img, uint8_t **data, size_t
  * light paper even when the strokes pass through most of the page's cells, and a strip of
  * desk along the border left out beside a digit written with a fine pen; 6: the desk
  * around a page also told from the page by its colour (a grey page on a wood desk as
- * bright as it, or brighter) (docs/preprocessing.md, Versions). */
-#define DG_PREPROCESS_VERSION 7u
+ * bright as it, or brighter); 7: a faint pen on grainy paper between strips of desk
+ * smoothed as any noisy photo's; 8: a dark digit under a shadow over most of the page,
+ * whose median is then as dim as a dark screen's, no longer taken for light ink when a
+ * quarter of the page is lit paper (docs/preprocessing.md, Versions). */
+#define DG_PREPROCESS_VERSION 8u
 
 typedef enum dg_prep_status {
     DG_PREP_OK = 0,  /* a digit was found and converted */

@@ -703,6 +703,25 @@ DG_TEST(preprocess_shadow_over_most_of_the_page)
               info.box_y);
 }
 
+/* A black 0 in a shadow deep enough (the paper at 30% of its light) and wide enough (about
+ * two thirds of the page) that the page's median is as dim as a dark screen's: the lit
+ * third of the page tells a shadow, and the strokes decide the polarity. Taken for a dark
+ * screen, the lit paper beyond the shadow's edge was the ink (read as a 7). */
+DG_TEST(preprocess_black_digit_under_a_shadow_over_most_of_the_page)
+{
+    dg_image *drawing = canvas(300, 300, 1, white);
+    CHECK(drawing != NULL);
+    ellipse(drawing, 120, 170, 22, 40, 2.5, black);
+    dg_image *img = shadowed_photo(drawing, 10, 320, 280, 0.7, 7);
+    dg_image_free(drawing);
+    uint8_t out[DG_MNIST_PIXELS];
+    dg_preprocess_info info;
+    PREPROCESS_OK(img, out, &info);
+    CHECK_MSG(info.inverted, "took the lit paper for light ink (background %d)", info.background);
+    CHECK_MSG(abs(info.box_x - 95) <= 3 && abs(info.box_y - 127) <= 3, "box at %d,%d", info.box_x,
+              info.box_y);
+}
+
 /* A faint pen (a grey of 190) in a deep shadow over most of the page: its strokes give
  * only a little more evidence than the lit corner's grain, and they decide. */
 DG_TEST(preprocess_faint_pen_under_a_deep_shadow)

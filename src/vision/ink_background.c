@@ -38,7 +38,8 @@
 #define BG_GLOBAL_SIDE    64    /* images this small get one flat background level */
 #define POLARITY_RADIUS   4     /* local median window for the polarity vote, cells */
 #define FLAT_RANGE        16.0f /* a coarse background within this many levels is flat */
-#define SHADOW_GROUND_MIN 80.0f /* dimmer ground than this is a dark screen or board */
+#define SHADOW_GROUND_MIN 80.0f /* dimmer ground than this is a dark screen or board, */
+#define LIT_PAPER_MIN     128.0f /* ... unless a quarter of the page is this bright paper */
 
 /* ---------------------------------------------------------------- small helpers */
 
@@ -308,8 +309,9 @@ static dg_status polarity_refs(const dg_prep *p, dg_prep_bg_cells *g, int global
 }
 
 /* Whether the ink is darker than the background: the cells' dark and light evidence
- * against their references, weighed with a prior from the background's brightness. */
-static int vote_dark(dg_prep_bg_cells *g, float *ground_out)
+ * against their references, weighed with a prior from the background's brightness (the
+ * median of the page's cells, into *ground_out; their upper quartile into *lit_out). */
+static int vote_dark(dg_prep_bg_cells *g, float *ground_out, float *lit_out)
 {
     /* the page's cells only: the desk around it is neither paper nor ink */
     int n_cells = 0;
@@ -326,6 +328,8 @@ static int vote_dark(dg_prep_bg_cells *g, float *ground_out)
     memcpy(tmp, g->mid, sizeof *tmp * (size_t)n_cells);
     float ground = dg_prep_cells_median(tmp, n_cells);
     *ground_out = ground;
+    memcpy(tmp, g->mid, sizeof *tmp * (size_t)n_cells);
+    *lit_out = n_cells ? dg_prep_select_kth(tmp, n_cells, 3 * n_cells / 4) : ground;
     int expect_dark = ground >= 128.0f;
     /* Each cell's deviations beyond what a typical (ink-free) cell shows: on a noisy photo
      * every cell has extremes both ways, and only what exceeds them is evidence. On light
@@ -542,9 +546,12 @@ dg_status dg_prep_background(dg_prep *p)
         free(cell);
         return st;
     }
-    float ground;
-    p->dark = vote_dark(&g, &ground);
-    if (!global && !p->dark && ground >= SHADOW_GROUND_MIN && ground < 128.0f) {
+    float ground, lit;
+    p->dark = vote_dark(&g, &ground, &lit);
+    /* a dim ground is a dark screen or board, or paper under a shadow over most of it;
+     * a quarter of the page that is bright paper tells the second */
+    bool shadowed = ground >= SHADOW_GROUND_MIN || (lit >= LIT_PAPER_MIN && lit >= 2.0f * ground);
+    if (!global && !p->dark && shadowed && ground < 128.0f) {
         st = dg_prep_vote_strokes(p);
     }
     if (st == DG_OK) {
