@@ -20,6 +20,43 @@
 #define DESK_LIGHT_GAP  40.0f /* the paper this many levels brighter than the desk, */
 #define DESK_COLOUR_GAP 24.0f /* ... or the desk this much more coloured than the paper */
 
+/* Whether a cell joins a region, which it then belongs to: true once, when it joins. */
+typedef bool (*join_fn)(void *ctx, int cell);
+
+/* Grows a region of a [gh][gw] grid from the cells queue[0, tail) over their 4-neighbours
+ * that join it, breadth first; queue has room for every cell. Returns the region's size. */
+static int grow4(int gw, int gh, int32_t *queue, int tail, join_fn join, void *ctx)
+{
+    for (int head = 0; head < tail; head++) {
+        int c = queue[head], x = c % gw, y = c / gw;
+        const int nb[4][2] = {{x - 1, y}, {x + 1, y}, {x, y - 1}, {x, y + 1}};
+        for (int k = 0; k < 4; k++) {
+            int xx = nb[k][0], yy = nb[k][1], d = yy * gw + xx;
+            if (xx >= 0 && yy >= 0 && xx < gw && yy < gh && join(ctx, d)) {
+                queue[tail++] = d;
+            }
+        }
+    }
+    return tail;
+}
+
+/* only_the_page's regions: an unmarked cell not yet in one joins the region of `start`. */
+typedef struct page_regions {
+    const uint8_t *mark;
+    int32_t *region; /* each unmarked cell's region: its first cell, -1 before */
+    int start;
+} page_regions;
+
+static bool joins_page_region(void *ctx, int c)
+{
+    page_regions *r = ctx;
+    if (r->mark[c] || r->region[c] >= 0) {
+        return false;
+    }
+    r->region[c] = r->start;
+    return true;
+}
+
 /* Leaves unmarked only the largest 4-connected region of unmarked cells of a [gh][gw]
  * mask, the page, without the one-cell spurs along its edge: the rest lies on the desk,
  * cells that a bright fleck of its grain or of noise kept out of it. queue is
@@ -27,28 +64,18 @@
 static void only_the_page(uint8_t *mark, int gw, int gh, int32_t *queue)
 {
     int n = gw * gh, best = -1, best_size = 0;
-    int32_t *region = queue + n; /* each unmarked cell's region: its first cell */
+    page_regions r = {mark, queue + n, 0};
+    int32_t *region = r.region;
     for (int start = 0; start < n; start++) {
         region[start] = -1;
     }
     for (int start = 0; start < n; start++) {
-        if (mark[start] || region[start] >= 0) {
+        r.start = start;
+        if (!joins_page_region(&r, start)) {
             continue;
         }
-        int head = 0, tail = 0;
-        region[start] = start;
-        queue[tail++] = start;
-        while (head < tail) {
-            int c = queue[head++], x = c % gw, y = c / gw;
-            const int nb[4][2] = {{x - 1, y}, {x + 1, y}, {x, y - 1}, {x, y + 1}};
-            for (int k = 0; k < 4; k++) {
-                int xx = nb[k][0], yy = nb[k][1], d = yy * gw + xx;
-                if (xx >= 0 && yy >= 0 && xx < gw && yy < gh && !mark[d] && region[d] < 0) {
-                    region[d] = start;
-                    queue[tail++] = d;
-                }
-            }
-        }
+        queue[0] = start;
+        int tail = grow4(gw, gh, queue, 1, joins_page_region, &r);
         if (tail > best_size) {
             best_size = tail;
             best = start;
@@ -92,6 +119,22 @@ static int desk_like(const desk_cue *q, int c)
     return q->level[c] < q->cut && (!q->bright || q->bright[c] < q->bright_cut);
 }
 
+/* mark_desk's region: a desk-like cell not yet marked joins it. */
+typedef struct desk_region {
+    uint8_t *mark;
+    const desk_cue *q;
+} desk_region;
+
+static bool joins_desk(void *ctx, int c)
+{
+    desk_region *r = ctx;
+    if (r->mark[c] || !desk_like(r->q, c)) {
+        return false;
+    }
+    r->mark[c] = 1;
+    return true;
+}
+
 /*
  * Marks the cells connected to the image's border through desk-like cells, when they reach
  * all four sides, so surround the page, and leave it at least a quarter of the image, solid
@@ -109,25 +152,15 @@ static dg_status mark_desk(dg_prep *p, dg_prep_bg_cells *g, const desk_cue *q)
         free(queue);
         return dg_prep_nomem();
     }
-    size_t head = 0, tail = 0;
+    desk_region r = {mark, q};
+    int tail = 0;
     for (int c = 0; c < n; c++) {
         int x = c % gw, y = c / gw;
-        if ((x == 0 || y == 0 || x == gw - 1 || y == gh - 1) && desk_like(q, c)) {
-            mark[c] = 1;
+        if ((x == 0 || y == 0 || x == gw - 1 || y == gh - 1) && joins_desk(&r, c)) {
             queue[tail++] = c;
         }
     }
-    while (head < tail) {
-        int c = queue[head++], x = c % gw, y = c / gw;
-        const int nb[4][2] = {{x - 1, y}, {x + 1, y}, {x, y - 1}, {x, y + 1}};
-        for (int k = 0; k < 4; k++) {
-            int xx = nb[k][0], yy = nb[k][1], d = yy * gw + xx;
-            if (xx >= 0 && yy >= 0 && xx < gw && yy < gh && !mark[d] && desk_like(q, d)) {
-                mark[d] = 1;
-                queue[tail++] = d;
-            }
-        }
-    }
+    grow4(gw, gh, queue, tail, joins_desk, &r);
     only_the_page(mark, gw, gh, queue);
     free(queue);
     int sides = 0;
