@@ -339,6 +339,23 @@ DG_TEST(segment_nine_loop_apart_from_its_stem)
     CHECK_MSG(segments_into_columns(img, x, w, 3, &found), "found %d digits", found);
 }
 
+/* "40" with the 0 broken at its top and bottom into a wide left arc and a narrow right one
+ * that shares a little over half of its columns with the left: both as tall as the digits,
+ * so neither is a bar or a loop apart; one digit, not two 1s. */
+DG_TEST(segment_zero_broken_into_two_arcs_whole)
+{
+    dg_image *img;
+    CHECK_OK(dg_canvas_new(520, 340, 0xeeeeee, &img));
+    dg_draw_line(img, 200, 60, 120, 220, 4.0, 0x202020); /* the 4 */
+    dg_draw_line(img, 120, 220, 240, 220, 4.0, 0x202020);
+    dg_draw_line(img, 215, 130, 210, 300, 4.0, 0x202020);
+    pen_arc(img, 385, 180, 40, 115, 0.5 * M_PI, 1.5 * M_PI);  /* the 0: its left arc */
+    pen_arc(img, 376, 180, 20, 100, -0.5 * M_PI, 0.5 * M_PI); /* and its right one */
+    const int x[2] = {118, 340}, w[2] = {124, 62};
+    int found;
+    CHECK_MSG(segments_into_columns(img, x, w, 2, &found), "found %d digits", found);
+}
+
 /* "0550": the 5s written with a long top bar, one and a half times as wide as the 0s but
  * not as wide as tall. Two digits side by side would meet in a short stretch of a column;
  * every column of a 5 meets its bar at the top and its belly at the bottom: one digit. */

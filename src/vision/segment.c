@@ -238,9 +238,9 @@ static void group_box(seg_work *w)
  * How surely two groups are parts of one digit, 0 when they are not. Two side-by-side
  * digits are both full height and share at most their slanted edges' columns, so parts of
  * one digit are either
- *  - sharing most of the narrower one's columns, close vertically, with one of them short
- *    (the bar of a 5, the loop of a 9 drawn apart from its stem) or lying almost entirely
- *    within the other's columns: the more columns shared, the surer; or
+ *  - sharing half of the narrower one's columns or more, close vertically (the bar of a 5,
+ *    the loop of a 9 drawn apart from its stem, the two arcs of a thin 0 broken at its top
+ *    and bottom): the more columns shared, the surer; or
  *  - stacked: sharing few rows, close in columns, together no wider than a digit (a steep
  *    stroke broken in two); less sure; or
  *  - both short, side by side and close, together no wider than a digit (the two arcs of
@@ -259,8 +259,7 @@ static double same_digit(const group *a, const group *b, int height)
     if (-rows > height * 35 / 100) {
         return 0.0;
     }
-    if (cols * 2 >= narrow &&
-        (shorter * 100 < height * 70 || cols * 100 >= narrow * 60 || rows * 10 < shorter * 8)) {
+    if (cols * 2 >= narrow) {
         return (double)cols / narrow;
     }
     if (rows * 4 < shorter && -cols < height / 10 && union_w * 10 < height * 8) {
