@@ -70,6 +70,16 @@ static void ellipse(dg_image *img, double cx, double cy, double rx, double ry, d
     }
 }
 
+/* The outline of the rectangle with corners (x0, y0) and (x1, y1): a frame. */
+static void rectangle(dg_image *img, double x0, double y0, double x1, double y1, double radius,
+                      const uint8_t *colour)
+{
+    segment(img, x0, y0, x1, y0, radius, colour);
+    segment(img, x1, y0, x1, y1, radius, colour);
+    segment(img, x1, y1, x0, y1, radius, colour);
+    segment(img, x0, y1, x0, y0, radius, colour);
+}
+
 /* A "7" whose box is (x, y, w, h). */
 static void seven(dg_image *img, double x, double y, double w, double h, double radius,
                   const uint8_t *colour)
@@ -300,10 +310,7 @@ DG_TEST(preprocess_frame_is_not_a_digit)
     dg_image *img = canvas(300, 300, 1, white);
     CHECK(img != NULL);
     /* a rectangle drawn around the digit, and one along the image border */
-    segment(img, 40, 40, 260, 40, 2, black);
-    segment(img, 260, 40, 260, 260, 2, black);
-    segment(img, 260, 260, 40, 260, 2, black);
-    segment(img, 40, 260, 40, 40, 2, black);
+    rectangle(img, 40, 40, 260, 260, 2, black);
     segment(img, 0, 1, 299, 1, 1, black);
     segment(img, 1, 0, 1, 299, 1, black);
     seven(img, 120, 90, 60, 110, 5, black);
@@ -954,10 +961,7 @@ DG_TEST(preprocess_steps_show_the_decisions)
 {
     dg_image *drawing = canvas(300, 300, 1, white);
     CHECK(drawing != NULL);
-    segment(drawing, 40, 40, 260, 40, 2, pen);
-    segment(drawing, 260, 40, 260, 260, 2, pen);
-    segment(drawing, 260, 260, 40, 260, 2, pen);
-    segment(drawing, 40, 260, 40, 40, 2, pen);
+    rectangle(drawing, 40, 40, 260, 260, 2, pen);
     seven(drawing, 120, 90, 60, 110, 5, pen);
     segment(drawing, 70, 225, 71, 225, 1.2, pen); /* specks */
     segment(drawing, 225, 70, 226, 70, 1.2, pen);
