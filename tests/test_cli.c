@@ -777,6 +777,24 @@ static int run_in(const char *dir, const char *args, char *out, size_t size)
     return run_shell(cmd, out, size);
 }
 
+/* Runs case c in dir, its output into out; records a failure and returns false when its
+ * exit status or output differs from what the case wants. */
+static bool check_case_in(const char *dir, const cli_case *c, char *out, size_t size)
+{
+    int st = run_in(dir, c->args, out, size);
+    if (st != c->want_status) {
+        test_fail(__FILE__, __LINE__, "digits %s: exit %d, want %d: %s", c->args, st,
+                  c->want_status, out);
+        return false;
+    }
+    if (!strstr(out, c->want_text)) {
+        test_fail(__FILE__, __LINE__, "digits %s: output lacks '%s': %s", c->args, c->want_text,
+                  out);
+        return false;
+    }
+    return true;
+}
+
 /* A picture: one bar (a digit of the bar data), two strokes far apart (a number of two
  * digits) or nothing. */
 static bool write_bar_picture(const char *path, int bars)
@@ -880,11 +898,9 @@ DG_TEST(cli_pictures_honest)
     };
     char out[16384];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int st = run_in(dir, cases[i].args, out, sizeof out);
-        CHECK_MSG(st == cases[i].want_status, "digits %s: exit %d, want %d: %s", cases[i].args, st,
-                  cases[i].want_status, out);
-        CHECK_MSG(strstr(out, cases[i].want_text), "digits %s: output lacks '%s': %s",
-                  cases[i].args, cases[i].want_text, out);
+        if (!check_case_in(dir, &cases[i], out, sizeof out)) {
+            return;
+        }
         CHECK_MSG(!strstr(out, "//"), "digits %s: a double slash: %s", cases[i].args, out);
     }
     static const struct {
@@ -940,11 +956,9 @@ DG_TEST(cli_show_steps)
     };
     char out[16384];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int st = run_in(dir, cases[i].args, out, sizeof out);
-        CHECK_MSG(st == cases[i].want_status, "digits %s: exit %d, want %d: %s", cases[i].args, st,
-                  cases[i].want_status, out);
-        CHECK_MSG(strstr(out, cases[i].want_text), "digits %s: output lacks '%s': %s",
-                  cases[i].args, cases[i].want_text, out);
+        if (!check_case_in(dir, &cases[i], out, sizeof out)) {
+            return;
+        }
         CHECK_MSG(cases[i].want_status != 1 || !strchr(strchr(out, '\n') + 1, '\n'),
                   "digits %s: more than one line: %s", cases[i].args, out);
     }
