@@ -692,6 +692,39 @@ static int ink_outside(const dg_image *map, int x0, int y0, int x1, int y1)
     return n;
 }
 
+/* A thin 9 on a 60x64 crop. */
+static void nine(dg_image *img)
+{
+    ellipse(img, 30, 22, 10, 11, 1.2, black);
+    segment(img, 40, 24, 33, 54, 1.2, black);
+}
+
+/* A small crop of a photo (60x64, so one background for the whole image) whose light falls
+ * from 235 at the top to 120 at the bottom: its background follows a plane. With one level
+ * (the brightest paper) the dim end of the page was all ink and the 9 was lost ("no ink"). */
+DG_TEST(preprocess_small_crop_with_light_falling_off)
+{
+    dg_image *img = canvas(60, 64, 1, white);
+    dg_image *clean = canvas(60, 64, 1, white);
+    CHECK(img && clean);
+    nine(img);
+    nine(clean);
+    dg_rng rng;
+    dg_rng_seed(&rng, 3);
+    for (int y = 0; y < 64; y++) {
+        for (int x = 0; x < 60; x++) {
+            double light = (235.0 - 115.0 * y / 63.0) / 255.0;
+            double v = img->pixels[y * 60 + x] * light + 6 * dg_rng_normal(&rng);
+            img->pixels[y * 60 + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
+        }
+    }
+    uint8_t a[DG_MNIST_PIXELS], b[DG_MNIST_PIXELS];
+    dg_preprocess_info ia, ib;
+    PREPROCESS_OK(img, a, &ia); /* frees img */
+    PREPROCESS_OK(clean, b, &ib);
+    CHECK_MSG(near_diff(a, b) < 12.0, "falling light vs even: %.2f", near_diff(a, b));
+}
+
 /* A shadow over most of a small photo, the lit paper left in a corner: the ground is dim,
  * and the lit paper's thin ends along the border look like light strokes. They run out of
  * the frame, so they are the surroundings: the ink is the dark 0 in the shadow. */

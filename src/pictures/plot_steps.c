@@ -195,7 +195,8 @@ static void summary(const dg_prep_steps *s, char *text, size_t size)
                      (double)in->noise);
     if (n > 0 && (size_t)n < size) {
         snprintf(text + n, size - (size_t)n, "; light %s; %s",
-                 in->light_followed ? "followed" : "flat", in->desk ? "desk left out" : "no desk");
+                 in->light_followed ? "followed" : "smooth",
+                 in->desk ? "desk left out" : "no desk");
     }
 }
 

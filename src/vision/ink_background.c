@@ -40,6 +40,10 @@
 #define FLAT_RANGE        16.0f /* a coarse background within this many levels is flat */
 #define SHADOW_GROUND_MIN 80.0f /* dimmer ground than this is a dark screen or board, */
 #define LIT_PAPER_MIN     128.0f /* ... unless a quarter of the page is this bright paper */
+#define PLANE_ROUNDS      4      /* a small image's background plane: fits, ink left out */
+#define PLANE_INK_GAP     12.0   /* ... cells further on the ink's side than this are ink */
+#define PLANE_MIN_FALL    40.0   /* ... followed when it falls by more across the image */
+#define PLANE_PAPER       0.9    /* ... at this quantile of the cells about it (dark ink) */
 
 /* ---------------------------------------------------------------- small helpers */
 
@@ -447,22 +451,113 @@ static dg_status cell_medians(dg_prep *p)
     return DG_OK;
 }
 
+/* The plane a + b x + c y (x, y in cells) through the background cells of a small image,
+ * by least squares, ink cells left out: each round keeps the cells no further on the ink's
+ * side of the last plane than PLANE_INK_GAP levels (or twice the spread of the kept cells'
+ * distances, if more). Returns 0 when the cells are too few to fit. */
+static int background_plane(const dg_prep *p, float *tmp, double plane[3])
+{
+    int n_cells = p->bgw * p->bgh;
+    double side = p->dark ? 1.0 : -1.0; /* ink lies below the plane (dark ink) or above */
+    double gap = 1e30;
+    for (int round = 0; round < PLANE_ROUNDS; round++) {
+        double m[3][4] = {{0}};
+        int kept = 0;
+        for (int c = 0; c < n_cells; c++) {
+            double x = c % p->bgw, y = c / p->bgw, z = p->bg[c];
+            if (round > 0 && side * (z - (plane[0] + plane[1] * x + plane[2] * y)) < -gap) {
+                continue;
+            }
+            double v[4] = {1.0, x, y, z};
+            for (int i = 0; i < 3; i++) {
+                for (int j = 0; j < 4; j++) {
+                    m[i][j] += v[i] * v[j];
+                }
+            }
+            kept++;
+        }
+        if (kept < 16) {
+            return 0;
+        }
+        /* Gauss-Jordan on the 3x3 normal equations, pivoting on the largest */
+        for (int i = 0; i < 3; i++) {
+            int best = i;
+            for (int r = i + 1; r < 3; r++) {
+                best = fabs(m[r][i]) > fabs(m[best][i]) ? r : best;
+            }
+            for (int j = 0; j < 4; j++) {
+                double t = m[i][j];
+                m[i][j] = m[best][j];
+                m[best][j] = t;
+            }
+            if (fabs(m[i][i]) < 1e-9) {
+                return 0;
+            }
+            for (int r = 0; r < 3; r++) {
+                double f = m[r][i] / m[i][i];
+                for (int j = 0; r != i && j < 4; j++) {
+                    m[r][j] -= f * m[i][j];
+                }
+            }
+        }
+        for (int i = 0; i < 3; i++) {
+            plane[i] = m[i][3] / m[i][i];
+        }
+        /* the spread of the cells' distances from the plane (1.4826 MAD) */
+        for (int c = 0; c < n_cells; c++) {
+            double x = c % p->bgw, y = c / p->bgw;
+            tmp[c] = fabsf(p->bg[c] - (float)(plane[0] + plane[1] * x + plane[2] * y));
+        }
+        double spread = 1.4826 * dg_prep_cells_median(tmp, n_cells);
+        gap = fmax(PLANE_INK_GAP, 2.0 * spread);
+    }
+    return 1;
+}
+
+/* One background level for a small image: the brightest cell (dark ink) or the darkest.
+ * A small crop of a photo may still have its light falling off across it: when the plane
+ * through its background cells falls by more than PLANE_MIN_FALL across the image, the
+ * background follows the plane instead, raised (dark ink) or lowered to the cells'
+ * PLANE_PAPER quantile about it. */
+static void small_image_background(dg_prep *p, float *tmp)
+{
+    int n_cells = p->bgw * p->bgh;
+    double plane[3];
+    if (background_plane(p, tmp, plane)) {
+        double fall = fabs(plane[1]) * (p->bgw - 1) + fabs(plane[2]) * (p->bgh - 1);
+        if (fall > PLANE_MIN_FALL) {
+            for (int c = 0; c < n_cells; c++) {
+                double z = plane[0] + plane[1] * (c % p->bgw) + plane[2] * (c / p->bgw);
+                tmp[c] = (p->dark ? 1.0f : -1.0f) * (p->bg[c] - (float)z);
+            }
+            double lift = dg_prep_select_kth(tmp, n_cells, (int)(PLANE_PAPER * (n_cells - 1)));
+            lift = p->dark ? lift : -lift;
+            for (int c = 0; c < n_cells; c++) {
+                double z = plane[0] + plane[1] * (c % p->bgw) + plane[2] * (c / p->bgw);
+                p->bg[c] = dg_clampf((float)(z + lift), 0.0f, 255.0f);
+            }
+            return;
+        }
+    }
+    float level = p->bg[0];
+    for (int c = 1; c < n_cells; c++) {
+        level = p->dark ? fmaxf(level, p->bg[c]) : fminf(level, p->bg[c]);
+    }
+    for (int c = 0; c < n_cells; c++) {
+        p->bg[c] = level;
+    }
+}
+
 /* From the cells' medians to the background: one level on small images (global), else a
  * closing (dark ink) or opening (light ink) that follows the lighting but not the ink.
  * large and tmp are [bgh][bgw] scratch. */
 static void follow_lighting(dg_prep *p, int global, float *large, float *tmp)
 {
     int n_cells = p->bgw * p->bgh;
-    /* Small images are crops of one digit, whose bold strokes may fill much of them, and
-     * too small for lighting to vary: one level, the brightest (dark ink) or darkest cell. */
+    /* Small images are crops of one digit, whose bold strokes may fill much of them: no
+     * closing, but one level or a plane (small_image_background). */
     if (global) {
-        float level = p->bg[0];
-        for (int c = 1; c < n_cells; c++) {
-            level = p->dark ? fmaxf(level, p->bg[c]) : fminf(level, p->bg[c]);
-        }
-        for (int c = 0; c < n_cells; c++) {
-            p->bg[c] = level;
-        }
+        small_image_background(p, tmp);
         return;
     }
     /* Cells all at one level (a drawing's canvas) stay at it: the filters below keep it,
