@@ -129,7 +129,8 @@ static void print_meta(const dg_net *net, const dg_model_meta *m, const dg_model
            : m->preprocess == 7 ? " (as 6; a faint pen beside strips of desk smoothed as noisy)"
            : m->preprocess == 8 ? " (as 7; a dark digit under a shadow over most of the page"
                                   " kept as dark ink)"
-           : m->preprocess == 9 ? " (as 8; light falling off across a small image followed)"
+           : m->preprocess == 9 ? " (as 8; light falling off across a small image followed,"
+                                  " a faint pen between wedges of desk kept)"
                                 : "");
     printf("%-16s format %u, %s bytes, CRC-32 0x%08x\n", "File:", file->version,
            dg_format_count(file->n_bytes, num), file->checksum);

@@ -815,6 +815,34 @@ DG_TEST(preprocess_faint_digit_beside_a_desk_strip)
     }
 }
 
+/* The wedges of desk a keystone photo leaves along both sides (a grey of 50, 16 px wide at
+ * the top and none at the bottom, too narrow to be found as a desk) beside a thin faint 7
+ * (a grey of 195): the desk's clear pixels outnumber the digit's about ten to one, but
+ * they stay by the frame, so they do not set how dark full ink is. When they did, the 7
+ * fell under the thresholds and a wedge was the digit. */
+DG_TEST(preprocess_faint_digit_between_wedges_of_desk)
+{
+    static const uint8_t faint[4] = {195, 195, 195, 255};
+    dg_image *drawing = canvas(300, 320, 1, white);
+    CHECK(drawing != NULL);
+    seven(drawing, 110, 110, 70, 110, 1.2, faint);
+    dg_rng rng;
+    dg_rng_seed(&rng, 5);
+    for (int y = 0; y < 320; y++) {
+        double wedge = 16 - 16.0 * y / 319.0;
+        for (int x = 0; x < 300; x++) {
+            double v = x < wedge || x >= 300 - wedge ? 50 : drawing->pixels[y * 300 + x] * 0.87;
+            v += 3 * dg_rng_normal(&rng);
+            drawing->pixels[y * 300 + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
+        }
+    }
+    uint8_t out[DG_MNIST_PIXELS];
+    dg_preprocess_info info;
+    PREPROCESS_OK(drawing, out, &info);
+    CHECK_MSG(abs(info.box_x - 109) <= 4 && abs(info.box_y - 109) <= 4 && info.box_h > 100,
+              "box at %d,%d %dx%d", info.box_x, info.box_y, info.box_w, info.box_h);
+}
+
 /* A curved shadow's edge beside a digit: the paper on both sides is paper, and no stroke
  * is drawn along the edge's shadow side, where the coarse background comes back towards the
  * shadow's level only gradually. */

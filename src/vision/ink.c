@@ -18,7 +18,8 @@
  *  3. Levels, from the histogram of residuals: the background offset (median), the noise
  *     (1.4826 times the median absolute deviation), the full-ink level (90th percentile of
  *     the clear ink; of the clear ink not connected to the frame when that is a fifth of
- *     it or more and darkens less: the desk beside a page does not set it). A noisy image (contrast
+ *     it or more, or what is connected stays by the frame, and darkens less: the desk
+ *     beside a page does not set it). A noisy image (contrast
  * under 12 noise deviations, or, when the clear ink is mostly what runs out of the frame, the
  * ink inside under 10 on its own) has its ink-side plane smoothed by a 3x3 mean, up to twice, and
  * measured again, so that grain and sensor noise do not break strokes into dust. No clear ink
@@ -44,6 +45,8 @@
 #define MIN_INSIDE       20    /* clear ink pixels away from the frame that set the contrast, */
 #define INSIDE_SHARE     5     /* ... and at least one in this many of all the clear ones */
 #define INSIDE_SIDE      512   /* ... looked for on about this many pixels a side */
+#define HUG_DIV          10    /* what runs out of the frame stays by it: within this part */
+#define HUG_IN_20        19    /* ... of the shorter side of the border, this many in 20 */
 
 /* ---------------------------------------------------------------- ink map state */
 
@@ -370,9 +373,11 @@ static void set_contrast(dg_prep *p, const uint32_t hist[511], float clear, uint
  * (a strip of desk along the page's edge, the wedges of desk a tilted page leaves at the
  * corners, the lit paper's end beyond a shadow) are often far darker than a faint pen,
  * and would set full ink so high that the digit fell under the thresholds. Only when
- * the clear ink inside is a fifth of it or more (otherwise what runs out of the frame is
- * the digit itself, cut by the frame, and what lies inside only specks and grid lines),
- * and only to lower the contrast. With framed (may be NULL), also says whether the clear
+ * the clear ink inside is a fifth of it or more, or what runs out of the frame stays by
+ * it (in a band a HUG_DIV-th of the shorter side wide: strips and wedges of desk, while
+ * a digit cut by the frame runs on inwards; otherwise what runs out of the frame is the
+ * digit itself, and what lies inside only specks and grid lines), and only to lower the
+ * contrast. With framed (may be NULL), also says whether the clear
  * ink is mostly such surroundings and what lies inside is under FRAMED_SNR noise
  * deviations on its own (*framed 1, and nothing lowered): a faint pen on grainy paper
  * beside wedges of desk, which the surroundings' contrast would let pass for clean.
@@ -426,22 +431,30 @@ static dg_status contrast_inside_of(dg_prep *p, const uint8_t *v, int w, int h, 
     }
     free(queue);
     uint32_t hist[511] = {0};
-    uint64_t n_inside = 0, n_clear = 0;
+    uint64_t n_inside = 0, n_clear = 0, n_out = 0, n_hugging = 0;
+    int band = (w < h ? w : h) / HUG_DIV;
     for (size_t i = 0; i < n; i++) {
         n_clear += v[i] > cut;
         if (v[i] > cut && !seen[i]) {
             hist[v[i] + 255]++;
             n_inside++;
+        } else if (v[i] > cut) {
+            int x = (int)(i % (size_t)w), y = (int)(i / (size_t)w);
+            n_out++;
+            n_hugging += x < band || y < band || x >= w - band || y >= h - band;
         }
     }
     free(seen);
+    /* what runs out of the frame stays by the frame: strips and wedges of desk, not the
+     * strokes of a digit cut by the frame, which run on inwards */
+    bool hugging = 20 * n_hugging >= HUG_IN_20 * n_out;
     if (framed && INSIDE_SHARE * n_inside < n_clear && n_inside >= MIN_INSIDE) {
         /* mostly surroundings: is what lies inside clear of the noise on its own? */
         dg_prep inner = *p;
         set_contrast(&inner, hist, clear, n_inside);
         *framed = inner.sigma * FRAMED_SNR > inner.contrast;
     }
-    if (n_inside >= MIN_INSIDE && INSIDE_SHARE * n_inside >= n_clear) {
+    if (n_inside >= MIN_INSIDE && (INSIDE_SHARE * n_inside >= n_clear || hugging)) {
         dg_prep whole = *p;
         set_contrast(p, hist, clear, n_inside);
         if (p->contrast > whole.contrast) {
