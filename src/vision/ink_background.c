@@ -44,6 +44,7 @@
 #define PLANE_INK_GAP     12.0   /* ... cells further on the ink's side than this are ink */
 #define PLANE_MIN_FALL    40.0   /* ... followed when it falls by more across the image */
 #define PLANE_PAPER       0.9    /* ... at this quantile of the cells about it (dark ink) */
+#define PLANE_MIN_CELLS   16     /* ... fitted through at least this many cells */
 
 /* ---------------------------------------------------------------- small helpers */
 
@@ -451,6 +452,12 @@ static dg_status cell_medians(dg_prep *p)
     return DG_OK;
 }
 
+/* The level of plane (a, b, c) = a + b x + c y at cell c of a grid w cells wide. */
+static double plane_at(const double plane[3], int c, int w)
+{
+    return plane[0] + plane[1] * (c % w) + plane[2] * (c / w);
+}
+
 /* The plane a + b x + c y (x, y in cells) through the background cells of a small image,
  * by least squares, ink cells left out: each round keeps the cells no further on the ink's
  * side of the last plane than PLANE_INK_GAP levels (or twice the spread of the kept cells'
@@ -465,7 +472,7 @@ static int background_plane(const dg_prep *p, float *tmp, double plane[3])
         int kept = 0;
         for (int c = 0; c < n_cells; c++) {
             double x = c % p->bgw, y = c / p->bgw, z = p->bg[c];
-            if (round > 0 && side * (z - (plane[0] + plane[1] * x + plane[2] * y)) < -gap) {
+            if (round > 0 && side * (z - plane_at(plane, c, p->bgw)) < -gap) {
                 continue;
             }
             double v[4] = {1.0, x, y, z};
@@ -476,7 +483,7 @@ static int background_plane(const dg_prep *p, float *tmp, double plane[3])
             }
             kept++;
         }
-        if (kept < 16) {
+        if (kept < PLANE_MIN_CELLS) {
             return 0;
         }
         /* Gauss-Jordan on the 3x3 normal equations, pivoting on the largest */
@@ -505,8 +512,7 @@ static int background_plane(const dg_prep *p, float *tmp, double plane[3])
         }
         /* the spread of the cells' distances from the plane (1.4826 MAD) */
         for (int c = 0; c < n_cells; c++) {
-            double x = c % p->bgw, y = c / p->bgw;
-            tmp[c] = fabsf(p->bg[c] - (float)(plane[0] + plane[1] * x + plane[2] * y));
+            tmp[c] = fabsf(p->bg[c] - (float)plane_at(plane, c, p->bgw));
         }
         double spread = 1.4826 * dg_prep_cells_median(tmp, n_cells);
         gap = fmax(PLANE_INK_GAP, 2.0 * spread);
@@ -527,14 +533,12 @@ static void small_image_background(dg_prep *p, float *tmp)
         double fall = fabs(plane[1]) * (p->bgw - 1) + fabs(plane[2]) * (p->bgh - 1);
         if (fall > PLANE_MIN_FALL) {
             for (int c = 0; c < n_cells; c++) {
-                double z = plane[0] + plane[1] * (c % p->bgw) + plane[2] * (c / p->bgw);
-                tmp[c] = (p->dark ? 1.0f : -1.0f) * (p->bg[c] - (float)z);
+                tmp[c] = (p->dark ? 1.0f : -1.0f) * (p->bg[c] - (float)plane_at(plane, c, p->bgw));
             }
             double lift = dg_prep_select_kth(tmp, n_cells, (int)(PLANE_PAPER * (n_cells - 1)));
             lift = p->dark ? lift : -lift;
             for (int c = 0; c < n_cells; c++) {
-                double z = plane[0] + plane[1] * (c % p->bgw) + plane[2] * (c / p->bgw);
-                p->bg[c] = dg_clampf((float)(z + lift), 0.0f, 255.0f);
+                p->bg[c] = dg_clampf((float)(plane_at(plane, c, p->bgw) + lift), 0.0f, 255.0f);
             }
             return;
         }
@@ -548,8 +552,9 @@ static void small_image_background(dg_prep *p, float *tmp)
     }
 }
 
-/* From the cells' medians to the background: one level on small images (global), else a
- * closing (dark ink) or opening (light ink) that follows the lighting but not the ink.
+/* From the cells' medians to the background: one level or a plane on small images
+ * (global), else a closing (dark ink) or opening (light ink) that follows the lighting but
+ * not the ink.
  * large and tmp are [bgh][bgw] scratch. */
 static void follow_lighting(dg_prep *p, int global, float *large, float *tmp)
 {
