@@ -356,6 +356,25 @@ DG_TEST(segment_zero_broken_into_two_arcs_whole)
     CHECK_MSG(segments_into_columns(img, x, w, 2, &found), "found %d digits", found);
 }
 
+/* A lone 3 written wide (0.9 of its height), the end of its top arc reaching further left
+ * than the end of its bottom arc: the columns there hold the top arc alone, and where the
+ * bottom arc's end comes in, a cut is cheap. The piece left of it holds both ends, far
+ * apart but not joined: no connected part of it is as tall as a digit, so the 3 stays one
+ * digit (the piece's height from top to bottom cut it in two). */
+DG_TEST(segment_wide_three_whole)
+{
+    static const double pen[][2] = {{25, 69}, {40, 59}, {60, 58},  {72, 66},  {66, 80},
+                                    {55, 84}, {75, 92}, {76, 106}, {62, 115}, {40, 110}};
+    dg_image *img;
+    CHECK_OK(dg_canvas_new(100, 130, 0xeeeeee, &img));
+    for (int i = 0; i + 1 < 10; i++) {
+        dg_draw_line(img, pen[i][0], pen[i][1], pen[i + 1][0], pen[i + 1][1], 4.0, 0x202020);
+    }
+    const int x[1] = {23}, w[1] = {56};
+    int found;
+    CHECK_MSG(segments_into_columns(img, x, w, 1, &found), "found %d digits", found);
+}
+
 /* "0550": the 5s written with a long top bar, one and a half times as wide as the 0s but
  * not as wide as tall. Two digits side by side would meet in a short stretch of a column;
  * every column of a 5 meets its bar at the top and its belly at the bottom: one digit. */

@@ -45,7 +45,7 @@ void dg_segmentation_free(dg_segmentation *seg)
     free(seg);
 }
 
-static int find_root(int *parent, int i)
+int dg_seg_find_root(int *parent, int i)
 {
     while (parent[i] != i) {
         parent[i] = parent[parent[i]]; /* path halving */
@@ -56,8 +56,8 @@ static int find_root(int *parent, int i)
 
 static void unite(int *parent, int a, int b)
 {
-    a = find_root(parent, a);
-    b = find_root(parent, b);
+    a = dg_seg_find_root(parent, a);
+    b = dg_seg_find_root(parent, b);
     if (a != b) {
         /* the smaller index stays the root: labels then follow reading order */
         if (a < b) {
@@ -110,34 +110,39 @@ static dg_status find_runs(seg_work *w, const dg_image *ink)
     if (!w->parent) {
         return dg_fail(DG_ERR_NOMEM, "segment: no memory for %zu ink runs", w->n_runs);
     }
-    for (size_t i = 0; i < w->n_runs; i++) {
-        w->parent[i] = (int)i;
+    dg_seg_join_runs(w->runs, w->n_runs, w->parent);
+    return DG_OK;
+}
+
+void dg_seg_join_runs(const ink_run *runs, size_t n, int *parent)
+{
+    for (size_t i = 0; i < n; i++) {
+        parent[i] = (int)i;
     }
     /* runs are in row order: sweep each row against the previous one with two pointers;
      * 8-connectivity means runs touch when their columns overlap after widening by one */
     size_t a = 0; /* first run of the previous row */
     size_t b = 0; /* first run of the current row */
-    while (b < w->n_runs) {
-        int y = w->runs[b].y;
+    while (b < n) {
+        int y = runs[b].y;
         size_t e = b;
-        while (e < w->n_runs && w->runs[e].y == y) {
+        while (e < n && runs[e].y == y) {
             e++;
         }
-        if (b > 0 && w->runs[b - 1].y == y - 1) {
+        if (b > 0 && runs[b - 1].y == y - 1) {
             size_t p = a;
             for (size_t c = b; c < e; c++) {
-                while (p < b && w->runs[p].x1 < w->runs[c].x0 - 1) {
+                while (p < b && runs[p].x1 < runs[c].x0 - 1) {
                     p++;
                 }
-                for (size_t q = p; q < b && w->runs[q].x0 <= w->runs[c].x1 + 1; q++) {
-                    unite(w->parent, (int)q, (int)c);
+                for (size_t q = p; q < b && runs[q].x0 <= runs[c].x1 + 1; q++) {
+                    unite(parent, (int)q, (int)c);
                 }
             }
         }
         a = b;
         b = e;
     }
-    return DG_OK;
 }
 
 static int by_area_desc(const void *pa, const void *pb)
@@ -164,14 +169,14 @@ static dg_status find_components(seg_work *w)
     }
     int n_roots = 0;
     for (size_t i = 0; i < w->n_runs; i++) {
-        root_comp[i] = find_root(w->parent, (int)i) == (int)i ? n_roots++ : -1;
+        root_comp[i] = dg_seg_find_root(w->parent, (int)i) == (int)i ? n_roots++ : -1;
     }
     for (int c = 0; c < n_roots; c++) {
         all[c] = (comp){.x0 = -1, .group = c}; /* .group: the number, until sorted */
     }
     for (size_t i = 0; i < w->n_runs; i++) {
         const ink_run *r = &w->runs[i];
-        comp *k = &all[root_comp[find_root(w->parent, (int)i)]];
+        comp *k = &all[root_comp[dg_seg_find_root(w->parent, (int)i)]];
         if (k->x0 < 0) {
             *k = (comp){.x0 = r->x0, .y0 = r->y, .x1 = r->x1, .y1 = r->y, .group = k->group};
         }
@@ -196,7 +201,7 @@ static dg_status find_components(seg_work *w)
         renumber[all[k].group] = k;
     }
     for (size_t i = 0; i < w->n_runs; i++) {
-        w->run_comp[i] = renumber[root_comp[find_root(w->parent, (int)i)]];
+        w->run_comp[i] = renumber[root_comp[dg_seg_find_root(w->parent, (int)i)]];
     }
     free(root_comp);
     free(renumber);

@@ -75,6 +75,11 @@ static inline int group_height(const group *g)
     return g->y1 - g->y0 + 1;
 }
 
+/* segment.c: runs in row order joined where they touch (8-connected), as a union-find
+ * forest in parent[n]; and the root of run i in it. */
+void dg_seg_join_runs(const ink_run *runs, size_t n, int *parent);
+int dg_seg_find_root(int *parent, int i);
+
 /* Ascending ints, for qsort. */
 static inline int cmp_int(const void *pa, const void *pb)
 {

@@ -10,7 +10,8 @@
  * only group of an image that is nearly as wide as tall (0.85-0.95), or a group under 1.8
  * typical widths and narrower than tall among other digits, may be one digit written wide
  * (a 0, a 2 or a 5 with a long bar) as well as two touching: it is cut only where a column
- * is cheap. The typical width is the median width of the number's other plausible single
+ * is cheap, and only into pieces that each hold a connected stroke 70% as tall as the
+ * digits. The typical width is the median width of the number's other plausible single
  * digits (typical_width). Each piece is a group and a column range.
  * Coordinates: x column, y row; boxes and column ranges use inclusive ends.
  */
@@ -152,19 +153,54 @@ static double plan_cuts(const double *cost, int width, int k, double typical, in
     return total + 0.5 * sqrt(fmax(0.0, sum2 / k - mean * mean)) / mean;
 }
 
+/* A group's ink, to judge the pieces a plan cuts it into: its runs in row order, its first
+ * column, each column's first and last ink row, and [n] scratch for tallest_part. */
+typedef struct group_ink {
+    const ink_run *runs;
+    size_t n;
+    int x0;
+    const int *top, *bottom;
+    ink_run *clipped;
+    int *parent;
+} group_ink;
+
+/* The height of the tallest connected part of the group's ink within columns c0..c1
+ * (relative to its first column). */
+static int tallest_part(const group_ink *gi, int c0, int c1)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < gi->n; i++) {
+        int x0 = imax(gi->runs[i].x0, gi->x0 + c0), x1 = imin(gi->runs[i].x1, gi->x0 + c1);
+        if (x0 <= x1) {
+            gi->clipped[m++] = (ink_run){gi->runs[i].y, x0, x1};
+        }
+    }
+    dg_seg_join_runs(gi->clipped, m, gi->parent);
+    int tallest = 0;
+    for (size_t i = 0; i < m; i++) {
+        /* a part's root is its first run, and so its top row */
+        int root = dg_seg_find_root(gi->parent, (int)i);
+        tallest = imax(tallest, gi->clipped[i].y - gi->clipped[root].y + 1);
+    }
+    return tallest;
+}
+
 /* Whether every piece of a plan is about as tall as a digit: touching digits each span
- * the line, while a cut that leaves a hook or a bar alone is cutting one digit apart. */
-static bool plan_pieces_tall(const int *top, const int *bottom, int width, int k, const int *cut,
-                             int min_height)
+ * the line, while a cut that leaves a hook or a bar alone is cutting one digit apart. With
+ * connected, a piece needs one connected part that tall: the ends of a wide 3's two arcs
+ * span the line together, but are not joined within the piece. */
+static bool plan_pieces_tall(const group_ink *gi, int width, int k, const int *cut, int min_height,
+                             bool connected)
 {
     int prev = -1;
     for (int j = 0; j < k; j++) {
         int end = j < k - 1 ? cut[j] : width - 1, y0 = INT32_MAX, y1 = -1;
         for (int x = prev + 1; x <= end; x++) {
-            y0 = imin(y0, top[x]);
-            y1 = imax(y1, bottom[x]);
+            y0 = imin(y0, gi->top[x]);
+            y1 = imax(y1, gi->bottom[x]);
         }
-        if (y1 - y0 + 1 < min_height) {
+        if (y1 - y0 + 1 < min_height ||
+            (connected && tallest_part(gi, prev + 1, end) < min_height)) {
             return false;
         }
         prev = end;
@@ -195,16 +231,31 @@ static dg_status split_group(seg_work *w, int g, double ratio, double typical, i
 {
     const group *gr = &w->groups[g];
     int width = group_width(gr);
+    size_t n_runs = 0;
+    for (size_t i = 0; i < w->n_runs; i++) {
+        n_runs += w->run_comp[i] >= 0 && w->comps[w->run_comp[i]].group == g;
+    }
     double *cost = malloc((size_t)width * sizeof *cost);
     int *cols = malloc((size_t)width * 3 * sizeof *cols);
+    ink_run *runs = malloc(2 * (n_runs ? n_runs : 1) * sizeof *runs); /* the group's, clipped */
+    int *parent = malloc((n_runs ? n_runs : 1) * sizeof *parent);
     int cut[2][DG_SEGMENT_MAX_DIGITS];
-    if (!cost || !cols) {
+    if (!cost || !cols || !runs || !parent) {
         free(cost);
         free(cols);
+        free(runs);
+        free(parent);
         return dg_fail(DG_ERR_NOMEM, "segment: no memory for %d columns", width);
+    }
+    n_runs = 0;
+    for (size_t i = 0; i < w->n_runs; i++) {
+        if (w->run_comp[i] >= 0 && w->comps[w->run_comp[i]].group == g) {
+            runs[n_runs++] = w->runs[i];
+        }
     }
     int *top = cols, *bottom = cols + width;
     cut_costs(w, g, cost, top, bottom, cols + 2 * width);
+    group_ink gi = {runs, n_runs, gr->x0, top, bottom, runs + n_runs, parent};
     /* touching digits overlap a little, so the ratio may under- or overestimate the count:
      * try the nearest counts around it */
     int k_mid = imax(2, (int)(ratio + 0.5));
@@ -213,7 +264,8 @@ static dg_status split_group(seg_work *w, int g, double ratio, double typical, i
     double best_cost = 1e300;
     for (int k = imax(2, k_mid - 1); k <= imin(k_max, k_mid + 1); k++) {
         double c = plan_cuts(cost, width, k, typical, cut[0]);
-        if (c < best_cost && plan_pieces_tall(top, bottom, width, k, cut[0], h_digit * 70 / 100) &&
+        if (c < best_cost &&
+            plan_pieces_tall(&gi, width, k, cut[0], h_digit * 70 / 100, cheap_cuts_only) &&
             (!cheap_cuts_only || plan_cuts_cheap(cost, k, cut[0]))) {
             best_cost = c;
             best_k = k;
@@ -229,6 +281,8 @@ static dg_status split_group(seg_work *w, int g, double ratio, double typical, i
     }
     free(cost);
     free(cols);
+    free(runs);
+    free(parent);
     return st;
 }
 
