@@ -764,8 +764,9 @@ dg_status dg_image_encode_png_stored(const dg_image *img, uint8_t **data, size_t
  * whose median is then as dim as a dark screen's, no longer taken for light ink when a
  * quarter of the page is lit paper; 9: a small image (64 px or less a side) whose light
  * falls off across it given a sloping background instead of one level, and full ink
- * measured without wedges and strips of desk that stay by the frame however many they are
- * (docs/preprocessing.md, Versions). */
+ * measured without wedges and strips of desk that stay by the frame however many they are,
+ * and what a peeled line leaves beside it peeled with it (docs/preprocessing.md,
+ * Versions). */
 #define DG_PREPROCESS_VERSION 9u
 
 typedef enum dg_prep_status {

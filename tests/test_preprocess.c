@@ -5,6 +5,7 @@
  * width), MNIST digits passing through unchanged, and the ink-map entry points.
  * Images are [h][w][channels]; drawings are anti-aliased capsules (segments of a width).
  */
+#include "synth/synth.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -329,6 +330,35 @@ DG_TEST(preprocess_frame_is_not_a_digit)
     CHECK_OK(dg_preprocess(img, a, &ia));
     dg_image_free(img);
     CHECK_MSG(ia.status == DG_PREP_NO_DIGIT, "frame alone: status %d", (int)ia.status);
+}
+
+/* A photo of a fine blue 9 with the page's right edge in the frame (the synthesiser's
+ * "edge" condition, defocused): the edge is peeled off as a line, and what it leaves where
+ * it runs thicker lies along the peeled line and goes with it, so the 9 is the only ink
+ * left (it was left as a second component). */
+DG_TEST(preprocess_what_a_peeled_line_leaves_goes_with_it)
+{
+    dg_synth_style st;
+    dg_synth_style_default(&st);
+    st.canvas = DG_SYNTH_PAPER;
+    st.channels = 3;
+    st.height = 60;
+    st.stroke = 0.03f;
+    memcpy(st.ink, (uint8_t[3]){60, 60, 170}, 3);
+    memcpy(st.paper, (uint8_t[3]){235, 225, 200}, 3);
+    st.noise = 1.5f;
+    st.margin = 1.5f;
+    st.desk = DG_SYNTH_DESK_EDGE;
+    st.defocus = 1.5f;
+    dg_rng rng;
+    dg_rng_seed(&rng, 41);
+    dg_image *img = NULL;
+    CHECK_OK(dg_synth_digit(&rng, 9, &st, &img));
+    uint8_t out[DG_MNIST_PIXELS];
+    dg_preprocess_info info;
+    PREPROCESS_OK(img, out, &info);
+    CHECK_MSG(info.components == 1 && abs(info.box_x - 114) <= 3 && abs(info.box_y - 101) <= 3,
+              "%d components left, box at %d,%d", info.components, info.box_x, info.box_y);
 }
 
 DG_TEST(preprocess_broken_digit_parts_kept)

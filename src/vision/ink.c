@@ -617,7 +617,7 @@ void dg_prep_fill_levels(const dg_prep *p, dg_preprocess_info *info)
     info->light_followed = p->followed != 0;
     info->desk = p->desk != NULL;
     for (int i = 0; i < p->n_comps; i++) {
-        if (!p->comps[i].keep) {
+        if (!p->comps[i].keep && !p->comps[i].peeled) {
             info->dropped[p->comps[i].why]++;
         }
     }

@@ -4,7 +4,9 @@
  * (at most 256 along the longer side, so this stays cheap on photos), 8-connected over the
  * cells holding strong pixels. Long thin runs crossing the whole image are first peeled
  * off as ruling or grid lines: followed across with a little tilt, bridging where a stroke
- * crosses them (there the run is thick and stays). Then dropped: components mostly made of
+ * crosses them (there the run is thick and stays); a component lying along a peeled line
+ * (80% of its cells beside it) is what the line left and goes with it. Then dropped:
+ * components mostly made of
  * isolated strong pixels (dust, grain, pepper noise merged by the cells); components
  * touching the border and spanning 90% of it or covering a fifth of the image (paper
  * edges, the table around the sheet, frames) or lying along it, when some interior
@@ -23,6 +25,7 @@
 #define COMP_CELLS     256  /* component grid: at most this many cells along a side */
 #define HALO_PX        2    /* faint pixels kept this close to strong ones */
 #define SPECK_FRACTION 0.02 /* components smaller than this part of the largest go */
+#define LINE_SHARE     80   /* percent of a sliver's cells beside a peeled line: its remnant */
 
 static int clampi(int v, int lo, int hi)
 {
@@ -544,6 +547,53 @@ static void count_desk_cells(dg_prep *p)
     }
 }
 
+/* Counts each component's cells with a peeled line's cell among their 8 neighbours
+ * (n_line). */
+static void count_line_cells(dg_prep *p)
+{
+    int box[4];
+    labelled_box(p, box);
+    for (int cy = box[1]; cy <= box[3]; cy++) {
+        for (int cx = box[0]; cx <= box[2]; cx++) {
+            int id = p->label[cy * p->cgw + cx];
+            int near = 0;
+            for (int yy = cy - 1; yy <= cy + 1 && id >= 0 && !near; yy++) {
+                for (int xx = cx - 1; xx <= cx + 1 && !near; xx++) {
+                    near = yy >= 0 && xx >= 0 && yy < p->cgh && xx < p->cgw &&
+                           p->gone[(size_t)yy * p->cgw + xx];
+                }
+            }
+            if (near) {
+                p->comps[id].n_line++;
+            }
+        }
+    }
+}
+
+/* A component lying along a peeled line (LINE_SHARE of its cells beside the line) is what
+ * the line left where it runs thicker or wavers: it goes with the line. */
+static void peel_line_remnants(dg_prep *p)
+{
+    for (int i = 0; i < p->n_comps; i++) {
+        dg_prep_comp *c = &p->comps[i];
+        if (100 * (uint64_t)c->n_line < LINE_SHARE * (uint64_t)c->n_cells) {
+            continue;
+        }
+        c->keep = 0;
+        c->peeled = 1;
+        for (int cy = c->y0; cy <= c->y1; cy++) {
+            for (int cx = c->x0; cx <= c->x1; cx++) {
+                size_t k = (size_t)cy * p->cgw + cx;
+                if (p->label[k] == i) {
+                    p->label[k] = -1;
+                    p->on[k] = 0;
+                    p->gone[k] = 1;
+                }
+            }
+        }
+    }
+}
+
 /* Finds the components of the strong cells left after peeling lines, and measures them. */
 static dg_status label_components(dg_prep *p)
 {
@@ -587,6 +637,7 @@ static dg_status label_components(dg_prep *p)
     if (p->desk) {
         count_desk_cells(p);
     }
+    count_line_cells(p);
     p->n_found = p->n_comps;
     return DG_OK;
 }
@@ -644,11 +695,12 @@ static int box_inside(const dg_prep_comp *in, const dg_prep_comp *out)
 /* Keeps the components that may be digits (see the file comment). */
 static void filter_components(dg_prep *p)
 {
+    peel_line_remnants(p);
     uint64_t largest = 0;
     for (int i = 0; i < p->n_comps; i++) {
         dg_prep_comp *c = &p->comps[i];
         /* made of scattered dots (cells merge nearby dust into one component) */
-        c->keep = 10 * c->n_alone < 3 * c->area;
+        c->keep = !c->peeled && 10 * c->n_alone < 3 * c->area;
         c->why = DG_PREP_DROP_NOISE;
         if (c->keep && c->area > largest) {
             largest = c->area;

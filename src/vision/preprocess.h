@@ -24,7 +24,9 @@ typedef struct dg_prep_comp {
     uint64_t n_alone;   /* strong pixels without a strong 8-neighbour (noise test) */
     uint32_t n_edge[4]; /* cells on the grid's left, right, top and bottom border */
     uint32_t n_desk;    /* cells beside the desk (p->desk) */
+    uint32_t n_line;    /* cells beside a peeled line (p->gone) */
     int keep;
+    int peeled;       /* what a peeled line left: gone with it, not dropped */
     dg_prep_drop why; /* when !keep after filtering */
 } dg_prep_comp;
 
