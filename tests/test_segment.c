@@ -375,6 +375,23 @@ DG_TEST(segment_wide_three_whole)
     CHECK_MSG(segments_into_columns(img, x, w, 1, &found), "found %d digits", found);
 }
 
+/* A 9 below what a page's edge across the top of the photo leaves in pieces: a dozen
+ * dashes, each wider than tall and a tenth of the 9's height, more of them than digits.
+ * They are no digit's height: one digit (the dashes' height was taken for the digits'). */
+DG_TEST(segment_dashes_of_an_edge_are_no_digits)
+{
+    dg_image *img;
+    CHECK_OK(dg_canvas_new(300, 220, 0xeeeeee, &img));
+    for (int k = 0; k < 12; k++) {
+        dg_draw_line(img, 12 + 23 * k, 30, 26 + 23 * k, 31, 4.0, 0x202020);
+    }
+    pen_arc(img, 150, 110, 18, 20, 0.0, 2.0 * M_PI); /* the 9: its loop */
+    dg_draw_line(img, 168, 110, 164, 170, 4.0, 0x202020);
+    const int x[1] = {128}, w[1] = {44};
+    int found;
+    CHECK_MSG(segments_into_columns(img, x, w, 1, &found), "found %d digits", found);
+}
+
 /* "0550": the 5s written with a long top bar, one and a half times as wide as the 0s but
  * not as wide as tall. Two digits side by side would meet in a short stretch of a column;
  * every column of a 5 meets its bar at the top and its belly at the bottom: one digit. */

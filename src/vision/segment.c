@@ -318,17 +318,28 @@ static dg_status make_pieces(seg_work *w)
 {
     dg_seg_drop_lines_along_the_frame(w);
     /* the digit height: the upper median over the groups holding a tenth of the largest's
-     * ink or more, so specks and stray bars do not pull it down */
+     * ink or more, so specks and stray bars do not pull it down, leaving out dashes (half
+     * again as wide as tall and under a quarter of the tallest of them: what a page's edge
+     * across the photo leaves in pieces), never a digit's height however many they are */
     long largest = 0;
     for (int g = 0; g < w->n_groups; g++) {
         if (w->groups[g].alive) {
             largest = w->groups[g].area > largest ? w->groups[g].area : largest;
         }
     }
-    int heights[DG_SEG_MAX_GROUPS], n_h = 0;
+    int tallest = 0;
     for (int g = 0; g < w->n_groups; g++) {
         if (w->groups[g].alive && w->groups[g].area * 10 >= largest) {
-            heights[n_h++] = group_height(&w->groups[g]);
+            tallest = imax(tallest, group_height(&w->groups[g]));
+        }
+    }
+    int heights[DG_SEG_MAX_GROUPS], n_h = 0;
+    for (int g = 0; g < w->n_groups; g++) {
+        const group *gr = &w->groups[g];
+        int gh = group_height(gr);
+        bool dash = 2 * group_width(gr) >= 3 * gh && 4 * gh < tallest;
+        if (gr->alive && gr->area * 10 >= largest && !dash) {
+            heights[n_h++] = gh;
         }
     }
     if (n_h == 0) {
