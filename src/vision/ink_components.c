@@ -22,10 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COMP_CELLS     256  /* component grid: at most this many cells along a side */
-#define HALO_PX        2    /* faint pixels kept this close to strong ones */
-#define SPECK_FRACTION 0.02 /* components smaller than this part of the largest go */
-#define LINE_SHARE     80   /* percent of a sliver's cells beside a peeled line: its remnant */
+#define COMP_CELLS     256    /* component grid: at most this many cells along a side */
+#define HALO_PX        2      /* faint pixels kept this close to strong ones */
+#define SPECK_FRACTION 0.02   /* components smaller than this part of the largest go */
+#define LINE_SHARE     80     /* percent of a sliver's cells beside a peeled line: its remnant */
+#define LINE_THIN      0.015f /* a line's runs: at most this part of the image across */
 
 static int clampi(int v, int lo, int hi)
 {
@@ -327,7 +328,7 @@ static dg_status peel_lines(dg_prep *p, int n_along, int n_across, size_t s_alon
     if (on_first > n_along / 20 || on_last < n_along - 1 - n_along / 20) {
         return DG_OK;
     }
-    int thin_max = (int)ceilf(0.015f * (float)n_across);
+    int thin_max = (int)ceilf(LINE_THIN * (float)n_across);
     line_set ls = {
         .n_along = n_along,
         .n_across = n_across,
@@ -522,6 +523,19 @@ static void count_alone_pixels(dg_prep *p)
     }
 }
 
+/* Whether cell (x, y) of a [gh][gw] grid or one of its 8 neighbours is set. */
+static int near_set(const uint8_t *grid, int gw, int gh, int x, int y)
+{
+    for (int yy = y - 1; yy <= y + 1; yy++) {
+        for (int xx = x - 1; xx <= x + 1; xx++) {
+            if (yy >= 0 && xx >= 0 && yy < gh && xx < gw && grid[(size_t)yy * gw + xx]) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 /* Counts each component's cells within one desk cell of the desk (n_desk). */
 static void count_desk_cells(dg_prep *p)
 {
@@ -535,14 +549,7 @@ static void count_desk_cells(dg_prep *p)
             }
             int dx = clampi((cx * p->cs + p->cs / 2) / p->ds, 0, p->dgw - 1);
             int dy = clampi((cy * p->cs + p->cs / 2) / p->ds, 0, p->dgh - 1);
-            int near = 0;
-            for (int yy = dy - 1; yy <= dy + 1 && !near; yy++) {
-                for (int xx = dx - 1; xx <= dx + 1 && !near; xx++) {
-                    near = yy >= 0 && xx >= 0 && yy < p->dgh && xx < p->dgw &&
-                           p->desk[(size_t)yy * p->dgw + xx];
-                }
-            }
-            p->comps[id].n_desk += (uint32_t)near;
+            p->comps[id].n_desk += (uint32_t)near_set(p->desk, p->dgw, p->dgh, dx, dy);
         }
     }
 }
@@ -556,14 +563,7 @@ static void count_line_cells(dg_prep *p)
     for (int cy = box[1]; cy <= box[3]; cy++) {
         for (int cx = box[0]; cx <= box[2]; cx++) {
             int id = p->label[cy * p->cgw + cx];
-            int near = 0;
-            for (int yy = cy - 1; yy <= cy + 1 && id >= 0 && !near; yy++) {
-                for (int xx = cx - 1; xx <= cx + 1 && !near; xx++) {
-                    near = yy >= 0 && xx >= 0 && yy < p->cgh && xx < p->cgw &&
-                           p->gone[(size_t)yy * p->cgw + xx];
-                }
-            }
-            if (near) {
+            if (id >= 0 && near_set(p->gone, p->cgw, p->cgh, cx, cy)) {
                 p->comps[id].n_line++;
             }
         }
