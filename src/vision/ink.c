@@ -45,8 +45,8 @@
 #define MIN_INSIDE       20    /* clear ink pixels away from the frame that set the contrast, */
 #define INSIDE_SHARE     5     /* ... and at least one in this many of all the clear ones */
 #define INSIDE_SIDE      512   /* ... looked for on about this many pixels a side */
-#define HUG_DIV          10    /* what runs out of the frame stays by it: within this part */
-#define HUG_IN_20        19    /* ... of the shorter side of the border, this many in 20 */
+#define HUG_DIV          5     /* what runs out of the frame stays by it: within this part */
+#define HUG_IN_20        19    /* ... of the width or height of the border, this many in 20 */
 
 /* ---------------------------------------------------------------- ink map state */
 
@@ -374,13 +374,14 @@ static void set_contrast(dg_prep *p, const uint32_t hist[511], float clear, uint
  * corners, the lit paper's end beyond a shadow) are often far darker than a faint pen,
  * and would set full ink so high that the digit fell under the thresholds. Only when
  * the clear ink inside is a fifth of it or more, or what runs out of the frame stays by
- * it (in a band a HUG_DIV-th of the shorter side wide: strips and wedges of desk, while
- * a digit cut by the frame runs on inwards; otherwise what runs out of the frame is the
- * digit itself, and what lies inside only specks and grid lines), and only to lower the
- * contrast. With framed (may be NULL), also says whether the clear
- * ink is mostly such surroundings and what lies inside is under FRAMED_SNR noise
- * deviations on its own (*framed 1, and nothing lowered): a faint pen on grainy paper
- * beside wedges of desk, which the surroundings' contrast would let pass for clean.
+ * it (within a HUG_DIV-th of the width of the left and right sides, and of the height of
+ * the top and bottom: strips and wedges of desk, while a digit cut by the frame runs on
+ * inwards; otherwise what runs out of the frame is the digit itself, and what lies inside
+ * only specks and grid lines), and only to lower the contrast. With framed (may be NULL),
+ * also says whether the clear ink is mostly such surroundings and what lies inside is
+ * under FRAMED_SNR noise deviations on its own (*framed 1, and nothing lowered): a faint
+ * pen on grainy paper beside wedges of desk, which the surroundings' contrast would let
+ * pass for clean.
  */
 static dg_status contrast_inside_of(dg_prep *p, const uint8_t *v, int w, int h, int *framed)
 {
@@ -432,7 +433,7 @@ static dg_status contrast_inside_of(dg_prep *p, const uint8_t *v, int w, int h, 
     free(queue);
     uint32_t hist[511] = {0};
     uint64_t n_inside = 0, n_clear = 0, n_out = 0, n_hugging = 0;
-    int band = (w < h ? w : h) / HUG_DIV;
+    int band_x = w / HUG_DIV, band_y = h / HUG_DIV;
     for (size_t i = 0; i < n; i++) {
         n_clear += v[i] > cut;
         if (v[i] > cut && !seen[i]) {
@@ -441,7 +442,7 @@ static dg_status contrast_inside_of(dg_prep *p, const uint8_t *v, int w, int h, 
         } else if (v[i] > cut) {
             int x = (int)(i % (size_t)w), y = (int)(i / (size_t)w);
             n_out++;
-            n_hugging += x < band || y < band || x >= w - band || y >= h - band;
+            n_hugging += x < band_x || x >= w - band_x || y < band_y || y >= h - band_y;
         }
     }
     free(seen);
