@@ -12,7 +12,10 @@
  *                                        the conditions of real light (shadow, falloff, desk,
  *                                        edge, blur, keystone), named in the canvas column;
  *                                        --twins adds DIR/even/ with each photo's evenly lit
- *                                        twin: the same writing, pen and paper, no condition
+ *                                        twin: the same writing, pen and paper, no condition;
+ *                                        --fine takes the same photos from further away: the
+ *                                        digits 40 px tall in a fine pen (a 25th of that),
+ *                                        defocused by 1.5 px or more
  *
  * The two modes seed their generators from different constants, so an evaluation set
  * never repeats a sample image whatever S is.
@@ -253,6 +256,15 @@ static void photo_page(dg_rng *rng, dg_synth_style *s)
     s->specks = fminf(s->specks, 0.5f);
 }
 
+/* A --light photo taken from further away (--fine): the digits 40 px tall, the pen a 25th
+ * of that, defocused by 1.5 px or more; the writing and the condition are the same. */
+static void fine_pen(dg_synth_style *s)
+{
+    s->height = 40;
+    s->stroke = 0.04f;
+    s->defocus = fmaxf(s->defocus, 1.5f);
+}
+
 /* The conditions of real light, one per image of a --light set in turn; "plain" is the
  * same photo without any, for comparison. */
 enum {
@@ -451,7 +463,7 @@ static int write_twin(const char *dir, const char *name, dg_rng rng, const char 
 }
 
 static int write_set(const char *dir, long n, unsigned long long seed, int numbers, int light,
-                     int twins)
+                     int twins, int fine)
 {
     char path[1024];
     if (twins) {
@@ -481,6 +493,9 @@ static int write_set(const char *dir, long n, unsigned long long seed, int numbe
         if (light) {
             photo_page(&rng, &style);
             light_condition(&rng, kind, &style);
+            if (fine) {
+                fine_pen(&style);
+            }
         } else {
             dg_synth_random_style(&rng, &style);
         }
@@ -519,8 +534,9 @@ static int write_set(const char *dir, long n, unsigned long long seed, int numbe
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: gen_samples DIR\n"
-                    "       gen_samples --set N [--seed S] [--numbers] [--light [--twins]] DIR\n");
+    fprintf(stderr,
+            "usage: gen_samples DIR\n"
+            "       gen_samples --set N [--seed S] [--numbers] [--light [--twins] [--fine]] DIR\n");
     return 2;
 }
 
@@ -528,7 +544,7 @@ int main(int argc, char **argv)
 {
     long n = -1;
     unsigned long long seed = 1;
-    int numbers = 0, light = 0, twins = 0;
+    int numbers = 0, light = 0, twins = 0, fine = 0;
     const char *dir = NULL;
     for (int i = 1; i < argc; i++) {
         char *end;
@@ -552,18 +568,20 @@ int main(int argc, char **argv)
             light = 1;
         } else if (!strcmp(argv[i], "--twins")) {
             twins = 1;
+        } else if (!strcmp(argv[i], "--fine")) {
+            fine = 1;
         } else if (argv[i][0] == '-' || dir) {
             return usage();
         } else {
             dir = argv[i];
         }
     }
-    if (!dir || ((numbers || light) && n < 0) || (twins && !light)) {
+    if (!dir || ((numbers || light) && n < 0) || ((twins || fine) && !light)) {
         return usage();
     }
     if (!make_dir(dir)) {
         return 1;
     }
-    int ok = n > 0 ? write_set(dir, n, seed, numbers, light, twins) : write_samples(dir);
+    int ok = n > 0 ? write_set(dir, n, seed, numbers, light, twins, fine) : write_samples(dir);
     return ok ? 0 : 1;
 }

@@ -25,7 +25,7 @@
 #define COMP_CELLS     256    /* component grid: at most this many cells along a side */
 #define HALO_PX        2      /* faint pixels kept this close to strong ones */
 #define SPECK_FRACTION 0.02   /* components smaller than this part of the largest go */
-#define LINE_SHARE     80     /* percent of a sliver's cells beside a peeled line: its remnant */
+#define LINE_SHARE     80     /* percent of a component's cells beside a peeled line: remnant */
 #define LINE_THIN      0.015f /* a line's runs: at most this part of the image across */
 
 static int clampi(int v, int lo, int hi)
