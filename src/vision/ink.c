@@ -19,16 +19,16 @@
  *     (1.4826 times the median absolute deviation), the full-ink level (90th percentile of
  *     the clear ink; of the clear ink not connected to the frame when that is a fifth of
  *     it or more, or what is connected stays by the frame, and darkens less: the desk
- *     beside a page does not set it). A noisy image (contrast
- * under 12 noise deviations, or, when the clear ink is mostly what runs out of the frame, the
- * ink inside under 10 on its own) has its ink-side plane smoothed by a 3x3 mean, up to twice, and
- * measured again, so that grain and sensor noise do not break strokes into dust. No clear ink
- * (nothing 6 noise deviations and 12 levels above the background) means DG_PREP_EMPTY. The ink
- * value is the residual scaled so that full ink is 255, kept above a low threshold (3 noise
- *     deviations, 2% of the contrast); pixels above a high threshold (40% of the contrast)
- *     are "strong". This is hysteresis thresholding: strong pixels decide what is ink,
- *     faint ones are kept only next to them (the anti-aliased edges of strokes, not noise
- *     or faint shadows).
+ *     beside a page does not set it). A noisy image (contrast under 12 noise deviations,
+ *     or, when the clear ink is mostly what runs out of the frame, the ink inside under 10
+ *     on its own) has its ink-side plane smoothed by a 3x3 mean, up to twice, and
+ *     measured again, so that grain and sensor noise do not break strokes into dust. No
+ *     clear ink (nothing 6 noise deviations and 12 levels above the background) means
+ *     DG_PREP_EMPTY. The ink value is the residual scaled so that full ink is 255, kept
+ *     above a low threshold (3 noise deviations, 2% of the contrast); pixels above a
+ *     high threshold (40% of the contrast) are "strong". This is hysteresis thresholding:
+ *     strong pixels decide what is ink, faint ones are kept only next to them (the
+ *     anti-aliased edges of strokes, not noise or faint shadows).
  *  4. Components, on a grid of cells: ink_components.c.
  */
 #include "vision/preprocess.h"
@@ -448,7 +448,7 @@ static dg_status contrast_inside_of(dg_prep *p, const uint8_t *v, int w, int h, 
     free(seen);
     /* what runs out of the frame stays by the frame: strips and wedges of desk, not the
      * strokes of a digit cut by the frame, which run on inwards */
-    bool hugging = 20 * n_hugging >= HUG_IN_20 * n_out;
+    bool hugging = n_out > 0 && 20 * n_hugging >= HUG_IN_20 * n_out;
     if (framed && INSIDE_SHARE * n_inside < n_clear && n_inside >= MIN_INSIDE) {
         /* mostly surroundings: is what lies inside clear of the noise on its own? */
         dg_prep inner = *p;

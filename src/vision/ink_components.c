@@ -6,13 +6,12 @@
  * off as ruling or grid lines: followed across with a little tilt, bridging where a stroke
  * crosses them (there the run is thick and stays); a component lying along a peeled line
  * (80% of its cells beside it) is what the line left and goes with it. Then dropped:
- * components mostly made of
- * isolated strong pixels (dust, grain, pepper noise merged by the cells); components
- * touching the border and spanning 90% of it or covering a fifth of the image (paper
- * edges, the table around the sheet, frames) or lying along it, when some interior
- * component looks like a digit (not a speck beside the largest interior one: a strip of
- * desk along the border can outweigh a whole number written with a fine pen) or when they
- * hug their own box like a frame; frames drawn around other ink; specks
+ * components mostly made of isolated strong pixels (dust, grain, pepper noise merged by
+ * the cells); components touching the border and spanning 90% of it or covering a fifth
+ * of the image (paper edges, the table around the sheet, frames) or lying along it, when
+ * some interior component looks like a digit (not a speck beside the largest interior
+ * one: a strip of desk along the border can outweigh a whole number written with a fine
+ * pen) or when they hug their own box like a frame; frames drawn around other ink; specks
  * under 2% of the largest component left. Faint pixels survive within two pixels of kept
  * strong cells; everything else is set to 0 (dg_prep_assign_owners).
  */
