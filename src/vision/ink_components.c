@@ -458,26 +458,13 @@ static void labelled_box(const dg_prep *p, int box[4])
     }
 }
 
-/* Counts the cells near the edges of their component's own box (n_band). */
-static void count_band_cells(dg_prep *p)
+/* Whether cell (x, y) lies near the edges of component c's own box. */
+static int in_band(const dg_prep_comp *c, int x, int y)
 {
-    int box[4];
-    labelled_box(p, box);
-    for (int y = box[1]; y <= box[3]; y++) {
-        for (int x = box[0]; x <= box[2]; x++) {
-            int id = p->label[y * p->cgw + x];
-            if (id < 0) {
-                continue;
-            }
-            dg_prep_comp *c = &p->comps[id];
-            int bw = c->x1 - c->x0 + 1, bh = c->y1 - c->y0 + 1;
-            int band = (int)ceilf(0.12f * (float)(bw < bh ? bw : bh));
-            band = band < 1 ? 1 : band;
-            if (x - c->x0 < band || c->x1 - x < band || y - c->y0 < band || c->y1 - y < band) {
-                c->n_band++;
-            }
-        }
-    }
+    int bw = c->x1 - c->x0 + 1, bh = c->y1 - c->y0 + 1;
+    int band = (int)ceilf(0.12f * (float)(bw < bh ? bw : bh));
+    band = band < 1 ? 1 : band;
+    return x - c->x0 < band || c->x1 - x < band || y - c->y0 < band || c->y1 - y < band;
 }
 
 /* Whether the strong pixel (x, y) has no strong 8-neighbour; row is its row. */
@@ -497,29 +484,21 @@ static int strong_alone(const dg_prep *p, const uint8_t *row, int x, int y)
     return 1;
 }
 
-/* Counts the strong pixels with no strong neighbour (n_alone): dust, grain, pepper noise. */
-static void count_alone_pixels(dg_prep *p)
+/* The strong pixels of cell (cx, cy) with no strong neighbour: dust, grain, pepper noise. */
+static uint64_t alone_pixels(const dg_prep *p, int cx, int cy)
 {
-    int box[4];
-    labelled_box(p, box);
-    for (int cy = box[1]; cy <= box[3]; cy++) {
-        for (int cx = box[0]; cx <= box[2]; cx++) {
-            int id = p->label[cy * p->cgw + cx];
-            if (id < 0) {
-                continue;
-            }
-            int x0 = cx * p->cs, x1 = x0 + p->cs < p->w ? x0 + p->cs : p->w;
-            int y0 = cy * p->cs, y1 = y0 + p->cs < p->h ? y0 + p->cs : p->h;
-            for (int y = y0; y < y1; y++) {
-                const uint8_t *row = p->ink->pixels + (size_t)y * p->w;
-                for (int x = x0; x < x1; x++) {
-                    if (row[x] >= p->strong_v) {
-                        p->comps[id].n_alone += (uint64_t)strong_alone(p, row, x, y);
-                    }
-                }
+    uint64_t n = 0;
+    int x0 = cx * p->cs, x1 = x0 + p->cs < p->w ? x0 + p->cs : p->w;
+    int y0 = cy * p->cs, y1 = y0 + p->cs < p->h ? y0 + p->cs : p->h;
+    for (int y = y0; y < y1; y++) {
+        const uint8_t *row = p->ink->pixels + (size_t)y * p->w;
+        for (int x = x0; x < x1; x++) {
+            if (row[x] >= p->strong_v) {
+                n += (uint64_t)strong_alone(p, row, x, y);
             }
         }
     }
+    return n;
 }
 
 /* Whether cell (x, y) of a [gh][gw] grid or one of its 8 neighbours is set. */
@@ -535,8 +514,18 @@ static int near_set(const uint8_t *grid, int gw, int gh, int x, int y)
     return 0;
 }
 
-/* Counts each component's cells within one desk cell of the desk (n_desk). */
-static void count_desk_cells(dg_prep *p)
+/* Whether cell (cx, cy) lies within one desk cell of the desk. */
+static int near_desk(const dg_prep *p, int cx, int cy)
+{
+    int dx = clampi((cx * p->cs + p->cs / 2) / p->ds, 0, p->dgw - 1);
+    int dy = clampi((cy * p->cs + p->cs / 2) / p->ds, 0, p->dgh - 1);
+    return near_set(p->desk, p->dgw, p->dgh, dx, dy);
+}
+
+/* Measures every component over its cells, in one pass over the labelled cells: those
+ * near the edges of its own box (n_band), its strong pixels with no strong neighbour
+ * (n_alone), its cells beside the desk (n_desk) and beside a peeled line (n_line). */
+static void measure_components(dg_prep *p)
 {
     int box[4];
     labelled_box(p, box);
@@ -546,25 +535,11 @@ static void count_desk_cells(dg_prep *p)
             if (id < 0) {
                 continue;
             }
-            int dx = clampi((cx * p->cs + p->cs / 2) / p->ds, 0, p->dgw - 1);
-            int dy = clampi((cy * p->cs + p->cs / 2) / p->ds, 0, p->dgh - 1);
-            p->comps[id].n_desk += (uint32_t)near_set(p->desk, p->dgw, p->dgh, dx, dy);
-        }
-    }
-}
-
-/* Counts each component's cells with a peeled line's cell among their 8 neighbours
- * (n_line). */
-static void count_line_cells(dg_prep *p)
-{
-    int box[4];
-    labelled_box(p, box);
-    for (int cy = box[1]; cy <= box[3]; cy++) {
-        for (int cx = box[0]; cx <= box[2]; cx++) {
-            int id = p->label[cy * p->cgw + cx];
-            if (id >= 0 && near_set(p->gone, p->cgw, p->cgh, cx, cy)) {
-                p->comps[id].n_line++;
-            }
+            dg_prep_comp *c = &p->comps[id];
+            c->n_band += (uint32_t)in_band(c, cx, cy);
+            c->n_alone += alone_pixels(p, cx, cy);
+            c->n_desk += p->desk ? (uint32_t)near_desk(p, cx, cy) : 0;
+            c->n_line += (uint32_t)near_set(p->gone, p->cgw, p->cgh, cx, cy);
         }
     }
 }
@@ -578,8 +553,7 @@ static void peel_line_remnants(dg_prep *p)
         if (100 * (uint64_t)c->n_line < LINE_SHARE * (uint64_t)c->n_cells) {
             continue;
         }
-        c->keep = 0;
-        c->peeled = 1;
+        c->peeled = 1; /* not kept: filter_components */
         for (int cy = c->y0; cy <= c->y1; cy++) {
             for (int cx = c->x0; cx <= c->x1; cx++) {
                 size_t k = (size_t)cy * p->cgw + cx;
@@ -631,12 +605,7 @@ static dg_status label_components(dg_prep *p)
         grow_component(p, start, p->n_comps++, queue);
     }
     free(queue);
-    count_band_cells(p);
-    count_alone_pixels(p);
-    if (p->desk) {
-        count_desk_cells(p);
-    }
-    count_line_cells(p);
+    measure_components(p);
     p->n_found = p->n_comps;
     return DG_OK;
 }
