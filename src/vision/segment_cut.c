@@ -28,13 +28,19 @@
  * (dg_seg_cut_groups) */
 #define WIDE_DIGIT_RATIO 1.8
 
+/* Whether run i belongs to group g. */
+static bool run_in_group(const seg_work *w, size_t i, int g)
+{
+    int c = w->run_comp[i];
+    return c >= 0 && w->comps[c].group == g;
+}
+
 /* Tight bounds of the pixels of group g within columns c0..c1; false when there are none. */
 static bool piece_bounds(const seg_work *w, piece *p)
 {
     bool any = false;
     for (size_t i = 0; i < w->n_runs; i++) {
-        int c = w->run_comp[i];
-        if (c < 0 || w->comps[c].group != p->group) {
+        if (!run_in_group(w, i, p->group)) {
             continue;
         }
         int x0 = imax(w->runs[i].x0, p->c0), x1 = imin(w->runs[i].x1, p->c1);
@@ -87,8 +93,7 @@ static void cut_costs(const seg_work *w, int g, double *cost, int *top, int *bot
         count[x] = 0;
     }
     for (size_t i = 0; i < w->n_runs; i++) {
-        int c = w->run_comp[i];
-        if (c < 0 || w->comps[c].group != g) {
+        if (!run_in_group(w, i, g)) {
             continue;
         }
         for (int x = w->runs[i].x0; x <= w->runs[i].x1; x++) {
@@ -233,7 +238,7 @@ static dg_status split_group(seg_work *w, int g, double ratio, double typical, i
     int width = group_width(gr);
     size_t n_runs = 0;
     for (size_t i = 0; i < w->n_runs; i++) {
-        n_runs += w->run_comp[i] >= 0 && w->comps[w->run_comp[i]].group == g;
+        n_runs += run_in_group(w, i, g);
     }
     double *cost = malloc((size_t)width * sizeof *cost);
     int *cols = malloc((size_t)width * 3 * sizeof *cols);
@@ -249,7 +254,7 @@ static dg_status split_group(seg_work *w, int g, double ratio, double typical, i
     }
     n_runs = 0;
     for (size_t i = 0; i < w->n_runs; i++) {
-        if (w->run_comp[i] >= 0 && w->comps[w->run_comp[i]].group == g) {
+        if (run_in_group(w, i, g)) {
             runs[n_runs++] = w->runs[i];
         }
     }
