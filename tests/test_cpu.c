@@ -9,7 +9,10 @@
 #include "nn/optim.h"
 #include "test.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -266,6 +269,68 @@ DG_TEST(cpu_pool_wait_for_sees_every_raise)
         }
         dg_pool_free(pool);
     }
+}
+
+/* Where the workers of a job ran: on the caller's core or bound to it (counted), and how
+ * many items they took. */
+typedef struct core_log {
+    int caller_cpu;
+    atomic_int worker_items, on_caller, bound_to_caller;
+} core_log;
+
+static void core_item(void *arg, int item, int thread)
+{
+    (void)item;
+    core_log *log = arg;
+    struct timespec delay = {0, 300000}; /* 0.3 ms: long enough for the workers to come */
+    nanosleep(&delay, NULL);
+    if (thread == 0) {
+        return;
+    }
+    cpu_set_t mask;
+    atomic_fetch_add(&log->worker_items, 1);
+    atomic_fetch_add(&log->on_caller, sched_getcpu() == log->caller_cpu);
+    if (pthread_getaffinity_np(pthread_self(), sizeof mask, &mask) == 0) {
+        atomic_fetch_add(&log->bound_to_caller, CPU_ISSET(log->caller_cpu, &mask));
+    }
+}
+
+/* dg_pool_keep_off_caller: while on, no worker runs on, or may run on, the caller's core;
+ * off, they may again. The caller is held on one core for the test. */
+DG_TEST(cpu_pool_keeps_workers_off_the_callers_core)
+{
+    cpu_set_t before;
+    CHECK(sched_getaffinity(0, sizeof before, &before) == 0);
+    if (CPU_COUNT(&before) < 2) {
+        SKIP("one core: nothing to keep off");
+    }
+    dg_pool *pool;
+    CHECK_OK(dg_pool_new(3, &pool)); /* its workers may use every core the test may */
+    static core_log log;
+    memset(&log, 0, sizeof log);
+    for (log.caller_cpu = 0; !CPU_ISSET(log.caller_cpu, &before); log.caller_cpu++) {
+    }
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(log.caller_cpu, &one);
+    CHECK(sched_setaffinity(0, sizeof one, &one) == 0);
+    dg_pool_keep_off_caller(pool, true);
+    dg_pool_for(pool, 40, core_item, &log);
+    int worker_items = atomic_load(&log.worker_items), on_caller = atomic_load(&log.on_caller);
+    int bound = atomic_load(&log.bound_to_caller);
+    dg_pool_keep_off_caller(pool, false);
+    memset(&log.worker_items, 0, sizeof log - offsetof(core_log, worker_items));
+    dg_pool_for(pool, 40, core_item, &log);
+    int worker_items_off = atomic_load(&log.worker_items);
+    int bound_off = atomic_load(&log.bound_to_caller);
+    CHECK(sched_setaffinity(0, sizeof before, &before) == 0);
+    dg_pool_free(pool);
+    CHECK_MSG(worker_items > 0 && on_caller == 0 && bound == 0,
+              "on: %d items on workers, %d on the caller's core, %d bound to it", worker_items,
+              on_caller, bound);
+    CHECK_MSG(worker_items_off > 0 && bound_off == worker_items_off,
+              "off: %d items on workers, %d of them free to use the caller's core",
+              worker_items_off, bound_off);
 }
 
 typedef struct parts_update {

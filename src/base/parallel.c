@@ -21,6 +21,7 @@
 #include <assert.h>
 #include <immintrin.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -58,6 +59,13 @@ struct dg_pool {
     atomic_int sleepers;   /* workers waiting on wake */
     atomic_bool sleeping;  /* the caller waits on done */
     atomic_bool stop;
+    /* dg_pool_keep_off_caller: on, the cores the workers may use, and the core the caller
+     * was on at the last job (-1: the workers are not placed yet) */
+    bool keep_off;
+#ifdef __linux__
+    cpu_set_t allowed;
+#endif
+    int caller_cpu;
     _Alignas(64) atomic_uint_least64_t job; /* generation, count, next: see above */
     _Alignas(64) atomic_int finished;       /* items of the current job finished */
     /* the current job, written before its word is published */
@@ -251,9 +259,74 @@ int dg_pool_threads(const dg_pool *pool)
     return pool->n_threads;
 }
 
+#ifdef __linux__
+/* Lets every worker run on all the cores it may use again. */
+static void free_workers(dg_pool *pool)
+{
+    for (int t = 1; t < pool->n_threads; t++) {
+        pthread_setaffinity_np(pool->threads[t], sizeof pool->allowed, &pool->allowed);
+    }
+}
+
+/* Binds worker t (1..) to the (t-1)-th, in turn, of the allowed cores other than cpu, or
+ * to all of them when cpu is the only one; when the system refuses, frees them all and
+ * returns false. */
+static bool place_workers(dg_pool *pool, int cpu)
+{
+    int others[CPU_SETSIZE], n = 0;
+    for (int c = 0; c < CPU_SETSIZE; c++) {
+        if (c != cpu && CPU_ISSET(c, &pool->allowed)) {
+            others[n++] = c;
+        }
+    }
+    for (int t = 1; t < pool->n_threads; t++) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(n > 0 ? others[(t - 1) % n] : cpu, &one);
+        if (pthread_setaffinity_np(pool->threads[t], sizeof one, n > 0 ? &one : &pool->allowed)) {
+            free_workers(pool);
+            return false;
+        }
+    }
+    return true;
+}
+#endif
+
+void dg_pool_keep_off_caller(dg_pool *pool, bool on)
+{
+#ifdef __linux__
+    if (!pool || pool->n_threads == 1 || on == pool->keep_off) {
+        return;
+    }
+    if (on) {
+        /* the cores the workers may use: theirs, as they were started */
+        pool->keep_off =
+            pthread_getaffinity_np(pool->threads[1], sizeof pool->allowed, &pool->allowed) == 0;
+        pool->caller_cpu = -1;
+        return;
+    }
+    pool->keep_off = false;
+    free_workers(pool);
+#else
+    (void)pool;
+    (void)on;
+#endif
+}
+
 /* Runs one job of n items (1 < n <= MAX_ITEMS) on the caller and whichever workers come. */
 static void run_job(dg_pool *pool, int n, dg_pool_item_fn fn, void *arg)
 {
+#ifdef __linux__
+    if (pool->keep_off) {
+        int cpu = sched_getcpu();
+        if (cpu >= 0 && cpu != pool->caller_cpu) {
+            /* the first job, or the caller has moved: the workers go to the other cores
+             * (or, if the system refuses, stay free and are left so) */
+            pool->keep_off = place_workers(pool, cpu);
+            pool->caller_cpu = cpu;
+        }
+    }
+#endif
     pool->fn = fn;
     pool->arg = arg;
     atomic_store(&pool->finished, 0);

@@ -9,6 +9,7 @@
 #include "digits.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
 
 typedef struct dg_pool dg_pool;
 typedef void (*dg_pool_fn)(void *arg, int thread, int n_threads);
@@ -37,6 +38,14 @@ void dg_pool_for(dg_pool *pool, int n_items, dg_pool_item_fn fn, void *arg);
 void dg_pool_wait_for(dg_pool *pool, atomic_int *counter, int value);
 /* Adds one to *counter and wakes the threads in dg_pool_wait_for on pool. */
 void dg_pool_raise(dg_pool *pool, atomic_int *counter);
+/* While on, the workers keep off the core the caller runs on: before each job, when the
+ * caller is on another core than at the last, each worker is bound to one of the other
+ * cores the workers may use (in turn). Off lets them run on all of those again.
+ * For a long run of jobs from one thread, such as training: the scheduler, left to
+ * itself, puts both threads of a pool on one core when another process keeps the other
+ * busy, and they then take turns on it. No-op with one thread or where cores cannot be
+ * chosen. */
+void dg_pool_keep_off_caller(dg_pool *pool, bool on);
 /* Part t of n_parts of an array of n floats, [*first, *end): whole 64-byte lines (from a
  * 64-byte aligned start), so that no two threads write one line; the parts cover [0, n)
  * in order. A part is a thread's share, or an item of dg_pool_for. */

@@ -20,6 +20,7 @@
  * aug_work [T][dg_augment_work_floats]. The images are normalised (or augmented) by the
  * slices' threads straight into each slice's input, from the dataset's bytes.
  */
+#include "base/parallel.h"
 #include "digits.h"
 #include "nn/checkpoint.h"
 #include "nn/codec.h"
@@ -606,6 +607,8 @@ dg_status dg_train(dg_net *net, const dg_dataset *ds, const dg_train_config *cfg
             goto done;
         }
     }
+    /* beside another busy process, the pool's threads would otherwise share one core */
+    dg_pool_keep_off_caller(dg_net_pool(net), true);
     bool go_on = !s.prog.early_stopped;
     for (int epoch = s.prog.epoch + 1; go_on && epoch <= cfg->epochs; epoch++) {
         dg_epoch_stats st;
@@ -628,6 +631,7 @@ dg_status dg_train(dg_net *net, const dg_dataset *ds, const dg_train_config *cfg
         memcpy(dg_net_params(net), s.best, n_params * sizeof *s.best);
     }
 done:
+    dg_pool_keep_off_caller(dg_net_pool(net), false);
     dg_net_set_precision(net, was);
     dg_checkpoint_free(s.ck);
     dg_optim_free(s.opt);
