@@ -15,6 +15,11 @@
  * take, likewise spins a short while for the items still running and then sleeps until
  * the last one signals: a worker whose core is shared with another process can then be
  * moved onto the caller's core instead of waiting behind a thread that only spins.
+ *
+ * For a long run of jobs from one thread (training), the workers can also be kept off the
+ * caller's core (dg_pool_keep_off_caller): left to itself, the scheduler keeps both
+ * threads of a two-thread pool on one core while another process holds the other, and
+ * they take turns there.
  */
 #include "base/parallel.h"
 
