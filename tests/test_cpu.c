@@ -12,7 +12,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -295,17 +294,29 @@ static void core_item(void *arg, int item, int thread)
     }
 }
 
-/* dg_pool_keep_off_caller: while on, no worker runs on, or may run on, the caller's core;
- * off, they may again. The caller is held on one core for the test. */
+/* Runs a job of 40 items on pool into log, its counts cleared first. */
+static void run_core_job(dg_pool *pool, core_log *log)
+{
+    atomic_store(&log->worker_items, 0);
+    atomic_store(&log->on_caller, 0);
+    atomic_store(&log->bound_to_caller, 0);
+    dg_pool_for(pool, 40, core_item, log);
+}
+
+/* dg_pool_keep_off_caller: while on, no worker of a pool with a core for each thread runs
+ * on, or may run on, the caller's core; off, they may again. A pool with more threads than
+ * cores is left as it is. The caller is held on one core for the test. */
 DG_TEST(cpu_pool_keeps_workers_off_the_callers_core)
 {
     cpu_set_t before;
     CHECK(sched_getaffinity(0, sizeof before, &before) == 0);
-    if (CPU_COUNT(&before) < 2) {
+    int cores = CPU_COUNT(&before);
+    if (cores < 2) {
         SKIP("one core: nothing to keep off");
     }
-    dg_pool *pool;
-    CHECK_OK(dg_pool_new(3, &pool)); /* its workers may use every core the test may */
+    dg_pool *pool, *crowded;
+    CHECK_OK(dg_pool_new(2, &pool)); /* their workers may use every core the test may */
+    CHECK_OK(dg_pool_new(cores + 1, &crowded));
     static core_log log;
     memset(&log, 0, sizeof log);
     for (log.caller_cpu = 0; !CPU_ISSET(log.caller_cpu, &before); log.caller_cpu++) {
@@ -314,23 +325,32 @@ DG_TEST(cpu_pool_keeps_workers_off_the_callers_core)
     CPU_ZERO(&one);
     CPU_SET(log.caller_cpu, &one);
     CHECK(sched_setaffinity(0, sizeof one, &one) == 0);
+    int on[3], off[2], crowd[2];
     dg_pool_keep_off_caller(pool, true);
-    dg_pool_for(pool, 40, core_item, &log);
-    int worker_items = atomic_load(&log.worker_items), on_caller = atomic_load(&log.on_caller);
-    int bound = atomic_load(&log.bound_to_caller);
+    run_core_job(pool, &log);
+    on[0] = atomic_load(&log.worker_items);
+    on[1] = atomic_load(&log.on_caller);
+    on[2] = atomic_load(&log.bound_to_caller);
     dg_pool_keep_off_caller(pool, false);
-    memset(&log.worker_items, 0, sizeof log - offsetof(core_log, worker_items));
-    dg_pool_for(pool, 40, core_item, &log);
-    int worker_items_off = atomic_load(&log.worker_items);
-    int bound_off = atomic_load(&log.bound_to_caller);
+    run_core_job(pool, &log);
+    off[0] = atomic_load(&log.worker_items);
+    off[1] = atomic_load(&log.bound_to_caller);
+    dg_pool_keep_off_caller(crowded, true);
+    run_core_job(crowded, &log);
+    crowd[0] = atomic_load(&log.worker_items);
+    crowd[1] = atomic_load(&log.bound_to_caller);
+    dg_pool_keep_off_caller(crowded, false);
     CHECK(sched_setaffinity(0, sizeof before, &before) == 0);
     dg_pool_free(pool);
-    CHECK_MSG(worker_items > 0 && on_caller == 0 && bound == 0,
-              "on: %d items on workers, %d on the caller's core, %d bound to it", worker_items,
-              on_caller, bound);
-    CHECK_MSG(worker_items_off > 0 && bound_off == worker_items_off,
-              "off: %d items on workers, %d of them free to use the caller's core",
-              worker_items_off, bound_off);
+    dg_pool_free(crowded);
+    CHECK_MSG(on[0] > 0 && on[1] == 0 && on[2] == 0,
+              "on: %d items on workers, %d on the caller's core, %d bound to it", on[0], on[1],
+              on[2]);
+    CHECK_MSG(off[0] > 0 && off[1] == off[0],
+              "off: %d items on workers, %d of them free to use the caller's core", off[0], off[1]);
+    CHECK_MSG(crowd[0] > 0 && crowd[1] == crowd[0],
+              "%d threads on %d cores: %d items on workers, %d free to use the caller's core",
+              cores + 1, cores, crowd[0], crowd[1]);
 }
 
 typedef struct parts_update {

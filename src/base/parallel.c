@@ -273,22 +273,14 @@ static void free_workers(dg_pool *pool)
     }
 }
 
-/* Binds worker t (1..) to the (t-1)-th, in turn, of the allowed cores other than cpu, or
- * to all of them when cpu is the only one; when the system refuses, frees them all and
- * returns false. */
+/* Lets the workers run on the allowed cores other than cpu; when the system refuses, frees
+ * them all and returns false. */
 static bool place_workers(dg_pool *pool, int cpu)
 {
-    int others[CPU_SETSIZE], n = 0;
-    for (int c = 0; c < CPU_SETSIZE; c++) {
-        if (c != cpu && CPU_ISSET(c, &pool->allowed)) {
-            others[n++] = c;
-        }
-    }
+    cpu_set_t others = pool->allowed;
+    CPU_CLR(cpu, &others);
     for (int t = 1; t < pool->n_threads; t++) {
-        cpu_set_t one;
-        CPU_ZERO(&one);
-        CPU_SET(n > 0 ? others[(t - 1) % n] : cpu, &one);
-        if (pthread_setaffinity_np(pool->threads[t], sizeof one, n > 0 ? &one : &pool->allowed)) {
+        if (pthread_setaffinity_np(pool->threads[t], sizeof others, &others)) {
             free_workers(pool);
             return false;
         }
@@ -304,9 +296,12 @@ void dg_pool_keep_off_caller(dg_pool *pool, bool on)
         return;
     }
     if (on) {
-        /* the cores the workers may use: theirs, as they were started */
+        /* the cores the workers may use: theirs, as they were started; kept off only when
+         * every thread of the pool can have a core of its own (more threads than cores
+         * share cores anyway, and crowding the workers onto fewer would slow them) */
         pool->keep_off =
-            pthread_getaffinity_np(pool->threads[1], sizeof pool->allowed, &pool->allowed) == 0;
+            pthread_getaffinity_np(pool->threads[1], sizeof pool->allowed, &pool->allowed) == 0 &&
+            CPU_COUNT(&pool->allowed) >= pool->n_threads;
         pool->caller_cpu = -1;
         return;
     }
@@ -326,7 +321,8 @@ static void run_job(dg_pool *pool, int n, dg_pool_item_fn fn, void *arg)
         int cpu = sched_getcpu();
         if (cpu >= 0 && cpu != pool->caller_cpu) {
             /* the first job, or the caller has moved: the workers go to the other cores
-             * (or, if the system refuses, stay free and are left so) */
+             * (or, if the system refuses, stay free and are left so); a caller on a core
+             * the workers may not use leaves them where they may */
             pool->keep_off = place_workers(pool, cpu);
             pool->caller_cpu = cpu;
         }

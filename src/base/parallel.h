@@ -39,12 +39,12 @@ void dg_pool_wait_for(dg_pool *pool, atomic_int *counter, int value);
 /* Adds one to *counter and wakes the threads in dg_pool_wait_for on pool. */
 void dg_pool_raise(dg_pool *pool, atomic_int *counter);
 /* While on, the workers keep off the core the caller runs on: before each job, when the
- * caller is on another core than at the last, each worker is bound to one of the other
- * cores the workers may use (in turn). Off lets them run on all of those again.
- * For a long run of jobs from one thread, such as training: the scheduler, left to
+ * caller is on another core than at the last, the workers are let run only on the other
+ * cores they may use (the scheduler picks among those). Off lets them run on all of them
+ * again. For a long run of jobs from one thread, such as training: the scheduler, left to
  * itself, puts both threads of a pool on one core when another process keeps the other
- * busy, and they then take turns on it. No-op with one thread or where cores cannot be
- * chosen. */
+ * busy, and they then take turns on it. No-op with one thread, with more threads than
+ * cores, or where cores cannot be chosen. */
 void dg_pool_keep_off_caller(dg_pool *pool, bool on);
 /* Part t of n_parts of an array of n floats, [*first, *end): whole 64-byte lines (from a
  * 64-byte aligned start), so that no two threads write one line; the parts cover [0, n)
