@@ -501,25 +501,12 @@ static uint64_t alone_pixels(const dg_prep *p, int cx, int cy)
     return n;
 }
 
-/* Whether cell (x, y) of a [gh][gw] grid or one of its 8 neighbours is set. */
-static int near_set(const uint8_t *grid, int gw, int gh, int x, int y)
-{
-    for (int yy = y - 1; yy <= y + 1; yy++) {
-        for (int xx = x - 1; xx <= x + 1; xx++) {
-            if (yy >= 0 && xx >= 0 && yy < gh && xx < gw && grid[(size_t)yy * gw + xx]) {
-                return 1;
-            }
-        }
-    }
-    return 0;
-}
-
 /* Whether cell (cx, cy) lies within one desk cell of the desk. */
 static int near_desk(const dg_prep *p, int cx, int cy)
 {
     int dx = clampi((cx * p->cs + p->cs / 2) / p->ds, 0, p->dgw - 1);
     int dy = clampi((cy * p->cs + p->cs / 2) / p->ds, 0, p->dgh - 1);
-    return near_set(p->desk, p->dgw, p->dgh, dx, dy);
+    return dg_prep_near_set(p->desk, p->dgw, p->dgh, dx, dy);
 }
 
 /* Measures every component over its cells, in one pass over the labelled cells: those
@@ -539,7 +526,7 @@ static void measure_components(dg_prep *p)
             c->n_band += (uint32_t)in_band(c, cx, cy);
             c->n_alone += alone_pixels(p, cx, cy);
             c->n_desk += p->desk ? (uint32_t)near_desk(p, cx, cy) : 0;
-            c->n_line += (uint32_t)near_set(p->gone, p->cgw, p->cgh, cx, cy);
+            c->n_line += (uint32_t)dg_prep_near_set(p->gone, p->cgw, p->cgh, cx, cy);
         }
     }
 }

@@ -212,13 +212,7 @@ static dg_status refine_desk(dg_prep *p, const uint8_t *a, int f, int fw, int fh
     free(tmp);
     for (int cy = 0; cy < fh; cy++) {
         for (int cx = 0; cx < fw; cx++) {
-            int dx = cx * f / p->ds, dy = cy * f / p->ds, near = 0;
-            for (int yy = dy - 1; yy <= dy + 1; yy++) {
-                for (int xx = dx - 1; xx <= dx + 1; xx++) {
-                    near |= yy >= 0 && xx >= 0 && yy < p->dgh && xx < p->dgw &&
-                            p->desk[(size_t)yy * p->dgw + xx];
-                }
-            }
+            int near = dg_prep_near_set(p->desk, p->dgw, p->dgh, cx * f / p->ds, cy * f / p->ds);
             float level = (float)a[(size_t)cy * fw + cx];
             /* the desk may be darker than the paper or, told by its colour, brighter */
             fine[(size_t)cy * fw + cx] = near && fabsf(level - desk) < fabsf(level - paper);

@@ -75,6 +75,19 @@ static inline int dg_ceil_div(int a, int b)
     return (a + b - 1) / b;
 }
 
+/* Whether cell (x, y) of a [gh][gw] grid or one of its 8 neighbours is set. */
+static inline int dg_prep_near_set(const uint8_t *grid, int gw, int gh, int x, int y)
+{
+    for (int yy = y - 1; yy <= y + 1; yy++) {
+        for (int xx = x - 1; xx <= x + 1; xx++) {
+            if (yy >= 0 && xx >= 0 && yy < gh && xx < gw && grid[(size_t)yy * gw + xx]) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 /* DG_ERR_NOMEM with the preprocessing's message. */
 dg_status dg_prep_nomem(void);
 /* DG_ERR_ARG unless img is a 1, 3 or 4 channel image with pixels; DG_ERR_TOO_LARGE beyond
