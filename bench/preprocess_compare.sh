@@ -9,16 +9,18 @@
 # without any): single digits by `digits predict`, and whole numbers of 2-6 digits by
 # `digits read`, counted right only when every digit is.
 #
-#   bench/preprocess_compare.sh [BUILD_DIR] [N] [SEED] [MODEL]
+#   bench/preprocess_compare.sh [BUILD_DIR] [N] [SEEDS] [MODEL]
 #
 # Defaults: build, 600 images (and as many photos, and half as many numbers), seed 1,
-# model/digits.model. Skips (exit 0) when there is no
+# model/digits.model. SEEDS is one seed or a range FIRST-LAST: the sets of every seed in
+# it are drawn and counted together (1-5: 3,000 photos, about 430 a condition, where one
+# seed's 85 a condition move by 1.2 points a photo). Skips (exit 0) when there is no
 # model. Every answer counts (--min-confidence 0): an unsure answer is still a digit.
 set -eu
 
 B=${1:-build}
 N=${2:-600}
-SEED=${3:-1}
+SEEDS=${3:-1}
 MODEL=${4:-model/digits.model}
 
 if [ ! -f "$MODEL" ]; then
@@ -35,31 +37,70 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/preprocess_compare.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-"$B/gen_samples" --set "$N" --seed "$SEED" "$tmp/set" >/dev/null
-"$B/digits" predict --model "$MODEL" --csv --min-confidence 0 "$tmp/set" >"$tmp/faithful.csv" ||
-    true
-"$B/naive_predict" --model "$MODEL" --min-confidence 0 "$tmp"/set/*.png >"$tmp/naive.csv" || true
+case $SEEDS in
+*-*) FIRST=${SEEDS%-*} LAST=${SEEDS#*-} ;;
+*) FIRST=$SEEDS LAST=$SEEDS ;;
+esac
+case $FIRST$LAST in
+'' | *[!0-9]*)
+    echo "preprocess_compare: SEEDS must be a seed or a range such as 1-5, not '$SEEDS'" >&2
+    exit 1
+    ;;
+esac
 
-# One line per canvas and one for all: "name images correct", from a predict CSV (path,
-# digit, confidence, status) and labels.csv (file, label, canvas; the set's by default).
+# Every seed's set, drawn into DIR/SEED, with the labels keyed by the image's path in
+# DIR.labels ("DIR/SEED/FILE,label,kind"), so that the seeds are counted together; the
+# answers go to DIR.csv.
+draw() { # DIR GEN_SAMPLES_ARGS...
+    dir=$1
+    shift
+    mkdir -p "$dir"
+    : >"$dir.labels"
+    : >"$dir.csv"
+    s=$FIRST
+    while [ "$s" -le "$LAST" ]; do
+        "$B/gen_samples" "$@" --seed "$s" "$dir/$s" >/dev/null
+        awk -F, -v d="$dir/$s" 'FNR > 1 { print d "/" $0 }' "$dir/$s/labels.csv" >>"$dir.labels"
+        s=$((s + 1))
+    done
+}
+answer() { # DIR COMMAND: `digits COMMAND --csv` on every seed's set, into DIR.csv
+    s=$FIRST
+    while [ "$s" -le "$LAST" ]; do
+        "$B/digits" "$2" --model "$MODEL" --csv --min-confidence 0 "$1/$s" >>"$1.csv" || true
+        s=$((s + 1))
+    done
+}
+
+draw "$tmp/set" --set "$N"
+answer "$tmp/set" predict
+: >"$tmp/naive.csv"
+s=$FIRST
+while [ "$s" -le "$LAST" ]; do
+    "$B/naive_predict" --model "$MODEL" --min-confidence 0 "$tmp/set/$s"/*.png >>"$tmp/naive.csv" ||
+        true
+    s=$((s + 1))
+done
+
+# One line per kind (canvas or condition) and one for all: "name images correct", from
+# answers in CSV (path, answer, ...) and the labels of draw (path, label, kind).
 score() {
     awk -F, '
-        NR == FNR { if (FNR > 1) { label[$1] = $2; canvas[$1] = $3 } next }
-        FNR > 1 {
-            n = split($1, part, "/"); f = part[n]
-            if (!(f in label)) next
-            c = canvas[f]; total[c]++; all++
-            if ($2 == label[f]) { right[c]++; good++ }
+        NR == FNR { label[$1] = $2; kind[$1] = $3; next }
+        !($1 in label) { next }
+        {
+            c = kind[$1]; total[c]++; all++
+            if ($2 == label[$1]) { right[c]++; good++ }
         }
         END {
             for (c in total) printf "%s %d %d\n", c, total[c], right[c] + 0
             printf "all %d %d\n", all, good + 0
-        }' "${2:-$tmp/set/labels.csv}" "$1" | sort
+        }' "$2" "$1" | sort
 }
-score "$tmp/faithful.csv" >"$tmp/faithful.txt"
-score "$tmp/naive.csv" >"$tmp/naive.txt"
+score "$tmp/set.csv" "$tmp/set.labels" >"$tmp/faithful.txt"
+score "$tmp/naive.csv" "$tmp/set.labels" >"$tmp/naive.txt"
 
-echo "synthetic handwritten digits: $N images, seed $SEED, model $MODEL"
+echo "synthetic handwritten digits: $N images a seed, seeds $SEEDS, model $MODEL"
 printf '%-8s %7s %16s %16s\n' canvas images "MNIST-faithful" "naive resize"
 join "$tmp/faithful.txt" "$tmp/naive.txt" >"$tmp/both.txt"
 row() {
@@ -69,27 +110,14 @@ grep -v '^all ' "$tmp/both.txt" | row || true
 grep '^all ' "$tmp/both.txt" | row
 
 # Phone photos under real light: one line per condition, digits and whole numbers.
-"$B/gen_samples" --set "$N" --seed "$SEED" --light "$tmp/light" >/dev/null
-"$B/gen_samples" --set $((N / 2)) --seed "$SEED" --light --numbers "$tmp/lightnum" >/dev/null
-"$B/digits" predict --model "$MODEL" --csv --min-confidence 0 "$tmp/light" >"$tmp/light.csv" ||
-    true
-"$B/digits" read --model "$MODEL" --csv --min-confidence 0 "$tmp/lightnum" >"$tmp/lightnum.csv" ||
-    true
-score "$tmp/light.csv" "$tmp/light/labels.csv" >"$tmp/light.txt"
-awk -F, -v labels="$tmp/lightnum/labels.csv" '
-    BEGIN { while ((getline line < labels) > 0) { split(line, col, ","); label[col[1]] = col[2]; cond[col[1]] = col[3] } }
-    FNR > 1 {
-        n = split($1, part, "/"); f = part[n]
-        if (!(f in label)) next
-        c = cond[f]; total[c]++; all++
-        if ($2 == label[f]) { right[c]++; good++ }
-    }
-    END {
-        for (c in total) printf "%s %d %d\n", c, total[c], right[c] + 0
-        printf "all %d %d\n", all, good + 0
-    }' "$tmp/lightnum.csv" | sort >"$tmp/lightnum.txt"
+draw "$tmp/light" --set "$N" --light
+answer "$tmp/light" predict
+draw "$tmp/lightnum" --set $((N / 2)) --light --numbers
+answer "$tmp/lightnum" read
+score "$tmp/light.csv" "$tmp/light.labels" >"$tmp/light.txt"
+score "$tmp/lightnum.csv" "$tmp/lightnum.labels" >"$tmp/lightnum.txt"
 echo
-echo "phone photos under real light: $N digits, $((N / 2)) numbers, seed $SEED"
+echo "phone photos under real light: $N digits and $((N / 2)) numbers a seed, seeds $SEEDS"
 printf '%-9s %7s %10s %8s %12s\n' condition digits predict numbers "read exactly"
 join "$tmp/light.txt" "$tmp/lightnum.txt" | awk '{ printf "%-9s %7d %9.1f%% %8d %11.1f%%\n", $1, $2, $2 ? 100 * $3 / $2 : 0, $4, $4 ? 100 * $5 / $4 : 0 }' |
     sort -k1,1 | awk '$1 != "all"'
