@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DESK_LIGHT_GAP  40.0f /* the paper this many levels brighter than the desk, */
+#define DESK_LIGHT_GAP  24.0f /* the paper this many levels brighter than the desk, */
 #define DESK_COLOUR_GAP 24.0f /* ... or the desk this much more coloured than the paper */
 
 /* Whether a cell joins a region, which it then belongs to: true once, when it joins. */
