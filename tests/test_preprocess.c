@@ -1233,3 +1233,29 @@ DG_TEST(preprocess_page_on_a_desk_a_little_darker)
     CHECK_MSG(info.desk && info.kept == info.components, "desk %d, %d components, %d kept",
               info.desk, info.components, info.kept);
 }
+
+/* A keystone photo of a 2 (the synthesiser's paper, the far edge a fifth narrower): where
+ * the wedge of desk along the right side narrows, the page's edge is no longer joined to
+ * the border and was left as a sliver beside the digit. It carries on the wedge's piece
+ * dropped along the border, over the same columns, and goes with it. */
+DG_TEST(preprocess_edge_of_a_narrowing_wedge_of_desk)
+{
+    dg_rng rng;
+    dg_rng_seed(&rng, 122);
+    dg_synth_style st;
+    do {
+        dg_synth_random_style(&rng, &st);
+    } while (st.canvas != DG_SYNTH_PAPER);
+    st.lines = DG_SYNTH_LINES_NONE;
+    st.lighting = 0;
+    st.broken = 0;
+    st.perspective = 0.15f + 0.1f * dg_rng_uniform(&rng);
+    dg_image *img = NULL;
+    CHECK_OK(dg_synth_digit(&rng, 2, &st, &img));
+    uint8_t out[DG_MNIST_PIXELS];
+    dg_preprocess_info info;
+    PREPROCESS_OK(img, out, &info);
+    CHECK_MSG(info.components == 1 && info.dropped[DG_PREP_DROP_BORDER] >= 3,
+              "%d components, %d dropped along the border", info.components,
+              info.dropped[DG_PREP_DROP_BORDER]);
+}

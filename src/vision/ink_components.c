@@ -642,6 +642,59 @@ static int ring_like(const dg_prep_comp *c)
            (uint64_t)c->n_cells * 3 < (uint64_t)bw * bh;
 }
 
+/* Which side of the image a piece dropped along the border lies on (0 left, 1 right, 2 top,
+ * 3 bottom), or -1: at least as long along that side as across, and touching it, or a
+ * sliver in its outer quarter (a piece of an edge dropped with the strip). */
+static int border_side(const dg_prep *p, const dg_prep_comp *d)
+{
+    int bw = d->x1 - d->x0 + 1, bh = d->y1 - d->y0 + 1;
+    if (bh >= bw) {
+        if (d->x0 == 0 || (bh >= 3 * bw && 4 * d->x1 < p->cgw)) {
+            return 0;
+        }
+        if (d->x1 == p->cgw - 1 || (bh >= 3 * bw && 4 * d->x0 > 3 * p->cgw)) {
+            return 1;
+        }
+    }
+    if (bw >= bh) {
+        if (d->y0 == 0 || (bw >= 3 * bh && 4 * d->y1 < p->cgh)) {
+            return 2;
+        }
+        if (d->y1 == p->cgh - 1 || (bw >= 3 * bh && 4 * d->y0 > 3 * p->cgh)) {
+            return 3;
+        }
+    }
+    return -1;
+}
+
+/* A sliver that carries on a piece dropped along the border, on its side of the image and
+ * over the same columns (or rows): the edge of a wedge or strip of desk where it narrows
+ * and no longer touches the border (a keystone photo of a page, its corners short of the
+ * frame), broken into pieces by the desk's grain. */
+static int edge_of_dropped_strip(const dg_prep *p, const dg_prep_comp *c)
+{
+    int bw = c->x1 - c->x0 + 1, bh = c->y1 - c->y0 + 1;
+    int vertical = bh >= 3 * bw, horizontal = bw >= 3 * bh;
+    for (int j = 0; j < p->n_comps; j++) {
+        const dg_prep_comp *d = &p->comps[j];
+        if (d->keep || d->why != DG_PREP_DROP_BORDER) {
+            continue;
+        }
+        int side = border_side(p, d);
+        if ((side == 0 || side == 1) && (side == 0 ? 4 * c->x1 < p->cgw : 4 * c->x0 > 3 * p->cgw) &&
+            ((vertical && c->x0 <= d->x1 + 1 && c->x1 >= d->x0 - 1) ||
+             (c->x0 >= d->x0 && c->x1 <= d->x1))) {
+            return 1;
+        }
+        if ((side == 2 || side == 3) && (side == 2 ? 4 * c->y1 < p->cgh : 4 * c->y0 > 3 * p->cgh) &&
+            ((horizontal && c->y0 <= d->y1 + 1 && c->y1 >= d->y0 - 1) ||
+             (c->y0 >= d->y0 && c->y1 <= d->y1))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int box_inside(const dg_prep_comp *in, const dg_prep_comp *out)
 {
     return in->x0 > out->x0 && in->x1 < out->x1 && in->y0 > out->y0 && in->y1 < out->y1;
@@ -689,6 +742,19 @@ static void filter_components(dg_prep *p)
             c->keep = 0;
             c->why =
                 along_desk(c) && !border_structure(p, c) ? DG_PREP_DROP_DESK : DG_PREP_DROP_BORDER;
+        }
+    }
+    /* the rest of a strip of desk: slivers carrying on what was dropped along the border,
+     * until none is left (each may carry on the last) */
+    for (int changed = digit_inside; changed;) {
+        changed = 0;
+        for (int i = 0; i < p->n_comps; i++) {
+            dg_prep_comp *c = &p->comps[i];
+            if (c->keep && edge_of_dropped_strip(p, c)) {
+                c->keep = 0;
+                c->why = DG_PREP_DROP_BORDER;
+                changed = 1;
+            }
         }
     }
     /* frames drawn around other ink */
