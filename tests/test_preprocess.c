@@ -1234,6 +1234,34 @@ DG_TEST(preprocess_page_on_a_desk_a_little_darker)
               info.desk, info.components, info.kept);
 }
 
+/* The desk beyond the page's right edge, a strip a quarter of the photo wide (a grey of
+ * 60 beside paper of 190), and a faint 8 (a grey of 140) on the page: the strip runs out
+ * of the frame and stays within a third of the photo from its side, so it does not set
+ * how dark full ink is, and the 8 is the digit. When it did, the 8 fell under the
+ * thresholds as faint ink and the strip was the digit. */
+DG_TEST(preprocess_faint_digit_beside_a_wide_strip_of_desk)
+{
+    static const uint8_t paper[4] = {190, 190, 190, 255}, faint[4] = {140, 140, 140, 255};
+    dg_image *img = canvas(300, 360, 1, paper);
+    CHECK(img != NULL);
+    ellipse(img, 110, 140, 40, 40, 1.5, faint);
+    ellipse(img, 110, 220, 45, 40, 1.5, faint);
+    dg_rng rng;
+    dg_rng_seed(&rng, 4);
+    for (int y = 0; y < 360; y++) {
+        for (int x = 0; x < 300; x++) {
+            double v = x >= 225 ? 60 : img->pixels[y * 300 + x];
+            v += 3 * dg_rng_normal(&rng);
+            img->pixels[y * 300 + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
+        }
+    }
+    uint8_t out[DG_MNIST_PIXELS];
+    dg_preprocess_info info;
+    PREPROCESS_OK(img, out, &info);
+    CHECK_MSG(abs(info.box_x - 64) <= 6 && info.box_x + info.box_w < 225 && info.box_h > 150,
+              "box at %d,%d %dx%d", info.box_x, info.box_y, info.box_w, info.box_h);
+}
+
 /* A keystone photo of a 2 (the synthesiser's paper, the far edge a fifth narrower): where
  * the wedge of desk along the right side narrows, the page's edge is no longer joined to
  * the border and was left as a sliver beside the digit. It carries on the wedge's piece

@@ -47,6 +47,7 @@
 #define INSIDE_SIDE      512   /* ... looked for on about this many pixels a side */
 #define HUG_DIV          5     /* what runs out of the frame stays by it: within this part */
 #define HUG_IN_20        19    /* ... of the width or height of the border, this many in 20 */
+#define STRIP_DIV        3     /* ... or within this part of one side: a strip of desk there */
 
 /* ---------------------------------------------------------------- ink map state */
 
@@ -432,8 +433,9 @@ static dg_status contrast_inside_of(dg_prep *p, const uint8_t *v, int w, int h, 
     }
     free(queue);
     uint32_t hist[511] = {0};
-    uint64_t n_inside = 0, n_clear = 0, n_out = 0, n_hugging = 0;
+    uint64_t n_inside = 0, n_clear = 0, n_out = 0, n_hugging = 0, n_side[4] = {0};
     int band_x = w / HUG_DIV, band_y = h / HUG_DIV;
+    int strip_x = w / STRIP_DIV, strip_y = h / STRIP_DIV;
     for (size_t i = 0; i < n; i++) {
         n_clear += v[i] > cut;
         if (v[i] > cut && !seen[i]) {
@@ -443,12 +445,21 @@ static dg_status contrast_inside_of(dg_prep *p, const uint8_t *v, int w, int h, 
             int x = (int)(i % (size_t)w), y = (int)(i / (size_t)w);
             n_out++;
             n_hugging += x < band_x || x >= w - band_x || y < band_y || y >= h - band_y;
+            n_side[0] += x < strip_x;
+            n_side[1] += x >= w - strip_x;
+            n_side[2] += y < strip_y;
+            n_side[3] += y >= h - strip_y;
         }
     }
     free(seen);
     /* what runs out of the frame stays by the frame: strips and wedges of desk, not the
-     * strokes of a digit cut by the frame, which run on inwards */
+     * strokes of a digit cut by the frame, which run on inwards; a wider strip of desk
+     * along one side (the page's edge in the photo) stays within a third of the image from
+     * that side */
     bool hugging = n_out > 0 && 20 * n_hugging >= HUG_IN_20 * n_out;
+    for (int k = 0; k < 4; k++) {
+        hugging = hugging || (n_out > 0 && 20 * n_side[k] >= HUG_IN_20 * n_out);
+    }
     if (framed && INSIDE_SHARE * n_inside < n_clear && n_inside >= MIN_INSIDE) {
         /* mostly surroundings: is what lies inside clear of the noise on its own? */
         dg_prep inner = *p;
