@@ -18,17 +18,18 @@
  *  3. Levels, from the histogram of residuals: the background offset (median), the noise
  *     (1.4826 times the median absolute deviation), the full-ink level (90th percentile of
  *     the clear ink; of the clear ink not connected to the frame when that is a fifth of
- *     it or more, or what is connected stays by the frame, and darkens less: the desk
- *     beside a page does not set it). A noisy image (contrast under 12 noise deviations,
- *     or, when the clear ink is mostly what runs out of the frame, the ink inside under 10
- *     on its own) has its ink-side plane smoothed by a 3x3 mean, up to twice, and
- *     measured again, so that grain and sensor noise do not break strokes into dust. No
- *     clear ink (nothing 6 noise deviations and 12 levels above the background) means
- *     DG_PREP_EMPTY. The ink value is the residual scaled so that full ink is 255, kept
- *     above a low threshold (3 noise deviations, 2% of the contrast); pixels above a
- *     high threshold (40% of the contrast) are "strong". This is hysteresis thresholding:
- *     strong pixels decide what is ink, faint ones are kept only next to them (the
- *     anti-aliased edges of strokes, not noise or faint shadows).
+ *     it or more, or what is connected stays by the frame or within a third of the image
+ *     from one side, and darkens less: the desk beside a page does not set it). A noisy
+ *     image (contrast under 12 noise deviations, or, when the clear ink is mostly what
+ *     runs out of the frame, the ink inside under 10 on its own) has its ink-side plane
+ *     smoothed by a 3x3 mean, up to twice, and measured again, so that grain and sensor
+ *     noise do not break strokes into dust. No clear ink (nothing 6 noise deviations and
+ *     12 levels above the background) means DG_PREP_EMPTY. The ink value is the residual
+ *     scaled so that full ink is 255, kept above a low threshold (3 noise deviations, 2%
+ *     of the contrast); pixels above a high threshold (40% of the contrast) are "strong".
+ *     This is hysteresis thresholding: strong pixels decide what is ink, faint ones are
+ *     kept only next to them (the anti-aliased edges of strokes, not noise or faint
+ *     shadows).
  *  4. Components, on a grid of cells: ink_components.c.
  */
 #include "vision/preprocess.h"

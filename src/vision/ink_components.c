@@ -11,7 +11,8 @@
  * of the image (paper edges, the table around the sheet, frames) or lying along it, when
  * some interior component looks like a digit (not a speck beside the largest interior
  * one: a strip of desk along the border can outweigh a whole number written with a fine
- * pen) or when they hug their own box like a frame; frames drawn around other ink; specks
+ * pen) or when they hug their own box like a frame, and then what is left of such a strip
+ * in the outer quarter on its side; frames drawn around other ink; specks
  * under 2% of the largest component left. Faint pixels survive within two pixels of kept
  * strong cells; everything else is set to 0 (dg_prep_assign_owners).
  */
