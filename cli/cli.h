@@ -181,6 +181,15 @@ dg_status cli_read_number(dg_net *net, const dg_model_meta *meta, float min_conf
  * working side of dg_preprocess. */
 #define CLI_NUMBER_CHECK_SIDE 512
 
+/* Whether img, read as one digit (whole), rather holds a number of several separate digits,
+ * as `digits predict` and the report tell: its digits (free with dg_segmentation_free) and
+ * their answers in pred, or NULL for one digit (also when there is no ink, when only one
+ * digit is found, when two pieces touch in their columns and one of them is no sure
+ * digit: one digit broken in two, or when looking fails). */
+dg_segmentation *cli_number_check(dg_net *net, const dg_model_meta *meta, float min_confidence,
+                                  const dg_image *img, const dg_prediction *whole,
+                                  dg_prediction pred[DG_SEGMENT_MAX_DIGITS]);
+
 /* A CSV field on stdout, quoted when it holds a comma, quote or line break. */
 void cli_print_csv_field(const char *s);
 

@@ -129,15 +129,9 @@ static void predict_one(predict_run *run, const char *path)
         return;
     }
     /* several separate digits: one answer for the whole image would be a wrong one */
-    dg_segmentation *seg = NULL;
     dg_prediction digits[DG_SEGMENT_MAX_DIGITS];
-    if (p.answer != DG_ANSWER_EMPTY &&
-        cli_read_number(run->net, &run->meta, (float)run->opt.min_confidence, img,
-                        CLI_NUMBER_CHECK_SIDE, &seg, digits) == DG_OK &&
-        seg->n < 2) {
-        dg_segmentation_free(seg);
-        seg = NULL;
-    }
+    dg_segmentation *seg =
+        cli_number_check(run->net, &run->meta, (float)run->opt.min_confidence, img, &p, digits);
     bool sure = p.answer == DG_ANSWER_DIGIT && !seg;
     bool found = (p.answer == DG_ANSWER_DIGIT || p.answer == DG_ANSWER_UNSURE) && !seg;
     char pct[16];

@@ -149,13 +149,7 @@ static int recognise_samples(const char *dir, dg_net *net, const dg_model_meta *
         }
         t->note = NULL;
         t->recognised = 1;
-        if (t->pred.answer != DG_ANSWER_EMPTY &&
-            cli_read_number(net, meta, DG_MIN_CONFIDENCE, img, CLI_NUMBER_CHECK_SIDE, &t->seg,
-                            t->digits) == DG_OK &&
-            t->seg->n < 2) {
-            dg_segmentation_free(t->seg);
-            t->seg = NULL;
-        }
+        t->seg = cli_number_check(net, meta, DG_MIN_CONFIDENCE, img, &t->pred, t->digits);
     }
     *out = s;
     return kept;

@@ -540,3 +540,37 @@ dg_status cli_read_number(dg_net *net, const dg_model_meta *meta, float min_conf
     }
     return st;
 }
+
+/* Two pieces whose columns touch or overlap (a gap between their boxes of at most this
+ * part of the taller one's height), one of them read at under BROKEN_SURE: the two halves
+ * of one digit that a shadow's edge, a fold or a faint crossing broke, not a number. The
+ * digits of a written number stand apart, or touch and then each reads as a sure digit. */
+#define BROKEN_GAP  0.02
+#define BROKEN_SURE 0.95f
+
+static bool one_broken_digit(const dg_segmentation *seg, const dg_prediction pred[])
+{
+    if (seg->n != 2 || (pred[0].confidence >= BROKEN_SURE && pred[1].confidence >= BROKEN_SURE)) {
+        return false;
+    }
+    const dg_digit_box *a = &seg->boxes[0], *b = &seg->boxes[1];
+    int gap = b->x - (a->x + a->w), h = a->h > b->h ? a->h : b->h;
+    return gap <= BROKEN_GAP * h;
+}
+
+dg_segmentation *cli_number_check(dg_net *net, const dg_model_meta *meta, float min_confidence,
+                                  const dg_image *img, const dg_prediction *whole,
+                                  dg_prediction pred[DG_SEGMENT_MAX_DIGITS])
+{
+    dg_segmentation *seg = NULL;
+    if (whole->answer == DG_ANSWER_EMPTY ||
+        cli_read_number(net, meta, min_confidence, img, CLI_NUMBER_CHECK_SIDE, &seg, pred) !=
+            DG_OK) {
+        return NULL;
+    }
+    if (seg->n < 2 || one_broken_digit(seg, pred)) {
+        dg_segmentation_free(seg);
+        return NULL;
+    }
+    return seg;
+}

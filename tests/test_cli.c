@@ -1083,3 +1083,19 @@ DG_TEST(cli_onnx_export_import)
     CHECK_MSG(st == 1 && strstr(out, "node 'layer2.conv' (Conv)") && nl && !nl[1],
               "digits %s: %d %s", args, st, out);
 }
+
+/* A 2 whose lower corner lies on the edge of a phone's shadow (samples/digits): the number
+ * check at `predict`'s working size breaks it there into its top and its bar, whose
+ * columns touch, and the bar alone is no sure digit, so the photo is one digit, a 2, not
+ * a number of two. Needs the demo model (make demo). */
+DG_TEST(cli_predict_digit_broken_in_two_is_one_digit)
+{
+    const char *model = "model/digits.model";
+    if (access(model, R_OK) != 0) {
+        SKIP("no trained model at %s (make demo trains it)", model);
+    }
+    char out[4096];
+    int st = run_digits("predict --model model/digits.model samples/digits/2-shadow-corner.png",
+                        out, sizeof out);
+    CHECK_MSG(st == 0 && strstr(out, "2-shadow-corner.png: 2  (") != NULL, "exit %d: %s", st, out);
+}
