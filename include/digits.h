@@ -767,7 +767,7 @@ dg_status dg_image_encode_png_stored(const dg_image *img, uint8_t **data, size_t
  * measured without wedges and strips of desk that stay by the frame however many they are,
  * and what a peeled line leaves beside it peeled with it (docs/preprocessing.md,
  * Versions). */
-#define DG_PREPROCESS_VERSION 9u
+#define DG_PREPROCESS_VERSION 10u
 
 typedef enum dg_prep_status {
     DG_PREP_OK = 0,  /* a digit was found and converted */
