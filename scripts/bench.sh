@@ -5,7 +5,9 @@
 #
 # In one invocation, digits and PyTorch runs alternate for several rounds, so that changes
 # in the machine's load hit both sides alike; the tables show the median of each measure:
-#   - a peak probe (build/bench_peak): one core's fp32 FMA and bf16 dot-product GFLOP/s
+#   - a peak probe (build/bench_peak): one core's fp32 FMA and bf16 dot-product GFLOP/s;
+#     and how far apart CPUs 0 and 1 are (build/bench_cores: a cache line's one-way time,
+#     which threads sharing data pay, and which a virtual machine's host may change)
 #   - training seed-cnn, one full epoch of the 60,000 training images, batch 32, Adam, as
 #     a whole `digits train` / torch_reference.py process timed by its own epoch clock:
 #     digits fp32 at 1 and 2 threads (and --precision bf16 when `digits train --help`
@@ -63,7 +65,7 @@ for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte 
     t10k-labels-idx1-ubyte; do
     [ -e "$DATA/$f" ] || [ -e "$DATA/$f.gz" ] || die "$DATA/$f is missing (run 'make data')"
 done
-for p in digits bench_train bench_infer bench_peak; do
+for p in digits bench_train bench_infer bench_peak bench_cores; do
     [ -x "$B/$p" ] || die "$B/$p is missing (run 'make bench')"
 done
 
@@ -303,6 +305,11 @@ while [ "$r" -le "$ROUNDS" ]; do
         echo "  peak of one core: fp32 $(result_of "$TMP/peak-$r.out" fp32_gflops) GFLOP/s" \
             "($PEAK_VECTOR), bf16 $(result_of "$TMP/peak-$r.out" bf16_gflops) GFLOP/s"
     fi
+    if [ "$CORES" -ge 2 ] && run "cores-$r" "$B/bench_cores"; then
+        record cores one_way_ns "$(result_of "$TMP/cores-$r.out" one_way_ns)"
+        echo "  CPUs 0 and 1: a cache line goes from one to the other in" \
+            "$(result_of "$TMP/cores-$r.out" one_way_ns) ns"
+    fi
 
     # training; even rounds run the settings in reverse order, so that neither side is
     # always the one after a given other run
@@ -501,7 +508,8 @@ echo "- digits best fp32 / PyTorch's best setting ($(setting_words "$T_BEST_SET"
 [ "$D_BF16" = - ] || echo "- digits best bf16 ($(setting_words "$D_BF16_SET")) /" \
     "PyTorch's best setting: $(ratio "$D_BF16" "$T_BEST")"
 echo "- digits fp32, 2 threads / 1 thread: $(ratio "$(median digits train_fp32_t2)" \
-    "$(median digits train_fp32_t1)")"
+    "$(median digits train_fp32_t1)")$([ "$(count cores one_way_ns)" = 0 ] ||
+        echo " (CPUs 0 and 1 $(median cores one_way_ns) ns apart, a cache line one way)")"
 if [ "$NEIGHBOUR" = 1 ] && [ "$(count digits train_fp32_t1_busy)" -gt 0 ]; then
     b1=$(median digits train_fp32_t1_busy)
     b2=$(median digits train_fp32_t2_busy)
