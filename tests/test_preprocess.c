@@ -104,6 +104,12 @@ static void five(dg_image *img, double x, double y, double w, double h, double r
     }
 }
 
+/* A grey level rounded and clamped to a byte. */
+static uint8_t to_byte(double v)
+{
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
+}
+
 static const uint8_t white[4] = {255, 255, 255, 255};
 static const uint8_t black[4] = {0, 0, 0, 255};
 
@@ -267,7 +273,7 @@ DG_TEST(preprocess_shaded_background)
     dg_rng_seed(&rng, 7);
     for (int i = 0; i < 400 * 300; i++) {
         double v = img->pixels[i] * shade->pixels[i] / 255.0 + 3 * dg_rng_normal(&rng);
-        shade->pixels[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
+        shade->pixels[i] = to_byte(v);
     }
     PREPROCESS_OK(shade, a, &ia); /* frees shade */
     PREPROCESS_OK(img, b, &ib);
@@ -724,7 +730,7 @@ static dg_image *shadowed_photo(const dg_image *drawing, double cx, double cy, d
             double t = d < -1 ? 0 : d > 1 ? 1 : 0.5 + 0.5 * d;
             double v = drawing->pixels[(size_t)y * img->w + x] * 235.0 / 255.0;
             v = (v + 3 * dg_rng_normal(&rng)) * (1 - dark * t);
-            img->pixels[(size_t)y * img->w + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
+            img->pixels[(size_t)y * img->w + x] = to_byte(v);
         }
     }
     return img;
@@ -767,7 +773,7 @@ DG_TEST(preprocess_small_crop_with_light_falling_off)
         for (int x = 0; x < 60; x++) {
             double light = (235.0 - 115.0 * y / 63.0) / 255.0;
             double v = img->pixels[y * 60 + x] * light + 6 * dg_rng_normal(&rng);
-            img->pixels[y * 60 + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
+            img->pixels[y * 60 + x] = to_byte(v);
         }
     }
     uint8_t a[DG_MNIST_PIXELS], b[DG_MNIST_PIXELS];
@@ -885,7 +891,7 @@ DG_TEST(preprocess_faint_digit_between_wedges_of_desk)
         for (int x = 0; x < 300; x++) {
             double v = x < wedge || x >= 300 - wedge ? 50 : drawing->pixels[y * 300 + x] * 0.87;
             v += 3 * dg_rng_normal(&rng);
-            drawing->pixels[y * 300 + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
+            drawing->pixels[y * 300 + x] = to_byte(v);
         }
     }
     uint8_t out[DG_MNIST_PIXELS];
@@ -932,7 +938,7 @@ DG_TEST(preprocess_vignetting_is_no_desk)
             double light = 1.0 - 0.3 * (rx * rx * rx * rx + ry * ry * ry * ry);
             uint8_t *px = &drawing->pixels[(size_t)y * 480 + x];
             double v = (*px * 250.0 / 255.0 + 2 * dg_rng_normal(&rng)) * light;
-            *px = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
+            *px = to_byte(v);
         }
     }
     dg_image *map = NULL;
@@ -1224,7 +1230,7 @@ DG_TEST(preprocess_page_on_a_desk_a_little_darker)
             bool desk = x < 30 || x >= 260 || y < 80 || y >= 290;
             double v = desk ? 150 : img->pixels[y * 340 + x];
             v += 4 * dg_rng_normal(&rng);
-            img->pixels[y * 340 + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
+            img->pixels[y * 340 + x] = to_byte(v);
         }
     }
     uint8_t out[DG_MNIST_PIXELS];
@@ -1252,7 +1258,7 @@ DG_TEST(preprocess_faint_digit_beside_a_wide_strip_of_desk)
         for (int x = 0; x < 300; x++) {
             double v = x >= 225 ? 60 : img->pixels[y * 300 + x];
             v += 3 * dg_rng_normal(&rng);
-            img->pixels[y * 300 + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
+            img->pixels[y * 300 + x] = to_byte(v);
         }
     }
     uint8_t out[DG_MNIST_PIXELS];
