@@ -668,32 +668,59 @@ static int border_side(const dg_prep *p, const dg_prep_comp *d)
     return -1;
 }
 
-/* A sliver that carries on a piece dropped along the border, on its side of the image and
- * over the same columns (or rows): the edge of a wedge or strip of desk where it narrows
- * and no longer touches the border (a keystone photo of a page, its corners short of the
- * frame), broken into pieces by the desk's grain. */
-static int edge_of_dropped_strip(const dg_prep *p, const dg_prep_comp *c)
+/* What is left of a strip of desk whose piece d was dropped along the border on `side`
+ * (border_side): a sliver over the same columns (or rows), or a piece lying within them,
+ * in the outer quarter of the image on that side. That is the edge of a wedge or strip of
+ * desk where it narrows and no longer touches the border (a keystone photo of a page, its
+ * corners short of the frame), or a bit of the strip the light divided out left apart. */
+static int left_of_strip(const dg_prep *p, const dg_prep_comp *c, const dg_prep_comp *d, int side)
 {
     int bw = c->x1 - c->x0 + 1, bh = c->y1 - c->y0 + 1;
-    int vertical = bh >= 3 * bw, horizontal = bw >= 3 * bh;
-    for (int j = 0; j < p->n_comps; j++) {
+    if (side == 0 || side == 1) {
+        return (side == 0 ? 4 * c->x1 < p->cgw : 4 * c->x0 > 3 * p->cgw) &&
+               ((bh >= 3 * bw && c->x0 <= d->x1 + 1 && c->x1 >= d->x0 - 1) ||
+                (c->x0 >= d->x0 && c->x1 <= d->x1));
+    }
+    return (side == 2 ? 4 * c->y1 < p->cgh : 4 * c->y0 > 3 * p->cgh) &&
+           ((bw >= 3 * bh && c->y0 <= d->y1 + 1 && c->y1 >= d->y0 - 1) ||
+            (c->y0 >= d->y0 && c->y1 <= d->y1));
+}
+
+/* Drops what is left of the strips dropped along the border (left_of_strip), each piece
+ * dropped in turn able to carry the strip on, for STRIP_ROUNDS rounds at most; at most
+ * STRIP_PIECES pieces along the border are followed. */
+#define STRIP_PIECES 64
+#define STRIP_ROUNDS 4
+
+static void drop_rest_of_strips(dg_prep *p)
+{
+    int piece[STRIP_PIECES], side[STRIP_PIECES], n = 0;
+    for (int j = 0; j < p->n_comps && n < STRIP_PIECES; j++) {
         const dg_prep_comp *d = &p->comps[j];
-        if (d->keep || d->why != DG_PREP_DROP_BORDER) {
-            continue;
-        }
-        int side = border_side(p, d);
-        if ((side == 0 || side == 1) && (side == 0 ? 4 * c->x1 < p->cgw : 4 * c->x0 > 3 * p->cgw) &&
-            ((vertical && c->x0 <= d->x1 + 1 && c->x1 >= d->x0 - 1) ||
-             (c->x0 >= d->x0 && c->x1 <= d->x1))) {
-            return 1;
-        }
-        if ((side == 2 || side == 3) && (side == 2 ? 4 * c->y1 < p->cgh : 4 * c->y0 > 3 * p->cgh) &&
-            ((horizontal && c->y0 <= d->y1 + 1 && c->y1 >= d->y0 - 1) ||
-             (c->y0 >= d->y0 && c->y1 <= d->y1))) {
-            return 1;
+        int s = d->keep || d->why != DG_PREP_DROP_BORDER ? -1 : border_side(p, d);
+        if (s >= 0) {
+            piece[n] = j;
+            side[n++] = s;
         }
     }
-    return 0;
+    for (int round = 0, changed = n > 0; round < STRIP_ROUNDS && changed; round++) {
+        changed = 0;
+        for (int i = 0; i < p->n_comps; i++) {
+            dg_prep_comp *c = &p->comps[i];
+            for (int k = 0; c->keep && k < n; k++) {
+                if (left_of_strip(p, c, &p->comps[piece[k]], side[k])) {
+                    c->keep = 0;
+                    c->why = DG_PREP_DROP_BORDER;
+                    changed = 1;
+                    int s = border_side(p, c);
+                    if (s >= 0 && n < STRIP_PIECES) {
+                        piece[n] = i;
+                        side[n++] = s;
+                    }
+                }
+            }
+        }
+    }
 }
 
 static int box_inside(const dg_prep_comp *in, const dg_prep_comp *out)
@@ -745,18 +772,9 @@ static void filter_components(dg_prep *p)
                 along_desk(c) && !border_structure(p, c) ? DG_PREP_DROP_DESK : DG_PREP_DROP_BORDER;
         }
     }
-    /* the rest of a strip of desk: slivers carrying on what was dropped along the border,
-     * until none is left (each may carry on the last) */
-    for (int changed = digit_inside; changed;) {
-        changed = 0;
-        for (int i = 0; i < p->n_comps; i++) {
-            dg_prep_comp *c = &p->comps[i];
-            if (c->keep && edge_of_dropped_strip(p, c)) {
-                c->keep = 0;
-                c->why = DG_PREP_DROP_BORDER;
-                changed = 1;
-            }
-        }
+    /* the rest of a strip of desk dropped along the border */
+    if (digit_inside) {
+        drop_rest_of_strips(p);
     }
     /* frames drawn around other ink */
     for (int i = 0; i < p->n_comps; i++) {
