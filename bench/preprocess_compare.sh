@@ -47,6 +47,7 @@ case $FIRST$LAST in
     exit 1
     ;;
 esac
+if [ "$FIRST" = "$LAST" ]; then SEED_WORDS="seed $FIRST"; else SEED_WORDS="seeds $SEEDS"; fi
 
 # Every seed's set, drawn into DIR/SEED, with the labels keyed by the image's path in
 # DIR.labels ("DIR/SEED/FILE,label,kind"), so that the seeds are counted together; the
@@ -100,7 +101,7 @@ score() {
 score "$tmp/set.csv" "$tmp/set.labels" >"$tmp/faithful.txt"
 score "$tmp/naive.csv" "$tmp/set.labels" >"$tmp/naive.txt"
 
-echo "synthetic handwritten digits: $N images a seed, seeds $SEEDS, model $MODEL"
+echo "synthetic handwritten digits: $N images a seed, $SEED_WORDS, model $MODEL"
 printf '%-8s %7s %16s %16s\n' canvas images "MNIST-faithful" "naive resize"
 join "$tmp/faithful.txt" "$tmp/naive.txt" >"$tmp/both.txt"
 row() {
@@ -117,7 +118,7 @@ answer "$tmp/lightnum" read
 score "$tmp/light.csv" "$tmp/light.labels" >"$tmp/light.txt"
 score "$tmp/lightnum.csv" "$tmp/lightnum.labels" >"$tmp/lightnum.txt"
 echo
-echo "phone photos under real light: $N digits and $((N / 2)) numbers a seed, seeds $SEEDS"
+echo "phone photos under real light: $N digits and $((N / 2)) numbers a seed, $SEED_WORDS"
 printf '%-9s %7s %10s %8s %12s\n' condition digits predict numbers "read exactly"
 join "$tmp/light.txt" "$tmp/lightnum.txt" | awk '{ printf "%-9s %7d %9.1f%% %8d %11.1f%%\n", $1, $2, $2 ? 100 * $3 / $2 : 0, $4, $4 ? 100 * $5 / $4 : 0 }' |
     sort -k1,1 | awk '$1 != "all"'
