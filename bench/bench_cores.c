@@ -29,6 +29,7 @@ static const char usage[] =
     "the median of N rounds (default 5) of 100,000 round trips.\n";
 
 static _Alignas(64) atomic_long line;
+static _Alignas(64) atomic_int ready; /* the answering thread: 0 starting, 1 pinned, -1 not */
 
 static bool pin(int cpu)
 {
@@ -47,9 +48,10 @@ static bool pin(int cpu)
 static void *answer(void *arg)
 {
     if (!pin(*(const int *)arg)) {
-        atomic_store(&line, -1);
+        atomic_store(&ready, -1);
         return NULL;
     }
+    atomic_store(&ready, 1);
     for (long v = 1; v < 2L * ROUND_TRIPS; v += 2) {
         while (atomic_load_explicit(&line, memory_order_acquire) != v) {
         }
@@ -62,25 +64,26 @@ static void *answer(void *arg)
 static double round_trips(int a, int b)
 {
     atomic_store(&line, 0);
+    atomic_store(&ready, 0);
     pthread_t t;
     if (!pin(a) || pthread_create(&t, NULL, answer, &b) != 0) {
         return -1;
     }
+    while (atomic_load(&ready) == 0) {
+    }
+    if (atomic_load(&ready) < 0) {
+        pthread_join(t, NULL);
+        return -1;
+    }
     double t0 = bench_seconds();
-    bool ok = true;
-    for (long v = 0; v < 2L * ROUND_TRIPS && ok; v += 2) {
+    for (long v = 0; v < 2L * ROUND_TRIPS; v += 2) {
         atomic_store_explicit(&line, v + 1, memory_order_release);
-        long seen;
-        while ((seen = atomic_load_explicit(&line, memory_order_acquire)) != v + 2) {
-            if (seen < 0) {
-                ok = false;
-                break;
-            }
+        while (atomic_load_explicit(&line, memory_order_acquire) != v + 2) {
         }
     }
     double dt = bench_seconds() - t0;
     pthread_join(t, NULL);
-    return ok ? dt : -1;
+    return dt;
 }
 
 int main(int argc, char **argv)
