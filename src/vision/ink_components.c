@@ -643,47 +643,65 @@ static int ring_like(const dg_prep_comp *c)
            (uint64_t)c->n_cells * 3 < (uint64_t)bw * bh;
 }
 
-/* Which side of the image a piece dropped along the border lies on (0 left, 1 right, 2 top,
- * 3 bottom), or -1: at least as long along that side as across, and touching it, or a
- * sliver in its outer quarter (a piece of an edge dropped with the strip). */
+/* The sides of the image, 0 left, 1 right, 2 top, 3 bottom, as border_side and
+ * left_of_strip name them: c's extent across side s (its columns for the left and right
+ * sides, its rows for the top and bottom), and whether c is at least as long along s as
+ * across (or three times, a sliver), touches s, or lies in the outer quarter on s. */
+static void across(const dg_prep_comp *c, int s, int *lo, int *hi)
+{
+    *lo = s < 2 ? c->x0 : c->y0;
+    *hi = s < 2 ? c->x1 : c->y1;
+}
+
+static int along_times(const dg_prep_comp *c, int s, int k)
+{
+    int bw = c->x1 - c->x0 + 1, bh = c->y1 - c->y0 + 1;
+    return s < 2 ? bh >= k * bw : bw >= k * bh;
+}
+
+static int touches_side(const dg_prep *p, const dg_prep_comp *c, int s)
+{
+    return s == 0   ? c->x0 == 0
+           : s == 1 ? c->x1 == p->cgw - 1
+           : s == 2 ? c->y0 == 0
+                    : c->y1 == p->cgh - 1;
+}
+
+static int in_outer_quarter(const dg_prep *p, const dg_prep_comp *c, int s)
+{
+    return s == 0   ? 4 * c->x1 < p->cgw
+           : s == 1 ? 4 * c->x0 > 3 * p->cgw
+           : s == 2 ? 4 * c->y1 < p->cgh
+                    : 4 * c->y0 > 3 * p->cgh;
+}
+
+/* Which side of the image a piece dropped along the border lies on, or -1: at least as
+ * long along that side as across, and touching it, or a sliver in its outer quarter (a
+ * piece of an edge dropped with the strip). */
 static int border_side(const dg_prep *p, const dg_prep_comp *d)
 {
-    int bw = d->x1 - d->x0 + 1, bh = d->y1 - d->y0 + 1;
-    if (bh >= bw) {
-        if (d->x0 == 0 || (bh >= 3 * bw && 4 * d->x1 < p->cgw)) {
-            return 0;
-        }
-        if (d->x1 == p->cgw - 1 || (bh >= 3 * bw && 4 * d->x0 > 3 * p->cgw)) {
-            return 1;
-        }
-    }
-    if (bw >= bh) {
-        if (d->y0 == 0 || (bw >= 3 * bh && 4 * d->y1 < p->cgh)) {
-            return 2;
-        }
-        if (d->y1 == p->cgh - 1 || (bw >= 3 * bh && 4 * d->y0 > 3 * p->cgh)) {
-            return 3;
+    for (int s = 0; s < 4; s++) {
+        if (along_times(d, s, 1) &&
+            (touches_side(p, d, s) || (along_times(d, s, 3) && in_outer_quarter(p, d, s)))) {
+            return s;
         }
     }
     return -1;
 }
 
-/* What is left of a strip of desk whose piece d was dropped along the border on `side`
+/* What is left of a strip of desk whose piece d was dropped along the border on side s
  * (border_side): a sliver over the same columns (or rows), or a piece lying within them,
  * in the outer quarter of the image on that side. That is the edge of a wedge or strip of
  * desk where it narrows and no longer touches the border (a keystone photo of a page, its
  * corners short of the frame), or a bit of the strip the light divided out left apart. */
-static int left_of_strip(const dg_prep *p, const dg_prep_comp *c, const dg_prep_comp *d, int side)
+static int left_of_strip(const dg_prep *p, const dg_prep_comp *c, const dg_prep_comp *d, int s)
 {
-    int bw = c->x1 - c->x0 + 1, bh = c->y1 - c->y0 + 1;
-    if (side == 0 || side == 1) {
-        return (side == 0 ? 4 * c->x1 < p->cgw : 4 * c->x0 > 3 * p->cgw) &&
-               ((bh >= 3 * bw && c->x0 <= d->x1 + 1 && c->x1 >= d->x0 - 1) ||
-                (c->x0 >= d->x0 && c->x1 <= d->x1));
-    }
-    return (side == 2 ? 4 * c->y1 < p->cgh : 4 * c->y0 > 3 * p->cgh) &&
-           ((bw >= 3 * bh && c->y0 <= d->y1 + 1 && c->y1 >= d->y0 - 1) ||
-            (c->y0 >= d->y0 && c->y1 <= d->y1));
+    int lo, hi, d_lo, d_hi;
+    across(c, s, &lo, &hi);
+    across(d, s, &d_lo, &d_hi);
+    return in_outer_quarter(p, c, s) &&
+           ((along_times(c, s, 3) && lo <= d_hi + 1 && hi >= d_lo - 1) ||
+            (lo >= d_lo && hi <= d_hi));
 }
 
 /* Drops what is left of the strips dropped along the border (left_of_strip), each piece
